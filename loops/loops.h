@@ -1,0 +1,75 @@
+/* loops.h — internal header of loops/: lowering typed kernels to LLVM IR,
+ * inner-loop generation (NumPy loop ABI), optimisation, object emission and
+ * JIT loading (ORC LLJIT). LLVM 19 C API only.
+ *
+ *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
+ *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
+ *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
+ *   inner.c     the inner loop: stride checks, contiguous / zero-stride /
+ *               gathered-block / serial paths                           loops_emit_inner
+ *   compile.c   module → verify → default<O3> → object bytes            loops_compile
+ *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
+ *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
+ */
+#ifndef UG_LOOPS_H
+#define UG_LOOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/kernel.h"
+#include "layout/layout.h"
+#include "ufuncgen/ufuncgen.h"
+
+/* What to compile: one loop for one dtype signature. */
+typedef struct loops_request {
+    const kernel_typed *tk;   /* typed kernel for this signature */
+    const layout_sig *layout; /* operand core dims (layout_scalar for vectorize) */
+    const ug_dtype *dtypes;   /* nin + nout operand dtypes */
+    const char *symbol;       /* external name of the loop function (unique per key) */
+    const char *kname;        /* kernel name, for boundscheck messages */
+    int fastmath;             /* add fast-math flags */
+    int boundscheck;          /* check every array index */
+    int opt_level;            /* 0..3 */
+} loops_request;
+
+/* Lower, verify (always in debug builds; in release when UFUNCGEN_VERIFY=1),
+ * optimise and emit an object file in memory. On success *obj is malloc'd
+ * (free()) and *size its length. Thread-safe (own LLVMContext per call).
+ * Honours UFUNCGEN_DUMP=ir,asm (prints to stderr).
+ * Errors: UG_EJIT (LLVM message), UG_ENOMEM. */
+ug_status loops_compile(const loops_request *r, void **obj /* OUT */, size_t *size /* OUT */, ug_error *err);
+
+/* Load object code into the process-wide JIT and look up symbol. Loading
+ * the same symbol twice shares the code (reference counted). Thread-safe.
+ * Errors: UG_EJIT (e.g. a corrupt object), UG_ENOMEM. */
+typedef struct loops_code loops_code;
+ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_code **code /* OUT */,
+                     ug_loop_fn *fn /* OUT */, ug_error *err);
+/* Drop one reference; the last one removes the code from the JIT. Accepts NULL. */
+void loops_unload(loops_code *code);
+
+/* Host facts for cache keys: CPU name and feature string (static storage,
+ * computed once), and LLVM's version string ("19.1.7"). */
+const char *loops_host_cpu(void);
+const char *loops_host_features(void);
+const char *loops_llvm_version(void);
+
+/* Counter of loops_compile calls in this process (tests of the cache). */
+long loops_compile_count(void);
+
+/* ---- runtime.c: called from JIT code (bound as absolute symbols) ---- */
+
+/* Record an out-of-range index (first one per thread wins). kname and
+ * argname are constant strings in the object code. */
+void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size);
+/* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
+void loops_rt_fpe(int32_t flags);
+/* Take the calling thread's recorded loop error: nonzero if there was one
+ * (copied to err if not NULL), and clear it. */
+int loops_rt_take_error(ug_error *err);
+/* Put an error into the calling thread's record (the parallel driver moves
+ * a worker thread's error to the caller) unless one is recorded already. */
+void loops_rt_put_error(const ug_error *err);
+
+#endif /* UG_LOOPS_H */

@@ -1,0 +1,40 @@
+/* parallel.h — internal header of parallel/: the OpenMP driver.
+ *
+ *   driver.c   split an inner loop's outer dimension (or the executor's
+ *              flattened outer iteration space) across OpenMP threads     par_run, par_for
+ *   threads.c  thread-count resolution (API, UFUNCGEN_NUM_THREADS, OpenMP) par_threads
+ */
+#ifndef UG_PARALLEL_H
+#define UG_PARALLEL_H
+
+#include <stdint.h>
+
+#include "ufuncgen/ufuncgen.h"
+
+/* Threads to use: api > 0 wins, else UFUNCGEN_NUM_THREADS (a bad value gives
+ * one warning on stderr and is ignored), else omp_get_max_threads(). Always >= 1. */
+int par_threads(int api);
+
+/* A parallel loop: the state behind the ug_loop_fn that target=parallel
+ * ufuncs expose (par_loop_fn with data = the par_loop). */
+typedef struct par_loop {
+    ug_loop_fn fn;       /* the serial compiled loop */
+    void *data;          /* its data pointer */
+    int nops;            /* operands (steps[0..nops-1] are outer strides) */
+    int nthreads;        /* 0: par_threads(0) at call time */
+    double ns_per_elem;  /* measured cost of one outer iteration (0: not yet measured) */
+} par_loop;
+
+/* NumPy-ABI driver: splits dimensions[0] of the wrapped loop into
+ * contiguous chunks across threads, serially below the measured threshold.
+ * Results are bit-for-bit those of the serial loop. data: a par_loop. */
+void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data);
+
+/* Generic splitter for the native executor: body(ctx, lo, hi) over [0, n) in
+ * contiguous chunks on up to nthreads threads; serial if n * ns_per_item is
+ * below the measured threshold. Boundscheck errors recorded on worker
+ * threads are moved to the calling thread. */
+void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx, int64_t lo, int64_t hi),
+             void *ctx);
+
+#endif /* UG_PARALLEL_H */

@@ -1,0 +1,292 @@
+/* ufuncgen.h — the public C API of ufuncgen, and its manual.
+ *
+ * ufuncgen turns small kernels, written once in a typed subset of Python,
+ * into NumPy-style universal functions: one LLVM-compiled inner loop per
+ * dtype signature, wrapped with broadcasting, strided iteration, optional
+ * multi-threading and an on-disk cache of the machine code.
+ *
+ *     ug_context *ctx = ug_context_new(NULL);
+ *     const char *sigs[] = {"float64(float64)", "f->f"};
+ *     ug_ufunc *f;
+ *     if (ug_vectorize(ctx, "def sig(x):\n    return 1/(1+exp(-x))\n",
+ *                      sigs, 2, NULL, &f) != UG_OK)
+ *         fprintf(stderr, "%s\n", ug_errmsg(ctx));
+ *     ug_operand ops[2];
+ *     ug_operand_init(&ops[0], x, UG_FLOAT64, 1, (int64_t[]){n}, NULL);
+ *     ug_operand_init(&ops[1], y, UG_FLOAT64, 1, (int64_t[]){n}, NULL);
+ *     ug_call(f, ops, 2, NULL);
+ *     ug_ufunc_free(f);
+ *     ug_context_free(ctx);
+ *
+ * Conventions of this API:
+ * - Every handle is opaque. A constructor names its destructor; every
+ *   destructor accepts NULL.
+ * - Fallible calls return a ug_status. The message (and, for errors in
+ *   kernel source or in a layout/signature string, the line and column) is
+ *   kept on the context until the next fallible call on that context from
+ *   the same thread, or written to a caller-supplied ug_error.
+ * - Output pointers are marked OUT; they are set on entry (to NULL/0), so
+ *   they are defined on failure too.
+ * - The library never calls exit() and never prints, except the single
+ *   warnings documented below (cache directory, environment variables).
+ */
+#ifndef UFUNCGEN_H
+#define UFUNCGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(UFUNCGEN_BUILDING)
+#define UG_API __attribute__((visibility("default")))
+#else
+#define UG_API
+#endif
+
+#define UG_VERSION_MAJOR 0
+#define UG_VERSION_MINOR 1
+#define UG_VERSION_PATCH 0
+#define UG_VERSION_STRING "0.1.0"
+
+/* Most dimensions an operand may have (NumPy 2's NPY_MAXDIMS). */
+#define UG_MAXDIMS 64
+/* Most operands (inputs + outputs) of one ufunc (NumPy's NPY_MAXARGS). */
+#define UG_MAXARGS 64
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum ug_status {
+    UG_OK = 0,        /* success */
+    UG_ENOMEM,        /* an allocation failed */
+    UG_EINVAL,        /* a bad argument to an API call (NULL handle, bad count, bad option) */
+    UG_ESYNTAX,       /* kernel source does not parse (line/column set) */
+    UG_ENAME,         /* kernel source uses an unknown name or a missing kernel (line/column set) */
+    UG_ETYPE,         /* kernel source does not type-check for a signature (line/column set) */
+    UG_ESIGNATURE,    /* a dtype signature string is malformed or does not fit the kernel (column set) */
+    UG_ELAYOUT,       /* a layout string is malformed (column set) */
+    UG_EOPERANDS,     /* wrong number of operands in a call */
+    UG_ESHAPE,        /* operand shapes do not broadcast or core dimensions do not bind */
+    UG_EDTYPE,        /* an operand dtype has no loop and cannot be cast safely to one */
+    UG_EOVERLAP,      /* an operand layout the library refuses (e.g. an output that overlaps itself) */
+    UG_EINDEX,        /* boundscheck: a kernel indexed an array out of range */
+    UG_EJIT,          /* LLVM failed to compile or load a loop (internal; message has details) */
+    UG_EIO,           /* a file could not be read or written (tools; the cache degrades silently) */
+    UG_EUNSUPPORTED   /* a valid request that this version does not implement (message says what) */
+} ug_status;
+
+/* A short constant name for a status ("UG_ESYNTAX"). Never NULL. */
+UG_API const char *ug_status_name(ug_status s);
+
+/* An error record a caller may own, for calls made from several threads. */
+typedef struct ug_error {
+    ug_status code;
+    int line;        /* 1-based line in the kernel source, or -1 */
+    int column;      /* 1-based column in the source / signature / layout string, or -1 */
+    char msg[2048];  /* full message, with source line and caret where there is one */
+} ug_error;
+
+/* ------------------------------------------------------------------ dtypes */
+
+/* Element types. The order is NumPy's type-number order for these types. */
+typedef enum ug_dtype {
+    UG_BOOL = 0,
+    UG_INT8,
+    UG_UINT8,
+    UG_INT16,
+    UG_UINT16,
+    UG_INT32,
+    UG_UINT32,
+    UG_INT64,
+    UG_UINT64,
+    UG_FLOAT32,
+    UG_FLOAT64,
+    UG_NDTYPES,
+    UG_DTYPE_NONE = -1
+} ug_dtype;
+
+/* The canonical name ("float64"), or "invalid". Never NULL. */
+UG_API const char *ug_dtype_name(ug_dtype t);
+/* Size of one element in bytes, or 0 for an invalid dtype. */
+UG_API size_t ug_dtype_size(ug_dtype t);
+/* Parse a dtype name in any accepted spelling ("float64", "f8", "d", "double",
+ * "np.float64", ...). Returns UG_DTYPE_NONE if unknown. */
+UG_API ug_dtype ug_dtype_from_name(const char *name);
+/* NumPy's can_cast(from, to, "safe") for these dtypes: 1 or 0. */
+UG_API int ug_can_cast_safe(ug_dtype from, ug_dtype to);
+/* NumPy's can_cast(from, to, "same_kind"): 1 or 0. */
+UG_API int ug_can_cast_same_kind(ug_dtype from, ug_dtype to);
+/* NumPy's promote_types(a, b) (for the dtypes above), or UG_DTYPE_NONE. */
+UG_API ug_dtype ug_promote(ug_dtype a, ug_dtype b);
+
+/* ------------------------------------------------------------------ context */
+
+typedef struct ug_context ug_context;
+
+/* Context configuration. Always fill it with ug_config_init first; the
+ * context copies it, so the caller may free its strings after creation. */
+typedef struct ug_config {
+    const char *cache_dir; /* cache directory; NULL: UFUNCGEN_CACHE_DIR, then $XDG_CACHE_HOME/ufuncgen, then ~/.cache/ufuncgen */
+    int num_threads;       /* threads for target=parallel; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
+    int opt_level;         /* LLVM optimisation level 0..3; default 3 */
+    int debug_cache;       /* 1: report cache activity on stderr (also UFUNCGEN_DEBUG_CACHE=1) */
+} ug_config;
+
+/* Fill *cfg with the defaults. */
+UG_API void ug_config_init(ug_config *cfg);
+
+/* Create a context from *cfg (NULL: defaults). Returns NULL only when out of
+ * memory. Free with ug_context_free. A context may be used from several
+ * threads; ufuncs created from it must be freed before it. */
+UG_API ug_context *ug_context_new(const ug_config *cfg);
+/* Free a context. Accepts NULL. */
+UG_API void ug_context_free(ug_context *ctx);
+
+/* The last error on this context from the calling thread: message ("" if none),
+ * status, source line and column (-1 where none). The string lives until the
+ * next fallible call on ctx from this thread. */
+UG_API const char *ug_errmsg(const ug_context *ctx);
+UG_API ug_status ug_errcode(const ug_context *ctx);
+UG_API int ug_errline(const ug_context *ctx);
+UG_API int ug_errcolumn(const ug_context *ctx);
+
+/* Set the default thread count of target=parallel ufuncs made from ctx
+ * (0 = back to UFUNCGEN_NUM_THREADS / OpenMP default). UG_EINVAL if n < 0
+ * or absurdly large (> 4096). */
+UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n);
+
+/* ------------------------------------------------------------------ ufuncs */
+
+typedef struct ug_ufunc ug_ufunc;
+
+typedef enum ug_target {
+    UG_TARGET_CPU = 0,     /* one thread */
+    UG_TARGET_PARALLEL = 1 /* split the outer loop across OpenMP threads */
+} ug_target;
+
+/* Identity of a ufunc (for reduce with empty input). */
+typedef enum ug_identity {
+    UG_IDENTITY_NONE = 0, /* no identity (reduce of empty raises) */
+    UG_IDENTITY_ZERO,
+    UG_IDENTITY_ONE,
+    UG_IDENTITY_MINUS_ONE,
+    UG_IDENTITY_REORDERABLE /* NumPy's "reorderable": no identity, but reorderable */
+} ug_identity;
+
+/* Options of one ufunc. Fill with ug_options_init; the ufunc copies them. */
+typedef struct ug_options {
+    const char *kernel;   /* which def in the source is the kernel; NULL: the only or the last def */
+    const char *name;     /* the ufunc's name; NULL: the kernel's name */
+    const char *doc;      /* docstring for NumPy; NULL: the kernel's docstring if any */
+    ug_target target;     /* default UG_TARGET_CPU */
+    int cache;            /* 1: keep compiled loops on disk */
+    int fastmath;         /* 1: allow reassociation/contraction/approximate math */
+    int boundscheck;      /* 1: out-of-range array indexing fails with UG_EINDEX */
+    ug_identity identity; /* default UG_IDENTITY_NONE */
+    int num_threads;      /* threads for this ufunc (0: the context's setting) */
+} ug_options;
+
+UG_API void ug_options_init(ug_options *opts);
+
+/* Create a scalar ufunc (NumPy's vectorize) from kernel source.
+ * sigs: nsigs dtype signatures, each "float64(float64, float64)", "f8(f8,f8)",
+ *   "dd->d", "f8,f8->f8" or "float64,float64->float64"; compiled now, in order
+ *   (which is also loop-selection order). nsigs == 0: lazy; a loop is compiled
+ *   for each new combination of input dtypes at the first call that needs it.
+ * opts: NULL for defaults.
+ * On success *out is a new ufunc, freed with ug_ufunc_free.
+ * Errors: UG_ESYNTAX, UG_ENAME, UG_ETYPE (with line/column), UG_ESIGNATURE,
+ *   UG_EINVAL, UG_EJIT, UG_ENOMEM. */
+UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *const *sigs, int nsigs,
+                              const ug_options *opts, ug_ufunc **out /* OUT */);
+
+/* Create a generalized ufunc (NumPy's gufunc, Numba's guvectorize).
+ * layout: NumPy's gufunc signature, e.g. "(n),(n)->()" or "(m,n),(n,p)->(m,p)".
+ * sigs: as for ug_vectorize, listing inputs then outputs; array arguments may
+ *   be written "float64[:]" / "float64[:,:]" or just "float64" / "f8"
+ *   ("void(float64[:], float64[:], float64[:])", "dd->d", "f8,f8->f8").
+ *   nsigs == 0 is accepted only if output dtypes can be inferred (they are
+ *   taken as the promotion of the input dtypes).
+ * Errors as ug_vectorize, plus UG_ELAYOUT (with column). */
+UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts, ug_ufunc **out /* OUT */);
+
+/* Free a ufunc and release its JIT code. Accepts NULL. */
+UG_API void ug_ufunc_free(ug_ufunc *f);
+
+/* Introspection. Strings live as long as the ufunc. */
+UG_API const char *ug_ufunc_name(const ug_ufunc *f);
+UG_API const char *ug_ufunc_doc(const ug_ufunc *f);
+UG_API int ug_ufunc_nin(const ug_ufunc *f);
+UG_API int ug_ufunc_nout(const ug_ufunc *f);
+/* The layout string ("(n),(n)->()"), or NULL for a scalar ufunc. */
+UG_API const char *ug_ufunc_layout(const ug_ufunc *f);
+UG_API ug_identity ug_ufunc_identity(const ug_ufunc *f);
+UG_API ug_target ug_ufunc_target(const ug_ufunc *f);
+/* Number of compiled loops (grows for lazy ufuncs). */
+UG_API int ug_ufunc_nloops(const ug_ufunc *f);
+/* The dtypes of loop i: nin + nout entries written to types. UG_EINVAL if i is out of range. */
+UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *f, int i, ug_dtype *types /* OUT: nin+nout */);
+
+/* NumPy's inner-loop ABI. dimensions[0] is the outer count, then one entry per
+ * distinct core dimension; steps holds one outer byte stride per operand,
+ * then each operand's core byte strides. */
+typedef void (*ug_loop_fn)(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data);
+
+/* The machine code of loop i (for target=parallel, a driver that splits the
+ * outer dimension across threads) and the data pointer to pass with it.
+ * The pointers live as long as the ufunc. */
+UG_API ug_status ug_ufunc_loop(const ug_ufunc *f, int i, ug_loop_fn *fn /* OUT */, void **data /* OUT */);
+
+/* Find the loop for these input dtypes (exact match first, then the first
+ * loop all inputs cast to safely; lazy ufuncs compile a new loop). Writes the
+ * loop index. UG_EDTYPE (message lists the loops that exist) if none fits. */
+UG_API ug_status ug_ufunc_resolve(ug_ufunc *f, const ug_dtype *in_types, int *loop /* OUT */, ug_error *err);
+
+/* After a loop ran on the calling thread: nonzero if a boundscheck failure
+ * was recorded; the message is copied to err (may be NULL) and the record is
+ * cleared. The native executor does this itself; it is for callers (such as
+ * the NumPy bridge) that run loops directly. */
+UG_API int ug_take_loop_error(ug_error *err);
+
+/* ------------------------------------------------------------------ calling */
+
+enum {
+    UG_OPERAND_ALLOCATE = 1 /* output: the library allocates data (free with ug_free) and fills shape/strides */
+};
+
+/* One array argument: a pointer, a dtype, a shape and byte strides. */
+typedef struct ug_operand {
+    void *data;
+    ug_dtype dtype;   /* for allocated outputs: UG_DTYPE_NONE lets the loop choose */
+    int ndim;         /* 0 .. UG_MAXDIMS */
+    int flags;        /* UG_OPERAND_* */
+    int64_t shape[UG_MAXDIMS];
+    int64_t strides[UG_MAXDIMS]; /* in bytes; may be negative or zero */
+} ug_operand;
+
+/* Describe an array: strides NULL means C-contiguous. */
+UG_API void ug_operand_init(ug_operand *op, void *data, ug_dtype dtype, int ndim, const int64_t *shape,
+                            const int64_t *strides);
+/* Describe an output that the library allocates (C-contiguous, with the
+ * broadcast shape). dtype UG_DTYPE_NONE: the selected loop's output dtype. */
+UG_API void ug_operand_alloc(ug_operand *op, ug_dtype dtype);
+/* Free memory the library allocated for an operand. Accepts NULL. */
+UG_API void ug_free(void *p);
+
+/* Apply f to nin inputs followed by nout outputs, broadcasting loop
+ * dimensions by NumPy's rules. Inputs whose dtypes match no loop are cast
+ * where NumPy's can_cast(..., "safe") allows; outputs of another dtype are
+ * written by a "same_kind" cast. An output that overlaps an input other than
+ * element-for-element is computed from a copy of that input.
+ * err: NULL to keep the error on f's context, else written there.
+ * Errors: UG_EOPERANDS, UG_ESHAPE, UG_EDTYPE, UG_EOVERLAP, UG_EINDEX,
+ *   UG_ENOMEM, UG_EJIT (lazy compilation). */
+UG_API ug_status ug_call(ug_ufunc *f, ug_operand *ops, int nops, ug_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UFUNCGEN_H */
