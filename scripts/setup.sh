@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# setup.sh — install what ufuncgen needs (Debian packages, Python packages),
+# then configure and build. Idempotent: installs only what is missing.
+# Usage: scripts/setup.sh [build-dir]        (default: build)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build}
+
+apt_pkgs=(llvm-19-dev clang-19 libclang-rt-19-dev check pkg-config valgrind gcc libc6-dev)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+py=${PYTHON:-python3}
+req="$here/scripts/requirements.txt"
+[ -f "$here/python/requirements-test.txt" ] && req2="$here/python/requirements-test.txt" || req2=""
+if ! "$py" -m pip install -q --disable-pip-version-check -r "$req" ${req2:+-r "$req2"} 2>/tmp/ufuncgen-pip.log; then
+    cat /tmp/ufuncgen-pip.log >&2
+    echo "pip install failed" >&2
+    exit 1
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$here" --buildtype=debugoptimized >/dev/null
+fi
+ninja -C "$build" >/dev/null
+echo "== built in $build"

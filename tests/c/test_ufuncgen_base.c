@@ -1,0 +1,181 @@
+/* test_ufuncgen_base.c — dtype rules and signature strings (ufuncgen/dtype.c,
+ * ufuncgen/signature.c, ufuncgen/error.c). The promotion/casting table was
+ * produced by NumPy 2 (np.promote_types, np.can_cast) and is the oracle. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ufuncgen/internal.h"
+
+static const struct {
+    ug_dtype promoted;
+    int safe, same_kind;
+} numpy_table[UG_NDTYPES][UG_NDTYPES] = {
+    {{UG_BOOL, 1, 1}, {UG_INT8, 1, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_INT8, 0, 0}, {UG_INT8, 1, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_UINT8, 0, 0}, {UG_INT16, 0, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_INT16, 0, 0}, {UG_INT16, 0, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_UINT16, 0, 0}, {UG_INT32, 0, 1}, {UG_UINT16, 0, 1}, {UG_INT32, 0, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_UINT32, 0, 0}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_UINT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+};
+
+START_TEST(promotion_matches_numpy)
+{
+    for (int a = 0; a < UG_NDTYPES; a++)
+        for (int b = 0; b < UG_NDTYPES; b++) {
+            ck_assert_msg(ug_promote(a, b) == numpy_table[a][b].promoted, "promote(%s, %s) = %s, numpy: %s",
+                          ug_dtype_name(a), ug_dtype_name(b), ug_dtype_name(ug_promote(a, b)),
+                          ug_dtype_name(numpy_table[a][b].promoted));
+            ck_assert_int_eq(ug_can_cast_safe(a, b), numpy_table[a][b].safe);
+            ck_assert_int_eq(ug_can_cast_same_kind(a, b), numpy_table[a][b].same_kind);
+        }
+    ck_assert_int_eq(ug_promote(UG_DTYPE_NONE, UG_INT8), UG_DTYPE_NONE);
+    ck_assert_int_eq(ug_can_cast_safe(UG_NDTYPES, UG_INT8), 0);
+}
+END_TEST
+
+START_TEST(dtype_names)
+{
+    static const struct {
+        const char *name;
+        ug_dtype t;
+    } cases[] = {
+        {"float64", UG_FLOAT64}, {"f8", UG_FLOAT64},   {"d", UG_FLOAT64},     {"np.float64", UG_FLOAT64},
+        {"numba.f8", UG_FLOAT64}, {"float32", UG_FLOAT32}, {"f", UG_FLOAT32}, {"f4", UG_FLOAT32},
+        {"b1", UG_BOOL},         {"?", UG_BOOL},       {"bool", UG_BOOL},     {"b", UG_INT8},
+        {"B", UG_UINT8},         {"i4", UG_INT32},     {"u8", UG_UINT64},     {"int64", UG_INT64},
+        {"q", UG_INT64},         {"uint16", UG_UINT16}, {"H", UG_UINT16},     {"float16", UG_DTYPE_NONE},
+        {"complex128", UG_DTYPE_NONE}, {"", UG_DTYPE_NONE}, {"np.", UG_DTYPE_NONE}, {"F8", UG_DTYPE_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(ug_dtype_from_name(cases[i].name) == cases[i].t, "'%s'", cases[i].name);
+    ck_assert_int_eq(ug_dtype_from_name(NULL), UG_DTYPE_NONE);
+    ck_assert_uint_eq(ug_dtype_size(UG_INT16), 2);
+    ck_assert_uint_eq(ug_dtype_size(UG_DTYPE_NONE), 0);
+    ck_assert_str_eq(ug_dtype_name(UG_UINT32), "uint32");
+    ck_assert_str_eq(ug_dtype_name((ug_dtype)99), "invalid");
+}
+END_TEST
+
+/* Parse and finish; return the canonical text or the error. */
+static ug_status sig(const char *s, bool gufunc, int nin, int nout, ug_sig *out, ug_error *err)
+{
+    ug_status st = ug_sig_parse(s, out, err);
+    return st ? st : ug_sig_finish(out, s, gufunc, nin, nout, err);
+}
+
+START_TEST(signature_spellings)
+{
+    static const struct {
+        const char *s;
+        bool gufunc;
+        int nin, nout;
+        const char *text;
+    } ok[] = {
+        {"float64(float64, float64)", false, 2, 1, "dd->d"},
+        {"f8(f8,f8)", false, 2, 1, "dd->d"},
+        {"  float32 ( float32 )  ", false, 1, 1, "f->f"},
+        {"dd->d", false, 2, 1, "dd->d"},
+        {"f8,f8->f8", false, 2, 1, "dd->d"},
+        {"float32,float32->float32", false, 2, 1, "ff->f"},
+        {"float64->float64", false, 1, 1, "d->d"},
+        {"int8(int8)", false, 1, 1, "b->b"},
+        {"?" "?->?", false, 2, 1, "?" "?->?"},
+        {"bool(b1, u1)", false, 2, 1, "?B->?"},
+        {"void(float64[:], float64[:], float64[:])", true, 2, 1, "dd->d"},
+        {"(float64[:], float64[:], float64[:])", true, 2, 1, "dd->d"},
+        {"void(float64[:,:], float64[:, ::1], float64[:,:])", true, 2, 1, "dd->d"},
+        {"void(int64[:], int64, int64[:])", true, 2, 1, "qq->q"},
+        {"f8,f8->f8", true, 2, 1, "dd->d"},
+        {"d->dd", true, 1, 2, "d->dd"},
+        {"np.float64(np.float64)", false, 1, 1, "d->d"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        ug_sig s;
+        ug_error err;
+        ug_status st = sig(ok[i].s, ok[i].gufunc, ok[i].nin, ok[i].nout, &s, &err);
+        ck_assert_msg(st == UG_OK, "'%s': %s", ok[i].s, err.msg);
+        ck_assert_str_eq(s.text, ok[i].text);
+    }
+    ug_sig s;
+    ug_error err;
+    ck_assert_int_eq(sig("void(float64[:,:], float64[:])", true, 1, 1, &s, &err), UG_OK);
+    ck_assert_int_eq(s.ndim[0], 2);
+    ck_assert_int_eq(s.ndim[1], 1);
+}
+END_TEST
+
+START_TEST(signature_errors)
+{
+    static const struct {
+        const char *s;
+        bool gufunc;
+        int nin, nout;
+        int column;
+        const char *substr;
+    } bad[] = {
+        {"float64(float65)", false, 1, 1, 9, "unknown dtype 'float65'"},
+        {"float64(float64", false, 1, 1, 16, "')' expected (to close '(' at column 8)"},
+        {"float64(float64,)", false, 1, 1, 17, "expected a dtype name after ','"},
+        {"float64 float64", false, 1, 1, 9, "expected '('"},
+        {"float64(float64) x", false, 1, 1, 18, "unexpected text"},
+        {"dx->d", false, 2, 1, 2, "unknown type code 'x'"},
+        {"dd->d->d", false, 2, 1, 6, "more than one '->'"},
+        {"->d", false, 1, 1, 1, "expected at least one dtype"},
+        {"d->", false, 1, 1, 4, "expected at least one dtype"},
+        {"float64(float64)", false, 2, 1, 1, "expected 2 inputs and 1 output, the signature has 1 and 1"},
+        {"void(float64)", false, 1, 1, 1, "names its output type"},
+        {"float64(float64[:])", false, 1, 1, 1, "vectorize kernels take scalars"},
+        {"float64[:](float64)", true, 1, 1, 1, "a return type cannot be an array"},
+        {"void(float64[:], float64[:])", true, 2, 1, 1, "has 2 inputs and 1 outputs (3 arguments) but the signature has 2"},
+        {"void(float64[:, ;])", true, 1, 0, 17, "expected ':'"},
+        {"void(float64[:)", true, 1, 0, 15, "expected ',' or ']'"},
+        {"", false, 1, 1, 1, "expected a dtype name"},
+        {"()", false, 1, 1, 1, "at least one argument"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ug_sig s;
+        ug_error err;
+        ug_status st = sig(bad[i].s, bad[i].gufunc, bad[i].nin, bad[i].nout, &s, &err);
+        ck_assert_msg(st == UG_ESIGNATURE, "'%s' gave %s", bad[i].s, ug_status_name(st));
+        ck_assert_msg(strstr(err.msg, bad[i].substr), "'%s': message '%s' lacks '%s'", bad[i].s, err.msg,
+                      bad[i].substr);
+        ck_assert_msg(err.column == bad[i].column, "'%s': column %d, expected %d (%s)", bad[i].s, err.column,
+                      bad[i].column, err.msg);
+    }
+}
+END_TEST
+
+START_TEST(error_caret)
+{
+    ug_error err;
+    ug_err_at_string(&err, UG_ELAYOUT, "layout", "(n),(n->()", 7, "expected ')'");
+    ck_assert_str_eq(err.msg, "layout '(n),(n->()', column 7: expected ')'\n    (n),(n->()\n          ^");
+    ck_assert_int_eq(err.code, UG_ELAYOUT);
+    ck_assert_int_eq(err.line, -1);
+    ck_assert_str_eq(ug_status_name(UG_EINDEX), "UG_EINDEX");
+    ck_assert_str_eq(ug_status_name((ug_status)1000), "UG_E?");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ufuncgen_base");
+    TCase *tc = tcase_create("base");
+    tcase_add_test(tc, promotion_matches_numpy);
+    tcase_add_test(tc, dtype_names);
+    tcase_add_test(tc, signature_spellings);
+    tcase_add_test(tc, signature_errors);
+    tcase_add_test(tc, error_caret);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

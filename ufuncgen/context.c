@@ -1,0 +1,99 @@
+/* context.c — contexts, their configuration, and the per-thread last error.
+ *
+ * A context holds configuration (copied on creation, defaults in
+ * ug_config_init) and the lazily opened on-disk cache. Errors of calls made
+ * without a caller-owned ug_error land in a thread-local record tagged with
+ * the context, so two threads using one context never see each other's
+ * messages (like errno, but per context).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "ufuncgen/context.h"
+
+static _Thread_local struct {
+    const ug_context *ctx;
+    ug_error err;
+} last;
+
+UG_API void ug_config_init(ug_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->opt_level = 3;
+}
+
+UG_API ug_context *ug_context_new(const ug_config *cfg)
+{
+    ug_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    if (cfg)
+        ctx->cfg = *cfg;
+    else
+        ug_config_init(&ctx->cfg);
+    if (ctx->cfg.opt_level < 0 || ctx->cfg.opt_level > 3)
+        ctx->cfg.opt_level = 3;
+    if (cfg && cfg->cache_dir && !(ctx->cache_dir = strdup(cfg->cache_dir))) {
+        free(ctx);
+        return NULL;
+    }
+    ctx->cfg.cache_dir = ctx->cache_dir;
+    ctx->num_threads = ctx->cfg.num_threads > 0 ? ctx->cfg.num_threads : 0;
+    pthread_mutex_init(&ctx->mu, NULL);
+    return ctx;
+}
+
+UG_API void ug_context_free(ug_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (last.ctx == ctx)
+        last.ctx = NULL;
+    cache_close(ctx->cache);
+    pthread_mutex_destroy(&ctx->mu);
+    free(ctx->cache_dir);
+    free(ctx);
+}
+
+UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
+{
+    if (!ctx)
+        return UG_EINVAL;
+    if (n < 0 || n > UG_MAX_THREADS)
+        return ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
+    ctx->num_threads = n;
+    return UG_OK;
+}
+
+ug_error *ug_ctx_err(const ug_context *ctx)
+{
+    last.ctx = ctx;
+    ug_err_clear(&last.err);
+    return &last.err;
+}
+
+struct cache *ug_ctx_cache(ug_context *ctx)
+{
+    pthread_mutex_lock(&ctx->mu);
+    if (!ctx->cache)
+        ctx->cache = cache_open(ctx->cfg.cache_dir, ctx->cfg.debug_cache);
+    struct cache *c = ctx->cache;
+    pthread_mutex_unlock(&ctx->mu);
+    return c;
+}
+
+static const ug_error *mine(const ug_context *ctx) { return ctx && last.ctx == ctx ? &last.err : NULL; }
+
+UG_API const char *ug_errmsg(const ug_context *ctx) { return mine(ctx) ? mine(ctx)->msg : ""; }
+UG_API ug_status ug_errcode(const ug_context *ctx) { return mine(ctx) ? mine(ctx)->code : UG_OK; }
+UG_API int ug_errline(const ug_context *ctx) { return mine(ctx) ? mine(ctx)->line : -1; }
+UG_API int ug_errcolumn(const ug_context *ctx) { return mine(ctx) ? mine(ctx)->column : -1; }
+
+UG_API void ug_options_init(ug_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->target = UG_TARGET_CPU;
+    opts->identity = UG_IDENTITY_NONE;
+}
