@@ -1,0 +1,615 @@
+/* ufunc.c — ufunc objects: the driver that turns source + signatures into
+ * loaded inner loops, selects a loop per call, and runs the executor.
+ *
+ * Creation is a straight line per signature:
+ *     parse (once) → key → cache lookup ─hit─────────────────────→ load
+ *                                    └miss→ infer → lower+optimise → store → load
+ * A hit skips type inference and LLVM entirely; parsing still runs because
+ * the key covers exactly the kernel and the helpers it calls (kernel_deps).
+ *
+ * Loops live in a fixed table of pointers that only grows: readers (calls,
+ * possibly concurrent) take a snapshot of the count with acquire ordering;
+ * lazy compilation appends under the ufunc's mutex and publishes with
+ * release, so a loop record never moves while someone runs it.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "kernel/kernel.h"
+#include "layout/layout.h"
+#include "loops/loops.h"
+#include "parallel/parallel.h"
+#include "ufuncgen/context.h"
+
+#define UG_MAX_LOOPS 256
+
+typedef struct ug_loop_rec {
+    ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
+    char sig[256];              /* canonical "dd->d" */
+    ug_loop_fn fn;              /* the serial loop */
+    loops_code *code;
+    par_loop par;               /* the parallel driver's state (target=parallel) */
+} ug_loop_rec;
+
+struct ug_ufunc {
+    ug_context *ctx;
+    ug_options opts;            /* strings below are owned copies */
+    char *src, *name, *doc, *kernel_name;
+    kernel_source ksrc;
+    kernel_module *mod;
+    const kernel_func *kfunc;
+    layout_sig *layout;
+    bool gufunc, lazy;
+    int nin, nout;
+    cache_key kkey;
+    pthread_mutex_t mu;         /* serialises lazy compilation */
+    ug_loop_rec *loops[UG_MAX_LOOPS];
+    atomic_int nloops;
+};
+
+static bool dump_has(const char *what)
+{
+    const char *d = getenv("UFUNCGEN_DUMP");
+    return d && strstr(d, what);
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* ------------------------------------------------------------ keys */
+
+/* Hash of everything that decides the machine code except the signature. */
+static void kernel_key(const ug_ufunc *u, cache_key *out)
+{
+    cache_hasher h;
+    cache_hash_init(&h);
+    cache_hash_str(&h, "ufuncgen kernel key v1");
+    cache_hash_str(&h, u->kfunc->name);
+    const kernel_func **deps = NULL;
+    int n = kernel_deps(u->mod, u->kfunc, &deps);
+    for (int i = 0; i < n; i++)
+        cache_hash_bytes(&h, u->ksrc.text + deps[i]->src_begin, (size_t)(deps[i]->src_end - deps[i]->src_begin));
+    cache_hash_str(&h, u->layout->text);
+    cache_hash_int(&h, u->gufunc);
+    cache_hash_int(&h, u->opts.target);
+    cache_hash_int(&h, u->opts.fastmath);
+    cache_hash_int(&h, u->opts.boundscheck);
+    cache_hash_int(&h, u->ctx->cfg.opt_level);
+    cache_hash_host(&h);
+    cache_hash_final(&h, out);
+}
+
+/* The loop's symbol: unique per (kernel key, signature), the same in every
+ * process, so a cached object is looked up under the name it was built with. */
+static void loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
+{
+    cache_hasher h;
+    cache_key k;
+    char hex[65];
+    cache_hash_init(&h);
+    cache_hash_bytes(&h, u->kkey.b, sizeof u->kkey.b);
+    cache_hash_str(&h, sig);
+    cache_hash_final(&h, &k);
+    cache_key_hex(&k, hex);
+    snprintf(out, 48, "ugl_%.40s", hex);
+}
+
+static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
+{
+    int n = 0;
+    for (int k = 0; k < nin + nout && n < 250; k++) {
+        if (k == nin) {
+            out[n++] = '-';
+            out[n++] = '>';
+        }
+        out[n++] = ug_dtype_char(types[k]);
+    }
+    out[n] = 0;
+}
+
+/* ------------------------------------------------------------ compiling one loop */
+
+/* The kernel's view of the arguments: gufunc operands are arrays with their
+ * core dims, except "()" inputs (scalars) and "()" outputs (1-element
+ * arrays, Numba's out[0] convention). */
+static void arg_types(const ug_ufunc *u, const ug_dtype *types, kernel_argtype *args)
+{
+    for (int k = 0; k < u->nin + u->nout; k++) {
+        args[k].dt = types[k];
+        args[k].ndim = u->gufunc ? u->layout->op_ncore[k] : 0;
+        if (u->gufunc && k >= u->nin && args[k].ndim == 0)
+            args[k].ndim = 1;
+    }
+}
+
+static ug_status infer(const ug_ufunc *u, const ug_dtype *types, bool infer_out, kernel_typed **tk, ug_error *err)
+{
+    kernel_argtype args[UG_MAXARGS];
+    arg_types(u, types, args);
+    kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
+                           .infer_output = infer_out};
+    ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
+    if (st == UG_OK && dump_has("types"))
+        kernel_dump_typed(stderr, *tk);
+    return st;
+}
+
+static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype *types, const char *symbol,
+                             void **obj, size_t *size, ug_error *err)
+{
+    loops_request r = {.tk = tk, .layout = u->layout, .dtypes = types, .symbol = symbol, .kname = u->name,
+                       .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
+                       .opt_level = u->ctx->cfg.opt_level};
+    return loops_compile(&r, obj, size, err);
+}
+
+/* Object code for one signature: from the cache, else compiled (and stored). */
+static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, const char *sig,
+                            const char *symbol, bool from_cache, void **obj, size_t *size, ug_error *err)
+{
+    struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
+    if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
+        return UG_OK;
+    ug_status st = *tk ? UG_OK : infer(u, types, false, tk, err);
+    if (st == UG_OK)
+        st = compile_obj(u, *tk, types, symbol, obj, size, err);
+    if (st == UG_OK && c)
+        cache_put(c, u->name, &u->kkey, sig, *obj, *size);
+    return st;
+}
+
+static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk, ug_loop_rec *rec, ug_error *err)
+{
+    char symbol[48];
+    void *obj = NULL;
+    size_t size = 0;
+    sig_text(types, u->nin, u->nout, rec->sig);
+    loop_symbol(u, rec->sig, symbol);
+    ug_status st = get_object(u, &tk, types, rec->sig, symbol, true, &obj, &size, err);
+    if (st == UG_OK) {
+        st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
+        if (st != UG_OK && u->opts.cache) {
+            /* A cached object that verified but does not load: compile afresh (and overwrite it). */
+            free(obj);
+            obj = NULL;
+            st = get_object(u, &tk, types, rec->sig, symbol, false, &obj, &size, err);
+            if (st == UG_OK)
+                st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
+        }
+    }
+    free(obj);
+    kernel_typed_free(tk);
+    return st;
+}
+
+/* Output dtypes of a lazily compiled loop: scalar kernels infer it;
+ * gufuncs take the promotion of the inputs. */
+static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **tk, ug_error *err)
+{
+    if (!u->gufunc) {
+        types[u->nin] = UG_FLOAT64; /* placeholder, ignored with infer_output */
+        ug_status st = infer(u, types, true, tk, err);
+        if (st == UG_OK)
+            types[u->nin] = (*tk)->out_dt;
+        return st;
+    }
+    ug_dtype p = types[0];
+    for (int k = 1; k < u->nin; k++)
+        p = ug_promote(p, types[k]);
+    for (int k = u->nin; k < u->nin + u->nout; k++)
+        types[k] = p;
+    return UG_OK;
+}
+
+/* Compile and publish a loop for these dtypes (outputs: given, or inferred
+ * when infer_out). Caller holds u->mu or is the creator. */
+static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out, int *index, ug_error *err)
+{
+    int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
+    if (n >= UG_MAX_LOOPS)
+        return ug_err_set(err, UG_EUNSUPPORTED, "ufunc '%s' has %d loops, the most one ufunc can have", u->name, n);
+    ug_loop_rec *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return ug_err_set(err, UG_ENOMEM, "out of memory");
+    memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
+    kernel_typed *tk = NULL;
+    ug_status st = infer_out ? lazy_types(u, rec->types, &tk, err) : UG_OK;
+    if (st == UG_OK)
+        st = load_loop(u, rec->types, tk, rec, err);
+    if (st != UG_OK) {
+        free(rec);
+        return st;
+    }
+    rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
+                          .nthreads = u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads};
+    u->loops[n] = rec;
+    atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
+    *index = n;
+    return UG_OK;
+}
+
+/* ------------------------------------------------------------ creation */
+
+static ug_status check_arity(ug_ufunc *u, ug_error *err)
+{
+    int np = u->kfunc->nparams;
+    int want = u->gufunc ? u->nin + u->nout : u->nin;
+    if (np == want)
+        return UG_OK;
+    if (u->gufunc)
+        return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos,
+                               "kernel takes %d parameter%s but layout '%s' has %d operands (inputs then outputs)",
+                               np, np == 1 ? "" : "s", u->layout->text, want);
+    return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos, "kernel takes %d parameters", np);
+}
+
+static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
+{
+    ug_status st = kernel_parse(&u->ksrc, &u->mod, err);
+    if (st)
+        return st;
+    if (dump_has("ast"))
+        kernel_dump_module(stderr, u->mod);
+    if (!(u->kfunc = kernel_find(u->mod, u->opts.kernel, err)))
+        return err && err->code ? err->code : ug_err_set(err, UG_ENAME, "no kernel found in the source");
+    if (u->gufunc) {
+        if ((st = layout_parse(layout, &u->layout, err)))
+            return st;
+        u->nin = u->layout->nin;
+        u->nout = u->layout->nout;
+    } else {
+        u->nin = u->kfunc->nparams;
+        u->nout = 1;
+        if (u->nin < 1 || u->nin + 1 > UG_MAXARGS)
+            return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos,
+                                   "a vectorize kernel takes 1 to %d parameters, not %d", UG_MAXARGS - 1, u->nin);
+        if (!(u->layout = layout_scalar(u->nin, 1)))
+            return ug_err_set(err, UG_ENOMEM, "out of memory");
+    }
+    if ((st = check_arity(u, err)))
+        return st;
+    if (!(u->name = strdup(u->opts.name ? u->opts.name : u->kfunc->name)))
+        return ug_err_set(err, UG_ENOMEM, "out of memory");
+    const char *doc = u->opts.doc ? u->opts.doc : u->kfunc->doc;
+    if (doc && !(u->doc = strdup(doc)))
+        return ug_err_set(err, UG_ENOMEM, "out of memory");
+    kernel_key(u, &u->kkey);
+    return UG_OK;
+}
+
+static ug_status add_signature(ug_ufunc *u, const char *s, ug_error *err)
+{
+    ug_sig sig;
+    ug_status st = ug_sig_parse(s, &sig, err);
+    if (st == UG_OK)
+        st = ug_sig_finish(&sig, s, u->gufunc, u->nin, u->nout, err);
+    if (st == UG_OK && u->gufunc)
+        for (int k = 0; k < u->nin + u->nout; k++)
+            if (sig.ndim[k] && u->layout->op_ncore[k] && sig.ndim[k] != u->layout->op_ncore[k])
+                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                                        "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
+                                        sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
+    int index;
+    return st ? st : add_loop(u, sig.types, false, &index, err);
+}
+
+static ug_status validate_opts(const ug_options *o, ug_error *err)
+{
+    if (o->target != UG_TARGET_CPU && o->target != UG_TARGET_PARALLEL)
+        return ug_err_set(err, UG_EINVAL, "unknown target %d (UG_TARGET_CPU or UG_TARGET_PARALLEL)", (int)o->target);
+    if (o->num_threads < 0 || o->num_threads > UG_MAX_THREADS)
+        return ug_err_set(err, UG_EINVAL, "num_threads %d is out of range (0..%d)", o->num_threads, UG_MAX_THREADS);
+    if ((unsigned)o->identity > UG_IDENTITY_REORDERABLE)
+        return ug_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
+    return UG_OK;
+}
+
+static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options *opts)
+{
+    ug_ufunc *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->ctx = ctx;
+    u->opts = *opts;
+    u->src = strdup(src);
+    u->kernel_name = dup_or_null(opts->kernel);
+    u->opts.kernel = u->kernel_name;
+    u->opts.name = u->opts.doc = NULL;
+    pthread_mutex_init(&u->mu, NULL);
+    if (!u->src || (opts->kernel && !u->kernel_name)) {
+        ug_ufunc_free(u);
+        return NULL;
+    }
+    u->ksrc = (kernel_source){u->src, strlen(u->src)};
+    return u;
+}
+
+static ug_status create(ug_context *ctx, const char *src, const char *layout, const char *const *sigs, int nsigs,
+                        const ug_options *opts_in, ug_ufunc **out)
+{
+    *out = NULL;
+    if (!ctx)
+        return UG_EINVAL;
+    ug_error *err = ug_ctx_err(ctx);
+    ug_options defaults;
+    ug_options_init(&defaults);
+    const ug_options *opts = opts_in ? opts_in : &defaults;
+    if (!src || nsigs < 0 || (nsigs > 0 && !sigs) || (layout == NULL && sigs == NULL && nsigs > 0))
+        return ug_err_set(err, UG_EINVAL, "source is NULL or the signature list is invalid (nsigs %d)", nsigs);
+    ug_status st = validate_opts(opts, err);
+    if (st)
+        return st;
+    ug_ufunc *u = ufunc_alloc(ctx, src, opts);
+    if (!u)
+        return ug_err_set(err, UG_ENOMEM, "out of memory");
+    u->gufunc = layout != NULL;
+    u->lazy = nsigs == 0;
+    /* opts->name/doc are copied by setup_kernel into u->name/u->doc. */
+    u->opts.name = opts->name;
+    u->opts.doc = opts->doc;
+    st = setup_kernel(u, layout, err);
+    u->opts.name = u->name;
+    u->opts.doc = u->doc;
+    for (int i = 0; st == UG_OK && i < nsigs; i++)
+        if (!sigs[i])
+            st = ug_err_set(err, UG_EINVAL, "signature %d is NULL", i);
+        else
+            st = add_signature(u, sigs[i], err);
+    if (st != UG_OK) {
+        ug_ufunc_free(u);
+        return st;
+    }
+    *out = u;
+    return UG_OK;
+}
+
+UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *const *sigs, int nsigs,
+                              const ug_options *opts, ug_ufunc **out)
+{
+    if (!out)
+        return UG_EINVAL;
+    return create(ctx, src, NULL, sigs, nsigs, opts, out);
+}
+
+UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts, ug_ufunc **out)
+{
+    if (!out)
+        return UG_EINVAL;
+    *out = NULL;
+    if (!layout) {
+        if (!ctx)
+            return UG_EINVAL;
+        return ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "layout is NULL (use ug_vectorize for scalar kernels)");
+    }
+    return create(ctx, src, layout, sigs, nsigs, opts, out);
+}
+
+UG_API void ug_ufunc_free(ug_ufunc *u)
+{
+    if (!u)
+        return;
+    int n = atomic_load(&u->nloops);
+    for (int i = 0; i < n; i++) {
+        loops_unload(u->loops[i]->code);
+        free(u->loops[i]);
+    }
+    kernel_module_free(u->mod);
+    layout_free(u->layout);
+    pthread_mutex_destroy(&u->mu);
+    free(u->src);
+    free(u->name);
+    free(u->doc);
+    free(u->kernel_name);
+    free(u);
+}
+
+/* ------------------------------------------------------------ introspection */
+
+UG_API const char *ug_ufunc_name(const ug_ufunc *u) { return u ? u->name : NULL; }
+UG_API const char *ug_ufunc_doc(const ug_ufunc *u) { return u ? u->doc : NULL; }
+UG_API int ug_ufunc_nin(const ug_ufunc *u) { return u ? u->nin : 0; }
+UG_API int ug_ufunc_nout(const ug_ufunc *u) { return u ? u->nout : 0; }
+UG_API const char *ug_ufunc_layout(const ug_ufunc *u) { return u && u->gufunc ? u->layout->text : NULL; }
+UG_API ug_identity ug_ufunc_identity(const ug_ufunc *u) { return u ? u->opts.identity : UG_IDENTITY_NONE; }
+UG_API ug_target ug_ufunc_target(const ug_ufunc *u) { return u ? u->opts.target : UG_TARGET_CPU; }
+UG_API int ug_ufunc_nloops(const ug_ufunc *u) { return u ? atomic_load_explicit(&u->nloops, memory_order_acquire) : 0; }
+
+static ug_loop_rec *loop_at(const ug_ufunc *u, int i)
+{
+    return u && i >= 0 && i < ug_ufunc_nloops(u) ? u->loops[i] : NULL;
+}
+
+UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
+{
+    ug_loop_rec *rec = loop_at(u, i);
+    if (!rec || !types)
+        return UG_EINVAL;
+    memcpy(types, rec->types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
+    return UG_OK;
+}
+
+UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **data)
+{
+    ug_loop_rec *rec = loop_at(u, i);
+    if (fn)
+        *fn = NULL;
+    if (data)
+        *data = NULL;
+    if (!rec || !fn || !data)
+        return UG_EINVAL;
+    if (u->opts.target == UG_TARGET_PARALLEL) {
+        *fn = par_loop_fn;
+        *data = &rec->par;
+    } else {
+        *fn = rec->fn;
+    }
+    return UG_OK;
+}
+
+/* ------------------------------------------------------------ loop selection */
+
+static int find_exact(const ug_ufunc *u, const ug_dtype *in, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (memcmp(u->loops[i]->types, in, sizeof(ug_dtype) * (size_t)u->nin) == 0)
+            return i;
+    return -1;
+}
+
+static int find_safe(const ug_ufunc *u, const ug_dtype *in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < u->nin && ug_can_cast_safe(in[k], u->loops[i]->types[k]))
+            k++;
+        if (k == u->nin)
+            return i;
+    }
+    return -1;
+}
+
+static ug_status no_loop(const ug_ufunc *u, const ug_dtype *in, int n, ug_error *err)
+{
+    char have[1024] = "", want[512] = "";
+    size_t h = 0, w = 0;
+    for (int k = 0; k < u->nin && w < sizeof want - 32; k++)
+        w += (size_t)snprintf(want + w, sizeof want - w, "%s%s", k ? ", " : "", ug_dtype_name(in[k]));
+    for (int i = 0; i < n && h < sizeof have - 300; i++)
+        h += (size_t)snprintf(have + h, sizeof have - h, "%s%s", i ? ", " : "", u->loops[i]->sig);
+    return ug_err_set(err, UG_EDTYPE,
+                      "ufunc '%s' has no loop for input types (%s) and they cannot be cast safely to one; "
+                      "loops: %s",
+                      u->name, want, n ? have : "(none)");
+}
+
+static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_error *err)
+{
+    pthread_mutex_lock(&u->mu);
+    int n = ug_ufunc_nloops(u);
+    int i = find_exact(u, in, n);
+    ug_status st = UG_OK;
+    if (i < 0) {
+        ug_dtype types[UG_MAXARGS];
+        memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
+        st = add_loop(u, types, true, &i, err);
+    }
+    pthread_mutex_unlock(&u->mu);
+    *loop = i;
+    return st;
+}
+
+UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
+{
+    if (!loop)
+        return UG_EINVAL;
+    *loop = -1;
+    if (!u || !in_types)
+        return ug_err_set(err, UG_EINVAL, "NULL ufunc or input types");
+    for (int k = 0; k < u->nin; k++)
+        if (!ug_dtype_valid(in_types[k]))
+            return ug_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
+    int n = ug_ufunc_nloops(u);
+    int i = find_exact(u, in_types, n);
+    if (i < 0 && u->lazy)
+        return lazy_resolve(u, in_types, loop, err);
+    if (i < 0)
+        i = find_safe(u, in_types, n);
+    if (i < 0)
+        return no_loop(u, in_types, n, err);
+    *loop = i;
+    return UG_OK;
+}
+
+/* ------------------------------------------------------------ calling */
+
+static ug_status check_operands(const ug_ufunc *u, const ug_operand *ops, int nops, ug_error *err)
+{
+    if (nops != u->nin + u->nout)
+        return ug_err_set(err, UG_EOPERANDS,
+                          "ufunc '%s' takes %d input%s and %d output%s (%d operands), got %d operands", u->name,
+                          u->nin, u->nin == 1 ? "" : "s", u->nout, u->nout == 1 ? "" : "s", u->nin + u->nout, nops);
+    for (int k = 0; k < nops; k++) {
+        const ug_operand *op = &ops[k];
+        bool alloc = k >= u->nin && (op->flags & UG_OPERAND_ALLOCATE);
+        const char *kind = k < u->nin ? "input" : "output";
+        int idx = k < u->nin ? k : k - u->nin;
+        if (alloc) {
+            if (op->dtype != UG_DTYPE_NONE && !ug_dtype_valid(op->dtype))
+                return ug_err_set(err, UG_EDTYPE, "output %d: unsupported dtype (%d)", idx, (int)op->dtype);
+            continue;
+        }
+        if (!ug_dtype_valid(op->dtype))
+            return ug_err_set(err, UG_EDTYPE, "%s %d: unsupported dtype (%d)", kind, idx, (int)op->dtype);
+        if (op->ndim < 0 || op->ndim > UG_MAXDIMS)
+            return ug_err_set(err, UG_EINVAL, "%s %d: ndim %d is out of range (0..%d)", kind, idx, op->ndim,
+                              UG_MAXDIMS);
+        for (int d = 0; d < op->ndim; d++)
+            if (op->shape[d] < 0)
+                return ug_err_set(err, UG_ESHAPE, "%s %d: negative extent %lld in dimension %d", kind, idx,
+                                  (long long)op->shape[d], d);
+        if (!op->data) {
+            int64_t size = 1;
+            for (int d = 0; d < op->ndim; d++)
+                size *= op->shape[d];
+            if (size != 0)
+                return ug_err_set(err, UG_EINVAL, "%s %d: data is NULL", kind, idx);
+        }
+    }
+    return UG_OK;
+}
+
+static int call_threads(const ug_ufunc *u)
+{
+    if (u->opts.target != UG_TARGET_PARALLEL)
+        return 1;
+    return par_threads(u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads);
+}
+
+UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
+{
+    if (!u)
+        return ug_err_set(err, UG_EINVAL, "ufunc is NULL");
+    if (err)
+        ug_err_clear(err);
+    else
+        err = ug_ctx_err(u->ctx);
+    if (!ops && nops)
+        return ug_err_set(err, UG_EINVAL, "operands are NULL");
+    ug_status st = check_operands(u, ops, nops, err);
+    if (st)
+        return st;
+    ug_dtype in[UG_MAXARGS];
+    for (int k = 0; k < u->nin; k++)
+        in[k] = ops[k].dtype;
+    int li;
+    if ((st = ug_ufunc_resolve(u, in, &li, err)))
+        return st;
+    const ug_loop_rec *rec = u->loops[li];
+    layout_loop ll = {.fn = rec->fn, .data = NULL, .nthreads = call_threads(u), .kname = u->name};
+    return layout_execute(u->layout, ops, nops, rec->types, &ll, err);
+}
+
+UG_API void ug_operand_init(ug_operand *op, void *data, ug_dtype dtype, int ndim, const int64_t *shape,
+                            const int64_t *strides)
+{
+    memset(op, 0, sizeof *op);
+    op->data = data;
+    op->dtype = dtype;
+    op->ndim = ndim < 0 ? 0 : ndim > UG_MAXDIMS ? UG_MAXDIMS : ndim;
+    int64_t step = (int64_t)ug_dtype_size(dtype);
+    for (int d = op->ndim - 1; d >= 0; d--) {
+        op->shape[d] = shape ? shape[d] : 0;
+        op->strides[d] = strides ? strides[d] : step;
+        step *= op->shape[d] > 0 ? op->shape[d] : 1;
+    }
+}
+
+UG_API void ug_operand_alloc(ug_operand *op, ug_dtype dtype)
+{
+    memset(op, 0, sizeof *op);
+    op->dtype = dtype;
+    op->flags = UG_OPERAND_ALLOCATE;
+}
