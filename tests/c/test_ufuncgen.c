@@ -1,0 +1,390 @@
+/* test_ufuncgen.c — the public C API end to end: kernels from source text,
+ * signatures in both spellings, calls on plain buffers with broadcasting,
+ * strides, reversed and transposed views, overlap, casting, allocation,
+ * lazy loops, and every class of bad input with its documented error.
+ * Expected values are computed here in C, independently of the library. */
+#include <check.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ufuncgen/ufuncgen.h"
+
+static ug_context *ctx;
+
+static void setup(void) { ctx = ug_context_new(NULL); }
+static void teardown(void) { ug_context_free(ctx); }
+
+static ug_ufunc *make(const char *src, const char **sigs, int n)
+{
+    ug_ufunc *f = NULL;
+    ug_status st = ug_vectorize(ctx, src, sigs, n, NULL, &f);
+    ck_assert_msg(st == UG_OK, "ug_vectorize: %s", ug_errmsg(ctx));
+    return f;
+}
+
+static void call_ok(ug_ufunc *f, ug_operand *ops, int n)
+{
+    ug_error err;
+    ug_status st = ug_call(f, ops, n, &err);
+    ck_assert_msg(st == UG_OK, "ug_call: %s", err.msg);
+}
+
+static void op1d(ug_operand *op, void *data, ug_dtype t, int64_t n, int64_t stride_bytes)
+{
+    ug_operand_init(op, data, t, 1, &n, &stride_bytes);
+}
+
+START_TEST(sigmoid_contiguous_and_strided)
+{
+    const char *sigs[] = {"float64(float64)", "f->f"};
+    ug_ufunc *f = make("def sigmoid(x):\n    return 1.0 / (1.0 + exp(-x))\n", sigs, 2);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 2);
+    ck_assert_str_eq(ug_ufunc_name(f), "sigmoid");
+    enum { N = 1003 };
+    static double x[2 * N], y[2 * N];
+    for (int i = 0; i < 2 * N; i++)
+        x[i] = (i - N) * 0.037;
+    ug_operand ops[2];
+    op1d(&ops[0], x, UG_FLOAT64, N, 8);
+    op1d(&ops[1], y, UG_FLOAT64, N, 8);
+    call_ok(f, ops, 2);
+    for (int i = 0; i < N; i++)
+        ck_assert_double_eq_tol(y[i], 1.0 / (1.0 + exp(-x[i])), 4 * DBL_EPSILON);
+    /* stride 2 in, reversed out */
+    memset(y, 0, sizeof y);
+    op1d(&ops[0], x, UG_FLOAT64, N, 16);
+    op1d(&ops[1], y + N - 1, UG_FLOAT64, N, -8);
+    call_ok(f, ops, 2);
+    for (int i = 0; i < N; i++)
+        ck_assert_double_eq_tol(y[N - 1 - i], 1.0 / (1.0 + exp(-x[2 * i])), 4 * DBL_EPSILON);
+    /* float32 loop */
+    static float xf[N], yf[N];
+    for (int i = 0; i < N; i++)
+        xf[i] = (float)x[i];
+    op1d(&ops[0], xf, UG_FLOAT32, N, 4);
+    op1d(&ops[1], yf, UG_FLOAT32, N, 4);
+    call_ok(f, ops, 2);
+    for (int i = 0; i < N; i++)
+        ck_assert_float_eq_tol(yf[i], 1.0f / (1.0f + expf(-xf[i])), 4 * FLT_EPSILON);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(broadcast_2d_transposed)
+{
+    const char *sigs[] = {"dd->d"};
+    ug_ufunc *f = make("lambda a, b: a * 10.0 + b\n", sigs, 1);
+    double a[3][4], b[4], out[4][3];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++)
+            a[i][j] = i * 4 + j;
+    for (int j = 0; j < 4; j++)
+        b[j] = j * 0.5;
+    /* a transposed: shape (4,3), strides (8, 32); b as a column (4,1) */
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){4, 3}, (int64_t[]){8, 32});
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 2, (int64_t[]){4, 1}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, 2, (int64_t[]){4, 3}, NULL);
+    call_ok(f, ops, 3);
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 3; i++)
+            ck_assert_double_eq(out[j][i], a[i][j] * 10.0 + b[j]);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(allocated_output_and_scalar)
+{
+    const char *sigs[] = {"int64(int64, int64)"};
+    ug_ufunc *f = make("def g(a, b):\n    return (a * 31 + b) % 1009\n", sigs, 1);
+    int64_t a[6] = {-5, 0, 7, INT64_MAX, INT64_MIN, 1000}, b = 3;
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_INT64, 2, (int64_t[]){2, 3}, NULL);
+    ug_operand_init(&ops[1], &b, UG_INT64, 0, NULL, NULL);
+    ug_operand_alloc(&ops[2], UG_DTYPE_NONE);
+    call_ok(f, ops, 3);
+    ck_assert_int_eq(ops[2].ndim, 2);
+    ck_assert_int_eq(ops[2].shape[0], 2);
+    ck_assert_int_eq(ops[2].shape[1], 3);
+    ck_assert_int_eq(ops[2].dtype, UG_INT64);
+    const int64_t *o = ops[2].data;
+    for (int i = 0; i < 6; i++) {
+        int64_t t = (int64_t)((uint64_t)a[i] * 31u + (uint64_t)b); /* wraps */
+        int64_t r = t % 1009;
+        if (r < 0)
+            r += 1009; /* floor modulo, as np.remainder */
+        ck_assert_int_eq(o[i], r);
+    }
+    ug_free(ops[2].data);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(overlap_is_copied)
+{
+    const char *sigs[] = {"d->d"};
+    ug_ufunc *f = make("lambda x: x * 2.0 + 1.0\n", sigs, 1);
+    double buf[101], ref[101];
+    for (int i = 0; i < 101; i++)
+        buf[i] = i;
+    for (int i = 0; i < 100; i++)
+        ref[i + 1] = buf[i] * 2 + 1;
+    ug_operand ops[2];
+    op1d(&ops[0], buf, UG_FLOAT64, 100, 8);
+    op1d(&ops[1], buf + 1, UG_FLOAT64, 100, 8); /* out is in shifted by one element */
+    call_ok(f, ops, 2);
+    for (int i = 1; i < 101; i++)
+        ck_assert_double_eq(buf[i], ref[i]);
+    /* exact overlap (in place) is allowed and correct */
+    op1d(&ops[0], buf, UG_FLOAT64, 101, 8);
+    op1d(&ops[1], buf, UG_FLOAT64, 101, 8);
+    call_ok(f, ops, 2);
+    ck_assert_double_eq(buf[0], 1.0);
+    ck_assert_double_eq(buf[100], ref[100] * 2 + 1);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(safe_cast_of_inputs)
+{
+    const char *sigs[] = {"float64(float64, float64)"};
+    ug_ufunc *f = make("def h(a, b):\n    return a / b\n", sigs, 1);
+    int32_t a[4] = {1, -7, 9, 0};
+    float b[4] = {2, 2, 0.5f, 0};
+    double out[4];
+    ug_operand ops[3];
+    op1d(&ops[0], a, UG_INT32, 4, 4);
+    op1d(&ops[1], b, UG_FLOAT32, 4, 4);
+    op1d(&ops[2], out, UG_FLOAT64, 4, 8);
+    call_ok(f, ops, 3);
+    ck_assert_double_eq(out[0], 0.5);
+    ck_assert_double_eq(out[1], -3.5);
+    ck_assert_double_eq(out[2], 18.0);
+    ck_assert(isnan(out[3]));
+    /* uint64 cannot be cast safely to float64... it can (NumPy says safe), but int8 → no loop for a
+     * ufunc with only an int8 loop given float64: */
+    const char *sigs8[] = {"b->b"};
+    ug_ufunc *g = make("lambda x: x + 1\n", sigs8, 1);
+    double d[2] = {1, 2};
+    int8_t r[2];
+    op1d(&ops[0], d, UG_FLOAT64, 2, 8);
+    op1d(&ops[1], r, UG_INT8, 2, 1);
+    ug_error err;
+    ck_assert_int_eq(ug_call(g, ops, 2, &err), UG_EDTYPE);
+    ck_assert_msg(strstr(err.msg, "float64") && strstr(err.msg, "b->b"), "%s", err.msg);
+    ug_ufunc_free(g);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(lazy_loops)
+{
+    ug_ufunc *f = NULL;
+    ck_assert_int_eq(ug_vectorize(ctx, "def f(a, b):\n    return a * b + 1\n", NULL, 0, NULL, &f), UG_OK);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 0);
+    int16_t a[3] = {100, -3, 300}, b[3] = {400, 5, -2};
+    ug_operand ops[3];
+    op1d(&ops[0], a, UG_INT16, 3, 2);
+    op1d(&ops[1], b, UG_INT16, 3, 2);
+    ug_operand_alloc(&ops[2], UG_DTYPE_NONE);
+    call_ok(f, ops, 3);
+    ck_assert_int_eq(ops[2].dtype, UG_INT16); /* int16 * int16 + weak 1 stays int16 (NEP 50) */
+    const int16_t *o = ops[2].data;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(o[i], (int16_t)(uint16_t)((uint16_t)a[i] * (uint16_t)b[i] + 1));
+    ug_free(ops[2].data);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 1);
+    float fa[2] = {1.5f, 2}, fb[2] = {2, 0.25f};
+    op1d(&ops[0], fa, UG_FLOAT32, 2, 4);
+    op1d(&ops[1], fb, UG_FLOAT32, 2, 4);
+    ug_operand_alloc(&ops[2], UG_DTYPE_NONE);
+    call_ok(f, ops, 3);
+    ck_assert_int_eq(ops[2].dtype, UG_FLOAT32);
+    ck_assert_float_eq(((float *)ops[2].data)[0], 4.0f);
+    ck_assert_float_eq(((float *)ops[2].data)[1], 1.5f);
+    ug_free(ops[2].data);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 2);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+/* Every class of bad input gives its status, and source errors their position. */
+START_TEST(source_errors_have_positions)
+{
+    static const struct {
+        const char *src;
+        ug_status st;
+        int line, col;
+        const char *substr;
+    } cases[] = {
+        {"def f(x):\n    return x +\n", UG_ESYNTAX, 2, 15, ""},
+        {"def f(x):\n    return (x + 1\n", UG_ESYNTAX, -1, -1, "to close '(' at line 2"},
+        {"def f(x):\n    return x + y\n", UG_ENAME, 2, 16, "y"},
+        {"def f(x):\n    return foo(x)\n", UG_ENAME, 2, 12, "foo"},
+        {"def f(x):\n  y = 1\n    return y\n", UG_ESYNTAX, 3, -1, ""},
+    };
+    const char *sigs[] = {"d->d"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ug_ufunc *f = (ug_ufunc *)1;
+        ug_status st = ug_vectorize(ctx, cases[i].src, sigs, 1, NULL, &f);
+        ck_assert_msg(st == cases[i].st, "case %zu: %s, expected %s: %s", i, ug_status_name(st),
+                      ug_status_name(cases[i].st), ug_errmsg(ctx));
+        ck_assert_ptr_null(f);
+        if (cases[i].line > 0)
+            ck_assert_msg(ug_errline(ctx) == cases[i].line, "case %zu: line %d: %s", i, ug_errline(ctx),
+                          ug_errmsg(ctx));
+        if (cases[i].col > 0)
+            ck_assert_msg(ug_errcolumn(ctx) == cases[i].col, "case %zu: column %d: %s", i, ug_errcolumn(ctx),
+                          ug_errmsg(ctx));
+        ck_assert_msg(strstr(ug_errmsg(ctx), cases[i].substr), "case %zu: %s", i, ug_errmsg(ctx));
+        ck_assert_msg(strchr(ug_errmsg(ctx), '^'), "case %zu has no caret: %s", i, ug_errmsg(ctx));
+    }
+}
+END_TEST
+
+START_TEST(call_errors)
+{
+    const char *sigs[] = {"dd->d"};
+    ug_ufunc *f = make("lambda a, b: a + b\n", sigs, 1);
+    double a[3] = {1, 2, 3}, b[4] = {0}, out[4];
+    ug_operand ops[3];
+    ug_error err;
+    /* wrong operand count */
+    op1d(&ops[0], a, UG_FLOAT64, 3, 8);
+    ck_assert_int_eq(ug_call(f, ops, 1, &err), UG_EOPERANDS);
+    ck_assert_msg(strstr(err.msg, "2 inputs"), "%s", err.msg);
+    /* shapes that do not broadcast */
+    op1d(&ops[1], b, UG_FLOAT64, 4, 8);
+    op1d(&ops[2], out, UG_FLOAT64, 4, 8);
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_ESHAPE);
+    ck_assert_msg(strstr(err.msg, "(3,)") && strstr(err.msg, "(4,)"), "%s", err.msg);
+    /* unsupported dtype */
+    op1d(&ops[1], b, (ug_dtype)42, 3, 8);
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_EDTYPE);
+    /* errors land on the context when no ug_error is given */
+    ck_assert_int_eq(ug_call(f, ops, 2, NULL), UG_EOPERANDS);
+    ck_assert_int_eq(ug_errcode(ctx), UG_EOPERANDS);
+    ug_ufunc_free(f);
+    /* bad signature strings through the API */
+    ug_ufunc *g = (ug_ufunc *)1;
+    const char *bad[] = {"dd->x"};
+    ck_assert_int_eq(ug_vectorize(ctx, "lambda a, b: a + b\n", bad, 1, NULL, &g), UG_ESIGNATURE);
+    ck_assert_ptr_null(g);
+    ck_assert_int_eq(ug_errcolumn(ctx), 5);
+    const char *wrongn[] = {"d->d"};
+    ck_assert_int_eq(ug_vectorize(ctx, "lambda a, b: a + b\n", wrongn, 1, NULL, &g), UG_ESIGNATURE);
+    ck_assert_int_eq(ug_vectorize(NULL, "lambda a: a\n", wrongn, 1, NULL, &g), UG_EINVAL);
+    ck_assert_int_eq(ug_vectorize(ctx, NULL, wrongn, 1, NULL, &g), UG_EINVAL);
+    ug_ufunc_free(NULL);
+    ug_context_free(NULL);
+}
+END_TEST
+
+START_TEST(integer_semantics)
+{
+    const char *sigs[] = {"i4,i4->i4", "u1,u1->u1"};
+    ug_ufunc *fd = make("lambda a, b: a // b\n", sigs, 2);
+    int32_t a[6] = {7, -7, 7, -7, INT32_MIN, 5}, b[6] = {2, 2, -2, -2, -1, 0}, o[6];
+    ug_operand ops[3];
+    op1d(&ops[0], a, UG_INT32, 6, 4);
+    op1d(&ops[1], b, UG_INT32, 6, 4);
+    op1d(&ops[2], o, UG_INT32, 6, 4);
+    call_ok(fd, ops, 3);
+    int32_t want[6] = {3, -4, -4, 3, INT32_MIN, 0}; /* floor division; INT_MIN // -1 wraps; x // 0 is 0 */
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(o[i], want[i]);
+    uint8_t ua[3] = {250, 3, 0}, ub[3] = {10, 5, 1}, uo[3];
+    op1d(&ops[0], ua, UG_UINT8, 3, 1);
+    op1d(&ops[1], ub, UG_UINT8, 3, 1);
+    op1d(&ops[2], uo, UG_UINT8, 3, 1);
+    call_ok(fd, ops, 3);
+    ck_assert_int_eq(uo[0], 25);
+    ck_assert_int_eq(uo[1], 0);
+    ck_assert_int_eq(uo[2], 0);
+    ug_ufunc_free(fd);
+}
+END_TEST
+
+START_TEST(all_dtypes_roundtrip)
+{
+    /* x * 2 + 1 in every dtype, with wrap-around for the integers. */
+    const char *sigs[] = {"?->?", "b->b", "B->B", "h->h", "H->H", "i->i", "I->I", "q->q", "Q->Q", "f->f", "d->d"};
+    ug_ufunc *f = make("lambda x: x * 2 + 1\n", sigs, 11);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 11);
+    for (int t = UG_INT8; t < UG_NDTYPES; t++) {
+        unsigned char in[8 * 5], out[8 * 5];
+        size_t sz = ug_dtype_size(t);
+        for (int i = 0; i < 5; i++) {
+            int64_t v = (int64_t)i * 37 - 70;
+            switch (t) {
+            case UG_FLOAT32: *(float *)(in + i * sz) = (float)v; break;
+            case UG_FLOAT64: *(double *)(in + i * sz) = (double)v; break;
+            default: memcpy(in + i * sz, &v, sz); /* little-endian truncation */
+            }
+        }
+        ug_operand ops[2];
+        op1d(&ops[0], in, t, 5, (int64_t)sz);
+        op1d(&ops[1], out, t, 5, (int64_t)sz);
+        call_ok(f, ops, 2);
+        for (int i = 0; i < 5; i++) {
+            if (t == UG_FLOAT32) {
+                ck_assert_float_eq(((float *)out)[i], ((float *)in)[i] * 2 + 1);
+            } else if (t == UG_FLOAT64) {
+                ck_assert_double_eq(((double *)out)[i], ((double *)in)[i] * 2 + 1);
+            } else {
+                uint64_t x = 0, y = 0;
+                memcpy(&x, in + i * sz, sz);
+                memcpy(&y, out + i * sz, sz);
+                uint64_t mask = sz == 8 ? ~0ull : ((1ull << (8 * sz)) - 1);
+                ck_assert_msg(y == ((x * 2 + 1) & mask), "dtype %s element %d", ug_dtype_name(t), i);
+            }
+        }
+    }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+/* Cycles of create/call/free: run under valgrind by scripts/valgrind.sh. */
+START_TEST(create_call_free_cycles)
+{
+    const char *sigs[] = {"d->d"};
+    for (int r = 0; r < 20; r++) {
+        ug_ufunc *f = make("lambda x: sqrt(x) + 1.0\n", sigs, 1);
+        double x[4] = {0, 1, 4, 9}, y[4];
+        ug_operand ops[2];
+        op1d(&ops[0], x, UG_FLOAT64, 4, 8);
+        op1d(&ops[1], y, UG_FLOAT64, 4, 8);
+        call_ok(f, ops, 2);
+        ck_assert_double_eq(y[3], 4.0);
+        ug_ufunc_free(f);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ufuncgen");
+    TCase *tc = tcase_create("api");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, sigmoid_contiguous_and_strided);
+    tcase_add_test(tc, broadcast_2d_transposed);
+    tcase_add_test(tc, allocated_output_and_scalar);
+    tcase_add_test(tc, overlap_is_copied);
+    tcase_add_test(tc, safe_cast_of_inputs);
+    tcase_add_test(tc, lazy_loops);
+    tcase_add_test(tc, source_errors_have_positions);
+    tcase_add_test(tc, call_errors);
+    tcase_add_test(tc, integer_semantics);
+    tcase_add_test(tc, all_dtypes_roundtrip);
+    tcase_add_test(tc, create_call_free_cycles);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
