@@ -1,0 +1,360 @@
+/* test_gufunc.c — generalized ufuncs end to end through the public C API:
+ * inner product, matrix multiply, cross product, cumulative sum, moving mean
+ * with a scalar window input, and a two-output kernel, each on stacked,
+ * broadcast, transposed and strided operands; plus the bad-input cases
+ * (core-dimension mismatch, frozen sizes, layout errors, boundscheck).
+ * Expected values come from plain C loops written here. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ufuncgen/ufuncgen.h"
+
+static ug_context *ctx;
+static void setup(void) { ctx = ug_context_new(NULL); }
+static void teardown(void) { ug_context_free(ctx); }
+
+static ug_ufunc *gu(const char *src, const char *layout, const char *sig, int boundscheck)
+{
+    ug_options o;
+    ug_options_init(&o);
+    o.boundscheck = boundscheck;
+    ug_ufunc *f = NULL;
+    const char *sigs[] = {sig};
+    ug_status st = ug_guvectorize(ctx, src, layout, sigs, 1, &o, &f);
+    ck_assert_msg(st == UG_OK, "ug_guvectorize: %s", ug_errmsg(ctx));
+    return f;
+}
+
+static void call_ok(ug_ufunc *f, ug_operand *ops, int n)
+{
+    ug_error err;
+    ug_status st = ug_call(f, ops, n, &err);
+    ck_assert_msg(st == UG_OK, "ug_call: %s", err.msg);
+}
+
+static const char *dot_src = "def dot(a, b, out):\n"
+                             "    acc = 0.0\n"
+                             "    for i in range(len(a)):\n"
+                             "        acc += a[i] * b[i]\n"
+                             "    out[0] = acc\n";
+
+START_TEST(dot_stacked_broadcast_strided)
+{
+    ug_ufunc *f = gu(dot_src, "(n),(n)->()", "void(float64[:], float64[:], float64[:])", 0);
+    ck_assert_str_eq(ug_ufunc_layout(f), "(n),(n)->()");
+    enum { R = 7, N = 5 };
+    double a[R][2 * N], b[N], out[R];
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < 2 * N; i++)
+            a[r][i] = r * 0.5 + i;
+    for (int i = 0; i < N; i++)
+        b[i] = 1.0 / (i + 1);
+    /* a: (R, N) with element stride 16 (every other element); b: (N,) broadcast over R */
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){R, N}, (int64_t[]){2 * N * 8, 16});
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, (int64_t[]){N}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, 1, (int64_t[]){R}, NULL);
+    call_ok(f, ops, 3);
+    for (int r = 0; r < R; r++) {
+        double ref = 0;
+        for (int i = 0; i < N; i++)
+            ref += a[r][2 * i] * b[i];
+        ck_assert_double_eq_tol(out[r], ref, 1e-12);
+    }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+static const char *matmul_src = "def matmul(A, B, C):\n"
+                                "    m, n = A.shape\n"
+                                "    p = B.shape[1]\n"
+                                "    for i in range(m):\n"
+                                "        for j in range(p):\n"
+                                "            s = 0.0\n"
+                                "            for k in range(n):\n"
+                                "                s += A[i, k] * B[k, j]\n"
+                                "            C[i, j] = s\n";
+
+START_TEST(matmul_stack_transposed)
+{
+    ug_ufunc *f = gu(matmul_src, "(m,n),(n,p)->(m,p)", "void(float64[:,:], float64[:,:], float64[:,:])", 0);
+    enum { S = 3, M = 2, N = 4, P = 3 };
+    double A[S][M][N], Bt[P][N], C[S][M][P];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < N; k++)
+                A[s][i][k] = s + i * 0.25 - k;
+    for (int j = 0; j < P; j++)
+        for (int k = 0; k < N; k++)
+            Bt[j][k] = j * 2 + k * 0.5;
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], A, UG_FLOAT64, 3, (int64_t[]){S, M, N}, NULL);
+    /* B = Bt transposed: shape (N, P), strides (8, N*8), shared by every stack entry */
+    ug_operand_init(&ops[1], Bt, UG_FLOAT64, 2, (int64_t[]){N, P}, (int64_t[]){8, N * 8});
+    ug_operand_alloc(&ops[2], UG_DTYPE_NONE);
+    call_ok(f, ops, 3);
+    ck_assert_int_eq(ops[2].ndim, 3);
+    ck_assert_int_eq(ops[2].shape[0], S);
+    ck_assert_int_eq(ops[2].shape[1], M);
+    ck_assert_int_eq(ops[2].shape[2], P);
+    memcpy(C, ops[2].data, sizeof C);
+    ug_free(ops[2].data);
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < P; j++) {
+                double ref = 0;
+                for (int k = 0; k < N; k++)
+                    ref += A[s][i][k] * Bt[j][k];
+                ck_assert_double_eq_tol(C[s][i][j], ref, 1e-12);
+            }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(cross_frozen)
+{
+    const char *src = "def cross(a, b, c):\n"
+                      "    c[0] = a[1] * b[2] - a[2] * b[1]\n"
+                      "    c[1] = a[2] * b[0] - a[0] * b[2]\n"
+                      "    c[2] = a[0] * b[1] - a[1] * b[0]\n";
+    ug_ufunc *f = gu(src, "(3),(3)->(3)", "f4,f4->f4", 0);
+    float a[2][3] = {{1, 0, 0}, {1, 2, 3}}, b[3] = {0, 1, 0}, c[2][3];
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT32, 2, (int64_t[]){2, 3}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT32, 1, (int64_t[]){3}, NULL);
+    ug_operand_init(&ops[2], c, UG_FLOAT32, 2, (int64_t[]){2, 3}, NULL);
+    call_ok(f, ops, 3);
+    float want[2][3] = {{0, 0, 1}, {-3, 0, 1}};
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 3; i++)
+            ck_assert_float_eq(c[r][i], want[r][i]);
+    /* a frozen dimension of the wrong size is refused */
+    float bad[4] = {0};
+    ug_operand_init(&ops[1], bad, UG_FLOAT32, 1, (int64_t[]){4}, NULL);
+    ug_error err;
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_ESHAPE);
+    ck_assert_msg(strstr(err.msg, "3") && strstr(err.msg, "4"), "%s", err.msg);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(cumsum_reversed)
+{
+    const char *src = "def cumsum(x, out):\n"
+                      "    s = 0\n"
+                      "    for i in range(x.shape[0]):\n"
+                      "        s += x[i]\n"
+                      "        out[i] = s\n";
+    ug_ufunc *f = gu(src, "(n)->(n)", "void(int64[:], int64[:])", 0);
+    int64_t x[2][6], out[2][6];
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 6; i++)
+            x[r][i] = (r + 1) * (i + 1);
+    /* read each row backwards */
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], &x[0][5], UG_INT64, 2, (int64_t[]){2, 6}, (int64_t[]){48, -8});
+    ug_operand_init(&ops[1], out, UG_INT64, 2, (int64_t[]){2, 6}, NULL);
+    call_ok(f, ops, 2);
+    for (int r = 0; r < 2; r++) {
+        int64_t s = 0;
+        for (int i = 0; i < 6; i++) {
+            s += x[r][5 - i];
+            ck_assert_int_eq(out[r][i], s);
+        }
+    }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(moving_mean_scalar_window)
+{
+    const char *src = "def move_mean(a, window_arr, out):\n"
+                      "    window_width = window_arr\n"
+                      "    asum = 0.0\n"
+                      "    count = 0\n"
+                      "    for i in range(window_width):\n"
+                      "        asum += a[i]\n"
+                      "        count += 1\n"
+                      "        out[i] = asum / count\n"
+                      "    for i in range(window_width, len(a)):\n"
+                      "        asum += a[i] - a[i - window_width]\n"
+                      "        out[i] = asum / count\n";
+    ug_ufunc *f = gu(src, "(n),()->(n)", "void(float64[:], int64, float64[:])", 0);
+    enum { R = 3, N = 10 };
+    double a[R][N], out[R][N];
+    int64_t w[R] = {1, 3, 10};
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < N; i++)
+            a[r][i] = (i * 7 + r * 3) % 11;
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){R, N}, NULL);
+    ug_operand_init(&ops[1], w, UG_INT64, 1, (int64_t[]){R}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, 2, (int64_t[]){R, N}, NULL);
+    call_ok(f, ops, 3);
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < N; i++) {
+            int lo = i - (int)w[r] + 1 < 0 ? 0 : i - (int)w[r] + 1;
+            double s = 0;
+            for (int k = lo; k <= i; k++)
+                s += a[r][k];
+            ck_assert_double_eq_tol(out[r][i], s / (i - lo + 1), 1e-12);
+        }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(two_outputs_mean_std)
+{
+    const char *src = "def mean_std(x, mean, std):\n"
+                      "    n = x.shape[0]\n"
+                      "    s = 0.0\n"
+                      "    for i in range(n):\n"
+                      "        s += x[i]\n"
+                      "    m = s / n\n"
+                      "    v = 0.0\n"
+                      "    for i in range(n):\n"
+                      "        v += (x[i] - m) ** 2\n"
+                      "    mean[0] = m\n"
+                      "    std[0] = sqrt(v / n)\n";
+    ug_ufunc *f = gu(src, "(n)->(),()", "void(float32[:], float32[:], float64[:])", 0);
+    ck_assert_int_eq(ug_ufunc_nout(f), 2);
+    enum { R = 4, N = 9 };
+    float x[N][R]; /* rows are columns of this array: core dim strided by R*4 */
+    for (int i = 0; i < N; i++)
+        for (int r = 0; r < R; r++)
+            x[i][r] = (float)((i * 3 + r * 5) % 7) - 2.5f;
+    float mean[R];
+    double std[R];
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], x, UG_FLOAT32, 2, (int64_t[]){R, N}, (int64_t[]){4, R * 4});
+    ug_operand_init(&ops[1], mean, UG_FLOAT32, 1, (int64_t[]){R}, NULL);
+    ug_operand_init(&ops[2], std, UG_FLOAT64, 1, (int64_t[]){R}, NULL);
+    call_ok(f, ops, 3);
+    for (int r = 0; r < R; r++) {
+        float s = 0;
+        for (int i = 0; i < N; i++)
+            s += x[i][r];
+        float m = s / N, v = 0;
+        for (int i = 0; i < N; i++)
+            v += (x[i][r] - m) * (x[i][r] - m);
+        ck_assert_float_eq_tol(mean[r], m, 1e-6f);
+        ck_assert_double_eq_tol(std[r], sqrt(v / N), 1e-5);
+    }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(core_dim_mismatch_and_zero_size)
+{
+    ug_ufunc *f = gu(dot_src, "(n),(n)->()", "dd->d", 0);
+    double a[4] = {1, 2, 3, 4}, b[3] = {1, 1, 1}, out[1];
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, (int64_t[]){4}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, 0, NULL, NULL);
+    ug_error err;
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_ESHAPE);
+    ck_assert_msg(strstr(err.msg, "'n'") && strstr(err.msg, "4") && strstr(err.msg, "3"), "%s", err.msg);
+    /* too few dimensions for the core */
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 0, NULL, NULL);
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_ESHAPE);
+    /* zero-size core dimension: the sum of nothing is 0 */
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, (int64_t[]){0}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, (int64_t[]){0}, NULL);
+    out[0] = 42;
+    call_ok(f, ops, 3);
+    ck_assert_double_eq(out[0], 0.0);
+    /* zero-size loop dimension: nothing is written */
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){0, 2}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, (int64_t[]){2}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, 1, (int64_t[]){0}, NULL);
+    out[0] = 42;
+    call_ok(f, ops, 3);
+    ck_assert_double_eq(out[0], 42.0);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(layout_and_kernel_errors)
+{
+    const char *sigs[] = {"dd->d"};
+    ug_ufunc *f = (ug_ufunc *)1;
+    ck_assert_int_eq(ug_guvectorize(ctx, dot_src, "(n),(n->()", sigs, 1, NULL, &f), UG_ELAYOUT);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(ug_errcolumn(ctx) > 0 && strchr(ug_errmsg(ctx), '^'), "%s", ug_errmsg(ctx));
+    /* kernel has 3 parameters, layout 2 operands */
+    ck_assert_int_eq(ug_guvectorize(ctx, dot_src, "(n)->()", sigs, 1, NULL, &f), UG_ETYPE);
+    ck_assert_int_eq(ug_errline(ctx), 1);
+    /* a signature with the wrong count for the layout */
+    const char *sig2[] = {"void(float64[:], float64[:])"};
+    ck_assert_int_eq(ug_guvectorize(ctx, dot_src, "(n),(n)->()", sig2, 1, NULL, &f), UG_ESIGNATURE);
+    /* array dims that contradict the layout */
+    const char *sig3[] = {"void(float64[:,:], float64[:], float64[:])"};
+    ck_assert_int_eq(ug_guvectorize(ctx, dot_src, "(n),(n)->()", sig3, 1, NULL, &f), UG_ESIGNATURE);
+    /* a type error inside the kernel has a line and column */
+    const char *bad = "def k(a, out):\n    out[0] = a + 1.0\n";
+    ck_assert_int_eq(ug_guvectorize(ctx, bad, "(n)->()", NULL, 0, NULL, &f), UG_OK); /* lazy: nothing compiled yet */
+    ug_ufunc_free(f);
+    f = NULL;
+    const char *sig4[] = {"d->d"};
+    ck_assert_int_eq(ug_guvectorize(ctx, bad, "(n)->()", sig4, 1, NULL, &f), UG_ETYPE);
+    ck_assert_int_eq(ug_errline(ctx), 2);
+    ck_assert_msg(strstr(ug_errmsg(ctx), "array(float64, 1d)"), "%s", ug_errmsg(ctx));
+}
+END_TEST
+
+START_TEST(boundscheck_names_kernel_argument_index)
+{
+    const char *src = "def shift(a, out):\n"
+                      "    for i in range(len(a)):\n"
+                      "        out[i] = a[i + 1]\n";
+    ug_ufunc *f = gu(src, "(n)->(n)", "d->d", 1);
+    double a[4] = {1, 2, 3, 4}, out[4];
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, (int64_t[]){4}, NULL);
+    ug_operand_init(&ops[1], out, UG_FLOAT64, 1, (int64_t[]){4}, NULL);
+    ug_error err;
+    ck_assert_int_eq(ug_call(f, ops, 2, &err), UG_EINDEX);
+    ck_assert_msg(strstr(err.msg, "shift") && strstr(err.msg, "'a'") && strstr(err.msg, "4"), "%s", err.msg);
+    /* the record is consumed: a good call afterwards succeeds */
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, (int64_t[]){0}, NULL);
+    ug_operand_init(&ops[1], out, UG_FLOAT64, 1, (int64_t[]){0}, NULL);
+    call_ok(f, ops, 2);
+    ug_ufunc_free(f);
+    /* negative indices wrap once, as in Python */
+    const char *src2 = "def last(a, out):\n    out[0] = a[-1] + a[-len(a)]\n";
+    f = gu(src2, "(n)->()", "d->d", 1);
+    double r;
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, (int64_t[]){4}, NULL);
+    ug_operand_init(&ops[1], &r, UG_FLOAT64, 0, NULL, NULL);
+    call_ok(f, ops, 2);
+    ck_assert_double_eq(r, 5.0);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("gufunc");
+    TCase *tc = tcase_create("gufunc");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, dot_stacked_broadcast_strided);
+    tcase_add_test(tc, matmul_stack_transposed);
+    tcase_add_test(tc, cross_frozen);
+    tcase_add_test(tc, cumsum_reversed);
+    tcase_add_test(tc, moving_mean_scalar_window);
+    tcase_add_test(tc, two_outputs_mean_std);
+    tcase_add_test(tc, core_dim_mismatch_and_zero_size);
+    tcase_add_test(tc, layout_and_kernel_errors);
+    tcase_add_test(tc, boundscheck_names_kernel_argument_index);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
