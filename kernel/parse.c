@@ -1,0 +1,1073 @@
+/* parse.c — tokens → AST, by recursive descent.
+ *
+ * One function per grammar rule, the rule in a comment above it, Python's
+ * precedence from `test` (lowest) down to `atom`. The parser accepts only the
+ * kernel subset: everything else Python has (imports, classes, strings as
+ * values, keyword arguments, comprehensions, `is`, ...) stops at its first
+ * token with a message saying it is not supported in kernels. The first error
+ * wins: once `failed` is set every rule returns NULL without looking further.
+ *
+ * Normalisations done here so later stages never see them: a math./np./numpy.
+ * prefix is dropped from calls and constants (np.exp → exp, np.pi → pi);
+ * elif chains become nested N_IF; docstrings are dropped (a def's own
+ * docstring is kept in kernel_func.doc); a lambda becomes a function whose
+ * body is N_BLOCK{N_RETURN expr}.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "ufuncgen/internal.h"
+
+typedef struct parser {
+    kernel_module *m;
+    kernel_token *toks;
+    int ntoks, i;
+    int loops;        /* enclosing loops of the statement being parsed */
+    bool failed;
+    int last_end;     /* byte offset just past the last consumed real token */
+    int funcs_cap;
+    const char *fname; /* the def being parsed, for messages */
+    ug_error *err;
+} parser;
+
+static kernel_node *expr_test(parser *P);
+
+/* ---------------------------------------------------------------- helpers */
+
+static kernel_token *peek(parser *P) { return &P->toks[P->i]; }
+static kernel_token *peek_at(parser *P, int k)
+{
+    return &P->toks[P->i + k < P->ntoks ? P->i + k : P->ntoks - 1];
+}
+static bool at(parser *P, int kind) { return peek(P)->kind == kind; }
+
+static kernel_token *next(parser *P)
+{
+    kernel_token *t = peek(P);
+    if (t->kind != TK_EOF)
+        P->i++;
+    if (t->kind != TK_NEWLINE && t->kind != TK_INDENT && t->kind != TK_DEDENT && t->kind != TK_EOF)
+        P->last_end = t->pos.offset + t->pos.len;
+    return t;
+}
+
+static bool accept(parser *P, int kind)
+{
+    if (!at(P, kind))
+        return false;
+    next(P);
+    return true;
+}
+
+static void *fail_at(parser *P, ug_status code, kernel_pos pos, const char *fmt, const char *arg)
+{
+    if (!P->failed)
+        kernel_error_at(P->err, code, &P->m->src, P->fname, pos, fmt, arg);
+    P->failed = true;
+    return NULL;
+}
+
+/* A description of a token for "unexpected ..." messages. */
+static const char *describe(kernel_token *t, char *buf, size_t n)
+{
+    switch (t->kind) {
+    case TK_NEWLINE: return "end of line";
+    case TK_INDENT: return "indent";
+    case TK_DEDENT: return "dedent";
+    case TK_EOF: return "end of input";
+    default:
+        snprintf(buf, n, "'%.*s'", t->pos.len > 40 ? 40 : t->pos.len, t->text);
+        return buf;
+    }
+}
+
+static void *unexpected(parser *P)
+{
+    char buf[64];
+    return fail_at(P, UG_ESYNTAX, peek(P)->pos, "invalid syntax: unexpected %s", describe(peek(P), buf, sizeof buf));
+}
+
+static void *unsupported(parser *P, kernel_pos pos, const char *what)
+{
+    return fail_at(P, UG_ESYNTAX, pos, "%s not supported in kernels", what);
+}
+
+static bool expect(parser *P, int kind, const char *spelling)
+{
+    if (P->failed)
+        return false;
+    if (accept(P, kind))
+        return true;
+    char buf[64], msg[160];
+    snprintf(msg, sizeof msg, "expected '%s', found %s", spelling, describe(peek(P), buf, sizeof buf));
+    fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", msg);
+    return false;
+}
+
+/* A closing bracket, naming its opener when it is missing (Lua's message). */
+static bool expect_close(parser *P, int kind, kernel_token *open)
+{
+    if (P->failed)
+        return false;
+    if (accept(P, kind))
+        return true;
+    char msg[120];
+    snprintf(msg, sizeof msg, "'%c' expected (to close '%c' at line %d)", kind == TK_RPAREN ? ')' : ']',
+             kind == TK_RPAREN ? '(' : '[', open->pos.line);
+    fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", msg);
+    return false;
+}
+
+static kernel_node *new_node(parser *P, int kind, kernel_token *t)
+{
+    kernel_node *n = kernel_arena_alloc(P->m->arena, sizeof *n);
+    if (!n)
+        return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+    n->kind = (uint8_t)kind;
+    n->pos = t->pos;
+    n->builtin = -1;
+    n->ty.dt = UG_DTYPE_NONE;
+    n->opty.dt = UG_DTYPE_NONE;
+    return n;
+}
+
+static char *tok_str(parser *P, kernel_token *t) { return kernel_arena_strndup(P->m->arena, t->text, (size_t)t->pos.len); }
+
+/* A growable array of node pointers (copied into the arena when done). */
+typedef struct nodelist {
+    kernel_node *buf[64];
+    kernel_node **v;
+    int n, cap;
+} nodelist;
+
+static bool list_push(parser *P, nodelist *l, kernel_node *x)
+{
+    if (!l->v) {
+        l->v = l->buf;
+        l->cap = 64;
+    }
+    if (l->n == l->cap) {
+        kernel_node **v = kernel_arena_alloc(P->m->arena, (size_t)l->cap * 2 * sizeof *v);
+        if (!v)
+            return fail_at(P, UG_ENOMEM, peek(P)->pos, "%s", "out of memory") != NULL;
+        memcpy(v, l->v, (size_t)l->n * sizeof *v);
+        l->v = v;
+        l->cap *= 2;
+    }
+    l->v[l->n++] = x;
+    return true;
+}
+
+static void list_finish(parser *P, nodelist *l, kernel_node *into)
+{
+    into->nkids = l->n;
+    into->kids = kernel_arena_alloc(P->m->arena, (size_t)(l->n ? l->n : 1) * sizeof *into->kids);
+    if (into->kids && l->n)
+        memcpy(into->kids, l->v, (size_t)l->n * sizeof *into->kids);
+}
+
+/* Python keywords that are plain names to our lexer. */
+static const char *const py_keywords[] = {"import", "from", "class", "with", "try", "except", "finally", "raise",
+                                          "assert", "del", "global", "nonlocal", "yield", "async", "await"};
+
+static const char *py_keyword(kernel_token *t)
+{
+    if (t->kind != TK_NAME)
+        return NULL;
+    for (size_t k = 0; k < sizeof py_keywords / sizeof *py_keywords; k++)
+        if ((size_t)t->pos.len == strlen(py_keywords[k]) && memcmp(t->text, py_keywords[k], (size_t)t->pos.len) == 0)
+            return py_keywords[k];
+    return NULL;
+}
+
+static void *keyword_unsupported(parser *P, kernel_token *t)
+{
+    char what[64];
+    snprintf(what, sizeof what, "'%s' is", py_keyword(t));
+    return unsupported(P, t->pos, what);
+}
+
+/* ------------------------------------------------------------ expressions */
+
+static bool is_module_prefix(const char *s)
+{
+    return strcmp(s, "math") == 0 || strcmp(s, "np") == 0 || strcmp(s, "numpy") == 0;
+}
+
+/* atom = NAME | INT | FLOAT | "True" | "False" | "(" test ["," testlist] ")" */
+static kernel_node *atom(parser *P)
+{
+    kernel_token *t = peek(P);
+    kernel_node *n;
+    switch (t->kind) {
+    case TK_NAME:
+        if (py_keyword(t))
+            return keyword_unsupported(P, t);
+        n = new_node(P, N_NAME, next(P));
+        if (n && !(n->name = tok_str(P, t)))
+            return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+        return n;
+    case TK_INT:
+        n = new_node(P, N_INT, next(P));
+        if (n) {
+            n->ival = t->v.i;
+            n->big = t->big;
+        }
+        return n;
+    case TK_FLOAT:
+        n = new_node(P, N_FLOAT, next(P));
+        if (n)
+            n->fval = t->v.f;
+        return n;
+    case TK_TRUE:
+    case TK_FALSE:
+        n = new_node(P, N_BOOL, next(P));
+        if (n)
+            n->ival = t->kind == TK_TRUE;
+        return n;
+    case TK_NONE: return unsupported(P, t->pos, "None is");
+    case TK_STRING: return unsupported(P, t->pos, "strings are");
+    case TK_LBRACKET: return unsupported(P, t->pos, "lists are");
+    case TK_LAMBDA: return unsupported(P, t->pos, "a lambda inside a kernel is");
+    case TK_LPAREN: {
+        next(P);
+        if (at(P, TK_RPAREN))
+            return unsupported(P, t->pos, "empty tuples are");
+        kernel_node *e = expr_test(P);
+        if (e && at(P, TK_FOR))
+            return unsupported(P, peek(P)->pos, "generator expressions are");
+        if (e && at(P, TK_COMMA)) {
+            kernel_node *tup = new_node(P, N_TUPLE, t);
+            nodelist l = {0};
+            list_push(P, &l, e);
+            while (!P->failed && accept(P, TK_COMMA) && !at(P, TK_RPAREN))
+                list_push(P, &l, expr_test(P));
+            if (tup)
+                list_finish(P, &l, tup);
+            e = tup;
+        }
+        return expect_close(P, TK_RPAREN, t) ? e : NULL;
+    }
+    default: return unexpected(P);
+    }
+}
+
+/* call = "(" [test ("," test)* [","]] ")"   (no keywords, no *args, no comprehensions) */
+static kernel_node *call(parser *P, kernel_node *callee)
+{
+    kernel_token *open = next(P);
+    if (callee->kind != N_NAME)
+        return unsupported(P, callee->pos, "calling methods or attributes is");
+    kernel_node *n = new_node(P, N_CALL, open);
+    if (!n)
+        return NULL;
+    n->pos = callee->pos;
+    n->name = callee->name;
+    nodelist l = {0};
+    while (!P->failed && !at(P, TK_RPAREN)) {
+        if (at(P, TK_NAME) && peek_at(P, 1)->kind == TK_ASSIGN)
+            return unsupported(P, peek(P)->pos, "keyword arguments are");
+        if (at(P, TK_STAR) || at(P, TK_DSTAR))
+            return unsupported(P, peek(P)->pos, "argument unpacking is");
+        kernel_node *arg = expr_test(P);
+        if (arg && at(P, TK_FOR))
+            return unsupported(P, peek(P)->pos, "generator expressions are");
+        list_push(P, &l, arg);
+        if (!accept(P, TK_COMMA))
+            break;
+    }
+    if (!expect_close(P, TK_RPAREN, open))
+        return NULL;
+    list_finish(P, &l, n);
+    return n;
+}
+
+/* subscript = "[" test ("," test)* [","] "]"   (no slices) */
+static kernel_node *subscript(parser *P, kernel_node *base)
+{
+    kernel_token *open = next(P);
+    kernel_node *n = new_node(P, N_INDEX, open);
+    if (!n)
+        return NULL;
+    n->a = base;
+    nodelist l = {0};
+    while (!P->failed && !at(P, TK_RBRACKET)) {
+        if (at(P, TK_COLON))
+            return unsupported(P, peek(P)->pos, "slices are");
+        list_push(P, &l, expr_test(P));
+        if (at(P, TK_COLON))
+            return unsupported(P, peek(P)->pos, "slices are");
+        if (!accept(P, TK_COMMA))
+            break;
+    }
+    if (!P->failed && l.n == 0)
+        return unexpected(P);
+    if (!expect_close(P, TK_RBRACKET, open))
+        return NULL;
+    list_finish(P, &l, n);
+    return n;
+}
+
+/* attribute = "." NAME ; on math/np/numpy the prefix is dropped */
+static kernel_node *attribute(parser *P, kernel_node *base, bool *prefix_ok)
+{
+    next(P);
+    kernel_token *t = peek(P);
+    if (!expect(P, TK_NAME, "attribute name"))
+        return NULL;
+    if (*prefix_ok && base->kind == N_NAME && is_module_prefix(base->name)) {
+        *prefix_ok = false;
+        base->name = tok_str(P, t);
+        base->pos = t->pos;
+        return base;
+    }
+    kernel_node *n = new_node(P, N_ATTR, t);
+    if (n) {
+        n->a = base;
+        n->name = tok_str(P, t);
+    }
+    return n;
+}
+
+/* postfix = atom (call | subscript | attribute)* */
+static kernel_node *postfix(parser *P)
+{
+    kernel_node *n = atom(P);
+    bool prefix_ok = n && n->kind == N_NAME;
+    while (n && !P->failed) {
+        if (at(P, TK_LPAREN))
+            n = call(P, n);
+        else if (at(P, TK_LBRACKET))
+            n = subscript(P, n);
+        else if (at(P, TK_DOT))
+            n = attribute(P, n, &prefix_ok);
+        else
+            break;
+        if (n && n->kind != N_NAME)
+            prefix_ok = false;
+    }
+    return P->failed ? NULL : n;
+}
+
+static kernel_node *binary(parser *P, kernel_token *op, kernel_node *a, kernel_node *b)
+{
+    if (!a || !b)
+        return NULL;
+    kernel_node *n = new_node(P, N_BINARY, op);
+    if (n) {
+        n->op = op->kind;
+        n->a = a;
+        n->b = b;
+    }
+    return n;
+}
+
+static kernel_node *factor(parser *P);
+
+/* power = postfix ["**" factor]   (right-assoc; -x**2 is -(x**2)) */
+static kernel_node *power(parser *P)
+{
+    kernel_node *n = postfix(P);
+    if (n && at(P, TK_DSTAR)) {
+        kernel_token *op = next(P);
+        return binary(P, op, n, factor(P));
+    }
+    return n;
+}
+
+/* factor = ("+" | "-" | "~") factor | power */
+static kernel_node *factor(parser *P)
+{
+    if (at(P, TK_PLUS) || at(P, TK_MINUS) || at(P, TK_TILDE)) {
+        kernel_token *op = next(P);
+        kernel_node *a = factor(P);
+        kernel_node *n = a ? new_node(P, N_UNARY, op) : NULL;
+        if (n) {
+            n->op = op->kind;
+            n->a = a;
+        }
+        return n;
+    }
+    return power(P);
+}
+
+/* Parse a left-associative level: sub (op sub)* for ops in `kinds`. */
+static kernel_node *left_assoc(parser *P, kernel_node *(*sub)(parser *), const int *kinds)
+{
+    kernel_node *n = sub(P);
+    for (;;) {
+        int k = 0;
+        while (kinds[k] && !at(P, kinds[k]))
+            k++;
+        if (!n || !kinds[k])
+            return n;
+        kernel_token *op = next(P);
+        if (op->kind == TK_AT)
+            return unsupported(P, op->pos, "matrix multiplication '@' is");
+        n = binary(P, op, n, sub(P));
+    }
+}
+
+/* term = factor (("*" | "/" | "//" | "%" | "@") factor)* */
+static kernel_node *term(parser *P)
+{
+    static const int k[] = {TK_STAR, TK_SLASH, TK_DSLASH, TK_PERCENT, TK_AT, 0};
+    return left_assoc(P, factor, k);
+}
+
+/* arith = term (("+" | "-") term)* */
+static kernel_node *arith(parser *P)
+{
+    static const int k[] = {TK_PLUS, TK_MINUS, 0};
+    return left_assoc(P, term, k);
+}
+
+/* shift = arith (("<<" | ">>") arith)* */
+static kernel_node *shift(parser *P)
+{
+    static const int k[] = {TK_LSHIFT, TK_RSHIFT, 0};
+    return left_assoc(P, arith, k);
+}
+
+/* bitand = shift ("&" shift)* */
+static kernel_node *bitand(parser *P)
+{
+    static const int k[] = {TK_AMP, 0};
+    return left_assoc(P, shift, k);
+}
+
+/* bitxor = bitand ("^" bitand)* */
+static kernel_node *bitxor(parser *P)
+{
+    static const int k[] = {TK_CARET, 0};
+    return left_assoc(P, bitand, k);
+}
+
+/* bitor = bitxor ("|" bitxor)* */
+static kernel_node *bitor(parser *P)
+{
+    static const int k[] = {TK_PIPE, 0};
+    return left_assoc(P, bitxor, k);
+}
+
+static bool is_compare_op(int k) { return k >= TK_LT && k <= TK_NE; }
+
+/* comparison = bitor (("<" | ">" | "<=" | ">=" | "==" | "!=") bitor)*   (chained) */
+static kernel_node *comparison(parser *P)
+{
+    kernel_node *first = bitor(P);
+    if (!first)
+        return NULL;
+    if (at(P, TK_IS) || at(P, TK_IN) || (at(P, TK_NOT) && peek_at(P, 1)->kind == TK_IN))
+        return unsupported(P, peek(P)->pos, at(P, TK_IS) ? "'is' is" : "'in' is");
+    if (!is_compare_op(peek(P)->kind))
+        return first;
+    kernel_node *n = new_node(P, N_COMPARE, peek(P));
+    nodelist l = {0};
+    uint16_t ops[64];
+    list_push(P, &l, first);
+    while (n && !P->failed && is_compare_op(peek(P)->kind)) {
+        if (l.n > 63)
+            return unsupported(P, peek(P)->pos, "more than 64 chained comparisons are");
+        ops[l.n - 1] = next(P)->kind;
+        list_push(P, &l, bitor(P));
+        if (at(P, TK_IS) || at(P, TK_IN))
+            return unsupported(P, peek(P)->pos, at(P, TK_IS) ? "'is' is" : "'in' is");
+    }
+    if (P->failed || !n)
+        return NULL;
+    list_finish(P, &l, n);
+    n->cmpops = kernel_arena_alloc(P->m->arena, (size_t)(l.n - 1) * sizeof *n->cmpops);
+    if (n->cmpops)
+        memcpy(n->cmpops, ops, (size_t)(l.n - 1) * sizeof *ops);
+    n->op = ops[0];
+    return n;
+}
+
+/* not_test = "not" not_test | comparison */
+static kernel_node *not_test(parser *P)
+{
+    if (!at(P, TK_NOT))
+        return comparison(P);
+    kernel_token *op = next(P);
+    kernel_node *a = not_test(P);
+    kernel_node *n = a ? new_node(P, N_UNARY, op) : NULL;
+    if (n) {
+        n->op = TK_NOT;
+        n->a = a;
+    }
+    return n;
+}
+
+static kernel_node *boolop(parser *P, kernel_node *(*sub)(parser *), int kind)
+{
+    kernel_node *n = sub(P);
+    while (n && at(P, kind)) {
+        kernel_token *op = next(P);
+        kernel_node *b = sub(P);
+        kernel_node *m = b ? new_node(P, N_BOOLOP, op) : NULL;
+        if (!m)
+            return NULL;
+        m->op = (uint16_t)kind;
+        m->a = n;
+        m->b = b;
+        n = m;
+    }
+    return n;
+}
+
+/* and_test = not_test ("and" not_test)* */
+static kernel_node *and_test(parser *P) { return boolop(P, not_test, TK_AND); }
+
+/* or_test = and_test ("or" and_test)* */
+static kernel_node *or_test(parser *P) { return boolop(P, and_test, TK_OR); }
+
+/* test = or_test ["if" or_test "else" test] */
+static kernel_node *expr_test(parser *P)
+{
+    if (P->failed)
+        return NULL;
+    if (at(P, TK_LAMBDA))
+        return unsupported(P, peek(P)->pos, "a lambda inside a kernel is");
+    kernel_node *n = or_test(P);
+    if (!n || !at(P, TK_IF))
+        return n;
+    kernel_token *kw = next(P);
+    kernel_node *c = or_test(P);
+    if (!c || !expect(P, TK_ELSE, "else"))
+        return NULL;
+    kernel_node *e = expr_test(P);
+    kernel_node *x = e ? new_node(P, N_IFEXP, kw) : NULL;
+    if (x) {
+        x->a = n;
+        x->cond = c;
+        x->b = e;
+    }
+    return x;
+}
+
+/* testlist = test ("," test)* [","]   (a tuple when there is a comma) */
+static kernel_node *testlist(parser *P)
+{
+    kernel_token *start = peek(P);
+    kernel_node *e = expr_test(P);
+    if (!e || !at(P, TK_COMMA))
+        return e;
+    kernel_node *tup = new_node(P, N_TUPLE, start);
+    nodelist l = {0};
+    list_push(P, &l, e);
+    while (!P->failed && accept(P, TK_COMMA)) {
+        if (at(P, TK_NEWLINE) || at(P, TK_SEMI) || at(P, TK_ASSIGN) || at(P, TK_EOF))
+            break;
+        list_push(P, &l, expr_test(P));
+    }
+    if (P->failed || !tup)
+        return NULL;
+    list_finish(P, &l, tup);
+    return tup;
+}
+
+/* ------------------------------------------------------------- statements */
+
+static int aug_op(int kind)
+{
+    switch (kind) {
+    case TK_PLUSEQ: return TK_PLUS;
+    case TK_MINUSEQ: return TK_MINUS;
+    case TK_STAREQ: return TK_STAR;
+    case TK_SLASHEQ: return TK_SLASH;
+    case TK_DSLASHEQ: return TK_DSLASH;
+    case TK_PERCENTEQ: return TK_PERCENT;
+    case TK_DSTAREQ: return TK_DSTAR;
+    case TK_AMPEQ: return TK_AMP;
+    case TK_PIPEEQ: return TK_PIPE;
+    case TK_CARETEQ: return TK_CARET;
+    case TK_LSHIFTEQ: return TK_LSHIFT;
+    case TK_RSHIFTEQ: return TK_RSHIFT;
+    default: return 0;
+    }
+}
+
+static kernel_node *check_target(parser *P, kernel_node *t, bool tuple_ok)
+{
+    if (!t)
+        return NULL;
+    if (t->kind == N_NAME || (t->kind == N_INDEX && t->a && t->a->kind == N_NAME))
+        return t;
+    if (t->kind == N_TUPLE && tuple_ok) {
+        for (int k = 0; k < t->nkids; k++)
+            if (t->kids[k]->kind != N_NAME)
+                return unsupported(P, t->kids[k]->pos, "unpacking into anything but plain names is");
+        return t;
+    }
+    return fail_at(P, UG_ESYNTAX, t->pos, "%s", "cannot assign to this expression");
+}
+
+/* expr_stmt = testlist (augop test | "=" testlist | ":" test ["=" test])? */
+static kernel_node *expr_stmt(parser *P)
+{
+    kernel_token *start = peek(P);
+    kernel_node *lhs = testlist(P);
+    if (!lhs)
+        return NULL;
+    kernel_token *op = peek(P);
+    if (aug_op(op->kind)) {
+        next(P);
+        kernel_node *n = new_node(P, N_AUGASSIGN, op);
+        if (!check_target(P, lhs, false) || !n)
+            return NULL;
+        n->op = (uint16_t)aug_op(op->kind);
+        n->b = expr_test(P);
+        nodelist l = {0};
+        list_push(P, &l, lhs);
+        list_finish(P, &l, n);
+        return n->b ? n : NULL;
+    }
+    if (op->kind == TK_COLON) { /* annotated assignment: the annotation is ignored */
+        next(P);
+        if (!expr_test(P))
+            return NULL;
+        if (!at(P, TK_ASSIGN))
+            return unsupported(P, op->pos, "a bare annotation is");
+        op = peek(P);
+    }
+    if (op->kind != TK_ASSIGN) {
+        kernel_node *n = new_node(P, N_EXPRSTMT, start);
+        if (n)
+            n->a = lhs;
+        return n;
+    }
+    next(P);
+    kernel_node *n = new_node(P, N_ASSIGN, op);
+    if (!check_target(P, lhs, true) || !n)
+        return NULL;
+    n->b = testlist(P);
+    if (n->b && at(P, TK_ASSIGN))
+        return unsupported(P, peek(P)->pos, "chained assignment is");
+    nodelist l = {0};
+    list_push(P, &l, lhs);
+    list_finish(P, &l, n);
+    return n->b ? n : NULL;
+}
+
+/* small_stmt = "pass" | "break" | "continue" | "return" [testlist] | expr_stmt */
+static kernel_node *small_stmt(parser *P)
+{
+    kernel_token *t = peek(P);
+    if (py_keyword(t))
+        return keyword_unsupported(P, t);
+    switch (t->kind) {
+    case TK_PASS: return new_node(P, N_PASS, next(P));
+    case TK_BREAK:
+    case TK_CONTINUE:
+        if (P->loops == 0)
+            return fail_at(P, UG_ESYNTAX, t->pos, "'%s' outside loop", t->kind == TK_BREAK ? "break" : "continue");
+        return new_node(P, t->kind == TK_BREAK ? N_BREAK : N_CONTINUE, next(P));
+    case TK_RETURN: {
+        kernel_node *n = new_node(P, N_RETURN, next(P));
+        if (n && !at(P, TK_NEWLINE) && !at(P, TK_SEMI))
+            n->a = testlist(P);
+        return P->failed ? NULL : n;
+    }
+    default: return expr_stmt(P);
+    }
+}
+
+/* A statement that is only a string: a docstring or a comment-like string. */
+static bool at_docstring(parser *P)
+{
+    int k = peek_at(P, 1)->kind;
+    return at(P, TK_STRING) && (k == TK_NEWLINE || k == TK_SEMI);
+}
+
+/* simple_stmt = small_stmt (";" small_stmt)* [";"] NEWLINE
+ * Appends the statements to l (docstrings dropped). */
+static void simple_stmt(parser *P, nodelist *l)
+{
+    do {
+        if (at(P, TK_NEWLINE))
+            break;
+        if (at_docstring(P)) {
+            next(P);
+            continue;
+        }
+        kernel_node *s = small_stmt(P);
+        if (s)
+            list_push(P, l, s);
+    } while (!P->failed && accept(P, TK_SEMI));
+    if (!P->failed && !at(P, TK_NEWLINE))
+        unexpected(P);
+    accept(P, TK_NEWLINE);
+}
+
+static void statement(parser *P, nodelist *l);
+
+/* suite = simple_stmt | NEWLINE INDENT statement+ DEDENT */
+static kernel_node *suite(parser *P)
+{
+    kernel_node *b = new_node(P, N_BLOCK, peek(P));
+    nodelist l = {0};
+    if (!b)
+        return NULL;
+    if (!accept(P, TK_NEWLINE)) {
+        simple_stmt(P, &l);
+    } else {
+        if (!at(P, TK_INDENT))
+            return fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", "expected an indented block");
+        next(P);
+        while (!P->failed && !at(P, TK_DEDENT) && !at(P, TK_EOF))
+            statement(P, &l);
+        accept(P, TK_DEDENT);
+    }
+    if (P->failed)
+        return NULL;
+    list_finish(P, &l, b);
+    return b;
+}
+
+static kernel_node *loop_suite(parser *P)
+{
+    P->loops++;
+    kernel_node *b = suite(P);
+    P->loops--;
+    if (b && at(P, TK_ELSE))
+        return unsupported(P, peek(P)->pos, "'else' after a loop is");
+    return b;
+}
+
+/* if_stmt = ("if" | "elif") test ":" suite ["elif" ... | "else" ":" suite] */
+static kernel_node *if_stmt(parser *P)
+{
+    kernel_node *n = new_node(P, N_IF, next(P));
+    if (!n || !(n->cond = expr_test(P)) || !expect(P, TK_COLON, ":") || !(n->body = suite(P)))
+        return NULL;
+    if (at(P, TK_ELIF)) {
+        kernel_node *inner = if_stmt(P);
+        kernel_node *b = inner ? new_node(P, N_BLOCK, peek(P)) : NULL;
+        if (!b)
+            return NULL;
+        b->pos = inner->pos;
+        nodelist l = {0};
+        list_push(P, &l, inner);
+        list_finish(P, &l, b);
+        n->orelse = b;
+    } else if (accept(P, TK_ELSE)) {
+        if (!expect(P, TK_COLON, ":") || !(n->orelse = suite(P)))
+            return NULL;
+    }
+    return n;
+}
+
+/* for_stmt = "for" NAME "in" "range" "(" test ["," test ["," test]] ")" ":" suite */
+static kernel_node *for_stmt(parser *P)
+{
+    kernel_node *n = new_node(P, N_FOR, next(P));
+    if (!n)
+        return NULL;
+    kernel_node *var = postfix(P);
+    if (!var)
+        return NULL;
+    if (var->kind != N_NAME || at(P, TK_COMMA))
+        return unsupported(P, var->pos, "a loop variable other than a plain name is");
+    if (!expect(P, TK_IN, "in"))
+        return NULL;
+    kernel_node *it = postfix(P);
+    if (!it)
+        return NULL;
+    if (it->kind != N_CALL || (strcmp(it->name, "range") != 0 && strcmp(it->name, "prange") != 0))
+        return unsupported(P, it->pos, "loops other than 'for ... in range(...)' are");
+    if (it->nkids < 1 || it->nkids > 3)
+        return fail_at(P, UG_ETYPE, it->pos, "%s", "range() takes 1 to 3 arguments");
+    n->nrange = it->nkids;
+    for (int k = 0; k < it->nkids; k++)
+        n->range[k] = it->kids[k];
+    nodelist l = {0};
+    list_push(P, &l, var);
+    list_finish(P, &l, n);
+    if (!expect(P, TK_COLON, ":") || !(n->body = loop_suite(P)))
+        return NULL;
+    return n;
+}
+
+/* while_stmt = "while" test ":" suite */
+static kernel_node *while_stmt(parser *P)
+{
+    kernel_node *n = new_node(P, N_WHILE, next(P));
+    if (!n || !(n->cond = expr_test(P)) || !expect(P, TK_COLON, ":") || !(n->body = loop_suite(P)))
+        return NULL;
+    return n;
+}
+
+/* statement = if_stmt | for_stmt | while_stmt | simple_stmt */
+static void statement(parser *P, nodelist *l)
+{
+    kernel_node *s = NULL;
+    switch (peek(P)->kind) {
+    case TK_IF: s = if_stmt(P); break;
+    case TK_FOR: s = for_stmt(P); break;
+    case TK_WHILE: s = while_stmt(P); break;
+    case TK_DEF: unsupported(P, peek(P)->pos, "nested functions are"); return;
+    case TK_AT: unsupported(P, peek(P)->pos, "decorators inside a kernel are"); return;
+    case TK_ELSE:
+    case TK_ELIF: unexpected(P); return;
+    case TK_INDENT: fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", "unexpected indent"); return;
+    default: simple_stmt(P, l); return;
+    }
+    if (s)
+        list_push(P, l, s);
+}
+
+/* ------------------------------------------------------------ functions */
+
+static kernel_func *new_func(parser *P, kernel_token *kw)
+{
+    kernel_func *f = kernel_arena_alloc(P->m->arena, sizeof *f);
+    if (!f)
+        return fail_at(P, UG_ENOMEM, kw->pos, "%s", "out of memory");
+    f->pos = kw->pos;
+    f->src_begin = kw->pos.offset;
+    f->ret.dt = UG_DTYPE_NONE;
+    return f;
+}
+
+/* params = param ("," param)* [","] ; param = NAME [":" test] ; ends at `end` */
+static bool params(parser *P, kernel_func *f, int end)
+{
+    kernel_var vars[UG_MAXARGS * 4];
+    int n = 0;
+    while (!P->failed && !at(P, end)) {
+        kernel_token *t = peek(P);
+        if (at(P, TK_STAR) || at(P, TK_DSTAR))
+            return unsupported(P, t->pos, "*args and **kwargs are") != NULL;
+        if (!expect(P, TK_NAME, "parameter name"))
+            return false;
+        for (int k = 0; k < n; k++)
+            if (strlen(vars[k].name) == (size_t)t->pos.len && memcmp(vars[k].name, t->text, (size_t)t->pos.len) == 0)
+                return fail_at(P, UG_ESYNTAX, t->pos, "%s", "duplicate parameter name") != NULL;
+        if (n == (int)(sizeof vars / sizeof *vars))
+            return unsupported(P, t->pos, "this many parameters are") != NULL;
+        vars[n++] = (kernel_var){.name = tok_str(P, t), .pos = t->pos, .ty.dt = UG_DTYPE_NONE};
+        if (end == TK_RPAREN && accept(P, TK_COLON) && !expr_test(P))
+            return false;
+        if (at(P, TK_ASSIGN))
+            return unsupported(P, peek(P)->pos, "default parameter values are") != NULL;
+        if (!accept(P, TK_COMMA))
+            break;
+    }
+    if (P->failed)
+        return false;
+    f->nparams = n;
+    f->params = kernel_arena_alloc(P->m->arena, (size_t)(n ? n : 1) * sizeof *f->params);
+    if (f->params)
+        memcpy(f->params, vars, (size_t)n * sizeof *vars);
+    return true;
+}
+
+/* The docstring: the first statement of a def's body, if it is a string. */
+static void take_docstring(parser *P, kernel_func *f)
+{
+    int k = P->i;
+    if (P->toks[k].kind == TK_NEWLINE && P->toks[k + 1].kind == TK_INDENT)
+        k += 2;
+    kernel_token *t = &P->toks[k];
+    if (t->kind != TK_STRING)
+        return;
+    const char *s = t->text;
+    size_t n = (size_t)t->pos.len;
+    while (n && *s != '\'' && *s != '"') { /* prefix */
+        s++;
+        n--;
+    }
+    size_t q = n >= 6 && s[1] == s[0] && s[2] == s[0] ? 3 : 1;
+    f->doc = kernel_arena_strndup(P->m->arena, s + q, n >= 2 * q ? n - 2 * q : 0);
+}
+
+/* funcdef = "def" NAME "(" params ")" ["->" test] ":" suite */
+static kernel_func *funcdef(parser *P)
+{
+    kernel_func *f = new_func(P, next(P));
+    kernel_token *name = peek(P);
+    if (!f || !expect(P, TK_NAME, "function name"))
+        return NULL;
+    f->name = P->fname = tok_str(P, name);
+    kernel_token *open = peek(P);
+    if (!expect(P, TK_LPAREN, "(") || !params(P, f, TK_RPAREN) || !expect_close(P, TK_RPAREN, open))
+        return NULL;
+    if (accept(P, TK_ARROW) && !expr_test(P))
+        return NULL;
+    if (!expect(P, TK_COLON, ":"))
+        return NULL;
+    take_docstring(P, f);
+    f->body = suite(P);
+    f->src_end = P->last_end;
+    return f->body ? f : NULL;
+}
+
+/* lambda = "lambda" params ":" test */
+static kernel_func *lambda(parser *P, const char *name)
+{
+    kernel_func *f = new_func(P, next(P));
+    if (!f || !params(P, f, TK_COLON) || !expect(P, TK_COLON, ":"))
+        return NULL;
+    f->name = P->fname = name ? name : "<lambda>";
+    f->is_lambda = true;
+    kernel_token *start = peek(P);
+    kernel_node *e = expr_test(P);
+    kernel_node *ret = e ? new_node(P, N_RETURN, start) : NULL;
+    f->body = ret ? new_node(P, N_BLOCK, start) : NULL;
+    if (!f->body)
+        return NULL;
+    ret->a = e;
+    nodelist l = {0};
+    list_push(P, &l, ret);
+    list_finish(P, &l, f->body);
+    f->src_end = P->last_end;
+    return f;
+}
+
+static bool add_func(parser *P, kernel_func *f)
+{
+    kernel_module *m = P->m;
+    if (m->nfuncs == P->funcs_cap) {
+        int cap = P->funcs_cap ? P->funcs_cap * 2 : 8;
+        kernel_func **v = kernel_arena_alloc(m->arena, (size_t)cap * sizeof *v);
+        if (!v)
+            return fail_at(P, UG_ENOMEM, f->pos, "%s", "out of memory") != NULL;
+        if (m->nfuncs)
+            memcpy(v, m->funcs, (size_t)m->nfuncs * sizeof *v);
+        m->funcs = v;
+        P->funcs_cap = cap;
+    }
+    m->funcs[m->nfuncs++] = f;
+    return true;
+}
+
+/* decorator = "@" ... NEWLINE   (skipped: the caller already chose how to compile) */
+static void skip_line(parser *P)
+{
+    while (!at(P, TK_NEWLINE) && !at(P, TK_EOF))
+        next(P);
+    accept(P, TK_NEWLINE);
+}
+
+/* toplevel = funcdef | [NAME "="] lambda NEWLINE | decorator | docstring | import line */
+static void toplevel(parser *P)
+{
+    kernel_token *t = peek(P);
+    kernel_func *f = NULL;
+    if (t->kind == TK_DEF) {
+        f = funcdef(P);
+    } else if (t->kind == TK_LAMBDA) {
+        f = lambda(P, NULL);
+        if (f && !at(P, TK_EOF))
+            expect(P, TK_NEWLINE, "end of line");
+    } else if (t->kind == TK_NAME && peek_at(P, 1)->kind == TK_ASSIGN && peek_at(P, 2)->kind == TK_LAMBDA) {
+        next(P);
+        next(P);
+        f = lambda(P, tok_str(P, t));
+        if (f && !at(P, TK_EOF))
+            expect(P, TK_NEWLINE, "end of line");
+    } else if (t->kind == TK_AT || at_docstring(P) ||
+               (py_keyword(t) && (strcmp(py_keyword(t), "import") == 0 || strcmp(py_keyword(t), "from") == 0))) {
+        skip_line(P); /* module docstrings and imports of math/numpy are harmless */
+    } else if (t->kind == TK_NEWLINE) {
+        next(P);
+    } else {
+        fail_at(P, UG_ESYNTAX, t->pos, "%s", "expected 'def' or 'lambda' at the top level of a kernel source");
+    }
+    if (f)
+        add_func(P, f);
+}
+
+ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *err)
+{
+    *out = NULL;
+    kernel_module *m = calloc(1, sizeof *m);
+    if (!m || !(m->arena = kernel_arena_new())) {
+        free(m);
+        return ug_err_set(err, UG_ENOMEM, "out of memory");
+    }
+    m->src = *src;
+    parser P = {.m = m, .err = err};
+    ug_status st = kernel_lex(m->arena, src, &P.toks, &P.ntoks, err);
+    while (st == UG_OK && !P.failed && !at(&P, TK_EOF))
+        toplevel(&P);
+    if (st == UG_OK && !P.failed && m->nfuncs == 0)
+        fail_at(&P, UG_ESYNTAX, peek(&P)->pos, "%s", "the source defines no kernel (expected 'def' or 'lambda')");
+    if (st == UG_OK && P.failed)
+        st = err ? err->code : UG_ESYNTAX;
+    if (st != UG_OK) {
+        kernel_module_free(m);
+        return st;
+    }
+    *out = m;
+    return UG_OK;
+}
+
+void kernel_module_free(kernel_module *m)
+{
+    if (!m)
+        return;
+    kernel_arena_free(m->arena);
+    free(m);
+}
+
+/* ------------------------------------------------------ lookup and deps */
+
+static kernel_func *find_def(const kernel_module *m, const char *name)
+{
+    for (int k = m->nfuncs - 1; k >= 0; k--)
+        if (!m->funcs[k]->is_lambda && strcmp(m->funcs[k]->name, name) == 0)
+            return m->funcs[k];
+    return NULL;
+}
+
+kernel_func *kernel_find(const kernel_module *m, const char *name, ug_error *err)
+{
+    if (!m || m->nfuncs == 0) {
+        ug_err_set(err, UG_ENAME, "the source defines no kernel");
+        return NULL;
+    }
+    if (name && *name) {
+        for (int k = m->nfuncs - 1; k >= 0; k--)
+            if (strcmp(m->funcs[k]->name, name) == 0)
+                return m->funcs[k];
+        ug_err_set(err, UG_ENAME, "the source defines no function named '%s'", name);
+        return NULL;
+    }
+    return m->funcs[m->nfuncs - 1];
+}
+
+/* Append every def that node n (recursively) calls and that is not yet in v. */
+static void collect_calls(const kernel_module *m, const kernel_node *n, const kernel_func **v, int *nv)
+{
+    if (!n)
+        return;
+    if (n->kind == N_CALL) {
+        const kernel_func *g = find_def(m, n->name);
+        bool seen = false;
+        for (int k = 0; g && k < *nv; k++)
+            seen |= v[k] == g;
+        if (g && !seen)
+            v[(*nv)++] = g;
+    }
+    const kernel_node *kids[] = {n->a, n->b, n->cond, n->body, n->orelse, n->range[0], n->range[1], n->range[2]};
+    for (size_t k = 0; k < sizeof kids / sizeof *kids; k++)
+        collect_calls(m, kids[k], v, nv);
+    for (int k = 0; k < n->nkids; k++)
+        collect_calls(m, n->kids[k], v, nv);
+}
+
+int kernel_deps(const kernel_module *m, const kernel_func *f, const kernel_func ***out)
+{
+    const kernel_func **v = kernel_arena_alloc(m->arena, (size_t)(m->nfuncs + 1) * sizeof *v);
+    *out = v;
+    if (!v)
+        return 0;
+    int nv = 0;
+    v[nv++] = f;
+    for (int k = 0; k < nv; k++) /* breadth-first: v grows while we walk it */
+        collect_calls(m, v[k]->body, v, &nv);
+    return nv;
+}
