@@ -1,0 +1,218 @@
+/* test_cache_e2e.c — the on-disk cache with real ufuncs (white-box: counts
+ * loops_compile calls). Changing the kernel, a helper it calls, an option or
+ * the signature list recompiles exactly what changed; an unchanged kernel in
+ * a new process (this binary re-executed) compiles nothing, which its
+ * compile count and the UFUNCGEN_DEBUG_CACHE log both show; corrupt objects
+ * are recompiled and results stay correct. */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loops/loops.h"
+#include "ufuncgen/ufuncgen.h"
+
+static char dir[256];
+
+static const char *base_src = "def helper(x):\n"
+                              "    return x * 3.0\n"
+                              "\n"
+                              "def unrelated(x):\n"
+                              "    return x - 1.0\n"
+                              "\n"
+                              "def f(x):\n"
+                              "    return helper(x) + 1.0\n";
+
+static ug_context *new_ctx(void)
+{
+    ug_config cfg;
+    ug_config_init(&cfg);
+    cfg.cache_dir = dir;
+    return ug_context_new(&cfg);
+}
+
+/* Create f with cache=1 and the given signatures; return how many loops were compiled. */
+static long build(ug_context *ctx, const char *src, const char **sigs, int n, int fastmath, ug_ufunc **out)
+{
+    ug_options o;
+    ug_options_init(&o);
+    o.cache = 1;
+    o.fastmath = fastmath;
+    o.kernel = "f";
+    long before = loops_compile_count();
+    ug_status st = ug_vectorize(ctx, src, sigs, n, &o, out);
+    ck_assert_msg(st == UG_OK, "%s", ug_errmsg(ctx));
+    return loops_compile_count() - before;
+}
+
+static void check_values(ug_ufunc *f, double scale, double add)
+{
+    double x[5] = {-2, -1, 0, 1.5, 4}, y[5];
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], x, UG_FLOAT64, 1, (int64_t[]){5}, NULL);
+    ug_operand_init(&ops[1], y, UG_FLOAT64, 1, (int64_t[]){5}, NULL);
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+    for (int i = 0; i < 5; i++)
+        ck_assert_double_eq(y[i], x[i] * scale + add);
+}
+
+static long run_child(const char *mode, char *log, size_t logn)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "UFUNCGEN_DEBUG_CACHE=1 /proc/%d/exe child %s %s 2>&1", (int)getpid(), mode, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(log, 1, logn - 1, p);
+    log[n] = 0;
+    int rc = pclose(p);
+    ck_assert_msg(rc != -1, "pclose");
+    const char *c = strstr(log, "compiled=");
+    ck_assert_msg(c, "child output: %s", log);
+    return atol(c + 9);
+}
+
+static void fresh_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ufuncgen-cache-e2e-%d", (int)getpid());
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(invalidation_is_exact)
+{
+    fresh_dir();
+    const char *sigs[] = {"d->d", "f->f"};
+    ug_context *ctx = new_ctx();
+    ug_ufunc *f;
+    ck_assert_int_eq(build(ctx, base_src, sigs, 2, 0, &f), 2);
+    check_values(f, 3, 1);
+    ug_ufunc_free(f);
+    /* same kernel again (new context, same process): all from the cache */
+    ug_context *ctx2 = new_ctx();
+    ck_assert_int_eq(build(ctx2, base_src, sigs, 2, 0, &f), 0);
+    check_values(f, 3, 1);
+    ug_ufunc_free(f);
+    /* an unrelated helper changes: nothing to recompile */
+    char src[1024];
+    snprintf(src, sizeof src, "%s", base_src);
+    memcpy(strstr(src, "x - 1.0"), "x - 2.0", 7);
+    ck_assert_int_eq(build(ctx2, src, sigs, 2, 0, &f), 0);
+    ug_ufunc_free(f);
+    /* the helper it calls changes: both signatures recompile, and the result follows */
+    memcpy(strstr(src, "x * 3.0"), "x * 5.0", 7);
+    ck_assert_int_eq(build(ctx2, src, sigs, 2, 0, &f), 2);
+    check_values(f, 5, 1);
+    ug_ufunc_free(f);
+    /* the kernel itself changes */
+    memcpy(strstr(src, ") + 1.0"), ") + 7.0", 7);
+    ck_assert_int_eq(build(ctx2, src, sigs, 2, 0, &f), 2);
+    check_values(f, 5, 7);
+    ug_ufunc_free(f);
+    /* an option changes */
+    ck_assert_int_eq(build(ctx2, base_src, sigs, 2, 1, &f), 2);
+    ug_ufunc_free(f);
+    /* one more signature: only it compiles */
+    const char *sigs3[] = {"d->d", "f->f", "q->d"};
+    ck_assert_int_eq(build(ctx2, base_src, sigs3, 3, 0, &f), 1);
+    ug_ufunc_free(f);
+    ug_context_free(ctx2);
+    ug_context_free(ctx);
+}
+END_TEST
+
+START_TEST(new_process_compiles_nothing)
+{
+    fresh_dir();
+    char log[16384];
+    ck_assert_int_eq(run_child("build", log, sizeof log), 2);
+    long again = run_child("build", log, sizeof log);
+    ck_assert_msg(again == 0, "second process compiled %ld loops:\n%s", again, log);
+    ck_assert_msg(strstr(log, "hit"), "debug log shows no hit:\n%s", log);
+    ck_assert_msg(strstr(log, "values-ok"), "wrong values from cached code:\n%s", log);
+}
+END_TEST
+
+START_TEST(corrupt_objects_are_recompiled)
+{
+    fresh_dir();
+    char log[16384];
+    ck_assert_int_eq(run_child("build", log, sizeof log), 2);
+    /* flip a byte in the middle of every object file */
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int flipped = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".ugo"))
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r+b");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, size / 2, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, size / 2, SEEK_SET);
+        fputc(c ^ 0x5a, f);
+        fclose(f);
+        flipped++;
+    }
+    closedir(d);
+    ck_assert_int_eq(flipped, 2);
+    ck_assert_int_eq(run_child("build", log, sizeof log), 2);
+    ck_assert_msg(strstr(log, "values-ok"), "%s", log);
+    /* and the repaired cache serves the next process */
+    ck_assert_int_eq(run_child("build", log, sizeof log), 0);
+}
+END_TEST
+
+static int child(const char *mode, const char *d)
+{
+    snprintf(dir, sizeof dir, "%s", d);
+    (void)mode;
+    ug_context *ctx = new_ctx();
+    const char *sigs[] = {"d->d", "f->f"};
+    ug_options o;
+    ug_options_init(&o);
+    o.cache = 1;
+    o.kernel = "f";
+    ug_ufunc *f;
+    if (ug_vectorize(ctx, base_src, sigs, 2, &o, &f) != UG_OK) {
+        printf("error: %s\n", ug_errmsg(ctx));
+        return 1;
+    }
+    double x[3] = {1, 2, -4}, y[3];
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], x, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+    ug_operand_init(&ops[1], y, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+    int ok = ug_call(f, ops, 2, NULL) == UG_OK && y[0] == 4 && y[1] == 7 && y[2] == -11;
+    fflush(stderr);
+    printf("compiled=%ld %s\n", loops_compile_count(), ok ? "values-ok" : "values-WRONG");
+    ug_ufunc_free(f);
+    ug_context_free(ctx);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "child") == 0)
+        return child(argv[2], argv[3]);
+    Suite *s = suite_create("cache_e2e");
+    TCase *tc = tcase_create("cache_e2e");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, invalidation_is_exact);
+    tcase_add_test(tc, new_process_compiles_nothing);
+    tcase_add_test(tc, corrupt_objects_are_recompiled);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
