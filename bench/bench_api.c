@@ -1,0 +1,283 @@
+/* bench_api.c — end-to-end figures through the public API, against plain C
+ * compiled with gcc -O3 -march=native (cref_api.c), all in one run:
+ *   gufuncs (issue 3): batched dot n=16 over 1M rows; 4x4 matmul over 1M stacks;
+ *   parallel (issue 5): degree-8 polynomial and sigmoid on 10M float64 with
+ *     2 threads vs 1; a*b+c parallel vs serial; a 1000-element call parallel vs serial;
+ *   cache (issue 6): loading one cached signature; a fresh process (this
+ *     program re-executed) creating three cached ufuncs and calling them,
+ *     timed from main() — i.e. beyond the dynamic loading of libLLVM, which
+ *     happens before main — and split into context+JIT setup and the rest.
+ * Medians of repetitions; ratios > 1 mean the first is slower.
+ * Usage: build/bench/bench_api [--json FILE] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ufuncgen/ufuncgen.h"
+
+void cref_dot16(int64_t rows, const double *a, const double *b, double *out);
+void cref_matmul4(int64_t stacks, const double *A, const double *B, double *C);
+void cref_poly8(int64_t n, const double *x, double *y);
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmpd);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+#define REPS 9
+#define TIME(stmt)                                                                                                   \
+    ({                                                                                                               \
+        double ts_[REPS];                                                                                            \
+        stmt;                                                                                                        \
+        for (int r_ = 0; r_ < REPS; r_++) {                                                                          \
+            double t0_ = now_ms();                                                                                   \
+            stmt;                                                                                                    \
+            ts_[r_] = now_ms() - t0_;                                                                                \
+        }                                                                                                            \
+        median(ts_, REPS);                                                                                           \
+    })
+
+static ug_context *ctx;
+static FILE *json;
+
+static void report(const char *what, double ours, double ref, const char *refname)
+{
+    printf("%-52s %9.3f ms  %-16s %9.3f ms  ratio %.3f\n", what, ours, refname, ref, ours / ref);
+    if (json)
+        fprintf(json, "  {\"name\": \"%s\", \"ufuncgen_ms\": %.6f, \"ref\": \"%s\", \"ref_ms\": %.6f},\n", what, ours,
+                refname, ref);
+}
+
+static ug_ufunc *make(const char *src, const char *layout, const char *sig, ug_target target, int cache)
+{
+    ug_options o;
+    ug_options_init(&o);
+    o.target = target;
+    o.cache = cache;
+    ug_ufunc *f = NULL;
+    ug_status st = layout ? ug_guvectorize(ctx, src, layout, &sig, 1, &o, &f) : ug_vectorize(ctx, src, &sig, 1, &o, &f);
+    if (st != UG_OK) {
+        fprintf(stderr, "bench_api: %s\n", ug_errmsg(ctx));
+        exit(1);
+    }
+    return f;
+}
+
+static void call(ug_ufunc *f, ug_operand *ops, int n)
+{
+    if (ug_call(f, ops, n, NULL) != UG_OK) {
+        fprintf(stderr, "bench_api: %s\n", ug_errmsg(ctx));
+        exit(1);
+    }
+}
+
+static double *filled(int64_t n, double scale)
+{
+    double *p = malloc(sizeof(double) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = sin((double)i * 0.001 + scale) * 4;
+    return p;
+}
+
+static void check_close(const char *what, const double *a, const double *b, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (fabs(a[i] - b[i]) > 1e-9 * (1 + fabs(b[i]))) {
+            fprintf(stderr, "bench_api: %s differs at %lld: %.17g vs %.17g\n", what, (long long)i, a[i], b[i]);
+            exit(1);
+        }
+}
+
+static void bench_gufuncs(void)
+{
+    const int64_t rows = 1000000;
+    double *a = filled(rows * 16, 0), *b = filled(rows * 16, 1), *o1 = malloc(8 * rows * 16),
+           *o2 = malloc(8 * rows * 16);
+    ug_ufunc *dot = make("def dot(a, b, out):\n    acc = 0.0\n    for i in range(a.shape[0]):\n"
+                         "        acc += a[i] * b[i]\n    out[0] = acc\n",
+                         "(n),(n)->()", "void(float64[:], float64[:], float64[:])", UG_TARGET_CPU, 0);
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){rows, 16}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 2, (int64_t[]){rows, 16}, NULL);
+    ug_operand_init(&ops[2], o1, UG_FLOAT64, 1, (int64_t[]){rows}, NULL);
+    double t_ug = TIME(call(dot, ops, 3));
+    double t_c = TIME(cref_dot16(rows, a, b, o2));
+    check_close("dot", o1, o2, rows);
+    report("gufunc dot (n)=16 x 1M rows, float64", t_ug, t_c, "gcc -O3 C loop");
+    ug_ufunc *mm = make("def mm(A, B, C):\n    m, n = A.shape\n    p = B.shape[1]\n    for i in range(m):\n"
+                        "        for j in range(p):\n            s = 0.0\n            for k in range(n):\n"
+                        "                s += A[i, k] * B[k, j]\n            C[i, j] = s\n",
+                        "(m,n),(n,p)->(m,p)", "void(float64[:,:], float64[:,:], float64[:,:])", UG_TARGET_CPU, 0);
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 3, (int64_t[]){rows, 4, 4}, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 3, (int64_t[]){rows, 4, 4}, NULL);
+    ug_operand_init(&ops[2], o1, UG_FLOAT64, 3, (int64_t[]){rows, 4, 4}, NULL);
+    t_ug = TIME(call(mm, ops, 3));
+    t_c = TIME(cref_matmul4(rows, a, b, o2));
+    check_close("matmul", o1, o2, rows * 16);
+    report("gufunc matmul 4x4 x 1M stacks, float64", t_ug, t_c, "gcc -O3 C loop");
+    ug_ufunc_free(dot);
+    ug_ufunc_free(mm);
+    free(a);
+    free(b);
+    free(o1);
+    free(o2);
+}
+
+static const char *poly_src = "def poly(v):\n    return ((((((((0.5 * v + 1.5) * v - 2.0) * v + 0.25) * v + 3.0)"
+                              " * v - 1.0) * v + 0.125) * v + 2.0) * v - 0.75)\n";
+static const char *sig_src = "def sigmoid(x):\n    return 1.0 / (1.0 + exp(-x))\n";
+static const char *fma_src = "def fma(a, b, c):\n    return a * b + c\n";
+
+static double time_unary(ug_ufunc *f, double *x, double *y, int64_t n)
+{
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], x, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[1], y, UG_FLOAT64, 1, &n, NULL);
+    return TIME(call(f, ops, 2));
+}
+
+static void bench_parallel(void)
+{
+    const int64_t n = 10000000;
+    double *x = filled(n, 0), *b = filled(n, 2), *c = filled(n, 3), *y1 = malloc(8 * n), *y2 = malloc(8 * n);
+    const char *srcs[2] = {poly_src, sig_src}, *names[2] = {"degree-8 polynomial", "sigmoid"};
+    for (int k = 0; k < 2; k++) {
+        ug_ufunc *s = make(srcs[k], NULL, "d->d", UG_TARGET_CPU, 0), *p = make(srcs[k], NULL, "d->d", UG_TARGET_PARALLEL, 0);
+        double ts = time_unary(s, x, y1, n), tp = time_unary(p, x, y2, n);
+        if (memcmp(y1, y2, 8 * n)) {
+            fprintf(stderr, "bench_api: parallel %s differs from serial\n", names[k]);
+            exit(1);
+        }
+        char what[128];
+        snprintf(what, sizeof what, "%s 10M f64: serial / 2 threads (speed-up)", names[k]);
+        report(what, ts, tp, "parallel");
+        if (k == 0) {
+            double tc = TIME(cref_poly8(n, x, y1));
+            report("degree-8 polynomial 10M f64, serial", ts, tc, "gcc -O3 C loop");
+        }
+        int64_t small = 1000;
+        double t1 = time_unary(s, x, y1, small), t2 = time_unary(p, x, y2, small);
+        snprintf(what, sizeof what, "%s 1000 elements: parallel / serial", names[k]);
+        report(what, t2, t1, "serial");
+        ug_ufunc_free(s);
+        ug_ufunc_free(p);
+    }
+    ug_ufunc *s = make(fma_src, NULL, "ddd->d", UG_TARGET_CPU, 0), *p = make(fma_src, NULL, "ddd->d", UG_TARGET_PARALLEL, 0);
+    ug_operand ops[4];
+    ug_operand_init(&ops[0], x, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[2], c, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[3], y1, UG_FLOAT64, 1, &n, NULL);
+    double ts = TIME(call(s, ops, 4)), tp = TIME(call(p, ops, 4));
+    report("a*b+c 10M f64: parallel / serial (memory bound)", tp, ts, "serial");
+    printf("%-52s %9.2f GB/s serial, %.2f GB/s parallel\n", "a*b+c bandwidth (32 B/element)", 32.0 * n / ts / 1e6,
+           32.0 * n / tp / 1e6);
+    ug_ufunc_free(s);
+    ug_ufunc_free(p);
+    free(x);
+    free(b);
+    free(c);
+    free(y1);
+    free(y2);
+}
+
+/* Child: a fresh process that creates three cached ufuncs and calls them. */
+static int cache_child(void)
+{
+    double t0 = now_ms();
+    ctx = ug_context_new(NULL);
+    ug_ufunc *f[3] = {make(sig_src, NULL, "d->d", UG_TARGET_CPU, 1), make(poly_src, NULL, "d->d", UG_TARGET_CPU, 1),
+                      make(fma_src, NULL, "ddd->d", UG_TARGET_CPU, 1)};
+    double t1 = now_ms();
+    double x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8];
+    int64_t n = 8;
+    ug_operand ops[4];
+    for (int k = 0; k < 3; k++) {
+        int nin = k == 2 ? 3 : 1;
+        for (int i = 0; i < nin; i++)
+            ug_operand_init(&ops[i], x, UG_FLOAT64, 1, &n, NULL);
+        ug_operand_init(&ops[nin], y, UG_FLOAT64, 1, &n, NULL);
+        call(f[k], ops, nin + 1);
+    }
+    double t2 = now_ms();
+    printf("%.4f %.4f\n", t1 - t0, t2 - t0);
+    return 0;
+}
+
+static void bench_cache(const char *self)
+{
+    char dir[128], cmd[512];
+    snprintf(dir, sizeof dir, "/tmp/ufuncgen-bench-cache-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {
+    }
+    setenv("UFUNCGEN_CACHE_DIR", dir, 1);
+    snprintf(cmd, sizeof cmd, "%s --cache-child", self);
+    double create[REPS], total[REPS];
+    for (int r = 0; r <= REPS; r++) { /* run 0 fills the cache */
+        FILE *p = popen(cmd, "r");
+        double a = 0, b = 0;
+        if (!p || fscanf(p, "%lf %lf", &a, &b) != 2) {
+            fprintf(stderr, "bench_api: cache child failed\n");
+            exit(1);
+        }
+        pclose(p);
+        if (r) {
+            create[r - 1] = a;
+            total[r - 1] = b;
+        }
+    }
+    printf("%-52s %9.3f ms  (creating 3 cached ufuncs: %.3f ms; target <= 10 ms)\n",
+           "fresh process: 3 cached ufuncs created + called", median(total, REPS), median(create, REPS));
+    if (json)
+        fprintf(json, "  {\"name\": \"fresh process 3 cached ufuncs\", \"ufuncgen_ms\": %.6f, \"ref\": \"target\", \"ref_ms\": 10.0},\n",
+                median(total, REPS));
+    /* one cached signature, in this process: create with the cache warm (JIT already up) */
+    ug_ufunc *f = make(sig_src, NULL, "d->d", UG_TARGET_CPU, 1);
+    ug_ufunc_free(f);
+    double t = TIME({
+        ug_ufunc *g = make(sig_src, NULL, "d->d", UG_TARGET_CPU, 1);
+        ug_ufunc_free(g);
+    });
+    printf("%-52s %9.3f ms  (target <= 1 ms)\n", "load one cached signature (parse+key+read+JIT link)", t);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--cache-child") == 0)
+        return cache_child();
+    if (argc > 2 && strcmp(argv[1], "--json") == 0 && (json = fopen(argv[2], "w")))
+        fprintf(json, "[\n");
+    ctx = ug_context_new(NULL);
+    printf("ufuncgen %s bench_api — medians of %d runs, 2 threads for 'parallel' unless UFUNCGEN_NUM_THREADS says\n",
+           UG_VERSION_STRING, REPS);
+    bench_gufuncs();
+    bench_parallel();
+    bench_cache(argv[0]);
+    ug_context_free(ctx);
+    if (json) {
+        fprintf(json, "  {}\n]\n");
+        fclose(json);
+    }
+    return 0;
+}
