@@ -3,17 +3,25 @@
  *   driver.c   split an inner loop's outer dimension (or the executor's
  *              flattened outer iteration space) across OpenMP threads     par_run, par_for
  *   threads.c  thread-count resolution (API, UFUNCGEN_NUM_THREADS, OpenMP) par_threads
+ *   calibrate.c OpenMP set-up (wait policy), clock, the measured fork/join
+ *              cost of a parallel region                                  par_omp_init, par_fork_join_ns
  */
 #ifndef UG_PARALLEL_H
 #define UG_PARALLEL_H
 
 #include <stdint.h>
 
+/* Most threads accepted from the API or UFUNCGEN_NUM_THREADS. */
+#define PAR_MAX_THREADS 4096
+
 #include "ufuncgen/ufuncgen.h"
 
 /* Threads to use: api > 0 wins, else UFUNCGEN_NUM_THREADS (a bad value gives
  * one warning on stderr and is ignored), else omp_get_max_threads(). Always >= 1. */
 int par_threads(int api);
+/* The parse of one UFUNCGEN_NUM_THREADS value: 1..PAR_MAX_THREADS, or 0 when
+ * invalid (empty, non-numeric, <= 0, too large, trailing junk). No warning. */
+int par_parse_threads(const char *s);
 
 /* A parallel loop: the state behind the ug_loop_fn that target=parallel
  * ufuncs expose (par_loop_fn with data = the par_loop). */
@@ -23,6 +31,11 @@ typedef struct par_loop {
     int nops;            /* operands (steps[0..nops-1] are outer strides) */
     int nthreads;        /* 0: par_threads(0) at call time */
     double ns_per_elem;  /* measured cost of one outer iteration (0: not yet measured) */
+    /* added by parallel/ (zero-initialise; the driver fills what it measures): */
+    int ncore;           /* core dimensions after dimensions[0] (layout_sig.ndims; 0 for a
+                            scalar ufunc). The driver copies dimensions[0..ncore]. */
+    double ns_par_elem;  /* measured cost of one outer iteration on one thread while all
+                            threads run (memory-bound loops cost more); 0: not yet measured */
 } par_loop;
 
 /* NumPy-ABI driver: splits dimensions[0] of the wrapped loop into
@@ -36,5 +49,16 @@ void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps,
  * threads are moved to the calling thread. */
 void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx, int64_t lo, int64_t hi),
              void *ctx);
+
+/* ---- calibrate.c ---- */
+
+/* Once per process, before the first OpenMP call: choose the wait policy
+ * (see calibrate.c). Thread-safe; every entry point calls it. */
+void par_omp_init(void);
+/* Monotonic clock in nanoseconds. */
+int64_t par_now_ns(void);
+/* Measured wall time of one empty parallel region of p threads (p >= 2),
+ * measured on first use per p and then cached. Thread-safe. */
+double par_fork_join_ns(int p);
 
 #endif /* UG_PARALLEL_H */

@@ -1,0 +1,275 @@
+/* driver.c — split a loop's outer range across OpenMP threads, when it pays.
+ *
+ * Both entry points reduce to a range [0, n) of independent items and a
+ * body(ctx, lo, hi) that does items lo..hi-1: par_for's caller gives the
+ * body; par_loop_fn's body calls the serial NumPy-ABI loop with every
+ * operand pointer advanced by lo * steps[k] and dimensions[0] = hi - lo
+ * (core dimensions and all steps unchanged). Each item is computed by the
+ * same code whichever chunk it lands in, so results are bit-for-bit those
+ * of one serial call. Chunks are contiguous: thread t of T takes the t-th
+ * of T near-equal pieces, in order.
+ *
+ * Cost model (all terms measured, none guessed):
+ *   O      fork/join cost of a region of p threads (calibrate.c);
+ *   c_s    serial cost of one item: timed on serial calls;
+ *   c_p    cost of one item on one thread while all p run (timed on the
+ *          calling thread's chunk of parallel calls; starts equal to c_s).
+ *          Memory-bound loops have c_p near p * c_s: they share bandwidth.
+ *   serial time   S = n * c_s
+ *   parallel time P = n * c_p / p + O
+ * We go parallel only when S - P > MARGIN * O: the expected saving must
+ * exceed the overhead itself, so an error of 2x in O (a cold pool, noise)
+ * still never makes a call slower than serial. Until c_s is known, a call
+ * runs its first items serially in growing slices (1, 4, 16, ...) and
+ * times them; once a slice lasts long enough to time (PROBE_MIN_O of O),
+ * c_s is stored and the rest of the range is decided by the model. Serial
+ * calls whose predicted time is near the threshold are timed again, so
+ * c_s tracks reality (a first call can be slow from page faults).
+ *
+ * Never nested: inside an OpenMP region (omp_in_parallel) or on a thread
+ * that is running a chunk of ours, everything runs serially. Concurrent
+ * callers share the cores: a process-wide count of threads in our regions
+ * caps a new region at the cores left (at least serial) when another is
+ * running. Loop errors (boundscheck) recorded on a worker are taken there
+ * and the one from the lowest chunk -- the one a serial run would have
+ * recorded first -- is put on the calling thread.
+ */
+#include <limits.h>
+#include <omp.h>
+#include <string.h>
+
+#include "loops/loops.h"
+#include "parallel/parallel.h"
+
+#define MARGIN 1.0        /* required saving, in units of the fork/join cost */
+#define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
+#define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
+#define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
+
+typedef void (*par_body)(void *ctx, int64_t lo, int64_t hi);
+
+/* A range job: the body and the slots holding its measured costs. */
+typedef struct job {
+    par_body body;
+    void *ctx;
+    double *c_ser; /* ns per item, serial (0: unknown); read and written atomically */
+    double *c_par; /* ns per item per thread in a region (0: unknown) */
+} job;
+
+/* One region's shared state. */
+typedef struct region {
+    const job *j;
+    int64_t lo, n;       /* items [lo, lo + n) */
+    int best;            /* lowest chunk that recorded an error (INT_MAX: none) */
+    ug_error err;        /* its error */
+    int64_t master_ns;   /* the calling thread's chunk: time and items */
+    int64_t master_items;
+} region;
+
+static _Thread_local int tl_in_chunk;   /* this thread is running a chunk of ours */
+static int busy_threads;                /* threads in our regions, process-wide (atomic) */
+
+static double load_d(double *p)
+{
+    double v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
+static void store_d(double *p, double v) { __atomic_store(p, &v, __ATOMIC_RELAXED); }
+
+/* Fold a measurement into a running estimate (first one is taken as is). */
+static void update_estimate(double *slot, double v)
+{
+    double old = load_d(slot);
+    store_d(slot, old > 0 ? old + EMA_WEIGHT * (v - old) : v);
+}
+
+static void run_timed(const job *j, int64_t lo, int64_t hi, int64_t *ns)
+{
+    int64_t t0 = par_now_ns();
+    j->body(j->ctx, lo, hi);
+    *ns = par_now_ns() - t0;
+}
+
+/* ---- choosing the thread count ---- */
+
+/* Reserve up to p threads; with another region running, only the cores it
+ * leaves free. Returns the threads granted (release them with release()). */
+static int reserve(int p)
+{
+    int cores = omp_get_num_procs();
+    int old = __atomic_fetch_add(&busy_threads, p, __ATOMIC_ACQ_REL);
+    if (old == 0 || old + p <= cores)
+        return p;
+    int q = cores - old > 1 ? cores - old : 1;
+    __atomic_fetch_sub(&busy_threads, p - q, __ATOMIC_ACQ_REL);
+    return q;
+}
+
+static void release(int p) { __atomic_fetch_sub(&busy_threads, p, __ATOMIC_ACQ_REL); }
+
+/* The cost model of the file comment. */
+static int worth_parallel(int64_t n, int p, double c_s, double c_p, double o)
+{
+    if (p < 2 || n < 2 || c_s <= 0)
+        return 0;
+    if (c_p <= 0)
+        c_p = c_s;
+    double ser = (double)n * c_s, par = (double)n * c_p / p + o;
+    return ser - par > MARGIN * o;
+}
+
+/* ---- running a region ---- */
+
+/* Items of chunk t of T over [0, n): near-equal, contiguous, in order. */
+static void chunk(int64_t n, int t, int T, int64_t *a, int64_t *b)
+{
+    int64_t q = n / T, r = n % T;
+    *a = q * t + (t < r ? t : r);
+    *b = *a + q + (t < r);
+}
+
+/* After a chunk: keep the lowest chunk's recorded loop error. */
+static void collect_error(region *g, int t)
+{
+    ug_error e;
+    if (!loops_rt_take_error(&e))
+        return;
+#pragma omp critical(par_driver_err)
+    if (t < g->best) {
+        g->best = t;
+        g->err = e;
+    }
+}
+
+static void run_chunk(region *g, int t, int T)
+{
+    int64_t a, b;
+    chunk(g->n, t, T, &a, &b);
+    if (t != 0)
+        loops_rt_take_error(NULL); /* a pool thread starts with a clean record */
+    tl_in_chunk++;
+    if (t == 0) {
+        run_timed(g->j, g->lo + a, g->lo + b, &g->master_ns);
+        g->master_items = b - a;
+    } else if (a < b) {
+        g->j->body(g->j->ctx, g->lo + a, g->lo + b);
+    }
+    tl_in_chunk--;
+    collect_error(g, t);
+}
+
+static void run_region(const job *j, int64_t lo, int64_t n, int p)
+{
+    region g = {.j = j, .lo = lo, .n = n, .best = INT_MAX};
+#pragma omp parallel num_threads(p)
+    run_chunk(&g, omp_get_thread_num(), omp_get_num_threads());
+    if (g.best != INT_MAX)
+        loops_rt_put_error(&g.err);
+    if (g.master_items > 0 && g.master_ns > 0)
+        update_estimate(j->c_par, (double)g.master_ns / (double)g.master_items);
+}
+
+/* ---- deciding ---- */
+
+/* Serial with c_s unknown: run items from *lo in growing slices until one
+ * lasts long enough to time, store c_s, and advance *lo past what ran. */
+static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
+{
+    for (int64_t k = 1; *lo < n; k *= 4) {
+        int64_t m = n - *lo < k ? n - *lo : k, ns;
+        run_timed(j, *lo, *lo + m, &ns);
+        *lo += m;
+        if ((double)ns >= min_ns) {
+            store_d(j->c_ser, (double)ns / (double)m);
+            return;
+        }
+    }
+}
+
+/* Serial run of [lo, n); timed when its predicted time is near the threshold. */
+static void run_serial(const job *j, int64_t lo, int64_t n, double o)
+{
+    double c_s = load_d(j->c_ser);
+    if ((double)(n - lo) * c_s < PROBE_MIN_O * o || lo >= n) {
+        if (lo < n)
+            j->body(j->ctx, lo, n);
+        return;
+    }
+    int64_t ns;
+    run_timed(j, lo, n, &ns);
+    update_estimate(j->c_ser, (double)ns / (double)(n - lo));
+}
+
+static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
+
+/* Run [0, n) with up to p threads, choosing serial or parallel by the model. */
+static void run_job(const job *j, int64_t n, int p)
+{
+    if (n <= 0)
+        return;
+    if (p < 2 || n < 2 || nested()) {
+        j->body(j->ctx, 0, n);
+        return;
+    }
+    par_omp_init();
+    double o = par_fork_join_ns(p);
+    int64_t lo = 0;
+    if (load_d(j->c_ser) <= 0)
+        probe(j, &lo, n, PROBE_MIN_O * o);
+    int q = reserve(p);
+    if (q != p)
+        o = par_fork_join_ns(q);
+    if (worth_parallel(n - lo, q, load_d(j->c_ser), load_d(j->c_par), o))
+        run_region(j, lo, n - lo, q);
+    else
+        run_serial(j, lo, n, o);
+    release(q);
+}
+
+/* ---- par_for ---- */
+
+void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx, int64_t lo, int64_t hi),
+             void *ctx)
+{
+    double c_ser = ns_per_item > 0 ? ns_per_item : 0, c_par = 0;
+    job j = {.body = body, .ctx = ctx, .c_ser = &c_ser, .c_par = &c_par};
+    run_job(&j, n, nthreads > 0 ? nthreads : par_threads(0));
+}
+
+/* ---- par_loop_fn ---- */
+
+typedef struct loop_call {
+    char **args;
+    const intptr_t *dims;
+    const intptr_t *steps;
+    const par_loop *pl;
+} loop_call;
+
+/* Items [lo, hi) of the outer dimension: the serial loop on shifted operands. */
+static void loop_body(void *ctx, int64_t lo, int64_t hi)
+{
+    const loop_call *c = ctx;
+    char *args[UG_MAXARGS];
+    intptr_t dims[MAX_CORE + 1];
+    for (int k = 0; k < c->pl->nops; k++)
+        args[k] = c->args[k] + (intptr_t)lo * c->steps[k];
+    dims[0] = (intptr_t)(hi - lo);
+    memcpy(dims + 1, c->dims + 1, (size_t)c->pl->ncore * sizeof dims[0]);
+    c->pl->fn(args, dims, c->steps, c->pl->data);
+}
+
+void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data)
+{
+    par_loop *pl = data;
+    int p = pl->nthreads > 0 ? pl->nthreads : par_threads(0);
+    if (p < 2 || dimensions[0] < 2 || pl->nops > UG_MAXARGS || pl->nops < 0 || pl->ncore > MAX_CORE ||
+        pl->ncore < 0 || nested()) {
+        pl->fn(args, dimensions, steps, pl->data);
+        return;
+    }
+    loop_call c = {.args = args, .dims = dimensions, .steps = steps, .pl = pl};
+    job j = {.body = loop_body, .ctx = &c, .c_ser = &pl->ns_per_elem, .c_par = &pl->ns_par_elem};
+    run_job(&j, (int64_t)dimensions[0], p);
+}

@@ -1,0 +1,82 @@
+/* threads.c — how many threads a parallel call may use.
+ *
+ * The API setting wins; else UFUNCGEN_NUM_THREADS; else OpenMP's default
+ * (omp_get_max_threads, which honours OMP_NUM_THREADS). The environment is
+ * read on every call (a test or a user may change it), but its parse is
+ * cached by value under a mutex, so a bad value is reported exactly once
+ * ("ufuncgen: warning: ignoring UFUNCGEN_NUM_THREADS='abc' ...") and then
+ * ignored. A value is valid when it is a decimal integer in 1..4096 with
+ * nothing after it but blanks.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parallel/parallel.h"
+
+#define ENV_NAME "UFUNCGEN_NUM_THREADS"
+
+static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
+static char env_last[128];   /* the value parsed last (truncated copy) */
+static int env_last_set;     /* env_last holds a value */
+static int env_last_threads; /* its parse: 0 when invalid */
+
+int par_parse_threads(const char *s)
+{
+    if (!s)
+        return 0;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return 0; /* no sign, no empty string */
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (errno || *end || v < 1 || v > PAR_MAX_THREADS)
+        return 0;
+    return (int)v;
+}
+
+/* Parse s (not NULL) unless it is the value seen last; warn once per new bad value. */
+static int env_threads_locked(const char *s)
+{
+    if (env_last_set && strncmp(env_last, s, sizeof env_last) == 0)
+        return env_last_threads;
+    snprintf(env_last, sizeof env_last, "%s", s);
+    env_last_set = 1;
+    env_last_threads = par_parse_threads(s);
+    if (!env_last_threads)
+        fprintf(stderr, "ufuncgen: warning: ignoring %s='%s' (expected an integer from 1 to %d)\n", ENV_NAME, s,
+                PAR_MAX_THREADS);
+    return env_last_threads;
+}
+
+/* UFUNCGEN_NUM_THREADS, or 0 when unset or invalid. */
+static int env_threads(void)
+{
+    const char *s = getenv(ENV_NAME);
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&env_lock);
+    int n = env_threads_locked(s);
+    pthread_mutex_unlock(&env_lock);
+    return n;
+}
+
+int par_threads(int api)
+{
+    if (api > 0)
+        return api > PAR_MAX_THREADS ? PAR_MAX_THREADS : api;
+    int n = env_threads();
+    if (n > 0)
+        return n;
+    par_omp_init();
+    n = omp_get_max_threads();
+    return n > 0 ? n : 1;
+}
