@@ -1,0 +1,303 @@
+/* compile.c — one request → one object file in memory.
+ *
+ * The driver is a straight line: new context → lower the kernel (lower.c) →
+ * emit the NumPy-ABI loop (inner.c) → verify → default<On> → object bytes.
+ * Each call owns its LLVMContext, so compilations on different threads share
+ * nothing but the host TargetMachine, which is created once per thread
+ * (creating one costs about a millisecond; a TargetMachine is not safe to use
+ * from two threads at once, so it is never shared between threads) and
+ * disposed when the thread exits.
+ */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loops/gen.h"
+#include "ufuncgen/internal.h"
+
+static atomic_long compile_count;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static char *host_cpu, *host_features, *host_triple;
+static pthread_key_t tm_key;
+static char llvm_version[32];
+
+static void dispose_tm(void *tm) { LLVMDisposeTargetMachine(tm); }
+
+/* Targets and host facts, once per process. LLVM's strings are kept for the
+ * process lifetime (they are the static answers of loops_host_*). */
+static void host_init(void)
+{
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    host_cpu = LLVMGetHostCPUName();
+    host_features = LLVMGetHostCPUFeatures();
+    host_triple = LLVMGetDefaultTargetTriple();
+    pthread_key_create(&tm_key, dispose_tm);
+    unsigned maj, min, pat;
+    LLVMGetVersion(&maj, &min, &pat);
+    snprintf(llvm_version, sizeof llvm_version, "%u.%u.%u", maj, min, pat);
+}
+
+const char *loops_host_cpu(void)
+{
+    pthread_once(&host_once, host_init);
+    return host_cpu;
+}
+
+const char *loops_host_features(void)
+{
+    pthread_once(&host_once, host_init);
+    return host_features;
+}
+
+const char *loops_llvm_version(void)
+{
+    pthread_once(&host_once, host_init);
+    return llvm_version;
+}
+
+long loops_compile_count(void) { return atomic_load(&compile_count); }
+
+/* This thread's host TargetMachine (PIC, aggressive codegen). */
+static LLVMTargetMachineRef thread_tm(ug_error *err)
+{
+    pthread_once(&host_once, host_init);
+    LLVMTargetMachineRef tm = pthread_getspecific(tm_key);
+    if (tm)
+        return tm;
+    LLVMTargetRef t;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(host_triple, &t, &msg)) {
+        ug_err_set(err, UG_EJIT, "LLVM target for %s: %s", host_triple, msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    tm = LLVMCreateTargetMachine(t, host_triple, host_cpu, host_features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                 LLVMCodeModelDefault);
+    if (!tm)
+        ug_err_set(err, UG_EJIT, "cannot create an LLVM target machine for %s", host_cpu);
+    else
+        pthread_setspecific(tm_key, tm);
+    return tm;
+}
+
+/* ---------------------------------------------------------------- helpers for gen.h */
+
+void loops_attr(loops_gen *g, LLVMValueRef fn, int idx, const char *name)
+{
+    unsigned k = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, (LLVMAttributeIndex)idx, LLVMCreateEnumAttribute(g->C, k, 0));
+}
+
+void loops_sattr(loops_gen *g, LLVMValueRef fn, const char *key, const char *val)
+{
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(g->C, key, (unsigned)strlen(key), val, (unsigned)strlen(val)));
+}
+
+void loops_keep(loops_gen *g, LLVMValueRef decl)
+{
+    if (g->nused < LOOPS_MAX_USED)
+        g->used[g->nused++] = decl;
+}
+
+LLVMValueRef loops_entry_alloca(loops_gen *g, LLVMTypeRef t, const char *name)
+{
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(g->B);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(LLVMGetBasicBlockParent(cur));
+    LLVMValueRef first = LLVMGetFirstInstruction(entry);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(g->C);
+    if (first)
+        LLVMPositionBuilderBefore(b, first);
+    else
+        LLVMPositionBuilderAtEnd(b, entry);
+    LLVMValueRef a = LLVMBuildAlloca(b, t, name);
+    LLVMDisposeBuilder(b);
+    return a;
+}
+
+/* ---------------------------------------------------------------- stages */
+
+static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLVMTargetMachineRef tm, ug_error *err)
+{
+    memset(g, 0, sizeof *g);
+    g->C = C;
+    g->req = r;
+    g->err = err;
+    g->M = LLVMModuleCreateWithNameInContext(r->symbol, C);
+    g->B = LLVMCreateBuilderInContext(C);
+    g->i1 = LLVMInt1TypeInContext(C);
+    g->i8 = LLVMInt8TypeInContext(C);
+    g->i16 = LLVMInt16TypeInContext(C);
+    g->i32 = LLVMInt32TypeInContext(C);
+    g->i64 = LLVMInt64TypeInContext(C);
+    g->f32 = LLVMFloatTypeInContext(C);
+    g->f64 = LLVMDoubleTypeInContext(C);
+    g->ptr = LLVMPointerTypeInContext(C, 0);
+    g->vd = LLVMVoidTypeInContext(C);
+    g->avx2 = strstr(host_features, "+avx2") != NULL;
+    g->avx512 = strstr(host_features, "+avx512f") != NULL;
+    g->fmf = r->fastmath ? LLVMFastMathAll : 0;
+    LLVMSetTarget(g->M, host_triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    char *dl = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(g->M, dl);
+    LLVMDisposeMessage(dl);
+    LLVMDisposeTargetData(td);
+}
+
+/* @llvm.compiler.used keeps the libmvec declarations alive until the
+ * vectoriser has had its chance to call them. */
+static void emit_compiler_used(loops_gen *g)
+{
+    if (!g->nused)
+        return;
+    LLVMValueRef gv = LLVMAddGlobal(g->M, LLVMArrayType2(g->ptr, (uint64_t)g->nused), "llvm.compiler.used");
+    LLVMSetLinkage(gv, LLVMAppendingLinkage);
+    LLVMSetSection(gv, "llvm.metadata");
+    LLVMSetInitializer(gv, LLVMConstArray2(g->ptr, g->used, (uint64_t)g->nused));
+}
+
+static bool want_verify(void)
+{
+#ifndef NDEBUG
+    return true;
+#else
+    const char *v = getenv("UFUNCGEN_VERIFY");
+    return v && *v && strcmp(v, "0") != 0;
+#endif
+}
+
+static bool dump_has(const char *what)
+{
+    const char *d = getenv("UFUNCGEN_DUMP");
+    if (!d)
+        return false;
+    size_t n = strlen(what);
+    for (const char *p = strstr(d, what); p; p = strstr(p + 1, what))
+        if ((p == d || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return true;
+    return false;
+}
+
+static ug_status verify(loops_gen *g)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(g->M, LLVMReturnStatusAction, &msg)) {
+        ug_err_set(g->err, UG_EJIT, "internal error: generated IR for '%s' does not verify: %s", g->req->symbol,
+                   msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return UG_EJIT;
+    }
+    LLVMDisposeMessage(msg);
+    return UG_OK;
+}
+
+static ug_status optimise(loops_gen *g, LLVMTargetMachineRef tm)
+{
+    static const char *pipes[] = {"default<O0>", "default<O1>", "default<O2>", "default<O3>"};
+    int lvl = g->req->opt_level < 0 ? 0 : g->req->opt_level > 3 ? 3 : g->req->opt_level;
+    LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef e = LLVMRunPasses(g->M, pipes[lvl], tm, o);
+    LLVMDisposePassBuilderOptions(o);
+    if (e) {
+        char *m = LLVMGetErrorMessage(e); /* consumes e */
+        ug_err_set(g->err, UG_EJIT, "LLVM optimisation failed: %s", m);
+        LLVMDisposeErrorMessage(m);
+        return UG_EJIT;
+    }
+    return UG_OK;
+}
+
+static ug_status emit(loops_gen *g, LLVMTargetMachineRef tm, LLVMCodeGenFileType kind, LLVMMemoryBufferRef *buf)
+{
+    char *msg = NULL;
+    /* the module is only read; the buffer is ours to dispose */
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, g->M, kind, &msg, buf)) {
+        ug_err_set(g->err, UG_EJIT, "LLVM code generation failed: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return UG_EJIT;
+    }
+    return UG_OK;
+}
+
+static void dump_ir(loops_gen *g, const char *when)
+{
+    char *s = LLVMPrintModuleToString(g->M);
+    fprintf(stderr, "; ---- ufuncgen IR (%s) %s ----\n%s", when, g->req->symbol, s);
+    LLVMDisposeMessage(s);
+}
+
+static void dump_asm(loops_gen *g, LLVMTargetMachineRef tm)
+{
+    LLVMMemoryBufferRef buf;
+    if (emit(g, tm, LLVMAssemblyFile, &buf) != UG_OK)
+        return;
+    fprintf(stderr, "# ---- ufuncgen asm %s ----\n%.*s", g->req->symbol, (int)LLVMGetBufferSize(buf),
+            LLVMGetBufferStart(buf));
+    LLVMDisposeMemoryBuffer(buf);
+}
+
+static ug_status copy_out(LLVMMemoryBufferRef buf, void **obj, size_t *size, ug_error *err)
+{
+    size_t n = LLVMGetBufferSize(buf);
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        return ug_err_set(err, UG_ENOMEM, "out of memory copying an object file of %zu bytes", n);
+    memcpy(p, LLVMGetBufferStart(buf), n);
+    *obj = p;
+    *size = n;
+    return UG_OK;
+}
+
+static ug_status build(loops_gen *g)
+{
+    ug_status st = loops_lower_kernel(g);
+    if (!st)
+        st = loops_emit_inner(g);
+    if (!st)
+        emit_compiler_used(g);
+    return st;
+}
+
+ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_error *err)
+{
+    *obj = NULL;
+    *size = 0;
+    LLVMTargetMachineRef tm = thread_tm(err);
+    if (!tm)
+        return UG_EJIT;
+    atomic_fetch_add(&compile_count, 1);
+    LLVMContextRef C = LLVMContextCreate();
+    loops_gen g;
+    gen_init(&g, r, C, tm, err);
+    LLVMMemoryBufferRef buf = NULL;
+    ug_status st = build(&g);
+    if (!st && dump_has("ir"))
+        dump_ir(&g, "lowered");
+    if (!st && want_verify())
+        st = verify(&g);
+    if (!st)
+        st = optimise(&g, tm);
+    if (!st && dump_has("ir"))
+        dump_ir(&g, "optimised");
+    if (!st && dump_has("asm"))
+        dump_asm(&g, tm);
+    if (!st)
+        st = emit(&g, tm, LLVMObjectFile, &buf);
+    if (!st)
+        st = copy_out(buf, obj, size, err);
+    if (buf)
+        LLVMDisposeMemoryBuffer(buf);
+    free(g.fns);
+    LLVMDisposeBuilder(g.B);
+    LLVMDisposeModule(g.M);
+    LLVMContextDispose(C);
+    return st;
+}

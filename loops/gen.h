@@ -1,0 +1,93 @@
+/* gen.h — private header of loops/: the IR generator state shared by
+ * lower.c, cast.c, math.c, inner.c and compile.c. It is not part of the
+ * folder's contract (loops.h) because it exposes LLVM types; only files in
+ * loops/ include it.
+ *
+ * Value representation while lowering: a scalar of dtype dt is an SSA value
+ * of loops_vty(dt) (bool is i1); in memory bool is one byte (loops_mty).
+ * An array argument is a base pointer plus ndim shapes and ndim byte strides
+ * (int64), passed to lowered functions as 1 + 2*ndim parameters.
+ */
+#ifndef UG_LOOPS_GEN_H
+#define UG_LOOPS_GEN_H
+
+#include <llvm-c/Core.h>
+#include <stdbool.h>
+
+#include "loops/loops.h"
+
+#define LOOPS_MAX_USED 256
+
+/* One array argument inside a lowered function. */
+typedef struct loops_arr {
+    LLVMValueRef base;
+    int ndim;
+    LLVMValueRef shape[UG_MAXDIMS];
+    LLVMValueRef stride[UG_MAXDIMS];
+} loops_arr;
+
+typedef struct loops_gen {
+    LLVMContextRef C;
+    LLVMModuleRef M;
+    LLVMBuilderRef B;
+    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
+    const loops_request *req;
+    ug_error *err;
+    bool avx2, avx512;                  /* host ISA: which libmvec variants may be named */
+    unsigned fmf;                       /* fast-math flags for float ops (0 unless fastmath) */
+    LLVMValueRef used[LOOPS_MAX_USED];  /* declarations kept alive via llvm.compiler.used */
+    int nused;
+    LLVMValueRef *fns;                  /* LLVM function of each req->tk->funcs[k] */
+    struct loops_fstate *fs;            /* function being lowered (lower.c) */
+} loops_gen;
+
+/* ---- compile.c ---- */
+LLVMTypeRef loops_vty(loops_gen *g, ug_dtype dt); /* value type (bool: i1) */
+LLVMTypeRef loops_mty(loops_gen *g, ug_dtype dt); /* memory type (bool: i8) */
+/* Add an enum attribute by name at index (LLVMAttributeFunctionIndex, ...). */
+void loops_attr(loops_gen *g, LLVMValueRef fn, int idx, const char *name);
+/* Add a string attribute key=val to function fn. */
+void loops_sattr(loops_gen *g, LLVMValueRef fn, const char *key, const char *val);
+/* Keep a declaration alive through llvm.compiler.used. */
+void loops_keep(loops_gen *g, LLVMValueRef decl);
+/* An alloca in the entry block of the current function. */
+LLVMValueRef loops_entry_alloca(loops_gen *g, LLVMTypeRef t, const char *name);
+/* Set fast-math flags on v if any (and v is a float operation). */
+LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v);
+
+/* ---- cast.c ---- */
+/* v of dtype `from` converted to dtype `to` with NumPy astype('unsafe'). */
+LLVMValueRef loops_emit_cast(loops_gen *g, LLVMValueRef v, ug_dtype from, ug_dtype to);
+/* Truthiness (x != 0; NaN is true) as i1. */
+LLVMValueRef loops_emit_truth(loops_gen *g, LLVMValueRef v, ug_dtype dt);
+/* Load a value of dtype dt from memory at p (bool bytes become i1), store back. */
+LLVMValueRef loops_load_elem(loops_gen *g, LLVMValueRef p, ug_dtype dt);
+void loops_store_elem(loops_gen *g, LLVMValueRef v, LLVMValueRef p, ug_dtype dt);
+
+/* ---- math.c ---- */
+/* Binary operator op (kernel_tok) on a and b, both already of dtype dt. */
+LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+/* Unary operator (TK_MINUS, TK_PLUS, TK_TILDE) on v of dtype dt. */
+LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
+/* Comparison (TK_LT .. TK_NE) of a and b in dtype dt, as i1. */
+LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+/* Builtin b (kernel_builtin) on n arguments already converted to opty dt;
+ * result of dtype `rdt` (bool for predicates). NULL with err set if unsupported. */
+LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt);
+
+/* ---- lower.c ---- */
+/* Declare and define one LLVM function per typed function (internal,
+ * alwaysinline). The kernel's function is g->fns[0]. */
+ug_status loops_lower_kernel(loops_gen *g);
+/* Parameter list of a lowered function f (k-th param expands to 1 or 1+2*ndim). */
+LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f);
+
+/* ---- inner.c ---- */
+/* The external loop function req->symbol with NumPy's ABI. */
+ug_status loops_emit_inner(loops_gen *g);
+/* Metadata for a loop whose memory accesses are parallel: the access group
+ * to tag loads/stores with and the llvm.loop id for the latch branch. */
+LLVMMetadataRef loops_access_group(loops_gen *g);
+LLVMMetadataRef loops_parallel_loop_id(loops_gen *g, LLVMMetadataRef ag);
+
+#endif /* UG_LOOPS_GEN_H */

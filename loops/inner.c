@@ -1,0 +1,393 @@
+/* inner.c — the loop function with NumPy's ABI:
+ *
+ *     void loop(char **args, npy_intp const *dimensions, npy_intp const *steps, void *data)
+ *
+ * Requires: the kernel lowered (g->fns[0]). Scalar kernels get four paths,
+ * chosen by looking at EVERY operand's stride, outputs included:
+ *   contig   every stride is the element size: one loop whose accesses are
+ *            declared parallel (llvm.loop.parallel_accesses), which LLVM
+ *            vectorises without runtime alias checks. Pointers may alias
+ *            (out == in); never noalias, since exact overlap is allowed.
+ *   bcast.k  input k has stride 0 (a broadcast scalar), the rest contiguous:
+ *            input k is loaded once, the loop is as above.
+ *   serial   some output has stride 0 (NumPy's reduce: args[0] == args[2]):
+ *            a plain loop, iteration after iteration.
+ *   gather   anything else: blocks of LOOPS_BLOCK elements are gathered into
+ *            stack buffers, the contiguous body runs on them, and the outputs
+ *            are scattered back.
+ * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
+ * with array arguments built from dimensions[1..] and the core steps.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/DebugInfo.h>
+#include <llvm-c/IRReader.h>
+
+#include "loops/gen.h"
+#include "ufuncgen/internal.h"
+
+#define LOOPS_BLOCK 256
+#define MAX_BCAST_PATHS 4
+
+/* What the loop function reads from its arguments. */
+typedef struct abi {
+    LLVMValueRef fn, n, errflag;
+    LLVMValueRef base[UG_MAXARGS], step[UG_MAXARGS];
+    LLVMMetadataRef ag; /* access group of parallel loops (NULL until needed) */
+    LLVMBasicBlockRef exit;
+    int nin, nops;
+} abi;
+
+/* ---------------------------------------------------------------- metadata */
+
+/* The C API cannot create a distinct empty node (what llvm.access.group
+ * needs), so parse one; metadata belongs to the context and outlives the
+ * helper module, which we dispose. */
+LLVMMetadataRef loops_access_group(loops_gen *g)
+{
+    static const char txt[] = "!ag = !{!0}\n!0 = distinct !{}\n";
+    LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRangeCopy(txt, sizeof txt - 1, "ag");
+    LLVMModuleRef m;
+    char *msg = NULL;
+    if (LLVMParseIRInContext(g->C, mb, &m, &msg)) { /* consumes mb */
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    LLVMValueRef op;
+    LLVMGetNamedMetadataOperands(m, "ag", &op);
+    LLVMMetadataRef ag = LLVMValueAsMetadata(op);
+    LLVMDisposeModule(m);
+    return ag;
+}
+
+/* distinct !{!self, !{!"llvm.loop.parallel_accesses", ag}}: a temporary
+ * node replaced by the node itself makes it self-referential. */
+LLVMMetadataRef loops_parallel_loop_id(loops_gen *g, LLVMMetadataRef ag)
+{
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
+    const char *k = "llvm.loop.parallel_accesses";
+    LLVMMetadataRef pa[2] = {LLVMMDStringInContext2(g->C, k, strlen(k)), ag};
+    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(g->C, pa, 2)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(g->C, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
+    return id;
+}
+
+static void tag(loops_gen *g, LLVMValueRef inst, LLVMMetadataRef ag)
+{
+    if (ag && inst && LLVMIsAInstruction(inst))
+        LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(g->C, "llvm.access.group", 17), LLVMMetadataAsValue(g->C, ag));
+}
+
+/* ---------------------------------------------------------------- counted loops */
+
+typedef struct counted {
+    LLVMBasicBlockRef pre, body, exit;
+    LLVMValueRef i;
+} counted;
+
+/* for i in [0, n) with n > 0: positions the builder in loop.body. */
+static void loop_begin(loops_gen *g, LLVMValueRef fn, counted *c, LLVMBasicBlockRef exit)
+{
+    c->pre = LLVMGetInsertBlock(g->B);
+    c->body = LLVMAppendBasicBlockInContext(g->C, fn, "loop.body");
+    c->exit = exit;
+    LLVMBuildBr(g->B, c->body);
+    LLVMPositionBuilderAtEnd(g->B, c->body);
+    c->i = LLVMBuildPhi(g->B, g->i64, "i");
+}
+
+static void loop_end(loops_gen *g, counted *c, LLVMValueRef n, LLVMMetadataRef loop_id)
+{
+    LLVMValueRef next = LLVMBuildNUWAdd(g->B, c->i, LLVMConstInt(g->i64, 1, 0), "i.next");
+    LLVMValueRef br = LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, next, n, "loop.done"), c->exit, c->body);
+    if (loop_id)
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(g->C, "llvm.loop", 9), LLVMMetadataAsValue(g->C, loop_id));
+    LLVMValueRef vals[2] = {LLVMConstInt(g->i64, 0, 0), next};
+    LLVMBasicBlockRef from[2] = {c->pre, LLVMGetInsertBlock(g->B)};
+    LLVMAddIncoming(c->i, vals, from, 2);
+    LLVMPositionBuilderAtEnd(g->B, c->exit);
+}
+
+static LLVMValueRef elem_ptr(loops_gen *g, LLVMValueRef base, LLVMValueRef stride, LLVMValueRef i, ug_dtype dt)
+{
+    if (LLVMIsConstant(stride) && LLVMConstIntGetSExtValue(stride) == (long long)ug_dtype_size(dt))
+        return LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), base, &i, 1, "p"); /* unit stride for SCEV */
+    LLVMValueRef off = LLVMBuildMul(g->B, i, stride, "off");
+    return LLVMBuildGEP2(g->B, g->i8, base, &off, 1, "p");
+}
+
+/* ---------------------------------------------------------------- scalar kernels */
+
+static LLVMValueRef kernel_call(loops_gen *g, abi *a, LLVMValueRef *in)
+{
+    const kernel_func *k = g->req->tk->kernel;
+    LLVMValueRef args[UG_MAXARGS + 1];
+    int m = 0;
+    for (int j = 0; j < a->nin && j < k->nparams; j++)
+        args[m++] = loops_emit_cast(g, in[j], g->req->dtypes[j], (ug_dtype)k->params[j].ty.dt);
+    if (g->req->boundscheck)
+        args[m++] = a->errflag;
+    LLVMValueRef r = LLVMBuildCall2(g->B, loops_func_type(g, k), g->fns[0], args, (unsigned)m, "");
+    return loops_emit_cast(g, r, (ug_dtype)k->ret.dt, g->req->dtypes[a->nin]);
+}
+
+/* One loop over n elements: operand k at base[k] + i * stride[k], or the
+ * value pre[k] if set (a hoisted broadcast input). */
+static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base, LLVMValueRef *stride,
+                        LLVMValueRef *pre, bool parallel, LLVMBasicBlockRef exit)
+{
+    const ug_dtype *dt = g->req->dtypes;
+    LLVMMetadataRef ag = parallel ? a->ag : NULL;
+    counted c;
+    loop_begin(g, a->fn, &c, exit);
+    LLVMValueRef in[UG_MAXARGS];
+    for (int k = 0; k < a->nin; k++) {
+        if (pre && pre[k]) {
+            in[k] = pre[k];
+            continue;
+        }
+        in[k] = loops_load_elem(g, elem_ptr(g, base[k], stride[k], c.i, dt[k]), dt[k]);
+        tag(g, dt[k] == UG_BOOL ? LLVMGetOperand(in[k], 0) : in[k], ag);
+    }
+    LLVMValueRef r = kernel_call(g, a, in);
+    LLVMValueRef p = elem_ptr(g, base[a->nin], stride[a->nin], c.i, dt[a->nin]);
+    loops_store_elem(g, r, p, dt[a->nin]);
+    tag(g, LLVMGetLastInstruction(LLVMGetInsertBlock(g->B)), ag);
+    loop_end(g, &c, n, ag ? loops_parallel_loop_id(g, ag) : NULL);
+}
+
+static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
+
+static void contig_path(loops_gen *g, abi *a, int bcast)
+{
+    LLVMValueRef stride[UG_MAXARGS], pre[UG_MAXARGS] = {0};
+    for (int k = 0; k < a->nops; k++)
+        stride[k] = esize(g, g->req->dtypes[k]);
+    if (bcast >= 0)
+        pre[bcast] = loops_load_elem(g, a->base[bcast], g->req->dtypes[bcast]);
+    scalar_loop(g, a, a->n, a->base, stride, pre, true, a->exit);
+}
+
+/* Copy m elements between strided memory and a stack buffer (raw bytes of
+ * the memory type, so bool bytes pass unchanged). */
+static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LLVMValueRef sstride, LLVMValueRef dst,
+                      LLVMValueRef dstride, ug_dtype dt)
+{
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.exit");
+    counted c;
+    loop_begin(g, a->fn, &c, done);
+    LLVMTypeRef mt = loops_mty(g, dt);
+    LLVMValueRef v = LLVMBuildLoad2(g->B, mt, elem_ptr(g, src, sstride, c.i, dt), "cp");
+    LLVMSetAlignment(v, (unsigned)ug_dtype_size(dt));
+    LLVMSetAlignment(LLVMBuildStore(g->B, v, elem_ptr(g, dst, dstride, c.i, dt)), (unsigned)ug_dtype_size(dt));
+    loop_end(g, &c, m, NULL);
+}
+
+/* Blocks of LOOPS_BLOCK: gather inputs, run the contiguous body, scatter. */
+static void gather_path(loops_gen *g, abi *a)
+{
+    const ug_dtype *dt = g->req->dtypes;
+    LLVMValueRef buf[UG_MAXARGS], unit[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++) {
+        buf[k] = loops_entry_alloca(g, LLVMArrayType2(loops_mty(g, dt[k]), LOOPS_BLOCK), "block");
+        LLVMSetAlignment(buf[k], 64);
+        unit[k] = esize(g, dt[k]);
+    }
+    LLVMBasicBlockRef outer = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.cond");
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.next");
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->B);
+    LLVMBuildBr(g->B, outer);
+    LLVMPositionBuilderAtEnd(g->B, outer);
+    LLVMValueRef done = LLVMBuildPhi(g->B, g->i64, "done");
+    LLVMValueRef rem = LLVMBuildSub(g->B, a->n, done, "rem");
+    LLVMValueRef cap = LLVMConstInt(g->i64, LOOPS_BLOCK, 0);
+    LLVMValueRef m = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntULT, rem, cap, ""), rem, cap, "m");
+    LLVMValueRef p[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++) {
+        LLVMValueRef off = LLVMBuildMul(g->B, done, a->step[k], "");
+        p[k] = LLVMBuildGEP2(g->B, g->i8, a->base[k], &off, 1, "blk.p");
+    }
+    for (int k = 0; k < a->nin; k++)
+        copy_loop(g, a, m, p[k], a->step[k], buf[k], unit[k], dt[k]);
+    LLVMBasicBlockRef scatter = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.scatter");
+    scalar_loop(g, a, m, buf, unit, NULL, true, scatter);
+    copy_loop(g, a, m, buf[a->nin], unit[a->nin], p[a->nin], a->step[a->nin], dt[a->nin]);
+    LLVMBuildBr(g->B, latch);
+    LLVMPositionBuilderAtEnd(g->B, latch);
+    LLVMValueRef next = LLVMBuildAdd(g->B, done, m, "done.next");
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, next, a->n, ""), a->exit, outer);
+    LLVMValueRef vals[2] = {LLVMConstInt(g->i64, 0, 0), next};
+    LLVMBasicBlockRef from[2] = {pre, latch};
+    LLVMAddIncoming(done, vals, from, 2);
+}
+
+static LLVMValueRef all_eq(loops_gen *g, abi *a, int zero_k)
+{
+    LLVMValueRef all = LLVMConstInt(g->i1, 1, 0);
+    for (int k = 0; k < a->nops; k++) {
+        LLVMValueRef want = k == zero_k ? LLVMConstInt(g->i64, 0, 0) : esize(g, g->req->dtypes[k]);
+        all = LLVMBuildAnd(g->B, all, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[k], want, ""), "");
+    }
+    return all;
+}
+
+/* Branch to `yes` if cond, else continue in a fresh block. */
+static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef yes, const char *no_name)
+{
+    LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(g->C, a->fn, no_name);
+    LLVMBuildCondBr(g->B, cond, yes, no);
+    LLVMPositionBuilderAtEnd(g->B, no);
+}
+
+static void scalar_paths(loops_gen *g, abi *a)
+{
+    LLVMBasicBlockRef contig = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig");
+    LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(g->C, a->fn, "serial");
+    LLVMBasicBlockRef bc[MAX_BCAST_PATHS];
+    int nb = a->nin <= MAX_BCAST_PATHS ? a->nin : 0;
+    branch_if(g, a, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[a->nin], LLVMConstInt(g->i64, 0, 0), "out.s0"), serial,
+              "check.contig");
+    branch_if(g, a, all_eq(g, a, -1), contig, "check.bcast");
+    for (int k = 0; k < nb; k++) {
+        bc[k] = LLVMAppendBasicBlockInContext(g->C, a->fn, "bcast");
+        branch_if(g, a, all_eq(g, a, k), bc[k], "check.next");
+    }
+    gather_path(g, a);
+    LLVMPositionBuilderAtEnd(g->B, contig);
+    contig_path(g, a, -1);
+    LLVMBuildBr(g->B, a->exit);
+    for (int k = 0; k < nb; k++) {
+        LLVMPositionBuilderAtEnd(g->B, bc[k]);
+        contig_path(g, a, k);
+        LLVMBuildBr(g->B, a->exit);
+    }
+    LLVMPositionBuilderAtEnd(g->B, serial);
+    scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);
+}
+
+/* ---------------------------------------------------------------- gufuncs */
+
+/* The kernel's arguments for outer iteration i. */
+static int gufunc_args(loops_gen *g, abi *a, LLVMValueRef i, LLVMValueRef (*core)[2][UG_MAXDIMS], LLVMValueRef *out)
+{
+    const kernel_func *k = g->req->tk->kernel;
+    const layout_sig *L = g->req->layout;
+    int m = 0;
+    for (int op = 0; op < a->nops && op < k->nparams; op++) {
+        ug_dtype dt = g->req->dtypes[op];
+        LLVMValueRef p = elem_ptr(g, a->base[op], a->step[op], i, UG_NDTYPES /* never unit */);
+        kernel_type pt = k->params[op].ty;
+        if (pt.kind != KT_ARRAY) {
+            out[m++] = loops_emit_cast(g, loops_load_elem(g, p, dt), dt, (ug_dtype)pt.dt);
+            continue;
+        }
+        out[m++] = p;
+        for (int d = 0; d < pt.ndim; d++) /* a () operand is a 1-element array */
+            out[m++] = d < L->op_ncore[op] ? core[op][0][d] : LLVMConstInt(g->i64, 1, 0);
+        for (int d = 0; d < pt.ndim; d++)
+            out[m++] = d < L->op_ncore[op] ? core[op][1][d] : esize(g, dt);
+    }
+    if (g->req->boundscheck)
+        out[m++] = a->errflag;
+    return m;
+}
+
+/* Core shapes (dimensions[1 + dim]) and strides (steps[nops + ...]), loaded once. */
+static void load_core(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef steps, LLVMValueRef (*core)[2][UG_MAXDIMS])
+{
+    const layout_sig *L = g->req->layout;
+    int s = a->nops;
+    for (int op = 0; op < a->nops; op++)
+        for (int d = 0; d < L->op_ncore[op] && d < UG_MAXDIMS; d++, s++) {
+            LLVMValueRef di = LLVMConstInt(g->i64, 1 + (unsigned)L->op_dims[op][d], 0);
+            LLVMValueRef si = LLVMConstInt(g->i64, (unsigned)s, 0);
+            core[op][0][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, dims, &di, 1, ""), "core.n");
+            core[op][1][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, steps, &si, 1, ""), "core.s");
+        }
+}
+
+static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef steps)
+{
+    LLVMValueRef (*core)[2][UG_MAXDIMS] = calloc((size_t)a->nops, sizeof *core);
+    LLVMValueRef *args = calloc((size_t)a->nops * (1 + 2 * UG_MAXDIMS) + 1, sizeof *args);
+    if (!core || !args) {
+        free(core);
+        free(args);
+        return ug_err_set(g->err, UG_ENOMEM, "out of memory generating a gufunc loop");
+    }
+    load_core(g, a, dims, steps, core);
+    counted c;
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.exit");
+    loop_begin(g, a->fn, &c, done);
+    int m = gufunc_args(g, a, c.i, core, args);
+    const kernel_func *k = g->req->tk->kernel;
+    LLVMBuildCall2(g->B, loops_func_type(g, k), g->fns[0], args, (unsigned)m, "");
+    if (g->req->boundscheck) {
+        LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, a->errflag, ""),
+                                         LLVMConstInt(g->i8, 0, 0), "failed");
+        LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.latch");
+        LLVMBuildCondBr(g->B, bad, a->exit, cont);
+        LLVMPositionBuilderAtEnd(g->B, cont);
+    }
+    loop_end(g, &c, a->n, NULL);
+    LLVMBuildBr(g->B, a->exit);
+    free(core);
+    free(args);
+    return UG_OK;
+}
+
+/* ---------------------------------------------------------------- the function */
+
+static void read_abi(loops_gen *g, abi *a, LLVMValueRef args, LLVMValueRef dims, LLVMValueRef steps)
+{
+    for (int k = 0; k < a->nops; k++) {
+        LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned)k, 0);
+        a->base[k] = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildInBoundsGEP2(g->B, g->ptr, args, &idx, 1, ""), "arg");
+        a->step[k] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildInBoundsGEP2(g->B, g->i64, steps, &idx, 1, ""), "step");
+    }
+    a->n = LLVMBuildLoad2(g->B, g->i64, dims, "n");
+    if (g->req->boundscheck) {
+        a->errflag = LLVMBuildAlloca(g->B, g->i8, "failed");
+        LLVMBuildStore(g->B, LLVMConstInt(g->i8, 0, 0), a->errflag);
+    }
+}
+
+static LLVMValueRef declare_loop(loops_gen *g)
+{
+    LLVMTypeRef ps[4] = {g->ptr, g->ptr, g->ptr, g->ptr};
+    LLVMValueRef fn = LLVMAddFunction(g->M, g->req->symbol, LLVMFunctionType(g->vd, ps, 4, 0));
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    for (int k = 1; k <= 3; k++) { /* args, dimensions, steps are only read (never the data they point to) */
+        loops_attr(g, fn, k, "nocapture");
+        loops_attr(g, fn, k, "readonly");
+    }
+    if (g->avx512)
+        loops_sattr(g, fn, "prefer-vector-width", "512");
+    return fn;
+}
+
+ug_status loops_emit_inner(loops_gen *g)
+{
+    const loops_request *r = g->req;
+    abi a = {.nin = r->tk->gufunc ? r->tk->nin : r->layout->nin};
+    a.nops = r->layout->nin + r->layout->nout;
+    if (a.nops > UG_MAXARGS || (!r->tk->gufunc && (r->layout->nout != 1 || a.nin != r->tk->kernel->nparams)))
+        return ug_err_set(g->err, UG_EJIT, "internal error: kernel '%s' has %d parameters for %d inputs and %d outputs",
+                          r->kname ? r->kname : "?", r->tk->kernel->nparams, r->layout->nin, r->layout->nout);
+    a.fn = declare_loop(g);
+    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, a.fn, "entry"));
+    read_abi(g, &a, LLVMGetParam(a.fn, 0), LLVMGetParam(a.fn, 1), LLVMGetParam(a.fn, 2));
+    a.exit = LLVMAppendBasicBlockInContext(g->C, a.fn, "exit");
+    a.ag = loops_access_group(g);
+    branch_if(g, &a, LLVMBuildICmp(g->B, LLVMIntSLE, a.n, LLVMConstInt(g->i64, 0, 0), "empty"), a.exit, "start");
+    ug_status st = UG_OK;
+    if (r->tk->gufunc)
+        st = gufunc_path(g, &a, LLVMGetParam(a.fn, 1), LLVMGetParam(a.fn, 2));
+    else
+        scalar_paths(g, &a);
+    LLVMPositionBuilderAtEnd(g->B, a.exit);
+    LLVMBuildRetVoid(g->B);
+    return st;
+}

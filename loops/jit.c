@@ -1,0 +1,216 @@
+/* jit.c — object bytes → machine code in the process-wide ORC LLJIT.
+ *
+ * One LLJIT per process, created on first use under a mutex. Symbols resolve
+ * in this order: our objects, the runtime functions (bound as absolute
+ * symbols, so the host needs no -rdynamic), the process (libm), then
+ * libmvec.so.1 through a path generator (so vector math resolves even when
+ * the host did not link -lmvec). Each object gets its own ResourceTracker, so
+ * unloading frees its code; loaded symbols are reference counted in a small
+ * table, and loading a symbol already present shares it. Every operation
+ * holds the mutex: loading is rare and short next to compiling.
+ * ORC reports some failures (e.g. a corrupt object) to the session's error
+ * reporter rather than to the caller; we capture that text per thread.
+ */
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loops/loops.h"
+#include "ufuncgen/internal.h"
+
+struct loops_code {
+    char *symbol;
+    LLVMOrcResourceTrackerRef rt;
+    ug_loop_fn fn;
+    int refs;
+    loops_code *next;
+};
+
+static pthread_mutex_t jit_mu = PTHREAD_MUTEX_INITIALIZER;
+static LLVMOrcLLJITRef jit;
+static loops_code *loaded; /* list of loaded symbols */
+static _Thread_local char session_msg[512];
+
+/* Keep ORC's asynchronous errors for the message of the failing call. */
+static void report(void *ctx, LLVMErrorRef e)
+{
+    char *m = LLVMGetErrorMessage(e); /* consumes e */
+    snprintf(session_msg, sizeof session_msg, "%s", m);
+    LLVMDisposeErrorMessage(m);
+}
+
+/* Turn an LLVMErrorRef (consumed) into UG_EJIT with context. */
+static ug_status jit_err(ug_error *err, LLVMErrorRef e, const char *what, const char *symbol)
+{
+    char *m = LLVMGetErrorMessage(e);
+    ug_err_set(err, UG_EJIT, "JIT: %s '%s' failed: %s%s%s", what, symbol, m, session_msg[0] ? "; " : "", session_msg);
+    LLVMDisposeErrorMessage(m);
+    session_msg[0] = 0;
+    return UG_EJIT;
+}
+
+static ug_status bind_runtime(ug_error *err)
+{
+    static const struct { const char *name; void *addr; } rt[] = {
+        {"loops_rt_index_error", (void *)loops_rt_index_error},
+        {"loops_rt_fpe", (void *)loops_rt_fpe},
+    };
+    LLVMOrcCSymbolMapPair pairs[2];
+    for (int k = 0; k < 2; k++) {
+        pairs[k].Name = LLVMOrcLLJITMangleAndIntern(jit, rt[k].name);
+        pairs[k].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)rt[k].addr;
+        pairs[k].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+        pairs[k].Sym.Flags.TargetFlags = 0;
+    }
+    /* the materialization unit takes over the names' references; Define takes the unit */
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, 2);
+    LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
+    return e ? jit_err(err, e, "binding runtime symbols for", "loops_rt_*") : UG_OK;
+}
+
+static ug_status add_generators(ug_error *err)
+{
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(jit);
+    char gp = LLVMOrcLLJITGetGlobalPrefix(jit);
+    LLVMOrcDefinitionGeneratorRef gen;
+    LLVMErrorRef e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, gp, NULL, NULL);
+    if (e)
+        return jit_err(err, e, "creating the process symbol generator for", "libm");
+    LLVMOrcJITDylibAddGenerator(jd, gen); /* the dylib owns gen */
+    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(&gen, "libmvec.so.1", gp, NULL, NULL);
+    if (e) /* no libmvec: vector variants stay unresolved only if the code calls them */
+        LLVMConsumeError(e);
+    else
+        LLVMOrcJITDylibAddGenerator(jd, gen);
+    return UG_OK;
+}
+
+/* Create the LLJIT (caller holds jit_mu). */
+static ug_status jit_init(ug_error *err)
+{
+    if (jit)
+        return UG_OK;
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit, b); /* consumes b */
+    if (e) {
+        jit = NULL;
+        return jit_err(err, e, "creating", "LLJIT");
+    }
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(jit), report, NULL);
+    ug_status st = bind_runtime(err);
+    if (!st)
+        st = add_generators(err);
+    if (st) {
+        LLVMConsumeError(LLVMOrcDisposeLLJIT(jit));
+        jit = NULL;
+    }
+    return st;
+}
+
+static loops_code *find_loaded(const char *symbol)
+{
+    for (loops_code *c = loaded; c; c = c->next)
+        if (!strcmp(c->symbol, symbol))
+            return c;
+    return NULL;
+}
+
+/* Add obj under a new tracker and resolve symbol (caller holds jit_mu). */
+static ug_status add_object(const void *obj, size_t size, const char *symbol, loops_code *c, ug_error *err)
+{
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(jit);
+    c->rt = LLVMOrcJITDylibCreateResourceTracker(jd);
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, size, symbol);
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(jit, c->rt, buf); /* takes buf, also on error */
+    if (e)
+        return jit_err(err, e, "adding the object of", symbol);
+    LLVMOrcExecutorAddress addr = 0;
+    e = LLVMOrcLLJITLookup(jit, &addr, symbol);
+    if (e)
+        return jit_err(err, e, "looking up", symbol);
+    if (!addr)
+        return ug_err_set(err, UG_EJIT, "JIT: symbol '%s' resolved to a null address", symbol);
+    c->fn = (ug_loop_fn)(uintptr_t)addr;
+    return UG_OK;
+}
+
+static void drop_tracker(loops_code *c)
+{
+    if (!c->rt)
+        return;
+    LLVMErrorRef e = LLVMOrcResourceTrackerRemove(c->rt);
+    if (e)
+        LLVMConsumeError(e); /* nothing to report to: the code is gone either way */
+    LLVMOrcReleaseResourceTracker(c->rt);
+    c->rt = NULL;
+}
+
+static ug_status load_locked(const void *obj, size_t size, const char *symbol, loops_code **code, ug_error *err)
+{
+    ug_status st = jit_init(err);
+    if (st)
+        return st;
+    loops_code *c = find_loaded(symbol);
+    if (c) {
+        c->refs++;
+        *code = c;
+        return UG_OK;
+    }
+    if (!(c = calloc(1, sizeof *c)) || !(c->symbol = strdup(symbol))) {
+        free(c);
+        return ug_err_set(err, UG_ENOMEM, "out of memory loading '%s'", symbol);
+    }
+    session_msg[0] = 0;
+    if ((st = add_object(obj, size, symbol, c, err))) {
+        drop_tracker(c);
+        free(c->symbol);
+        free(c);
+        return st;
+    }
+    c->refs = 1;
+    c->next = loaded;
+    loaded = c;
+    *code = c;
+    return UG_OK;
+}
+
+ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_code **code, ug_loop_fn *fn,
+                     ug_error *err)
+{
+    *code = NULL;
+    *fn = NULL;
+    if (!obj || !size || !symbol)
+        return ug_err_set(err, UG_EJIT, "JIT: empty object or symbol");
+    pthread_mutex_lock(&jit_mu);
+    ug_status st = load_locked(obj, size, symbol, code, err);
+    if (!st)
+        *fn = (*code)->fn;
+    pthread_mutex_unlock(&jit_mu);
+    return st;
+}
+
+void loops_unload(loops_code *code)
+{
+    if (!code)
+        return;
+    pthread_mutex_lock(&jit_mu);
+    if (--code->refs == 0) {
+        loops_code **pp = &loaded;
+        while (*pp && *pp != code)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = code->next;
+        drop_tracker(code);
+        free(code->symbol);
+        free(code);
+    }
+    pthread_mutex_unlock(&jit_mu);
+}

@@ -1,0 +1,693 @@
+/* lower.c — typed kernel functions → LLVM functions.
+ *
+ * Requires: a typed kernel satisfying kernel.h's "Typed AST invariants".
+ * Produces one internal, always-inline LLVM function per typed function
+ * (kernel first), to be inlined into the loop by inner.c. Locals and scalar
+ * parameters live in entry-block allocas (mem2reg turns them into SSA);
+ * each function has one return block reading a return slot, so `return`
+ * anywhere is a store and a branch. Code after a terminator (return, break,
+ * continue) goes into a fresh unreachable block that the optimiser drops.
+ * With boundscheck every function takes a trailing pointer to the loop's
+ * error flag: a failed index check calls loops_rt_index_error, sets the flag
+ * and returns; callers test the flag after each helper call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "loops/gen.h"
+#include "ufuncgen/internal.h"
+
+#define MAX_LOOP_DEPTH 64
+
+typedef struct loops_fstate {
+    const kernel_func *f;
+    LLVMValueRef fn;
+    LLVMValueRef *lslot;  /* nlocals allocas */
+    LLVMValueRef *pslot;  /* nparams: allocas of scalar params (NULL for arrays) */
+    loops_arr *arrs;      /* nparams: array params */
+    LLVMValueRef ret_slot;
+    LLVMBasicBlockRef ret_bb;
+    LLVMValueRef errflag; /* boundscheck: ptr to i8 */
+    LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
+    int depth;
+} loops_fstate;
+
+static LLVMValueRef expr(loops_gen *g, const kernel_node *n);
+static ug_status stmt(loops_gen *g, const kernel_node *n);
+
+static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *what)
+{
+    return ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s is not supported by lowering",
+                      g->req->kname ? g->req->kname : "?", n ? n->pos.line : -1, n ? n->pos.col : -1, what);
+}
+
+/* ---------------------------------------------------------------- types */
+
+LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
+{
+    LLVMTypeRef ps[UG_MAXARGS * (1 + 2 * 8) + 1];
+    unsigned n = 0;
+    for (int k = 0; k < f->nparams; k++) {
+        kernel_type t = f->params[k].ty;
+        if (t.kind == KT_ARRAY) {
+            ps[n++] = g->ptr;
+            for (int d = 0; d < 2 * t.ndim; d++)
+                ps[n++] = g->i64;
+        } else {
+            ps[n++] = loops_vty(g, t.dt);
+        }
+    }
+    if (g->req->boundscheck)
+        ps[n++] = g->ptr;
+    LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, f->ret.dt) : g->vd;
+    return LLVMFunctionType(ret, ps, n, 0);
+}
+
+static LLVMValueRef fn_of(loops_gen *g, const kernel_func *f)
+{
+    for (int k = 0; k < g->req->tk->nfuncs; k++)
+        if (g->req->tk->funcs[k] == f)
+            return g->fns[k];
+    return NULL;
+}
+
+static bool terminated(loops_gen *g) { return LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(g->B)) != NULL; }
+
+static LLVMBasicBlockRef block(loops_gen *g, const char *name) { return LLVMAppendBasicBlockInContext(g->C, g->fs->fn, name); }
+
+static void br_to(loops_gen *g, LLVMBasicBlockRef bb)
+{
+    if (!terminated(g))
+        LLVMBuildBr(g->B, bb);
+}
+
+/* After a terminator: continue emitting into a block nothing jumps to. */
+static void after_jump(loops_gen *g) { LLVMPositionBuilderAtEnd(g->B, block(g, "dead")); }
+
+/* ---------------------------------------------------------------- expressions */
+
+static LLVMValueRef conv(loops_gen *g, const kernel_node *n, ug_dtype to)
+{
+    LLVMValueRef v = expr(g, n);
+    return v ? loops_emit_cast(g, v, (ug_dtype)n->ty.dt, to) : NULL;
+}
+
+static LLVMValueRef constant(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype dt = (ug_dtype)n->ty.dt;
+    LLVMTypeRef t = loops_vty(g, dt);
+    bool fl = ug_dtype_kind(dt) == UG_KIND_FLOAT;
+    if (n->kind == N_FLOAT)
+        return fl ? LLVMConstReal(t, n->fval) : loops_emit_cast(g, LLVMConstReal(g->f64, n->fval), UG_FLOAT64, dt);
+    if (dt == UG_BOOL)
+        return LLVMConstInt(g->i1, n->ival != 0, 0);
+    if (fl)
+        return n->big ? LLVMConstReal(t, (double)(uint64_t)n->ival) : LLVMConstReal(t, (double)n->ival);
+    return LLVMConstInt(t, (unsigned long long)n->ival, 0);
+}
+
+static LLVMValueRef slot_of(loops_gen *g, const kernel_node *name)
+{
+    return name->symkind == SYM_LOCAL ? g->fs->lslot[name->index] : g->fs->pslot[name->index];
+}
+
+static LLVMValueRef shape_at(loops_gen *g, const loops_arr *a, LLVMValueRef k)
+{
+    /* Python tuple indexing: a negative k counts from the end */
+    LLVMValueRef kk = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, k, LLVMConstInt(g->i64, 0, 0), ""),
+                                      LLVMBuildAdd(g->B, k, LLVMConstInt(g->i64, (unsigned)a->ndim, 0), ""), k, "k");
+    LLVMValueRef r = LLVMConstInt(g->i64, 0, 0);
+    for (int d = a->ndim - 1; d >= 0; d--)
+        r = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, kk, LLVMConstInt(g->i64, (unsigned)d, 0), ""),
+                            a->shape[d], r, "shape");
+    return r;
+}
+
+static const loops_arr *arr_of(loops_gen *g, const kernel_node *name) { return &g->fs->arrs[name->index]; }
+
+/* Boundscheck failure: report, set the flag, return from the function. */
+static void index_fail(loops_gen *g, const kernel_node *arr, int axis, LLVMValueRef idx, LLVMValueRef size)
+{
+    LLVMTypeRef ps[5] = {g->ptr, g->ptr, g->i32, g->i64, g->i64};
+    LLVMTypeRef fty = LLVMFunctionType(g->vd, ps, 5, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(g->M, "loops_rt_index_error");
+    if (!fn) {
+        fn = LLVMAddFunction(g->M, "loops_rt_index_error", fty);
+        loops_attr(g, fn, LLVMAttributeFunctionIndex, "cold");
+        loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    }
+    const kernel_func *f = g->fs->f;
+    LLVMValueRef args[5] = {LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : f->name, "kname"),
+                            LLVMBuildGlobalStringPtr(g->B, f->params[arr->index].name, "argname"),
+                            LLVMConstInt(g->i32, (unsigned)axis, 0), idx, size};
+    LLVMBuildCall2(g->B, fty, fn, args, 5, "");
+    LLVMBuildStore(g->B, LLVMConstInt(g->i8, 1, 0), g->fs->errflag);
+    LLVMBuildBr(g->B, g->fs->ret_bb);
+}
+
+static LLVMValueRef checked_index(loops_gen *g, const kernel_node *arr, int axis, LLVMValueRef i, LLVMValueRef size)
+{
+    LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, i, LLVMConstInt(g->i64, 0, 0), "neg");
+    LLVMValueRef w = LLVMBuildSelect(g->B, neg, LLVMBuildAdd(g->B, i, size, ""), i, "idx");
+    if (!g->req->boundscheck)
+        return w;
+    LLVMBasicBlockRef bad = block(g, "index.bad"), ok = block(g, "index.ok");
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntUGE, w, size, "oob"), bad, ok);
+    LLVMPositionBuilderAtEnd(g->B, bad);
+    index_fail(g, arr, axis, i, size);
+    LLVMPositionBuilderAtEnd(g->B, ok);
+    return w;
+}
+
+/* Address of arr[kids...]. */
+static LLVMValueRef elem_addr(loops_gen *g, const kernel_node *n)
+{
+    const kernel_node *an = n->a;
+    const loops_arr *a = arr_of(g, an);
+    LLVMValueRef off = LLVMConstInt(g->i64, 0, 0);
+    for (int d = 0; d < n->nkids && d < a->ndim; d++) {
+        LLVMValueRef i = conv(g, n->kids[d], UG_INT64);
+        if (!i)
+            return NULL;
+        i = checked_index(g, an, d, i, a->shape[d]);
+        off = LLVMBuildAdd(g->B, off, LLVMBuildMul(g->B, i, a->stride[d], ""), "off");
+    }
+    return LLVMBuildGEP2(g->B, g->i8, a->base, &off, 1, "elem");
+}
+
+static LLVMValueRef index_expr(loops_gen *g, const kernel_node *n)
+{
+    if (n->a->kind == N_ATTR) {
+        LLVMValueRef k = conv(g, n->kids[0], UG_INT64);
+        return k ? shape_at(g, arr_of(g, n->a->a), k) : NULL;
+    }
+    LLVMValueRef p = elem_addr(g, n);
+    return p ? loops_load_elem(g, p, (ug_dtype)n->ty.dt) : NULL;
+}
+
+static LLVMValueRef attr_expr(loops_gen *g, const kernel_node *n)
+{
+    const loops_arr *a = arr_of(g, n->a);
+    if (!strcmp(n->name, "ndim"))
+        return LLVMConstInt(g->i64, (unsigned)a->ndim, 0);
+    LLVMValueRef r = LLVMConstInt(g->i64, 1, 0);
+    for (int d = 0; d < a->ndim; d++)
+        r = LLVMBuildMul(g->B, r, a->shape[d], "size");
+    return r;
+}
+
+/* Blocks joined by a phi of type t: used by and/or, ternary and chained compares. */
+typedef struct join {
+    LLVMBasicBlockRef bb;
+    LLVMValueRef vals[MAX_LOOP_DEPTH];
+    LLVMBasicBlockRef from[MAX_LOOP_DEPTH];
+    int n;
+} join;
+
+static void join_add(loops_gen *g, join *j, LLVMValueRef v)
+{
+    if (j->n < MAX_LOOP_DEPTH) {
+        j->vals[j->n] = v;
+        j->from[j->n++] = LLVMGetInsertBlock(g->B);
+    }
+    LLVMBuildBr(g->B, j->bb);
+}
+
+static LLVMValueRef join_end(loops_gen *g, join *j, LLVMTypeRef t)
+{
+    LLVMPositionBuilderAtEnd(g->B, j->bb);
+    LLVMValueRef phi = LLVMBuildPhi(g->B, t, "join");
+    LLVMAddIncoming(phi, j->vals, j->from, (unsigned)j->n);
+    return phi;
+}
+
+/* x and y → x if not x else y; x or y → x if x else y (both converted to .ty). */
+static LLVMValueRef boolop(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype dt = (ug_dtype)n->ty.dt;
+    LLVMValueRef x = expr(g, n->a);
+    if (!x)
+        return NULL;
+    LLVMValueRef t = loops_emit_truth(g, x, (ug_dtype)n->a->ty.dt);
+    LLVMValueRef xc = loops_emit_cast(g, x, (ug_dtype)n->a->ty.dt, dt);
+    join j = {.bb = block(g, "bool.end")};
+    LLVMBasicBlockRef rhs = block(g, "bool.rhs"), shortc = block(g, "bool.short");
+    LLVMBuildCondBr(g->B, t, n->op == TK_AND ? rhs : shortc, n->op == TK_AND ? shortc : rhs);
+    LLVMPositionBuilderAtEnd(g->B, shortc);
+    join_add(g, &j, xc);
+    LLVMPositionBuilderAtEnd(g->B, rhs);
+    LLVMValueRef y = conv(g, n->b, dt);
+    if (!y)
+        return NULL;
+    join_add(g, &j, y);
+    return join_end(g, &j, loops_vty(g, dt));
+}
+
+static LLVMValueRef ifexp(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype dt = (ug_dtype)n->ty.dt;
+    LLVMValueRef c = expr(g, n->cond);
+    if (!c)
+        return NULL;
+    LLVMBasicBlockRef tb = block(g, "ifexp.then"), eb = block(g, "ifexp.else");
+    join j = {.bb = block(g, "ifexp.end")};
+    LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), tb, eb);
+    LLVMPositionBuilderAtEnd(g->B, tb);
+    LLVMValueRef a = conv(g, n->a, dt);
+    if (!a)
+        return NULL;
+    join_add(g, &j, a);
+    LLVMPositionBuilderAtEnd(g->B, eb);
+    LLVMValueRef b = conv(g, n->b, dt);
+    if (!b)
+        return NULL;
+    join_add(g, &j, b);
+    return join_end(g, &j, loops_vty(g, dt));
+}
+
+/* a < b < c: each operand evaluated once, later pairs only if earlier hold. */
+static LLVMValueRef compare(loops_gen *g, const kernel_node *n)
+{
+    join j = {.bb = block(g, "cmp.end")};
+    LLVMValueRef left = expr(g, n->kids[0]);
+    for (int k = 0; left && k < n->nkids - 1; k++) {
+        LLVMValueRef right = expr(g, n->kids[k + 1]);
+        if (!right)
+            return NULL;
+        ug_dtype ct = (ug_dtype)n->cmptys[k].dt;
+        LLVMValueRef c = loops_emit_compare(g, n->cmpops[k], loops_emit_cast(g, left, (ug_dtype)n->kids[k]->ty.dt, ct),
+                                            loops_emit_cast(g, right, (ug_dtype)n->kids[k + 1]->ty.dt, ct), ct);
+        if (!c)
+            return NULL;
+        if (k == n->nkids - 2) {
+            join_add(g, &j, c);
+            break;
+        }
+        LLVMBasicBlockRef next = block(g, "cmp.next");
+        if (j.n < MAX_LOOP_DEPTH) {
+            j.vals[j.n] = LLVMConstInt(g->i1, 0, 0);
+            j.from[j.n++] = LLVMGetInsertBlock(g->B);
+        }
+        LLVMBuildCondBr(g->B, c, next, j.bb);
+        LLVMPositionBuilderAtEnd(g->B, next);
+        left = right;
+    }
+    return left ? join_end(g, &j, g->i1) : NULL;
+}
+
+/* Arguments of a helper call: arrays expand to base, shapes, strides. */
+static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
+{
+    const kernel_func *callee = n->callee;
+    int m = 0;
+    for (int k = 0; k < n->nkids; k++) {
+        kernel_type pt = callee->params[k].ty;
+        if (pt.kind == KT_ARRAY) {
+            const loops_arr *a = arr_of(g, n->kids[k]);
+            out[m++] = a->base;
+            for (int d = 0; d < a->ndim; d++)
+                out[m++] = a->shape[d];
+            for (int d = 0; d < a->ndim; d++)
+                out[m++] = a->stride[d];
+        } else if (!(out[m++] = conv(g, n->kids[k], (ug_dtype)pt.dt))) {
+            return -1;
+        }
+    }
+    if (g->req->boundscheck)
+        out[m++] = g->fs->errflag;
+    return m;
+}
+
+static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef args[UG_MAXARGS * 17 + 1];
+    LLVMValueRef fn = fn_of(g, n->callee);
+    int m = fn ? call_args(g, n, args) : -1;
+    if (m < 0)
+        return NULL;
+    LLVMValueRef r = LLVMBuildCall2(g->B, loops_func_type(g, n->callee), fn, args, (unsigned)m, "");
+    if (g->req->boundscheck) {
+        LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, g->fs->errflag, ""),
+                                         LLVMConstInt(g->i8, 0, 0), "failed");
+        LLVMBasicBlockRef ok = block(g, "call.ok");
+        LLVMBuildCondBr(g->B, bad, g->fs->ret_bb, ok);
+        LLVMPositionBuilderAtEnd(g->B, ok);
+    }
+    /* a void helper used as a statement: any non-NULL marker will do */
+    return n->callee->ret.kind == KT_SCALAR ? r : LLVMConstInt(g->i1, 0, 0);
+}
+
+static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef args[16];
+    if (n->builtin == B_LEN)
+        return arr_of(g, n->kids[0])->shape[0];
+    if (n->nkids > 16)
+        return NULL;
+    for (int k = 0; k < n->nkids; k++)
+        if (!(args[k] = conv(g, n->kids[k], (ug_dtype)n->opty.dt)))
+            return NULL;
+    return loops_emit_builtin(g, n->builtin, args, n->nkids, (ug_dtype)n->opty.dt, (ug_dtype)n->ty.dt);
+}
+
+static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype ot = (ug_dtype)n->opty.dt;
+    switch (n->kind) {
+    case N_INT: case N_FLOAT: case N_BOOL: return constant(g, n);
+    case N_NAME: return LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)n->ty.dt), slot_of(g, n), n->name);
+    case N_UNARY: {
+        if (n->op == TK_NOT) {
+            LLVMValueRef v = expr(g, n->a);
+            return v ? LLVMBuildNot(g->B, loops_emit_truth(g, v, (ug_dtype)n->a->ty.dt), "not") : NULL;
+        }
+        LLVMValueRef v = conv(g, n->a, ot);
+        return v ? loops_emit_unop(g, n->op, v, ot) : NULL;
+    }
+    case N_BINARY: {
+        LLVMValueRef a = conv(g, n->a, ot), b = a ? conv(g, n->b, ot) : NULL;
+        return b ? loops_emit_binop(g, n->op, a, b, ot) : NULL;
+    }
+    case N_COMPARE: return compare(g, n);
+    case N_BOOLOP: return boolop(g, n);
+    case N_IFEXP: return ifexp(g, n);
+    case N_CALL: return n->builtin >= 0 ? builtin_call(g, n) : helper_call(g, n);
+    case N_INDEX: return index_expr(g, n);
+    case N_ATTR: return attr_expr(g, n);
+    case N_CAST: return conv(g, n->a, (ug_dtype)n->ty.dt);
+    default: return NULL;
+    }
+}
+
+static LLVMValueRef expr(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef v = expr_kind(g, n);
+    if (!v && g->err->code == UG_OK)
+        unsupported(g, n, "this expression");
+    return v;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static ug_status store_to(loops_gen *g, const kernel_node *target, LLVMValueRef v, ug_dtype from)
+{
+    if (target->kind == N_NAME) {
+        LLVMBuildStore(g->B, loops_emit_cast(g, v, from, (ug_dtype)target->ty.dt), slot_of(g, target));
+        return UG_OK;
+    }
+    if (target->kind != N_INDEX)
+        return unsupported(g, target, "this assignment target");
+    LLVMValueRef p = elem_addr(g, target);
+    if (!p)
+        return g->err->code ? g->err->code : unsupported(g, target, "this index");
+    loops_store_elem(g, loops_emit_cast(g, v, from, (ug_dtype)target->ty.dt), p, (ug_dtype)target->ty.dt);
+    return UG_OK;
+}
+
+static ug_status assign_tuple(loops_gen *g, const kernel_node *n)
+{
+    const kernel_node *t = n->kids[0], *v = n->b;
+    LLVMValueRef vals[64];
+    ug_dtype dts[64];
+    if (t->nkids > 64)
+        return unsupported(g, n, "unpacking more than 64 values");
+    for (int k = 0; k < t->nkids; k++) { /* evaluate every value before storing any */
+        if (v->kind == N_ATTR) {
+            vals[k] = arr_of(g, v->a)->shape[k];
+            dts[k] = UG_INT64;
+        } else if (!(vals[k] = expr(g, v->kids[k]))) {
+            return g->err->code;
+        } else {
+            dts[k] = (ug_dtype)v->kids[k]->ty.dt;
+        }
+    }
+    for (int k = 0; k < t->nkids; k++) {
+        ug_status st = store_to(g, t->kids[k], vals[k], dts[k]);
+        if (st)
+            return st;
+    }
+    return UG_OK;
+}
+
+static ug_status assign(loops_gen *g, const kernel_node *n)
+{
+    if (n->kids[0]->kind == N_TUPLE)
+        return assign_tuple(g, n);
+    LLVMValueRef v = expr(g, n->b);
+    return v ? store_to(g, n->kids[0], v, (ug_dtype)n->b->ty.dt) : g->err->code;
+}
+
+/* target op= value: computed in .opty, stored back with a cast. */
+static ug_status augassign(loops_gen *g, const kernel_node *n)
+{
+    const kernel_node *t = n->kids[0];
+    ug_dtype tt = (ug_dtype)t->ty.dt, ot = (ug_dtype)n->opty.dt;
+    LLVMValueRef p = t->kind == N_NAME ? slot_of(g, t) : t->kind == N_INDEX ? elem_addr(g, t) : NULL;
+    if (!p)
+        return g->err->code ? g->err->code : unsupported(g, n, "this augmented assignment target");
+    LLVMValueRef cur = t->kind == N_NAME ? LLVMBuildLoad2(g->B, loops_vty(g, tt), p, t->name) : loops_load_elem(g, p, tt);
+    LLVMValueRef b = conv(g, n->b, ot);
+    if (!b)
+        return g->err->code;
+    LLVMValueRef r = loops_emit_binop(g, n->op, loops_emit_cast(g, cur, tt, ot), b, ot);
+    if (!r)
+        return unsupported(g, n, "this operator");
+    r = loops_emit_cast(g, r, ot, tt);
+    if (t->kind == N_NAME)
+        LLVMBuildStore(g->B, r, p);
+    else
+        loops_store_elem(g, r, p, tt);
+    return UG_OK;
+}
+
+static ug_status block_stmts(loops_gen *g, const kernel_node *n)
+{
+    if (!n)
+        return UG_OK;
+    if (n->kind != N_BLOCK)
+        return stmt(g, n);
+    for (int k = 0; k < n->nkids; k++) {
+        ug_status st = stmt(g, n->kids[k]);
+        if (st)
+            return st;
+    }
+    return UG_OK;
+}
+
+static ug_status if_stmt(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef c = expr(g, n->cond);
+    if (!c)
+        return g->err->code;
+    LLVMBasicBlockRef tb = block(g, "if.then"), eb = block(g, "if.else"), end = block(g, "if.end");
+    LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), tb, eb);
+    LLVMPositionBuilderAtEnd(g->B, tb);
+    ug_status st = block_stmts(g, n->body);
+    br_to(g, end);
+    LLVMPositionBuilderAtEnd(g->B, eb);
+    if (!st)
+        st = block_stmts(g, n->orelse);
+    br_to(g, end);
+    LLVMPositionBuilderAtEnd(g->B, end);
+    return st;
+}
+
+static ug_status loop_body(loops_gen *g, const kernel_node *body, LLVMBasicBlockRef brk, LLVMBasicBlockRef cont)
+{
+    loops_fstate *fs = g->fs;
+    if (fs->depth >= MAX_LOOP_DEPTH)
+        return unsupported(g, body, "nesting loops more than 64 deep");
+    fs->brk[fs->depth] = brk;
+    fs->cont[fs->depth++] = cont;
+    ug_status st = block_stmts(g, body);
+    fs->depth--;
+    br_to(g, cont);
+    return st;
+}
+
+static ug_status while_stmt(loops_gen *g, const kernel_node *n)
+{
+    LLVMBasicBlockRef cond = block(g, "loop.cond"), body = block(g, "loop.body"), exit = block(g, "loop.exit");
+    LLVMBuildBr(g->B, cond);
+    LLVMPositionBuilderAtEnd(g->B, cond);
+    LLVMValueRef c = expr(g, n->cond);
+    if (!c)
+        return g->err->code;
+    LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), body, exit);
+    LLVMPositionBuilderAtEnd(g->B, body);
+    ug_status st = loop_body(g, n->body, exit, cond);
+    LLVMPositionBuilderAtEnd(g->B, exit);
+    return st;
+}
+
+/* Number of iterations of range(start, stop, step), Python semantics, as
+ * an unsigned count (step 0: no iterations). */
+static LLVMValueRef trip_count(loops_gen *g, LLVMValueRef start, LLVMValueRef stop, LLVMValueRef step)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef zero = LLVMConstInt(g->i64, 0, 0), one = LLVMConstInt(g->i64, 1, 0);
+    LLVMValueRef pos = LLVMBuildICmp(B, LLVMIntSGT, step, zero, "up");
+    LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, step, zero, "down");
+    LLVMValueRef lo = LLVMBuildSelect(B, pos, start, stop, ""), hi = LLVMBuildSelect(B, pos, stop, start, "");
+    LLVMValueRef mag = LLVMBuildSelect(B, pos, step, LLVMBuildNeg(B, step, ""), "mag");
+    LLVMValueRef safe = LLVMBuildSelect(B, LLVMBuildOr(B, pos, neg, ""), mag, one, "");
+    LLVMValueRef n = LLVMBuildAdd(B, LLVMBuildUDiv(B, LLVMBuildSub(B, LLVMBuildSub(B, hi, lo, ""), one, ""), safe, ""),
+                                  one, "trips");
+    LLVMValueRef any = LLVMBuildAnd(B, LLVMBuildOr(B, pos, neg, ""), LLVMBuildICmp(B, LLVMIntSLT, lo, hi, ""), "");
+    return LLVMBuildSelect(B, any, n, zero, "trip");
+}
+
+static ug_status for_stmt(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef r[3] = {LLVMConstInt(g->i64, 0, 0), NULL, LLVMConstInt(g->i64, 1, 0)};
+    int first = n->nrange == 1 ? 1 : 0;
+    for (int k = 0; k < n->nrange; k++)
+        if (!(r[first + k] = conv(g, n->range[k], UG_INT64)))
+            return g->err->code;
+    LLVMValueRef trips = trip_count(g, r[0], r[1], r[2]);
+    LLVMValueRef ctr = loops_entry_alloca(g, g->i64, "for.k");
+    LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), ctr);
+    LLVMBasicBlockRef cond = block(g, "loop.cond"), body = block(g, "loop.body"), step = block(g, "loop.step"),
+                      exit = block(g, "loop.exit");
+    LLVMBuildBr(g->B, cond);
+    LLVMPositionBuilderAtEnd(g->B, cond);
+    LLVMValueRef k = LLVMBuildLoad2(g->B, g->i64, ctr, "k");
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntULT, k, trips, ""), body, exit);
+    LLVMPositionBuilderAtEnd(g->B, body);
+    LLVMValueRef i = LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
+    LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
+    ug_status st = loop_body(g, n->body, exit, step);
+    LLVMPositionBuilderAtEnd(g->B, step);
+    LLVMValueRef k2 = LLVMBuildLoad2(g->B, g->i64, ctr, "k");
+    LLVMBuildStore(g->B, LLVMBuildAdd(g->B, k2, LLVMConstInt(g->i64, 1, 0), "k.next"), ctr);
+    LLVMBuildBr(g->B, cond);
+    LLVMPositionBuilderAtEnd(g->B, exit);
+    return st;
+}
+
+static ug_status jump(loops_gen *g, const kernel_node *n, bool is_break)
+{
+    if (!g->fs->depth)
+        return unsupported(g, n, is_break ? "'break' outside a loop" : "'continue' outside a loop");
+    LLVMBuildBr(g->B, is_break ? g->fs->brk[g->fs->depth - 1] : g->fs->cont[g->fs->depth - 1]);
+    after_jump(g);
+    return UG_OK;
+}
+
+static ug_status return_stmt(loops_gen *g, const kernel_node *n)
+{
+    const kernel_func *f = g->fs->f;
+    if (n->a && f->ret.kind == KT_SCALAR) {
+        LLVMValueRef v = conv(g, n->a, (ug_dtype)f->ret.dt);
+        if (!v)
+            return g->err->code;
+        LLVMBuildStore(g->B, v, g->fs->ret_slot);
+    }
+    LLVMBuildBr(g->B, g->fs->ret_bb);
+    after_jump(g);
+    return UG_OK;
+}
+
+static ug_status stmt(loops_gen *g, const kernel_node *n)
+{
+    switch (n->kind) {
+    case N_ASSIGN: return assign(g, n);
+    case N_AUGASSIGN: return augassign(g, n);
+    case N_EXPRSTMT: return expr(g, n->a) ? UG_OK : g->err->code;
+    case N_IF: return if_stmt(g, n);
+    case N_FOR: return for_stmt(g, n);
+    case N_WHILE: return while_stmt(g, n);
+    case N_BREAK: return jump(g, n, true);
+    case N_CONTINUE: return jump(g, n, false);
+    case N_PASS: return UG_OK;
+    case N_RETURN: return return_stmt(g, n);
+    case N_BLOCK: return block_stmts(g, n);
+    default: return unsupported(g, n, "this statement");
+    }
+}
+
+/* ---------------------------------------------------------------- functions */
+
+/* Entry block: parameters into slots / array descriptors, locals' slots,
+ * the return slot (zero, in case a path falls off the end). */
+static ug_status prologue(loops_gen *g, loops_fstate *fs)
+{
+    const kernel_func *f = fs->f;
+    unsigned p = 0;
+    fs->lslot = calloc((size_t)f->nlocals + 1, sizeof *fs->lslot);
+    fs->pslot = calloc((size_t)f->nparams + 1, sizeof *fs->pslot);
+    fs->arrs = calloc((size_t)f->nparams + 1, sizeof *fs->arrs);
+    if (!fs->lslot || !fs->pslot || !fs->arrs)
+        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
+    for (int k = 0; k < f->nlocals; k++)
+        if (f->locals[k].ty.kind == KT_SCALAR)
+            fs->lslot[k] = LLVMBuildAlloca(g->B, loops_vty(g, (ug_dtype)f->locals[k].ty.dt), f->locals[k].name);
+    for (int k = 0; k < f->nparams; k++) {
+        kernel_type t = f->params[k].ty;
+        if (t.kind != KT_ARRAY) {
+            fs->pslot[k] = LLVMBuildAlloca(g->B, loops_vty(g, (ug_dtype)t.dt), f->params[k].name);
+            LLVMBuildStore(g->B, LLVMGetParam(fs->fn, p++), fs->pslot[k]);
+            continue;
+        }
+        loops_arr *a = &fs->arrs[k];
+        a->ndim = t.ndim;
+        a->base = LLVMGetParam(fs->fn, p++);
+        for (int d = 0; d < t.ndim; d++)
+            a->shape[d] = LLVMGetParam(fs->fn, p++);
+        for (int d = 0; d < t.ndim; d++)
+            a->stride[d] = LLVMGetParam(fs->fn, p++);
+    }
+    if (g->req->boundscheck)
+        fs->errflag = LLVMGetParam(fs->fn, p);
+    if (f->ret.kind == KT_SCALAR) {
+        LLVMTypeRef rt = loops_vty(g, (ug_dtype)f->ret.dt);
+        fs->ret_slot = LLVMBuildAlloca(g->B, rt, "ret");
+        LLVMBuildStore(g->B, LLVMConstNull(rt), fs->ret_slot);
+    }
+    return UG_OK;
+}
+
+static ug_status lower_func(loops_gen *g, int idx)
+{
+    loops_fstate fs = {.f = g->req->tk->funcs[idx], .fn = g->fns[idx]};
+    g->fs = &fs;
+    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fs.fn, "entry"));
+    ug_status st = prologue(g, &fs);
+    fs.ret_bb = block(g, "return");
+    if (!st)
+        st = block_stmts(g, fs.f->body);
+    if (!st) {
+        br_to(g, fs.ret_bb);
+        LLVMPositionBuilderAtEnd(g->B, fs.ret_bb);
+        if (fs.ret_slot)
+            LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)fs.f->ret.dt), fs.ret_slot, "r"));
+        else
+            LLVMBuildRetVoid(g->B);
+    }
+    free(fs.lslot);
+    free(fs.pslot);
+    free(fs.arrs);
+    g->fs = NULL;
+    return st;
+}
+
+ug_status loops_lower_kernel(loops_gen *g)
+{
+    const kernel_typed *tk = g->req->tk;
+    if (!(g->fns = calloc((size_t)tk->nfuncs + 1, sizeof *g->fns)))
+        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering a kernel");
+    for (int k = 0; k < tk->nfuncs; k++) {
+        char name[256];
+        snprintf(name, sizeof name, "ug.%s.%d", tk->funcs[k]->name ? tk->funcs[k]->name : "lambda", k);
+        g->fns[k] = LLVMAddFunction(g->M, name, loops_func_type(g, tk->funcs[k]));
+        LLVMSetLinkage(g->fns[k], LLVMInternalLinkage);
+        loops_attr(g, g->fns[k], LLVMAttributeFunctionIndex, "alwaysinline");
+        loops_attr(g, g->fns[k], LLVMAttributeFunctionIndex, "nounwind");
+    }
+    for (int k = 0; k < tk->nfuncs; k++) {
+        ug_status st = lower_func(g, k);
+        if (st)
+            return st;
+    }
+    return UG_OK;
+}
