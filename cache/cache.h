@@ -13,6 +13,7 @@
 #ifndef UG_CACHE_H
 #define UG_CACHE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,7 @@ typedef struct cache_key {
 /* Incremental key construction. Each add is length-prefixed, so adding
  * "ab","c" differs from "a","bc". */
 typedef struct cache_hasher {
-    unsigned char state[2048]; /* holds an llvm_blake3_hasher (opaque here) */
+    _Alignas(16) unsigned char state[2048]; /* holds an llvm_blake3_hasher (opaque here; key.c static_asserts size and alignment) */
 } cache_hasher;
 void cache_hash_init(cache_hasher *h);
 void cache_hash_bytes(cache_hasher *h, const void *p, size_t n);
@@ -33,6 +34,21 @@ void cache_hash_str(cache_hasher *h, const char *s); /* NULL hashes as distinct 
 void cache_hash_int(cache_hasher *h, int64_t v);
 void cache_hash_final(cache_hasher *h, cache_key *out);
 void cache_key_hex(const cache_key *k, char out[65]);
+
+/* What a compiled object depends on besides the kernel: ufuncgen's version,
+ * LLVM's version, the host CPU name and its features. */
+typedef struct cache_host {
+    const char *ug_version;
+    unsigned llvm_major, llvm_minor, llvm_patch;
+    const char *cpu;      /* LLVMGetHostCPUName */
+    const char *features; /* LLVMGetHostCPUFeatures */
+} cache_host;
+/* The running host (computed once; the strings live until exit). */
+void cache_host_info(cache_host *out);
+/* Add every field of *host to h (tests vary the fields one at a time). */
+void cache_hash_host_parts(cache_hasher *h, const cache_host *host);
+/* cache_hash_host_parts(h, <the running host>). */
+void cache_hash_host(cache_hasher *h);
 
 typedef struct cache cache;
 
@@ -53,5 +69,79 @@ int cache_get(cache *c, const char *name, const cache_key *kkey, const char *sig
 /* Store it (atomic write, index updated under a lock). Failures degrade to
  * no caching (logged in debug mode; one warning for an unwritable dir). */
 void cache_put(cache *c, const char *name, const cache_key *kkey, const char *sig, const void *obj, size_t size);
+
+/* Counters of one cache handle (tests and debugging). A lookup is a
+ * cache_get; it ends in a hit or a miss. A rejection is a file that did not
+ * verify (it also makes the lookup a miss, or the put rewrite it). A write is
+ * a file renamed into place; a write failure is a put that left nothing. */
+typedef struct cache_counts {
+    uint64_t lookups, hits, misses, writes, rejections, write_failures;
+} cache_counts;
+void cache_stats(const cache *c, cache_counts *out /* OUT */);
+/* 0 once the directory proved unwritable (lookups still read it). */
+int cache_writable(const cache *c);
+
+/* ======================================================================
+ * dir.c — resolution, creation, the debug log and the single warning
+ * ====================================================================== */
+
+/* The directory the library would use for option `dir`: malloc'd, or NULL
+ * when none can be resolved (no option, no variables, no home) or on OOM. */
+char *cache_resolve_dir(const char *dir);
+/* mkdir -p with mode 0777 (umask applies). 0 or an errno value. */
+int cache_mkdirs(const char *path);
+/* Debug log line "ufuncgen cache: <event> <path>: <detail>" when c->debug. */
+void cache_log(const cache *c, const char *event, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The one warning of a process whose cache directory is unusable; then
+ * writes through c are off. Later calls print nothing. */
+void cache_warn_unwritable(cache *c, const char *path, int err);
+
+struct cache {
+    char *dir;          /* resolved directory; NULL when none could be resolved */
+    int debug;
+    atomic_int writable;
+    atomic_ullong lookups, hits, misses, writes, rejections, write_failures;
+};
+
+/* ======================================================================
+ * store.c — file names, formats, verification (also used by the tool)
+ * ====================================================================== */
+
+#define CACHE_FORMAT_VERSION 1u
+#define CACHE_NAME_MAX 48 /* bytes of the sanitised kernel name in file names */
+#define CACHE_LOCK_NAME "ufuncgen.lock"
+#define CACHE_TMP_PREFIX ".ugtmp-"
+
+/* Kernel name → file-name-safe: [A-Za-z0-9_+=.-] kept, anything else '_',
+ * no leading '.', at most CACHE_NAME_MAX bytes; NULL/"" → "kernel". */
+void cache_sanitize_name(const char *name, char out[CACHE_NAME_MAX + 1]);
+/* "<name>-<hexkey>.ugi" (slot < 0) or "<name>-<hexkey>.<slot>.ugo" into buf;
+ * returns buf. */
+char *cache_file_name(char *buf, size_t n, const char *name, const cache_key *k, int slot);
+
+typedef enum cache_kind { CACHE_KIND_INDEX = 1, CACHE_KIND_OBJECT = 2 } cache_kind;
+typedef struct cache_entry {
+    unsigned slot;
+    char *sig;
+} cache_entry;
+/* A verified file. Index: name, entries. Object: sig, payload. */
+typedef struct cache_file {
+    cache_kind kind;
+    cache_key key;
+    uint64_t file_size;
+    char *name;          /* index: the kernel name as first given */
+    size_t nentries;
+    cache_entry *entries;
+    char *sig;           /* object */
+    void *payload;       /* object: malloc'd object code (NULL when not asked for) */
+    uint64_t payload_size;
+} cache_file;
+/* Read and verify the file at path (header, kind, format version, length,
+ * checksum, body structure). want_payload: keep the object code. Returns 1
+ * and fills *out; 0 (rejected) or -1 (no such file) with the reason in why[].
+ * *out is zeroed on entry and left empty on failure. */
+int cache_file_read(const char *path, int want_payload, cache_file *out, char *why, size_t nwhy);
+void cache_file_free(cache_file *f); /* accepts NULL; frees the members */
 
 #endif /* UG_CACHE_H */
