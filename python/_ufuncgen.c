@@ -1,0 +1,189 @@
+/* _ufuncgen.c — the extension module behind the Python package `ufuncgen`.
+ *
+ * A thin layer: argument conversion, one process-wide ug_context, and
+ * ufuncgen/numpy.h for the numpy.ufunc itself. Everything a Python user
+ * sees (decorators, source extraction, pickling) lives in ufuncgen/__init__.py.
+ * Compilation runs with the GIL released. The context is never freed: the
+ * ufuncs made from it may live until interpreter exit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+
+#include "ufuncgen/numpy.h"
+
+static ug_context *g_ctx;
+
+/* sigs: None (lazy) or a sequence of str. Fills a malloc'd array of UTF-8
+ * pointers owned by *hold (a tuple kept alive by the caller). */
+static int convert_sigs(PyObject *sigs, PyObject **hold, const char ***out, int *n)
+{
+    *hold = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sigs == Py_None)
+        return 0;
+    if (!(*hold = PySequence_Tuple(sigs)))
+        return -1;
+    Py_ssize_t len = PyTuple_GET_SIZE(*hold);
+    if (len > 256) {
+        PyErr_SetString(PyExc_ValueError, "too many signatures (at most 256)");
+        return -1;
+    }
+    *out = calloc((size_t)len + 1, sizeof **out);
+    if (!*out) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *s = PyTuple_GET_ITEM(*hold, i);
+        if (!PyUnicode_Check(s)) {
+            PyErr_Format(PyExc_TypeError, "signature %zd must be a str, not %.100s", i, Py_TYPE(s)->tp_name);
+            return -1;
+        }
+        if (!((*out)[i] = PyUnicode_AsUTF8(s)))
+            return -1;
+    }
+    *n = (int)len;
+    return 0;
+}
+
+static int set_writable(PyObject *uf, PyObject *writable)
+{
+    if (writable == Py_None)
+        return 0;
+    PyObject *t = PySequence_Tuple(writable);
+    if (!t)
+        return -1;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+        int k = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, i));
+        if ((k == -1 && PyErr_Occurred()) || ug_numpy_set_writable_input(uf, k) < 0) {
+            Py_DECREF(t);
+            return -1;
+        }
+    }
+    Py_DECREF(t);
+    return 0;
+}
+
+static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"source", "layout", "signatures", "name", "kernel", "doc", "target", "cache",
+                             "fastmath", "boundscheck", "identity", "num_threads", "writable_args", NULL};
+    const char *src, *layout = NULL, *name = NULL, *kernel = NULL, *doc = NULL;
+    PyObject *sigs = Py_None, *writable = Py_None;
+    int target = 0, cache = 0, fastmath = 0, boundscheck = 0, identity = 0, num_threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiiO", kwlist, &src, &layout, &sigs, &name, &kernel,
+                                     &doc, &target, &cache, &fastmath, &boundscheck, &identity, &num_threads,
+                                     &writable))
+        return NULL;
+    PyObject *hold = NULL;
+    const char **csigs = NULL;
+    int nsigs = 0;
+    if (convert_sigs(sigs, &hold, &csigs, &nsigs) < 0) {
+        Py_XDECREF(hold);
+        free(csigs);
+        return NULL;
+    }
+    ug_options o;
+    ug_options_init(&o);
+    o.name = name;
+    o.kernel = kernel;
+    o.doc = doc;
+    o.target = (ug_target)target;
+    o.cache = cache;
+    o.fastmath = fastmath;
+    o.boundscheck = boundscheck;
+    o.identity = (ug_identity)identity;
+    o.num_threads = num_threads;
+    ug_ufunc *f = NULL;
+    ug_status st;
+    Py_BEGIN_ALLOW_THREADS
+    if (layout)
+        st = ug_guvectorize(g_ctx, src, layout, csigs, nsigs, &o, &f);
+    else
+        st = ug_vectorize(g_ctx, src, csigs, nsigs, &o, &f);
+    Py_END_ALLOW_THREADS
+    free(csigs);
+    Py_XDECREF(hold);
+    if (st != UG_OK)
+        return ug_numpy_raise(st, ug_errmsg(g_ctx), ug_errline(g_ctx), ug_errcolumn(g_ctx), src, NULL);
+    PyObject *uf = ug_numpy_ufunc(f);
+    if (uf && set_writable(uf, writable) < 0)
+        Py_CLEAR(uf);
+    return uf;
+}
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
+{
+    int n = (int)PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    ug_status st = ug_context_set_num_threads(g_ctx, n);
+    if (st != UG_OK)
+        return ug_numpy_raise(st, ug_errmsg(g_ctx), -1, -1, NULL, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_is_ufuncgen(PyObject *self, PyObject *arg)
+{
+    return PyBool_FromLong(ug_numpy_get(arg) != NULL);
+}
+
+static PyObject *py_loops(PyObject *self, PyObject *arg)
+{
+    ug_ufunc *f = ug_numpy_get(arg);
+    if (!f) {
+        PyErr_SetString(PyExc_TypeError, "not a ufuncgen ufunc");
+        return NULL;
+    }
+    int n = ug_ufunc_nloops(f), nargs = ug_ufunc_nin(f) + ug_ufunc_nout(f);
+    PyObject *list = PyList_New(0);
+    for (int i = 0; list && i < n; i++) {
+        ug_dtype t[UG_MAXARGS];
+        ug_ufunc_loop_types(f, i, t);
+        PyObject *tup = PyTuple_New(nargs);
+        for (int k = 0; tup && k < nargs; k++)
+            PyTuple_SET_ITEM(tup, k, PyUnicode_FromString(ug_dtype_name(t[k])));
+        if (!tup || PyList_Append(list, tup) < 0)
+            Py_CLEAR(list);
+        Py_XDECREF(tup);
+    }
+    return list;
+}
+
+static PyMethodDef methods[] = {
+    {"make", (PyCFunction)(void (*)(void))py_make, METH_VARARGS | METH_KEYWORDS,
+     "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
+     "num_threads, writable_args) -> numpy.ufunc"},
+    {"set_num_threads", py_set_num_threads, METH_O, "Default thread count of target='parallel' ufuncs."},
+    {"is_ufuncgen", py_is_ufuncgen, METH_O, "True if the object is a ufunc made by ufuncgen."},
+    {"loops", py_loops, METH_O, "The dtype names of each compiled loop (inputs then outputs)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_ufuncgen", "ufuncgen's extension module.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__ufuncgen(void)
+{
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m)
+        return NULL;
+    if (!g_ctx && !(g_ctx = ug_context_new(NULL))) {
+        Py_DECREF(m);
+        return PyErr_NoMemory();
+    }
+    if (PyModule_AddStringConstant(m, "__version__", UG_VERSION_STRING) < 0 ||
+        PyModule_AddIntConstant(m, "IDENTITY_NONE", UG_IDENTITY_NONE) < 0 ||
+        PyModule_AddIntConstant(m, "IDENTITY_ZERO", UG_IDENTITY_ZERO) < 0 ||
+        PyModule_AddIntConstant(m, "IDENTITY_ONE", UG_IDENTITY_ONE) < 0 ||
+        PyModule_AddIntConstant(m, "IDENTITY_MINUS_ONE", UG_IDENTITY_MINUS_ONE) < 0 ||
+        PyModule_AddIntConstant(m, "IDENTITY_REORDERABLE", UG_IDENTITY_REORDERABLE) < 0 ||
+        PyModule_AddIntConstant(m, "TARGET_CPU", UG_TARGET_CPU) < 0 ||
+        PyModule_AddIntConstant(m, "TARGET_PARALLEL", UG_TARGET_PARALLEL) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,96 @@
+"""Kernel source from a Python function or a string.
+
+The kernel language is a subset of Python, so a decorated function's own
+text is the kernel: ``inspect.getsource``, dedented, with the decorator lines
+dropped (everything above the ``def``). A lambda is cut out of its line with
+``ast``. Strings are dedented and used as they are.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    text: str              # the kernel source handed to the compiler
+    filename: str          # where it came from, for SyntaxError
+    firstlineno: int       # line of text's first line in filename (1-based)
+    name: str | None       # the function's name (None for strings / lambdas)
+
+
+def is_source(obj) -> bool:
+    """True if obj is a string of kernel source rather than a signature or
+    layout: after blank and comment lines it starts with ``def``, ``lambda``
+    or a decorator ``@``. Signatures ("f8(f8)", "dd->d") and layouts
+    ("(n)->()") never do."""
+    if not isinstance(obj, str):
+        return False
+    for line in obj.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        return s.startswith(("def ", "def\t", "lambda", "@"))
+    return False
+
+
+def from_string(src: str) -> KernelSource:
+    text = textwrap.dedent(src)
+    # Decorator lines pasted with the source are dropped like for functions.
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = None  # let ufuncgen's own parser report it, with its message
+    if tree is not None:
+        defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        if defs and defs[0].decorator_list:
+            lines = text.splitlines(keepends=True)
+            first = defs[0].lineno - 1
+            return KernelSource("".join(lines[first:]), "<kernel>", first + 1, None)
+    return KernelSource(text, "<kernel>", 1, None)
+
+
+def from_function(func) -> KernelSource:
+    try:
+        lines, lnum = inspect.getsourcelines(func)
+        filename = inspect.getsourcefile(func) or "<kernel>"
+    except (OSError, TypeError) as e:
+        raise TypeError(
+            f"cannot read the source of {func!r} ({e}); pass the kernel as a string: "
+            "ufuncgen.vectorize(signatures)(source) or ufuncgen.vectorize(source, signatures)"
+        ) from None
+    text = textwrap.dedent("".join(lines))
+    lnum = max(lnum, 1)
+    if func.__name__ == "<lambda>":
+        return _lambda_source(text, filename, lnum)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return KernelSource(text, filename, lnum, func.__name__)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
+            src_lines = text.splitlines(keepends=True)
+            body = "".join(src_lines[node.lineno - 1 : node.end_lineno])
+            return KernelSource(body, filename, lnum + node.lineno - 1, func.__name__)
+    return KernelSource(text, filename, lnum, func.__name__)
+
+
+def _lambda_source(text: str, filename: str, lnum: int) -> KernelSource:
+    # getsource returns the whole statement; a lambda spanning a partial
+    # statement (inside a call) may not parse alone, so try growing contexts.
+    for candidate in (text, "(" + text.strip() + ")"):
+        try:
+            tree = ast.parse(candidate)
+        except SyntaxError:
+            continue
+        lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+        if len(lambdas) == 1:
+            seg = ast.get_source_segment(candidate, lambdas[0])
+            if seg:
+                return KernelSource(" ".join(seg.split("\n")), filename, lnum + lambdas[0].lineno - 1, None)
+    raise TypeError(
+        "cannot isolate the lambda's source (several lambdas on its line?); pass the kernel as a "
+        "string: ufuncgen.vectorize(signatures)('lambda x: ...')"
+    )

@@ -1,0 +1,633 @@
+/* numpy.c — the NumPy bridge: a ug_ufunc becomes a real numpy.ufunc.
+ *
+ * Why ArrayMethod loops (PyUFunc_AddLoopFromSpec) and not the legacy
+ * PyUFunc_FromFuncAndData loop table: a legacy loop returns void, and NumPy
+ * only checks PyErr_Occurred() after it when the loop needs the Python API
+ * (object dtypes), which would also keep the GIL held. An ArrayMethod strided
+ * loop returns -1 with an exception set, so a boundscheck failure becomes an
+ * IndexError while the loop still runs with the GIL released. ArrayMethods
+ * are also the only way to add loops to an existing ufunc, which lazy
+ * ufuncs need.
+ *
+ * The pieces (all NumPy >= 2.0 public API):
+ * - The ufunc is created empty (PyUFunc_FromFuncAndDataAndSignatureAndIdentity
+ *   with no loops) and a capsule owning the ug_ufunc is put in its `obj`
+ *   slot, which NumPy releases in ufunc_dealloc: the ug_ufunc (and its JIT
+ *   code) dies with the numpy.ufunc.
+ * - Each compiled loop is registered as one ArrayMethod for its exact DTypes.
+ *   Its get_loop slot finds the ug loop from the resolved descriptors and
+ *   hands NumPy a small strided-loop wrapper with the loop in its auxdata.
+ *   The wrapper calls the JIT loop (NumPy's loop ABI: one machine code for
+ *   ufuncs and gufuncs, core dimensions and strides appended) and turns a
+ *   recorded boundscheck failure into IndexError (taking the GIL).
+ * - One promoter registered for (None, ..., None) matches every call that
+ *   has no exact loop. It picks the first loop the inputs fit (exact, then
+ *   safe casts, Python int/float scalars as NEP 50 weak scalars), or, for a
+ *   lazy ufunc, compiles a new loop (ug_ufunc_resolve) and registers it
+ *   there and then; NumPy then re-dispatches to the now exact loop. Asking
+ *   for a loop that cannot exist raises TypeError listing the loops.
+ * - For introspection (ufunc.types/ntypes) and for NumPy's legacy fallback
+ *   path, the legacy loop table is kept in sync too: our loops have exactly
+ *   the legacy signature.
+ * - The identity (reduce of empty input, reorderable multi-axis reduce) is
+ *   the ufunc's; a get_reduction_initial slot writes it in the loop dtype.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPY_NO_DEPRECATED_API NPY_2_0_API_VERSION
+#define NPY_TARGET_VERSION NPY_2_0_API_VERSION
+#include <numpy/arrayobject.h>
+#include <numpy/dtype_api.h>
+#include <numpy/ufuncobject.h>
+
+#include "ufuncgen/numpy.h"
+
+#define CAPSULE_NAME "ufuncgen.bridge"
+
+typedef struct bridge {
+    ug_ufunc *f;
+    int nregistered;                /* loops registered with NumPy so far */
+    int cap;                        /* capacity of the legacy tables below */
+    PyUFuncGenericFunction *funcs;  /* legacy tables mirrored for ufunc.types */
+    void **data;
+    char *types;
+} bridge;
+
+typedef struct loop_aux {
+    NpyAuxData base;
+    ug_loop_fn fn;
+    void *data;
+} loop_aux;
+
+/* ------------------------------------------------------------ NumPy API import */
+
+static int np_imported;
+
+static int ensure_numpy(void)
+{
+    if (np_imported)
+        return 0;
+    if (_import_array() < 0 || _import_umath() < 0)
+        return -1;
+    np_imported = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ dtype mapping */
+
+static int typenum_of(ug_dtype t)
+{
+    static const int map[UG_NDTYPES] = {NPY_BOOL,   NPY_INT8,   NPY_UINT8,  NPY_INT16,
+                                        NPY_UINT16, NPY_INT32,  NPY_UINT32, NPY_INT64,
+                                        NPY_UINT64, NPY_FLOAT32, NPY_FLOAT64};
+    return t >= 0 && t < UG_NDTYPES ? map[t] : -1;
+}
+
+static ug_dtype dtype_of_typenum(int tn)
+{
+    switch (tn) {
+    case NPY_BOOL: return UG_BOOL;
+    case NPY_BYTE: return UG_INT8;
+    case NPY_UBYTE: return UG_UINT8;
+    case NPY_SHORT: return UG_INT16;
+    case NPY_USHORT: return UG_UINT16;
+    case NPY_INT: return UG_INT32;
+    case NPY_UINT: return UG_UINT32;
+    case NPY_LONG: return sizeof(long) == 8 ? UG_INT64 : UG_INT32;
+    case NPY_ULONG: return sizeof(long) == 8 ? UG_UINT64 : UG_UINT32;
+    case NPY_LONGLONG: return UG_INT64;
+    case NPY_ULONGLONG: return UG_UINT64;
+    case NPY_FLOAT: return UG_FLOAT32;
+    case NPY_DOUBLE: return UG_FLOAT64;
+    default: return UG_DTYPE_NONE;
+    }
+}
+
+/* Borrowed: builtin DType classes are static. */
+static PyArray_DTypeMeta *dtype_class(ug_dtype t)
+{
+    PyArray_Descr *d = PyArray_DescrFromType(typenum_of(t));
+    if (!d)
+        return NULL;
+    PyArray_DTypeMeta *D = NPY_DTYPE(d);
+    Py_DECREF(d);
+    return D;
+}
+
+static int is_int(ug_dtype t) { return t >= UG_INT8 && t <= UG_UINT64; }
+static int is_float(ug_dtype t) { return t == UG_FLOAT32 || t == UG_FLOAT64; }
+
+/* ------------------------------------------------------------ bridge lookup */
+
+static bridge *bridge_of(PyObject *obj)
+{
+    if (!obj || !np_imported || !PyObject_TypeCheck(obj, &PyUFunc_Type))
+        return NULL;
+    PyObject *cap = ((PyUFuncObject *)obj)->obj;
+    if (!cap || !PyCapsule_IsValid(cap, CAPSULE_NAME))
+        return NULL;
+    return PyCapsule_GetPointer(cap, CAPSULE_NAME);
+}
+
+ug_ufunc *ug_numpy_get(PyObject *obj)
+{
+    bridge *b = bridge_of(obj);
+    return b ? b->f : NULL;
+}
+
+static void bridge_free(PyObject *cap)
+{
+    bridge *b = PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    if (!b)
+        return;
+    ug_ufunc_free(b->f);
+    free(b->funcs);
+    free(b->data);
+    free(b->types);
+    free(b);
+}
+
+/* ------------------------------------------------------------ the strided loop */
+
+static void aux_free(NpyAuxData *a) { free(a); }
+
+static NpyAuxData *aux_clone(NpyAuxData *a)
+{
+    loop_aux *c = malloc(sizeof *c);
+    if (c)
+        memcpy(c, a, sizeof *c);
+    return (NpyAuxData *)c;
+}
+
+/* Runs with or without the GIL (NumPy releases it for large enough work). */
+static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy_intp *dims,
+                        const npy_intp *strides, NpyAuxData *auxdata)
+{
+    loop_aux *a = (loop_aux *)auxdata;
+    a->fn((char **)data, (const intptr_t *)dims, (const intptr_t *)strides, a->data);
+    ug_error err;
+    if (!ug_take_loop_error(&err))
+        return 0;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyErr_SetString(PyExc_IndexError, err.msg);
+    PyGILState_Release(g);
+    return -1;
+}
+
+/* The loop of f whose dtypes are exactly those of the resolved descriptors. */
+static int find_loop(const bridge *b, PyArray_Descr *const *descrs)
+{
+    int nargs = ug_ufunc_nin(b->f) + ug_ufunc_nout(b->f);
+    ug_dtype want[UG_MAXARGS], have[UG_MAXARGS];
+    for (int k = 0; k < nargs; k++)
+        want[k] = dtype_of_typenum(descrs[k]->type_num);
+    for (int i = 0; i < b->nregistered; i++)
+        if (ug_ufunc_loop_types(b->f, i, have) == UG_OK && !memcmp(want, have, sizeof(ug_dtype) * (size_t)nargs))
+            return i;
+    return -1;
+}
+
+static int get_loop(PyArrayMethod_Context *ctx, int aligned, int move_references, const npy_intp *strides,
+                    PyArrayMethod_StridedLoop **out_loop, NpyAuxData **out_aux, NPY_ARRAYMETHOD_FLAGS *flags)
+{
+    bridge *b = bridge_of(ctx->caller);
+    int i = b ? find_loop(b, ctx->descriptors) : -1;
+    if (i < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "ufuncgen: no compiled loop for the resolved dtypes (internal error)");
+        return -1;
+    }
+    loop_aux *a = calloc(1, sizeof *a);
+    if (!a) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    a->base.free = aux_free;
+    a->base.clone = aux_clone;
+    ug_ufunc_loop(b->f, i, &a->fn, &a->data);
+    *out_loop = strided_loop;
+    *out_aux = (NpyAuxData *)a;
+    *flags = 0; /* GIL may be released; floating-point flags are checked */
+    return 0;
+}
+
+/* The ufunc's identity written in the loop's first operand dtype. */
+static int get_initial(PyArrayMethod_Context *ctx, npy_bool empty, void *initial)
+{
+    bridge *b = bridge_of(ctx->caller);
+    if (!b)
+        return 0;
+    long v;
+    switch (ug_ufunc_identity(b->f)) {
+    case UG_IDENTITY_ZERO: v = 0; break;
+    case UG_IDENTITY_ONE: v = 1; break;
+    case UG_IDENTITY_MINUS_ONE: v = -1; break;
+    default: return 0;
+    }
+    switch (dtype_of_typenum(ctx->descriptors[0]->type_num)) {
+    case UG_BOOL: *(npy_bool *)initial = v != 0; break;
+    case UG_INT8: *(int8_t *)initial = (int8_t)v; break;
+    case UG_UINT8: *(uint8_t *)initial = (uint8_t)v; break;
+    case UG_INT16: *(int16_t *)initial = (int16_t)v; break;
+    case UG_UINT16: *(uint16_t *)initial = (uint16_t)v; break;
+    case UG_INT32: *(int32_t *)initial = (int32_t)v; break;
+    case UG_UINT32: *(uint32_t *)initial = (uint32_t)v; break;
+    case UG_INT64: *(int64_t *)initial = (int64_t)v; break;
+    case UG_UINT64: *(uint64_t *)initial = (uint64_t)v; break;
+    case UG_FLOAT32: *(float *)initial = (float)v; break;
+    case UG_FLOAT64: *(double *)initial = (double)v; break;
+    default: return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------ registering loops */
+
+/* Mirror loop i into the legacy tables (ufunc.types, ntypes). */
+static int mirror_legacy(PyUFuncObject *uf, bridge *b, int i, const ug_dtype *types, int nargs)
+{
+    if (i >= b->cap) {
+        int cap = b->cap ? 2 * b->cap : 8;
+        PyUFuncGenericFunction *fn = realloc(b->funcs, sizeof *fn * (size_t)cap);
+        if (fn)
+            b->funcs = fn;
+        void **dt = realloc(b->data, sizeof *dt * (size_t)cap);
+        if (dt)
+            b->data = dt;
+        char *ty = realloc(b->types, (size_t)cap * (size_t)nargs);
+        if (ty)
+            b->types = ty;
+        if (!fn || !dt || !ty) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->cap = cap;
+    }
+    ug_loop_fn fn;
+    ug_ufunc_loop(b->f, i, &fn, &b->data[i]);
+    b->funcs[i] = (PyUFuncGenericFunction)fn;
+    for (int k = 0; k < nargs; k++)
+        b->types[i * nargs + k] = (char)typenum_of(types[k]);
+    uf->functions = b->funcs;
+    uf->data = b->data;
+    uf->types = b->types;
+    uf->ntypes = i + 1;
+    return 0;
+}
+
+static int register_loop(PyObject *ufobj, bridge *b, int i)
+{
+    int nin = ug_ufunc_nin(b->f), nout = ug_ufunc_nout(b->f), nargs = nin + nout;
+    ug_dtype types[UG_MAXARGS];
+    PyArray_DTypeMeta *dtypes[UG_MAXARGS];
+    if (ug_ufunc_loop_types(b->f, i, types) != UG_OK) {
+        PyErr_Format(PyExc_RuntimeError, "ufuncgen: loop %d has no types", i);
+        return -1;
+    }
+    for (int k = 0; k < nargs; k++)
+        if (!(dtypes[k] = dtype_class(types[k])))
+            return -1;
+    ug_identity id = ug_ufunc_identity(b->f);
+    int has_initial = id == UG_IDENTITY_ZERO || id == UG_IDENTITY_ONE || id == UG_IDENTITY_MINUS_ONE;
+    PyType_Slot slots[] = {
+        {NPY_METH_get_loop, (void *)get_loop},
+        {has_initial ? NPY_METH_get_reduction_initial : 0, has_initial ? (void *)get_initial : NULL},
+        {0, NULL},
+    };
+    PyArrayMethod_Spec spec = {
+        .name = ug_ufunc_name(b->f),
+        .nin = nin,
+        .nout = nout,
+        .casting = NPY_NO_CASTING,
+        .flags = id != UG_IDENTITY_NONE ? NPY_METH_IS_REORDERABLE : 0,
+        .dtypes = dtypes,
+        .slots = slots,
+    };
+    /* Two signatures with the same dtypes: the first one wins (it is also
+     * the one ug_ufunc_resolve picks), so the duplicate is not registered. */
+    ug_dtype other[UG_MAXARGS];
+    for (int j = 0; j < i; j++)
+        if (ug_ufunc_loop_types(b->f, j, other) == UG_OK && !memcmp(other, types, sizeof(ug_dtype) * (size_t)nargs))
+            return mirror_legacy((PyUFuncObject *)ufobj, b, i, types, nargs);
+    if (PyUFunc_AddLoopFromSpec(ufobj, &spec) < 0)
+        return -1;
+    return mirror_legacy((PyUFuncObject *)ufobj, b, i, types, nargs);
+}
+
+/* Register every loop compiled since the last call (lazy ufuncs grow). */
+static int register_new_loops(PyObject *ufobj, bridge *b)
+{
+    int n = ug_ufunc_nloops(b->f);
+    while (b->nregistered < n) {
+        if (register_loop(ufobj, b, b->nregistered) < 0)
+            return -1;
+        b->nregistered++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ the promoter */
+
+enum { WEAK_NONE = 0, WEAK_INT, WEAK_FLOAT };
+
+/* One input as the promoter sees it: a concrete dtype or a weak Python scalar. */
+typedef struct in_kind {
+    ug_dtype dt; /* UG_DTYPE_NONE when weak */
+    int weak;
+} in_kind;
+
+static int classify(PyArray_DTypeMeta *D, in_kind *out, const char *name, int k)
+{
+    out->weak = WEAK_NONE;
+    out->dt = UG_DTYPE_NONE;
+    if (D == &PyArray_PyLongDType) {
+        out->weak = WEAK_INT;
+        return 0;
+    }
+    if (D == &PyArray_PyFloatDType) {
+        out->weak = WEAK_FLOAT;
+        return 0;
+    }
+    if (D && D->type_num >= 0)
+        out->dt = dtype_of_typenum(D->type_num);
+    if (out->dt == UG_DTYPE_NONE) {
+        PyErr_Format(PyExc_TypeError, "ufunc '%s': input %d has dtype %S, which ufuncgen does not support", name, k,
+                     D ? (PyObject *)D : Py_None);
+        return -1;
+    }
+    return 0;
+}
+
+static int weak_fits(int weak, ug_dtype t)
+{
+    return weak == WEAK_INT ? is_int(t) || is_float(t) : is_float(t);
+}
+
+/* First loop the inputs fit: exact (pass 0) or by safe casts (pass 1).
+ * Outputs fixed by the caller (dtype=, signature=) must match exactly. */
+static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed, int pass)
+{
+    int nin = ug_ufunc_nin(b->f), nargs = nin + ug_ufunc_nout(b->f);
+    ug_dtype t[UG_MAXARGS];
+    for (int i = 0; i < ug_ufunc_nloops(b->f); i++) {
+        if (ug_ufunc_loop_types(b->f, i, t) != UG_OK)
+            continue;
+        int ok = 1;
+        for (int k = 0; ok && k < nin; k++)
+            ok = in[k].weak ? weak_fits(in[k].weak, t[k])
+                 : pass == 0 ? in[k].dt == t[k] : ug_can_cast_safe(in[k].dt, t[k]);
+        for (int k = nin; ok && k < nargs; k++)
+            ok = out_fixed[k] == UG_DTYPE_NONE || out_fixed[k] == t[k];
+        if (ok)
+            return i;
+    }
+    return -1;
+}
+
+/* Concrete input dtypes: weak scalars take the type of the concrete inputs
+ * when of a fitting kind (NEP 50), else int64 / float64. */
+static void concretize(const in_kind *in, int nin, ug_dtype *types)
+{
+    ug_dtype c = UG_DTYPE_NONE;
+    for (int k = 0; k < nin; k++)
+        if (!in[k].weak)
+            c = c == UG_DTYPE_NONE ? in[k].dt : ug_promote(c, in[k].dt);
+    for (int k = 0; k < nin; k++) {
+        if (!in[k].weak)
+            types[k] = in[k].dt;
+        else if (in[k].weak == WEAK_INT)
+            types[k] = is_int(c) || is_float(c) ? c : UG_INT64;
+        else
+            types[k] = is_float(c) ? c : UG_FLOAT64;
+    }
+}
+
+/* No loop fits: ug_ufunc_resolve compiles one (lazy) or finds the safe-cast
+ * one; with an output dtype fixed, a lazy ufunc also tries all inputs in it. */
+static int resolve_new(bridge *b, const in_kind *in, const ug_dtype *out_fixed, int *loop)
+{
+    int nin = ug_ufunc_nin(b->f);
+    ug_dtype types[UG_MAXARGS], t[UG_MAXARGS];
+    ug_error err;
+    concretize(in, nin, types);
+    ug_status st = ug_ufunc_resolve(b->f, types, loop, &err);
+    if (st == UG_OK && out_fixed[nin] != UG_DTYPE_NONE && ug_ufunc_loop_types(b->f, *loop, t) == UG_OK &&
+        t[nin] != out_fixed[nin]) {
+        ug_dtype want = out_fixed[nin];
+        int k = 0;
+        while (k < nin && ug_can_cast_same_kind(types[k], want))
+            k++;
+        if (k == nin) {
+            for (k = 0; k < nin; k++)
+                types[k] = want;
+            int alt;
+            if (ug_ufunc_resolve(b->f, types, &alt, &err) == UG_OK)
+                *loop = alt;
+        }
+    }
+    if (st != UG_OK) {
+        ug_numpy_raise(st, err.msg, -1, -1, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArray_DTypeMeta *const signature[],
+                    PyArray_DTypeMeta *new_op_dtypes[])
+{
+    bridge *b = bridge_of(ufobj);
+    if (!b) {
+        PyErr_SetString(PyExc_RuntimeError, "ufuncgen promoter called for a foreign ufunc");
+        return -1;
+    }
+    const char *name = ug_ufunc_name(b->f);
+    int nin = ug_ufunc_nin(b->f), nargs = nin + ug_ufunc_nout(b->f);
+    in_kind in[UG_MAXARGS];
+    ug_dtype out_fixed[UG_MAXARGS];
+    for (int k = 0; k < nin; k++) {
+        /* Reductions pass op_dtypes[0] == NULL: the accumulator is the input's dtype. */
+        PyArray_DTypeMeta *D = signature[k] ? signature[k] : op_dtypes[k] ? op_dtypes[k] : op_dtypes[1];
+        if (classify(D, &in[k], name, k) < 0)
+            return -1;
+    }
+    for (int k = nin; k < nargs; k++) {
+        out_fixed[k] = signature[k] ? dtype_of_typenum(signature[k]->type_num) : UG_DTYPE_NONE;
+        if (signature[k] && out_fixed[k] == UG_DTYPE_NONE) {
+            PyErr_Format(PyExc_TypeError, "ufunc '%s': output dtype %S is not supported by ufuncgen", name,
+                         (PyObject *)signature[k]);
+            return -1;
+        }
+    }
+    /* Exact (weak scalars fitting) first; safe casts only when an output
+     * dtype is fixed, else ug_ufunc_resolve decides: exact-or-compile for a
+     * lazy ufunc, exact-then-safe for one with signatures. */
+    int fixed = 0;
+    for (int k = nin; k < nargs; k++)
+        fixed |= out_fixed[k] != UG_DTYPE_NONE;
+    int loop = search(b, in, out_fixed, 0);
+    if (loop < 0 && fixed)
+        loop = search(b, in, out_fixed, 1);
+    if (loop < 0 && resolve_new(b, in, out_fixed, &loop) < 0)
+        return -1;
+    if (register_new_loops(ufobj, b) < 0)
+        return -1;
+    ug_dtype t[UG_MAXARGS];
+    ug_ufunc_loop_types(b->f, loop, t);
+    for (int k = 0; k < nargs; k++) {
+        new_op_dtypes[k] = dtype_class(t[k]);
+        Py_INCREF(new_op_dtypes[k]);
+    }
+    return 0;
+}
+
+static int add_promoter(PyObject *ufobj, int nargs)
+{
+    PyObject *tuple = PyTuple_New(nargs);
+    if (!tuple)
+        return -1;
+    for (int k = 0; k < nargs; k++) {
+        Py_INCREF(Py_None);
+        PyTuple_SET_ITEM(tuple, k, Py_None);
+    }
+    PyObject *cap = PyCapsule_New((void *)promoter, "numpy._ufunc_promoter", NULL);
+    int res = cap ? PyUFunc_AddPromoter(ufobj, tuple, cap) : -1;
+    Py_XDECREF(cap);
+    Py_DECREF(tuple);
+    return res;
+}
+
+/* ------------------------------------------------------------ creation */
+
+static int numpy_identity(ug_identity id)
+{
+    switch (id) {
+    case UG_IDENTITY_ZERO: return PyUFunc_Zero;
+    case UG_IDENTITY_ONE: return PyUFunc_One;
+    case UG_IDENTITY_MINUS_ONE: return PyUFunc_MinusOne;
+    case UG_IDENTITY_REORDERABLE: return PyUFunc_ReorderableNone;
+    default: return PyUFunc_None;
+    }
+}
+
+PyObject *ug_numpy_ufunc(ug_ufunc *f)
+{
+    if (!f) {
+        PyErr_SetString(PyExc_ValueError, "ug_numpy_ufunc: ufunc is NULL");
+        return NULL;
+    }
+    bridge *b = NULL;
+    PyObject *uf = NULL;
+    if (ensure_numpy() < 0)
+        goto fail;
+    if (!(b = calloc(1, sizeof *b))) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    b->f = f;
+    int nin = ug_ufunc_nin(f), nout = ug_ufunc_nout(f);
+    uf = PyUFunc_FromFuncAndDataAndSignatureAndIdentity(NULL, NULL, NULL, 0, nin, nout,
+                                                        numpy_identity(ug_ufunc_identity(f)), ug_ufunc_name(f),
+                                                        ug_ufunc_doc(f), 0, ug_ufunc_layout(f), NULL);
+    if (!uf)
+        goto fail;
+    PyObject *cap = PyCapsule_New(b, CAPSULE_NAME, bridge_free);
+    if (!cap)
+        goto fail;
+    /* From here the capsule owns b and f: Py_DECREF(uf) frees them. */
+    ((PyUFuncObject *)uf)->obj = cap;
+    if (register_new_loops(uf, b) < 0 || add_promoter(uf, nin + nout) < 0) {
+        Py_DECREF(uf);
+        return NULL;
+    }
+    return uf;
+fail:
+    Py_XDECREF(uf);
+    if (b) {
+        free(b->funcs);
+        free(b->data);
+        free(b->types);
+        free(b);
+    }
+    ug_ufunc_free(f);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ errors */
+
+/* Line `line` (1-based) of src, with a trailing newline, or None. */
+static PyObject *source_line(const char *src, int line)
+{
+    if (!src || line < 1)
+        Py_RETURN_NONE;
+    const char *p = src;
+    for (int l = 1; l < line && p; l++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    if (!p)
+        Py_RETURN_NONE;
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    PyObject *s = PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "replace");
+    if (!s)
+        return NULL;
+    PyObject *r = PyUnicode_FromFormat("%U\n", s);
+    Py_DECREF(s);
+    return r;
+}
+
+static PyObject *raise_syntax(const char *msg, int line, int column, const char *src, const char *filename)
+{
+    PyObject *text = source_line(src, line);
+    if (!text)
+        return NULL;
+    PyObject *args = Py_BuildValue("(s(siiN))", msg, filename ? filename : "<kernel>", line > 0 ? line : 1,
+                                   column > 0 ? column : 1, text);
+    if (args) {
+        PyErr_SetObject(PyExc_SyntaxError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, const char *src,
+                         const char *filename)
+{
+    PyObject *exc;
+    if (!msg || !*msg)
+        msg = ug_status_name(st);
+    switch (st) {
+    case UG_ESYNTAX: return raise_syntax(msg, line, column, src, filename);
+    case UG_ENAME: exc = PyExc_NameError; break;
+    case UG_ETYPE:
+    case UG_EDTYPE: exc = PyExc_TypeError; break;
+    case UG_ESIGNATURE:
+    case UG_ELAYOUT:
+    case UG_ESHAPE:
+    case UG_EOPERANDS:
+    case UG_EOVERLAP:
+    case UG_EINVAL: exc = PyExc_ValueError; break;
+    case UG_EINDEX: exc = PyExc_IndexError; break;
+    case UG_ENOMEM: return PyErr_NoMemory();
+    case UG_EUNSUPPORTED: exc = PyExc_NotImplementedError; break;
+    default: exc = PyExc_RuntimeError; break;
+    }
+    PyErr_SetString(exc, msg);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ writable inputs */
+
+int ug_numpy_set_writable_input(PyObject *obj, int k)
+{
+    bridge *b = bridge_of(obj);
+    if (!b || k < 0 || k >= ug_ufunc_nin(b->f)) {
+        PyErr_Format(PyExc_ValueError, "writable argument %d is not an input of this ufuncgen ufunc", k);
+        return -1;
+    }
+    ((PyUFuncObject *)obj)->op_flags[k] = NPY_ITER_READWRITE | NPY_ITER_UPDATEIFCOPY;
+    return 0;
+}
