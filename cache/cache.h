@@ -143,5 +143,10 @@ typedef struct cache_file {
  * *out is zeroed on entry and left empty on failure. */
 int cache_file_read(const char *path, int want_payload, cache_file *out, char *why, size_t nwhy);
 void cache_file_free(cache_file *f); /* accepts NULL; frees the members */
+/* write() all n bytes to fd with SIGXFSZ blocked in the calling thread (the
+ * kernel sends it to the writing thread); a SIGXFSZ this write raised is
+ * consumed, so passing RLIMIT_FSIZE is just EFBIG, never a dead process.
+ * Retries EINTR and short writes. 0 or an errno value. */
+int cache_write_all(int fd, const void *buf, size_t n);
 
 #endif /* UG_CACHE_H */

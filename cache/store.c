@@ -473,10 +473,9 @@ static int fsize_ok(size_t n)
     return 0;
 }
 
-/* write() all of p with SIGXFSZ blocked in this thread; a SIGXFSZ the write
- * raised is consumed, so the process only sees EFBIG. 0 or errno. */
-static int write_all(int fd, const unsigned char *p, size_t n)
+int cache_write_all(int fd, const void *buf, size_t n)
 {
+    const unsigned char *p = buf;
     sigset_t xfsz, old, pend;
     sigemptyset(&xfsz);
     sigaddset(&xfsz, SIGXFSZ);
@@ -514,7 +513,7 @@ static int write_file(cache *c, const char *path, const unsigned char *p, size_t
         err = EEXIST;
     if (err)
         return err;
-    err = write_all(fd, p, n);
+    err = cache_write_all(fd, p, n);
     if (close(fd) != 0 && !err)
         err = errno;
     if (!err) {

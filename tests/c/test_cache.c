@@ -180,7 +180,7 @@ static int in_child(int (*fn)(void *), void *arg)
 /* In a child: a private mount namespace (so mounts vanish with the child). */
 static int private_mounts(void)
 {
-    return unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+    return unshare(CLONE_NEWNS) == 0 && mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0;
 }
 
 static int mounts_permitted(void *unused) { return private_mounts() ? 0 : 1; }
@@ -687,8 +687,8 @@ END_TEST
 static int ro_bind_child(void *arg)
 {
     const char *dir = arg;
-    if (!private_mounts() || mount(dir, dir, NULL, MS_BIND, NULL) != 0 ||
-        mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+    if (!private_mounts() || mount(dir, dir, "none", MS_BIND, NULL) != 0 ||
+        mount("none", dir, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
         return 10;
     cache_key k = key_of("k");
     cache *c = cache_open(dir, 0);
@@ -757,6 +757,51 @@ START_TEST(test_full_disk_rlimit_fsize)
     ck_assert_int_eq(warnings_in(log), 0); /* a full disk is not an unwritable directory */
     free(log);
     ck_assert_int_eq(count_files(at("fsize"), "f-", ".ugo"), 1);
+}
+END_TEST
+
+/* Past RLIMIT_FSIZE with the pre-check bypassed: write_all itself must turn
+ * SIGXFSZ into EFBIG. With `other_thread`, a second thread with SIGXFSZ
+ * unblocked is alive, so a process-directed signal would kill us. */
+static void *idle_thread(void *arg)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    while (1)
+        pause();
+    return NULL;
+}
+
+static int xfsz_child(void *arg)
+{
+    const char *path = arg;
+    signal(SIGXFSZ, SIG_DFL);
+    pthread_t t;
+    if (strstr(path, "thread") && pthread_create(&t, NULL, idle_thread, NULL) != 0)
+        return 10;
+    struct rlimit rl = {4096, 4096};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 11;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    unsigned char *p = payload("x", 10000);
+    int err = cache_write_all(fd, p, 10000);
+    int err2 = cache_write_all(fd, p, 10); /* once more: still no signal */
+    close(fd);
+    free(p);
+    sigset_t pend, mask;
+    sigpending(&pend);
+    pthread_sigmask(SIG_SETMASK, NULL, &mask);
+    struct stat st;
+    stat(path, &st);
+    return err != EFBIG ? 12 : err2 != EFBIG ? 13 : sigismember(&pend, SIGXFSZ) ? 14 : sigismember(&mask, SIGXFSZ) ? 15
+         : st.st_size != 4096 ? 16 : 0;
+}
+
+START_TEST(test_sigxfsz_becomes_efbig)
+{
+    ck_assert_int_eq(in_child(xfsz_child, (void *)at("xfsz")), 0);
+    ck_assert_int_eq(in_child(xfsz_child, (void *)at("xfsz-thread")), 0);
 }
 END_TEST
 
@@ -1135,6 +1180,7 @@ static Suite *cache_suite(void)
     tcase_add_test(t, test_readonly_cache_still_hits);
     tcase_add_test(t, test_full_disk_rlimit_fsize);
     tcase_add_test(t, test_full_disk_tiny_tmpfs);
+    tcase_add_test(t, test_sigxfsz_becomes_efbig);
     suite_add_tcase(s, t);
 
     t = tcase_create("concurrency");
