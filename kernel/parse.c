@@ -28,6 +28,8 @@ typedef struct parser {
     int last_end;     /* byte offset just past the last consumed real token */
     int funcs_cap;
     const char *fname; /* the def being parsed, for messages */
+    kernel_token *open[64]; /* brackets open around the current token */
+    int nopen;
     ug_error *err;
 } parser;
 
@@ -82,9 +84,16 @@ static const char *describe(kernel_token *t, char *buf, size_t n)
     }
 }
 
+static bool expect_close(parser *P, int kind, kernel_token *open);
+
 static void *unexpected(parser *P)
 {
     char buf[64];
+    if ((at(P, TK_NEWLINE) || at(P, TK_EOF)) && P->nopen > 0) {
+        kernel_token *o = P->open[P->nopen - 1];
+        expect_close(P, o->kind == TK_LPAREN ? TK_RPAREN : TK_RBRACKET, o);
+        return NULL;
+    }
     return fail_at(P, UG_ESYNTAX, peek(P)->pos, "invalid syntax: unexpected %s", describe(peek(P), buf, sizeof buf));
 }
 
@@ -117,6 +126,24 @@ static bool expect_close(parser *P, int kind, kernel_token *open)
              kind == TK_RPAREN ? '(' : '[', open->pos.line);
     fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", msg);
     return false;
+}
+
+/* Brackets are remembered while open so that a line ending inside one is
+ * reported as the missing closer, naming the opener. */
+static kernel_token *open_bracket(parser *P)
+{
+    kernel_token *t = next(P);
+    if (P->nopen < 64)
+        P->open[P->nopen] = t;
+    P->nopen++;
+    return t;
+}
+
+static bool close_bracket(parser *P, int kind, kernel_token *open)
+{
+    bool ok = expect_close(P, kind, open);
+    P->nopen--;
+    return ok;
 }
 
 static kernel_node *new_node(parser *P, int kind, kernel_token *t)
@@ -231,7 +258,7 @@ static kernel_node *atom(parser *P)
     case TK_LBRACKET: return unsupported(P, t->pos, "lists are");
     case TK_LAMBDA: return unsupported(P, t->pos, "a lambda inside a kernel is");
     case TK_LPAREN: {
-        next(P);
+        open_bracket(P);
         if (at(P, TK_RPAREN))
             return unsupported(P, t->pos, "empty tuples are");
         kernel_node *e = expr_test(P);
@@ -247,7 +274,7 @@ static kernel_node *atom(parser *P)
                 list_finish(P, &l, tup);
             e = tup;
         }
-        return expect_close(P, TK_RPAREN, t) ? e : NULL;
+        return close_bracket(P, TK_RPAREN, t) ? e : NULL;
     }
     default: return unexpected(P);
     }
@@ -256,9 +283,9 @@ static kernel_node *atom(parser *P)
 /* call = "(" [test ("," test)* [","]] ")"   (no keywords, no *args, no comprehensions) */
 static kernel_node *call(parser *P, kernel_node *callee)
 {
-    kernel_token *open = next(P);
     if (callee->kind != N_NAME)
         return unsupported(P, callee->pos, "calling methods or attributes is");
+    kernel_token *open = open_bracket(P);
     kernel_node *n = new_node(P, N_CALL, open);
     if (!n)
         return NULL;
@@ -277,7 +304,7 @@ static kernel_node *call(parser *P, kernel_node *callee)
         if (!accept(P, TK_COMMA))
             break;
     }
-    if (!expect_close(P, TK_RPAREN, open))
+    if (!close_bracket(P, TK_RPAREN, open))
         return NULL;
     list_finish(P, &l, n);
     return n;
@@ -286,7 +313,7 @@ static kernel_node *call(parser *P, kernel_node *callee)
 /* subscript = "[" test ("," test)* [","] "]"   (no slices) */
 static kernel_node *subscript(parser *P, kernel_node *base)
 {
-    kernel_token *open = next(P);
+    kernel_token *open = open_bracket(P);
     kernel_node *n = new_node(P, N_INDEX, open);
     if (!n)
         return NULL;
@@ -303,7 +330,7 @@ static kernel_node *subscript(parser *P, kernel_node *base)
     }
     if (!P->failed && l.n == 0)
         return unexpected(P);
-    if (!expect_close(P, TK_RBRACKET, open))
+    if (!close_bracket(P, TK_RBRACKET, open))
         return NULL;
     list_finish(P, &l, n);
     return n;
@@ -831,6 +858,20 @@ static kernel_func *new_func(parser *P, kernel_token *kw)
     return f;
 }
 
+/* annotation = any tokens up to a ',' ')' ':' '=' outside brackets (ignored:
+ * the signature gives the types) */
+static void skip_annotation(parser *P)
+{
+    int depth = 0;
+    while (!at(P, TK_EOF) && !at(P, TK_NEWLINE)) {
+        int k = peek(P)->kind;
+        if (depth == 0 && (k == TK_COMMA || k == TK_RPAREN || k == TK_COLON || k == TK_ASSIGN))
+            return;
+        depth += (k == TK_LPAREN || k == TK_LBRACKET) - (k == TK_RPAREN || k == TK_RBRACKET);
+        next(P);
+    }
+}
+
 /* params = param ("," param)* [","] ; param = NAME [":" test] ; ends at `end` */
 static bool params(parser *P, kernel_func *f, int end)
 {
@@ -848,8 +889,8 @@ static bool params(parser *P, kernel_func *f, int end)
         if (n == (int)(sizeof vars / sizeof *vars))
             return unsupported(P, t->pos, "this many parameters are") != NULL;
         vars[n++] = (kernel_var){.name = tok_str(P, t), .pos = t->pos, .ty.dt = UG_DTYPE_NONE};
-        if (end == TK_RPAREN && accept(P, TK_COLON) && !expr_test(P))
-            return false;
+        if (end == TK_RPAREN && accept(P, TK_COLON))
+            skip_annotation(P);
         if (at(P, TK_ASSIGN))
             return unsupported(P, peek(P)->pos, "default parameter values are") != NULL;
         if (!accept(P, TK_COMMA))
@@ -894,8 +935,8 @@ static kernel_func *funcdef(parser *P)
     kernel_token *open = peek(P);
     if (!expect(P, TK_LPAREN, "(") || !params(P, f, TK_RPAREN) || !expect_close(P, TK_RPAREN, open))
         return NULL;
-    if (accept(P, TK_ARROW) && !expr_test(P))
-        return NULL;
+    if (accept(P, TK_ARROW))
+        skip_annotation(P);
     if (!expect(P, TK_COLON, ":"))
         return NULL;
     take_docstring(P, f);
