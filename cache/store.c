@@ -297,6 +297,37 @@ static int has_slot(const cache_file *f, unsigned slot, const char *sig)
     return 0;
 }
 
+static int by_sig(const void *a, const void *b)
+{
+    return strcmp((*(const cache_entry *const *)a)->sig, (*(const cache_entry *const *)b)->sig);
+}
+
+static int by_slot(const void *a, const void *b)
+{
+    unsigned x = (*(const cache_entry *const *)a)->slot, y = (*(const cache_entry *const *)b)->slot;
+    return (x > y) - (x < y);
+}
+
+/* Two entries with one signature or one slot? Sorted, so O(n log n). */
+static int has_duplicates(const cache_file *f)
+{
+    size_t n = f->nentries;
+    const cache_entry **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        v[i] = &f->entries[i];
+    int dup = 0;
+    qsort(v, n, sizeof *v, by_sig);
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = strcmp(v[i - 1]->sig, v[i]->sig) == 0;
+    qsort(v, n, sizeof *v, by_slot);
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = v[i - 1]->slot == v[i]->slot;
+    free(v);
+    return dup;
+}
+
 static int parse_index(cache_file *f, const unsigned char *at, const unsigned char *end, char *why, size_t nwhy)
 {
     if (!(f->name = take_str(&at, end, MAX_NAME)) || end - at < 4)
@@ -311,7 +342,7 @@ static int parse_index(cache_file *f, const unsigned char *at, const unsigned ch
         unsigned slot = rd32(at);
         at += 4;
         char *sig = take_str(&at, end, MAX_SIG);
-        if (!sig || slot > INT_MAX || has_slot(f, slot, sig)) {
+        if (!sig || slot > INT_MAX) {
             free(sig);
             return why_set(why, nwhy, "malformed index (entry %u)", i);
         }
@@ -319,6 +350,8 @@ static int parse_index(cache_file *f, const unsigned char *at, const unsigned ch
     }
     if (at != end)
         return why_set(why, nwhy, "malformed index (trailing bytes)");
+    if (has_duplicates(f))
+        return why_set(why, nwhy, "malformed index (a signature or slot listed twice)");
     return 1;
 }
 
