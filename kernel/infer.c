@@ -384,6 +384,13 @@ static bool want_scalar(infer *I, kernel_node *n, kernel_type t)
     return fail(I, UG_ETYPE, n->pos, "this call returns no value") != NULL;
 }
 
+/* A value: a number or an array (arrays are rejected with the operator's message). */
+static kernel_type value_expr(infer *I, fstate *fs, kernel_node *n)
+{
+    kernel_type t = expr(I, fs, n);
+    return t.kind == KT_ARRAY || want_scalar(I, n, t) ? t : T_VOID;
+}
+
 static kernel_type scalar_expr(infer *I, fstate *fs, kernel_node *n)
 {
     kernel_type t = expr(I, fs, n);
@@ -451,9 +458,9 @@ static kernel_type unary(infer *I, fstate *fs, kernel_node *n)
 static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
 {
     char x[48], y[48];
-    kernel_type prev = expr(I, fs, n->kids[0]);
+    kernel_type prev = value_expr(I, fs, n->kids[0]);
     for (int k = 1; k < n->nkids && !I->failed; k++) {
-        kernel_type cur = expr(I, fs, n->kids[k]);
+        kernel_type cur = value_expr(I, fs, n->kids[k]);
         if (I->failed)
             break;
         if (!is_scalar(prev) || !is_scalar(cur))
@@ -691,8 +698,8 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n)
     case N_NAME: return name_type(I, fs, n);
     case N_UNARY: return unary(I, fs, n);
     case N_BINARY:
-        a = expr(I, fs, n->a);
-        b = expr(I, fs, n->b);
+        a = value_expr(I, fs, n->a);
+        b = value_expr(I, fs, n->b);
         return n->opty = binop_type(I, n, n->op, a, b);
     case N_COMPARE: return compare(I, fs, n);
     case N_BOOLOP:
@@ -795,7 +802,7 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         return;
     }
     if (t->kind == N_NAME) {
-        assign_name(I, fs, t, expr(I, fs, n->b));
+        assign_name(I, fs, t, value_expr(I, fs, n->b));
         return;
     }
     expr(I, fs, t);
@@ -805,7 +812,7 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
 static void augassign(infer *I, fstate *fs, kernel_node *n)
 {
     kernel_node *t = n->kids[0];
-    kernel_type tt = expr(I, fs, t), vt = expr(I, fs, n->b);
+    kernel_type tt = expr(I, fs, t), vt = value_expr(I, fs, n->b);
     n->opty = binop_type(I, n, n->op, tt, vt);
     if (t->kind == N_NAME)
         assign_name(I, fs, t, n->opty);

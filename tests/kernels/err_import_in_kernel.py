@@ -1,0 +1,5 @@
+# sig: float64(float64)
+# expect error UG_ESYNTAX line 4 col 5: 'import' is not supported in kernels
+def f(x):
+    import math
+    return x

@@ -1,0 +1,5 @@
+# sig: (int16)
+# expect: ok
+# out: int16
+def f(x):
+    return abs(x)

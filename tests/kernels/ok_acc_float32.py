@@ -1,0 +1,9 @@
+# sig: (float32)
+# expect: ok
+# local acc: float32
+# out: float32
+def f(x):
+    acc = 0.0
+    for i in range(3):
+        acc += x
+    return acc

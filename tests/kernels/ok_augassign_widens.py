@@ -1,0 +1,8 @@
+# sig: (float32)
+# expect: ok
+# local acc: float32
+def f(x):
+    acc = 0
+    acc += x
+    acc = acc / 3
+    return acc

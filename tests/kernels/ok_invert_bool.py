@@ -1,0 +1,5 @@
+# sig: bool(bool)
+# expect: ok
+# tree: (~ a:bool):bool
+def f(a):
+    return ~a

@@ -1,0 +1,5 @@
+# sig: ()
+# expect: ok
+# out: int64
+def f():
+    return 1 + True

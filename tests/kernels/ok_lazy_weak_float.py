@@ -1,0 +1,5 @@
+# sig: ()
+# expect: ok
+# out: float64
+def f():
+    return 2.5
