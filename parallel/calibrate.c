@@ -1,9 +1,16 @@
 /* calibrate.c — the facts the driver's cost model is built on.
  *
- * par_fork_join_ns(p) is the measured wall time of an empty OpenMP region of
- * p threads on this machine: one warm-up region (it creates the pool), then
- * the median of several more. It is measured the first time a given p is
- * needed and cached (a mutex makes concurrent first callers measure once).
+ * par_fork_join_ns(p) estimates the overhead of an OpenMP region of p
+ * threads on this machine. It starts from a measurement: one warm-up empty
+ * region (it creates the pool), then the median of several more, taken the
+ * first time a given p is needed. Every real region then reports its own
+ * overhead (wall time minus the slowest chunk, par_fork_join_note), folded
+ * into a running estimate, so the estimate follows the machine's load: on a
+ * 2-core machine shared with a compiler an empty region can take
+ * milliseconds (the worker waits for a time slice), and then going parallel
+ * does not pay. A high estimate stops regions, and so stops the notes; to
+ * recover, an estimate more than twice the lowest overhead ever seen is
+ * measured again, at most once per RECAL_NS, by a few empty regions.
  *
  * par_omp_init() runs once before the first OpenMP call; see the comment on
  * the wait policy below.
@@ -15,10 +22,21 @@
 
 #include "parallel/parallel.h"
 
-#define CAL_SLOTS 64  /* p above this is scaled from the last slot */
-#define CAL_SAMPLES 9 /* timed regions per p (after one warm-up) */
+#define CAL_SLOTS 64       /* p above this is scaled from the last slot */
+#define CAL_SAMPLES 9      /* timed regions per first measurement (after one warm-up) */
+#define RECAL_SAMPLES 3    /* timed regions per re-measurement */
+#define RECAL_NS 500000000 /* re-measure an estimate at most this often (0.5 s) */
+#define NOTE_WEIGHT 0.125  /* weight of one region's overhead in the estimate */
 
-static double cal_ns[CAL_SLOTS + 1]; /* 0: not yet measured (read/written atomically) */
+/* The estimate for one p. ns is read without the lock (atomically); the
+ * rest is read and written under cal_lock. */
+typedef struct cal {
+    double ns;      /* current estimate (0: never measured) */
+    double min_ns;  /* lowest overhead seen */
+    int64_t when;   /* last measurement (par_now_ns) */
+} cal;
+
+static cal cals[CAL_SLOTS + 1];
 static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
 
@@ -30,9 +48,21 @@ static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
  * the fork/join cost is measured with the policy in force, and the driver
  * goes parallel only when the saving beats that cost by a margin, so small
  * calls never wake the pool and never leave it spinning. */
-static void omp_setup(void) { (void)omp_get_max_threads(); }
+static int num_procs = 1; /* omp_get_num_procs() costs a syscall: read once */
+
+static void omp_setup(void)
+{
+    int n = omp_get_num_procs();
+    num_procs = n > 0 ? n : 1;
+}
 
 void par_omp_init(void) { pthread_once(&omp_once, omp_setup); }
+
+int par_cores(void)
+{
+    par_omp_init();
+    return num_procs;
+}
 
 int64_t par_now_ns(void)
 {
@@ -47,11 +77,10 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median wall time of an empty region of p threads, after one warm-up. */
-static double measure_fork_join(int p)
+/* Time `samples` empty regions of p threads after one warm-up; sorted into t. */
+static void time_empty_regions(int p, int64_t *t, int samples)
 {
-    int64_t t[CAL_SAMPLES];
-    for (int i = -1; i < CAL_SAMPLES; i++) {
+    for (int i = -1; i < samples; i++) {
         int64_t t0 = par_now_ns();
 #pragma omp parallel num_threads(p)
         {
@@ -60,25 +89,62 @@ static double measure_fork_join(int p)
         if (i >= 0)
             t[i] = par_now_ns() - t0;
     }
-    qsort(t, CAL_SAMPLES, sizeof t[0], cmp_i64);
-    double ns = (double)t[CAL_SAMPLES / 2];
-    return ns > 1 ? ns : 1;
+    qsort(t, (size_t)samples, sizeof t[0], cmp_i64);
+}
+
+/* (Re-)measure slot c for p threads; cal_lock held. */
+static void measure_locked(cal *c, int p, int samples)
+{
+    int64_t t[CAL_SAMPLES];
+    time_empty_regions(p, t, samples);
+    double med = t[samples / 2] > 1 ? (double)t[samples / 2] : 1, lo = t[0] > 1 ? (double)t[0] : 1;
+    c->min_ns = c->min_ns > 0 && c->min_ns < lo ? c->min_ns : lo;
+    c->when = par_now_ns();
+    __atomic_store(&c->ns, &med, __ATOMIC_RELEASE);
+}
+
+static int slot_of(int p) { return p < 2 ? 2 : p > CAL_SLOTS ? CAL_SLOTS : p; }
+
+/* Never measured, or stale: high against the best seen and old. */
+static int needs_measure(const cal *c, double ns)
+{
+    return ns == 0 || (ns > 2 * c->min_ns && par_now_ns() - c->when > RECAL_NS);
 }
 
 double par_fork_join_ns(int p)
 {
-    int slot = p < 2 ? 2 : p > CAL_SLOTS ? CAL_SLOTS : p;
+    cal *c = &cals[slot_of(p)];
     double ns;
-    __atomic_load(&cal_ns[slot], &ns, __ATOMIC_ACQUIRE);
-    if (ns == 0) {
+    __atomic_load(&c->ns, &ns, __ATOMIC_ACQUIRE);
+    if (ns == 0 || ns > 2 * c->min_ns) { /* c->min_ns: a racy read, rechecked under the lock */
         par_omp_init();
-        pthread_mutex_lock(&cal_lock);
-        __atomic_load(&cal_ns[slot], &ns, __ATOMIC_ACQUIRE);
-        if (ns == 0) {
-            ns = measure_fork_join(slot);
-            __atomic_store(&cal_ns[slot], &ns, __ATOMIC_RELEASE);
-        }
+        if (ns == 0)
+            pthread_mutex_lock(&cal_lock);
+        else if (pthread_mutex_trylock(&cal_lock))
+            return p > CAL_SLOTS ? ns * p / CAL_SLOTS : ns; /* someone else is measuring */
+        __atomic_load(&c->ns, &ns, __ATOMIC_ACQUIRE);
+        if (needs_measure(c, ns))
+            measure_locked(c, slot_of(p), ns == 0 ? CAL_SAMPLES : RECAL_SAMPLES);
+        __atomic_load(&c->ns, &ns, __ATOMIC_ACQUIRE);
         pthread_mutex_unlock(&cal_lock);
     }
     return p > CAL_SLOTS ? ns * p / CAL_SLOTS : ns;
+}
+
+void par_fork_join_note(int p, double ns)
+{
+    if (p > CAL_SLOTS)
+        ns = ns * CAL_SLOTS / p;
+    cal *c = &cals[slot_of(p)];
+    pthread_mutex_lock(&cal_lock);
+    double old;
+    __atomic_load(&c->ns, &old, __ATOMIC_RELAXED);
+    if (old > 0) {
+        double v = old + NOTE_WEIGHT * (ns - old);
+        __atomic_store(&c->ns, &v, __ATOMIC_RELEASE);
+        if (ns < c->min_ns)
+            c->min_ns = ns > 1 ? ns : 1;
+        c->when = par_now_ns();
+    }
+    pthread_mutex_unlock(&cal_lock);
 }

@@ -64,6 +64,7 @@ typedef struct region {
     ug_error err;        /* its error */
     int64_t master_ns;   /* the calling thread's chunk: time and items */
     int64_t master_items;
+    int64_t slowest_ns;  /* the longest chunk */
 } region;
 
 static _Thread_local int tl_in_chunk;   /* this thread is running a chunk of ours */
@@ -98,7 +99,7 @@ static void run_timed(const job *j, int64_t lo, int64_t hi, int64_t *ns)
  * leaves free. Returns the threads granted (release them with release()). */
 static int reserve(int p)
 {
-    int cores = omp_get_num_procs();
+    int cores = par_cores();
     int old = __atomic_fetch_add(&busy_threads, p, __ATOMIC_ACQ_REL);
     if (old == 0 || old + p <= cores)
         return p;
@@ -116,6 +117,8 @@ static int worth_parallel(int64_t n, int p, double c_s, double c_p, double o)
         return 0;
     if (c_p <= 0)
         c_p = c_s;
+    if (c_p < c_s)
+        c_s = c_p; /* one thread alone is never slower than in a crowd: c_s was inflated */
     double ser = (double)n * c_s, par = (double)n * c_p / p + o;
     return ser - par > MARGIN * o;
 }
@@ -143,32 +146,45 @@ static void collect_error(region *g, int t)
     }
 }
 
+/* Keep the longest chunk time of a region. */
+static void note_chunk_ns(region *g, int64_t ns)
+{
+    int64_t cur = __atomic_load_n(&g->slowest_ns, __ATOMIC_RELAXED);
+    while (ns > cur && !__atomic_compare_exchange_n(&g->slowest_ns, &cur, ns, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
 static void run_chunk(region *g, int t, int T)
 {
-    int64_t a, b;
+    int64_t a, b, ns = 0;
     chunk(g->n, t, T, &a, &b);
     if (t != 0)
         loops_rt_take_error(NULL); /* a pool thread starts with a clean record */
     tl_in_chunk++;
-    if (t == 0) {
-        run_timed(g->j, g->lo + a, g->lo + b, &g->master_ns);
-        g->master_items = b - a;
-    } else if (a < b) {
-        g->j->body(g->j->ctx, g->lo + a, g->lo + b);
-    }
+    if (a < b)
+        run_timed(g->j, g->lo + a, g->lo + b, &ns);
     tl_in_chunk--;
+    if (t == 0) {
+        g->master_ns = ns;
+        g->master_items = b - a;
+    }
+    note_chunk_ns(g, ns);
     collect_error(g, t);
 }
 
+/* Items [lo, lo + n) on p threads; then the error, the costs and the overhead it showed. */
 static void run_region(const job *j, int64_t lo, int64_t n, int p)
 {
     region g = {.j = j, .lo = lo, .n = n, .best = INT_MAX};
+    int64_t t0 = par_now_ns();
 #pragma omp parallel num_threads(p)
     run_chunk(&g, omp_get_thread_num(), omp_get_num_threads());
+    int64_t wall = par_now_ns() - t0;
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
     if (g.master_items > 0 && g.master_ns > 0)
         update_estimate(j->c_par, (double)g.master_ns / (double)g.master_items);
+    par_fork_join_note(p, (double)(wall - g.slowest_ns));
 }
 
 /* ---- deciding ---- */
@@ -181,7 +197,7 @@ static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
         int64_t m = n - *lo < k ? n - *lo : k, ns;
         run_timed(j, *lo, *lo + m, &ns);
         *lo += m;
-        if ((double)ns >= min_ns) {
+        if (k > 1 && (double)ns >= min_ns) { /* the first slice pays for cold caches */
             store_d(j->c_ser, (double)ns / (double)m);
             return;
         }

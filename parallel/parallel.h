@@ -55,10 +55,16 @@ void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx
 /* Once per process, before the first OpenMP call: choose the wait policy
  * (see calibrate.c). Thread-safe; every entry point calls it. */
 void par_omp_init(void);
+/* Processors available to this process (omp_get_num_procs, read once). */
+int par_cores(void);
 /* Monotonic clock in nanoseconds. */
 int64_t par_now_ns(void);
-/* Measured wall time of one empty parallel region of p threads (p >= 2),
- * measured on first use per p and then cached. Thread-safe. */
+/* Estimated overhead of one parallel region of p threads (p >= 2): measured
+ * with empty regions on first use per p, then kept current from real regions
+ * and re-measured when it looks stale (see calibrate.c). Thread-safe. */
 double par_fork_join_ns(int p);
+/* Report the overhead of a real region of p threads (its wall time minus its
+ * slowest chunk); folded into the estimate par_fork_join_ns returns. */
+void par_fork_join_note(int p, double ns);
 
 #endif /* UG_PARALLEL_H */
