@@ -809,6 +809,17 @@ START_TEST(exec_index_error)
     ck_assert_int_eq(layout_execute(sig, ops, 2, (ug_dtype[]){UG_FLOAT64, UG_FLOAT64}, &loop, &err), UG_EINDEX);
     ck_assert_ptr_nonnull(strstr(err.msg, "kernel 'oob': index 7 is out of bounds for axis 0 with size 3"));
     ck_assert_int_eq(loops_rt_take_error(NULL), 0); /* taken */
+    /* Recorded on a worker thread, reported by the caller. */
+    enum { N = 1 << 16 };
+    double *big = calloc(N, sizeof(double)), *bo = calloc(N, sizeof(double));
+    mk(&ops[0], big, UG_FLOAT64, 1, (int64_t[]){N}, NULL);
+    mk(&ops[1], bo, UG_FLOAT64, 1, (int64_t[]){N}, NULL);
+    loop.nthreads = 2;
+    for (int rep = 0; rep < 3; rep++)
+        ck_assert_int_eq(layout_execute(sig, ops, 2, (ug_dtype[]){UG_FLOAT64, UG_FLOAT64}, &loop, &err), UG_EINDEX);
+    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+    free(big);
+    free(bo);
     layout_free(sig);
 }
 END_TEST
