@@ -181,10 +181,20 @@ static const char *entry_status(scan *s, const item *idx, const cache_entry *e, 
 
 /* ---------------------------------------------------------------- list */
 
+/* A kernel name fit for one table cell: control bytes shown as '?'. */
+static const char *printable(const char *s, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 static void list_index(scan *s, item *it, uint64_t *total, int *nbad)
 {
     cache_file f;
-    char why[256], ewhy[256];
+    char why[256], ewhy[256], name[256], sig[256];
     if (!check_file(s, it, &f, why, sizeof why)) {
         printf("%-20s %.16s  %-20s %10s  bad index: %s\n", it->name, it->hex, "-", "-", why);
         ++*nbad;
@@ -195,10 +205,11 @@ static void list_index(scan *s, item *it, uint64_t *total, int *nbad)
         const char *st = entry_status(s, it, &f.entries[i], &size, ewhy, sizeof ewhy);
         *nbad += strcmp(st, "ok") != 0;
         *total += size;
-        printf("%-20s %.16s  %-20s %10llu  %s\n", f.name, it->hex, f.entries[i].sig, (unsigned long long)size, st);
+        printf("%-20s %.16s  %-20s %10llu  %s\n", printable(f.name, name, sizeof name), it->hex,
+               printable(f.entries[i].sig, sig, sizeof sig), (unsigned long long)size, st);
     }
     if (f.nentries == 0)
-        printf("%-20s %.16s  %-20s %10s  ok (no signatures)\n", f.name, it->hex, "-", "-");
+        printf("%-20s %.16s  %-20s %10s  ok (no signatures)\n", printable(f.name, name, sizeof name), it->hex, "-", "-");
     cache_file_free(&f);
 }
 

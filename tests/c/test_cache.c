@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <llvm-c/blake3.h>
+
 #include "cache/cache.h"
 #include "ug_cache_tool_path.h"
 
@@ -464,7 +466,7 @@ END_TEST
 
 enum { F_TRUNC_HEADER, F_TRUNC_BODY, F_TRUNC_INDEX, F_FLIP_MAGIC, F_FLIP_HEADER_KEY, F_FLIP_PAYLOAD, F_FLIP_INDEX,
        F_VERSION, F_OTHER_KEY_OBJ, F_OTHER_KEY_IDX, F_EMPTY_OBJ, F_EMPTY_IDX, F_DIR_OBJ, F_DIR_IDX, F_TRAILING,
-       F_SWAPPED_SLOTS, F_NFAULTS };
+       F_SWAPPED_SLOTS, F_KIND, F_DUP_ENTRIES, F_NFAULTS };
 
 static const struct fault {
     const char *what;
@@ -486,6 +488,8 @@ static const struct fault {
     [F_DIR_IDX] = {"a directory where the index should be", "a directory where a file should be"},
     [F_TRAILING] = {"bytes appended to the object", "trailing bytes"},
     [F_SWAPPED_SLOTS] = {"object files of two signatures swapped", "signature mismatch"},
+    [F_KIND] = {"the index copied over an object", "an index file where an object should be"},
+    [F_DUP_ENTRIES] = {"a well-formed index listing a signature twice", "listed twice"},
 };
 
 static void flip(const char *path, long off)
@@ -529,6 +533,30 @@ static void make_squatter_dir(const char *path)
     fclose(f);
 }
 
+/* An index with a valid header and checksum that lists "d->d" twice (the
+ * format, written out independently of store.c). */
+static void craft_dup_index(const char *path, const cache_key *k)
+{
+    unsigned char f[256] = "UFGCACHE";
+    size_t n = 88;
+    const unsigned char body[] = {4, 0, 0, 0, 'k', 'e', 'r', 'n', 2, 0, 0, 0,
+                                  0, 0, 0, 0, 4, 0, 0, 0, 'd', '-', '>', 'd',
+                                  1, 0, 0, 0, 4, 0, 0, 0, 'd', '-', '>', 'd'};
+    f[8] = CACHE_FORMAT_VERSION;
+    f[12] = CACHE_KIND_INDEX;
+    memcpy(f + 16, k->b, 32);
+    f[48] = sizeof body;
+    memcpy(f + n, body, sizeof body);
+    llvm_blake3_hasher h;
+    llvm_blake3_hasher_init(&h);
+    llvm_blake3_hasher_update(&h, f, 56);
+    llvm_blake3_hasher_update(&h, body, sizeof body);
+    llvm_blake3_hasher_finalize(&h, f + 56, 32);
+    FILE *fp = fopen(path, "wb");
+    fwrite(f, 1, n + sizeof body, fp);
+    fclose(fp);
+}
+
 static void apply_fault(int fault, const char *dir, const cache_key *k, const cache_key *other)
 {
     const char *obj = file_path(dir, "kern", k, 0), *idx = file_path(dir, "kern", k, -1);
@@ -553,6 +581,8 @@ static void apply_fault(int fault, const char *dir, const cache_key *k, const ca
         fclose(f);
         break;
     }
+    case F_KIND: copy_file(idx, obj); break;
+    case F_DUP_ENTRIES: craft_dup_index(idx, k); break;
     case F_SWAPPED_SLOTS:
         copy_file(obj, at("swap"));
         copy_file(file_path(dir, "kern", k, 1), obj);
@@ -601,7 +631,7 @@ START_TEST(test_fault_is_miss_then_repaired)
     cache_stats(c, &n);
     ck_assert_uint_eq(n.rejections, 0);
     if (_i != F_TRUNC_INDEX && _i != F_FLIP_INDEX && _i != F_EMPTY_IDX && _i != F_DIR_IDX && _i != F_OTHER_KEY_IDX &&
-        _i != F_SWAPPED_SLOTS)
+        _i != F_SWAPPED_SLOTS && _i != F_DUP_ENTRIES)
         ck_assert_msg(hit_equals(c, "kern", &k, "f->f", 900), "%s: other signature lost", f->what);
     else /* a rejected index forgets the others (a swap broke both): the put brings them back */
         ck_assert(!hit_equals(c, "kern", &k, "f->f", 900)), put_payload(c, "kern", &k, "f->f", 900);
