@@ -218,7 +218,10 @@ typedef struct kernel_module {
     int nfuncs;
 } kernel_module;
 
-/* Parse a whole source (one or more defs, or a single lambda). The module
+/* Parse a whole source (one or more defs, or a single lambda). At the top
+ * level, decorator lines, `import`/`from` lines and docstrings are skipped,
+ * and `name = lambda ...` names the lambda. Annotations are ignored;
+ * `prange(...)` is accepted as `range(...)`. The module
  * keeps a pointer to src->text: the text must outlive it.
  * Errors: UG_ESYNTAX at the first offending token, naming an unclosed
  * bracket's opener ("')' expected (to close '(' at line 3)"). */
@@ -366,6 +369,22 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    the kernel (UG_ENAME "local 'x' may be used before assignment") — so
  *    lowering can give locals any initial value.
  *  - Arrays are never assigned to locals (UG_ETYPE).
+ *  - A function that returns a value (scalar kernels; helpers with `return e`)
+ *    never reaches the end of its body: inference rejects it (UG_ETYPE "may
+ *    reach its end without returning a value"). A helper never mixes `return e`
+ *    and bare `return`.
+ *  - `a, b = x, y`: every value is evaluated before any target is stored.
+ *
+ * Helpers
+ *  - funcs[] may hold several specialisations of one def, with the same name
+ *    (different argument types; a weak literal argument is a different key
+ *    from a strong one of the same dtype). Identify them by pointer.
+ *  - A helper's parameter .ty is concrete; arrays arrive as KT_ARRAY params.
+ *
+ * Errors (added by the front end)
+ *  - Messages name the kernel given to kernel_infer, also for errors inside a
+ *    helper; line, column and caret point at the helper's source.
+ *  - `break`/`continue` outside a loop is UG_ESYNTAX (from kernel_parse).
  */
 
 /* ======================================================================
