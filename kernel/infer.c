@@ -199,8 +199,9 @@ static int local_index(const kernel_func *f, const char *name)
 
 static void add_local(infer *I, kernel_func *f, const kernel_node *name, int *cap)
 {
-    if (param_index(f, name->name) >= 0 || local_index(f, name->name) >= 0)
-        return;
+    int pi = param_index(f, name->name);
+    if ((pi >= 0 && f->params[pi].ty.kind == KT_ARRAY) || local_index(f, name->name) >= 0)
+        return; /* assigning an array argument is an error, reported when typed */
     if (f->nlocals == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         kernel_var *v = kernel_arena_alloc(I->a, (size_t)*cap * sizeof *v);
@@ -256,7 +257,7 @@ static void da_reads(infer *I, const kernel_func *f, const kernel_node *e, const
     if (!e || I->failed || s->dead)
         return;
     if (e->kind == N_NAME) {
-        int li = param_index(f, e->name) < 0 ? local_index(f, e->name) : -1;
+        int li = e->symkind == SYM_PARAM ? -1 : local_index(f, e->name);
         if (li >= 0 && !s->set[li])
             fail(I, UG_ENAME, e->pos, "local variable '%s' may be used before assignment", e->name);
         return;
@@ -482,7 +483,9 @@ static const kernel_func *find_helper(const kernel_module *m, const char *name)
 static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
 {
     int k = local_index(fs->fn, n->name);
-    if (k >= 0 && param_index(fs->fn, n->name) < 0) {
+    if (n->symkind == SYM_PARAM) /* resolved before, or the shadow copy's source */
+        return fs->pt[n->index];
+    if (k >= 0) {
         n->symkind = SYM_LOCAL;
         n->index = k;
         if (fs->lt[k].kind == KT_VOID) /* cannot happen after check_assigned; be safe */
@@ -750,7 +753,7 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
     }
     if (!want_scalar(I, t, v))
         return;
-    if (k >= 0) {
+    if (k >= 0 && local_index(fs->fn, t->name) < 0) {
         t->symkind = SYM_PARAM;
         t->index = k;
         t->ty = fs->pt[k];
@@ -1004,11 +1007,53 @@ static void resolve(kernel_node *n, kernel_type want)
 
 /* ---------------------------------------------------------------- functions */
 
+/* A scalar parameter the body assigns to becomes a local of its own type
+ * (Python rebinds the name: `x = x * 0.5` makes an int x a float), copied
+ * from the parameter by an assignment put first in the body. */
+static void shadow_params(infer *I, kernel_func *f)
+{
+    int n = 0;
+    for (int k = 0; k < f->nlocals; k++)
+        n += param_index(f, f->locals[k].name) >= 0;
+    if (n == 0)
+        return;
+    kernel_node **kids = kernel_arena_alloc(I->a, (size_t)(f->body->nkids + n) * sizeof *kids);
+    if (!kids) {
+        fail(I, UG_ENOMEM, f->pos, "out of memory");
+        return;
+    }
+    int j = 0;
+    for (int k = 0; k < f->nlocals; k++) {
+        int pi = param_index(f, f->locals[k].name);
+        if (pi < 0)
+            continue;
+        kernel_node *as = kernel_arena_alloc(I->a, sizeof *as), *t = kernel_arena_alloc(I->a, sizeof *t),
+                    *v = kernel_arena_alloc(I->a, sizeof *v), **tk = kernel_arena_alloc(I->a, sizeof *tk);
+        if (!as || !t || !v || !tk) {
+            fail(I, UG_ENOMEM, f->pos, "out of memory");
+            return;
+        }
+        *t = (kernel_node){.kind = N_NAME, .pos = f->params[pi].pos, .name = f->params[pi].name, .builtin = -1};
+        *v = *t;
+        v->symkind = SYM_PARAM;
+        v->index = pi;
+        *tk = t;
+        *as = (kernel_node){.kind = N_ASSIGN, .pos = t->pos, .kids = tk, .nkids = 1, .b = v, .builtin = -1};
+        kids[j++] = as;
+    }
+    memcpy(kids + j, f->body->kids, (size_t)f->body->nkids * sizeof *kids);
+    f->body->kids = kids;
+    f->body->nkids += n;
+}
+
 static bool type_function(infer *I, fstate *fs)
 {
     kernel_func *f = fs->fn;
     int cap = 0;
+    for (int k = 0; k < f->nparams; k++)
+        f->params[k].ty = fs->pt[k];
     collect_locals(I, f, f->body, &cap);
+    shadow_params(I, f);
     fs->lt = kernel_arena_alloc(I->a, (size_t)(f->nlocals + 1) * sizeof *fs->lt);
     if (!I->failed && !fs->lt)
         fail(I, UG_ENOMEM, f->pos, "out of memory");
