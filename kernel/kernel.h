@@ -374,6 +374,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    reach its end without returning a value"). A helper never mixes `return e`
  *    and bare `return`.
  *  - `a, b = x, y`: every value is evaluated before any target is stored.
+ *  - A scalar parameter the body assigns to is shadowed by a local of the
+ *    same name (Python rebinding): the body's first statements are
+ *    N_ASSIGN(local <- N_NAME SYM_PARAM), and every other reference is SYM_LOCAL.
  *
  * Helpers
  *  - funcs[] may hold several specialisations of one def, with the same name
