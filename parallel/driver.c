@@ -24,7 +24,15 @@
  * times them; once a slice lasts long enough to time (PROBE_MIN_O of O),
  * c_s is stored and the rest of the range is decided by the model. Serial
  * calls whose predicted time is near the threshold are timed again, so
- * c_s tracks reality (a first call can be slow from page faults).
+ * c_s tracks reality (a first call can be slow from page faults). c_s is
+ * never taken above c_p (one thread alone is not slower than in a crowd).
+ * Forgetting: a high c_p (say, one region slowed by page faults) would
+ * keep a loop serial for good, as c_p is only measured in regions; so each
+ * call declined only because c_p > c_s pulls c_p a little toward c_s. A
+ * loop that really is bandwidth-bound then retries a region now and then
+ * (the retry re-measures c_p and pushes it back up); each retry costs at
+ * most about one fork/join and comes after tens of declined calls (c_p's
+ * excess shrinks by FORGET_WEIGHT per call).
  *
  * Never nested: inside an OpenMP region (omp_in_parallel) or on a thread
  * that is running a chunk of ours, everything runs serially. Concurrent
@@ -44,6 +52,7 @@
 #define MARGIN 1.0        /* required saving, in units of the fork/join cost */
 #define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
 #define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
+#define FORGET_WEIGHT 0.03 /* pull of c_p toward c_s per declined call that would pay at c_p = c_s */
 #define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
 
 typedef void (*par_body)(void *ctx, int64_t lo, int64_t hi);
@@ -237,10 +246,14 @@ static void run_job(const job *j, int64_t n, int p)
     int q = reserve(p);
     if (q != p)
         o = par_fork_join_ns(q);
-    if (worth_parallel(n - lo, q, load_d(j->c_ser), load_d(j->c_par), o))
+    double c_s = load_d(j->c_ser), c_p = load_d(j->c_par);
+    if (worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
-    else
+    } else {
+        if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
+            store_d(j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
         run_serial(j, lo, n, o);
+    }
     release(q);
 }
 
