@@ -256,12 +256,10 @@ static void scalar_paths(loops_gen *g, abi *a)
     }
     gather_path(g, a);
     LLVMPositionBuilderAtEnd(g->B, contig);
-    contig_path(g, a, -1);
-    LLVMBuildBr(g->B, a->exit);
+    contig_path(g, a, -1); /* each path's loop exits to a->exit */
     for (int k = 0; k < nb; k++) {
         LLVMPositionBuilderAtEnd(g->B, bc[k]);
         contig_path(g, a, k);
-        LLVMBuildBr(g->B, a->exit);
     }
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);

@@ -1,0 +1,1201 @@
+/* test_loops.c — white-box suite of loops/: typed ASTs built by hand (the
+ * contract of kernel.h's "Typed AST invariants"), compiled, loaded into the
+ * JIT and called through NumPy's loop ABI, compared with independent C
+ * references: every operator, cast and math function on every dtype, edge
+ * values, every stride path, aliasing, FP flags, gufuncs.
+ */
+#include <check.h>
+#include <fenv.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout/layout.h"
+#include "loops/loops.h"
+#include "ufuncgen/internal.h"
+
+/* ---------------------------------------------------------------- AST builders */
+
+static kernel_type sty(ug_dtype dt) { return (kernel_type){.kind = KT_SCALAR, .dt = (int8_t)dt}; }
+static kernel_type aty(ug_dtype dt, int nd) { return (kernel_type){.kind = KT_ARRAY, .dt = (int8_t)dt, .ndim = (uint8_t)nd}; }
+
+static kernel_node *nd(int kind, kernel_type ty)
+{
+    kernel_node *n = calloc(1, sizeof *n);
+    n->kind = (uint8_t)kind;
+    n->ty = ty;
+    n->opty = ty;
+    n->builtin = -1;
+    n->pos.line = 1;
+    n->pos.col = 1;
+    return n;
+}
+
+static kernel_node *param(int idx, kernel_type ty)
+{
+    kernel_node *n = nd(N_NAME, ty);
+    n->symkind = SYM_PARAM;
+    n->index = idx;
+    n->name = "p";
+    return n;
+}
+
+static kernel_node *local(int idx, kernel_type ty)
+{
+    kernel_node *n = param(idx, ty);
+    n->symkind = SYM_LOCAL;
+    return n;
+}
+
+static kernel_node *fnum(double v, ug_dtype dt)
+{
+    kernel_node *n = nd(N_FLOAT, sty(dt));
+    n->fval = v;
+    return n;
+}
+
+static kernel_node *inum(int64_t v, ug_dtype dt)
+{
+    kernel_node *n = nd(N_INT, sty(dt));
+    n->ival = v;
+    return n;
+}
+
+static kernel_node *bin(int op, kernel_node *a, kernel_node *b, ug_dtype opty)
+{
+    kernel_node *n = nd(N_BINARY, sty(opty));
+    n->op = (uint16_t)op;
+    n->a = a;
+    n->b = b;
+    return n;
+}
+
+static kernel_node *call(int b, kernel_node **args, int nargs, ug_dtype opty, ug_dtype ty)
+{
+    kernel_node *n = nd(N_CALL, sty(ty));
+    n->opty = sty(opty);
+    n->builtin = b;
+    n->kids = calloc((size_t)nargs, sizeof *n->kids);
+    memcpy(n->kids, args, (size_t)nargs * sizeof *args);
+    n->nkids = nargs;
+    return n;
+}
+
+static kernel_node *blockn(int nk, kernel_node **kids)
+{
+    kernel_node *n = nd(N_BLOCK, (kernel_type){0});
+    n->kids = calloc((size_t)nk + 1, sizeof *n->kids);
+    memcpy(n->kids, kids, (size_t)nk * sizeof *kids);
+    n->nkids = nk;
+    return n;
+}
+
+static kernel_node *ret(kernel_node *a)
+{
+    kernel_node *n = nd(N_RETURN, (kernel_type){0});
+    n->a = a;
+    return n;
+}
+
+static kernel_node *assign(kernel_node *target, kernel_node *v)
+{
+    kernel_node *n = nd(N_ASSIGN, (kernel_type){0});
+    n->kids = calloc(1, sizeof *n->kids);
+    n->kids[0] = target;
+    n->nkids = 1;
+    n->b = v;
+    return n;
+}
+
+/* A scalar kernel: params of the given dtypes, locals, body; returns out. */
+static kernel_typed *scalar_kernel(int nin, const ug_dtype *in, ug_dtype out, kernel_node *body, int nlocals,
+                                   const kernel_type *ltys)
+{
+    kernel_func *f = calloc(1, sizeof *f);
+    f->name = "k";
+    f->nparams = nin;
+    f->params = calloc((size_t)nin + 1, sizeof *f->params);
+    for (int k = 0; k < nin; k++)
+        f->params[k] = (kernel_var){.name = "x", .ty = sty(in[k])};
+    f->nlocals = nlocals;
+    f->locals = calloc((size_t)nlocals + 1, sizeof *f->locals);
+    for (int k = 0; k < nlocals; k++)
+        f->locals[k] = (kernel_var){.name = "l", .ty = ltys[k]};
+    f->body = body->kind == N_BLOCK ? body : blockn(1, (kernel_node *[]){ret(body)});
+    f->ret = sty(out);
+    kernel_typed *t = calloc(1, sizeof *t);
+    t->kernel = f;
+    t->funcs = calloc(1, sizeof *t->funcs);
+    t->funcs[0] = f;
+    t->nfuncs = 1;
+    t->nin = nin;
+    t->nout = 1;
+    t->out_dt = out;
+    return t;
+}
+
+/* Leaks the hand-built AST on purpose: tests are short-lived processes. */
+
+static layout_sig *scalar_layout(int nin, int nout)
+{
+    layout_sig *s = calloc(1, sizeof *s);
+    s->nin = nin;
+    s->nout = nout;
+    s->op_ncore = calloc((size_t)(nin + nout), sizeof *s->op_ncore);
+    s->op_dims = calloc((size_t)(nin + nout), sizeof *s->op_dims);
+    s->scalar = true;
+    return s;
+}
+
+static int symno;
+
+/* Compile and load; returns the loop (fails the test on error). */
+static ug_loop_fn build_ex(kernel_typed *tk, const layout_sig *L, const ug_dtype *dts, int boundscheck, void **objp,
+                           size_t *sizep)
+{
+    char sym[64];
+    snprintf(sym, sizeof sym, "test_loop_%d", symno++);
+    loops_request r = {.tk = tk, .layout = L, .dtypes = dts, .symbol = sym, .kname = "k", .boundscheck = boundscheck,
+                       .opt_level = 3};
+    void *obj;
+    size_t size;
+    ug_error err = {0};
+    ug_status st = loops_compile(&r, &obj, &size, &err);
+    ck_assert_msg(st == UG_OK, "compile: %s", err.msg);
+    loops_code *code;
+    ug_loop_fn fn;
+    st = loops_load(obj, size, sym, &code, &fn, &err);
+    ck_assert_msg(st == UG_OK, "load: %s", err.msg);
+    if (objp) {
+        *objp = obj;
+        *sizep = size;
+    } else {
+        free(obj);
+    }
+    return fn;
+}
+
+static ug_loop_fn build(kernel_typed *tk, const ug_dtype *dts)
+{
+    return build_ex(tk, scalar_layout(tk->nin, 1), dts, 0, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- values */
+
+static const ug_dtype ints[] = {UG_INT8, UG_UINT8, UG_INT16, UG_UINT16, UG_INT32, UG_UINT32, UG_INT64, UG_UINT64};
+
+static int bits(ug_dtype dt) { return (int)ug_dtype_size(dt) * 8; }
+static bool sgn(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_INT; }
+
+/* Wrap a 64-bit pattern to dt's width (sign- or zero-extended back). */
+static int64_t wrap(uint64_t x, ug_dtype dt)
+{
+    int w = bits(dt);
+    if (w == 64)
+        return (int64_t)x;
+    uint64_t m = (1ull << w) - 1;
+    x &= m;
+    if (sgn(dt) && (x >> (w - 1)))
+        x |= ~m;
+    return (int64_t)x;
+}
+
+static void put(void *p, ug_dtype dt, int64_t v)
+{
+    switch (ug_dtype_size(dt)) {
+    case 1: *(int8_t *)p = (int8_t)v; break;
+    case 2: *(int16_t *)p = (int16_t)v; break;
+    case 4: *(int32_t *)p = (int32_t)v; break;
+    default: *(int64_t *)p = v; break;
+    }
+}
+
+static int64_t get(const void *p, ug_dtype dt)
+{
+    switch (dt) {
+    case UG_BOOL: return *(const uint8_t *)p;
+    case UG_INT8: return *(const int8_t *)p;
+    case UG_UINT8: return *(const uint8_t *)p;
+    case UG_INT16: return *(const int16_t *)p;
+    case UG_UINT16: return *(const uint16_t *)p;
+    case UG_INT32: return *(const int32_t *)p;
+    case UG_UINT32: return *(const uint32_t *)p;
+    default: return *(const int64_t *)p;
+    }
+}
+
+static int int_values(ug_dtype dt, int64_t *v)
+{
+    int w = bits(dt), n = 0;
+    uint64_t mn = sgn(dt) ? 1ull << (w - 1) : 0, mx = sgn(dt) ? (1ull << (w - 1)) - 1 : ~0ull;
+    int64_t raw[] = {0, 1, -1, 2, -2, 3, -3, 7, -7, 100, w - 1, w, w + 1, 5, -128};
+    for (size_t k = 0; k < sizeof raw / sizeof raw[0]; k++)
+        v[n++] = wrap((uint64_t)raw[k], dt);
+    v[n++] = wrap(mn, dt);
+    v[n++] = wrap(mx, dt);
+    v[n++] = wrap(mn + 1, dt);
+    v[n++] = wrap(mx - 1, dt);
+    return n;
+}
+
+/* ---------------------------------------------------------------- integer references */
+
+static int64_t ref_int(int op, int64_t a, int64_t b, ug_dtype dt, int *divzero)
+{
+    uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+    int w = bits(dt);
+    switch (op) {
+    case TK_PLUS: return wrap(ua + ub, dt);
+    case TK_MINUS: return wrap(ua - ub, dt);
+    case TK_STAR: return wrap(ua * ub, dt);
+    case TK_AMP: return wrap(ua & ub, dt);
+    case TK_PIPE: return wrap(ua | ub, dt);
+    case TK_CARET: return wrap(ua ^ ub, dt);
+    case TK_LSHIFT: return ub < (uint64_t)w ? wrap(ua << b, dt) : 0;
+    case TK_RSHIFT:
+        if (ub < (uint64_t)w)
+            return sgn(dt) ? (a >> b) : (int64_t)(ua >> b);
+        return sgn(dt) && a < 0 ? -1 : 0;
+    case TK_DSLASH: case TK_PERCENT:
+        if (b == 0) {
+            *divzero = 1;
+            return 0;
+        }
+        if (!sgn(dt)) {
+            uint64_t m = w == 64 ? ~0ull : (1ull << w) - 1;
+            return op == TK_DSLASH ? (int64_t)((ua & m) / (ub & m)) : (int64_t)((ua & m) % (ub & m));
+        }
+        if (b == -1)
+            return op == TK_DSLASH ? wrap(0 - ua, dt) : 0;
+        {
+            int64_t q = a / b, r = a % b;
+            if (r && ((r < 0) != (b < 0))) {
+                q--;
+                r += b;
+            }
+            return op == TK_DSLASH ? q : r;
+        }
+    case TK_DSTAR: {
+        if (sgn(dt) && b < 0)
+            return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;
+        uint64_t r = 1, base = ua, e = sgn(dt) ? (uint64_t)b : (ub & (w == 64 ? ~0ull : (1ull << w) - 1));
+        while (e) {
+            if (e & 1)
+                r *= base;
+            base *= base;
+            e >>= 1;
+        }
+        return wrap(r, dt);
+    }
+    default: return 0;
+    }
+}
+
+static const int int_ops[] = {TK_PLUS, TK_MINUS, TK_STAR, TK_DSLASH, TK_PERCENT, TK_DSTAR,
+                              TK_AMP, TK_PIPE, TK_CARET, TK_LSHIFT, TK_RSHIFT};
+
+/* Run a binary loop over all pairs of vals (contiguous), outputs in out. */
+static void run_pairs(ug_loop_fn fn, ug_dtype dt, ug_dtype odt, const int64_t *vals, int nv, void *out)
+{
+    size_t es = ug_dtype_size(dt);
+    int n = nv * nv;
+    char *a = calloc((size_t)n, es), *b = calloc((size_t)n, es);
+    for (int i = 0; i < nv; i++)
+        for (int j = 0; j < nv; j++) {
+            put(a + (size_t)(i * nv + j) * es, dt, vals[i]);
+            put(b + (size_t)(i * nv + j) * es, dt, vals[j]);
+        }
+    char *args[3] = {a, b, out};
+    intptr_t dims[1] = {n}, steps[3] = {(intptr_t)es, (intptr_t)es, (intptr_t)ug_dtype_size(odt)};
+    fn(args, dims, steps, NULL);
+    free(a);
+    free(b);
+}
+
+START_TEST(int_binops_every_dtype)
+{
+    ug_dtype dt = ints[_i];
+    int64_t vals[32];
+    int nv = int_values(dt, vals);
+    for (size_t o = 0; o < sizeof int_ops / sizeof int_ops[0]; o++) {
+        int op = int_ops[o];
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, bin(op, param(0, sty(dt)), param(1, sty(dt)), dt), 0, NULL), dts);
+        char out[32 * 32 * 8];
+        feclearexcept(FE_ALL_EXCEPT);
+        run_pairs(fn, dt, dt, vals, nv, out);
+        int got_dz = fetestexcept(FE_DIVBYZERO) != 0, want_dz = 0;
+        for (int i = 0; i < nv; i++)
+            for (int j = 0; j < nv; j++) {
+                int64_t want = ref_int(op, vals[i], vals[j], dt, &want_dz);
+                int64_t got = get(out + (size_t)(i * nv + j) * ug_dtype_size(dt), dt);
+                ck_assert_msg(got == want, "%s op %d: %lld, %lld -> %lld, want %lld", ug_dtype_name(dt), op,
+                              (long long)vals[i], (long long)vals[j], (long long)got, (long long)want);
+            }
+        ck_assert_int_eq(got_dz, want_dz);
+    }
+}
+END_TEST
+
+/* Comparisons on every dtype: result bool. */
+START_TEST(compare_every_dtype)
+{
+    static const int ops[] = {TK_LT, TK_LE, TK_GT, TK_GE, TK_EQ, TK_NE};
+    ug_dtype dt = (ug_dtype)(_i + 1); /* int8 .. float64 */
+    int64_t vals[32];
+    double fv[] = {0.0, -0.0, 1.0, -1.0, NAN, INFINITY, -INFINITY, 2.5};
+    bool fl = ug_dtype_kind(dt) == UG_KIND_FLOAT;
+    int nv = fl ? 8 : int_values(dt, vals);
+    for (size_t o = 0; o < 6; o++) {
+        kernel_node *c = nd(N_COMPARE, sty(UG_BOOL));
+        c->kids = (kernel_node *[]){param(0, sty(dt)), param(1, sty(dt))};
+        c->nkids = 2;
+        c->cmpops = (uint16_t[]){(uint16_t)ops[o]};
+        c->cmptys = (kernel_type[]){sty(dt)};
+        kernel_node *kids[2] = {c->kids[0], c->kids[1]};
+        c->kids = calloc(2, sizeof *c->kids);
+        memcpy(c->kids, kids, sizeof kids);
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, UG_BOOL};
+        ug_loop_fn fn = build(scalar_kernel(2, in, UG_BOOL, c, 0, NULL), dts);
+        for (int i = 0; i < nv; i++)
+            for (int j = 0; j < nv; j++) {
+                char a[8], b[8];
+                uint8_t r = 7;
+                int want;
+                if (fl) {
+                    double x = fv[i], y = fv[j];
+                    if (dt == UG_FLOAT32) {
+                        *(float *)a = (float)x;
+                        *(float *)b = (float)y;
+                    } else {
+                        *(double *)a = x;
+                        *(double *)b = y;
+                    }
+                    want = ops[o] == TK_LT ? x < y : ops[o] == TK_LE ? x <= y : ops[o] == TK_GT ? x > y
+                         : ops[o] == TK_GE ? x >= y : ops[o] == TK_EQ ? x == y : x != y;
+                } else {
+                    put(a, dt, vals[i]);
+                    put(b, dt, vals[j]);
+                    int64_t x = vals[i], y = vals[j];
+                    int c3 = sgn(dt) ? (x < y ? -1 : x > y) : ((uint64_t)x < (uint64_t)y ? -1 : (uint64_t)x > (uint64_t)y);
+                    want = ops[o] == TK_LT ? c3 < 0 : ops[o] == TK_LE ? c3 <= 0 : ops[o] == TK_GT ? c3 > 0
+                         : ops[o] == TK_GE ? c3 >= 0 : ops[o] == TK_EQ ? c3 == 0 : c3 != 0;
+                }
+                char *args[3] = {a, b, (char *)&r};
+                intptr_t dims[1] = {1}, steps[3] = {0, 0, 1};
+                fn(args, dims, steps, NULL);
+                ck_assert_msg(r == want, "%s cmp %d pair %d,%d: %d want %d", ug_dtype_name(dt), ops[o], i, j, r, want);
+            }
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- floats */
+
+static const double fvals[] = {0.0, -0.0, 1.0, -1.0, 1.5, -2.5, 3.0, 7.0, -7.0, 0.5, 2.5, 1e300, -1e-300,
+                               INFINITY, -INFINITY, NAN, 5.75, -0.3};
+#define NF ((int)(sizeof fvals / sizeof fvals[0]))
+
+/* NumPy's npy_divmod (numpy/_core/src/npymath/npy_math_internal.h.src). */
+static double ref_divmod(double a, double b, double *modulus)
+{
+    double mod = fmod(a, b), div, floordiv;
+    if (!b) {
+        *modulus = mod;
+        return a / b;
+    }
+    div = (a - mod) / b;
+    if (mod) {
+        if (isless(b, 0) != isless(mod, 0)) {
+            mod += b;
+            div -= 1.0;
+        }
+    } else {
+        mod = copysign(0, b);
+    }
+    if (div) {
+        floordiv = floor(div);
+        if (isgreater(div - floordiv, 0.5))
+            floordiv += 1.0;
+    } else {
+        floordiv = copysign(0, a / b);
+    }
+    *modulus = mod;
+    return floordiv;
+}
+
+static float ref_divmodf(float a, float b, float *modulus)
+{
+    float mod = fmodf(a, b), div, floordiv;
+    if (!b) {
+        *modulus = mod;
+        return a / b;
+    }
+    div = (a - mod) / b;
+    if (mod) {
+        if (isless(b, 0) != isless(mod, 0)) {
+            mod += b;
+            div -= 1.0f;
+        }
+    } else {
+        mod = copysignf(0, b);
+    }
+    if (div) {
+        floordiv = floorf(div);
+        if (isgreater(div - floordiv, 0.5f))
+            floordiv += 1.0f;
+    } else {
+        floordiv = copysignf(0, a / b);
+    }
+    *modulus = mod;
+    return floordiv;
+}
+
+static double ref_f64(int op, double a, double b)
+{
+    double m;
+    switch (op) {
+    case TK_PLUS: return a + b;
+    case TK_MINUS: return a - b;
+    case TK_STAR: return a * b;
+    case TK_SLASH: return a / b;
+    case TK_DSLASH: return ref_divmod(a, b, &m);
+    case TK_PERCENT: return b ? (ref_divmod(a, b, &m), m) : fmod(a, b);
+    default: return pow(a, b);
+    }
+}
+
+static float ref_f32(int op, float a, float b)
+{
+    float m;
+    switch (op) {
+    case TK_PLUS: return a + b;
+    case TK_MINUS: return a - b;
+    case TK_STAR: return a * b;
+    case TK_SLASH: return a / b;
+    case TK_DSLASH: return ref_divmodf(a, b, &m);
+    case TK_PERCENT: return b ? (ref_divmodf(a, b, &m), m) : fmodf(a, b);
+    default: return powf(a, b);
+    }
+}
+
+static bool close_ulps(double got, double want, int ulps, bool f32);
+
+/* Same value, same sign of zero; any NaN matches any NaN. */
+static bool same(double got, double want) { return (isnan(got) && isnan(want)) || (got == want && signbit(got) == signbit(want)); }
+
+START_TEST(float_binops)
+{
+    static const int ops[] = {TK_PLUS, TK_MINUS, TK_STAR, TK_SLASH, TK_DSLASH, TK_PERCENT, TK_DSTAR};
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, bin(ops[o], param(0, sty(dt)), param(1, sty(dt)), dt), 0, NULL), dts);
+        double a[NF * NF], b[NF * NF], out[NF * NF];
+        float af[NF * NF], bf[NF * NF], outf[NF * NF];
+        for (int i = 0; i < NF * NF; i++) {
+            a[i] = fvals[i / NF];
+            b[i] = fvals[i % NF];
+            af[i] = (float)a[i];
+            bf[i] = (float)b[i];
+        }
+        char *args[3] = {dt == UG_FLOAT64 ? (char *)a : (char *)af, dt == UG_FLOAT64 ? (char *)b : (char *)bf,
+                         dt == UG_FLOAT64 ? (char *)out : (char *)outf};
+        intptr_t dims[1] = {NF * NF}, steps[3] = {(intptr_t)ug_dtype_size(dt), (intptr_t)ug_dtype_size(dt),
+                                                   (intptr_t)ug_dtype_size(dt)};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < NF * NF; i++) {
+            double got = dt == UG_FLOAT64 ? out[i] : outf[i];
+            double want = dt == UG_FLOAT64 ? ref_f64(ops[o], a[i], b[i]) : ref_f32(ops[o], af[i], bf[i]);
+            /* ** goes through libmvec's pow when vectorised: a few ulps from libm */
+            bool ok = ops[o] == TK_DSTAR ? close_ulps(got, want, 4, dt == UG_FLOAT32) : same(got, want);
+            ck_assert_msg(ok, "%s op %d: %g, %g -> %.17g want %.17g", ug_dtype_name(dt), ops[o], a[i], b[i],
+                          got, want);
+        }
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- casts */
+
+/* cvttsd2si: NaN and out-of-range give INT_MIN. */
+static int64_t cvtt64(double x) { return (x >= -0x1p63 && x < 0x1p63) ? (int64_t)x : INT64_MIN; }
+static int32_t cvtt32(double x) { return (x > -2147483649.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN; }
+
+static int64_t ref_f2i(double x, ug_dtype to)
+{
+    switch (to) {
+    case UG_INT64: return cvtt64(x);
+    case UG_INT32: return cvtt32(x);
+    case UG_UINT32: return (int64_t)(uint32_t)cvtt64(x);
+    case UG_UINT64: return x >= 0x1p63 ? (int64_t)((uint64_t)cvtt64(x - 0x1p63) ^ (1ull << 63)) : cvtt64(x);
+    default: return wrap((uint64_t)(int64_t)cvtt32(x), to);
+    }
+}
+
+START_TEST(casts_every_pair)
+{
+    static const double fv[] = {NAN, INFINITY, -INFINITY, -1.0, -1.5, 0x1p63, 0x1p64, 1e19, 3e9, -3e9, 300.7,
+                                -200.5, 70000.2, 0x1p31, 0x1p32 + 5, -0.0, 0.0, 2147483647.5, -2147483648.9, 255.9};
+    ug_dtype from = (ug_dtype)(_i / UG_NDTYPES), to = (ug_dtype)(_i % UG_NDTYPES);
+    int64_t iv[32];
+    bool ff = ug_dtype_kind(from) == UG_KIND_FLOAT, tf = ug_dtype_kind(to) == UG_KIND_FLOAT;
+    int nv = ff ? (int)(sizeof fv / sizeof fv[0]) : from == UG_BOOL ? 2 : int_values(from, iv);
+    if (from == UG_BOOL)
+        iv[0] = 0, iv[1] = 1;
+    kernel_node *c = nd(N_CAST, sty(to));
+    c->a = param(0, sty(from));
+    ug_dtype dts[2] = {from, to};
+    ug_loop_fn fn = build(scalar_kernel(1, &from, to, c, 0, NULL), dts);
+    for (int i = 0; i < nv; i++) {
+        double fx = from == UG_FLOAT32 ? (double)(float)fv[i] : ff ? fv[i] : 0;
+        char in[8] = {0}, out[8] = {0};
+        if (from == UG_FLOAT32)
+            *(float *)in = (float)fx;
+        else if (from == UG_FLOAT64)
+            *(double *)in = fx;
+        else
+            put(in, from, iv[i]);
+        char *args[2] = {in, out};
+        intptr_t dims[1] = {1}, steps[2] = {0, 0};
+        fn(args, dims, steps, NULL);
+        if (to == UG_BOOL) {
+            int want = ff ? fx != 0 : iv[i] != 0;
+            ck_assert_msg(*(uint8_t *)out == want, "%s->bool #%d", ug_dtype_name(from), i);
+        } else if (tf) {
+            double want = ff ? fx : sgn(from) || from == UG_BOOL ? (double)iv[i] : (double)(uint64_t)iv[i];
+            if (to == UG_FLOAT32)
+                want = ff ? (double)(float)fx : sgn(from) || from == UG_BOOL ? (double)(float)iv[i] : (double)(float)(uint64_t)iv[i];
+            double got = to == UG_FLOAT32 ? *(float *)out : *(double *)out;
+            ck_assert_msg(same(got, want), "%s->%s #%d: %.17g want %.17g", ug_dtype_name(from), ug_dtype_name(to), i, got, want);
+        } else {
+            int64_t want = ff ? wrap((uint64_t)ref_f2i(fx, to), to) : wrap((uint64_t)iv[i], to);
+            int64_t got = get(out, to);
+            ck_assert_msg(got == want, "%s->%s #%d (%.17g / %lld): %lld want %lld", ug_dtype_name(from), ug_dtype_name(to),
+                          i, fx, (long long)iv[i], (long long)got, (long long)want);
+        }
+    }
+}
+END_TEST
+
+/* What NumPy 2.4 printed on this machine for astype (strided/scalar path). */
+START_TEST(casts_match_numpy)
+{
+    static const double v[] = {NAN, INFINITY, -INFINITY, -1.0, 0x1p63, 0x1p64, 1e19, -3e9, 0x1p32 + 5};
+    static const uint64_t u64[] = {9223372036854775808ull, 0, 9223372036854775808ull, 18446744073709551615ull,
+                                   9223372036854775808ull, 0, 10000000000000000000ull, 18446744070709551616ull - 0,
+                                   4294967301ull};
+    static const int64_t i32[] = {INT32_MIN, INT32_MIN, INT32_MIN, -1, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+    static const int64_t u32[] = {0, 0, 0, 4294967295ll, 0, 0, 0, 1294967296ll, 5};
+    ug_dtype f = UG_FLOAT64;
+    ug_dtype tos[3] = {UG_UINT64, UG_INT32, UG_UINT32};
+    for (int t = 0; t < 3; t++) {
+        kernel_node *c = nd(N_CAST, sty(tos[t]));
+        c->a = param(0, sty(f));
+        ug_dtype dts[2] = {f, tos[t]};
+        ug_loop_fn fn = build(scalar_kernel(1, &f, tos[t], c, 0, NULL), dts);
+        int64_t out[9] = {0};
+        char *args[2] = {(char *)v, (char *)out};
+        intptr_t dims[1] = {9}, steps[2] = {8, (intptr_t)ug_dtype_size(tos[t])};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < 9; i++) {
+            int64_t got = get((char *)out + i * (int)ug_dtype_size(tos[t]), tos[t]);
+            int64_t want = t == 0 ? (int64_t)(u64[i] == 18446744070709551616ull ? 18446744070709551616ull : u64[i])
+                         : t == 1 ? i32[i] : u32[i];
+            if (t == 0 && i == 7)
+                want = (int64_t)(uint64_t)-3000000000ll;
+            ck_assert_msg(got == want, "%s #%d: %lld want %lld", ug_dtype_name(tos[t]), i, (long long)got, (long long)want);
+        }
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- math builtins */
+
+typedef struct mcase {
+    int b;
+    double (*d)(double);
+    float (*f)(float);
+    int ulps; /* libmvec may differ from libm by a few ulps */
+} mcase;
+
+static double d_sign(double x) { return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x; }
+static float f_sign(float x) { return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x; }
+static double d_isnan(double x) { return isnan(x); }
+static float f_isnan(float x) { return isnan(x); }
+static double d_isinf(double x) { return isinf(x) != 0; }
+static float f_isinf(float x) { return isinf(x) != 0; }
+static double d_isfin(double x) { return isfinite(x); }
+static float f_isfin(float x) { return isfinite(x); }
+
+static const mcase mcases[] = {
+    {B_EXP, exp, expf, 4},       {B_EXP2, exp2, exp2f, 4},   {B_EXPM1, expm1, expm1f, 4}, {B_LOG, log, logf, 4},
+    {B_LOG2, log2, log2f, 4},    {B_LOG10, log10, log10f, 4}, {B_LOG1P, log1p, log1pf, 4}, {B_SQRT, sqrt, sqrtf, 0},
+    {B_CBRT, cbrt, cbrtf, 4},    {B_SIN, sin, sinf, 4},      {B_COS, cos, cosf, 4},       {B_TAN, tan, tanf, 4},
+    {B_ASIN, asin, asinf, 4},    {B_ACOS, acos, acosf, 4},   {B_ATAN, atan, atanf, 4},    {B_SINH, sinh, sinhf, 4},
+    {B_COSH, cosh, coshf, 4},    {B_TANH, tanh, tanhf, 4},   {B_ASINH, asinh, asinhf, 4}, {B_ACOSH, acosh, acoshf, 4},
+    {B_ATANH, atanh, atanhf, 4}, {B_FLOOR, floor, floorf, 0}, {B_CEIL, ceil, ceilf, 0},   {B_TRUNC, trunc, truncf, 0},
+    {B_RINT, rint, rintf, 0},    {B_FABS, fabs, fabsf, 0},   {B_ABS, fabs, fabsf, 0},     {B_ERF, erf, erff, 4},
+    {B_ERFC, erfc, erfcf, 4},    {B_GAMMA, tgamma, tgammaf, 0}, {B_LGAMMA, lgamma, lgammaf, 0},
+    {B_ROUND, roundeven, roundevenf, 0}, {B_SIGN, d_sign, f_sign, 0},
+    {B_ISNAN, d_isnan, f_isnan, 0}, {B_ISINF, d_isinf, f_isinf, 0}, {B_ISFINITE, d_isfin, f_isfin, 0},
+};
+#define NMCASES ((int)(sizeof mcases / sizeof mcases[0]))
+
+static bool close_ulps(double got, double want, int ulps, bool f32)
+{
+    if (isnan(want) || isnan(got) || isinf(want) || want == 0)
+        return same(got, want) || (ulps && fabs(got - want) < (f32 ? 1e-37 : 1e-300));
+    double ulp = f32 ? fabs(nextafterf((float)want, INFINITY) - (float)want) : fabs(nextafter(want, INFINITY) - want);
+    return fabs(got - want) <= ulps * ulp;
+}
+
+START_TEST(math_unary_every_builtin)
+{
+    const mcase *mc = &mcases[_i / 2];
+    ug_dtype dt = _i % 2 ? UG_FLOAT32 : UG_FLOAT64;
+    bool pred = mc->b == B_ISNAN || mc->b == B_ISINF || mc->b == B_ISFINITE;
+    ug_dtype rdt = pred ? UG_BOOL : dt;
+    kernel_node *arg = param(0, sty(dt));
+    ug_dtype dts[2] = {dt, rdt};
+    ug_loop_fn fn = build(scalar_kernel(1, &dt, rdt, call(mc->b, &arg, 1, dt, rdt), 0, NULL), dts);
+    enum { N = 1031 }; /* long enough to take the vector body */
+    static double xd[N], yd[N];
+    static float xf[N], yf[N];
+    static uint8_t yb[N];
+    for (int i = 0; i < N; i++) {
+        double x = i < NF ? fvals[i] : (i - N / 2) * 0.0173 + 0.001 * (i % 7);
+        xd[i] = x;
+        xf[i] = (float)x;
+    }
+    char *args[2] = {dt == UG_FLOAT64 ? (char *)xd : (char *)xf, pred ? (char *)yb : dt == UG_FLOAT64 ? (char *)yd : (char *)yf};
+    intptr_t dims[1] = {N}, steps[2] = {(intptr_t)ug_dtype_size(dt), (intptr_t)ug_dtype_size(rdt)};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < N; i++) {
+        double want = dt == UG_FLOAT64 ? mc->d(xd[i]) : mc->f(xf[i]);
+        double got = pred ? yb[i] : dt == UG_FLOAT64 ? yd[i] : yf[i];
+        ck_assert_msg(close_ulps(got, want, mc->ulps, dt == UG_FLOAT32), "builtin %d %s x=%.17g: %.17g want %.17g",
+                      mc->b, ug_dtype_name(dt), dt == UG_FLOAT64 ? xd[i] : xf[i], got, want);
+    }
+}
+END_TEST
+
+static double py_max(double a, double b) { return b > a ? b : a; }
+static double py_min(double a, double b) { return b < a ? b : a; }
+static double np_maximum(double a, double b) { return (a > b || isnan(a)) ? a : b; }
+static double np_minimum(double a, double b) { return (a < b || isnan(a)) ? a : b; }
+static double np_fmax(double a, double b) { return (a > b || isnan(b)) ? a : b; }
+static double np_fmin(double a, double b) { return (a < b || isnan(b)) ? a : b; }
+
+START_TEST(math_binary_builtins)
+{
+    static const struct { int b; double (*d)(double, double); int ulps; } cs[] = {
+        {B_ATAN2, atan2, 4}, {B_HYPOT, hypot, 4}, {B_POW, pow, 4}, {B_COPYSIGN, copysign, 0}, {B_FMOD, fmod, 0},
+        {B_MAX, py_max, 0}, {B_MIN, py_min, 0}, {B_MAXIMUM, np_maximum, 0}, {B_MINIMUM, np_minimum, 0},
+        {B_FMAX, np_fmax, 0}, {B_FMIN, np_fmin, 0},
+    };
+    ug_dtype dt = UG_FLOAT64;
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(cs[c].b, args2, 2, dt, dt), 0, NULL), dts);
+        double a[NF * NF], b[NF * NF], out[NF * NF];
+        for (int i = 0; i < NF * NF; i++) {
+            a[i] = fvals[i / NF];
+            b[i] = fvals[i % NF];
+        }
+        char *args[3] = {(char *)a, (char *)b, (char *)out};
+        intptr_t dims[1] = {NF * NF}, steps[3] = {8, 8, 8};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < NF * NF; i++)
+            ck_assert_msg(close_ulps(out[i], cs[c].d(a[i], b[i]), cs[c].ulps, false), "builtin %d (%g, %g): %.17g want %.17g",
+                          cs[c].b, a[i], b[i], out[i], cs[c].d(a[i], b[i]));
+    }
+}
+END_TEST
+
+/* Integer builtins: abs (wraps at INT_MIN), sign, min/max, maximum/minimum, ** */
+START_TEST(int_builtins)
+{
+    ug_dtype dt = ints[_i];
+    int64_t vals[32];
+    int nv = int_values(dt, vals);
+    static const int bs[] = {B_ABS, B_SIGN, B_MAX, B_MIN, B_MAXIMUM, B_MINIMUM, B_POW};
+    for (size_t k = 0; k < sizeof bs / sizeof bs[0]; k++) {
+        bool two = bs[k] != B_ABS && bs[k] != B_SIGN;
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(bs[k], args2, two ? 2 : 1, dt, dt), 0, NULL), dts);
+        char out[32 * 32 * 8];
+        run_pairs(fn, dt, dt, vals, nv, out);
+        for (int i = 0; i < nv; i++)
+            for (int j = 0; j < nv; j++) {
+                int64_t a = vals[i], b = vals[j], want, dz = 0;
+                int lt = sgn(dt) ? a < b : (uint64_t)a < (uint64_t)b;
+                int gt = sgn(dt) ? a > b : (uint64_t)a > (uint64_t)b;
+                switch (bs[k]) {
+                case B_ABS: want = sgn(dt) && a < 0 ? wrap(0 - (uint64_t)a, dt) : a; break;
+                case B_SIGN: want = sgn(dt) ? (a > 0) - (a < 0) : a != 0; break;
+                case B_MAX: want = lt ? b : a; break;
+                case B_MIN: want = gt ? b : a; break;
+                case B_MAXIMUM: want = gt ? a : b; break;
+                case B_MINIMUM: want = lt ? a : b; break;
+                default: want = ref_int(TK_DSTAR, a, b, dt, (int *)&dz); break;
+                }
+                int64_t got = get(out + (size_t)(i * nv + j) * ug_dtype_size(dt), dt);
+                ck_assert_msg(got == want, "%s builtin %d (%lld, %lld): %lld want %lld", ug_dtype_name(dt), bs[k],
+                              (long long)a, (long long)b, (long long)got, (long long)want);
+            }
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- stride paths */
+
+/* fma3 = a*b+c on float64 over every stride pattern and size. */
+static ug_loop_fn fma3_loop(void)
+{
+    static ug_loop_fn fn;
+    if (fn)
+        return fn;
+    ug_dtype dt = UG_FLOAT64, in[3] = {dt, dt, dt}, dts[4] = {dt, dt, dt, dt};
+    kernel_node *e = bin(TK_PLUS, bin(TK_STAR, param(0, sty(dt)), param(1, sty(dt)), dt), param(2, sty(dt)), dt);
+    return fn = build(scalar_kernel(3, in, dt, e, 0, NULL), dts);
+}
+
+START_TEST(stride_paths)
+{
+    static const intptr_t sizes[] = {0, 1, 7, 255, 256, 257, 1000, 1000003};
+    /* element strides per operand (a, b, c, out); negative strides start at the end */
+    static const int pat[][4] = {{1, 1, 1, 1}, {0, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 1}, {2, 1, 3, 1},
+                                 {1, 1, 1, 2}, {-1, 1, 1, 1}, {1, 1, 1, -1}, {-2, 0, 1, 3}, {0, 0, 0, 1}};
+    ug_loop_fn fn = fma3_loop();
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (size_t p = 0; p < sizeof pat / sizeof pat[0]; p++) {
+            intptr_t n = sizes[s];
+            double *mem[4];
+            char *args[4];
+            intptr_t steps[4], dims[1] = {n};
+            for (int k = 0; k < 4; k++) {
+                intptr_t span = (n ? n : 1) * (pat[p][k] ? abs(pat[p][k]) : 1);
+                mem[k] = malloc((size_t)span * 8 + 8);
+                for (intptr_t i = 0; i < span; i++)
+                    mem[k][i] = k == 3 ? -99.0 : (double)((i * 7 + k * 13) % 101) - 50.0;
+                steps[k] = pat[p][k] * 8;
+                args[k] = (char *)(pat[p][k] < 0 ? mem[k] + span - 1 : mem[k]);
+            }
+            fn(args, dims, steps, NULL);
+            for (intptr_t i = 0; i < n; i++) {
+                const double *a = (double *)(args[0] + i * steps[0]), *b = (double *)(args[1] + i * steps[1]),
+                             *c = (double *)(args[2] + i * steps[2]), *o = (double *)(args[3] + i * steps[3]);
+                ck_assert_msg(*o == *a * *b + *c, "n=%ld pattern %zu i=%ld", (long)n, p, (long)i);
+            }
+            if (pat[p][3] == 2 && n > 1) /* gaps in a strided output stay untouched */
+                ck_assert(mem[3][1] == -99.0);
+            for (int k = 0; k < 4; k++)
+                free(mem[k]);
+        }
+}
+END_TEST
+
+START_TEST(in_place_and_reduce_aliasing)
+{
+    ug_dtype dt = UG_FLOAT64, in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+    ug_loop_fn add = build(scalar_kernel(2, in, dt, bin(TK_PLUS, param(0, sty(dt)), param(1, sty(dt)), dt), 0, NULL), dts);
+    enum { N = 1003 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = y[i] = i * 0.5;
+    /* in place: out == first input */
+    char *a1[3] = {(char *)x, (char *)y, (char *)x};
+    intptr_t d[1] = {N}, s1[3] = {8, 8, 8};
+    add(a1, d, s1, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert(x[i] == i * 1.0);
+    /* reduce: args[0] == args[2], stride 0: acc += y[i] in order */
+    double acc = 0.25, want = 0.25;
+    char *a2[3] = {(char *)&acc, (char *)y, (char *)&acc};
+    intptr_t s2[3] = {0, 8, 0};
+    add(a2, d, s2, NULL);
+    for (int i = 0; i < N; i++)
+        want += y[i];
+    ck_assert(acc == want);
+}
+END_TEST
+
+START_TEST(bool_and_narrow_types_strided)
+{
+    /* (a & b) ^ c on bool, strided inputs: bytes other than 0/1 never escape */
+    ug_dtype dt = UG_BOOL, in[3] = {dt, dt, dt}, dts[4] = {dt, dt, dt, dt};
+    kernel_node *e = bin(TK_CARET, bin(TK_AMP, param(0, sty(dt)), param(1, sty(dt)), dt), param(2, sty(dt)), dt);
+    ug_loop_fn fn = build(scalar_kernel(3, in, dt, e, 0, NULL), dts);
+    enum { N = 700 };
+    uint8_t a[2 * N], b[N], c[N], o[N];
+    for (int i = 0; i < 2 * N; i++)
+        a[i] = (uint8_t)(i % 3 == 0);
+    for (int i = 0; i < N; i++) {
+        b[i] = (uint8_t)(i % 5 != 0);
+        c[i] = (uint8_t)(i % 7 == 0);
+    }
+    char *args[4] = {(char *)a, (char *)b, (char *)c, (char *)o};
+    intptr_t d[1] = {N}, st[4] = {2, 1, 1, 1};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(o[i], (a[2 * i] & b[i]) ^ c[i]);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- control flow */
+
+/* def k(n): s = 0; for i in range(n, -1, -3): if i % 2: continue; s += i; (while s > 100: s = s - 7) ; return s */
+START_TEST(control_flow_for_negative_step_while_continue)
+{
+    ug_dtype I = UG_INT64;
+    kernel_type lt[2] = {sty(I), sty(I)}; /* s, i */
+    kernel_node *f = nd(N_FOR, (kernel_type){0});
+    f->kids = calloc(1, sizeof *f->kids);
+    f->kids[0] = local(1, sty(I));
+    f->nkids = 1;
+    f->range[0] = param(0, sty(I));
+    f->range[1] = inum(-1, I);
+    f->range[2] = inum(-3, I);
+    f->nrange = 3;
+    kernel_node *iff = nd(N_IF, (kernel_type){0});
+    iff->cond = bin(TK_PERCENT, local(1, sty(I)), inum(2, I), I);
+    iff->body = blockn(1, (kernel_node *[]){nd(N_CONTINUE, (kernel_type){0})});
+    kernel_node *aug = nd(N_AUGASSIGN, (kernel_type){0});
+    aug->op = TK_PLUS;
+    aug->opty = sty(I);
+    aug->kids = calloc(1, sizeof *aug->kids);
+    aug->kids[0] = local(0, sty(I));
+    aug->b = local(1, sty(I));
+    f->body = blockn(2, (kernel_node *[]){iff, aug});
+    kernel_node *w = nd(N_WHILE, (kernel_type){0});
+    kernel_node *cmp = nd(N_COMPARE, sty(UG_BOOL));
+    cmp->kids = calloc(2, sizeof *cmp->kids);
+    cmp->kids[0] = local(0, sty(I));
+    cmp->kids[1] = inum(100, I);
+    cmp->nkids = 2;
+    cmp->cmpops = (uint16_t[]){TK_GT};
+    cmp->cmptys = (kernel_type[]){sty(I)};
+    w->cond = cmp;
+    w->body = blockn(1, (kernel_node *[]){assign(local(0, sty(I)), bin(TK_MINUS, local(0, sty(I)), inum(7, I), I))});
+    kernel_node *body = blockn(4, (kernel_node *[]){assign(local(0, sty(I)), inum(0, I)), f, w,
+                                                     ret(bin(TK_PLUS, local(0, sty(I)), bin(TK_STAR, local(1, sty(I)), inum(1000, I), I), I))});
+    ug_dtype dts[2] = {I, I};
+    ug_loop_fn fn = build(scalar_kernel(1, &I, I, body, 2, lt), dts);
+    int64_t ns[] = {0, 1, 5, 10, 30, 61};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        int64_t s = 0, last = 0;
+        for (int64_t i = ns[k]; i > -1; i -= 3) {
+            last = i;
+            if (((i % 2) + 2) % 2)
+                continue;
+            s += i;
+        }
+        while (s > 100)
+            s -= 7;
+        int64_t out = 0;
+        char *args[2] = {(char *)&ns[k], (char *)&out};
+        intptr_t d[1] = {1}, st[2] = {8, 8};
+        fn(args, d, st, NULL);
+        ck_assert_msg(out == s + last * 1000, "n=%lld: %lld want %lld", (long long)ns[k], (long long)out,
+                      (long long)(s + last * 1000));
+    }
+}
+END_TEST
+
+/* x and y / x or y (Python values), chained 0 < x < 10, ternary. */
+START_TEST(boolops_chains_ternary)
+{
+    ug_dtype F = UG_FLOAT64;
+    kernel_node *andn = nd(N_BOOLOP, sty(F));
+    andn->op = TK_AND;
+    andn->a = param(0, sty(F));
+    andn->b = param(1, sty(F));
+    kernel_node *orn = nd(N_BOOLOP, sty(F));
+    orn->op = TK_OR;
+    orn->a = param(0, sty(F));
+    orn->b = param(1, sty(F));
+    kernel_node *chain = nd(N_COMPARE, sty(UG_BOOL));
+    chain->kids = calloc(3, sizeof *chain->kids);
+    chain->kids[0] = fnum(0.0, F);
+    chain->kids[1] = param(0, sty(F));
+    chain->kids[2] = fnum(10.0, F);
+    chain->nkids = 3;
+    chain->cmpops = (uint16_t[]){TK_LT, TK_LT};
+    chain->cmptys = (kernel_type[]){sty(F), sty(F)};
+    kernel_node *tern = nd(N_IFEXP, sty(F));
+    tern->cond = chain;
+    tern->a = andn;
+    tern->b = orn;
+    ug_dtype in[2] = {F, F}, dts[3] = {F, F, F};
+    ug_loop_fn fn = build(scalar_kernel(2, in, F, tern, 0, NULL), dts);
+    double xs[] = {0.0, 5.0, 5.0, 10.0, -3.0, NAN, 9.99}, ys[] = {1.0, 0.0, 2.0, 4.0, 7.0, 8.0, -1.0};
+    for (int k = 0; k < 7; k++) {
+        double x = xs[k], y = ys[k], out;
+        double want = (0 < x && x < 10) ? (x ? y : x) : (x ? x : y);
+        char *args[3] = {(char *)&xs[k], (char *)&ys[k], (char *)&out};
+        intptr_t d[1] = {1}, st[3] = {8, 8, 8};
+        fn(args, d, st, NULL);
+        ck_assert_msg(same(out, want), "x=%g y=%g: %g want %g", x, y, out, want);
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- libmvec */
+
+static kernel_typed *sigmoid_kernel(ug_dtype dt)
+{
+    kernel_node *neg = nd(N_UNARY, sty(dt));
+    neg->op = TK_MINUS;
+    neg->a = param(0, sty(dt));
+    kernel_node *e = call(B_EXP, &neg, 1, dt, dt);
+    return scalar_kernel(1, &dt, dt, bin(TK_SLASH, fnum(1.0, dt), bin(TK_PLUS, fnum(1.0, dt), e, dt), dt), 0, NULL);
+}
+
+START_TEST(sigmoid_calls_libmvec)
+{
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64, dts[2] = {dt, dt};
+    void *obj;
+    size_t size;
+    ug_loop_fn fn = build_ex(sigmoid_kernel(dt), scalar_layout(1, 1), dts, 0, &obj, &size);
+    const char *needle = dt == UG_FLOAT64 ? "_ZGV" : "_ZGV";
+    const char *suffix = dt == UG_FLOAT64 ? "v_exp" : "v_expf";
+    bool found = false;
+    for (size_t i = 0; i + 12 < size && !found; i++)
+        if (!memcmp((char *)obj + i, needle, 4)) {
+            const char *s = (char *)obj + i;
+            size_t len = strnlen(s, size - i);
+            found = len >= strlen(suffix) && !strcmp(s + len - strlen(suffix), suffix);
+        }
+    ck_assert_msg(found, "no libmvec exp variant referenced by the object");
+    free(obj);
+    enum { N = 4099 };
+    static double x[N], y[N];
+    static float xf[N], yf[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (i - N / 2) * 0.01;
+        xf[i] = (float)x[i];
+    }
+    char *args[2] = {dt == UG_FLOAT64 ? (char *)x : (char *)xf, dt == UG_FLOAT64 ? (char *)y : (char *)yf};
+    intptr_t d[1] = {N}, st[2] = {(intptr_t)ug_dtype_size(dt), (intptr_t)ug_dtype_size(dt)};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++) {
+        double want = dt == UG_FLOAT64 ? 1.0 / (1.0 + exp(-x[i])) : 1.0f / (1.0f + expf(-xf[i]));
+        double got = dt == UG_FLOAT64 ? y[i] : yf[i];
+        ck_assert_msg(close_ulps(got, want, 4, dt == UG_FLOAT32), "x=%g: %.17g want %.17g", x[i], got, want);
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- gufuncs */
+
+static kernel_node *index1(int p, kernel_type at, kernel_node *i)
+{
+    kernel_node *n = nd(N_INDEX, sty((ug_dtype)at.dt));
+    n->a = param(p, at);
+    n->kids = calloc(2, sizeof *n->kids);
+    n->kids[0] = i;
+    n->nkids = 1;
+    return n;
+}
+
+static kernel_node *shape_of(int p, kernel_type at, int k)
+{
+    kernel_node *attr = nd(N_ATTR, (kernel_type){.kind = KT_SHAPE, .ndim = at.ndim});
+    attr->a = param(p, at);
+    attr->name = "shape";
+    kernel_node *n = nd(N_INDEX, sty(UG_INT64));
+    n->a = attr;
+    n->kids = calloc(1, sizeof *n->kids);
+    n->kids[0] = inum(k, UG_INT64);
+    n->nkids = 1;
+    return n;
+}
+
+/* def dot(a, b, out): acc = 0.0; for i in range(a.shape[0]): acc += a[i]*b[i]; out[0] = acc */
+static kernel_typed *dot_kernel(void)
+{
+    ug_dtype F = UG_FLOAT64, I = UG_INT64;
+    kernel_type A = aty(F, 1);
+    kernel_func *f = calloc(1, sizeof *f);
+    f->name = "dot";
+    f->nparams = 3;
+    f->params = calloc(3, sizeof *f->params);
+    f->params[0] = (kernel_var){.name = "a", .ty = A};
+    f->params[1] = (kernel_var){.name = "b", .ty = A};
+    f->params[2] = (kernel_var){.name = "out", .ty = A};
+    f->nlocals = 2;
+    f->locals = calloc(2, sizeof *f->locals);
+    f->locals[0] = (kernel_var){.name = "acc", .ty = sty(F)};
+    f->locals[1] = (kernel_var){.name = "i", .ty = sty(I)};
+    kernel_node *fr = nd(N_FOR, (kernel_type){0});
+    fr->kids = calloc(1, sizeof *fr->kids);
+    fr->kids[0] = local(1, sty(I));
+    fr->nkids = 1;
+    fr->range[0] = shape_of(0, A, 0);
+    fr->nrange = 1;
+    kernel_node *aug = nd(N_AUGASSIGN, (kernel_type){0});
+    aug->op = TK_PLUS;
+    aug->opty = sty(F);
+    aug->kids = calloc(1, sizeof *aug->kids);
+    aug->kids[0] = local(0, sty(F));
+    aug->b = bin(TK_STAR, index1(0, A, local(1, sty(I))), index1(1, A, local(1, sty(I))), F);
+    fr->body = blockn(1, (kernel_node *[]){aug});
+    f->body = blockn(3, (kernel_node *[]){assign(local(0, sty(F)), fnum(0.0, F)), fr,
+                                          assign(index1(2, A, inum(0, I)), local(0, sty(F)))});
+    f->ret = (kernel_type){.kind = KT_VOID};
+    kernel_typed *t = calloc(1, sizeof *t);
+    t->kernel = f;
+    t->funcs = calloc(1, sizeof *t->funcs);
+    t->funcs[0] = f;
+    t->nfuncs = 1;
+    t->gufunc = true;
+    t->nin = 2;
+    t->nout = 1;
+    return t;
+}
+
+static layout_sig *dot_layout(void)
+{
+    layout_sig *s = scalar_layout(2, 1);
+    s->scalar = false;
+    s->ndims = 1;
+    s->op_ncore[0] = s->op_ncore[1] = 1;
+    static int d0[1] = {0};
+    s->op_dims[0] = d0;
+    s->op_dims[1] = d0;
+    s->ncore_total = 2;
+    return s;
+}
+
+START_TEST(gufunc_dot)
+{
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    ug_loop_fn fn = build_ex(dot_kernel(), dot_layout(), dts, _i, NULL, NULL);
+    enum { M = 5, N = 37 };
+    double a[M][N], b[N][M], out[M]; /* b is used transposed: core stride M*8 */
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            a[i][j] = i + j * 0.5;
+            b[j][i] = j - i * 0.25;
+        }
+    char *args[3] = {(char *)a, (char *)b, (char *)out};
+    intptr_t dims[2] = {M, N}, steps[5] = {N * 8, 8, 8, 8, M * 8};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < M; i++) {
+        double want = 0;
+        for (int j = 0; j < N; j++)
+            want += a[i][j] * b[j][i];
+        ck_assert_msg(out[i] == want, "row %d: %g want %g", i, out[i], want);
+    }
+    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+}
+END_TEST
+
+/* Boundscheck: out[1] on a () output (size 1) fails with an index error. */
+START_TEST(gufunc_boundscheck)
+{
+    kernel_typed *t = dot_kernel();
+    kernel_node *st = t->kernel->body->kids[2];
+    st->kids[0]->kids[0] = inum(1, UG_INT64);
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    ug_loop_fn fn = build_ex(t, dot_layout(), dts, 1, NULL, NULL);
+    double a[4] = {1, 2, 3, 4}, out[2] = {-1, -1};
+    char *args[3] = {(char *)a, (char *)a, (char *)out};
+    intptr_t dims[2] = {2, 2}, steps[5] = {16, 16, 8, 8, 8};
+    fn(args, dims, steps, NULL);
+    ug_error err;
+    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_int_eq(err.code, UG_EINDEX);
+    ck_assert_msg(strstr(err.msg, "index 1 is out of bounds for axis 0 with size 1") && strstr(err.msg, "'out'"), "%s",
+                  err.msg);
+    ck_assert(out[0] == -1 && out[1] == -1);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- JIT */
+
+START_TEST(jit_corrupt_object_and_sharing)
+{
+    void *obj;
+    size_t size;
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    build_ex(sigmoid_kernel(UG_FLOAT64), scalar_layout(1, 1), dts, 0, &obj, &size);
+    char sym[64];
+    snprintf(sym, sizeof sym, "test_loop_%d", symno - 1);
+    loops_code *c1, *c2, *c3;
+    ug_loop_fn f1, f2, f3;
+    ug_error err;
+    ck_assert_int_eq(loops_load(obj, size, sym, &c2, &f2, &err), UG_OK); /* shared with the build above */
+    ck_assert_int_eq(loops_load(obj, size, sym, &c1, &f1, &err), UG_OK);
+    ck_assert_ptr_eq(c1, c2);
+    ck_assert_ptr_eq(f1, f2);
+    loops_unload(c1);
+    loops_unload(c2);
+    char junk[512];
+    memset(junk, 0x5a, sizeof junk);
+    ck_assert_int_eq(loops_load(junk, sizeof junk, "junk_sym", &c3, &f3, &err), UG_EJIT);
+    ck_assert_ptr_null(c3);
+    ck_assert_int_eq(loops_load(obj, size / 3, "trunc_sym", &c3, &f3, &err), UG_EJIT);
+    ck_assert_int_eq(loops_load(obj, size, "no_such_symbol", &c3, &f3, &err), UG_EJIT);
+    free(obj);
+    loops_unload(NULL);
+}
+END_TEST
+
+START_TEST(host_facts_and_count)
+{
+    ck_assert(strlen(loops_host_cpu()) > 0);
+    ck_assert(strstr(loops_host_features(), "+") != NULL);
+    ck_assert(!strncmp(loops_llvm_version(), "19.", 3));
+    long before = loops_compile_count();
+    ug_dtype dts[2] = {UG_FLOAT32, UG_FLOAT32};
+    build(sigmoid_kernel(UG_FLOAT32), dts);
+    ck_assert_int_eq(loops_compile_count(), before + 1);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("loops");
+    TCase *t = tcase_create("ops");
+    tcase_set_timeout(t, 300);
+    tcase_add_loop_test(t, int_binops_every_dtype, 0, 8);
+    tcase_add_loop_test(t, compare_every_dtype, 0, UG_NDTYPES - 1);
+    tcase_add_loop_test(t, float_binops, 0, 2);
+    tcase_add_loop_test(t, casts_every_pair, 0, UG_NDTYPES * UG_NDTYPES);
+    tcase_add_test(t, casts_match_numpy);
+    tcase_add_loop_test(t, math_unary_every_builtin, 0, 2 * NMCASES);
+    tcase_add_test(t, math_binary_builtins);
+    tcase_add_loop_test(t, int_builtins, 0, 8);
+    suite_add_tcase(s, t);
+    TCase *l = tcase_create("loops");
+    tcase_set_timeout(l, 300);
+    tcase_add_test(l, stride_paths);
+    tcase_add_test(l, in_place_and_reduce_aliasing);
+    tcase_add_test(l, bool_and_narrow_types_strided);
+    tcase_add_test(l, control_flow_for_negative_step_while_continue);
+    tcase_add_test(l, boolops_chains_ternary);
+    tcase_add_loop_test(l, sigmoid_calls_libmvec, 0, 2);
+    tcase_add_loop_test(l, gufunc_dot, 0, 2);
+    tcase_add_test(l, gufunc_boundscheck);
+    tcase_add_test(l, jit_corrupt_object_and_sharing);
+    tcase_add_test(l, host_facts_and_count);
+    suite_add_tcase(s, l);
+    return s;
+}
+
+int main(void)
+{
+    setenv("UFUNCGEN_VERIFY", "1", 1);
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
