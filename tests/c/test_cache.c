@@ -131,6 +131,8 @@ static int count_of(const char *hay, const char *needle)
     return n;
 }
 
+static int warnings_in(const char *log) { return count_of(log, "ufuncgen: warning:"); }
+
 /* Redirect stderr into a file until stderr_end, which returns what was written. */
 static int saved_err = -1;
 static void stderr_begin(void)
@@ -645,9 +647,28 @@ START_TEST(test_fault_is_miss_then_repaired)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- unwritable */
+START_TEST(test_lock_file_squatted_by_directory)
+{
+    const char *dir = at("lockdir");
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkdir(at("lockdir/" CACHE_LOCK_NAME), 0755), 0);
+    ck_assert_int_eq(mkdir(at("lockdir/" CACHE_LOCK_NAME "/inner"), 0755), 0);
+    cache_key k = key_of("k");
+    stderr_begin();
+    cache *c = cache_open(dir, 0);
+    put_payload(c, "f", &k, "d->d", 77);
+    char *log = stderr_end();
+    ck_assert(hit_equals(c, "f", &k, "d->d", 77));
+    ck_assert_int_eq(warnings_in(log), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(at("lockdir/" CACHE_LOCK_NAME), &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    free(log);
+    cache_close(c);
+}
+END_TEST
 
-static int warnings_in(const char *log) { return count_of(log, "ufuncgen: warning:"); }
+/* ---------------------------------------------------------------- unwritable */
 
 START_TEST(test_unwritable_under_regular_file)
 {
@@ -1211,6 +1232,7 @@ static Suite *cache_suite(void)
     tcase_add_test(t, test_full_disk_rlimit_fsize);
     tcase_add_test(t, test_full_disk_tiny_tmpfs);
     tcase_add_test(t, test_sigxfsz_becomes_efbig);
+    tcase_add_test(t, test_lock_file_squatted_by_directory);
     suite_add_tcase(s, t);
 
     t = tcase_create("concurrency");
