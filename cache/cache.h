@@ -5,10 +5,15 @@
  *   store.c   index (.ugi) and object (.ugo) files: read, verify, write
  *             atomically (temp + rename), lock the index       cache_get, cache_put
  *
+ *   ufuncgen-cache.c  the command-line tool (list, verify, clear); uses
+ *             cache_resolve_dir and cache_file_read, so "ok" there means
+ *             "the library would load it"
+ *
  * Files: <name>-<kernelkey>.ugi lists the signatures of one kernel key;
  * <name>-<kernelkey>.<n>.ugo holds the object code of signature n. Every file
  * has a header (magic, format version, key) and a checksum; anything that
- * does not verify is ignored (and rewritten), never loaded.
+ * does not verify is ignored (and rewritten), never loaded. The layout and
+ * the write/lock/fsync/SIGXFSZ decisions are described atop store.c.
  */
 #ifndef UG_CACHE_H
 #define UG_CACHE_H

@@ -210,7 +210,7 @@ static int why_set(char *why, size_t n, const char *fmt, ...)
 /* The whole file into *buf. 1 ok, 0 rejected (why), -1 missing. */
 static int slurp(const char *path, unsigned char **buf, size_t *size, char *why, size_t nwhy)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO must not block us */
     if (fd < 0) {
         if (errno == ENOENT)
             return why_set(why, nwhy, "no such file"), -1;
@@ -704,6 +704,10 @@ void cache_put(cache *c, const char *name, const cache_key *kkey, const char *si
     if (!c || !atomic_load(&c->writable)) {
         if (c)
             cache_log(c, "skip-write", cache_path(c), "caching off");
+        return;
+    }
+    if (strlen(sig) > MAX_SIG) {
+        cache_log(c, "skip-write", cache_path(c), "signature longer than %d bytes", MAX_SIG);
         return;
     }
     int err = cache_mkdirs(c->dir), fd = -1;

@@ -425,6 +425,13 @@ START_TEST(test_round_trip)
     ck_assert_str_eq(idx.entries[0].sig, "d->d");
     ck_assert_uint_eq(idx.entries[3].slot, 3);
     cache_file_free(&idx);
+    /* a signature too long for the format is not cached (and not garbled) */
+    char longsig[5000];
+    memset(longsig, 'd', sizeof longsig - 1);
+    longsig[sizeof longsig - 1] = '\0';
+    put_payload(c, "sigmoid", &k, longsig, 10);
+    ck_assert_int_eq(cache_get(c, "sigmoid", &k, longsig, &obj, &size), 0);
+    ck_assert_int_eq(count_files(dir, "sigmoid-", ".ugo"), 4);
     cache_close(c);
 }
 END_TEST
@@ -468,7 +475,7 @@ END_TEST
 
 enum { F_TRUNC_HEADER, F_TRUNC_BODY, F_TRUNC_INDEX, F_FLIP_MAGIC, F_FLIP_HEADER_KEY, F_FLIP_PAYLOAD, F_FLIP_INDEX,
        F_VERSION, F_OTHER_KEY_OBJ, F_OTHER_KEY_IDX, F_EMPTY_OBJ, F_EMPTY_IDX, F_DIR_OBJ, F_DIR_IDX, F_TRAILING,
-       F_SWAPPED_SLOTS, F_KIND, F_DUP_ENTRIES, F_NFAULTS };
+       F_SWAPPED_SLOTS, F_KIND, F_DUP_ENTRIES, F_FIFO, F_NFAULTS };
 
 static const struct fault {
     const char *what;
@@ -492,6 +499,7 @@ static const struct fault {
     [F_SWAPPED_SLOTS] = {"object files of two signatures swapped", "signature mismatch"},
     [F_KIND] = {"the index copied over an object", "an index file where an object should be"},
     [F_DUP_ENTRIES] = {"a well-formed index listing a signature twice", "listed twice"},
+    [F_FIFO] = {"a FIFO where the object should be (must not block)", "not a regular file"},
 };
 
 static void flip(const char *path, long off)
@@ -584,6 +592,7 @@ static void apply_fault(int fault, const char *dir, const cache_key *k, const ca
         break;
     }
     case F_KIND: copy_file(idx, obj); break;
+    case F_FIFO: ck_assert_int_eq(unlink(obj) || mkfifo(obj, 0644), 0); break;
     case F_DUP_ENTRIES: craft_dup_index(idx, k); break;
     case F_SWAPPED_SLOTS:
         copy_file(obj, at("swap"));
