@@ -1213,50 +1213,38 @@ END_TEST
 
 /* ---------------------------------------------------------------- suite */
 
+/* One test case: its tests (NULL-terminated), all with the temp-dir fixture
+ * except "keys". */
+static void add_case(Suite *s, const char *name, const TTest *const *tests)
+{
+    TCase *t = tcase_create(name);
+    if (strcmp(name, "keys") != 0)
+        tcase_add_checked_fixture(t, setup, teardown);
+    for (; *tests; tests++)
+        tcase_add_test(t, *tests);
+    if (strcmp(name, "store") == 0)
+        tcase_add_loop_test(t, test_fault_is_miss_then_repaired, 0, F_NFAULTS);
+    suite_add_tcase(s, t);
+}
+
 static Suite *cache_suite(void)
 {
     Suite *s = suite_create("cache");
-    TCase *t = tcase_create("keys");
-    tcase_add_test(t, test_blake3_known_answer);
-    tcase_add_test(t, test_key_every_input_matters);
-    tcase_add_test(t, test_key_length_prefixed);
-    tcase_add_test(t, test_key_host);
-    suite_add_tcase(s, t);
-
-    t = tcase_create("store");
-    tcase_add_checked_fixture(t, setup, teardown);
-    tcase_add_test(t, test_dir_resolution_order);
-    tcase_add_test(t, test_dir_created_on_first_write);
-    tcase_add_test(t, test_round_trip);
-    tcase_add_test(t, test_names_sanitised);
-    tcase_add_test(t, test_debug_log_env);
-    tcase_add_loop_test(t, test_fault_is_miss_then_repaired, 0, F_NFAULTS);
-    suite_add_tcase(s, t);
-
-    t = tcase_create("degraded");
-    tcase_add_checked_fixture(t, setup, teardown);
-    tcase_add_test(t, test_unwritable_under_regular_file);
-    tcase_add_test(t, test_unwritable_readonly_mount);
-    tcase_add_test(t, test_readonly_cache_still_hits);
-    tcase_add_test(t, test_full_disk_rlimit_fsize);
-    tcase_add_test(t, test_full_disk_tiny_tmpfs);
-    tcase_add_test(t, test_sigxfsz_becomes_efbig);
-    tcase_add_test(t, test_lock_file_squatted_by_directory);
-    suite_add_tcase(s, t);
-
-    t = tcase_create("concurrency");
-    tcase_add_checked_fixture(t, setup, teardown);
-    tcase_add_test(t, test_concurrent_processes_same_signatures);
-    tcase_add_test(t, test_concurrent_processes_distinct_signatures);
-    tcase_add_test(t, test_concurrent_threads_one_handle);
-    suite_add_tcase(s, t);
-
-    t = tcase_create("tool");
-    tcase_add_checked_fixture(t, setup, teardown);
-    tcase_add_test(t, test_tool_help_and_usage);
-    tcase_add_test(t, test_tool_list_and_verify);
-    tcase_add_test(t, test_tool_clear);
-    suite_add_tcase(s, t);
+    add_case(s, "keys", (const TTest *const[]){test_blake3_known_answer, test_key_every_input_matters,
+                                                 test_key_length_prefixed, test_key_host, NULL});
+    add_case(s, "store", (const TTest *const[]){test_dir_resolution_order, test_dir_created_on_first_write,
+                                                  test_round_trip, test_names_sanitised, test_debug_log_env, NULL});
+    add_case(s, "degraded",
+             (const TTest *const[]){test_unwritable_under_regular_file, test_unwritable_readonly_mount,
+                                    test_readonly_cache_still_hits, test_full_disk_rlimit_fsize,
+                                    test_full_disk_tiny_tmpfs, test_sigxfsz_becomes_efbig,
+                                    test_lock_file_squatted_by_directory, NULL});
+    add_case(s, "concurrency",
+             (const TTest *const[]){test_concurrent_processes_same_signatures,
+                                    test_concurrent_processes_distinct_signatures, test_concurrent_threads_one_handle,
+                                    NULL});
+    add_case(s, "tool", (const TTest *const[]){test_tool_help_and_usage, test_tool_list_and_verify, test_tool_clear,
+                                                 NULL});
     return s;
 }
 
