@@ -696,15 +696,22 @@ static void run_outer(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* Items [lo, hi) of the innermost dim, when there are no outer dims (only
- * for layouts with at most INNER_SPLIT_MAXDIMS distinct core dims, so that
- * each chunk's dimensions[] fits on the stack). */
+/* Grains [lo, hi) of the innermost dim, when there are no outer dims. A
+ * grain is INNER_GRAIN elements, a multiple of every vector width and of
+ * the loops' gather block (LOOPS_BLOCK, 256): each chunk then starts where
+ * the serial loop starts a block, so every element takes the same code path
+ * (vector body or tail) as in a serial call and results are bit-for-bit the
+ * same. Only for layouts with at most INNER_SPLIT_MAXDIMS distinct core
+ * dims, so that each chunk's dimensions[] fits on the stack. */
 #define INNER_SPLIT_MAXDIMS 64
+#define INNER_GRAIN 1024
 static void run_inner(void *ctx, int64_t lo, int64_t hi)
 {
     const run *r = ctx;
     const exec *x = r->x;
     char *args[UG_MAXARGS];
+    lo *= INNER_GRAIN;
+    hi = hi * INNER_GRAIN < r->inner ? hi * INNER_GRAIN : r->inner;
     for (int k = 0; k < x->nops; k++)
         args[k] = r->base[k] + lo * r->steps[k];
     intptr_t dims[INNER_SPLIT_MAXDIMS + 1];
@@ -759,7 +766,7 @@ static ug_status run_loop(exec *x)
     else if (r->nouter > 0)
         par_for(nouter_items, x->loop->nthreads, 0, run_outer, r);
     else if (x->sig->ndims <= INNER_SPLIT_MAXDIMS)
-        par_for(r->inner, x->loop->nthreads, 0, run_inner, r);
+        par_for((r->inner + INNER_GRAIN - 1) / INNER_GRAIN, x->loop->nthreads, 0, run_inner, r);
     else
         run_outer(r, 0, 1);
 done:
