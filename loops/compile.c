@@ -6,7 +6,8 @@
  * nothing but the host TargetMachine, which is created once per thread
  * (creating one costs about a millisecond; a TargetMachine is not safe to use
  * from two threads at once, so it is never shared between threads) and
- * disposed when the thread exits.
+ * disposed when the thread exits. UFUNCGEN_DUMP=time prints the CPU time of
+ * each stage (lowering, optimisation, code generation) to stderr.
  */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loops/gen.h"
 #include "ufuncgen/internal.h"
@@ -164,6 +166,13 @@ static void emit_compiler_used(loops_gen *g)
     LLVMSetInitializer(gv, LLVMConstArray2(g->ptr, g->used, (uint64_t)g->nused));
 }
 
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
 static bool want_verify(void)
 {
 #ifndef NDEBUG
@@ -278,19 +287,25 @@ ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_err
     loops_gen g;
     gen_init(&g, r, C, tm, err);
     LLVMMemoryBufferRef buf = NULL;
+    double t0 = cpu_ms();
     ug_status st = build(&g);
     if (!st && dump_has("ir"))
         dump_ir(&g, "lowered");
     if (!st && want_verify())
         st = verify(&g);
+    double t1 = cpu_ms();
     if (!st)
         st = optimise(&g, tm);
+    double t2 = cpu_ms();
     if (!st && dump_has("ir"))
         dump_ir(&g, "optimised");
     if (!st && dump_has("asm"))
         dump_asm(&g, tm);
     if (!st)
         st = emit(&g, tm, LLVMObjectFile, &buf);
+    if (dump_has("time"))
+        fprintf(stderr, "ufuncgen compile %s: lower+verify %.2f ms, optimise %.2f ms, codegen %.2f ms (thread CPU)\n",
+                r->symbol, t1 - t0, t2 - t1, cpu_ms() - t2);
     if (!st)
         st = copy_out(buf, obj, size, err);
     if (buf)

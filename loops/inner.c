@@ -28,7 +28,7 @@
 #include "ufuncgen/internal.h"
 
 #define LOOPS_BLOCK 256
-#define MAX_BCAST_PATHS 4
+#define MAX_BCAST_PATHS 2 /* more paths cost compile time; nin > 2 broadcasts take the gather path */
 
 /* What the loop function reads from its arguments. */
 typedef struct abi {
@@ -70,6 +70,22 @@ LLVMMetadataRef loops_parallel_loop_id(loops_gen *g, LLVMMetadataRef ag)
     LLVMMetadataRef pa[2] = {LLVMMDStringInContext2(g->C, k, strlen(k)), ag};
     LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(g->C, pa, 2)};
     LLVMMetadataRef id = LLVMMDNodeInContext2(g->C, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
+    return id;
+}
+
+/* distinct !{!self, !{!"llvm.loop.vectorize.enable", i1 false}, !{!"llvm.loop.unroll.disable"}}:
+ * for loops not worth vectorising (strided copies, serial reductions); they
+ * would only cost compile time. */
+static LLVMMetadataRef scalar_loop_id(loops_gen *g)
+{
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
+    const char *ve = "llvm.loop.vectorize.enable", *ud = "llvm.loop.unroll.disable";
+    LLVMMetadataRef no = LLVMValueAsMetadata(LLVMConstInt(g->i1, 0, 0));
+    LLVMMetadataRef v[2] = {LLVMMDStringInContext2(g->C, ve, strlen(ve)), no};
+    LLVMMetadataRef u = LLVMMDStringInContext2(g->C, ud, strlen(ud));
+    LLVMMetadataRef ops[3] = {tmp, LLVMMDNodeInContext2(g->C, v, 2), LLVMMDNodeInContext2(g->C, &u, 1)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(g->C, ops, 3);
     LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
     return id;
 }
@@ -155,7 +171,7 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
     LLVMValueRef p = elem_ptr(g, base[a->nin], stride[a->nin], c.i, dt[a->nin]);
     loops_store_elem(g, r, p, dt[a->nin]);
     tag(g, LLVMGetLastInstruction(LLVMGetInsertBlock(g->B)), ag);
-    loop_end(g, &c, n, ag ? loops_parallel_loop_id(g, ag) : NULL);
+    loop_end(g, &c, n, ag ? loops_parallel_loop_id(g, ag) : scalar_loop_id(g));
 }
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
@@ -182,7 +198,7 @@ static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LL
     LLVMValueRef v = LLVMBuildLoad2(g->B, mt, elem_ptr(g, src, sstride, c.i, dt), "cp");
     LLVMSetAlignment(v, (unsigned)ug_dtype_size(dt));
     LLVMSetAlignment(LLVMBuildStore(g->B, v, elem_ptr(g, dst, dstride, c.i, dt)), (unsigned)ug_dtype_size(dt));
-    loop_end(g, &c, m, NULL);
+    loop_end(g, &c, m, scalar_loop_id(g));
 }
 
 /* Blocks of LOOPS_BLOCK: gather inputs, run the contiguous body, scatter. */
@@ -246,7 +262,8 @@ static void scalar_paths(loops_gen *g, abi *a)
     LLVMBasicBlockRef contig = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig");
     LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(g->C, a->fn, "serial");
     LLVMBasicBlockRef bc[MAX_BCAST_PATHS];
-    int nb = a->nin <= MAX_BCAST_PATHS ? a->nin : 0;
+    /* with one input a broadcast path would compute a constant: leave it to gather */
+    int nb = a->nin >= 2 && a->nin <= MAX_BCAST_PATHS ? a->nin : 0;
     branch_if(g, a, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[a->nin], LLVMConstInt(g->i64, 0, 0), "out.s0"), serial,
               "check.contig");
     branch_if(g, a, all_eq(g, a, -1), contig, "check.bcast");
