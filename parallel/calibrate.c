@@ -40,14 +40,24 @@ static cal cals[CAL_SLOTS + 1];
 static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
 
-/* Wait policy. libgomp reads OMP_WAIT_POLICY and GOMP_SPINCOUNT in a
- * constructor when the library is loaded, so a setenv() here comes too late
- * to change anything for libgomp; we therefore do not setenv (it would only
- * mislead a later reader of the environment). What we measured on the
- * 2-core target (bench_parallel, see the report) decides the model instead:
- * the fork/join cost is measured with the policy in force, and the driver
- * goes parallel only when the saving beats that cost by a margin, so small
- * calls never wake the pool and never leave it spinning. */
+/* Wait policy, chosen deliberately. After a region, libgomp's workers spin
+ * (GOMP_SPINCOUNT, default 300000 pauses, then a futex sleep). On the 2-core
+ * target this burns the other core: 1000 small regions 200 us apart kept
+ * 1.06 cores busy while the caller slept (bench_parallel "spin"); 300
+ * regions 1 ms apart cost 2.4 s of CPU by default, 0.17 s with
+ * GOMP_SPINCOUNT=10000 and 0.013 s with OMP_WAIT_POLICY=passive, while a
+ * passive region costs ~10-15 us against ~0.5-1 us warm. But libgomp reads
+ * these variables in a constructor when it is loaded, before any code of
+ * ours runs: a setenv() here changes nothing (measured: 1.4 s of CPU with
+ * setenv("OMP_WAIT_POLICY", "passive") in main). So we do not setenv (it
+ * would only mislead a later reader of the environment); instead:
+ *  - the driver goes parallel only when the saving beats the measured
+ *    fork/join cost by a margin, so small calls never wake the pool and never
+ *    leave it spinning; the cost is measured under whatever policy is in
+ *    force, so the threshold follows the user's OMP_WAIT_POLICY;
+ *  - the Python package should set GOMP_SPINCOUNT=10000 in os.environ before
+ *    it loads the extension, when the user set neither variable (workers
+ *    stay warm for back-to-back calls, ~10-30 us, then sleep). */
 static int num_procs = 1; /* omp_get_num_procs() costs a syscall: read once */
 
 static void omp_setup(void)

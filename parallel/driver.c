@@ -249,12 +249,13 @@ static void run_job(const job *j, int64_t n, int p)
     double c_s = load_d(j->c_ser), c_p = load_d(j->c_par);
     if (worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
-    } else {
-        if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
-            store_d(j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
-        run_serial(j, lo, n, o);
+        release(q);
+        return;
     }
-    release(q);
+    release(q); /* a serial run leaves the cores to other callers */
+    if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
+        store_d(j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
+    run_serial(j, lo, n, o);
 }
 
 /* ---- par_for ---- */
@@ -264,6 +265,13 @@ void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx
 {
     double c_ser = ns_per_item > 0 ? ns_per_item : 0, c_par = 0;
     job j = {.body = body, .ctx = ctx, .c_ser = &c_ser, .c_par = &c_par};
+    run_job(&j, n, nthreads > 0 ? nthreads : par_threads(0));
+}
+
+void par_for_cost(int64_t n, int nthreads, par_cost *cost, void (*body)(void *ctx, int64_t lo, int64_t hi),
+                  void *ctx)
+{
+    job j = {.body = body, .ctx = ctx, .c_ser = &cost->ns_serial, .c_par = &cost->ns_parallel};
     run_job(&j, n, nthreads > 0 ? nthreads : par_threads(0));
 }
 

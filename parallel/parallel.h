@@ -50,6 +50,19 @@ void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps,
 void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx, int64_t lo, int64_t hi),
              void *ctx);
 
+/* Per-item costs a caller of par_for_cost keeps across calls (zero-initialise;
+ * the driver measures and updates them, atomically per field). */
+typedef struct par_cost {
+    double ns_serial;   /* one item on one thread alone (0: unknown) */
+    double ns_parallel; /* one item on one thread while all threads run (0: unknown) */
+} par_cost;
+
+/* par_for that learns: the costs in *cost replace ns_per_item and are
+ * refined by every call (so a repeated call needs no probing). The same
+ * par_cost may be used by several threads at once. */
+void par_for_cost(int64_t n, int nthreads, par_cost *cost, void (*body)(void *ctx, int64_t lo, int64_t hi),
+                  void *ctx);
+
 /* ---- calibrate.c ---- */
 
 /* Once per process, before the first OpenMP call: choose the wait policy

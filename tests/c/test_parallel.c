@@ -302,6 +302,15 @@ static void check_cover(int64_t n, int nt, double ns)
     free(c.hits);
 }
 
+static void check_cover_cost(int64_t n, int nt, par_cost *cost)
+{
+    cover c = {.hits = calloc((size_t)(n + 1), sizeof(int)), .caller = pthread_self()};
+    par_for_cost(n, nt, cost, cover_body, &c);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_msg(c.hits[i] == 1, "n=%ld nt=%d index %ld hit %d times", (long)n, nt, (long)i, c.hits[i]);
+    free(c.hits);
+}
+
 START_TEST(test_par_for_coverage)
 {
     static const int64_t ns[] = {0, 1, 2, 3, 7, 8, 9, 97, 1000, 65537, 1000003};
@@ -320,6 +329,24 @@ START_TEST(test_par_for_uses_threads)
     par_for(1000, 2, FORCED_NS, cover_body, &c);
     ck_assert(c.threads[0] && c.threads[1]);
     ck_assert(c.off_caller);
+    free(c.hits);
+}
+END_TEST
+
+START_TEST(test_par_for_cost_learns)
+{
+    par_cost cost = {0};
+    for (int rep = 0; rep < 5; rep++)
+        for (int nt = 1; nt <= 4; nt++) {
+            check_cover_cost(200003, nt, &cost);
+            check_cover_cost(3, nt, &cost);
+        }
+    ck_assert(cost.ns_serial > 0); /* measured on the first large call */
+    par_cost forced = {FORCED_NS, FORCED_NS};
+    cover c = {.hits = calloc(100, sizeof(int)), .caller = pthread_self()};
+    par_for_cost(100, 2, &forced, cover_body, &c);
+    ck_assert(c.off_caller);
+    ck_assert(forced.ns_parallel < FORCED_NS); /* refined by the region */
     free(c.hits);
 }
 END_TEST
@@ -606,6 +633,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_data_pointer);
     tcase_add_test(t, test_par_for_coverage);
     tcase_add_test(t, test_par_for_uses_threads);
+    tcase_add_test(t, test_par_for_cost_learns);
     tcase_add_test(t, test_small_is_serial);
     tcase_add_test(t, test_nested_in_omp);
     tcase_add_test(t, test_reentrant_from_worker);
