@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench/run.sh — run the benchmark suite with one command.
+#
+#   bash bench/run.sh            # full mode (sizes 1K/100K/10M, float32+float64; several minutes)
+#   bash bench/run.sh --quick    # 10M float64 only, fewer repetitions (~1-2 minutes)
+#   bash bench/run.sh --only sigmoid,dot --threads 1
+#
+# 1. installs bench/requirements.txt (numba, numexpr, matplotlib) with pip,
+#    pinning the numpy already installed so nothing downgrades it; a package
+#    that cannot be installed becomes an "unavailable" column, not a failure;
+# 2. installs the ufuncgen package from this checkout if `import ufuncgen`
+#    fails (pip install --no-build-isolation .); if that fails too the suite
+#    still runs, with ufuncgen reached through the C library (ctypes) if a
+#    build exists, else marked unavailable;
+# 3. compiles bench/cref.c (gcc -O3 -march=native) into bench/build/;
+# 4. runs bench/bench_suite.py with the arguments given, writing
+#    bench/results/latest.json and bench/results/latest.png.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+PY="${PYTHON:-python3}"
+cd "$ROOT"
+
+say() { printf 'bench/run.sh: %s\n' "$*" >&2; }
+
+# --- 1. requirements
+if ! "$PY" -c 'import numpy' 2>/dev/null; then
+    say "installing numpy"
+    "$PY" -m pip install -q numpy || say "numpy install failed"
+fi
+NPV="$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || true)"
+missing=""
+for m in numba numexpr matplotlib; do
+    "$PY" -c "import $m" 2>/dev/null || missing="$missing $m"
+done
+if [ -n "$missing" ]; then
+    say "installing$missing (numpy pinned at ${NPV:-any})"
+    if ! "$PY" -m pip install -q -r "$HERE/requirements.txt" ${NPV:+"numpy==$NPV"}; then
+        # one at a time, so one that cannot be installed does not block the others
+        for m in $missing; do
+            "$PY" -m pip install -q "$m" ${NPV:+"numpy==$NPV"} || say "could not install $m: its column will say so"
+        done
+    fi
+fi
+
+# --- 2. the ufuncgen package
+if ! (cd /tmp && "$PY" -c 'import ufuncgen') 2>/dev/null; then
+    say "installing the ufuncgen package from $ROOT (pip install --no-build-isolation .)"
+    if ! "$PY" -m pip install -q --no-build-isolation "$ROOT" > "$HERE/build-pip.log" 2>&1; then
+        say "package build failed (see bench/build-pip.log); trying the C library through ctypes"
+        if ! ls "$ROOT"/build*/ufuncgen/lib/libufuncgen.so >/dev/null 2>&1 && [ -z "${UFUNCGEN_LIB:-}" ]; then
+            if command -v meson >/dev/null && command -v ninja >/dev/null; then
+                (meson setup "$HERE/build/ug" -Dtests=false -Dbuildtype=release >/dev/null 2>&1 \
+                    && ninja -C "$HERE/build/ug" >/dev/null 2>&1) || say "C library build failed too"
+                [ -f "$HERE/build/ug/ufuncgen/lib/libufuncgen.so" ] \
+                    && export UFUNCGEN_LIB="$HERE/build/ug/ufuncgen/lib/libufuncgen.so"
+            fi
+        fi
+    fi
+fi
+
+# --- 3. the C reference loops
+mkdir -p "$HERE/build"
+CC="${CC:-gcc}"
+CFLAGS_COMMON="-O3 -march=native -fopenmp -fPIC -shared -std=gnu17"
+if [ "$HERE/cref.c" -nt "$HERE/build/libcref.so" ] || [ ! -f "$HERE/build/libcref_fast.so" ]; then
+    say "compiling cref.c with $CC -O3 -march=native"
+    $CC $CFLAGS_COMMON -ffp-contract=off -fno-math-errno -o "$HERE/build/libcref.so" "$HERE/cref.c" -lm \
+        || say "cref.c did not compile: the C column will say so"
+    $CC $CFLAGS_COMMON -ffast-math -o "$HERE/build/libcref_fast.so" "$HERE/cref.c" -lm \
+        || say "cref.c (fast-math) did not compile: the C fast-math column will say so"
+fi
+
+# --- 4. run
+export BENCH_CREF_DIR="$HERE/build"
+cd /tmp   # import the installed package, not python/ of the checkout
+exec "$PY" "$HERE/bench_suite.py" "$@"
