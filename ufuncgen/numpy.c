@@ -60,6 +60,8 @@ typedef struct loop_aux {
     NpyAuxData base;
     ug_loop_fn fn;
     void *data;
+    int nin, nout;
+    int ncore; /* nonzero for a gufunc */
 } loop_aux;
 
 /* ------------------------------------------------------------ NumPy API import */
@@ -162,12 +164,47 @@ static NpyAuxData *aux_clone(NpyAuxData *a)
     return (NpyAuxData *)c;
 }
 
+/* NumPy's accumulate calls a binary loop as a recurrence: out[i] =
+ * f(out[i-1], in[i]), i.e. args[2] == args[0] + steps[0]. A loop that reads
+ * a block of inputs before writing outputs would see stale values, so such
+ * calls (an output that partially overlaps an input, found by pointer
+ * arithmetic) run one element at a time. Only scalar ufuncs (no core dims). */
+static int is_recurrence(const loop_aux *a, char *const *data, const npy_intp *dims, const npy_intp *strides)
+{
+    if (a->ncore || dims[0] < 2)
+        return 0;
+    for (int o = a->nin; o < a->nin + a->nout; o++)
+        for (int i = 0; i < a->nin; i++) {
+            npy_intp d = data[o] - data[i];
+            if (d != 0 && strides[o] == strides[i] && strides[i] != 0 &&
+                (d > 0 ? d < dims[0] * strides[i] : -d < dims[0] * -strides[i]) &&
+                (d > 0) == (strides[i] > 0))
+                return 1;
+        }
+    return 0;
+}
+
+static void run_elementwise(const loop_aux *a, char *const *data, const npy_intp *dims, const npy_intp *strides)
+{
+    int nargs = a->nin + a->nout;
+    char *args[UG_MAXARGS];
+    intptr_t one = 1;
+    for (npy_intp i = 0; i < dims[0]; i++) {
+        for (int k = 0; k < nargs; k++)
+            args[k] = data[k] + i * strides[k];
+        a->fn(args, &one, (const intptr_t *)strides, a->data);
+    }
+}
+
 /* Runs with or without the GIL (NumPy releases it for large enough work). */
 static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy_intp *dims,
                         const npy_intp *strides, NpyAuxData *auxdata)
 {
     loop_aux *a = (loop_aux *)auxdata;
-    a->fn((char **)data, (const intptr_t *)dims, (const intptr_t *)strides, a->data);
+    if (is_recurrence(a, data, dims, strides))
+        run_elementwise(a, data, dims, strides);
+    else
+        a->fn((char **)data, (const intptr_t *)dims, (const intptr_t *)strides, a->data);
     ug_error err;
     if (!ug_take_loop_error(&err))
         return 0;
@@ -207,6 +244,9 @@ static int get_loop(PyArrayMethod_Context *ctx, int aligned, int move_references
     a->base.free = aux_free;
     a->base.clone = aux_clone;
     ug_ufunc_loop(b->f, i, &a->fn, &a->data);
+    a->nin = ug_ufunc_nin(b->f);
+    a->nout = ug_ufunc_nout(b->f);
+    a->ncore = ug_ufunc_layout(b->f) != NULL;
     *out_loop = strided_loop;
     *out_aux = (NpyAuxData *)a;
     *flags = 0; /* GIL may be released; floating-point flags are checked */
@@ -332,16 +372,26 @@ static int register_new_loops(PyObject *ufobj, bridge *b)
 
 enum { WEAK_NONE = 0, WEAK_INT, WEAK_FLOAT };
 
-/* One input as the promoter sees it: a concrete dtype or a weak Python scalar. */
+/* One input as the promoter sees it: a concrete dtype, a weak Python
+ * scalar, or a foreign NumPy dtype (float16, ...) that only casts to ours. */
 typedef struct in_kind {
-    ug_dtype dt; /* UG_DTYPE_NONE when weak */
+    ug_dtype dt;              /* UG_DTYPE_NONE when weak; for foreign: the first of ours it casts to safely */
     int weak;
+    int fixed;                /* given by signature=/dtype=: a loop must have exactly this dtype */
+    PyArray_Descr *foreign;   /* borrowed: the foreign dtype's singleton, else NULL */
 } in_kind;
 
-static int classify(PyArray_DTypeMeta *D, in_kind *out, const char *name, int k)
+static int can_cast_safe_descr(PyArray_Descr *from, ug_dtype to)
 {
-    out->weak = WEAK_NONE;
-    out->dt = UG_DTYPE_NONE;
+    PyArray_Descr *d = PyArray_DescrFromType(typenum_of(to));
+    int ok = d && PyArray_CanCastTypeTo(from, d, NPY_SAFE_CASTING);
+    Py_XDECREF(d);
+    return ok;
+}
+
+static int classify(PyArray_DTypeMeta *D, int fixed, in_kind *out, const char *name, int k)
+{
+    *out = (in_kind){.dt = UG_DTYPE_NONE, .fixed = fixed};
     if (D == &PyArray_PyLongDType) {
         out->weak = WEAK_INT;
         return 0;
@@ -352,6 +402,12 @@ static int classify(PyArray_DTypeMeta *D, in_kind *out, const char *name, int k)
     }
     if (D && D->type_num >= 0)
         out->dt = dtype_of_typenum(D->type_num);
+    if (out->dt == UG_DTYPE_NONE && D && D->singleton && !fixed) {
+        for (int t = 0; t < UG_NDTYPES && out->dt == UG_DTYPE_NONE; t++)
+            if (can_cast_safe_descr(D->singleton, (ug_dtype)t))
+                out->dt = (ug_dtype)t;
+        out->foreign = out->dt != UG_DTYPE_NONE ? D->singleton : NULL;
+    }
     if (out->dt == UG_DTYPE_NONE) {
         PyErr_Format(PyExc_TypeError, "ufunc '%s': input %d has dtype %S, which ufuncgen does not support", name, k,
                      D ? (PyObject *)D : Py_None);
@@ -376,8 +432,11 @@ static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed,
             continue;
         int ok = 1;
         for (int k = 0; ok && k < nin; k++)
-            ok = in[k].weak ? weak_fits(in[k].weak, t[k])
-                 : pass == 0 ? in[k].dt == t[k] : ug_can_cast_safe(in[k].dt, t[k]);
+            ok = in[k].weak      ? weak_fits(in[k].weak, t[k])
+                 : in[k].fixed   ? in[k].dt == t[k]
+                 : in[k].foreign ? pass == 1 && can_cast_safe_descr(in[k].foreign, t[k])
+                 : pass == 0     ? in[k].dt == t[k]
+                                 : ug_can_cast_safe(in[k].dt, t[k]);
         for (int k = nin; ok && k < nargs; k++)
             ok = out_fixed[k] == UG_DTYPE_NONE || out_fixed[k] == t[k];
         if (ok)
@@ -444,12 +503,12 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
     }
     const char *name = ug_ufunc_name(b->f);
     int nin = ug_ufunc_nin(b->f), nargs = nin + ug_ufunc_nout(b->f);
-    in_kind in[UG_MAXARGS];
-    ug_dtype out_fixed[UG_MAXARGS];
+    in_kind in[UG_MAXARGS] = {{0}};
+    ug_dtype out_fixed[UG_MAXARGS] = {0};
     for (int k = 0; k < nin; k++) {
         /* Reductions pass op_dtypes[0] == NULL: the accumulator is the input's dtype. */
         PyArray_DTypeMeta *D = signature[k] ? signature[k] : op_dtypes[k] ? op_dtypes[k] : op_dtypes[1];
-        if (classify(D, &in[k], name, k) < 0)
+        if (classify(D, signature[k] != NULL, &in[k], name, k) < 0)
             return -1;
     }
     for (int k = nin; k < nargs; k++) {
@@ -461,11 +520,14 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
         }
     }
     /* Exact (weak scalars fitting) first; safe casts only when an output
-     * dtype is fixed, else ug_ufunc_resolve decides: exact-or-compile for a
-     * lazy ufunc, exact-then-safe for one with signatures. */
+     * dtype is fixed or an input is foreign (float16), else
+     * ug_ufunc_resolve decides: exact-or-compile for a lazy ufunc,
+     * exact-then-safe for one with signatures. */
     int fixed = 0;
     for (int k = nin; k < nargs; k++)
         fixed |= out_fixed[k] != UG_DTYPE_NONE;
+    for (int k = 0; k < nin; k++)
+        fixed |= in[k].foreign != NULL;
     int loop = search(b, in, out_fixed, 0);
     if (loop < 0 && fixed)
         loop = search(b, in, out_fixed, 1);

@@ -36,6 +36,7 @@ Generated ufuncs pickle by value (see ufuncgen._pickle).
 from __future__ import annotations
 
 import inspect
+import linecache
 
 import numpy as np
 
@@ -120,9 +121,14 @@ def _build(spec: dict):
             writable_args=tuple(spec["writable_args"]),
         )
     except SyntaxError as e:
+        # Point at the line in the user's file (the kernel is a dedented
+        # excerpt of it), so the traceback shows that line and the caret.
         filename, first = spec.get("filename", "<kernel>"), spec.get("firstlineno", 1)
-        lineno = (e.lineno or 1) + first - 1
-        raise SyntaxError(e.msg, (filename, lineno, e.offset, e.text)) from None
+        lineno, offset, text = (e.lineno or 1) + first - 1, e.offset, e.text
+        line = linecache.getline(filename, lineno) if filename != "<kernel>" else ""
+        if line:
+            offset, text = (offset or 1) + spec.get("indent", 0), line
+        raise SyntaxError(e.msg, (filename, lineno, offset, text)) from None
     _pickle.attach(uf, spec)
     return uf
 
@@ -167,6 +173,7 @@ def _make(kernel, layout, signatures, opts: dict):
         "writable_args": _writable_indices(opts.get("writable_args"), src),
         "filename": src.filename,
         "firstlineno": src.firstlineno,
+        "indent": src.indent,
     }
     # Validate options before compiling, with Python's exceptions.
     _target_code(spec["target"])

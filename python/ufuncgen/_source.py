@@ -19,6 +19,7 @@ class KernelSource:
     filename: str          # where it came from, for SyntaxError
     firstlineno: int       # line of text's first line in filename (1-based)
     name: str | None       # the function's name (None for strings / lambdas)
+    indent: int = 0        # columns removed from each line by dedenting
 
 
 def is_source(obj) -> bool:
@@ -62,6 +63,7 @@ def from_function(func) -> KernelSource:
             "ufuncgen.vectorize(signatures)(source) or ufuncgen.vectorize(source, signatures)"
         ) from None
     text = textwrap.dedent("".join(lines))
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
     lnum = max(lnum, 1)
     if func.__name__ == "<lambda>":
         return _lambda_source(text, filename, lnum)
@@ -73,8 +75,8 @@ def from_function(func) -> KernelSource:
         if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
             src_lines = text.splitlines(keepends=True)
             body = "".join(src_lines[node.lineno - 1 : node.end_lineno])
-            return KernelSource(body, filename, lnum + node.lineno - 1, func.__name__)
-    return KernelSource(text, filename, lnum, func.__name__)
+            return KernelSource(body, filename, lnum + node.lineno - 1, func.__name__, indent)
+    return KernelSource(text, filename, lnum, func.__name__, indent)
 
 
 def _lambda_source(text: str, filename: str, lnum: int) -> KernelSource:

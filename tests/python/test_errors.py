@@ -1,0 +1,133 @@
+"""Errors: kernel source, signatures, layouts, boundscheck, floating point."""
+import linecache
+import traceback
+
+import numpy as np
+import pytest
+
+import ufuncgen
+
+
+def test_syntax_error_from_string_has_position():
+    src = "def f(x):\n    y = x +\n    return y\n"
+    with pytest.raises(SyntaxError) as ei:
+        ufuncgen.vectorize(src, ["f8(f8)"])
+    e = ei.value
+    assert e.lineno == 2
+    assert e.offset is not None and e.offset > 1
+    assert e.text.strip() == "y = x +"
+    assert "kernel 'f'" in e.msg and "line 2" in e.msg
+
+
+def test_syntax_error_from_function_points_into_this_file():
+    with pytest.raises(SyntaxError) as ei:
+        @ufuncgen.vectorize(["f8(f8)"])
+        def g(x):
+            with x:  # valid Python, not in the kernel language
+                pass
+            return x
+
+    e = ei.value
+    assert e.filename == __file__
+    assert "with x:" in linecache.getline(__file__, e.lineno)
+    assert e.text.strip().startswith("with x:")
+    # the rendered traceback shows the line and a caret
+    text = "".join(traceback.format_exception_only(type(e), e))
+    assert "with x:" in text and "^" in text
+
+
+def test_name_error_carries_full_message():
+    with pytest.raises(NameError) as ei:
+        ufuncgen.vectorize("def f(x):\n    return x + undefined_thing\n", ["f8(f8)"])
+    msg = str(ei.value)
+    assert "undefined_thing" in msg and "line 2" in msg and "^" in msg
+
+
+def test_type_error_carries_full_message():
+    src = """
+def dot(a, b, out):
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b
+    out[0] = acc
+"""
+    with pytest.raises(TypeError) as ei:
+        ufuncgen.guvectorize(src, ["void(f8[:], f8[:], f8[:])"], "(n),(n)->()")
+    msg = str(ei.value)
+    assert "dot" in msg and "acc += a[i] * b" in msg and "^" in msg
+
+
+def test_bad_signature_and_layout_are_value_errors():
+    with pytest.raises(ValueError):
+        ufuncgen.vectorize("def f(x):\n    return x\n", ["f8(f8, f8)"])
+    with pytest.raises(ValueError):
+        ufuncgen.vectorize("def f(x):\n    return x\n", ["floaty(f8)"])
+    with pytest.raises(ValueError):
+        ufuncgen.guvectorize("def f(a, o):\n    o[0] = a[0]\n", ["void(f8[:], f8[:])"], "(n)->(")
+    with pytest.raises(ValueError):
+        ufuncgen.guvectorize("def f(a, o):\n    o[0] = a[0]\n", ["void(f8[:], f8[:])"], "(n)->()->()")
+
+
+def test_bad_options():
+    with pytest.raises(ValueError):
+        ufuncgen.vectorize(["f8(f8)"], target="cuda")
+    with pytest.raises(ValueError):
+        ufuncgen.vectorize(["f8(f8)"], identity=7)
+    with pytest.raises(TypeError):
+        ufuncgen.vectorize([3.0])
+    with pytest.raises(TypeError):
+        ufuncgen.guvectorize(["void(f8[:], f8[:])"])(lambda a, o: None)
+    with pytest.raises(TypeError):
+        ufuncgen.vectorize(["f8(f8)"])(42)
+
+
+def test_boundscheck_raises_index_error():
+    src = """
+def shift(a, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i + 1]
+"""
+    f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->(n)", boundscheck=True)
+    with pytest.raises(IndexError) as ei:
+        f(np.arange(4.0))
+    assert "shift" in str(ei.value)
+    # negative indices are in range
+    g = ufuncgen.guvectorize("def last(a, out):\n    out[0] = a[-1]\n", ["void(f8[:], f8[:])"], "(n)->()",
+                             boundscheck=True)
+    np.testing.assert_array_equal(g(np.arange(6.0).reshape(2, 3)), [2.0, 5.0])
+    # large (GIL released) calls raise too
+    with pytest.raises(IndexError):
+        f(np.ones((5000, 8)))
+
+
+def test_float_division_by_zero_follows_errstate():
+    f = ufuncgen.vectorize("def div(x, y):\n    return x / y\n", ["f8(f8,f8)"])
+    x = np.array([1.0, -1.0, 0.0])
+    with np.errstate(all="ignore"):
+        r = f(x, 0.0)
+    np.testing.assert_array_equal(r, [np.inf, -np.inf, np.nan])
+    with np.errstate(divide="raise", invalid="ignore"):
+        with pytest.raises(FloatingPointError):
+            f(x[:1], 0.0)
+    with np.errstate(invalid="raise", divide="ignore"):
+        with pytest.raises(FloatingPointError):
+            f(x[2:], 0.0)
+    with np.errstate(all="warn"):
+        with pytest.warns(RuntimeWarning):
+            f(x, 0.0)
+
+
+def test_integer_division_by_zero_flag():
+    f = ufuncgen.vectorize("def fd(x, y):\n    return x // y\n", ["i8(i8,i8)"])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(f(np.array([7, -7]), np.array([0, 2])), [0, -4])
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError):
+            f(np.array([7]), 0)
+
+
+def test_no_loop_message_lists_loops():
+    f = ufuncgen.vectorize("def f(x):\n    return x\n", ["i4(i4)", "i2(i2)"])
+    with pytest.raises(TypeError) as ei:
+        f(np.ones(2))
+    assert "f" in str(ei.value)

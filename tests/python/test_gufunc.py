@@ -1,0 +1,179 @@
+"""guvectorize: generalized ufuncs with NumPy's gufunc machinery."""
+import numpy as np
+import pytest
+
+import ufuncgen
+
+
+@ufuncgen.guvectorize(["void(float64[:], float64[:], float64[:])", "void(float32[:], float32[:], float32[:])"],
+                      "(n),(n)->()")
+def dot(a, b, out):
+    acc = 0.0
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    out[0] = acc
+
+
+@ufuncgen.guvectorize(["void(f8[:,:], f8[:,:], f8[:,:])"], "(m,n),(n,p)->(m,p)")
+def matmul(A, B, C):
+    m, n = A.shape
+    p = B.shape[1]
+    for i in range(m):
+        for j in range(p):
+            s = 0.0
+            for k in range(n):
+                s += A[i, k] * B[k, j]
+            C[i, j] = s
+
+
+def test_is_a_gufunc():
+    assert isinstance(dot, np.ufunc)
+    assert dot.signature == "(n),(n)->()"
+    assert (dot.nin, dot.nout) == (2, 1)
+    assert matmul.signature == "(m,n),(n,p)->(m,p)"
+
+
+def test_dot_matches_numpy(rng):
+    a = rng.standard_normal((7, 13))
+    b = rng.standard_normal((7, 13))
+    np.testing.assert_allclose(dot(a, b), np.einsum("ij,ij->i", a, b), rtol=1e-13)
+    # broadcasting of loop dimensions
+    np.testing.assert_allclose(dot(a, b[0]), a @ b[0], rtol=1e-13)
+    a32 = a.astype(np.float32)
+    r = dot(a32, a32)
+    assert r.dtype == np.float32
+    np.testing.assert_allclose(r, np.einsum("ij,ij->i", a32, a32), rtol=1e-5)
+
+
+def test_matmul_matches_numpy(rng):
+    A = rng.standard_normal((5, 3, 4))
+    B = rng.standard_normal((4, 6))
+    np.testing.assert_allclose(matmul(A, B), A @ B, rtol=1e-13)
+    # non-contiguous, reversed operands
+    At = rng.standard_normal((4, 3))[::-1].T
+    np.testing.assert_allclose(matmul(At, B[:, ::2]), At @ B[:, ::2], rtol=1e-13)
+
+
+def test_core_dimension_mismatch_is_value_error():
+    with pytest.raises(ValueError):
+        dot(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError):
+        matmul(np.ones((2, 3)), np.ones((4, 2)))
+
+
+def test_out_argument(rng):
+    a = rng.standard_normal((4, 5))
+    out = np.empty(4)
+    r = dot(a, a, out=out)
+    assert r is out
+    np.testing.assert_allclose(out, (a * a).sum(axis=1), rtol=1e-13)
+    C = np.zeros((2, 3, 3))
+    matmul(a[:3, :2][None].repeat(2, 0), a[:2, :3], out=C)
+    np.testing.assert_allclose(C, np.broadcast_to(a[:3, :2] @ a[:2, :3], (2, 3, 3)), rtol=1e-13)
+
+
+def test_axes_axis_keepdims(rng):
+    a = rng.standard_normal((6, 4))
+    b = rng.standard_normal((6, 4))
+    # core dimension along axis 0
+    np.testing.assert_allclose(dot(a, b, axes=[(0,), (0,), ()]), (a * b).sum(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(dot(a, b, axis=0), (a * b).sum(axis=0), rtol=1e-13)
+    r = dot(a, b, keepdims=True)
+    assert r.shape == (6, 1)
+    np.testing.assert_allclose(r[:, 0], (a * b).sum(axis=1), rtol=1e-13)
+    A = rng.standard_normal((3, 4, 2))  # (n, m, stack) with axes
+    B = rng.standard_normal((3, 5))
+    r = matmul(A, B, axes=[(1, 0), (0, 1), (0, 1)])
+    expect = np.einsum("nms,np->smp", A, B).transpose(1, 2, 0)
+    np.testing.assert_allclose(r, expect, rtol=1e-13)
+
+
+def test_where_refused_like_numpys_gufuncs(rng):
+    # NumPy's gufuncs (np.matmul, np.vecdot) do not take where=; neither do ours.
+    a = rng.standard_normal((5, 3))
+    mask = np.ones(5, dtype=bool)
+    with pytest.raises(TypeError):
+        np.vecdot(a, a, where=mask)
+    with pytest.raises(TypeError):
+        dot(a, a, where=mask)
+
+
+def test_scalar_input_and_multiple_outputs():
+    src = """
+def stats(x, scale, lo, hi):
+    mn = x[0]
+    mx = x[0]
+    for i in range(1, len(x)):
+        if x[i] < mn:
+            mn = x[i]
+        if x[i] > mx:
+            mx = x[i]
+    lo[0] = mn * scale
+    hi[0] = mx * scale
+"""
+    f = ufuncgen.guvectorize(src, ["void(f8[:], f8, f8[:], f8[:])"], "(n),()->(),()")
+    x = np.array([[3.0, -1.0, 2.0], [0.5, 7.0, -4.0]])
+    lo, hi = f(x, 2.0)
+    np.testing.assert_array_equal(lo, x.min(axis=1) * 2)
+    np.testing.assert_array_equal(hi, x.max(axis=1) * 2)
+
+
+def test_frozen_dimensions():
+    src = """
+def cross(a, b, c):
+    c[0] = a[1] * b[2] - a[2] * b[1]
+    c[1] = a[2] * b[0] - a[0] * b[2]
+    c[2] = a[0] * b[1] - a[1] * b[0]
+"""
+    f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:], f8[:])"], "(3),(3)->(3)")
+    a = np.arange(12.0).reshape(4, 3)
+    b = a[::-1] + 1
+    np.testing.assert_array_equal(f(a, b), np.cross(a, b))
+    with pytest.raises(ValueError):
+        f(np.ones(4), np.ones(4))
+
+
+def test_lazy_gufunc_layout_only():
+    @ufuncgen.guvectorize("(n)->()")
+    def total(x, out):
+        s = 0
+        for i in range(x.shape[0]):
+            s += x[i]
+        out[0] = s
+
+    a = np.arange(12, dtype=np.int32).reshape(3, 4)
+    r = total(a)
+    assert r.dtype == np.int32
+    np.testing.assert_array_equal(r, a.sum(axis=1))
+    f = total(a.astype(np.float64) / 2)
+    assert f.dtype == np.float64
+    np.testing.assert_array_equal(f, a.sum(axis=1) / 2)
+
+
+def test_parallel_gufunc_matches_serial(rng):
+    src = """
+def rownorm(a, out):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * a[i]
+    out[0] = sqrt(s)
+"""
+    serial = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()")
+    par = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
+    a = rng.standard_normal((20_000, 16))
+    np.testing.assert_array_equal(par(a), serial(a))
+    np.testing.assert_allclose(serial(a), np.linalg.norm(a, axis=1), rtol=1e-12)
+
+
+def test_writable_args():
+    src = """
+def bump(a, out):
+    for i in range(a.shape[0]):
+        a[i] = a[i] + 1
+    out[0] = a[0]
+"""
+    f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", writable_args=("a",))
+    x = np.zeros((2, 3))
+    r = f(x)
+    np.testing.assert_array_equal(x, np.ones((2, 3)))
+    np.testing.assert_array_equal(r, [1.0, 1.0])

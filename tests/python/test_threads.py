@@ -1,0 +1,64 @@
+"""Concurrency: several Python threads calling the same ufunc (GIL released in loops)."""
+import threading
+
+import numpy as np
+
+import ufuncgen
+
+
+def _run_threads(fn, n):
+    errors = []
+
+    def body(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+
+
+def test_two_threads_same_ufunc():
+    f = ufuncgen.vectorize("def f(x, y):\n    return x * y + sin(x)\n", ["f8(f8,f8)", "f4(f4,f4)"])
+    x = np.linspace(-3, 3, 300_000)
+    expect = f(x, 2.0)  # one thread first; threads must agree bit for bit
+    want = x * 2 + np.sin(x)
+    assert np.all(np.abs(expect - want) <= 4 * np.spacing(np.abs(want)))
+
+    def work(i):
+        for _ in range(20):
+            np.testing.assert_array_equal(f(x, 2.0), expect)
+
+    _run_threads(work, 2)
+
+
+def test_threads_lazy_compilation():
+    f = ufuncgen.vectorize("def f(x):\n    return x + 1\n")
+    dtypes = [np.int8, np.int16, np.int32, np.int64, np.float32, np.float64, np.uint8, np.uint32]
+
+    def work(i):
+        for dt in dtypes[i % 2::2] + dtypes:
+            a = np.arange(1000, dtype=dt)
+            r = f(a)
+            assert r.dtype == dt
+            np.testing.assert_array_equal(r, a + dt(1))
+
+    _run_threads(work, 4)
+    assert len(f.types) == len(dtypes)
+
+
+def test_threads_gufunc_parallel_target():
+    src = "def s(a, out):\n    t = 0.0\n    for i in range(a.shape[0]):\n        t += a[i]\n    out[0] = t\n"
+    f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
+    a = np.arange(40_000.0).reshape(4000, 10)
+
+    def work(i):
+        for _ in range(10):
+            np.testing.assert_array_equal(f(a), a.sum(axis=1))
+
+    _run_threads(work, 3)

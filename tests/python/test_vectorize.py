@@ -1,0 +1,188 @@
+"""vectorize: real numpy.ufunc objects computing what NumPy computes."""
+import numpy as np
+import pytest
+
+import ufuncgen
+
+
+@ufuncgen.vectorize(["float64(float64, float64)", "float32(float32, float32)", "int64(int64, int64)"])
+def axpy(x, y):
+    return 2 * x + y
+
+
+def test_is_a_numpy_ufunc():
+    assert isinstance(axpy, np.ufunc)
+    assert axpy.__name__ == "axpy"
+    assert (axpy.nin, axpy.nout, axpy.nargs) == (2, 1, 3)
+    assert axpy.signature is None
+    assert ufuncgen.is_ufuncgen(axpy)
+    assert not ufuncgen.is_ufuncgen(np.add)
+
+
+def test_types_list_signature_order():
+    assert axpy.types == ["dd->d", "ff->f", "ll->l"]
+    assert axpy.ntypes == 3
+    assert ufuncgen.loops(axpy) == [("float64",) * 3, ("float32",) * 3, ("int64",) * 3]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_each_loop_matches_numpy(dtype, rng):
+    x = (rng.standard_normal(1001) * 100).astype(dtype)
+    y = (rng.standard_normal(1001) * 100).astype(dtype)
+    r = axpy(x, y)
+    assert r.dtype == dtype
+    np.testing.assert_array_equal(r, (dtype(2) * x + y).astype(dtype))
+
+
+def test_broadcasting_and_strides(rng):
+    x = rng.standard_normal((4, 1, 5))
+    y = rng.standard_normal((3, 1))
+    np.testing.assert_array_equal(axpy(x, y), 2 * x + y)
+    big = rng.standard_normal((20, 30))
+    v = big[::3, ::-2]          # (7, 15), negative and non-unit strides
+    w = big[:15, :7].T          # (7, 15), transposed
+    np.testing.assert_array_equal(axpy(v, w), 2 * v + w)
+
+
+def test_python_scalars_are_weak():
+    # NEP 50: a Python scalar takes the array's dtype.
+    x32 = np.arange(5, dtype=np.float32)
+    assert axpy(x32, 1.5).dtype == np.float32
+    np.testing.assert_array_equal(axpy(x32, 1.5), 2 * x32 + np.float32(1.5))
+    assert axpy(np.arange(5), 3).dtype == np.int64
+    assert axpy(2.0, 3.0) == 7.0
+    assert isinstance(axpy(2.0, 3.0), np.float64)
+
+
+def test_safe_casting_picks_first_fitting_loop():
+    # int32 inputs: no exact loop; int32 -> float64 is safe and float64 comes first.
+    x = np.arange(4, dtype=np.int32)
+    r = axpy(x, x)
+    assert r.dtype == np.float64
+    np.testing.assert_array_equal(r, 3.0 * x)
+    # float16 -> float32 is safe, float32 loop is before int64 but after float64
+    h = np.ones(3, dtype=np.float16)
+    assert axpy(h, h).dtype == np.float64
+
+
+def test_no_loop_is_type_error():
+    @ufuncgen.vectorize(["int32(int32)"])
+    def inc(x):
+        return x + 1
+
+    with pytest.raises(TypeError):
+        inc(np.ones(3))  # float64 -> int32 is not safe
+    with pytest.raises(TypeError):
+        inc(np.array(["a"]))
+
+
+def test_out_and_where():
+    x = np.arange(6.0)
+    out = np.full(6, -1.0)
+    r = axpy(x, 1.0, out=out, where=x > 2)
+    assert r is out
+    np.testing.assert_array_equal(out, np.where(x > 2, 2 * x + 1, -1.0))
+    out2 = np.zeros((2, 6))
+    axpy(x, x, out=(out2[1],))
+    np.testing.assert_array_equal(out2, [np.zeros(6), 3 * x])
+
+
+def test_casting_and_dtype_arguments():
+    x = np.arange(5.0)
+    r = axpy(x, x, dtype=np.float32)
+    assert r.dtype == np.float32
+    np.testing.assert_array_equal(r, (3 * x).astype(np.float32))
+    out = np.zeros(5, dtype=np.int64)
+    with pytest.raises(TypeError):  # float64 result into int64 out: not same_kind
+        axpy(x, x, out=out)
+    axpy(x, x, out=out, casting="unsafe")
+    np.testing.assert_array_equal(out, 3 * np.arange(5))
+    with pytest.raises(TypeError):
+        axpy(np.arange(3), np.arange(3), dtype=np.int8)  # no int8 loop
+
+
+def test_signature_spellings():
+    sigs = {"f8(f8)": np.float64, "float32(float32)": np.float32, "d->d": np.float64, "f4->f4": np.float32,
+            "float64->float64": np.float64, "f->f": np.float32, "int16(int16)": np.int16, "u1->u1": np.uint8}
+    for s, dt in sigs.items():
+        f = ufuncgen.vectorize([s])("def neg(x):\n    return -x\n")
+        x = np.arange(3, dtype=dt)
+        assert f(x).dtype == dt
+        np.testing.assert_array_equal(f(x), -x)
+
+
+def test_source_string_forms():
+    src = """
+        def cube(x):
+            return x * x * x
+    """
+    a = ufuncgen.vectorize(["f8(f8)"])(src)
+    b = ufuncgen.vectorize(src, ["f8(f8)"])
+    c = ufuncgen.vectorize("lambda x: x * x * x", "f8(f8)")
+    x = np.linspace(-2, 2, 9)
+    for f in (a, b, c):
+        assert isinstance(f, np.ufunc)
+        np.testing.assert_array_equal(f(x), x * x * x)
+    assert a.__name__ == "cube"
+
+
+def test_name_and_doc():
+    @ufuncgen.vectorize(["f8(f8)"], name="my_square")
+    def sq(x):
+        """Square of x."""
+        return x * x
+
+    assert sq.__name__ == "my_square"
+    assert "Square of x." in sq.__doc__
+    assert repr(sq) == "<ufunc 'my_square'>"
+
+
+def test_lambda_function_object():
+    f = ufuncgen.vectorize(["f8(f8)"])(lambda x: x * 3 - 1)
+    np.testing.assert_array_equal(f(np.arange(4.0)), np.arange(4.0) * 3 - 1)
+
+
+def test_helper_functions_in_source():
+    src = """
+def helper(a):
+    return a * a
+
+def kern(x, y):
+    return helper(x) + helper(y)
+"""
+    f = ufuncgen.vectorize(src, ["f8(f8,f8)"])
+    np.testing.assert_array_equal(f(np.arange(3.0), 2.0), np.arange(3.0) ** 2 + 4)
+    g = ufuncgen.vectorize(src, ["f8(f8)"], kernel="helper")
+    np.testing.assert_array_equal(g(np.arange(3.0)), np.arange(3.0) ** 2)
+
+
+def test_zero_size_and_0d():
+    np.testing.assert_array_equal(axpy(np.zeros(0), np.zeros(0)), np.zeros(0))
+    assert axpy(np.zeros((0, 3)), 1.0).shape == (0, 3)
+    r = axpy(np.float64(1.5), np.float64(2))
+    assert r == 5.0 and np.ndim(r) == 0
+
+
+def test_parallel_target_matches_serial(rng):
+    src = "def f(x, y):\n    return sqrt(x * x + y * y) + sin(x)\n"
+    serial = ufuncgen.vectorize(src, ["f8(f8,f8)"])
+    par = ufuncgen.vectorize(src, ["f8(f8,f8)"], target="parallel")
+    x = rng.standard_normal(200_000)
+    y = rng.standard_normal(200_000)
+    np.testing.assert_array_equal(par(x, y), serial(x, y))
+    want = np.sqrt(x * x + y * y) + np.sin(x)
+    assert np.all(np.abs(serial(x, y) - want) <= 4 * np.spacing(np.abs(want)))
+
+
+def test_array_ufunc_dispatch_reaches_overrides():
+    class Wrapped:
+        def __init__(self, a):
+            self.a = a
+
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            inputs = [i.a if isinstance(i, Wrapped) else i for i in inputs]
+            return ("wrapped", ufunc, method, getattr(ufunc, method)(*inputs, **kwargs))
+
+    tag, uf, method, value = axpy(Wrapped(np.arange(3.0)), 1.0)
+    assert (tag, uf, method) == ("wrapped", axpy, "__call__")
+    np.testing.assert_array_equal(value, 2 * np.arange(3.0) + 1)
