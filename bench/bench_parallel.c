@@ -3,6 +3,7 @@
  * Cases (NumPy-ABI C loops standing in for compiled kernels):
  *   poly8   10M doubles, degree-8 polynomial (compute-bound): serial, 1, 2 threads
  *   axpb    10M doubles, a*b+c (memory-bound): serial vs the driver (2 threads)
+ *   medium  100k-element calls, back to back (where the wait policy shows)
  *   small   1000-element calls of both loops: serial vs the driver
  *   forced  the same small calls with the model bypassed (always split), to
  *           show what the threshold protects against
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
     compare("poly8 10M, 1 thread", loop_poly, 2, pa, s2, N_BIG, 1, REPS_BIG, 1, "~1.0", 0);
     compare("poly8 10M, 2 threads", loop_poly, 2, pa, s2, N_BIG, 2, REPS_BIG, 1, ">= 1.8", 0);
     compare("a*b+c 10M, 2 threads", loop_axpb, 4, ma, s4, N_BIG, 2, REPS_BIG, 1, ">= 1.0 (never slower)", 0);
+    compare("poly8 100k, 2 threads", loop_poly, 2, pa, s2, 100000, 2, 5, 200, "> 1", 0);
+    compare("a*b+c 100k, 2 threads", loop_axpb, 4, ma, s4, 100000, 2, 5, 200, ">= 1.0", 0);
     compare("poly8 1000, 2 threads", loop_poly, 2, pa, s2, N_SMALL, 2, 5, CALLS_SMALL, "serial/driver >= 0.83", 0);
     compare("a*b+c 1000, 2 threads", loop_axpb, 4, ma, s4, N_SMALL, 2, 5, CALLS_SMALL, "serial/driver >= 0.83", 0);
     compare("poly8 1000, forced split", loop_poly, 2, pa, s2, N_SMALL, 2, 5, CALLS_SMALL, "(no threshold)", 1e6);

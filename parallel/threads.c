@@ -3,7 +3,7 @@
  * The API setting wins; else UFUNCGEN_NUM_THREADS; else OpenMP's default
  * (omp_get_max_threads, which honours OMP_NUM_THREADS). The environment is
  * read on every call (a test or a user may change it), but its parse is
- * cached by value under a mutex, so a bad value is reported exactly once
+ * cached by value under a mutex, and a bad value is reported exactly once
  * ("ufuncgen: warning: ignoring UFUNCGEN_NUM_THREADS='abc' ...") and then
  * ignored. A value is valid when it is a decimal integer in 1..4096 with
  * nothing after it but blanks.
@@ -24,6 +24,8 @@ static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
 static char env_last[128];   /* the value parsed last (truncated copy) */
 static int env_last_set;     /* env_last holds a value */
 static int env_last_threads; /* its parse: 0 when invalid */
+static char env_warned[8][128]; /* bad values already reported (the first 8) */
+static int env_nwarned;
 
 int par_parse_threads(const char *s)
 {
@@ -43,6 +45,18 @@ int par_parse_threads(const char *s)
     return (int)v;
 }
 
+/* Report a bad value unless it was reported before. */
+static void warn_once(const char *s)
+{
+    for (int i = 0; i < env_nwarned; i++)
+        if (strncmp(env_warned[i], s, sizeof env_warned[i]) == 0)
+            return;
+    if (env_nwarned < 8)
+        snprintf(env_warned[env_nwarned++], sizeof env_warned[0], "%s", s);
+    fprintf(stderr, "ufuncgen: warning: ignoring %s='%s' (expected an integer from 1 to %d)\n", ENV_NAME, s,
+            PAR_MAX_THREADS);
+}
+
 /* Parse s (not NULL) unless it is the value seen last; warn once per new bad value. */
 static int env_threads_locked(const char *s)
 {
@@ -52,8 +66,7 @@ static int env_threads_locked(const char *s)
     env_last_set = 1;
     env_last_threads = par_parse_threads(s);
     if (!env_last_threads)
-        fprintf(stderr, "ufuncgen: warning: ignoring %s='%s' (expected an integer from 1 to %d)\n", ENV_NAME, s,
-                PAR_MAX_THREADS);
+        warn_once(s);
     return env_last_threads;
 }
 

@@ -593,6 +593,8 @@ START_TEST(test_env_valid_silent)
     out = stderr_of("2", 2, &r);
     ck_assert_int_eq(r, 2);
     ck_assert_str_eq(out, "");
+    out = stderr_of("x1", 2, &r); /* already reported */
+    ck_assert_str_eq(out, "");
 }
 END_TEST
 
