@@ -1160,6 +1160,189 @@ START_TEST(host_facts_and_count)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- from source (kernel/ front end) */
+
+/* Parse and infer src for the given argument types (the module is leaked:
+ * the typed kernel borrows its source text). */
+static kernel_typed *typed_src(const char *src, bool gufunc, int nin, int nout, const kernel_argtype *args)
+{
+    kernel_source *ks = calloc(1, sizeof *ks);
+    ks->text = src;
+    ks->len = strlen(src);
+    kernel_module *m;
+    ug_error err = {0};
+    ck_assert_msg(kernel_parse(ks, &m, &err) == UG_OK, "parse: %s", err.msg);
+    kernel_func *f = kernel_find(m, NULL, &err);
+    ck_assert_msg(f != NULL, "find: %s", err.msg);
+    kernel_infer_opts o = {.gufunc = gufunc, .nin = nin, .nout = nout, .args = args};
+    kernel_typed *t;
+    ck_assert_msg(kernel_infer(m, f, &o, &t, &err) == UG_OK, "infer: %s", err.msg);
+    return t;
+}
+
+static ug_loop_fn build_src(const char *src, const char *layout, int nin, int nout, const ug_dtype *dts,
+                            const int *ndims, int boundscheck)
+{
+    kernel_argtype at[8];
+    for (int k = 0; k < nin + nout; k++)
+        at[k] = (kernel_argtype){dts[k], ndims ? ndims[k] : 0};
+    layout_sig *L;
+    ug_error err = {0};
+    if (layout)
+        ck_assert_msg(layout_parse(layout, &L, &err) == UG_OK, "layout: %s", err.msg);
+    else
+        L = layout_scalar(nin, nout);
+    return build_ex(typed_src(src, layout != NULL, nin, nout, at), L, dts, boundscheck, NULL, NULL);
+}
+
+static const char collatz_src[] =
+    "def steps(n):\n"
+    "    c = 0\n"
+    "    while n != 1:\n"
+    "        if c >= 1000:\n"
+    "            break\n"
+    "        n = n // 2 if n % 2 == 0 else 3 * n + 1\n"
+    "        c += 1\n"
+    "    return c\n"
+    "\n"
+    "def clamp(x, lo, hi):\n"
+    "    if x < lo:\n"
+    "        return lo\n"
+    "    elif x > hi:\n"
+    "        return hi\n"
+    "    return x\n"
+    "\n"
+    "def k(n, x):\n"
+    "    s = 0\n"
+    "    i = 0\n"
+    "    for i in range(10, 0, -3):\n"
+    "        if 0 < i <= 7 and not i == 4:\n"
+    "            continue\n"
+    "        s += i\n"
+    "    a, b = s, i\n"
+    "    return steps(n) * 1000 + clamp(x, -5, 5) * 10 + a + b * 100\n";
+
+static int64_t ref_collatz(int64_t n, int64_t x)
+{
+    int64_t c = 0, s = 0, last = 0;
+    while (n != 1 && c < 1000) {
+        n = n % 2 == 0 ? n / 2 : 3 * n + 1;
+        c++;
+    }
+    for (int64_t i = 10; i > 0; i -= 3) {
+        last = i;
+        if (0 < i && i <= 7 && i != 4)
+            continue;
+        s += i;
+    }
+    int64_t cl = x < -5 ? -5 : x > 5 ? 5 : x;
+    return c * 1000 + cl * 10 + s + last * 100;
+}
+
+START_TEST(source_helpers_control_flow)
+{
+    ug_dtype dts[3] = {UG_INT64, UG_INT64, UG_INT64};
+    ug_loop_fn fn = build_src(collatz_src, NULL, 2, 1, dts, NULL, 0);
+    enum { N = 300 };
+    int64_t n[N], x[N], out[N];
+    for (int i = 0; i < N; i++) {
+        n[i] = i + 1;
+        x[i] = i % 17 - 8;
+    }
+    char *args[3] = {(char *)n, (char *)x, (char *)out};
+    intptr_t d[1] = {N}, st[3] = {8, 8, 8};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(out[i] == ref_collatz(n[i], x[i]), "n=%lld x=%lld: %lld want %lld", (long long)n[i],
+                      (long long)x[i], (long long)out[i], (long long)ref_collatz(n[i], x[i]));
+}
+END_TEST
+
+START_TEST(source_sigmoid_float32_weak_literals)
+{
+    ug_dtype dts[2] = {UG_FLOAT32, UG_FLOAT32};
+    ug_loop_fn fn = build_src("def sig(x):\n    return 1.0 / (1.0 + exp(-x))\n", NULL, 1, 1, dts, NULL, 0);
+    enum { N = 1001 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(i - 500) * 0.05f;
+    char *args[2] = {(char *)x, (char *)y};
+    intptr_t d[1] = {N}, st[2] = {4, 4};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(close_ulps(y[i], 1.0f / (1.0f + expf(-x[i])), 4, true), "x=%g: %.9g", x[i], y[i]);
+}
+END_TEST
+
+static const char matmul_src[] =
+    "def matmul(A, B, C):\n"
+    "    m, n = A.shape\n"
+    "    p = B.shape[1]\n"
+    "    for i in range(m):\n"
+    "        for j in range(p):\n"
+    "            acc = 0.0\n"
+    "            for k in range(n):\n"
+    "                acc += A[i, k] * B[k, j]\n"
+    "            C[i, j] = acc\n";
+
+START_TEST(source_gufunc_matmul_strided)
+{
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    int nd[3] = {2, 2, 2};
+    ug_loop_fn fn = build_src(matmul_src, "(m,n),(n,p)->(m,p)", 2, 1, dts, nd, 0);
+    enum { S = 3, M = 4, N = 5, P = 3 };
+    /* A stacked and C-contiguous; B shared by every item (outer stride 0) and
+     * transposed in memory; C Fortran-ordered */
+    double A[S][M][N], Bt[P][N], C[S][P][M];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < N; k++)
+                A[s][i][k] = s + i * 0.5 - k;
+    for (int k = 0; k < N; k++)
+        for (int j = 0; j < P; j++)
+            Bt[j][k] = k * 0.25 + j;
+    char *args[3] = {(char *)A, (char *)Bt, (char *)C};
+    /* dims: outer, m, n, p; steps: 3 outer, then A(m,n) B(n,p) C(m,p) */
+    intptr_t dims[4] = {S, M, N, P};
+    intptr_t steps[9] = {M * N * 8, 0, P * M * 8, N * 8, 8, 8, N * 8, 8, M * 8};
+    fn(args, dims, steps, NULL);
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < P; j++) {
+                double want = 0;
+                for (int k = 0; k < N; k++)
+                    want += A[s][i][k] * Bt[j][k];
+                ck_assert_msg(C[s][j][i] == want, "C[%d][%d][%d] = %g want %g", s, i, j, C[s][j][i], want);
+            }
+}
+END_TEST
+
+START_TEST(source_gufunc_negative_index_and_boundscheck)
+{
+    static const char src[] = "def last(a, k, out):\n    out[0] = a[-1] + a[k]\n";
+    ug_dtype dts[3] = {UG_INT32, UG_INT64, UG_INT32};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn = build_src(src, "(n),()->()", 2, 1, dts, nd, 1);
+    int32_t a[6] = {1, 2, 3, 4, 5, 6}, out[2] = {0, 0};
+    int64_t k[2] = {-2, 0};
+    char *args[3] = {(char *)a, (char *)k, (char *)out};
+    intptr_t dims[2] = {2, 3}, steps[4] = {12, 8, 4, 4};
+    fn(args, dims, steps, NULL);
+    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+    ck_assert_int_eq(out[0], 3 + 2);
+    ck_assert_int_eq(out[1], 6 + 4);
+    k[1] = 3; /* out of range for n = 3 */
+    fn(args, dims, steps, NULL);
+    ug_error err;
+    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index 3 is out of bounds for axis 0 with size 3") && strstr(err.msg, "'a'"), "%s", err.msg);
+    k[1] = -4;
+    fn(args, dims, steps, NULL);
+    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index -4 is out of bounds"), "%s", err.msg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops");
@@ -1186,6 +1369,10 @@ static Suite *suite(void)
     tcase_add_test(l, gufunc_boundscheck);
     tcase_add_test(l, jit_corrupt_object_and_sharing);
     tcase_add_test(l, host_facts_and_count);
+    tcase_add_test(l, source_helpers_control_flow);
+    tcase_add_test(l, source_sigmoid_float32_weak_literals);
+    tcase_add_test(l, source_gufunc_matmul_strided);
+    tcase_add_test(l, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, l);
     return s;
 }
