@@ -65,7 +65,8 @@ int main(void)
 
     /* 3. Errors carry the line, the column and a caret. */
     ug_ufunc *bad;
-    if (ug_vectorize(ctx, "def f(x):\n    return x + undefined_name\n", sigs + 1, 1, NULL, &bad) != UG_OK)
+    const char *sig1[] = {"d->d"};
+    if (ug_vectorize(ctx, "def f(x):\n    return x + undefined_name\n", sig1, 1, NULL, &bad) != UG_OK)
         printf("as expected, an error:\n%s\n", ug_errmsg(ctx));
 
     ug_ufunc_free(logistic);
