@@ -44,6 +44,8 @@ typedef struct fstate {
     bool fixed_ret;        /* scalar kernel with a declared output */
     bool any_value_ret, any_bare_ret;
     bool changed;
+    bool unresolved;       /* this pass read a local that has no type yet (assigned later in a loop) */
+    bool strict;           /* final check: reading an untyped local is an error */
     bool falls_off;        /* the end of the body is reachable */
 } fstate;
 
@@ -247,9 +249,18 @@ static void collect_locals(infer *I, kernel_func *f, const kernel_node *s, int *
 
 /* ------------------------------------------------ definite assignment */
 
+/* Definite assignment, with loops assumed to run: branches of an if must
+ * both assign a local for it to count after the if, but a loop body counts
+ * as having run. Loops are walked twice — quietly, to learn what one
+ * iteration assigns, then checking reads with that added — so loop-carried
+ * values (`prev` assigned late in the body, read at the top of the next
+ * iteration) and loop variables read after the loop are accepted, as Python
+ * and Numba accept them. Where a loop runs zero times such a read sees 0:
+ * lowering zero-initialises every local. */
 typedef struct dstate {
-    bool *set;  /* per local: assigned on every path so far */
+    bool *set;  /* per local: assigned on some path so far */
     bool dead;  /* this point is unreachable */
+    bool quiet; /* learning pass over a loop body: report nothing */
 } dstate;
 
 static void da_reads(infer *I, const kernel_func *f, const kernel_node *e, const dstate *s)
@@ -258,7 +269,7 @@ static void da_reads(infer *I, const kernel_func *f, const kernel_node *e, const
         return;
     if (e->kind == N_NAME) {
         int li = e->symkind == SYM_PARAM ? -1 : local_index(f, e->name);
-        if (li >= 0 && !s->set[li])
+        if (li >= 0 && !s->set[li] && !s->quiet)
             fail(I, UG_ENAME, e->pos, "local variable '%s' may be used before assignment", e->name);
         return;
     }
@@ -288,6 +299,7 @@ static bool da_copy(infer *I, const kernel_func *f, const dstate *from, dstate *
         return fail(I, UG_ENOMEM, f->pos, "out of memory") != NULL;
     memcpy(to->set, from->set, (size_t)f->nlocals);
     to->dead = from->dead;
+    to->quiet = from->quiet;
     return true;
 }
 
@@ -343,15 +355,25 @@ static void da_stmt(infer *I, const kernel_func *f, const kernel_node *n, dstate
         da_meet(f, s, &x, &y);
         break;
     case N_FOR:
-    case N_WHILE: /* the body may run zero times: what it assigns does not count after */
+    case N_WHILE:
         for (int k = 0; k < n->nrange; k++)
             da_reads(I, f, n->range[k], s);
         da_reads(I, f, n->cond, s);
         if (!da_copy(I, f, s, &x))
             return;
+        x.quiet = true; /* first pass: learn what one iteration assigns */
         if (n->kind == N_FOR)
             da_mark(f, n->kids[0], &x);
         da_block(I, f, n->body, &x);
+        if (!da_copy(I, f, s, &y))
+            return;
+        for (int k = 0; k < f->nlocals; k++)
+            y.set[k] = y.set[k] || x.set[k];
+        if (n->kind == N_WHILE)
+            da_reads(I, f, n->cond, &y); /* the condition is re-read after each iteration */
+        da_block(I, f, n->body, &y);
+        for (int k = 0; k < f->nlocals; k++)
+            s->set[k] = s->set[k] || y.set[k];
         break;
     default: break;
     }
@@ -488,8 +510,15 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
     if (k >= 0) {
         n->symkind = SYM_LOCAL;
         n->index = k;
-        if (fs->lt[k].kind == KT_VOID) /* cannot happen after check_assigned; be safe */
-            return fail(I, UG_ENAME, n->pos, "local variable '%s' may be used before assignment", n->name), T_VOID;
+        if (fs->lt[k].kind == KT_VOID) {
+            /* A loop-carried local read before its assignment in the body has no
+             * type on the first pass: a weak int stands in (it yields to the
+             * real type when that arrives) and the fixpoint runs again. */
+            if (fs->strict)
+                return fail(I, UG_ENAME, n->pos, "local variable '%s' may be used before assignment", n->name), T_VOID;
+            fs->unresolved = true;
+            return scalar(UG_INT64, true);
+        }
         return fs->lt[k];
     }
     if ((k = param_index(fs->fn, n->name)) >= 0) {
@@ -1063,8 +1092,12 @@ static bool type_function(infer *I, fstate *fs)
         check_assigned(I, fs);
     int iter = 0;
     do /* to a fixpoint: loops assign locals from themselves */
-        fs->changed = false, block(I, fs, f->body);
+        fs->changed = fs->unresolved = false, block(I, fs, f->body);
     while (!I->failed && fs->changed && ++iter < 64);
+    if (!I->failed && fs->unresolved) {
+        fs->strict = true; /* report the read that never got a type */
+        block(I, fs, f->body);
+    }
     if (I->failed)
         return false;
     for (int k = 0; k < f->nlocals; k++)

@@ -365,9 +365,11 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *  - N_RETURN: value converted to the function's .ret (for the kernel of a
  *    scalar ufunc: the output dtype, NumPy 'unsafe' cast). Gufunc kernels
  *    have bare returns only.
- *  - All locals are assigned before use on every path, or inference rejects
- *    the kernel (UG_ENAME "local 'x' may be used before assignment") — so
- *    lowering can give locals any initial value.
+ *  - Every local is assigned before use on every path, assuming loop bodies
+ *    run (a loop variable or loop-carried value may be read after / across
+ *    iterations, as in Python and Numba), or inference rejects the kernel
+ *    (UG_ENAME "local 'x' may be used before assignment"). Lowering must
+ *    zero-initialise locals, so a loop that runs zero times leaves 0 there.
  *  - Arrays are never assigned to locals (UG_ETYPE).
  *  - A function that returns a value (scalar kernels; helpers with `return e`)
  *    never reaches the end of its body: inference rejects it (UG_ETYPE "may

@@ -620,8 +620,12 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
     if (!fs->lslot || !fs->pslot || !fs->arrs)
         return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
     for (int k = 0; k < f->nlocals; k++)
-        if (f->locals[k].ty.kind == KT_SCALAR)
-            fs->lslot[k] = LLVMBuildAlloca(g->B, loops_vty(g, (ug_dtype)f->locals[k].ty.dt), f->locals[k].name);
+        if (f->locals[k].ty.kind == KT_SCALAR) {
+            /* zero-initialised: a loop that runs zero times leaves 0 in its loop variable */
+            LLVMTypeRef lt = loops_vty(g, (ug_dtype)f->locals[k].ty.dt);
+            fs->lslot[k] = LLVMBuildAlloca(g->B, lt, f->locals[k].name);
+            LLVMBuildStore(g->B, LLVMConstNull(lt), fs->lslot[k]);
+        }
     for (int k = 0; k < f->nparams; k++) {
         kernel_type t = f->params[k].ty;
         if (t.kind != KT_ARRAY) {
