@@ -13,6 +13,17 @@ os.environ.setdefault("UFUNCGEN_CACHE_DIR", _cache)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+try:  # differential-test budgets: default, CI (thousands), a long run
+    from hypothesis import HealthCheck, settings
+
+    _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile("default", max_examples=100, **_common)
+    settings.register_profile("ci", max_examples=500, **_common)
+    settings.register_profile("long", max_examples=5000, **_common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+except ImportError:
+    pass
+
 
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
