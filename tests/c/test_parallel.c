@@ -17,7 +17,7 @@
 #include "loops/loops.h"
 #include "parallel/parallel.h"
 
-#define FORCED_NS 1e6 /* a per-item cost that makes any split worth it */
+#define FORCED_NS 1e12 /* a per-item cost that makes any split worth it, even on a loaded machine */
 
 /* ------------------------------------------------------------ test loops */
 
@@ -489,6 +489,18 @@ START_TEST(test_error_from_worker)
 }
 END_TEST
 
+/* An error already recorded on the caller wins, as it does for a serial loop. */
+START_TEST(test_error_earlier_record_kept)
+{
+    ug_error old = {.code = UG_EINDEX, .line = -1, .column = -1, .msg = "earlier"}, got;
+    int neg[1] = {900};
+    loops_rt_put_error(&old);
+    ck_assert(run_check_loop(1000, neg, 1, 4, &got));
+    ck_assert_str_eq(got.msg, "earlier");
+    ck_assert(!loops_rt_take_error(NULL));
+}
+END_TEST
+
 START_TEST(test_no_error_no_record)
 {
     for (int nt = 1; nt <= 4; nt++)
@@ -642,6 +654,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_many_callers);
     tcase_add_test(t, test_error_from_worker);
     tcase_add_test(t, test_no_error_no_record);
+    tcase_add_test(t, test_error_earlier_record_kept);
     tcase_add_test(t, test_error_then_clean_call);
     tcase_add_test(t, test_fork_join_measured);
     suite_add_tcase(s, t);
