@@ -131,3 +131,16 @@ def test_no_loop_message_lists_loops():
     with pytest.raises(TypeError) as ei:
         f(np.ones(2))
     assert "f" in str(ei.value)
+
+
+def test_parallel_target_fp_errors_reach_errstate():
+    # Flags raised on OpenMP worker threads must reach the calling thread,
+    # where NumPy checks them after the loop.
+    f = ufuncgen.vectorize("def div(x, y):\n    return x / y\n", ["f8(f8,f8)"], target="parallel")
+    x = np.ones(2_000_000)
+    y = np.ones(2_000_000)
+    y[-1] = 0.0  # the last chunk, never the calling thread's first
+    for _ in range(4):
+        with np.errstate(all="raise"):
+            with pytest.raises(FloatingPointError):
+                f(x, y)
