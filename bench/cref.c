@@ -151,6 +151,23 @@ void matmul4_f64(const double *A, const double *B, double *C, long stacks, int n
     }
 }
 
+/* (m,n),(n,p)->(m,p) with the sizes known only at run time, as in the kernel */
+void matmul_f64(const double *A, const double *B, double *C, long stacks, long m, long n, long p, int nt)
+{
+    OMP_FOR
+    for (long s = 0; s < stacks; s++) {
+        const double *a = A + m * n * s, *b = B + n * p * s;
+        double *c = C + m * p * s;
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < p; j++) {
+                double acc = 0.0;
+                for (long k = 0; k < n; k++)
+                    acc += a[n * i + k] * b[p * k + j];
+                c[p * i + j] = acc;
+            }
+    }
+}
+
 /* (n),()->(n): moving mean with window w (Numba's documented move_mean) */
 void movmean_f64(const double *a, double *o, long series, long n, long w, int nt)
 {
