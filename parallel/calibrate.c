@@ -32,7 +32,7 @@
  * rest is read and written under cal_lock. */
 typedef struct cal {
     double ns;      /* current estimate (0: never measured) */
-    double min_ns;  /* lowest overhead seen */
+    double min_ns;  /* lowest overhead seen (written under the lock, read atomically) */
     int64_t when;   /* last measurement (par_now_ns) */
 } cal;
 
@@ -102,13 +102,26 @@ static void time_empty_regions(int p, int64_t *t, int samples)
     qsort(t, (size_t)samples, sizeof t[0], cmp_i64);
 }
 
+static double load_min(const cal *c)
+{
+    double v;
+    __atomic_load(&c->min_ns, &v, __ATOMIC_RELAXED);
+    return v;
+}
+
+static void set_min_locked(cal *c, double v)
+{
+    if (c->min_ns == 0 || v < c->min_ns)
+        __atomic_store(&c->min_ns, &v, __ATOMIC_RELAXED);
+}
+
 /* (Re-)measure slot c for p threads; cal_lock held. */
 static void measure_locked(cal *c, int p, int samples)
 {
     int64_t t[CAL_SAMPLES];
     time_empty_regions(p, t, samples);
     double med = t[samples / 2] > 1 ? (double)t[samples / 2] : 1, lo = t[0] > 1 ? (double)t[0] : 1;
-    c->min_ns = c->min_ns > 0 && c->min_ns < lo ? c->min_ns : lo;
+    set_min_locked(c, lo);
     c->when = par_now_ns();
     __atomic_store(&c->ns, &med, __ATOMIC_RELEASE);
 }
@@ -126,7 +139,7 @@ double par_fork_join_ns(int p)
     cal *c = &cals[slot_of(p)];
     double ns;
     __atomic_load(&c->ns, &ns, __ATOMIC_ACQUIRE);
-    if (ns == 0 || ns > 2 * c->min_ns) { /* c->min_ns: a racy read, rechecked under the lock */
+    if (ns == 0 || ns > 2 * load_min(c)) { /* rechecked under the lock */
         par_omp_init();
         if (ns == 0)
             pthread_mutex_lock(&cal_lock);
@@ -141,6 +154,12 @@ double par_fork_join_ns(int p)
     return p > CAL_SLOTS ? ns * p / CAL_SLOTS : ns;
 }
 
+double par_fork_join_min_ns(int p)
+{
+    double v = load_min(&cals[slot_of(p)]);
+    return p > CAL_SLOTS ? v * p / CAL_SLOTS : v;
+}
+
 void par_fork_join_note(int p, double ns)
 {
     if (p > CAL_SLOTS)
@@ -152,8 +171,7 @@ void par_fork_join_note(int p, double ns)
     if (old > 0) {
         double v = old + NOTE_WEIGHT * (ns - old);
         __atomic_store(&c->ns, &v, __ATOMIC_RELEASE);
-        if (ns < c->min_ns)
-            c->min_ns = ns > 1 ? ns : 1;
+        set_min_locked(c, ns > 1 ? ns : 1);
         c->when = par_now_ns();
     }
     pthread_mutex_unlock(&cal_lock);

@@ -238,6 +238,11 @@ static void run_job(const job *j, int64_t n, int p)
         j->body(j->ctx, 0, n);
         return;
     }
+    double c_s = load_d(j->c_ser), o_min = par_fork_join_min_ns(p);
+    if (c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min)) {
+        j->body(j->ctx, 0, n); /* cannot pay even at the best overhead ever seen */
+        return;
+    }
     par_omp_init();
     double o = par_fork_join_ns(p);
     int64_t lo = 0;
@@ -246,7 +251,8 @@ static void run_job(const job *j, int64_t n, int p)
     int q = reserve(p);
     if (q != p)
         o = par_fork_join_ns(q);
-    double c_s = load_d(j->c_ser), c_p = load_d(j->c_par);
+    double c_p = load_d(j->c_par);
+    c_s = load_d(j->c_ser);
     if (worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
         release(q);

@@ -76,6 +76,9 @@ int64_t par_now_ns(void);
  * with empty regions on first use per p, then kept current from real regions
  * and re-measured when it looks stale (see calibrate.c). Thread-safe. */
 double par_fork_join_ns(int p);
+/* The lowest overhead ever seen for p threads (0: not measured yet). One
+ * atomic load: the driver's quick test that a call cannot pay. */
+double par_fork_join_min_ns(int p);
 /* Report the overhead of a real region of p threads (its wall time minus its
  * slowest chunk); folded into the estimate par_fork_join_ns returns. */
 void par_fork_join_note(int p, double ns);
