@@ -463,6 +463,21 @@ static void concretize(const in_kind *in, int nin, ug_dtype *types)
     }
 }
 
+/* ug_ufunc_resolve with the GIL released: a lazy ufunc may compile for tens
+ * of milliseconds. Safe inside NumPy's dispatch: ufuncgen serialises the
+ * compilation, the new loop is registered with NumPy only after the GIL is
+ * back (register_new_loops, once per loop), and a second thread that
+ * resolves the same dtypes meanwhile ends with the same loop, which NumPy's
+ * dispatch cache accepts twice. */
+static ug_status resolve_nogil(ug_ufunc *f, const ug_dtype *types, int *loop, ug_error *err)
+{
+    ug_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ug_ufunc_resolve(f, types, loop, err);
+    Py_END_ALLOW_THREADS
+    return st;
+}
+
 /* No loop fits: ug_ufunc_resolve compiles one (lazy) or finds the safe-cast
  * one; with an output dtype fixed, a lazy ufunc also tries all inputs in it. */
 static int resolve_new(bridge *b, const in_kind *in, const ug_dtype *out_fixed, int *loop)
@@ -471,7 +486,7 @@ static int resolve_new(bridge *b, const in_kind *in, const ug_dtype *out_fixed, 
     ug_dtype types[UG_MAXARGS], t[UG_MAXARGS];
     ug_error err;
     concretize(in, nin, types);
-    ug_status st = ug_ufunc_resolve(b->f, types, loop, &err);
+    ug_status st = resolve_nogil(b->f, types, loop, &err);
     if (st == UG_OK && out_fixed[nin] != UG_DTYPE_NONE && ug_ufunc_loop_types(b->f, *loop, t) == UG_OK &&
         t[nin] != out_fixed[nin]) {
         ug_dtype want = out_fixed[nin];
@@ -482,7 +497,7 @@ static int resolve_new(bridge *b, const in_kind *in, const ug_dtype *out_fixed, 
             for (k = 0; k < nin; k++)
                 types[k] = want;
             int alt;
-            if (ug_ufunc_resolve(b->f, types, &alt, &err) == UG_OK)
+            if (resolve_nogil(b->f, types, &alt, &err) == UG_OK)
                 *loop = alt;
         }
     }
