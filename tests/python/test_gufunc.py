@@ -150,19 +150,22 @@ def test_lazy_gufunc_layout_only():
     np.testing.assert_array_equal(f, a.sum(axis=1) / 2)
 
 
-def test_parallel_gufunc_matches_serial(rng):
-    src = """
-def rownorm(a, out):
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i] * a[i]
-    out[0] = sqrt(s)
+PARALLEL_GUFUNC = """
+import numpy as np, ufuncgen
+src = "def rownorm(a, out):\\n    s = 0.0\\n    for i in range(a.shape[0]):\\n        s += a[i] * a[i]\\n    out[0] = sqrt(s)\\n"
+serial = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()")
+par = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
+a = np.random.default_rng(1).standard_normal((20_000, 16))
+np.testing.assert_array_equal(par(a), serial(a))
+np.testing.assert_allclose(serial(a), np.linalg.norm(a, axis=1), rtol=1e-12)
+print("ok")
 """
-    serial = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()")
-    par = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
-    a = rng.standard_normal((20_000, 16))
-    np.testing.assert_array_equal(par(a), serial(a))
-    np.testing.assert_allclose(serial(a), np.linalg.norm(a, axis=1), rtol=1e-12)
+
+
+def test_parallel_gufunc_matches_serial(run_python):
+    # In a subprocess: a crash in the parallel driver must fail this test,
+    # not end the whole pytest run.
+    assert run_python(PARALLEL_GUFUNC).strip() == "ok"
 
 
 def test_writable_args():

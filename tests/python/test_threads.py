@@ -52,13 +52,28 @@ def test_threads_lazy_compilation():
     assert len(f.types) == len(dtypes)
 
 
-def test_threads_gufunc_parallel_target():
-    src = "def s(a, out):\n    t = 0.0\n    for i in range(a.shape[0]):\n        t += a[i]\n    out[0] = t\n"
-    f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
-    a = np.arange(40_000.0).reshape(4000, 10)
+THREADS_PARALLEL_GUFUNC = """
+import threading, numpy as np, ufuncgen
+src = "def s(a, out):\\n    t = 0.0\\n    for i in range(a.shape[0]):\\n        t += a[i]\\n    out[0] = t\\n"
+f = ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()", target="parallel")
+a = np.arange(40_000.0).reshape(4000, 10)
+errors = []
 
-    def work(i):
+def work():
+    try:
         for _ in range(10):
             np.testing.assert_array_equal(f(a), a.sum(axis=1))
+    except Exception as e:
+        errors.append(e)
 
-    _run_threads(work, 3)
+ts = [threading.Thread(target=work) for _ in range(3)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+assert not errors, errors
+print("ok")
+"""
+
+
+def test_threads_gufunc_parallel_target(run_python):
+    # In a subprocess, so a crash fails this test only.
+    assert run_python(THREADS_PARALLEL_GUFUNC).strip() == "ok"

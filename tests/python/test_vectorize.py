@@ -186,3 +186,41 @@ def test_array_ufunc_dispatch_reaches_overrides():
     tag, uf, method, value = axpy(Wrapped(np.arange(3.0)), 1.0)
     assert (tag, uf, method) == ("wrapped", axpy, "__call__")
     np.testing.assert_array_equal(value, 2 * np.arange(3.0) + 1)
+
+
+def test_lazy_first_call_with_dtype_and_signature():
+    src = "def twice(x):\n    return x * 2\n"
+    f = ufuncgen.vectorize(src)
+    r = f(np.arange(3.0), dtype=np.float64)
+    assert r.dtype == np.float64 and f.types == ["d->d"]
+    g = ufuncgen.vectorize(src)
+    r = g(np.arange(3, dtype=np.int32), signature=("i", "i"))
+    assert r.dtype == np.int32 and g.types == ["i->i"]
+    np.testing.assert_array_equal(r, [0, 2, 4])
+    h = ufuncgen.vectorize(src)
+    r = h(np.arange(3, dtype=np.int32), dtype=np.float32)  # inputs cast to the requested output type
+    assert r.dtype == np.float32
+    np.testing.assert_array_equal(r, [0.0, 2.0, 4.0])
+
+
+def test_unsupported_dtypes_are_type_errors():
+    f = ufuncgen.vectorize("def twice(x):\n    return x * 2\n")
+    for bad in (np.arange(3) + 1j, np.array(["a"]), np.array([1], dtype=object), np.arange(2, dtype="M8[s]")):
+        with pytest.raises(TypeError):
+            f(bad)
+
+
+def test_set_num_threads_keeps_results(rng):
+    f = ufuncgen.vectorize("def f(x):\n    return x * x + 1.0\n", ["f8(f8)"], target="parallel")
+    x = rng.standard_normal(300_000)
+    want = x * x + 1.0
+    try:
+        for n in (1, 2, 3):
+            ufuncgen.set_num_threads(n)
+            np.testing.assert_array_equal(f(x), want)
+    finally:
+        ufuncgen.set_num_threads(0)
+    with pytest.raises(ValueError):
+        ufuncgen.set_num_threads(-1)
+    g = ufuncgen.vectorize("def f(x):\n    return x * x + 1.0\n", ["f8(f8)"], target="parallel", num_threads=2)
+    np.testing.assert_array_equal(g(x), want)
