@@ -124,12 +124,17 @@ static int is_float(ug_dtype t) { return t == UG_FLOAT32 || t == UG_FLOAT64; }
 
 /* ------------------------------------------------------------ bridge lookup */
 
+/* Each extension module that compiles numpy.c has its own copy of the
+ * library; a capsule is ours only if its context is this copy's tag, so a
+ * ug_ufunc is never handed to another copy's code (whose structs may differ). */
+static const char owner_tag = 0;
+
 static bridge *bridge_of(PyObject *obj)
 {
     if (!obj || !np_imported || !PyObject_TypeCheck(obj, &PyUFunc_Type))
         return NULL;
     PyObject *cap = ((PyUFuncObject *)obj)->obj;
-    if (!cap || !PyCapsule_IsValid(cap, CAPSULE_NAME))
+    if (!cap || !PyCapsule_IsValid(cap, CAPSULE_NAME) || PyCapsule_GetContext(cap) != (void *)&owner_tag)
         return NULL;
     return PyCapsule_GetPointer(cap, CAPSULE_NAME);
 }
@@ -292,13 +297,13 @@ static int mirror_legacy(PyUFuncObject *uf, bridge *b, int i, const ug_dtype *ty
         int cap = b->cap ? 2 * b->cap : 8;
         PyUFuncGenericFunction *fn = realloc(b->funcs, sizeof *fn * (size_t)cap);
         if (fn)
-            b->funcs = fn;
+            uf->functions = b->funcs = fn;
         void **dt = realloc(b->data, sizeof *dt * (size_t)cap);
         if (dt)
-            b->data = dt;
+            uf->data = b->data = dt;
         char *ty = realloc(b->types, (size_t)cap * (size_t)nargs);
         if (ty)
-            b->types = ty;
+            uf->types = b->types = ty;
         if (!fn || !dt || !ty) {
             PyErr_NoMemory();
             return -1;
@@ -612,6 +617,7 @@ PyObject *ug_numpy_ufunc(ug_ufunc *f)
     PyObject *cap = PyCapsule_New(b, CAPSULE_NAME, bridge_free);
     if (!cap)
         goto fail;
+    PyCapsule_SetContext(cap, (void *)&owner_tag);
     /* From here the capsule owns b and f: Py_DECREF(uf) frees them. */
     ((PyUFuncObject *)uf)->obj = cap;
     if (register_new_loops(uf, b) < 0 || add_promoter(uf, nin + nout) < 0) {
