@@ -32,7 +32,9 @@
  * loop that really is bandwidth-bound then retries a region now and then
  * (the retry re-measures c_p and pushes it back up); each retry costs at
  * most about one fork/join and comes after tens of declined calls (c_p's
- * excess shrinks by FORGET_WEIGHT per call).
+ * excess shrinks by FORGET_WEIGHT per call). A call that could not pay
+ * even at c_p = c_s and the lowest O ever seen takes a quick serial path:
+ * a few loads and a compare (small calls stay within noise of serial).
  *
  * Never nested: inside an OpenMP region (omp_in_parallel) or on a thread
  * that is running a chunk of ours, everything runs serially. Concurrent
