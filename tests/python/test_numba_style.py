@@ -159,3 +159,53 @@ def test_np_functions_within_4_ulp(name, fn, rng):
         got, want = f(xv), fn(xv)
         ulp = np.spacing(np.abs(want).astype(dt))
         assert np.all(np.abs(got - want) <= 4 * ulp), name
+
+
+def test_nan_aware_reduction_idioms():
+    @ufuncgen.guvectorize(["void(float64[:], float64[:])", "void(float32[:], float32[:])"], "(n)->()")
+    def nanmean(a, out):
+        s = 0.0
+        n = 0
+        for i in range(a.size):
+            if not math.isnan(a[i]):
+                s += a[i]
+                n += 1
+        out[0] = s / n if n > 0 else np.nan
+
+    a = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 4.0, 6.0]])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(nanmean(a), [2.0, np.nan, 4.0])
+    r32 = nanmean(a.astype(np.float32))
+    assert r32.dtype == np.float32
+    np.testing.assert_array_equal(r32, np.array([2.0, np.nan, 4.0], dtype=np.float32))
+
+
+def test_reverse_range_elif_and_casts():
+    @ufuncgen.guvectorize(["void(float64[:], int64[:])"], "(n)->(n)")
+    def rank_sign(a, out):
+        for i in range(a.shape[0] - 1, -1, -1):
+            if a[i] > 0.5:
+                out[i] = np.int64(2)
+            elif a[i] < -0.5:
+                out[i] = -1
+            else:
+                out[i] = int(a[i] * 10.0)
+
+    a = np.array([0.9, -0.9, 0.25, -0.33, 0.5])
+    np.testing.assert_array_equal(rank_sign(a), [2, -1, 2, -3, 5])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int32, np.uint64])
+def test_integer_kernels_wrap_like_numpy(dtype):
+    @ufuncgen.vectorize
+    def mix(x, y):
+        return (x * 31 + y) ^ (x >> 1)
+
+    info = np.iinfo(dtype)
+    x = np.array([0, 1, info.max, info.min, info.max // 3], dtype=dtype)
+    y = np.array([5, info.max, 1, 7, info.min], dtype=dtype)
+    with np.errstate(all="ignore"):
+        want = (x * dtype(31) + y) ^ (x >> dtype(1))
+    got = mix(x, y)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
