@@ -108,3 +108,30 @@ def test_transcendental_within_4_ulp(dtype, data):
     close = np.abs(got.astype(np.float64) - want) <= 4 * np.spacing(np.abs(want))
     assert np.all(same_special | close), (expr, x[~(same_special | close)], got[~(same_special | close)],
                                           want[~(same_special | close)])
+
+
+REDUCERS = {"+": np.add, "*": np.multiply, "^": np.bitwise_xor, "|": np.bitwise_or, "&": np.bitwise_and}
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+@given(data=st.data())
+def test_gufunc_integer_reductions_exact(dtype, data):
+    """(n),(n)->() kernels folding an elementwise expression of a[i], b[i];
+    integer folds are exact in any order, so np.<op>.reduce is the oracle."""
+    op = data.draw(st.sampled_from(sorted(REDUCERS)))
+    expr = data.draw(INT_EXPR).replace("x", "a[i]").replace("y", "b[i]")
+    init = {"+": "0", "*": "1", "^": "0", "|": "0", "&": "-1"}[op]
+    src = (f"def fold(a, b, out):\n    acc = out[0] * 0 + {init}\n    for i in range(a.shape[0]):\n"
+           f"        acc = acc {op} {expr}\n    out[0] = acc\n")
+    n = data.draw(st.integers(0, 12))
+    a = data.draw(hnp.arrays(dtype, (3, n)))
+    b = data.draw(hnp.arrays(dtype, (3, n)))
+    f = ufuncgen.guvectorize(src, None, "(n),(n)->()")  # lazy: the output takes the inputs' dtype
+    with np.errstate(all="ignore"):
+        elem = np.asarray(_numpy(expr.replace("a[i]", "x").replace("b[i]", "y"), a, b)).astype(dtype)
+        want = REDUCERS[op].reduce(np.broadcast_to(elem, a.shape), axis=-1, dtype=dtype)
+        if n == 0 and op == "&":
+            want = np.full(3, -1).astype(dtype)
+        got = f(a, b)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want, err_msg=src)
