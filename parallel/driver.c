@@ -65,6 +65,7 @@ typedef struct job {
     void *ctx;
     double *c_ser; /* ns per item, serial (0: unknown); read and written atomically */
     double *c_par; /* ns per item per thread in a region (0: unknown) */
+    double units;  /* work units per item: the slots hold ns per unit (see par_loop_fn) */
 } job;
 
 /* One region's shared state. */
@@ -96,6 +97,11 @@ static void update_estimate(double *slot, double v)
     double old = load_d(slot);
     store_d(slot, old > 0 ? old + EMA_WEIGHT * (v - old) : v);
 }
+
+/* A job's costs per item; the slots hold them per work unit. */
+static double cost_get(const job *j, double *slot) { return load_d(slot) * j->units; }
+static void cost_put(const job *j, double *slot, double per_item) { store_d(slot, per_item / j->units); }
+static void cost_fold(const job *j, double *slot, double per_item) { update_estimate(slot, per_item / j->units); }
 
 static void run_timed(const job *j, int64_t lo, int64_t hi, int64_t *ns)
 {
@@ -194,7 +200,7 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
     if (g.master_items > 0 && g.master_ns > 0)
-        update_estimate(j->c_par, (double)g.master_ns / (double)g.master_items);
+        cost_fold(j, j->c_par, (double)g.master_ns / (double)g.master_items);
     par_fork_join_note(p, (double)(wall - g.slowest_ns));
 }
 
@@ -209,7 +215,7 @@ static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
         run_timed(j, *lo, *lo + m, &ns);
         *lo += m;
         if (k > 1 && (double)ns >= min_ns) { /* the first slice pays for cold caches */
-            store_d(j->c_ser, (double)ns / (double)m);
+            cost_put(j, j->c_ser, (double)ns / (double)m);
             return;
         }
     }
@@ -218,7 +224,7 @@ static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
 /* Serial run of [lo, n); timed when its predicted time is near the threshold. */
 static void run_serial(const job *j, int64_t lo, int64_t n, double o)
 {
-    double c_s = load_d(j->c_ser);
+    double c_s = cost_get(j, j->c_ser);
     if ((double)(n - lo) * c_s < PROBE_MIN_O * o || lo >= n) {
         if (lo < n)
             j->body(j->ctx, lo, n);
@@ -226,7 +232,7 @@ static void run_serial(const job *j, int64_t lo, int64_t n, double o)
     }
     int64_t ns;
     run_timed(j, lo, n, &ns);
-    update_estimate(j->c_ser, (double)ns / (double)(n - lo));
+    cost_fold(j, j->c_ser, (double)ns / (double)(n - lo));
 }
 
 static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
@@ -240,7 +246,7 @@ static void run_job(const job *j, int64_t n, int p)
         j->body(j->ctx, 0, n);
         return;
     }
-    double c_s = load_d(j->c_ser), o_min = par_fork_join_min_ns(p);
+    double c_s = cost_get(j, j->c_ser), o_min = par_fork_join_min_ns(p);
     if (c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min)) {
         j->body(j->ctx, 0, n); /* cannot pay even at the best overhead ever seen */
         return;
@@ -248,13 +254,13 @@ static void run_job(const job *j, int64_t n, int p)
     par_omp_init();
     double o = par_fork_join_ns(p);
     int64_t lo = 0;
-    if (load_d(j->c_ser) <= 0)
+    if (cost_get(j, j->c_ser) <= 0)
         probe(j, &lo, n, PROBE_MIN_O * o);
     int q = reserve(p);
     if (q != p)
         o = par_fork_join_ns(q);
-    double c_p = load_d(j->c_par);
-    c_s = load_d(j->c_ser);
+    double c_p = cost_get(j, j->c_par);
+    c_s = cost_get(j, j->c_ser);
     if (worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
         release(q);
@@ -262,7 +268,7 @@ static void run_job(const job *j, int64_t n, int p)
     }
     release(q); /* a serial run leaves the cores to other callers */
     if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
-        store_d(j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
+        cost_put(j, j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
     run_serial(j, lo, n, o);
 }
 
@@ -272,14 +278,14 @@ void par_for(int64_t n, int nthreads, double ns_per_item, void (*body)(void *ctx
              void *ctx)
 {
     double c_ser = ns_per_item > 0 ? ns_per_item : 0, c_par = 0;
-    job j = {.body = body, .ctx = ctx, .c_ser = &c_ser, .c_par = &c_par};
+    job j = {.body = body, .ctx = ctx, .c_ser = &c_ser, .c_par = &c_par, .units = 1};
     run_job(&j, n, nthreads > 0 ? nthreads : par_threads(0));
 }
 
 void par_for_cost(int64_t n, int nthreads, par_cost *cost, void (*body)(void *ctx, int64_t lo, int64_t hi),
                   void *ctx)
 {
-    job j = {.body = body, .ctx = ctx, .c_ser = &cost->ns_serial, .c_par = &cost->ns_parallel};
+    job j = {.body = body, .ctx = ctx, .c_ser = &cost->ns_serial, .c_par = &cost->ns_parallel, .units = 1};
     run_job(&j, n, nthreads > 0 ? nthreads : par_threads(0));
 }
 
@@ -305,6 +311,18 @@ static void loop_body(void *ctx, int64_t lo, int64_t hi)
     c->pl->fn(args, dims, c->steps, c->pl->data);
 }
 
+/* Work of one outer item of a gufunc, in units: the product of the core
+ * dimensions (exact for (n)->(), (n),(n)->() and matmul's (n,m),(m,p)->(n,p)),
+ * so a loop's learned cost carries over between calls with other core sizes.
+ * 1 for a scalar ufunc. */
+static double core_units(const intptr_t *dims, int ncore)
+{
+    double u = 1;
+    for (int i = 1; i <= ncore; i++)
+        u *= dims[i] > 1 ? (double)dims[i] : 1;
+    return u;
+}
+
 void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data)
 {
     par_loop *pl = data;
@@ -315,6 +333,7 @@ void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps,
         return;
     }
     loop_call c = {.args = args, .dims = dimensions, .steps = steps, .pl = pl};
-    job j = {.body = loop_body, .ctx = &c, .c_ser = &pl->ns_per_elem, .c_par = &pl->ns_par_elem};
+    job j = {.body = loop_body, .ctx = &c, .c_ser = &pl->ns_per_elem, .c_par = &pl->ns_par_elem,
+             .units = core_units(dimensions, pl->ncore)};
     run_job(&j, (int64_t)dimensions[0], p);
 }

@@ -30,12 +30,14 @@ typedef struct par_loop {
     void *data;          /* its data pointer */
     int nops;            /* operands (steps[0..nops-1] are outer strides) */
     int nthreads;        /* 0: par_threads(0) at call time */
-    double ns_per_elem;  /* measured cost of one outer iteration (0: not yet measured) */
+    double ns_per_elem;  /* measured cost of one outer iteration (0: not yet measured); for a
+                            gufunc, per unit of core work (the product of its core dimensions),
+                            so the estimate holds across calls with other core sizes */
     /* added by parallel/ (zero-initialise; the driver fills what it measures): */
     int ncore;           /* core dimensions after dimensions[0] (layout_sig.ndims; 0 for a
                             scalar ufunc). The driver copies dimensions[0..ncore]. */
-    double ns_par_elem;  /* measured cost of one outer iteration on one thread while all
-                            threads run (memory-bound loops cost more); 0: not yet measured */
+    double ns_par_elem;  /* measured cost of one outer iteration (same units) on one thread
+                            while all threads run (memory-bound loops cost more); 0: not yet */
 } par_loop;
 
 /* NumPy-ABI driver: splits dimensions[0] of the wrapped loop into

@@ -253,6 +253,23 @@ START_TEST(test_gufunc_core)
 }
 END_TEST
 
+/* A gufunc's cost is learned per unit of core work, not per outer item. */
+START_TEST(test_gufunc_cost_per_unit)
+{
+    intptr_t outer = 64, core = 100000;
+    float *in = calloc((size_t)(outer * core), sizeof *in), out[64];
+    intptr_t dims[2] = {outer, core}, steps[3] = {core * 4, 4, 4};
+    char *args[2] = {(char *)in, (char *)out};
+    par_loop pl = {.fn = loop_rowsum_f, .nops = 2, .ncore = 1, .nthreads = 2};
+    for (int rep = 0; rep < 3; rep++)
+        par_loop_fn(args, dims, steps, &pl);
+    double c;
+    __atomic_load(&pl.ns_per_elem, &c, __ATOMIC_RELAXED);
+    ck_assert_msg(c > 0 && c < 1000, "ns_per_elem %g (per item would be ~1e5)", c);
+    free(in);
+}
+END_TEST
+
 /* The data pointer reaches the serial loop unchanged. */
 static void loop_data(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
@@ -644,6 +661,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_bitwise_measured);
     tcase_add_test(t, test_measures_cost);
     tcase_add_test(t, test_gufunc_core);
+    tcase_add_test(t, test_gufunc_cost_per_unit);
     tcase_add_test(t, test_data_pointer);
     tcase_add_test(t, test_par_for_coverage);
     tcase_add_test(t, test_par_for_uses_threads);
