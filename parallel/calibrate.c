@@ -9,8 +9,9 @@
  * 2-core machine shared with a compiler an empty region can take
  * milliseconds (the worker waits for a time slice), and then going parallel
  * does not pay. A high estimate stops regions, and so stops the notes; to
- * recover, an estimate more than twice the lowest overhead ever seen is
- * measured again, at most once per RECAL_NS, by a few empty regions.
+ * recover when the load goes away, an estimate that no region confirmed for
+ * RECAL_NS is measured again (a few empty regions) by the next call that
+ * asks for it: a few microseconds per half second at most on a quiet machine.
  *
  * par_omp_init() runs once before the first OpenMP call; see the comment on
  * the wait policy below.
@@ -33,7 +34,7 @@
 typedef struct cal {
     double ns;      /* current estimate (0: never measured) */
     double min_ns;  /* lowest overhead seen (written under the lock, read atomically) */
-    int64_t when;   /* last measurement (par_now_ns) */
+    int64_t when;   /* last measurement or note (par_now_ns; atomic) */
 } cal;
 
 static cal cals[CAL_SLOTS + 1];
@@ -122,16 +123,16 @@ static void measure_locked(cal *c, int p, int samples)
     time_empty_regions(p, t, samples);
     double med = t[samples / 2] > 1 ? (double)t[samples / 2] : 1, lo = t[0] > 1 ? (double)t[0] : 1;
     set_min_locked(c, lo);
-    c->when = par_now_ns();
+    __atomic_store_n(&c->when, par_now_ns(), __ATOMIC_RELAXED);
     __atomic_store(&c->ns, &med, __ATOMIC_RELEASE);
 }
 
 static int slot_of(int p) { return p < 2 ? 2 : p > CAL_SLOTS ? CAL_SLOTS : p; }
 
-/* Never measured, or stale: high against the best seen and old. */
+/* Never measured, or stale: neither measured nor confirmed by a real region for RECAL_NS. */
 static int needs_measure(const cal *c, double ns)
 {
-    return ns == 0 || (ns > 2 * c->min_ns && par_now_ns() - c->when > RECAL_NS);
+    return ns == 0 || par_now_ns() - __atomic_load_n(&c->when, __ATOMIC_RELAXED) > RECAL_NS;
 }
 
 double par_fork_join_ns(int p)
@@ -139,7 +140,7 @@ double par_fork_join_ns(int p)
     cal *c = &cals[slot_of(p)];
     double ns;
     __atomic_load(&c->ns, &ns, __ATOMIC_ACQUIRE);
-    if (ns == 0 || ns > 2 * load_min(c)) { /* rechecked under the lock */
+    if (needs_measure(c, ns)) { /* rechecked under the lock */
         par_omp_init();
         if (ns == 0)
             pthread_mutex_lock(&cal_lock);
@@ -172,7 +173,7 @@ void par_fork_join_note(int p, double ns)
         double v = old + NOTE_WEIGHT * (ns - old);
         __atomic_store(&c->ns, &v, __ATOMIC_RELEASE);
         set_min_locked(c, ns > 1 ? ns : 1);
-        c->when = par_now_ns();
+        __atomic_store_n(&c->when, par_now_ns(), __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&cal_lock);
 }

@@ -34,7 +34,9 @@
  * most about one fork/join and comes after tens of declined calls (c_p's
  * excess shrinks by FORGET_WEIGHT per call). A call that could not pay
  * even at c_p = c_s and the lowest O ever seen takes a quick serial path:
- * a few loads and a compare (small calls stay within noise of serial).
+ * a few loads and a compare (small calls stay within noise of serial); one
+ * in 256 takes the full path instead, so a stale O (and with it the lowest
+ * O seen) is re-measured even when every call is small.
  *
  * Never nested: inside an OpenMP region (omp_in_parallel) or on a thread
  * that is running a chunk of ours, everything runs serially. Concurrent
@@ -56,6 +58,7 @@
 #define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
 #define FORGET_WEIGHT 0.03 /* pull of c_p toward c_s per declined call that would pay at c_p = c_s */
 #define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
+#define QUICK_CHECK_EVERY 255u /* one quick decision in 256 takes the full path (re-measures a stale O) */
 
 typedef void (*par_body)(void *ctx, int64_t lo, int64_t hi);
 
@@ -80,6 +83,7 @@ typedef struct region {
 } region;
 
 static _Thread_local int tl_in_chunk;   /* this thread is running a chunk of ours */
+static _Thread_local unsigned tl_quick; /* quick serial decisions on this thread */
 static int busy_threads;                /* threads in our regions, process-wide (atomic) */
 
 static double load_d(double *p)
@@ -247,7 +251,7 @@ static void run_job(const job *j, int64_t n, int p)
         return;
     }
     double c_s = cost_get(j, j->c_ser), o_min = par_fork_join_min_ns(p);
-    if (c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min)) {
+    if (c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min) && (++tl_quick & QUICK_CHECK_EVERY)) {
         j->body(j->ctx, 0, n); /* cannot pay even at the best overhead ever seen */
         return;
     }
