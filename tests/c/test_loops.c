@@ -19,6 +19,34 @@
 #include "loops/loops.h"
 #include "ufuncgen/internal.h"
 
+/* ---------------------------------------------------------------- allocations */
+
+/* Hand-built ASTs, layouts, modules and typed kernels of one test, freed by
+ * the teardown of every test (so the suite is clean under valgrind). */
+enum { MAX_TRACKED = 4096 };
+static struct tracked { void *p; void (*free)(void *); } tracked[MAX_TRACKED];
+static int ntracked;
+static pthread_mutex_t tracked_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *track(void *p, void (*fr)(void *))
+{
+    pthread_mutex_lock(&tracked_mu);
+    ck_assert_int_lt(ntracked, MAX_TRACKED);
+    tracked[ntracked++] = (struct tracked){p, fr};
+    pthread_mutex_unlock(&tracked_mu);
+    return p;
+}
+
+static void *talloc(size_t n, size_t size) { return track(calloc(n ? n : 1, size), free); }
+
+static void free_tracked(void)
+{
+    while (ntracked > 0) {
+        ntracked--;
+        tracked[ntracked].free(tracked[ntracked].p);
+    }
+}
+
 /* ---------------------------------------------------------------- AST builders */
 
 static kernel_type sty(ug_dtype dt) { return (kernel_type){.kind = KT_SCALAR, .dt = (int8_t)dt}; }
@@ -26,7 +54,7 @@ static kernel_type aty(ug_dtype dt, int nd) { return (kernel_type){.kind = KT_AR
 
 static kernel_node *nd(int kind, kernel_type ty)
 {
-    kernel_node *n = calloc(1, sizeof *n);
+    kernel_node *n = talloc(1, sizeof *n);
     n->kind = (uint8_t)kind;
     n->ty = ty;
     n->opty = ty;
@@ -80,7 +108,7 @@ static kernel_node *call(int b, kernel_node **args, int nargs, ug_dtype opty, ug
     kernel_node *n = nd(N_CALL, sty(ty));
     n->opty = sty(opty);
     n->builtin = b;
-    n->kids = calloc((size_t)nargs, sizeof *n->kids);
+    n->kids = talloc((size_t)nargs, sizeof *n->kids);
     memcpy(n->kids, args, (size_t)nargs * sizeof *args);
     n->nkids = nargs;
     return n;
@@ -89,7 +117,7 @@ static kernel_node *call(int b, kernel_node **args, int nargs, ug_dtype opty, ug
 static kernel_node *blockn(int nk, kernel_node **kids)
 {
     kernel_node *n = nd(N_BLOCK, (kernel_type){0});
-    n->kids = calloc((size_t)nk + 1, sizeof *n->kids);
+    n->kids = talloc((size_t)nk + 1, sizeof *n->kids);
     memcpy(n->kids, kids, (size_t)nk * sizeof *kids);
     n->nkids = nk;
     return n;
@@ -105,7 +133,7 @@ static kernel_node *ret(kernel_node *a)
 static kernel_node *assign(kernel_node *target, kernel_node *v)
 {
     kernel_node *n = nd(N_ASSIGN, (kernel_type){0});
-    n->kids = calloc(1, sizeof *n->kids);
+    n->kids = talloc(1, sizeof *n->kids);
     n->kids[0] = target;
     n->nkids = 1;
     n->b = v;
@@ -116,21 +144,21 @@ static kernel_node *assign(kernel_node *target, kernel_node *v)
 static kernel_typed *scalar_kernel(int nin, const ug_dtype *in, ug_dtype out, kernel_node *body, int nlocals,
                                    const kernel_type *ltys)
 {
-    kernel_func *f = calloc(1, sizeof *f);
+    kernel_func *f = talloc(1, sizeof *f);
     f->name = "k";
     f->nparams = nin;
-    f->params = calloc((size_t)nin + 1, sizeof *f->params);
+    f->params = talloc((size_t)nin + 1, sizeof *f->params);
     for (int k = 0; k < nin; k++)
         f->params[k] = (kernel_var){.name = "x", .ty = sty(in[k])};
     f->nlocals = nlocals;
-    f->locals = calloc((size_t)nlocals + 1, sizeof *f->locals);
+    f->locals = talloc((size_t)nlocals + 1, sizeof *f->locals);
     for (int k = 0; k < nlocals; k++)
         f->locals[k] = (kernel_var){.name = "l", .ty = ltys[k]};
     f->body = body->kind == N_BLOCK ? body : blockn(1, (kernel_node *[]){ret(body)});
     f->ret = sty(out);
-    kernel_typed *t = calloc(1, sizeof *t);
+    kernel_typed *t = talloc(1, sizeof *t);
     t->kernel = f;
-    t->funcs = calloc(1, sizeof *t->funcs);
+    t->funcs = talloc(1, sizeof *t->funcs);
     t->funcs[0] = f;
     t->nfuncs = 1;
     t->nin = nin;
@@ -139,15 +167,13 @@ static kernel_typed *scalar_kernel(int nin, const ug_dtype *in, ug_dtype out, ke
     return t;
 }
 
-/* Leaks the hand-built AST on purpose: tests are short-lived processes. */
-
 static layout_sig *scalar_layout(int nin, int nout)
 {
-    layout_sig *s = calloc(1, sizeof *s);
+    layout_sig *s = talloc(1, sizeof *s);
     s->nin = nin;
     s->nout = nout;
-    s->op_ncore = calloc((size_t)(nin + nout), sizeof *s->op_ncore);
-    s->op_dims = calloc((size_t)(nin + nout), sizeof *s->op_dims);
+    s->op_ncore = talloc((size_t)(nin + nout), sizeof *s->op_ncore);
+    s->op_dims = talloc((size_t)(nin + nout), sizeof *s->op_dims);
     s->scalar = true;
     return s;
 }
@@ -358,7 +384,7 @@ START_TEST(compare_every_dtype)
         c->cmpops = (uint16_t[]){(uint16_t)ops[o]};
         c->cmptys = (kernel_type[]){sty(dt)};
         kernel_node *kids[2] = {c->kids[0], c->kids[1]};
-        c->kids = calloc(2, sizeof *c->kids);
+        c->kids = talloc(2, sizeof *c->kids);
         memcpy(c->kids, kids, sizeof kids);
         ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, UG_BOOL};
         ug_loop_fn fn = build(scalar_kernel(2, in, UG_BOOL, c, 0, NULL), dts);
@@ -858,7 +884,7 @@ START_TEST(control_flow_for_negative_step_while_continue)
     ug_dtype I = UG_INT64;
     kernel_type lt[2] = {sty(I), sty(I)}; /* s, i */
     kernel_node *f = nd(N_FOR, (kernel_type){0});
-    f->kids = calloc(1, sizeof *f->kids);
+    f->kids = talloc(1, sizeof *f->kids);
     f->kids[0] = local(1, sty(I));
     f->nkids = 1;
     f->range[0] = param(0, sty(I));
@@ -871,13 +897,13 @@ START_TEST(control_flow_for_negative_step_while_continue)
     kernel_node *aug = nd(N_AUGASSIGN, (kernel_type){0});
     aug->op = TK_PLUS;
     aug->opty = sty(I);
-    aug->kids = calloc(1, sizeof *aug->kids);
+    aug->kids = talloc(1, sizeof *aug->kids);
     aug->kids[0] = local(0, sty(I));
     aug->b = local(1, sty(I));
     f->body = blockn(2, (kernel_node *[]){iff, aug});
     kernel_node *w = nd(N_WHILE, (kernel_type){0});
     kernel_node *cmp = nd(N_COMPARE, sty(UG_BOOL));
-    cmp->kids = calloc(2, sizeof *cmp->kids);
+    cmp->kids = talloc(2, sizeof *cmp->kids);
     cmp->kids[0] = local(0, sty(I));
     cmp->kids[1] = inum(100, I);
     cmp->nkids = 2;
@@ -923,7 +949,7 @@ START_TEST(boolops_chains_ternary)
     orn->a = param(0, sty(F));
     orn->b = param(1, sty(F));
     kernel_node *chain = nd(N_COMPARE, sty(UG_BOOL));
-    chain->kids = calloc(3, sizeof *chain->kids);
+    chain->kids = talloc(3, sizeof *chain->kids);
     chain->kids[0] = fnum(0.0, F);
     chain->kids[1] = param(0, sty(F));
     chain->kids[2] = fnum(10.0, F);
@@ -1000,7 +1026,7 @@ static kernel_node *index1(int p, kernel_type at, kernel_node *i)
 {
     kernel_node *n = nd(N_INDEX, sty((ug_dtype)at.dt));
     n->a = param(p, at);
-    n->kids = calloc(2, sizeof *n->kids);
+    n->kids = talloc(2, sizeof *n->kids);
     n->kids[0] = i;
     n->nkids = 1;
     return n;
@@ -1013,7 +1039,7 @@ static kernel_node *shape_of(int p, kernel_type at, int k)
     attr->name = "shape";
     kernel_node *n = nd(N_INDEX, sty(UG_INT64));
     n->a = attr;
-    n->kids = calloc(1, sizeof *n->kids);
+    n->kids = talloc(1, sizeof *n->kids);
     n->kids[0] = inum(k, UG_INT64);
     n->nkids = 1;
     return n;
@@ -1024,19 +1050,19 @@ static kernel_typed *dot_kernel(void)
 {
     ug_dtype F = UG_FLOAT64, I = UG_INT64;
     kernel_type A = aty(F, 1);
-    kernel_func *f = calloc(1, sizeof *f);
+    kernel_func *f = talloc(1, sizeof *f);
     f->name = "dot";
     f->nparams = 3;
-    f->params = calloc(3, sizeof *f->params);
+    f->params = talloc(3, sizeof *f->params);
     f->params[0] = (kernel_var){.name = "a", .ty = A};
     f->params[1] = (kernel_var){.name = "b", .ty = A};
     f->params[2] = (kernel_var){.name = "out", .ty = A};
     f->nlocals = 2;
-    f->locals = calloc(2, sizeof *f->locals);
+    f->locals = talloc(2, sizeof *f->locals);
     f->locals[0] = (kernel_var){.name = "acc", .ty = sty(F)};
     f->locals[1] = (kernel_var){.name = "i", .ty = sty(I)};
     kernel_node *fr = nd(N_FOR, (kernel_type){0});
-    fr->kids = calloc(1, sizeof *fr->kids);
+    fr->kids = talloc(1, sizeof *fr->kids);
     fr->kids[0] = local(1, sty(I));
     fr->nkids = 1;
     fr->range[0] = shape_of(0, A, 0);
@@ -1044,16 +1070,16 @@ static kernel_typed *dot_kernel(void)
     kernel_node *aug = nd(N_AUGASSIGN, (kernel_type){0});
     aug->op = TK_PLUS;
     aug->opty = sty(F);
-    aug->kids = calloc(1, sizeof *aug->kids);
+    aug->kids = talloc(1, sizeof *aug->kids);
     aug->kids[0] = local(0, sty(F));
     aug->b = bin(TK_STAR, index1(0, A, local(1, sty(I))), index1(1, A, local(1, sty(I))), F);
     fr->body = blockn(1, (kernel_node *[]){aug});
     f->body = blockn(3, (kernel_node *[]){assign(local(0, sty(F)), fnum(0.0, F)), fr,
                                           assign(index1(2, A, inum(0, I)), local(0, sty(F)))});
     f->ret = (kernel_type){.kind = KT_VOID};
-    kernel_typed *t = calloc(1, sizeof *t);
+    kernel_typed *t = talloc(1, sizeof *t);
     t->kernel = f;
-    t->funcs = calloc(1, sizeof *t->funcs);
+    t->funcs = talloc(1, sizeof *t->funcs);
     t->funcs[0] = f;
     t->nfuncs = 1;
     t->gufunc = true;
@@ -1164,21 +1190,26 @@ END_TEST
 
 /* ---------------------------------------------------------------- from source (kernel/ front end) */
 
-/* Parse and infer src for the given argument types (the module is leaked:
- * the typed kernel borrows its source text). */
+static void free_module(void *m) { kernel_module_free(m); }
+static void free_typed(void *t) { kernel_typed_free(t); }
+static void free_layout(void *l) { layout_free(l); }
+
+/* Parse and infer src for the given argument types (freed at teardown). */
 static kernel_typed *typed_src(const char *src, bool gufunc, int nin, int nout, const kernel_argtype *args)
 {
-    kernel_source *ks = calloc(1, sizeof *ks);
+    kernel_source *ks = talloc(1, sizeof *ks);
     ks->text = src;
     ks->len = strlen(src);
     kernel_module *m;
     ug_error err = {0};
     ck_assert_msg(kernel_parse(ks, &m, &err) == UG_OK, "parse: %s", err.msg);
+    track(m, free_module);
     kernel_func *f = kernel_find(m, NULL, &err);
     ck_assert_msg(f != NULL, "find: %s", err.msg);
     kernel_infer_opts o = {.gufunc = gufunc, .nin = nin, .nout = nout, .args = args};
     kernel_typed *t;
     ck_assert_msg(kernel_infer(m, f, &o, &t, &err) == UG_OK, "infer: %s", err.msg);
+    track(t, free_typed); /* freed before the module it borrows from (teardown runs backwards) */
     return t;
 }
 
@@ -1191,9 +1222,9 @@ static ug_loop_fn build_src(const char *src, const char *layout, int nin, int no
     layout_sig *L;
     ug_error err = {0};
     if (layout)
-        ck_assert_msg(layout_parse(layout, &L, &err) == UG_OK, "layout: %s", err.msg);
+        ck_assert_msg(layout_parse(layout, &L, &err) == UG_OK && track(L, free_layout), "layout: %s", err.msg);
     else
-        L = layout_scalar(nin, nout);
+        L = track(layout_scalar(nin, nout), free_layout);
     return build_ex(typed_src(src, layout != NULL, nin, nout, at), L, dts, boundscheck, NULL, NULL);
 }
 
@@ -1496,6 +1527,7 @@ static Suite *suite(void)
     Suite *s = suite_create("loops");
     TCase *t = tcase_create("ops");
     tcase_set_timeout(t, 300);
+    tcase_add_checked_fixture(t, NULL, free_tracked);
     tcase_add_loop_test(t, int_binops_every_dtype, 0, 8);
     tcase_add_loop_test(t, compare_every_dtype, 0, UG_NDTYPES - 1);
     tcase_add_loop_test(t, float_binops, 0, 2);
@@ -1507,6 +1539,7 @@ static Suite *suite(void)
     suite_add_tcase(s, t);
     TCase *l = tcase_create("loops");
     tcase_set_timeout(l, 300);
+    tcase_add_checked_fixture(l, NULL, free_tracked);
     tcase_add_test(l, stride_paths);
     tcase_add_test(l, in_place_and_reduce_aliasing);
     tcase_add_test(l, bool_and_narrow_types_strided);
