@@ -223,7 +223,8 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out,
         return st;
     }
     rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
-                          .nthreads = u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads};
+                          .nthreads = u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads,
+                          .ncore = u->gufunc ? u->layout->ndims : 0};
     u->loops[n] = rec;
     atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
     *index = n;
