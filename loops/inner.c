@@ -145,7 +145,7 @@ static LLVMValueRef kernel_call(loops_gen *g, abi *a, LLVMValueRef *in)
         args[m++] = loops_emit_cast(g, in[j], g->req->dtypes[j], (ug_dtype)k->params[j].ty.dt);
     if (g->req->boundscheck)
         args[m++] = a->errflag;
-    LLVMValueRef r = LLVMBuildCall2(g->B, loops_func_type(g, k), g->fns[0], args, (unsigned)m, "");
+    LLVMValueRef r = LLVMBuildCall2(g->B, LLVMGlobalGetValueType(g->fns[0]), g->fns[0], args, (unsigned)m, "");
     return loops_emit_cast(g, r, (ug_dtype)k->ret.dt, g->req->dtypes[a->nin]);
 }
 
@@ -326,7 +326,7 @@ static void load_core(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef step
 static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef steps)
 {
     LLVMValueRef (*core)[2][UG_MAXDIMS] = calloc((size_t)a->nops, sizeof *core);
-    LLVMValueRef *args = calloc((size_t)a->nops * (1 + 2 * UG_MAXDIMS) + 1, sizeof *args);
+    LLVMValueRef *args = calloc((size_t)a->nops * (1 + 2 * UG_MAXDIMS) + 2, sizeof *args);
     if (!core || !args) {
         free(core);
         free(args);
@@ -337,8 +337,7 @@ static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueR
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.exit");
     loop_begin(g, a->fn, &c, done);
     int m = gufunc_args(g, a, c.i, core, args);
-    const kernel_func *k = g->req->tk->kernel;
-    LLVMBuildCall2(g->B, loops_func_type(g, k), g->fns[0], args, (unsigned)m, "");
+    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(g->fns[0]), g->fns[0], args, (unsigned)m, "");
     if (g->req->boundscheck) {
         LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, a->errflag, ""),
                                          LLVMConstInt(g->i8, 0, 0), "failed");

@@ -43,9 +43,20 @@ static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *wha
 
 /* ---------------------------------------------------------------- types */
 
+/* Number of LLVM parameters of f: arrays expand to base, shapes, strides. */
+static unsigned nparams_llvm(loops_gen *g, const kernel_func *f)
+{
+    unsigned n = g->req->boundscheck ? 1 : 0;
+    for (int k = 0; k < f->nparams; k++)
+        n += f->params[k].ty.kind == KT_ARRAY ? 1 + 2u * f->params[k].ty.ndim : 1;
+    return n;
+}
+
 LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
 {
-    LLVMTypeRef ps[UG_MAXARGS * (1 + 2 * 8) + 1];
+    LLVMTypeRef *ps = malloc((nparams_llvm(g, f) + 1) * sizeof *ps);
+    if (!ps)
+        return NULL;
     unsigned n = 0;
     for (int k = 0; k < f->nparams; k++) {
         kernel_type t = f->params[k].ty;
@@ -54,13 +65,15 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
             for (int d = 0; d < 2 * t.ndim; d++)
                 ps[n++] = g->i64;
         } else {
-            ps[n++] = loops_vty(g, t.dt);
+            ps[n++] = loops_vty(g, (ug_dtype)t.dt);
         }
     }
     if (g->req->boundscheck)
         ps[n++] = g->ptr;
-    LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, f->ret.dt) : g->vd;
-    return LLVMFunctionType(ret, ps, n, 0);
+    LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
+    LLVMTypeRef fty = LLVMFunctionType(ret, ps, n, 0); /* copies the parameter list */
+    free(ps);
+    return fty;
 }
 
 static LLVMValueRef fn_of(loops_gen *g, const kernel_func *f)
@@ -268,6 +281,8 @@ static LLVMValueRef ifexp(loops_gen *g, const kernel_node *n)
 /* a < b < c: each operand evaluated once, later pairs only if earlier hold. */
 static LLVMValueRef compare(loops_gen *g, const kernel_node *n)
 {
+    if (n->nkids > MAX_LOOP_DEPTH)
+        return NULL;
     join j = {.bb = block(g, "cmp.end")};
     LLVMValueRef left = expr(g, n->kids[0]);
     for (int k = 0; left && k < n->nkids - 1; k++) {
@@ -320,12 +335,14 @@ static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
 
 static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
 {
-    LLVMValueRef args[UG_MAXARGS * 17 + 1];
     LLVMValueRef fn = fn_of(g, n->callee);
-    int m = fn ? call_args(g, n, args) : -1;
-    if (m < 0)
+    LLVMTypeRef fty = fn ? LLVMGlobalGetValueType(fn) : NULL;
+    LLVMValueRef *args = fty ? malloc((nparams_llvm(g, n->callee) + 1) * sizeof *args) : NULL;
+    int m = args ? call_args(g, n, args) : -1;
+    LLVMValueRef r = m < 0 ? NULL : LLVMBuildCall2(g->B, fty, fn, args, (unsigned)m, "");
+    free(args);
+    if (!r)
         return NULL;
-    LLVMValueRef r = LLVMBuildCall2(g->B, loops_func_type(g, n->callee), fn, args, (unsigned)m, "");
     if (g->req->boundscheck) {
         LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, g->fs->errflag, ""),
                                          LLVMConstInt(g->i8, 0, 0), "failed");
@@ -683,7 +700,10 @@ ug_status loops_lower_kernel(loops_gen *g)
     for (int k = 0; k < tk->nfuncs; k++) {
         char name[256];
         snprintf(name, sizeof name, "ug.%s.%d", tk->funcs[k]->name ? tk->funcs[k]->name : "lambda", k);
-        g->fns[k] = LLVMAddFunction(g->M, name, loops_func_type(g, tk->funcs[k]));
+        LLVMTypeRef fty = loops_func_type(g, tk->funcs[k]);
+        if (!fty)
+            return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", tk->funcs[k]->name);
+        g->fns[k] = LLVMAddFunction(g->M, name, fty);
         LLVMSetLinkage(g->fns[k], LLVMInternalLinkage);
         loops_attr(g, g->fns[k], LLVMAttributeFunctionIndex, "alwaysinline");
         loops_attr(g, g->fns[k], LLVMAttributeFunctionIndex, "nounwind");
