@@ -12,9 +12,10 @@
  * Cost model (all terms measured, none guessed):
  *   O      fork/join cost of a region of p threads (calibrate.c);
  *   c_s    serial cost of one item: timed on serial calls;
- *   c_p    cost of one item on one thread while all p run (timed on the
- *          calling thread's chunk of parallel calls; starts equal to c_s).
- *          Memory-bound loops have c_p near p * c_s: they share bandwidth.
+ *   c_p    cost of one item on one thread while all p run, from the
+ *          slowest chunk of each region (starts equal to c_s). Memory-bound
+ *          loops have c_p up to p * c_s (they share bandwidth); so does any
+ *          loop when another process holds a core (the slow chunk waits).
  *   serial time   S = n * c_s
  *   parallel time P = n * c_p / p + O
  * We go parallel only when S - P > MARGIN * O: the expected saving must
@@ -77,8 +78,7 @@ typedef struct region {
     int64_t lo, n;       /* items [lo, lo + n) */
     int best;            /* lowest chunk that recorded an error (INT_MAX: none) */
     ug_error err;        /* its error */
-    int64_t master_ns;   /* the calling thread's chunk: time and items */
-    int64_t master_items;
+    int team;            /* threads the region got */
     int64_t slowest_ns;  /* the longest chunk */
 } region;
 
@@ -185,10 +185,8 @@ static void run_chunk(region *g, int t, int T)
     if (a < b)
         run_timed(g->j, g->lo + a, g->lo + b, &ns);
     tl_in_chunk--;
-    if (t == 0) {
-        g->master_ns = ns;
-        g->master_items = b - a;
-    }
+    if (t == 0)
+        g->team = T;
     note_chunk_ns(g, ns);
     collect_error(g, t);
 }
@@ -203,8 +201,8 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
     int64_t wall = par_now_ns() - t0;
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
-    if (g.master_items > 0 && g.master_ns > 0)
-        cost_fold(j, j->c_par, (double)g.master_ns / (double)g.master_items);
+    if (g.team > 0 && g.slowest_ns > 0) /* the slowest chunk sets the pace (a busy core, a straggler) */
+        cost_fold(j, j->c_par, (double)g.slowest_ns * g.team / (double)n);
     par_fork_join_note(p, (double)(wall - g.slowest_ns));
 }
 
