@@ -1376,6 +1376,41 @@ START_TEST(source_gufunc_negative_index_and_boundscheck)
 }
 END_TEST
 
+/* len, .size, .ndim, .shape[-1], 3-argument min/max, mixed int/float floor
+ * division and modulo, a returned float cast to int32 (NumPy unsafe). */
+START_TEST(source_array_attributes_and_mixed_arithmetic)
+{
+    static const char src[] =
+        "def f(a, x, out):\n"
+        "    t = len(a) * 1000 + a.size * 100 + a.ndim * 10 + a.shape[-1]\n"
+        "    q = x // 2.5 + x % -3\n"
+        "    out[0] = t + min(x, 7, q) + max(q, -1, x) * 0 + int32(q * 1e10)\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64};
+    int nd[3] = {2, 0, 1};
+    ug_loop_fn fn = build_src(src, "(m,n),()->()", 2, 1, dts, nd, 0);
+    double a[6] = {0};
+    int64_t x[4] = {-7, 0, 5, 12};
+    double out[4];
+    char *args[3] = {(char *)a, (char *)x, (char *)out};
+    intptr_t dims[3] = {4, 2, 3}, steps[5] = {0, 8, 8, 24, 8};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < 4; i++) {
+        double xd = (double)x[i], m;
+        double q = ref_divmod(xd, 2.5, &m);
+        ref_divmod(xd, -3.0, &m);
+        q += m;
+        double t = 2 * 1000 + 6 * 100 + 2 * 10 + 3;
+        double mn = xd, mx = q;
+        if (7 < mn)
+            mn = 7;
+        if (q < mn)
+            mn = q;
+        double want = t + mn + mx * 0 + (double)cvtt32(q * 1e10);
+        ck_assert_msg(out[i] == want, "x=%lld: %.17g want %.17g", (long long)x[i], out[i], want);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- options, threads, dumps */
 
 static void check_sigmoid(ug_loop_fn fn, int ulps)
@@ -1552,6 +1587,7 @@ static Suite *suite(void)
     tcase_add_test(l, host_facts_and_count);
     tcase_add_test(l, source_helpers_control_flow);
     tcase_add_test(l, opt_levels_and_fastmath);
+    tcase_add_test(l, source_array_attributes_and_mixed_arithmetic);
     tcase_add_test(l, unload_and_reload);
     tcase_add_test(l, concurrent_compile_and_load);
     tcase_add_test(l, dump_ir_and_asm);
