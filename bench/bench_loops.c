@@ -21,6 +21,7 @@
 void cref_sigmoid(long n, const double *restrict x, double *restrict y);
 void cref_fma3(long n, const double *restrict a, const double *restrict b, const double *restrict c,
                double *restrict o);
+void cref_sigmoid_strided(long n, const double *restrict x, long sx, double *restrict y, long sy);
 
 static double now_ms(void)
 {
@@ -110,6 +111,7 @@ static double *arr(long n, double lo, double hi)
 }
 
 typedef struct run {
+    intptr_t step; /* bytes, every operand */
     ug_loop_fn fn;
     char **args;
     void (*ref)(long, double **);
@@ -118,12 +120,13 @@ typedef struct run {
 
 static void ref_sig(long n, double **a) { cref_sigmoid(n, a[0], a[1]); }
 static void ref_fma(long n, double **a) { cref_fma3(n, a[0], a[1], a[2], a[3]); }
+static void ref_sig2(long n, double **a) { cref_sigmoid_strided(n, a[0], 2, a[1], 2); }
 
 /* Median ms of ours and of the reference, interleaved run by run. */
 static void measure(run *r, int nops, long n, int reps, double *ours, double *ref)
 {
     double to[64], tr[64];
-    intptr_t dims[1] = {n}, steps[4] = {8, 8, 8, 8};
+    intptr_t dims[1] = {n}, steps[4] = {r->step, r->step, r->step, r->step};
     (void)nops;
     r->fn(r->args, dims, steps, NULL); /* warm up both (page faults, code) */
     r->ref(n, r->refargs);
@@ -168,17 +171,21 @@ int main(int argc, char **argv)
 
     double *x = arr(n, -10, 10), *y = arr(n, 0, 1), *b = arr(n, 0, 1), *c = arr(n, 0, 1), *o = arr(n, 0, 1);
     double ours, ref;
-    run rs = {sig, (char *[]){(char *)x, (char *)y}, ref_sig, (double *[]){x, o}};
+    run rs = {8, sig, (char *[]){(char *)x, (char *)y}, ref_sig, (double *[]){x, o}};
     measure(&rs, 2, n, reps, &ours, &ref);
     double maxrel = 0;
     for (long i = 0; i < n; i += 997)
         maxrel = fmax(maxrel, fabs(y[i] - o[i]) / fabs(o[i]));
     printf("sigmoid  N=%ld: ours %.2f ms, gcc -O3 -march=native -ffast-math + libmvec %.2f ms, ratio %.3f (max rel diff %.1e)\n",
            n, ours, ref, ours / ref, maxrel);
-    run rf = {fma, (char *[]){(char *)x, (char *)b, (char *)c, (char *)y}, ref_fma, (double *[]){x, b, c, o}};
+    run rf = {8, fma, (char *[]){(char *)x, (char *)b, (char *)c, (char *)y}, ref_fma, (double *[]){x, b, c, o}};
     measure(&rf, 4, n, reps, &ours, &ref);
     printf("a*b+c    N=%ld: ours %.2f ms (%.2f GB/s), gcc -O3 loop %.2f ms (%.2f GB/s), ratio %.3f\n", n, ours,
            32.0 * n / ours / 1e6, ref, 32.0 * n / ref / 1e6, ours / ref);
+    run r2 = {16, sig, (char *[]){(char *)x, (char *)y}, ref_sig2, (double *[]){x, o}};
+    measure(&r2, 2, n / 2, reps, &ours, &ref);
+    printf("sigmoid stride 2 (gather path) N=%ld: ours %.2f ms, gcc -O3 -march=native -ffast-math %.2f ms, ratio %.3f\n",
+           n / 2, ours, ref, ours / ref);
     free(x), free(y), free(b), free(c), free(o);
     return 0;
 }

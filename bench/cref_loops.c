@@ -16,3 +16,9 @@ void cref_fma3(long n, const double *restrict a, const double *restrict b, const
     for (long i = 0; i < n; i++)
         o[i] = a[i] * b[i] + c[i];
 }
+
+void cref_sigmoid_strided(long n, const double *restrict x, long sx, double *restrict y, long sy)
+{
+    for (long i = 0; i < n; i++)
+        y[i * sy] = 1.0 / (1.0 + exp(-x[i * sx]));
+}
