@@ -275,6 +275,32 @@ static ug_status build(loops_gen *g)
     return st;
 }
 
+/* lower → verify → optimise → code generation, with the dumps asked for.
+ * On success *buf holds the object file (the caller disposes it). */
+static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBufferRef *buf)
+{
+    double t0 = cpu_ms();
+    ug_status st = build(g);
+    if (!st && dump_has("ir"))
+        dump_ir(g, "lowered");
+    if (!st && want_verify())
+        st = verify(g);
+    double t1 = cpu_ms();
+    if (!st)
+        st = optimise(g, tm);
+    double t2 = cpu_ms();
+    if (!st && dump_has("ir"))
+        dump_ir(g, "optimised");
+    if (!st && dump_has("asm"))
+        dump_asm(g, tm);
+    if (!st)
+        st = emit(g, tm, LLVMObjectFile, buf);
+    if (dump_has("time"))
+        fprintf(stderr, "ufuncgen compile %s: lower+verify %.2f ms, optimise %.2f ms, codegen %.2f ms (thread CPU)\n",
+                g->req->symbol, t1 - t0, t2 - t1, cpu_ms() - t2);
+    return st;
+}
+
 ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_error *err)
 {
     ug_error local;
@@ -291,25 +317,7 @@ ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_err
     loops_gen g;
     gen_init(&g, r, C, tm, err);
     LLVMMemoryBufferRef buf = NULL;
-    double t0 = cpu_ms();
-    ug_status st = build(&g);
-    if (!st && dump_has("ir"))
-        dump_ir(&g, "lowered");
-    if (!st && want_verify())
-        st = verify(&g);
-    double t1 = cpu_ms();
-    if (!st)
-        st = optimise(&g, tm);
-    double t2 = cpu_ms();
-    if (!st && dump_has("ir"))
-        dump_ir(&g, "optimised");
-    if (!st && dump_has("asm"))
-        dump_asm(&g, tm);
-    if (!st)
-        st = emit(&g, tm, LLVMObjectFile, &buf);
-    if (dump_has("time"))
-        fprintf(stderr, "ufuncgen compile %s: lower+verify %.2f ms, optimise %.2f ms, codegen %.2f ms (thread CPU)\n",
-                r->symbol, t1 - t0, t2 - t1, cpu_ms() - t2);
+    ug_status st = run_stages(&g, tm, &buf);
     if (!st)
         st = copy_out(buf, obj, size, err);
     if (buf)

@@ -625,6 +625,26 @@ static ug_status stmt(loops_gen *g, const kernel_node *n)
 
 /* ---------------------------------------------------------------- functions */
 
+/* Parameter k, starting at LLVM parameter p: a scalar goes to a stack slot,
+ * an array to its descriptor. Returns the next LLVM parameter index. */
+static unsigned bind_param(loops_gen *g, loops_fstate *fs, int k, unsigned p)
+{
+    const kernel_var *v = &fs->f->params[k];
+    if (v->ty.kind != KT_ARRAY) {
+        fs->pslot[k] = LLVMBuildAlloca(g->B, loops_vty(g, (ug_dtype)v->ty.dt), v->name);
+        LLVMBuildStore(g->B, LLVMGetParam(fs->fn, p), fs->pslot[k]);
+        return p + 1;
+    }
+    loops_arr *a = &fs->arrs[k];
+    a->ndim = v->ty.ndim;
+    a->base = LLVMGetParam(fs->fn, p++);
+    for (int d = 0; d < a->ndim; d++)
+        a->shape[d] = LLVMGetParam(fs->fn, p++);
+    for (int d = 0; d < a->ndim; d++)
+        a->stride[d] = LLVMGetParam(fs->fn, p++);
+    return p;
+}
+
 /* Entry block: parameters into slots / array descriptors, locals' slots,
  * the return slot (zero, in case a path falls off the end). */
 static ug_status prologue(loops_gen *g, loops_fstate *fs)
@@ -643,21 +663,8 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
             fs->lslot[k] = LLVMBuildAlloca(g->B, lt, f->locals[k].name);
             LLVMBuildStore(g->B, LLVMConstNull(lt), fs->lslot[k]);
         }
-    for (int k = 0; k < f->nparams; k++) {
-        kernel_type t = f->params[k].ty;
-        if (t.kind != KT_ARRAY) {
-            fs->pslot[k] = LLVMBuildAlloca(g->B, loops_vty(g, (ug_dtype)t.dt), f->params[k].name);
-            LLVMBuildStore(g->B, LLVMGetParam(fs->fn, p++), fs->pslot[k]);
-            continue;
-        }
-        loops_arr *a = &fs->arrs[k];
-        a->ndim = t.ndim;
-        a->base = LLVMGetParam(fs->fn, p++);
-        for (int d = 0; d < t.ndim; d++)
-            a->shape[d] = LLVMGetParam(fs->fn, p++);
-        for (int d = 0; d < t.ndim; d++)
-            a->stride[d] = LLVMGetParam(fs->fn, p++);
-    }
+    for (int k = 0; k < f->nparams; k++)
+        p = bind_param(g, fs, k, p);
     if (g->req->boundscheck)
         fs->errflag = LLVMGetParam(fs->fn, p);
     if (f->ret.kind == KT_SCALAR) {

@@ -212,6 +212,18 @@ static LLVMValueRef int_shift(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_d
     return LLVMBuildSelect(B, ok, LLVMBuildAShr(B, a, sb, "ashr"), sat, "ashr.r");
 }
 
+/* Signed a ** e for e < 0: 1 for a == 1, ±1 for a == -1, else 0; r otherwise. */
+static LLVMValueRef ipow_negative(loops_gen *g, LLVMBuilderRef B, LLVMValueRef a, LLVMValueRef e, LLVMValueRef r,
+                                  LLVMTypeRef t)
+{
+    LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0), m1 = LLVMConstAllOnes(t);
+    LLVMValueRef odd = LLVMBuildTrunc(B, e, g->i1, "");
+    LLVMValueRef for_m1 = LLVMBuildSelect(B, odd, m1, one, "");
+    LLVMValueRef v = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, a, m1, ""), for_m1, zero, "");
+    v = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, a, one, ""), one, v, "negpow");
+    return LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, e, zero, "neg"), v, r, "");
+}
+
 /* Integer power by repeated squaring, in an internal function per type.
  * A negative exponent gives 0, except for bases 1 (→ 1) and -1 (→ ±1). */
 static LLVMValueRef ipow_fn(loops_gen *g, ug_dtype dt)
@@ -250,17 +262,7 @@ static LLVMValueRef ipow_fn(loops_gen *g, ug_dtype dt)
     LLVMAddIncoming(base, bv, from, 2);
     LLVMAddIncoming(ex, ev, from, 2);
     LLVMPositionBuilderAtEnd(B, exit);
-    LLVMValueRef res = r;
-    if (is_signed(dt)) {
-        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, e, zero, "neg");
-        LLVMValueRef m1 = LLVMConstAllOnes(t);
-        LLVMValueRef odd_e = LLVMBuildTrunc(B, e, g->i1, "");
-        LLVMValueRef negv = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, a, one, ""), one,
-                                            LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, a, m1, ""),
-                                                            LLVMBuildSelect(B, odd_e, m1, one, ""), zero, ""),
-                                            "negpow");
-        res = LLVMBuildSelect(B, neg, negv, r, "");
-    }
+    LLVMValueRef res = is_signed(dt) ? ipow_negative(g, B, a, e, r, t) : r;
     LLVMBuildRet(B, res);
     LLVMDisposeBuilder(B);
     return fn;
