@@ -239,6 +239,14 @@ static void run_serial(const job *j, int64_t lo, int64_t n, double o)
 
 static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
 
+/* The quick path: even at c_p = c_s and the lowest overhead ever seen, a
+ * region would not pay (except one call in QUICK_CHECK_EVERY + 1). */
+static int cannot_pay(const job *j, int64_t n, int p)
+{
+    double c_s = cost_get(j, j->c_ser), o_min = par_fork_join_min_ns(p);
+    return c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min) && (++tl_quick & QUICK_CHECK_EVERY);
+}
+
 /* Run [0, n) with up to p threads, choosing serial or parallel by the model. */
 static void run_job(const job *j, int64_t n, int p)
 {
@@ -248,9 +256,8 @@ static void run_job(const job *j, int64_t n, int p)
         j->body(j->ctx, 0, n);
         return;
     }
-    double c_s = cost_get(j, j->c_ser), o_min = par_fork_join_min_ns(p);
-    if (c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min) && (++tl_quick & QUICK_CHECK_EVERY)) {
-        j->body(j->ctx, 0, n); /* cannot pay even at the best overhead ever seen */
+    if (cannot_pay(j, n, p)) {
+        j->body(j->ctx, 0, n);
         return;
     }
     par_omp_init();
@@ -261,8 +268,7 @@ static void run_job(const job *j, int64_t n, int p)
     int q = reserve(p);
     if (q != p)
         o = par_fork_join_ns(q);
-    double c_p = cost_get(j, j->c_par);
-    c_s = cost_get(j, j->c_ser);
+    double c_s = cost_get(j, j->c_ser), c_p = cost_get(j, j->c_par);
     if (worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
         release(q);
