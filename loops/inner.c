@@ -10,7 +10,8 @@
  *            (out == in); never noalias, since exact overlap is allowed.
  *   bcast.k  input k has stride 0 (a broadcast scalar), the rest contiguous:
  *            input k is loaded once, the loop is as above.
- *   serial   some output has stride 0 (NumPy's reduce: args[0] == args[2]):
+ *   serial   some output has stride 0 (NumPy's reduce: args[0] == args[2]),
+ *            or overlaps an input other than exactly (NumPy's accumulate):
  *            a plain loop, iteration after iteration.
  *   gather   anything else: blocks of LOOPS_BLOCK elements are gathered into
  *            stack buffers, the contiguous body runs on them, and the outputs
@@ -249,6 +250,39 @@ static LLVMValueRef all_eq(loops_gen *g, abi *a, int zero_k)
     return all;
 }
 
+/* Byte range [lo, hi) that operand k touches over n elements. */
+static void op_range(loops_gen *g, abi *a, int k, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef base = LLVMBuildPtrToInt(B, a->base[k], g->i64, "");
+    LLVMValueRef last = LLVMBuildMul(B, LLVMBuildSub(B, a->n, LLVMConstInt(g->i64, 1, 0), ""), a->step[k], "");
+    LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, a->step[k], LLVMConstInt(g->i64, 0, 0), "");
+    LLVMValueRef end = LLVMBuildAdd(B, base, last, "");
+    *lo = LLVMBuildSelect(B, neg, end, base, "lo");
+    *hi = LLVMBuildAdd(B, LLVMBuildSelect(B, neg, base, end, ""), esize(g, g->req->dtypes[k]), "hi");
+}
+
+/* True when every input either is the output exactly (same pointer and
+ * step: in place) or does not overlap it. NumPy's accumulate calls binary
+ * loops with args[0] one element behind args[2]: such a loop carries a
+ * dependency through memory and must run element after element. */
+static LLVMValueRef no_partial_overlap(loops_gen *g, abi *a)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef olo, ohi, ok = LLVMConstInt(g->i1, 1, 0);
+    op_range(g, a, a->nin, &olo, &ohi);
+    for (int k = 0; k < a->nin; k++) {
+        LLVMValueRef lo, hi;
+        op_range(g, a, k, &lo, &hi);
+        LLVMValueRef apart = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntULE, hi, olo, ""),
+                                         LLVMBuildICmp(B, LLVMIntULE, ohi, lo, ""), "apart");
+        LLVMValueRef same = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntEQ, a->base[k], a->base[a->nin], ""),
+                                         LLVMBuildICmp(B, LLVMIntEQ, a->step[k], a->step[a->nin], ""), "inplace");
+        ok = LLVMBuildAnd(B, ok, LLVMBuildOr(B, apart, same, ""), "");
+    }
+    return ok;
+}
+
 /* Branch to `yes` if cond, else continue in a fresh block. */
 static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef yes, const char *no_name)
 {
@@ -265,7 +299,8 @@ static void scalar_paths(loops_gen *g, abi *a)
     /* with one input a broadcast path would compute a constant: leave it to gather */
     int nb = a->nin >= 2 && a->nin <= MAX_BCAST_PATHS ? a->nin : 0;
     branch_if(g, a, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[a->nin], LLVMConstInt(g->i64, 0, 0), "out.s0"), serial,
-              "check.contig");
+              "check.overlap");
+    branch_if(g, a, LLVMBuildNot(g->B, no_partial_overlap(g, a), ""), serial, "check.contig");
     branch_if(g, a, all_eq(g, a, -1), contig, "check.bcast");
     for (int k = 0; k < nb; k++) {
         bc[k] = LLVMAppendBasicBlockInContext(g->C, a->fn, "bcast");

@@ -851,6 +851,20 @@ START_TEST(in_place_and_reduce_aliasing)
     for (int i = 0; i < N; i++)
         want += y[i];
     ck_assert(acc == want);
+    /* accumulate: args[0] one element behind args[2] (a prefix sum), contiguous and strided */
+    for (int stride = 1; stride <= 2; stride++) {
+        static double z[2 * N];
+        for (int i = 0; i < 2 * N; i++)
+            z[i] = 1.0;
+        char *a3[3] = {(char *)z, (char *)y, (char *)(z + stride)};
+        intptr_t d3[1] = {N - 1}, s3[3] = {8 * stride, 8, 8 * stride};
+        add(a3, d3, s3, NULL);
+        double run = 1.0;
+        for (int i = 1; i < N; i++) {
+            run += y[i - 1];
+            ck_assert_msg(z[i * stride] == run, "stride %d i=%d: %g want %g", stride, i, z[i * stride], run);
+        }
+    }
 }
 END_TEST
 
