@@ -173,6 +173,16 @@ static double cpu_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
+/* After optimisation the vectoriser has had its chance: drop
+ * llvm.compiler.used so that only the variants it called stay referenced
+ * (an unused declaration emits no symbol the JIT would have to resolve). */
+static void drop_compiler_used(loops_gen *g)
+{
+    LLVMValueRef gv = LLVMGetNamedGlobal(g->M, "llvm.compiler.used");
+    if (gv)
+        LLVMDeleteGlobal(gv);
+}
+
 static bool want_verify(void)
 {
 #ifndef NDEBUG
@@ -288,6 +298,8 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
     double t1 = cpu_ms();
     if (!st)
         st = optimise(g, tm);
+    if (!st)
+        drop_compiler_used(g);
     double t2 = cpu_ms();
     if (!st && dump_has("ir"))
         dump_ir(g, "optimised");
