@@ -177,13 +177,58 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
-static void contig_path(loops_gen *g, abi *a, int bcast)
+/* The contiguous loop as its own (never inlined) function
+ * void ug.contig(ptr op0, ..., ptr opN, i64 n, ptr errflag), n > 0: the
+ * contiguous path and the gather path's blocks share one vector body, which
+ * halves what the optimiser and code generator have to chew. */
+static LLVMValueRef contig_fn(loops_gen *g, abi *a)
+{
+    LLVMTypeRef ps[UG_MAXARGS + 2];
+    for (int k = 0; k < a->nops; k++)
+        ps[k] = g->ptr;
+    ps[a->nops] = g->i64;
+    ps[a->nops + 1] = g->ptr;
+    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig", LLVMFunctionType(g->vd, ps, (unsigned)a->nops + 2, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "noinline");
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    if (g->avx512)
+        loops_sattr(g, fn, "prefer-vector-width", "512");
+    abi sub = *a;
+    sub.fn = fn;
+    for (int k = 0; k < a->nops; k++)
+        sub.base[k] = LLVMGetParam(fn, (unsigned)k);
+    sub.n = LLVMGetParam(fn, (unsigned)a->nops);
+    sub.errflag = LLVMGetParam(fn, (unsigned)a->nops + 1);
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->B);
+    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+    LLVMValueRef stride[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++)
+        stride[k] = esize(g, g->req->dtypes[k]);
+    sub.exit = LLVMAppendBasicBlockInContext(g->C, fn, "exit");
+    scalar_loop(g, &sub, sub.n, sub.base, stride, NULL, true, sub.exit);
+    LLVMBuildRetVoid(g->B);
+    LLVMPositionBuilderAtEnd(g->B, saved);
+    return fn;
+}
+
+static void call_contig(loops_gen *g, abi *a, LLVMValueRef fn, LLVMValueRef *base, LLVMValueRef n)
+{
+    LLVMValueRef args[UG_MAXARGS + 2];
+    for (int k = 0; k < a->nops; k++)
+        args[k] = base[k];
+    args[a->nops] = n;
+    args[a->nops + 1] = a->errflag ? a->errflag : LLVMConstNull(g->ptr);
+    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, (unsigned)a->nops + 2, "");
+}
+
+/* Every operand contiguous except input `bcast` (stride 0, loaded once). */
+static void bcast_path(loops_gen *g, abi *a, int bcast)
 {
     LLVMValueRef stride[UG_MAXARGS], pre[UG_MAXARGS] = {0};
     for (int k = 0; k < a->nops; k++)
         stride[k] = esize(g, g->req->dtypes[k]);
-    if (bcast >= 0)
-        pre[bcast] = loops_load_elem(g, a->base[bcast], g->req->dtypes[bcast]);
+    pre[bcast] = loops_load_elem(g, a->base[bcast], g->req->dtypes[bcast]);
     scalar_loop(g, a, a->n, a->base, stride, pre, true, a->exit);
 }
 
@@ -203,7 +248,7 @@ static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LL
 }
 
 /* Blocks of LOOPS_BLOCK: gather inputs, run the contiguous body, scatter. */
-static void gather_path(loops_gen *g, abi *a)
+static void gather_path(loops_gen *g, abi *a, LLVMValueRef contig)
 {
     const ug_dtype *dt = g->req->dtypes;
     LLVMValueRef buf[UG_MAXARGS], unit[UG_MAXARGS];
@@ -228,8 +273,7 @@ static void gather_path(loops_gen *g, abi *a)
     }
     for (int k = 0; k < a->nin; k++)
         copy_loop(g, a, m, p[k], a->step[k], buf[k], unit[k], dt[k]);
-    LLVMBasicBlockRef scatter = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.scatter");
-    scalar_loop(g, a, m, buf, unit, NULL, true, scatter);
+    call_contig(g, a, contig, buf, m);
     copy_loop(g, a, m, buf[a->nin], unit[a->nin], p[a->nin], a->step[a->nin], dt[a->nin]);
     LLVMBuildBr(g->B, latch);
     LLVMPositionBuilderAtEnd(g->B, latch);
@@ -306,12 +350,14 @@ static void scalar_paths(loops_gen *g, abi *a)
         bc[k] = LLVMAppendBasicBlockInContext(g->C, a->fn, "bcast");
         branch_if(g, a, all_eq(g, a, k), bc[k], "check.next");
     }
-    gather_path(g, a);
+    LLVMValueRef cfn = contig_fn(g, a);
+    gather_path(g, a, cfn);
     LLVMPositionBuilderAtEnd(g->B, contig);
-    contig_path(g, a, -1); /* each path's loop exits to a->exit */
+    call_contig(g, a, cfn, a->base, a->n);
+    LLVMBuildBr(g->B, a->exit);
     for (int k = 0; k < nb; k++) {
         LLVMPositionBuilderAtEnd(g->B, bc[k]);
-        contig_path(g, a, k);
+        bcast_path(g, a, k); /* its loop exits to a->exit */
     }
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);
