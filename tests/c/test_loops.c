@@ -322,6 +322,18 @@ static int64_t ref_int(int op, int64_t a, int64_t b, ug_dtype dt, int *divzero)
     }
 }
 
+/* Whether this environment models FP status flags at all (valgrind does
+ * not): the divide-by-zero flag checks are skipped where it cannot. */
+static bool fe_flags_work(void)
+{
+    feclearexcept(FE_ALL_EXCEPT);
+    volatile double z = 0.0, one = 1.0, r = one / z;
+    (void)r;
+    bool ok = fetestexcept(FE_DIVBYZERO) != 0;
+    feclearexcept(FE_ALL_EXCEPT);
+    return ok;
+}
+
 static const int int_ops[] = {TK_PLUS, TK_MINUS, TK_STAR, TK_DSLASH, TK_PERCENT, TK_DSTAR,
                               TK_AMP, TK_PIPE, TK_CARET, TK_LSHIFT, TK_RSHIFT};
 
@@ -363,7 +375,8 @@ START_TEST(int_binops_every_dtype)
                 ck_assert_msg(got == want, "%s op %d: %lld, %lld -> %lld, want %lld", ug_dtype_name(dt), op,
                               (long long)vals[i], (long long)vals[j], (long long)got, (long long)want);
             }
-        ck_assert_int_eq(got_dz, want_dz);
+        if (fe_flags_work())
+            ck_assert_int_eq(got_dz, want_dz);
     }
 }
 END_TEST
