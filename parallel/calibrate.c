@@ -42,23 +42,31 @@ static pthread_mutex_t cal_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
 
 /* Wait policy, chosen deliberately. After a region, libgomp's workers spin
- * (GOMP_SPINCOUNT, default 300000 pauses, then a futex sleep). On the 2-core
- * target this burns the other core: 1000 small regions 200 us apart kept
- * 1.06 cores busy while the caller slept (bench_parallel "spin"); 300
- * regions 1 ms apart cost 2.4 s of CPU by default, 0.17 s with
- * GOMP_SPINCOUNT=10000 and 0.013 s with OMP_WAIT_POLICY=passive, while a
- * passive region costs ~10-15 us against ~0.5-1 us warm. But libgomp reads
- * these variables in a constructor when it is loaded, before any code of
- * ours runs: a setenv() here changes nothing (measured: 1.4 s of CPU with
- * setenv("OMP_WAIT_POLICY", "passive") in main). So we do not setenv (it
- * would only mislead a later reader of the environment); instead:
+ * (GOMP_SPINCOUNT, default 300000 pauses, milliseconds on this CPU) before
+ * a futex sleep. On the 2-core target, shared with other work, that hurts
+ * both sides. Measured (a process making forced 2-thread calls of 100k
+ * elements every 500 us, next to a single-threaded compute process):
+ *     policy              other process   our calls in 3.5 s
+ *     default spin        39-66 Mops/s    135-409
+ *     GOMP_SPINCOUNT=1000   139 Mops/s      4553
+ *     GOMP_SPINCOUNT=10000  63-114 Mops/s   2313-3105
+ *     OMP_WAIT_POLICY=passive 93-222 Mops/s 2928-5244
+ *     (other process alone: 112-118 Mops/s; the machine was shared, so
+ *     numbers are noisy, but the default spin lost every run.)
+ * Passive costs ~10-15 us per region against ~0.5-1 us warm, which the
+ * model absorbs: it measures the overhead under the policy in force.
+ * libgomp reads these variables in its constructor when it is loaded,
+ * before any code of ours runs, so a setenv() here changes nothing
+ * (measured: 1.4 s of CPU over 300 regions with setenv("OMP_WAIT_POLICY",
+ * "passive") in main, 0.013 s with it in the environment). So we do not
+ * setenv (it would only mislead a later reader of the environment); instead:
  *  - the driver goes parallel only when the saving beats the measured
- *    fork/join cost by a margin, so small calls never wake the pool and never
- *    leave it spinning; the cost is measured under whatever policy is in
- *    force, so the threshold follows the user's OMP_WAIT_POLICY;
- *  - the Python package should set GOMP_SPINCOUNT=10000 in os.environ before
- *    it loads the extension, when the user set neither variable (workers
- *    stay warm for back-to-back calls, ~10-30 us, then sleep). */
+ *    fork/join cost by a margin, so small calls never wake the pool and
+ *    never leave it spinning;
+ *  - the Python package should set OMP_WAIT_POLICY=passive in os.environ
+ *    before it loads the extension, when the user set neither
+ *    OMP_WAIT_POLICY nor GOMP_SPINCOUNT (and C programs may set it in their
+ *    environment). */
 static int num_procs = 1; /* omp_get_num_procs() costs a syscall: read once */
 
 static void omp_setup(void)
