@@ -2,20 +2,22 @@
  *
  *     void loop(char **args, npy_intp const *dimensions, npy_intp const *steps, void *data)
  *
- * Requires: the kernel lowered (g->fns[0]). Scalar kernels get four paths,
+ * Requires: the kernel lowered (g->fns[0]). Scalar kernels get three paths,
  * chosen by looking at EVERY operand's stride, outputs included:
- *   contig   every stride is the element size: one loop whose accesses are
- *            declared parallel (llvm.loop.parallel_accesses), which LLVM
- *            vectorises without runtime alias checks. Pointers may alias
- *            (out == in); never noalias, since exact overlap is allowed.
- *   bcast.k  input k has stride 0 (a broadcast scalar), the rest contiguous:
- *            input k is loaded once, the loop is as above.
- *   serial   some output has stride 0 (NumPy's reduce: args[0] == args[2]),
- *            or overlaps an input other than exactly (NumPy's accumulate):
- *            a plain loop, iteration after iteration.
- *   gather   anything else: blocks of LOOPS_BLOCK elements are gathered into
- *            stack buffers, the contiguous body runs on them, and the outputs
- *            are scattered back.
+ *   contig   every stride is the element size: one call of ug.contig, a loop
+ *            whose accesses are declared parallel (llvm.loop.parallel_accesses),
+ *            which LLVM vectorises without runtime alias checks. Pointers may
+ *            alias (out == in); never noalias, since exact overlap is allowed.
+ *   serial   the output has stride 0 (NumPy's reduce: args[0] == args[2]), or
+ *            overlaps an input other than exactly (NumPy's accumulate): a
+ *            plain loop, iteration after iteration.
+ *   blocked  anything else: blocks of LOOPS_BLOCK elements run through the
+ *            same ug.contig body. Contiguous operands are used in place, a
+ *            zero-stride input (a broadcast scalar) is splatted into a stack
+ *            buffer once, other inputs are gathered into stack buffers per
+ *            block and a strided output is scattered back.
+ * One shared vector body keeps compile time down: the optimiser and the code
+ * generator see the kernel twice (vector and serial), not once per path.
  * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
  * with array arguments built from dimensions[1..] and the core steps.
  */
@@ -29,7 +31,6 @@
 #include "ufuncgen/internal.h"
 
 #define LOOPS_BLOCK 256
-#define MAX_BCAST_PATHS 2 /* more paths cost compile time; nin > 2 broadcasts take the gather path */
 
 /* What the loop function reads from its arguments. */
 typedef struct abi {
@@ -222,16 +223,6 @@ static void call_contig(loops_gen *g, abi *a, LLVMValueRef fn, LLVMValueRef *bas
     LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, (unsigned)a->nops + 2, "");
 }
 
-/* Every operand contiguous except input `bcast` (stride 0, loaded once). */
-static void bcast_path(loops_gen *g, abi *a, int bcast)
-{
-    LLVMValueRef stride[UG_MAXARGS], pre[UG_MAXARGS] = {0};
-    for (int k = 0; k < a->nops; k++)
-        stride[k] = esize(g, g->req->dtypes[k]);
-    pre[bcast] = loops_load_elem(g, a->base[bcast], g->req->dtypes[bcast]);
-    scalar_loop(g, a, a->n, a->base, stride, pre, true, a->exit);
-}
-
 /* Copy m elements between strided memory and a stack buffer (raw bytes of
  * the memory type, so bool bytes pass unchanged). */
 static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LLVMValueRef sstride, LLVMValueRef dst,
@@ -248,38 +239,64 @@ static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LL
 }
 
 /* Blocks of LOOPS_BLOCK: gather inputs, run the contiguous body, scatter. */
-static void gather_path(loops_gen *g, abi *a, LLVMValueRef contig)
+/* Run copy_loop only when cond holds at run time. */
+static void copy_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMValueRef m, LLVMValueRef src, LLVMValueRef sstride,
+                    LLVMValueRef dst, LLVMValueRef dstride, ug_dtype dt)
+{
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.run");
+    LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.skip");
+    LLVMBuildCondBr(g->B, cond, run, skip);
+    LLVMPositionBuilderAtEnd(g->B, run);
+    copy_loop(g, a, m, src, sstride, dst, dstride, dt);
+    LLVMBuildBr(g->B, skip);
+    LLVMPositionBuilderAtEnd(g->B, skip);
+}
+
+static LLVMValueRef step_is(loops_gen *g, abi *a, int k, LLVMValueRef v)
+{
+    return LLVMBuildICmp(g->B, LLVMIntEQ, a->step[k], v, "");
+}
+
+/* Blocks of LOOPS_BLOCK elements through the shared vector body. Per
+ * operand: a contiguous one is used in place, a zero-stride input (a
+ * broadcast scalar) is splatted into its buffer once, any other input is
+ * gathered into its buffer per block and a strided output scattered back. */
+static void blocked_path(loops_gen *g, abi *a, LLVMValueRef contig)
 {
     const ug_dtype *dt = g->req->dtypes;
-    LLVMValueRef buf[UG_MAXARGS], unit[UG_MAXARGS];
+    LLVMValueRef buf[UG_MAXARGS], unit[UG_MAXARGS], zero = LLVMConstInt(g->i64, 0, 0);
+    LLVMValueRef cap = LLVMConstInt(g->i64, LOOPS_BLOCK, 0);
     for (int k = 0; k < a->nops; k++) {
         buf[k] = loops_entry_alloca(g, LLVMArrayType2(loops_mty(g, dt[k]), LOOPS_BLOCK), "block");
         LLVMSetAlignment(buf[k], 64);
         unit[k] = esize(g, dt[k]);
+        if (k < a->nin)
+            copy_if(g, a, step_is(g, a, k, zero), cap, a->base[k], zero, buf[k], unit[k], dt[k]);
     }
     LLVMBasicBlockRef outer = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.cond");
-    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.next");
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->B);
     LLVMBuildBr(g->B, outer);
     LLVMPositionBuilderAtEnd(g->B, outer);
     LLVMValueRef done = LLVMBuildPhi(g->B, g->i64, "done");
     LLVMValueRef rem = LLVMBuildSub(g->B, a->n, done, "rem");
-    LLVMValueRef cap = LLVMConstInt(g->i64, LOOPS_BLOCK, 0);
     LLVMValueRef m = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntULT, rem, cap, ""), rem, cap, "m");
-    LLVMValueRef p[UG_MAXARGS];
+    LLVMValueRef p[UG_MAXARGS], use[UG_MAXARGS];
     for (int k = 0; k < a->nops; k++) {
         LLVMValueRef off = LLVMBuildMul(g->B, done, a->step[k], "");
+        LLVMValueRef direct = step_is(g, a, k, unit[k]);
         p[k] = LLVMBuildGEP2(g->B, g->i8, a->base[k], &off, 1, "blk.p");
+        use[k] = LLVMBuildSelect(g->B, direct, p[k], buf[k], "blk.use");
+        if (k < a->nin) /* gather unless contiguous or broadcast */
+            copy_if(g, a, LLVMBuildNot(g->B, LLVMBuildOr(g->B, direct, step_is(g, a, k, zero), ""), ""), m, p[k],
+                    a->step[k], buf[k], unit[k], dt[k]);
     }
-    for (int k = 0; k < a->nin; k++)
-        copy_loop(g, a, m, p[k], a->step[k], buf[k], unit[k], dt[k]);
-    call_contig(g, a, contig, buf, m);
-    copy_loop(g, a, m, buf[a->nin], unit[a->nin], p[a->nin], a->step[a->nin], dt[a->nin]);
-    LLVMBuildBr(g->B, latch);
-    LLVMPositionBuilderAtEnd(g->B, latch);
+    call_contig(g, a, contig, use, m);
+    int o = a->nin;
+    copy_if(g, a, LLVMBuildNot(g->B, step_is(g, a, o, unit[o]), ""), m, buf[o], unit[o], p[o], a->step[o], dt[o]);
     LLVMValueRef next = LLVMBuildAdd(g->B, done, m, "done.next");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(g->B);
     LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, next, a->n, ""), a->exit, outer);
-    LLVMValueRef vals[2] = {LLVMConstInt(g->i64, 0, 0), next};
+    LLVMValueRef vals[2] = {zero, next};
     LLVMBasicBlockRef from[2] = {pre, latch};
     LLVMAddIncoming(done, vals, from, 2);
 }
@@ -339,26 +356,14 @@ static void scalar_paths(loops_gen *g, abi *a)
 {
     LLVMBasicBlockRef contig = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig");
     LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(g->C, a->fn, "serial");
-    LLVMBasicBlockRef bc[MAX_BCAST_PATHS];
-    /* with one input a broadcast path would compute a constant: leave it to gather */
-    int nb = a->nin >= 2 && a->nin <= MAX_BCAST_PATHS ? a->nin : 0;
-    branch_if(g, a, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[a->nin], LLVMConstInt(g->i64, 0, 0), "out.s0"), serial,
-              "check.overlap");
+    branch_if(g, a, step_is(g, a, a->nin, LLVMConstInt(g->i64, 0, 0)), serial, "check.overlap");
     branch_if(g, a, LLVMBuildNot(g->B, no_partial_overlap(g, a), ""), serial, "check.contig");
-    branch_if(g, a, all_eq(g, a, -1), contig, "check.bcast");
-    for (int k = 0; k < nb; k++) {
-        bc[k] = LLVMAppendBasicBlockInContext(g->C, a->fn, "bcast");
-        branch_if(g, a, all_eq(g, a, k), bc[k], "check.next");
-    }
+    branch_if(g, a, all_eq(g, a, -1), contig, "blocked");
     LLVMValueRef cfn = contig_fn(g, a);
-    gather_path(g, a, cfn);
+    blocked_path(g, a, cfn);
     LLVMPositionBuilderAtEnd(g->B, contig);
     call_contig(g, a, cfn, a->base, a->n);
     LLVMBuildBr(g->B, a->exit);
-    for (int k = 0; k < nb; k++) {
-        LLVMPositionBuilderAtEnd(g->B, bc[k]);
-        bcast_path(g, a, k); /* its loop exits to a->exit */
-    }
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);
 }
