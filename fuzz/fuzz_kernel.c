@@ -7,11 +7,12 @@
 
 #include "kernel/kernel.h"
 
+/* Lines as the lexer (and Python) count them: \n, \r\n and a lone \r end a line. */
 static int lines_of(const char *s)
 {
     int n = 1;
     for (; *s; s++)
-        n += *s == '\n';
+        n += *s == '\n' || (*s == '\r' && s[1] != '\n');
     return n;
 }
 

@@ -19,6 +19,11 @@
 #include "kernel/kernel.h"
 #include "ufuncgen/internal.h"
 
+/* Deepest nesting of expressions (brackets, unary operators, `not`,
+ * ternaries) the parser accepts, as CPython refuses more than 200 nested
+ * parentheses: it bounds the C stack used here, in inference and in lowering. */
+#define PARSE_MAX_NEST 100 /* the message below says "100" */
+
 typedef struct parser {
     kernel_module *m;
     kernel_token *toks;
@@ -28,8 +33,9 @@ typedef struct parser {
     int last_end;     /* byte offset just past the last consumed real token */
     int funcs_cap;
     const char *fname; /* the def being parsed, for messages */
-    kernel_token *open[64]; /* brackets open around the current token */
+    kernel_token *open[PARSE_MAX_NEST + 1]; /* brackets open around the current token */
     int nopen;
+    int depth;        /* recursion depth of expression parsing (bounded: PARSE_MAX_NEST) */
     ug_error *err;
 } parser;
 
@@ -90,7 +96,7 @@ static void *unexpected(parser *P)
 {
     char buf[64];
     if ((at(P, TK_NEWLINE) || at(P, TK_EOF)) && P->nopen > 0) {
-        kernel_token *o = P->open[P->nopen - 1];
+        kernel_token *o = P->open[(P->nopen < PARSE_MAX_NEST + 1 ? P->nopen : PARSE_MAX_NEST + 1) - 1];
         expect_close(P, o->kind == TK_LPAREN ? TK_RPAREN : TK_RBRACKET, o);
         return NULL;
     }
@@ -133,7 +139,7 @@ static bool expect_close(parser *P, int kind, kernel_token *open)
 static kernel_token *open_bracket(parser *P)
 {
     kernel_token *t = next(P);
-    if (P->nopen < 64)
+    if (P->nopen < PARSE_MAX_NEST + 1)
         P->open[P->nopen] = t;
     P->nopen++;
     return t;
@@ -391,6 +397,7 @@ static kernel_node *binary(parser *P, kernel_token *op, kernel_node *a, kernel_n
 }
 
 static kernel_node *factor(parser *P);
+static kernel_node *not_test(parser *P);
 
 /* power = postfix ["**" factor]   (right-assoc; -x**2 is -(x**2)) */
 static kernel_node *power(parser *P)
@@ -404,7 +411,7 @@ static kernel_node *power(parser *P)
 }
 
 /* factor = ("+" | "-" | "~") factor | power */
-static kernel_node *factor(parser *P)
+static kernel_node *factor_body(parser *P)
 {
     if (at(P, TK_PLUS) || at(P, TK_MINUS) || at(P, TK_TILDE)) {
         kernel_token *op = next(P);
@@ -417,6 +424,21 @@ static kernel_node *factor(parser *P)
         return n;
     }
     return power(P);
+}
+
+/* Depth guard around factor_body (see PARSE_MAX_NEST). */
+static kernel_node *factor(parser *P)
+{
+    if (P->failed)
+        return NULL;
+    if (!(at(P, TK_MINUS) || at(P, TK_PLUS) || at(P, TK_TILDE))) /* only a prefix operator recurses */
+        return factor_body(P);
+    if (P->depth >= PARSE_MAX_NEST)
+        return fail_at(P, UG_ESYNTAX, peek(P)->pos, "expression nested too deeply (more than %s levels)", "100");
+    P->depth++;
+    kernel_node *n = factor_body(P);
+    P->depth--;
+    return n;
 }
 
 /* Parse a left-associative level: sub (op sub)* for ops in `kinds`. */
@@ -513,7 +535,7 @@ static kernel_node *comparison(parser *P)
 }
 
 /* not_test = "not" not_test | comparison */
-static kernel_node *not_test(parser *P)
+static kernel_node *not_test_body(parser *P)
 {
     if (!at(P, TK_NOT))
         return comparison(P);
@@ -524,6 +546,21 @@ static kernel_node *not_test(parser *P)
         n->op = TK_NOT;
         n->a = a;
     }
+    return n;
+}
+
+/* Depth guard around not_test_body (see PARSE_MAX_NEST). */
+static kernel_node *not_test(parser *P)
+{
+    if (P->failed)
+        return NULL;
+    if (!(at(P, TK_NOT))) /* only a prefix operator recurses */
+        return not_test_body(P);
+    if (P->depth >= PARSE_MAX_NEST)
+        return fail_at(P, UG_ESYNTAX, peek(P)->pos, "expression nested too deeply (more than %s levels)", "100");
+    P->depth++;
+    kernel_node *n = not_test_body(P);
+    P->depth--;
     return n;
 }
 
@@ -551,7 +588,7 @@ static kernel_node *and_test(parser *P) { return boolop(P, not_test, TK_AND); }
 static kernel_node *or_test(parser *P) { return boolop(P, and_test, TK_OR); }
 
 /* test = or_test ["if" or_test "else" test] */
-static kernel_node *expr_test(parser *P)
+static kernel_node *expr_test_body(parser *P)
 {
     if (P->failed)
         return NULL;
@@ -572,6 +609,19 @@ static kernel_node *expr_test(parser *P)
         x->b = e;
     }
     return x;
+}
+
+/* Depth guard around expr_test_body (see PARSE_MAX_NEST). */
+static kernel_node *expr_test(parser *P)
+{
+    if (P->failed)
+        return NULL;
+    if (P->depth >= PARSE_MAX_NEST)
+        return fail_at(P, UG_ESYNTAX, peek(P)->pos, "expression nested too deeply (more than %s levels)", "100");
+    P->depth++;
+    kernel_node *n = expr_test_body(P);
+    P->depth--;
+    return n;
 }
 
 /* testlist = test ("," test)* [","]   (a tuple when there is a comma) */
