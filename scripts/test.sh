@@ -2,7 +2,8 @@
 # test.sh — run every test of ufuncgen on this machine, installing what is
 # missing first: the Check suites (normal build), the Python suite (pytest,
 # against the package built by meson-python), and the Check suites again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and a short libFuzzer
+# run of each fuzz target.
 # Usage: scripts/test.sh            (UFUNCGEN_TEST_QUICK=1 skips the sanitizer build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,5 +28,7 @@ if [ "${UFUNCGEN_TEST_QUICK:-0}" != 1 ]; then
     ninja -C build-asan >/dev/null
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --num-processes 2 || status=1
+    echo "== short fuzz runs (libFuzzer, ASan+UBSan; scripts/fuzz.sh SECONDS for longer)"
+    bash scripts/fuzz.sh "${UFUNCGEN_FUZZ_SECONDS:-20}" || status=1
 fi
 exit $status
