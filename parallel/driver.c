@@ -25,8 +25,10 @@
  * times them; once a slice lasts long enough to time (PROBE_MIN_O of O),
  * c_s is stored and the rest of the range is decided by the model. Serial
  * calls whose predicted time is near the threshold are timed again, so
- * c_s tracks reality (a first call can be slow from page faults). c_s is
- * never taken above c_p (one thread alone is not slower than in a crowd).
+ * c_s tracks reality (a first call can be slow from page faults). A c_s
+ * above c_p (one thread alone slower than in a crowd) is suspect: such
+ * calls run serially and are timed until c_s comes down -- never slower
+ * than serial, unlike trusting either number.
  * Forgetting: a high c_p (say, one region slowed by page faults) would
  * keep a loop serial for good, as c_p is only measured in regions; so each
  * call declined only because c_p > c_s pulls c_p a little toward c_s. A
@@ -138,8 +140,6 @@ static int worth_parallel(int64_t n, int p, double c_s, double c_p, double o)
         return 0;
     if (c_p <= 0)
         c_p = c_s;
-    if (c_p < c_s)
-        c_s = c_p; /* one thread alone is never slower than in a crowd: c_s was inflated */
     double ser = (double)n * c_s, par = (double)n * c_p / p + o;
     return ser - par > MARGIN * o;
 }
@@ -223,11 +223,11 @@ static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
     }
 }
 
-/* Serial run of [lo, n); timed when its predicted time is near the threshold. */
-static void run_serial(const job *j, int64_t lo, int64_t n, double o)
+/* Serial run of [lo, n); timed when asked or when its predicted time is near the threshold. */
+static void run_serial(const job *j, int64_t lo, int64_t n, double o, int timed)
 {
     double c_s = cost_get(j, j->c_ser);
-    if ((double)(n - lo) * c_s < PROBE_MIN_O * o || lo >= n) {
+    if ((!timed && (double)(n - lo) * c_s < PROBE_MIN_O * o) || lo >= n) {
         if (lo < n)
             j->body(j->ctx, lo, n);
         return;
@@ -269,7 +269,8 @@ static void run_job(const job *j, int64_t n, int p)
     if (q != p)
         o = par_fork_join_ns(q);
     double c_s = cost_get(j, j->c_ser), c_p = cost_get(j, j->c_par);
-    if (worth_parallel(n - lo, q, c_s, c_p, o)) {
+    int suspect = c_p > 0 && c_s > c_p; /* alone slower than in a crowd: c_s is inflated */
+    if (!suspect && worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
         release(q);
         return;
@@ -277,7 +278,7 @@ static void run_job(const job *j, int64_t n, int p)
     release(q); /* a serial run leaves the cores to other callers */
     if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
         cost_put(j, j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
-    run_serial(j, lo, n, o);
+    run_serial(j, lo, n, o, suspect);
 }
 
 /* ---- par_for ---- */
