@@ -616,6 +616,7 @@ START_TEST(test_env_invalid_warns_once)
         snprintf(quoted, sizeof quoted, "'%s'", bad[i]);
         ck_assert_ptr_nonnull(strstr(out, quoted));
     }
+    unsetenv("UFUNCGEN_NUM_THREADS");
 }
 END_TEST
 
@@ -633,6 +634,7 @@ START_TEST(test_env_valid_silent)
     ck_assert_str_eq(out, "");
     out = stderr_of("x1", 2, &r); /* already reported */
     ck_assert_str_eq(out, "");
+    unsetenv("UFUNCGEN_NUM_THREADS");
 }
 END_TEST
 
