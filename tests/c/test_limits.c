@@ -1,0 +1,189 @@
+/* test_limits.c — resource limits through the public API: each case either
+ * works or fails with a clear error, in bounded time and memory.
+ *   - a 10 000-line kernel compiles and computes the right value;
+ *   - 1000 parameters: a clear error (a ufunc has at most 64 operands);
+ *   - huge literals: integers beyond 64 bits are an error; 1e999 is inf;
+ *   - 64-dimensional operands broadcast and compute; 65 are refused;
+ *   - absurd thread counts are refused;
+ *   - many create/call/free cycles of distinct ufuncs: resident memory stays
+ *     flat (JIT code of freed ufuncs is released).  UFUNCGEN_LIMITS_CYCLES
+ *     sets the count (default 300 to keep CI short; the issue's figure is 10000). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ufuncgen/ufuncgen.h"
+
+static ug_context *ctx;
+static void setup(void) { ctx = ug_context_new(NULL); }
+static void teardown(void) { ug_context_free(ctx); }
+
+static double apply1(ug_ufunc *f, double x)
+{
+    double y = NAN;
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], &x, UG_FLOAT64, 0, NULL, NULL);
+    ug_operand_init(&ops[1], &y, UG_FLOAT64, 0, NULL, NULL);
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+    return y;
+}
+
+START_TEST(ten_thousand_line_kernel)
+{
+    enum { LINES = 10000 };
+    size_t cap = (size_t)LINES * 40 + 100, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src + n, cap - n, "def big(x):\n    s = 0.0\n");
+    for (int i = 0; i < LINES; i++)
+        n += (size_t)snprintf(src + n, cap - n, "    s = s + x * %d.0\n", i % 7);
+    snprintf(src + n, cap - n, "    return s\n");
+    const char *sig = "d->d";
+    ug_ufunc *f = NULL;
+    ck_assert_msg(ug_vectorize(ctx, src, &sig, 1, NULL, &f) == UG_OK, "%s", ug_errmsg(ctx));
+    double want = 0; /* sum over i of (i % 7), times x */
+    for (int i = 0; i < LINES; i++)
+        want += i % 7;
+    ck_assert_double_eq(apply1(f, 2.0), 2.0 * want);
+    ug_ufunc_free(f);
+    free(src);
+}
+END_TEST
+
+START_TEST(thousand_parameters)
+{
+    size_t cap = 20000, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src + n, cap - n, "def many(");
+    for (int i = 0; i < 1000; i++)
+        n += (size_t)snprintf(src + n, cap - n, "%sa%d", i ? ", " : "", i);
+    snprintf(src + n, cap - n, "):\n    return a0 + a999\n");
+    ug_ufunc *f = (ug_ufunc *)1;
+    ug_status st = ug_vectorize(ctx, src, NULL, 0, NULL, &f);
+    ck_assert_msg(st == UG_ESYNTAX || st == UG_ETYPE, "%s", ug_status_name(st));
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(ug_errmsg(ctx), "parameters") && ug_errline(ctx) == 1 && ug_errcolumn(ctx) > 1, "%s",
+                  ug_errmsg(ctx));
+    /* and as a gufunc with a layout of 1000 operands: the layout is refused */
+    ck_assert_int_ne(ug_guvectorize(ctx, src, "(n)->()", NULL, 0, NULL, &f), UG_OK);
+    free(src);
+}
+END_TEST
+
+START_TEST(huge_literals)
+{
+    const char *sig = "d->d";
+    ug_ufunc *f = (ug_ufunc *)1;
+    ck_assert_int_eq(ug_vectorize(ctx, "def f(x):\n    return x + 123456789012345678901234567890\n", &sig, 1, NULL, &f),
+                     UG_ESYNTAX);
+    ck_assert_int_eq(ug_errline(ctx), 2);
+    ck_assert_msg(strstr(ug_errmsg(ctx), "too large"), "%s", ug_errmsg(ctx));
+    ck_assert_int_eq(ug_vectorize(ctx, "def f(x):\n    return x + 1e999\n", &sig, 1, NULL, &f), UG_OK);
+    ck_assert(isinf(apply1(f, 1.0)));
+    ug_ufunc_free(f);
+    /* the largest uint64 literal is fine where it fits */
+    const char *usig = "Q->Q";
+    ck_assert_int_eq(ug_vectorize(ctx, "def g(x):\n    return x & 18446744073709551615\n", &usig, 1, NULL, &f), UG_OK);
+    uint64_t in = 0xdeadbeefcafef00dull, out = 0;
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], &in, UG_UINT64, 0, NULL, NULL);
+    ug_operand_init(&ops[1], &out, UG_UINT64, 0, NULL, NULL);
+    ck_assert_int_eq(ug_call(f, ops, 2, NULL), UG_OK);
+    ck_assert(out == in);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+START_TEST(sixty_four_dims)
+{
+    const char *sig = "dd->d";
+    ug_ufunc *f = NULL;
+    ck_assert_int_eq(ug_vectorize(ctx, "lambda a, b: a * b\n", &sig, 1, NULL, &f), UG_OK);
+    /* a: 64 dims, all 1 except dims 0 and 63 (2 each); b: broadcast 1-d of 2 */
+    double a[4] = {1, 2, 3, 4}, b[2] = {10, 100}, out[4];
+    ug_operand ops[3];
+    int64_t shape[UG_MAXDIMS], strides[UG_MAXDIMS];
+    for (int d = 0; d < UG_MAXDIMS; d++) {
+        shape[d] = 1;
+        strides[d] = 0;
+    }
+    shape[0] = shape[63] = 2;
+    strides[0] = 16;
+    strides[63] = 8;
+    ug_operand_init(&ops[0], a, UG_FLOAT64, UG_MAXDIMS, shape, strides);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, (int64_t[]){2}, NULL);
+    ug_operand_init(&ops[2], out, UG_FLOAT64, UG_MAXDIMS, shape, NULL);
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 3, &err) == UG_OK, "%s", err.msg);
+    ck_assert_double_eq(out[0], 10);
+    ck_assert_double_eq(out[1], 200);
+    ck_assert_double_eq(out[2], 30);
+    ck_assert_double_eq(out[3], 400);
+    /* 65 dimensions cannot be described */
+    ops[0].ndim = UG_MAXDIMS + 1;
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_EINVAL);
+    ck_assert_msg(strstr(err.msg, "ndim 65"), "%s", err.msg);
+    ug_ufunc_free(f);
+}
+END_TEST
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * 4;
+}
+
+START_TEST(create_free_cycles_memory_flat)
+{
+    const char *env = getenv("UFUNCGEN_LIMITS_CYCLES");
+    int cycles = env ? atoi(env) : 300;
+    if (cycles < 100)
+        cycles = 100;
+    const char *sig = "d->d";
+    long before = 0;
+    int warm = cycles / 10;
+    for (int i = 0; i < cycles; i++) {
+        char src[96];
+        snprintf(src, sizeof src, "def k%d(x):\n    return x * 2.0 + %d.0\n", i, i); /* distinct code each time */
+        ug_ufunc *f = NULL;
+        ck_assert_msg(ug_vectorize(ctx, src, &sig, 1, NULL, &f) == UG_OK, "%s", ug_errmsg(ctx));
+        ck_assert_double_eq(apply1(f, 1.0), 2.0 + i);
+        ug_ufunc_free(f);
+        if (i == warm)
+            before = rss_kb();
+    }
+    long after = rss_kb();
+    double per = (double)(after - before) * 1024.0 / (cycles - warm);
+    fprintf(stderr, "create/call/free: %d distinct ufuncs, resident %ld kB after %d, %ld kB at the end (%.0f B/cycle)\n",
+            cycles, before, warm, after, per);
+    /* A leak of the JIT code or of a module would cost several kB per cycle. */
+    ck_assert_msg(per < 512, "resident memory grows by %.0f bytes per create/free cycle", per);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("limits");
+    TCase *tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, ten_thousand_line_kernel);
+    tcase_add_test(tc, thousand_parameters);
+    tcase_add_test(tc, huge_literals);
+    tcase_add_test(tc, sixty_four_dims);
+    tcase_add_test(tc, create_free_cycles_memory_flat);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
