@@ -67,32 +67,63 @@ static const mfun *mfun_of(int b)
     return (b >= 0 && b < B_NBUILTINS && (tab[b].intrinsic || tab[b].libm)) ? &tab[b] : NULL;
 }
 
-/* Declare libmvec's variants of libm function `base` for dtype dt and return
- * the attribute value "_ZGV_LLVM_N2v_<scalar>(_ZGVbN2v_exp),..." in buf. */
-static void mvec_variants(loops_gen *g, const mfun *m, ug_dtype dt, const char *scalar, char *buf, size_t n)
+/* memory(none): the call neither reads nor writes memory we can see. */
+static void no_memory(loops_gen *g, LLVMValueRef fn)
 {
-    static const struct { char isa; int lanes64; } isa[] = {{'b', 2}, {'d', 4}, {'e', 8}};
-    const char *sfx = dt == UG_FLOAT32 ? "f" : "";
-    const char *params = m->arity == 2 ? "vv" : "v";
-    buf[0] = 0;
-    for (int k = 0; k < 3; k++) {
-        if ((isa[k].isa == 'd' && !g->avx2) || (isa[k].isa == 'e' && !g->avx512))
-            continue;
-        int vf = isa[k].lanes64 * (dt == UG_FLOAT32 ? 2 : 1);
-        char vname[64], item[160];
-        snprintf(vname, sizeof vname, "_ZGV%cN%d%s_%s%s", isa[k].isa, vf, params, m->libm, sfx);
-        LLVMValueRef decl = LLVMGetNamedFunction(g->M, vname);
-        if (!decl) {
-            LLVMTypeRef vt = LLVMVectorType(loops_vty(g, dt), (unsigned)vf);
-            LLVMTypeRef ps[2] = {vt, vt};
-            decl = LLVMAddFunction(g->M, vname, LLVMFunctionType(vt, ps, (unsigned)m->arity, 0));
-            loops_attr(g, decl, LLVMAttributeFunctionIndex, "nounwind");
-            loops_keep(g, decl);
-        }
-        snprintf(item, sizeof item, "%s_ZGV_LLVM_N%d%s_%s(%s)", buf[0] ? "," : "", vf, params, scalar, vname);
-        if (strlen(buf) + strlen(item) < n)
-            strcat(buf, item);
+    unsigned k = LLVMGetEnumAttributeKindForName("memory", 6);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->C, k, 0));
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "willreturn");
+}
+
+/* The widest libmvec variant of m the host runs (AVX-512 'e', AVX2 'd',
+ * SSE2 'b'), declared; *vf is its lane count. */
+static LLVMValueRef mvec_decl(loops_gen *g, const mfun *m, ug_dtype dt, int *vf)
+{
+    char isa = g->avx512 ? 'e' : g->avx2 ? 'd' : 'b', vname[64];
+    *vf = (g->avx512 ? 8 : g->avx2 ? 4 : 2) * (dt == UG_FLOAT32 ? 2 : 1);
+    snprintf(vname, sizeof vname, "_ZGV%cN%d%s_%s%s", isa, *vf, m->arity == 2 ? "vv" : "v", m->libm,
+             dt == UG_FLOAT32 ? "f" : "");
+    LLVMValueRef decl = LLVMGetNamedFunction(g->M, vname);
+    if (decl)
+        return decl;
+    LLVMTypeRef vt = LLVMVectorType(loops_vty(g, dt), (unsigned)*vf), ps[2] = {vt, vt};
+    decl = LLVMAddFunction(g->M, vname, LLVMFunctionType(vt, ps, (unsigned)m->arity, 0));
+    no_memory(g, decl);
+    loops_keep(g, decl);
+    return decl;
+}
+
+/* ug.mvec.<f>: the scalar function as lane 0 of the vector variant applied
+ * to a splat. Scalar code (loop remainders, serial loops) and vector code
+ * then compute every element with the same libmvec routine, so an element's
+ * result never depends on where a call's boundaries fall (parallel chunks,
+ * NumPy's buffers, f(x[:5]) against f(x)[:5]). Never inlined, so the
+ * vectoriser sees the call and replaces it with the variant itself. */
+static LLVMValueRef mvec_wrapper(loops_gen *g, const mfun *m, ug_dtype dt, int *vf)
+{
+    char name[64];
+    snprintf(name, sizeof name, "ug.mvec.%s%s", m->libm, dt == UG_FLOAT32 ? "f" : "");
+    LLVMValueRef decl = mvec_decl(g, m, dt, vf), fn = LLVMGetNamedFunction(g->M, name);
+    if (fn)
+        return fn;
+    LLVMTypeRef t = loops_vty(g, dt), ps[2] = {t, t}, vt = LLVMVectorType(t, (unsigned)*vf);
+    fn = LLVMAddFunction(g->M, name, LLVMFunctionType(t, ps, (unsigned)m->arity, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "noinline");
+    no_memory(g, fn);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(g->C);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+    LLVMValueRef v[2], lane0 = LLVMConstInt(g->i32, 0, 0);
+    LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(g->i32, (unsigned)*vf));
+    for (int k = 0; k < m->arity; k++) { /* a splat, so no lane holds garbage that could raise FP flags */
+        LLVMValueRef one = LLVMBuildInsertElement(B, LLVMGetPoison(vt), LLVMGetParam(fn, (unsigned)k), lane0, "");
+        v[k] = LLVMBuildShuffleVector(B, one, LLVMGetPoison(vt), zeros, "splat");
     }
+    LLVMValueRef r = LLVMBuildCall2(B, LLVMGlobalGetValueType(decl), decl, v, (unsigned)m->arity, "v");
+    LLVMBuildRet(B, LLVMBuildExtractElement(B, r, lane0, "r"));
+    LLVMDisposeBuilder(B);
+    return fn;
 }
 
 /* The scalar callee for m on dt: an intrinsic declaration or a libm
@@ -120,20 +151,26 @@ static LLVMValueRef mfun_decl(loops_gen *g, const mfun *m, ug_dtype dt, LLVMType
     return fn;
 }
 
+/* A math call. Functions libmvec has go through ug.mvec.<f>, whose call
+ * carries vector-function-abi-variant naming the libmvec variant, so the
+ * vectoriser can call it (kept alive by llvm.compiler.used until then). */
 static LLVMValueRef call_math(loops_gen *g, const mfun *m, ug_dtype dt, LLVMValueRef *args)
 {
     LLVMTypeRef fty;
-    char scalar[64], variants[1024];
-    LLVMValueRef fn = mfun_decl(g, m, dt, &fty, scalar, sizeof scalar);
-    LLVMValueRef c = LLVMBuildCall2(g->B, fty, fn, args, (unsigned)m->arity, "m");
-    if (m->mvec) {
-        mvec_variants(g, m, dt, scalar, variants, sizeof variants);
-        const char *k = "vector-function-abi-variant";
-        if (variants[0])
-            LLVMAddCallSiteAttribute(c, LLVMAttributeFunctionIndex,
-                                     LLVMCreateStringAttribute(g->C, k, (unsigned)strlen(k), variants,
-                                                               (unsigned)strlen(variants)));
+    char scalar[64], variant[256];
+    if (!m->mvec) {
+        LLVMValueRef fn = mfun_decl(g, m, dt, &fty, scalar, sizeof scalar);
+        return loops_fm(g, LLVMBuildCall2(g->B, fty, fn, args, (unsigned)m->arity, "m"));
     }
+    int vf;
+    LLVMValueRef fn = mvec_wrapper(g, m, dt, &vf);
+    LLVMValueRef c = LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, (unsigned)m->arity, "m");
+    size_t len;
+    const char *wname = LLVMGetValueName2(fn, &len), *vname = LLVMGetValueName2(mvec_decl(g, m, dt, &vf), &len);
+    snprintf(variant, sizeof variant, "_ZGV_LLVM_N%d%s_%s(%s)", vf, m->arity == 2 ? "vv" : "v", wname, vname);
+    const char *k = "vector-function-abi-variant";
+    LLVMAddCallSiteAttribute(c, LLVMAttributeFunctionIndex,
+                             LLVMCreateStringAttribute(g->C, k, (unsigned)strlen(k), variant, (unsigned)strlen(variant)));
     return loops_fm(g, c);
 }
 

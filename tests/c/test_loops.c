@@ -1438,6 +1438,52 @@ START_TEST(source_array_attributes_and_mixed_arithmetic)
 }
 END_TEST
 
+/* An element's result does not depend on where a call's boundaries fall:
+ * one call over N, N calls over 1, and calls over odd pieces agree bit for
+ * bit (vector body, loop remainder and serial path use one libmvec routine). */
+START_TEST(results_independent_of_call_boundaries)
+{
+    static const int bs[] = {B_EXP, B_SIN, B_LOG1P, B_ATAN2, B_POW};
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    size_t es = ug_dtype_size(dt);
+    for (size_t b = 0; b < sizeof bs / sizeof bs[0]; b++) {
+        int two = bs[b] == B_ATAN2 || bs[b] == B_POW;
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(bs[b], args2, two ? 2 : 1, dt, dt), 0, NULL), dts);
+        enum { N = 203 };
+        static char x[N * 8], y[N * 8], whole[N * 8], piece[N * 8], one[N * 8];
+        for (int i = 0; i < N; i++) {
+            double v = 0.37 + i * 0.0491, w = 1.3 - i * 0.011;
+            if (dt == UG_FLOAT32) {
+                ((float *)x)[i] = (float)v;
+                ((float *)y)[i] = (float)w;
+            } else {
+                ((double *)x)[i] = v;
+                ((double *)y)[i] = w;
+            }
+        }
+        intptr_t st[3] = {(intptr_t)es, (intptr_t)es, (intptr_t)es};
+        char *a0[3] = {x, y, whole};
+        fn(a0, (intptr_t[]){N}, st, NULL);
+        for (int i = 0; i < N; i++) {
+            char *a1[3] = {x + i * es, y + i * es, one + i * es};
+            fn(a1, (intptr_t[]){1}, st, NULL);
+        }
+        for (int i = 0; i < N;) {
+            int len = 1 + (i * 7) % 37;
+            if (len > N - i)
+                len = N - i;
+            char *a2[3] = {x + i * es, y + i * es, piece + i * es};
+            fn(a2, (intptr_t[]){len}, st, NULL);
+            i += len;
+        }
+        ck_assert_msg(!memcmp(whole, one, N * es), "builtin %d %s: one-element calls differ", bs[b], ug_dtype_name(dt));
+        ck_assert_msg(!memcmp(whole, piece, N * es), "builtin %d %s: pieces differ", bs[b], ug_dtype_name(dt));
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- options, threads, dumps */
 
 static void check_sigmoid(ug_loop_fn fn, int ulps)
@@ -1614,6 +1660,7 @@ static Suite *suite(void)
     tcase_add_test(l, host_facts_and_count);
     tcase_add_test(l, source_helpers_control_flow);
     tcase_add_test(l, opt_levels_and_fastmath);
+    tcase_add_loop_test(l, results_independent_of_call_boundaries, 0, 2);
     tcase_add_test(l, source_array_attributes_and_mixed_arithmetic);
     tcase_add_test(l, unload_and_reload);
     tcase_add_test(l, concurrent_compile_and_load);
