@@ -10,6 +10,9 @@
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
  *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
+ *   gen.h       private to loops/: the IR generator state and the functions
+ *               the files above share (it exposes LLVM types, so it is kept
+ *               out of this contract)
  */
 #ifndef UG_LOOPS_H
 #define UG_LOOPS_H
@@ -36,8 +39,13 @@ typedef struct loops_request {
 /* Lower, verify (always in debug builds; in release when UFUNCGEN_VERIFY=1),
  * optimise and emit an object file in memory. On success *obj is malloc'd
  * (free()) and *size its length. Thread-safe (own LLVMContext per call).
- * Honours UFUNCGEN_DUMP=ir,asm (prints to stderr).
- * Errors: UG_EJIT (LLVM message), UG_ENOMEM. */
+ * Honours UFUNCGEN_DUMP=ir,asm,time (IR before and after optimisation,
+ * assembly, CPU time per stage; printed to stderr). err may be NULL.
+ * Math functions that glibc's libmvec has are computed by its widest variant
+ * the host runs, in vector and scalar code alike, so an element's result
+ * never depends on how a call's range was split (parallel chunks, buffers).
+ * Errors: UG_EJIT (LLVM message), UG_EUNSUPPORTED (a construct lowering does
+ * not handle; names the source position), UG_ENOMEM. */
 ug_status loops_compile(const loops_request *r, void **obj /* OUT */, size_t *size /* OUT */, ug_error *err);
 
 /* Load object code into the process-wide JIT and look up symbol. Loading
