@@ -1484,6 +1484,28 @@ START_TEST(results_independent_of_call_boundaries)
 }
 END_TEST
 
+/* An index error inside a helper stops the kernel and the loop: later
+ * statements and later outer iterations do not run. */
+START_TEST(source_boundscheck_in_helper)
+{
+    static const char src[] =
+        "def get(a, i):\n    return a[i]\n\n"
+        "def k(a, i, out):\n    out[0] = -1.0\n    out[0] = get(a, i) * 2.0\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn = build_src(src, "(n),()->()", 2, 1, dts, nd, 1);
+    double a[4] = {1, 2, 3, 4}, out[3] = {7, 7, 7};
+    int64_t i[3] = {1, 5, 0};
+    char *args[3] = {(char *)a, (char *)i, (char *)out};
+    intptr_t dims[2] = {3, 4}, steps[4] = {0, 8, 8, 8};
+    fn(args, dims, steps, NULL);
+    ug_error err;
+    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index 5 is out of bounds for axis 0 with size 4"), "%s", err.msg);
+    ck_assert(out[0] == 4.0 && out[1] == -1.0 && out[2] == 7.0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- options, threads, dumps */
 
 static void check_sigmoid(ug_loop_fn fn, int ulps)
@@ -1660,6 +1682,7 @@ static Suite *suite(void)
     tcase_add_test(l, host_facts_and_count);
     tcase_add_test(l, source_helpers_control_flow);
     tcase_add_test(l, opt_levels_and_fastmath);
+    tcase_add_test(l, source_boundscheck_in_helper);
     tcase_add_loop_test(l, results_independent_of_call_boundaries, 0, 2);
     tcase_add_test(l, source_array_attributes_and_mixed_arithmetic);
     tcase_add_test(l, unload_and_reload);
