@@ -18,7 +18,7 @@ if [ -f pyproject.toml ] && [ -d tests/python ]; then
     echo "== Python package and tests"
     python3 -m pip install -q --no-build-isolation --disable-pip-version-check . >/tmp/ufuncgen-pip-install.log 2>&1 \
         || { cat /tmp/ufuncgen-pip-install.log; status=1; }
-    (cd tests/python && python3 -m pytest -q -p no:cacheprovider .) || status=1
+    (cd tests/python && HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci} python3 -m pytest -q -p no:cacheprovider .) || status=1
 fi
 
 if [ "${UFUNCGEN_TEST_QUICK:-0}" != 1 ]; then

@@ -170,8 +170,11 @@ def test_parallel_target_matches_serial(rng):
     x = rng.standard_normal(200_000)
     y = rng.standard_normal(200_000)
     np.testing.assert_array_equal(par(x, y), serial(x, y))
+    # sin within 4 ulp of NumPy's; the sum cancels where x < 0 and |y| is
+    # small, so the bound is in ulps of the terms, not of the result
     want = np.sqrt(x * x + y * y) + np.sin(x)
-    assert np.all(np.abs(serial(x, y) - want) <= 4 * np.spacing(np.abs(want)))
+    scale = np.sqrt(x * x + y * y) + np.abs(np.sin(x))
+    assert np.all(np.abs(serial(x, y) - want) <= 4 * np.spacing(scale))
 
 
 def test_array_ufunc_dispatch_reaches_overrides():
