@@ -47,8 +47,12 @@
  * caps a new region at the cores left (at least serial) when another is
  * running. Loop errors (boundscheck) recorded on a worker are taken there
  * and the one from the lowest chunk -- the one a serial run would have
- * recorded first -- is put on the calling thread.
+ * recorded first -- is put on the calling thread. Floating-point exception
+ * flags (divide-by-zero, invalid, overflow, underflow) raised on worker
+ * threads are raised again on the calling thread, so np.errstate and
+ * fetestexcept see what a serial run would have shown.
  */
+#include <fenv.h>
 #include <limits.h>
 #include <omp.h>
 #include <string.h>
@@ -82,6 +86,7 @@ typedef struct region {
     ug_error err;        /* its error */
     int team;            /* threads the region got */
     int64_t slowest_ns;  /* the longest chunk */
+    int fpe;             /* FP exception flags raised on worker threads (atomic OR) */
 } region;
 
 static _Thread_local int tl_in_chunk;   /* this thread is running a chunk of ours */
@@ -179,12 +184,19 @@ static void run_chunk(region *g, int t, int T)
 {
     int64_t a, b, ns = 0;
     chunk(g->n, t, T, &a, &b);
-    if (t != 0)
-        loops_rt_take_error(NULL); /* a pool thread starts with a clean record */
+    if (t != 0) { /* a pool thread starts with a clean record and clean FP flags */
+        loops_rt_take_error(NULL);
+        feclearexcept(FE_ALL_EXCEPT);
+    }
     tl_in_chunk++;
     if (a < b)
         run_timed(g->j, g->lo + a, g->lo + b, &ns);
     tl_in_chunk--;
+    if (t != 0) { /* the caller's own flags (chunk 0) stay where they are */
+        int f = fetestexcept(FE_DIVBYZERO | FE_INVALID | FE_OVERFLOW | FE_UNDERFLOW);
+        if (f)
+            __atomic_fetch_or(&g->fpe, f, __ATOMIC_RELAXED);
+    }
     if (t == 0)
         g->team = T;
     note_chunk_ns(g, ns);
@@ -199,6 +211,8 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
 #pragma omp parallel num_threads(p)
     run_chunk(&g, omp_get_thread_num(), omp_get_num_threads());
     int64_t wall = par_now_ns() - t0;
+    if (g.fpe)
+        feraiseexcept(g.fpe);
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
     if (g.team > 0 && g.slowest_ns > 0) /* the slowest chunk sets the pace (a busy core, a straggler) */

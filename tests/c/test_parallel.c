@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fenv.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -556,6 +558,43 @@ START_TEST(test_error_then_clean_call)
 }
 END_TEST
 
+/* FP exception flags raised on a worker thread are raised on the caller:
+ * the last item divides by zero (a worker's chunk, never chunk 0), item 0
+ * overflows only when asked (the caller's own chunk). */
+static void fpe_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    (void)data;
+    for (intptr_t i = 0; i < dims[0]; i++) {
+        volatile double x = *(double *)(args[0] + i * steps[0]);
+        *(double *)(args[1] + i * steps[1]) = 1.0 / x;
+    }
+}
+
+START_TEST(test_fp_flags_from_workers)
+{
+    enum { N = 4000 };
+    double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    for (int nt = 2; nt <= 4; nt++) {
+        for (int i = 0; i < N; i++)
+            x[i] = 2.0;
+        x[N - 1] = 0.0;
+        char *args[2] = {(char *)x, (char *)y};
+        intptr_t dims[1] = {N}, steps[2] = {8, 8};
+        par_loop pl = {.fn = fpe_loop, .nops = 2, .nthreads = nt, .ns_per_elem = FORCED_NS};
+        feclearexcept(FE_ALL_EXCEPT);
+        par_loop_fn(args, dims, steps, &pl);
+        ck_assert_msg(fetestexcept(FE_DIVBYZERO), "divide-by-zero raised on a worker is lost (%d threads)", nt);
+        ck_assert(isinf(y[N - 1]) && y[0] == 0.5);
+        feclearexcept(FE_ALL_EXCEPT);
+        x[N - 1] = 2.0; /* no flag anywhere: none on the caller, even after a call that had some */
+        par_loop_fn(args, dims, steps, &pl);
+        ck_assert(!fetestexcept(FE_DIVBYZERO | FE_INVALID | FE_OVERFLOW));
+    }
+    free(x);
+    free(y);
+}
+END_TEST
+
 /* ------------------------------------------------------------ threads */
 
 START_TEST(test_parse_threads)
@@ -699,6 +738,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_error_earlier_record_kept);
     tcase_add_test(t, test_error_then_clean_call);
     tcase_add_test(t, test_fork_join_measured);
+    tcase_add_test(t, test_fp_flags_from_workers);
     suite_add_tcase(s, t);
     TCase *e = tcase_create("threads");
     tcase_add_test(e, test_parse_threads);
