@@ -79,7 +79,7 @@ static ug_loop_fn compile_load(kernel_typed *t, int nin, const char *sym, double
 {
     static const ug_dtype dts[4] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
     layout_sig *L = layout_scalar(nin, 1);
-    loops_request r = {.tk = t, .layout = L, .dtypes = dts, .symbol = sym, .kname = "bench", .opt_level = 3};
+    loops_request r = {.tk = t, .layout = L, .dtypes = dts, .symbol = sym, .kname = "bench", .opt_level = 2};
     void *obj;
     size_t size;
     ug_error e = {0};

@@ -21,7 +21,7 @@ static _Thread_local struct {
 UG_API void ug_config_init(ug_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->opt_level = 3;
+    cfg->opt_level = 2;
 }
 
 UG_API ug_context *ug_context_new(const ug_config *cfg)
@@ -34,7 +34,7 @@ UG_API ug_context *ug_context_new(const ug_config *cfg)
     else
         ug_config_init(&ctx->cfg);
     if (ctx->cfg.opt_level < 0 || ctx->cfg.opt_level > 3)
-        ctx->cfg.opt_level = 3;
+        ctx->cfg.opt_level = 2;
     if (cfg && cfg->cache_dir && !(ctx->cache_dir = strdup(cfg->cache_dir))) {
         free(ctx);
         return NULL;
