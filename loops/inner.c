@@ -512,6 +512,11 @@ static void load_core(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef step
         for (int d = 0; d < L->op_ncore[op] && d < UG_MAXDIMS; d++, s++) {
             LLVMValueRef di = LLVMConstInt(g->i64, 1 + (unsigned)L->op_dims[op][d], 0);
             LLVMValueRef si = LLVMConstInt(g->i64, (unsigned)s, 0);
+            if (g->req->core_sizes && g->req->core_steps) { /* a variant for one core shape */
+                core[op][0][d] = LLVMConstInt(g->i64, (unsigned long long)g->req->core_sizes[L->op_dims[op][d]], 1);
+                core[op][1][d] = LLVMConstInt(g->i64, (unsigned long long)g->req->core_steps[s - a->nops], 1);
+                continue;
+            }
             core[op][0][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, dims, &di, 1, ""), "core.n");
             core[op][1][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, steps, &si, 1, ""), "core.s");
         }

@@ -34,6 +34,15 @@ typedef struct loops_request {
     int fastmath;             /* add fast-math flags */
     int boundscheck;          /* check every array index */
     int opt_level;            /* 0..3 */
+    /* Gufuncs only, both NULL or both set: a variant for one shape of the
+     * core. core_sizes[d] is the size of layout dimension d (layout->ndims
+     * of them); core_steps lists every core step in the ABI's order
+     * (steps[nops..]). The loop then assumes those values instead of reading
+     * them from dimensions[] and steps[]: the caller calls it only with
+     * exactly these (ufunc.c checks). Constant trip counts and strides let
+     * LLVM unroll and vectorise small cores (4x4 matmul). */
+    const int64_t *core_sizes;
+    const int64_t *core_steps;
 } loops_request;
 
 /* Lower, verify (always in debug builds; in release when UFUNCGEN_VERIFY=1),

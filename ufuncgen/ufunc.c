@@ -26,12 +26,40 @@
 
 #define UG_MAX_LOOPS 256
 
+/* Core-shape variants of gufunc loops. A gufunc's loop reads its core sizes
+ * and core strides at run time, so a 4x4 matmul kernel runs loops of
+ * unknown trip count over unknown strides. A call with at least
+ * SPEC_MIN_OUTER outer iterations compiles (or loads from the cache) a
+ * variant of the loop with that call's core sizes and core steps as
+ * constants, which LLVM unrolls and vectorises; later calls with the same
+ * core shape use it whatever their size. Up to SPEC_MAX variants per loop.
+ * A variant computes exactly what the generic loop computes (no fast-math:
+ * with it, variants are not made), so a result never depends on which one
+ * ran. UFUNCGEN_SPECIALIZE=0 turns variants off. */
+#define SPEC_MAX 4
+#define SPEC_MIN_OUTER 65536
+#define SPEC_MAX_KEY 64
+
+typedef struct spec_variant {
+    int nkey;
+    intptr_t key[SPEC_MAX_KEY]; /* core sizes (layout dims), then core steps */
+    ug_loop_fn fn;
+    loops_code *code;
+    par_loop par;               /* its parallel driver state */
+} spec_variant;
+
 typedef struct ug_loop_rec {
     ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
     char sig[256];              /* canonical "dd->d" */
     ug_loop_fn fn;              /* the serial loop */
     loops_code *code;
     par_loop par;               /* the parallel driver's state (target=parallel) */
+    struct ug_ufunc *u;
+    int nkey;                   /* key length of variants; 0: this loop makes none */
+    pthread_mutex_t smu;        /* serialises making variants */
+    atomic_int nspec;           /* published variants */
+    atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
+    spec_variant spec[SPEC_MAX];
 } ug_loop_rec;
 
 struct ug_ufunc {
@@ -184,6 +212,147 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     return st;
 }
 
+/* ------------------------------------------------------------ core-shape variants */
+
+static bool spec_enabled(void)
+{
+    const char *e = getenv("UFUNCGEN_SPECIALIZE");
+    return !(e && strcmp(e, "0") == 0);
+}
+
+/* Variant key length of a gufunc loop, 0 if it makes no variants. */
+static int spec_key_len(const ug_ufunc *u)
+{
+    if (!u->gufunc || u->opts.fastmath || !spec_enabled())
+        return 0;
+    int n = u->layout->ndims;
+    for (int k = 0; k < u->nin + u->nout; k++)
+        n += u->layout->op_ncore[k];
+    return n > 0 && n <= SPEC_MAX_KEY ? n : 0;
+}
+
+static void spec_key(const ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
+{
+    const ug_ufunc *u = rec->u;
+    int nd = u->layout->ndims, nops = u->nin + u->nout;
+    memcpy(key, dims + 1, sizeof *key * (size_t)nd);
+    memcpy(key + nd, steps + nops, sizeof *key * (size_t)(rec->nkey - nd));
+}
+
+/* "dd->d@4,4,4:32,8,...": the variant's name in the cache and its symbol. */
+static void spec_sig(const ug_loop_rec *rec, const intptr_t *key, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s@", rec->sig);
+    for (int i = 0; i < rec->nkey && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i == 0 ? "" : i == rec->u->layout->ndims ? ":" : ",",
+                              (long long)key[i]);
+}
+
+static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, spec_variant *v, ug_error *err)
+{
+    ug_ufunc *u = rec->u;
+    char sig[1536], symbol[48];
+    int64_t sizes[SPEC_MAX_KEY], steps[SPEC_MAX_KEY];
+    int nd = u->layout->ndims;
+    for (int i = 0; i < rec->nkey; i++)
+        (i < nd ? sizes : steps)[i < nd ? i : i - nd] = key[i];
+    spec_sig(rec, key, sig, sizeof sig);
+    loop_symbol(u, sig, symbol);
+    struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
+    void *obj = NULL;
+    size_t size = 0;
+    ug_status st = UG_OK;
+    if (!c || !cache_get(c, u->name, &u->kkey, sig, &obj, &size)) {
+        kernel_typed *tk = NULL;
+        st = infer(u, rec->types, false, &tk, err);
+        if (st == UG_OK) {
+            loops_request r = {.tk = tk, .layout = u->layout, .dtypes = rec->types, .symbol = symbol,
+                               .kname = u->name, .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
+                               .opt_level = u->ctx->cfg.opt_level, .core_sizes = sizes, .core_steps = steps};
+            st = loops_compile(&r, &obj, &size, err);
+        }
+        kernel_typed_free(tk);
+        if (st == UG_OK && c)
+            cache_put(c, u->name, &u->kkey, sig, obj, size);
+    }
+    if (st == UG_OK)
+        st = loops_load(obj, size, symbol, &v->code, &v->fn, err);
+    free(obj);
+    return st;
+}
+
+/* The variant for this call's core shape: an existing one, or a new one if
+ * the call is large enough; NULL: use the generic loop. */
+static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps)
+{
+    if (!rec->nkey)
+        return NULL;
+    intptr_t key[SPEC_MAX_KEY];
+    spec_key(rec, dims, steps, key);
+    size_t kb = sizeof *key * (size_t)rec->nkey;
+    int n = atomic_load_explicit(&rec->nspec, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (!memcmp(rec->spec[i].key, key, kb))
+            return &rec->spec[i];
+    if (dims[0] < SPEC_MIN_OUTER || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
+        return NULL;
+    spec_variant *found = NULL;
+    pthread_mutex_lock(&rec->smu);
+    n = atomic_load_explicit(&rec->nspec, memory_order_relaxed);
+    for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
+        if (!memcmp(rec->spec[i].key, key, kb))
+            found = &rec->spec[i];
+    if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done)) {
+        spec_variant *v = &rec->spec[n];
+        memcpy(v->key, key, kb);
+        v->nkey = rec->nkey;
+        ug_error err;
+        if (spec_compile(rec, key, v, &err) == UG_OK) {
+            v->par = rec->par;
+            v->par.fn = v->fn;
+            v->par.ns_per_elem = v->par.ns_par_elem = 0; /* its own costs */
+            atomic_store_explicit(&rec->nspec, n + 1, memory_order_release);
+            found = v;
+        } else {
+            /* The generic loop is always right: stop making variants of this
+             * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
+            const char *dbg = getenv("UFUNCGEN_DEBUG_CACHE");
+            if (rec->u->ctx->cfg.debug_cache || (dbg && strcmp(dbg, "1") == 0))
+                fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
+            atomic_store(&rec->spec_done, 1);
+        }
+        if (n + 1 >= SPEC_MAX)
+            atomic_store(&rec->spec_done, 1);
+    }
+    pthread_mutex_unlock(&rec->smu);
+    return found;
+}
+
+/* Loop functions handed out for gufunc loops that make variants (data: the loop record). */
+static void spec_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    ug_loop_rec *rec = data;
+    spec_variant *v = spec_find(rec, dims, steps);
+    (v ? v->fn : rec->fn)(args, dims, steps, NULL);
+}
+
+static void spec_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    ug_loop_rec *rec = data;
+    spec_variant *v = spec_find(rec, dims, steps);
+    par_loop_fn(args, dims, steps, v ? &v->par : &rec->par);
+}
+
+static void rec_free(ug_loop_rec *rec)
+{
+    int n = atomic_load(&rec->nspec);
+    for (int i = 0; i < n; i++)
+        loops_unload(rec->spec[i].code);
+    loops_unload(rec->code);
+    pthread_mutex_destroy(&rec->smu);
+    free(rec);
+}
+
 /* Output dtypes of a lazily compiled loop: scalar kernels infer it;
  * gufuncs take the promotion of the inputs. */
 static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **tk, ug_error *err)
@@ -225,6 +394,9 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out,
     rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
                           .nthreads = u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads,
                           .ncore = u->gufunc ? u->layout->ndims : 0};
+    rec->u = u;
+    rec->nkey = spec_key_len(u);
+    pthread_mutex_init(&rec->smu, NULL);
     u->loops[n] = rec;
     atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
     *index = n;
@@ -393,10 +565,8 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     if (!u)
         return;
     int n = atomic_load(&u->nloops);
-    for (int i = 0; i < n; i++) {
-        loops_unload(u->loops[i]->code);
-        free(u->loops[i]);
-    }
+    for (int i = 0; i < n; i++)
+        rec_free(u->loops[i]);
     kernel_module_free(u->mod);
     layout_free(u->layout);
     pthread_mutex_destroy(&u->mu);
@@ -442,10 +612,11 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **
     if (!rec || !fn || !data)
         return UG_EINVAL;
     if (u->opts.target == UG_TARGET_PARALLEL) {
-        *fn = par_loop_fn;
-        *data = &rec->par;
+        *fn = rec->nkey ? spec_par_loop : par_loop_fn;
+        *data = rec->nkey ? (void *)rec : (void *)&rec->par;
     } else {
-        *fn = rec->fn;
+        *fn = rec->nkey ? spec_loop : rec->fn;
+        *data = rec->nkey ? rec : NULL;
     }
     return UG_OK;
 }
@@ -589,7 +760,8 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     if ((st = ug_ufunc_resolve(u, in, &li, err)))
         return st;
     const ug_loop_rec *rec = u->loops[li];
-    layout_loop ll = {.fn = rec->fn, .data = NULL, .nthreads = call_threads(u), .kname = u->name};
+    layout_loop ll = {.fn = rec->nkey ? spec_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
+                      .nthreads = call_threads(u), .kname = u->name};
     return layout_execute(u->layout, ops, nops, rec->types, &ll, err);
 }
 

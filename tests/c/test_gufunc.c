@@ -114,6 +114,85 @@ START_TEST(matmul_stack_transposed)
 }
 END_TEST
 
+/* Large calls (>= 65536 stacks) run a variant of the loop compiled for
+ * their core shape (see ufunc.c). Whatever ran, results must be bit for bit
+ * those of small calls (the generic loop) and right against C: for six core
+ * shapes (more than the four variants a loop keeps), B plain and
+ * transposed (other core steps), serial and parallel, and through a
+ * ufunc built with variants turned off. */
+static void matmul_ref(const double *A, const double *B, double *C, int m, int n, int p, int64_t bsr, int64_t bsc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < p; j++) {
+            double acc = 0;
+            for (int k = 0; k < n; k++)
+                acc += A[i * n + k] * B[k * bsr + j * bsc];
+            C[i * p + j] = acc;
+        }
+}
+
+START_TEST(matmul_core_shape_variants)
+{
+    static const int shapes[][3] = {{4, 4, 4}, {3, 3, 3}, {2, 5, 3}, {1, 7, 1}, {4, 4, 4}, {6, 2, 6}, {3, 1, 2}};
+    ug_options o;
+    ug_options_init(&o);
+    o.target = _i ? UG_TARGET_PARALLEL : UG_TARGET_CPU;
+    const char *sigs[] = {"void(float64[:,:], float64[:,:], float64[:,:])"};
+    ug_ufunc *f = NULL;
+    ck_assert_int_eq(ug_guvectorize(ctx, matmul_src, "(m,n),(n,p)->(m,p)", sigs, 1, &o, &f), UG_OK);
+    enum { S = 140000, SMALL = 300 }; /* parallel: each thread's piece still >= 65536 stacks */
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++)
+        for (int tr = 0; tr < 2; tr++) {
+            int m = shapes[c][0], n = shapes[c][1], p = shapes[c][2];
+            double *A = malloc(sizeof *A * S * m * n), *B = malloc(sizeof *B * n * p);
+            double *C = malloc(sizeof *C * S * m * p), *Cs = malloc(sizeof *Cs * SMALL * m * p), ref[64];
+            for (long i = 0; i < (long)S * m * n; i++)
+                A[i] = (double)((i * 7919) % 1000) / 37.0 - 13.0;
+            for (int i = 0; i < n * p; i++)
+                B[i] = 0.1 * i - 1.7 + 1.0 / (i + 3);
+            /* B as (n, p): row-major, or the transpose of a (p, n) array */
+            int64_t bst[2] = {tr ? 8 : 8 * p, tr ? 8 * n : 8};
+            ug_operand ops[3];
+            ug_operand_init(&ops[0], A, UG_FLOAT64, 3, (int64_t[]){S, m, n}, NULL);
+            ug_operand_init(&ops[1], B, UG_FLOAT64, 2, (int64_t[]){n, p}, bst);
+            ug_operand_init(&ops[2], C, UG_FLOAT64, 3, (int64_t[]){S, m, p}, NULL);
+            call_ok(f, ops, 3);
+            ug_operand_init(&ops[0], A, UG_FLOAT64, 3, (int64_t[]){SMALL, m, n}, NULL);
+            ug_operand_init(&ops[2], Cs, UG_FLOAT64, 3, (int64_t[]){SMALL, m, p}, NULL);
+            call_ok(f, ops, 3);
+            ck_assert_msg(!memcmp(C, Cs, sizeof *Cs * SMALL * m * p), "shape %dx%dx%d B %s: large and small calls differ",
+                          m, n, p, tr ? "transposed" : "plain");
+            for (long s = 0; s < S; s += 997) {
+                matmul_ref(A + s * m * n, B, ref, m, n, p, bst[0] / 8, bst[1] / 8);
+                ck_assert_msg(!memcmp(ref, C + s * m * p, sizeof *ref * m * p), "shape %dx%dx%d stack %ld", m, n, p, s);
+            }
+            free(A);
+            free(B);
+            free(C);
+            free(Cs);
+        }
+    ug_ufunc_free(f);
+}
+END_TEST
+
+/* A boundscheck failure is reported from a variant as from the generic loop. */
+START_TEST(variant_boundscheck)
+{
+    ug_ufunc *f = gu("def g(a, out):\n    out[0] = a[len(a)]\n", "(n)->()", "void(float64[:], float64[:])", 1);
+    enum { S = 70000, N = 3 };
+    double *a = calloc(S * N, sizeof *a), *out = calloc(S, sizeof *out);
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){S, N}, NULL);
+    ug_operand_init(&ops[1], out, UG_FLOAT64, 1, (int64_t[]){S}, NULL);
+    ug_error err;
+    ck_assert_int_eq(ug_call(f, ops, 2, &err), UG_EINDEX);
+    ck_assert_msg(strstr(err.msg, "index 3 is out of bounds for axis 0 with size 3"), "%s", err.msg);
+    free(a);
+    free(out);
+    ug_ufunc_free(f);
+}
+END_TEST
+
 START_TEST(cross_frozen)
 {
     const char *src = "def cross(a, b, c):\n"
@@ -344,6 +423,8 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, dot_stacked_broadcast_strided);
     tcase_add_test(tc, matmul_stack_transposed);
+    tcase_add_loop_test(tc, matmul_core_shape_variants, 0, 2);
+    tcase_add_test(tc, variant_boundscheck);
     tcase_add_test(tc, cross_frozen);
     tcase_add_test(tc, cumsum_reversed);
     tcase_add_test(tc, moving_mean_scalar_window);
