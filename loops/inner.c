@@ -16,14 +16,13 @@
  *            zero-stride input (a broadcast scalar) is splatted into a stack
  *            buffer once, other inputs are gathered into stack buffers per
  *            block and a strided output is scattered back.
- *   streaming  (within contig) a large call whose output is apart from every
- *            input (at least LOOPS_STREAM_MIN bytes of output, far beyond
- *            the caches): blocks run through ug.contig into an L1-resident
- *            buffer that is then written out with aligned non-temporal
- *            stores. The output's cache lines are never read (no
- *            read-for-ownership), which cuts memory traffic per element
- *            from in+2*out bytes to in+out. Same vector body, so results
- *            are bit-for-bit those of the other paths.
+ *            A contig call of at least LOOPS_STREAM_MIN bytes of output
+ *            (far beyond the caches) goes through loops_rt_stream (C,
+ *            runtime.c) with ug.contig.arr as the body: blocks into an
+ *            L1-resident buffer written out with non-temporal stores (no
+ *            read-for-ownership of the output). Same vector body, so
+ *            results are bit-for-bit those of the other paths; done in C
+ *            so the generated IR (and compile time) hardly grows.
  * One shared vector body keeps compile time down: the optimiser and the code
  * generator see the kernel twice (vector and serial), not once per path.
  * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
@@ -39,10 +38,6 @@
 #include "ufuncgen/internal.h"
 
 #define LOOPS_BLOCK 256
-/* Output bytes from which a contiguous call streams its stores: a quarter
- * of a large last-level cache; smaller outputs may still be read from cache
- * by the caller, so they are written normally. */
-#define LOOPS_STREAM_MIN (8 << 20)
 
 /* What the loop function reads from its arguments. */
 typedef struct abi {
@@ -364,95 +359,55 @@ static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef
     LLVMPositionBuilderAtEnd(g->B, no);
 }
 
-/* Copy `bytes` (a multiple of 64) from the 64-aligned stack buffer src to
- * the 64-aligned dst with non-temporal stores. */
-static void stream_copy(loops_gen *g, abi *a, LLVMValueRef src, LLVMValueRef dst, LLVMValueRef bytes)
+/* void ug.contig.arr(ptr ops, i64 n, ptr errflag): ug.contig with its
+ * operand pointers in an array, the form loops_rt_stream calls back. */
+static LLVMValueRef contig_arr_fn(loops_gen *g, abi *a, LLVMValueRef cfn)
 {
-    LLVMTypeRef v = LLVMVectorType(g->i64, 8);
-    LLVMValueRef n = LLVMBuildLShr(g->B, bytes, LLVMConstInt(g->i64, 6, 0), "lines");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.exit");
-    counted c;
-    loop_begin(g, a->fn, &c, done);
-    LLVMValueRef x = LLVMBuildLoad2(g->B, v, LLVMBuildInBoundsGEP2(g->B, v, src, &c.i, 1, ""), "line");
-    LLVMSetAlignment(x, 64);
-    LLVMValueRef st = LLVMBuildStore(g->B, x, LLVMBuildInBoundsGEP2(g->B, v, dst, &c.i, 1, ""));
-    LLVMSetAlignment(st, 64);
-    LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(g->i32, 1, 0));
-    LLVMSetMetadata(st, LLVMGetMDKindIDInContext(g->C, "nontemporal", 11),
-                    LLVMMetadataAsValue(g->C, LLVMMDNodeInContext2(g->C, &one, 1)));
-    loop_end(g, &c, n, scalar_loop_id(g));
+    LLVMTypeRef ps[3] = {g->ptr, g->i64, g->ptr};
+    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig.arr", LLVMFunctionType(g->vd, ps, 3, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->B);
+    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+    LLVMValueRef base[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++) {
+        LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned)k, 0);
+        base[k] = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildInBoundsGEP2(g->B, g->ptr, LLVMGetParam(fn, 0), &idx, 1, ""), "");
+    }
+    abi sub = *a;
+    sub.errflag = LLVMGetParam(fn, 2);
+    call_contig(g, &sub, cfn, base, LLVMGetParam(fn, 1));
+    LLVMBuildRetVoid(g->B);
+    LLVMPositionBuilderAtEnd(g->B, saved);
+    return fn;
 }
 
-static LLVMValueRef gep_bytes(loops_gen *g, LLVMValueRef p, LLVMValueRef off)
+/* All operands contiguous: a large call goes through loops_rt_stream (see
+ * loops.h), which streams the output; a small one calls ug.contig. */
+static void contig_path(loops_gen *g, abi *a, LLVMValueRef cfn)
 {
-    return LLVMBuildGEP2(g->B, g->i8, p, &off, 1, "");
-}
-
-/* All operands contiguous. Takes the streaming path (see the file comment)
- * when it applies, else falls through to the plain contig call. */
-static void streaming_path(loops_gen *g, abi *a, LLVMValueRef cfn, LLVMBasicBlockRef plain)
-{
+    if (!(g->avx2 || g->avx512)) { /* x86-64 hosts with AVX: where streaming was measured */
+        call_contig(g, a, cfn, a->base, a->n);
+        return;
+    }
     LLVMBuilderRef B = g->B;
-    int o = a->nin;
-    ug_dtype odt = g->req->dtypes[o];
-    LLVMValueRef es = esize(g, odt), zero = LLVMConstInt(g->i64, 0, 0);
-    LLVMValueRef oaddr = LLVMBuildPtrToInt(B, a->base[o], g->i64, "");
-    LLVMValueRef ok = LLVMBuildICmp(B, LLVMIntUGE, LLVMBuildMul(B, a->n, es, ""),
-                                    LLVMConstInt(g->i64, LOOPS_STREAM_MIN, 0), "big");
-    ok = LLVMBuildAnd(B, ok, LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, oaddr, es, ""), zero, ""), "");
-    for (int k = 0; k < a->nin; k++)
-        ok = LLVMBuildAnd(B, ok, LLVMBuildICmp(B, LLVMIntNE, a->base[k], a->base[o], ""), "");
-    branch_if(g, a, LLVMBuildNot(B, ok, ""), plain, "stream");
-    LLVMValueRef buf = loops_entry_alloca(g, LLVMArrayType2(loops_mty(g, odt), LOOPS_BLOCK), "stream.buf");
-    LLVMSetAlignment(buf, 64);
-    /* head: elements up to the first 64-byte boundary of the output, written normally */
-    LLVMValueRef head_b = LLVMBuildAnd(B, LLVMBuildSub(B, zero, oaddr, ""), LLVMConstInt(g->i64, 63, 0), "");
-    LLVMValueRef head = LLVMBuildUDiv(B, head_b, es, "head");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.blocks");
-    LLVMBasicBlockRef run_head = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.head");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, head, zero, ""), body, run_head);
-    LLVMPositionBuilderAtEnd(B, run_head);
-    call_contig(g, a, cfn, a->base, head);
-    LLVMBuildBr(B, body);
-    /* blocks of LOOPS_BLOCK: into buf, then streamed out */
-    LLVMPositionBuilderAtEnd(B, body);
-    LLVMValueRef cap = LLVMConstInt(g->i64, LOOPS_BLOCK, 0);
-    LLVMBasicBlockRef outer = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.cond");
-    LLVMBasicBlockRef blk = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.block");
-    LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.tail");
-    LLVMBuildBr(B, outer);
-    LLVMPositionBuilderAtEnd(B, outer);
-    LLVMValueRef done = LLVMBuildPhi(B, g->i64, "done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntUGE, LLVMBuildSub(B, a->n, done, ""), cap, ""), blk, tail);
-    LLVMPositionBuilderAtEnd(B, blk);
-    LLVMValueRef p[UG_MAXARGS];
-    for (int k = 0; k < a->nops; k++)
-        p[k] = gep_bytes(g, a->base[k], LLVMBuildMul(B, done, esize(g, g->req->dtypes[k]), ""));
-    LLVMValueRef dst = p[o];
-    p[o] = buf;
-    call_contig(g, a, cfn, p, cap);
-    stream_copy(g, a, buf, dst, LLVMBuildMul(B, cap, es, ""));
-    LLVMValueRef next = LLVMBuildAdd(B, done, cap, "done.next");
-    LLVMBuildBr(B, outer);
-    LLVMValueRef vals[2] = {head, next};
-    LLVMBasicBlockRef from[2] = {body, LLVMGetInsertBlock(B)};
-    LLVMAddIncoming(done, vals, from, 2);
-    /* tail: fewer than LOOPS_BLOCK left, written normally; then order the
-     * streamed stores before anything the caller does next */
-    LLVMPositionBuilderAtEnd(B, tail);
-    LLVMBasicBlockRef fence = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.fence");
-    LLVMBasicBlockRef run_tail = LLVMAppendBasicBlockInContext(g->C, a->fn, "stream.rest");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, done, a->n, ""), fence, run_tail);
-    LLVMPositionBuilderAtEnd(B, run_tail);
-    for (int k = 0; k < a->nops; k++)
-        p[k] = gep_bytes(g, a->base[k], LLVMBuildMul(B, done, esize(g, g->req->dtypes[k]), ""));
-    call_contig(g, a, cfn, p, LLVMBuildSub(B, a->n, done, ""));
-    LLVMBuildBr(B, fence);
-    LLVMPositionBuilderAtEnd(B, fence);
-    const char *sf = "llvm.x86.sse.sfence";
-    LLVMValueRef sfence = LLVMGetIntrinsicDeclaration(g->M, LLVMLookupIntrinsicID(sf, strlen(sf)), NULL, 0);
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(sfence), sfence, NULL, 0, "");
+    LLVMValueRef bytes = LLVMBuildMul(B, a->n, esize(g, g->req->dtypes[a->nin]), "");
+    LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig.stream");
+    LLVMBasicBlockRef small = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig.plain");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntUGE, bytes, LLVMConstInt(g->i64, LOOPS_STREAM_MIN, 0), ""), big, small);
+    LLVMPositionBuilderAtEnd(B, big);
+    LLVMTypeRef ps[6] = {g->ptr, g->ptr, g->ptr, g->i32, g->i64, g->ptr};
+    LLVMTypeRef fty = LLVMFunctionType(g->vd, ps, 6, 0);
+    LLVMValueRef rt = LLVMGetNamedFunction(g->M, "loops_rt_stream");
+    if (!rt)
+        rt = LLVMAddFunction(g->M, "loops_rt_stream", fty);
+    LLVMValueRef args[6] = {contig_arr_fn(g, a, cfn), LLVMGetParam(a->fn, 0), LLVMGetParam(a->fn, 2),
+                            LLVMConstInt(g->i32, (unsigned)a->nops, 0), a->n,
+                            a->errflag ? a->errflag : LLVMConstNull(g->ptr)};
+    LLVMBuildCall2(B, fty, rt, args, 6, "");
     LLVMBuildBr(B, a->exit);
+    LLVMPositionBuilderAtEnd(B, small);
+    call_contig(g, a, cfn, a->base, a->n);
 }
 
 static void scalar_paths(loops_gen *g, abi *a)
@@ -465,12 +420,7 @@ static void scalar_paths(loops_gen *g, abi *a)
     LLVMValueRef cfn = contig_fn(g, a);
     blocked_path(g, a, cfn);
     LLVMPositionBuilderAtEnd(g->B, contig);
-    if (g->avx2 || g->avx512) { /* x86 with AVX: aligned 64-byte non-temporal stores and sfence */
-        LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig.plain");
-        streaming_path(g, a, cfn, plain);
-        LLVMPositionBuilderAtEnd(g->B, plain);
-    }
-    call_contig(g, a, cfn, a->base, a->n);
+    contig_path(g, a, cfn);
     LLVMBuildBr(g->B, a->exit);
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);

@@ -60,16 +60,18 @@ static ug_status bind_runtime(ug_error *err)
     static const struct { const char *name; void *addr; } rt[] = {
         {"loops_rt_index_error", (void *)loops_rt_index_error},
         {"loops_rt_fpe", (void *)loops_rt_fpe},
+        {"loops_rt_stream", (void *)loops_rt_stream},
     };
-    LLVMOrcCSymbolMapPair pairs[2];
-    for (int k = 0; k < 2; k++) {
+    enum { NRT = sizeof rt / sizeof rt[0] };
+    LLVMOrcCSymbolMapPair pairs[NRT];
+    for (int k = 0; k < NRT; k++) {
         pairs[k].Name = LLVMOrcLLJITMangleAndIntern(jit, rt[k].name);
         pairs[k].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)rt[k].addr;
         pairs[k].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
         pairs[k].Sym.Flags.TargetFlags = 0;
     }
     /* the materialization unit takes over the names' references; Define takes the unit */
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, 2);
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, NRT);
     LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
     return e ? jit_err(err, e, "binding runtime symbols for", "loops_rt_*") : UG_OK;
 }
