@@ -9,7 +9,7 @@ bash scripts/setup.sh build
 export CK_FORK=no CK_DEFAULT_TIMEOUT=0 UFUNCGEN_CACHE_DIR=$here/build/valgrind-cache
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
-    for t in build/tests/c/test_*; do [ -x "$t" ] && suites+=("$(basename "$t")"); done
+    for t in build/tests/c/test_*; do [ -f "$t" ] && [ -x "$t" ] && suites+=("$(basename "$t")"); done
 fi
 status=0
 for s in "${suites[@]}"; do

@@ -16,6 +16,7 @@
 #include "ufuncgen/ufuncgen.h"
 
 static char dir[256];
+static char self[4096]; /* this binary (argv[0] resolved; /proc/self/exe is valgrind's under valgrind) */
 
 static const char *base_src = "def helper(x):\n"
                               "    return x * 3.0\n"
@@ -62,8 +63,8 @@ static void check_values(ug_ufunc *f, double scale, double add)
 
 static long run_child(const char *mode, char *log, size_t logn)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "UFUNCGEN_DEBUG_CACHE=1 /proc/%d/exe child %s %s 2>&1", (int)getpid(), mode, dir);
+    char cmd[4096 + 600];
+    snprintf(cmd, sizeof cmd, "UFUNCGEN_DEBUG_CACHE=1 '%s' child %s %s 2>&1", self, mode, dir);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(log, 1, logn - 1, p);
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "child") == 0)
         return child(argv[2], argv[3]);
+    if (!realpath(argv[0], self))
+        snprintf(self, sizeof self, "/proc/%d/exe", (int)getpid());
     Suite *s = suite_create("cache_e2e");
     TCase *tc = tcase_create("cache_e2e");
     tcase_set_timeout(tc, 120);
