@@ -1,6 +1,10 @@
 /* fuzz_cache.c — the cache-file reader. The input becomes the index file
- * (first half) and the object file (second half) of a cache entry; a lookup
- * must reject anything that does not verify, never crash or load garbage. */
+ * and the object file of a cache entry: a 2-byte little-endian length of
+ * the index file, the index file, then the object file (an input of fewer
+ * than 2 bytes is split in halves). A lookup must reject anything that does
+ * not verify, never crash or load garbage. Seeds in fuzz/corpus/cache are
+ * real entries written by the store (UFUNCGEN_FUZZ_WRITE_SEEDS=dir makes
+ * them), so mutations start from files that get past the first checks. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +52,45 @@ static void write_file(const char *path, const uint8_t *p, size_t n)
     fclose(f);
 }
 
+/* Write the store's own files as a seed input (length-prefixed). */
+static void write_seed(const char *out)
+{
+    static uint8_t buf[1 << 16];
+    size_t n[2] = {0, 0};
+    const char *paths[2] = {ugi, ugo};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(paths[k], "rb");
+        if (f) {
+            n[k] = fread(buf + 2 + n[0], 1, sizeof buf - 2 - n[0], f);
+            fclose(f);
+        }
+    }
+    buf[0] = (uint8_t)(n[0] & 0xff);
+    buf[1] = (uint8_t)(n[0] >> 8);
+    write_file(out, buf, 2 + n[0] + n[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!c)
+    if (!c) {
         init();
-    size_t half = size / 2;
-    write_file(ugi, data, half);
-    write_file(ugo, data + half, size - half);
+        const char *seeds = getenv("UFUNCGEN_FUZZ_WRITE_SEEDS");
+        if (seeds) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/valid-entry", seeds);
+            write_seed(path);
+        }
+    }
+    size_t first = size / 2;
+    if (size >= 2) {
+        first = (size_t)data[0] | (size_t)data[1] << 8;
+        data += 2;
+        size -= 2;
+        if (first > size)
+            first = size;
+    }
+    write_file(ugi, data, first);
+    write_file(ugo, data + first, size - first);
     void *obj = NULL;
     size_t n = 0;
     /* A hit must return exactly what was stored: only a byte-exact valid entry
