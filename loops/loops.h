@@ -82,8 +82,10 @@ long loops_compile_count(void);
 void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void loops_rt_fpe(int32_t flags);
-/* Output bytes from which a contiguous call streams its output (see loops_rt_stream). */
-#define LOOPS_STREAM_MIN (8 << 20)
+/* Output bytes from which a contiguous call streams its output (see
+ * loops_rt_stream): half of a 32 MiB last-level cache, so an output that
+ * could stay in cache for the caller is written normally. */
+#define LOOPS_STREAM_MIN (16 << 20)
 /* The contiguous body of a scalar loop, over n elements at ops[0..nops-1]. */
 typedef void (*loops_body_fn)(char **ops, int64_t n, void *errflag);
 /* A large contiguous call of a scalar loop (every steps[k] is the element

@@ -1500,12 +1500,12 @@ START_TEST(streaming_stores_match_small_calls)
         {"def k(x, y):\n    return x * y + 1.5\n", UG_FLOAT32, UG_FLOAT32},
         {"def k(x, y):\n    return x > y\n", UG_FLOAT64, UG_BOOL},
     };
-    const intptr_t n = (intptr_t)(9 << 20) / 4 + 77; /* >= 8 MiB of output for 4- and 8-byte types */
+    const intptr_t n = (intptr_t)(17 << 20) / 4 + 77; /* >= LOOPS_STREAM_MIN (16 MiB) of output for 4- and 8-byte types */
     for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
         ug_dtype dts[3] = {ks[c].in, ks[c].in, ks[c].out};
         ug_loop_fn fn = build_src(ks[c].src, NULL, 2, 1, dts, NULL, 0);
         size_t ie = ug_dtype_size(ks[c].in), oe = ug_dtype_size(ks[c].out);
-        intptr_t m = oe == 1 ? n * 4 : n; /* bool output: enough elements for 8 MiB */
+        intptr_t m = oe == 1 ? n * 4 : n; /* bool output: enough elements for 16 MiB */
         char *x = malloc((size_t)m * ie), *y = malloc((size_t)m * ie);
         char *big = aligned_alloc(64, (size_t)m * oe + 128), *ref = malloc((size_t)m * oe);
         for (intptr_t i = 0; i < m; i++) {
