@@ -19,7 +19,7 @@ static size_t append_caret(char *buf, size_t n, size_t cap, const kernel_source 
         return n;
     const char *t = src->text;
     size_t begin = (size_t)pos.offset, end = (size_t)pos.offset;
-    while (begin > 0 && t[begin - 1] != '\n')
+    while (begin > 0 && t[begin - 1] != '\n' && t[begin - 1] != '\r') /* a lone \r ends a line too */
         begin--;
     while (end < src->len && t[end] != '\n' && t[end] != '\r')
         end++;

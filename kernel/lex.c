@@ -31,6 +31,8 @@ typedef struct lexer {
     int indent[MAX_INDENT], altindent[MAX_INDENT], nindent;
     kernel_token *toks;
     int ntoks, cap;
+    const char *fname;   /* the def (or top-level lambda) being read, for messages; not NUL-terminated */
+    size_t fname_len;
     ug_error *err;
 } lexer;
 
@@ -43,9 +45,15 @@ static kernel_pos pos_at(const lexer *L, size_t off, size_t len)
     return (kernel_pos){L->line, col, (int)off, len ? (int)len : 1};
 }
 
+/* Errors name the function being read, as the parser's do (NULL before any). */
+static const char *fname(lexer *L)
+{
+    return L->fname ? kernel_arena_strndup(L->a, L->fname, L->fname_len) : NULL;
+}
+
 static ug_status lex_error(lexer *L, size_t off, const char *msg)
 {
-    return kernel_error_at(L->err, UG_ESYNTAX, L->src, NULL, pos_at(L, off, 1), "%s", msg);
+    return kernel_error_at(L->err, UG_ESYNTAX, L->src, fname(L), pos_at(L, off, 1), "%s", msg);
 }
 
 static kernel_token *push(lexer *L, int kind, size_t off, size_t len)
@@ -97,6 +105,29 @@ static const struct {
     {"~", TK_TILDE},     {"<", TK_LT},         {">", TK_GT},         {"=", TK_ASSIGN},
 };
 
+static bool at_line_start(const lexer *L, int k)
+{
+    return k < 0 || L->toks[k].kind == TK_NEWLINE || L->toks[k].kind == TK_INDENT || L->toks[k].kind == TK_DEDENT;
+}
+
+/* Remember the function being read: `def NAME`, or a top-level `NAME = lambda` / `lambda`. */
+static void note_function(lexer *L, int kind, size_t off, size_t len)
+{
+    const kernel_token *t = L->toks + L->ntoks - 1;
+    if (kind == TK_NAME && L->ntoks >= 2 && t[-1].kind == TK_DEF) {
+        L->fname = L->s + off;
+        L->fname_len = len;
+    } else if (kind == TK_LAMBDA && L->nindent == 1 && L->depth == 0) {
+        if (L->ntoks >= 3 && t[-2].kind == TK_NAME && t[-1].kind == TK_ASSIGN && at_line_start(L, L->ntoks - 4)) {
+            L->fname = t[-2].text;
+            L->fname_len = (size_t)t[-2].pos.len;
+        } else if (at_line_start(L, L->ntoks - 2)) {
+            L->fname = "<lambda>";
+            L->fname_len = 8;
+        }
+    }
+}
+
 static bool is_name_start(unsigned char c) { return isalpha(c) || c == '_' || c >= 0x80; }
 static bool is_name_char(unsigned char c) { return isalnum(c) || c == '_' || c >= 0x80; }
 
@@ -110,7 +141,10 @@ static ug_status lex_name(lexer *L)
     for (size_t k = 0; k < sizeof keywords / sizeof *keywords; k++)
         if (strlen(keywords[k].word) == len && memcmp(keywords[k].word, L->s + b, len) == 0)
             kind = keywords[k].kind;
-    return push(L, kind, b, len) ? UG_OK : UG_ENOMEM;
+    if (!push(L, kind, b, len))
+        return UG_ENOMEM;
+    note_function(L, kind, b, len);
+    return UG_OK;
 }
 
 /* Digits of `base` with single '_' separators between them; returns count. */
@@ -209,26 +243,45 @@ static ug_status lex_number(lexer *L)
     return int_value(L, b, buf, 10, t);
 }
 
-/* string = [prefix] ("'" ... "'" | '"' ... '"' | triple-quoted) */
+/* One line end at s[i] (\n, \r\n or a lone \r) inside a token: count it. */
+static void inner_newline(lexer *L)
+{
+    if (L->s[L->i] == '\r' && L->i + 1 < L->n && L->s[L->i + 1] == '\n')
+        L->i++;
+    L->i++;
+    L->line++;
+    L->line_start = L->i;
+}
+
+/* string = [prefix] ("'" ... "'" | '"' ... '"' | triple-quoted)
+ * The token's position (and that of an unterminated-string error) is where
+ * the string starts; lines inside it, escaped or not, are counted. */
 static ug_status lex_string(lexer *L)
 {
     size_t b = L->i;
+    kernel_pos start = pos_at(L, b, 1);
     while (isalpha((unsigned char)L->s[L->i]))
         L->i++;
     char q = L->s[L->i];
     bool triple = L->i + 2 < L->n && L->s[L->i + 1] == q && L->s[L->i + 2] == q;
     L->i += triple ? 3 : 1;
     for (;;) {
-        if (L->i >= L->n || (!triple && (L->s[L->i] == '\n' || L->s[L->i] == '\r')))
-            return lex_error(L, b, "unterminated string literal");
-        char c = L->s[L->i];
-        if (c == '\\') {
-            L->i += 2;
+        char c = L->i < L->n ? L->s[L->i] : 0;
+        if (L->i >= L->n || (!triple && (c == '\n' || c == '\r'))) {
+            kernel_error_at(L->err, UG_ESYNTAX, L->src, fname(L), start, "%s", "unterminated string literal");
+            return UG_ESYNTAX;
+        }
+        if (c == '\\' && L->i + 1 < L->n) { /* an escape; a backslash-newline continues the string */
+            L->i++;
+            if (L->s[L->i] == '\n' || L->s[L->i] == '\r')
+                inner_newline(L);
+            else
+                L->i++;
             continue;
         }
-        if (c == '\n') {
-            L->line++;
-            L->line_start = L->i + 1;
+        if (c == '\n' || c == '\r') {
+            inner_newline(L);
+            continue;
         }
         if (c == q && (!triple || (L->i + 2 < L->n && L->s[L->i + 1] == q && L->s[L->i + 2] == q))) {
             L->i += triple ? 3 : 1;
@@ -236,11 +289,11 @@ static ug_status lex_string(lexer *L)
         }
         L->i++;
     }
-    /* A multi-line string's position is its first line: recompute from b. */
     kernel_token *t = push(L, TK_STRING, b, L->i - b);
     if (!t)
         return UG_ENOMEM;
-    t->pos = (kernel_pos){0, 0, (int)b, (int)(L->i - b)};
+    t->pos = start;
+    t->pos.len = (int)(L->i - b);
     return UG_OK;
 }
 
@@ -294,7 +347,7 @@ static void measure_indent(lexer *L, int *col, int *alt)
 
 static ug_status indent_error(lexer *L, const char *msg)
 {
-    return kernel_error_at(L->err, UG_ESYNTAX, L->src, NULL, pos_at(L, L->i, 1), "%s", msg);
+    return kernel_error_at(L->err, UG_ESYNTAX, L->src, fname(L), pos_at(L, L->i, 1), "%s", msg);
 }
 
 /* Compare a new logical line's indentation with the stack; emit INDENT/DEDENTs. */
@@ -414,26 +467,6 @@ static ug_status finish(lexer *L)
     return push(L, TK_EOF, L->n, 1) ? UG_OK : UG_ENOMEM;
 }
 
-/* Strings recorded their start offset only; give them line and column now. */
-static void fix_string_positions(lexer *L)
-{
-    int line = 1;
-    size_t ls = 0, k = 0;
-    for (int t = 0; t < L->ntoks; t++) {
-        if (L->toks[t].kind != TK_STRING)
-            continue;
-        size_t off = (size_t)L->toks[t].pos.offset;
-        for (; k < off; k++)
-            if (L->s[k] == '\n') {
-                line++;
-                ls = k + 1;
-            }
-        L->line = line;
-        L->line_start = ls;
-        L->toks[t].pos = pos_at(L, off, (size_t)L->toks[t].pos.len);
-    }
-}
-
 ug_status kernel_lex(kernel_arena *a, const kernel_source *src, kernel_token **toks, int *ntoks, ug_error *err)
 {
     lexer L = {.a = a, .src = src, .s = src->text, .n = src->len, .line = 1, .nindent = 1, .err = err};
@@ -451,7 +484,6 @@ ug_status kernel_lex(kernel_arena *a, const kernel_source *src, kernel_token **t
         return ug_err_set(err, UG_ENOMEM, "out of memory while tokenizing");
     if (st)
         return st;
-    fix_string_positions(&L);
     *toks = L.toks;
     *ntoks = L.ntoks;
     return UG_OK;

@@ -999,9 +999,10 @@ static kernel_func *funcdef(parser *P)
 static kernel_func *lambda(parser *P, const char *name)
 {
     kernel_func *f = new_func(P, next(P));
+    P->fname = name ? name : "<lambda>"; /* before the parameters, for their errors */
     if (!f || !params(P, f, TK_COLON) || !expect(P, TK_COLON, ":"))
         return NULL;
-    f->name = P->fname = name ? name : "<lambda>";
+    f->name = P->fname;
     f->is_lambda = true;
     kernel_token *start = peek(P);
     kernel_node *e = expr_test(P);
