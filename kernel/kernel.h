@@ -362,6 +362,8 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *  - N_FOR: loop variable is an int64 local; range args converted to int64;
  *    Python semantics (step may be negative; step 0 → UG_ETYPE if constant,
  *    else the loop runs zero times); loop var after the loop keeps its last value.
+ *  - N_EXPRSTMT: .a is any expression, also a bare array name or a.shape
+ *    (KT_ARRAY / KT_SHAPE), which has no effect.
  *  - N_RETURN: value converted to the function's .ret (for the kernel of a
  *    scalar ufunc: the output dtype, NumPy 'unsafe' cast). Gufunc kernels
  *    have bare returns only.

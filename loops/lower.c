@@ -610,7 +610,10 @@ static ug_status stmt(loops_gen *g, const kernel_node *n)
     switch (n->kind) {
     case N_ASSIGN: return assign(g, n);
     case N_AUGASSIGN: return augassign(g, n);
-    case N_EXPRSTMT: return expr(g, n->a) ? UG_OK : g->err->code;
+    case N_EXPRSTMT: /* a bare array or a.shape is a value Python drops: nothing to emit */
+        if (n->a->ty.kind == KT_ARRAY || n->a->ty.kind == KT_SHAPE)
+            return UG_OK;
+        return expr(g, n->a) ? UG_OK : g->err->code;
     case N_IF: return if_stmt(g, n);
     case N_FOR: return for_stmt(g, n);
     case N_WHILE: return while_stmt(g, n);

@@ -1403,6 +1403,30 @@ START_TEST(source_gufunc_negative_index_and_boundscheck)
 }
 END_TEST
 
+/* Expression statements whose value is an array or a.shape do nothing (they
+ * reached lowering as loads of an array and crashed LLVM's passes). */
+START_TEST(source_array_expression_statements)
+{
+    static const char src[] =
+        "def f(a, b, out):\n"
+        "    n0 = len(a)\n"
+        "    a\n"
+        "    (b)\n"
+        "    out\n"
+        "    a.shape\n"
+        "    a[0]\n"
+        "    out[0] = a[0] + b[n0 - 1]\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    int nd[3] = {1, 1, 1};
+    ug_loop_fn fn = build_src(src, "(n),(n)->()", 2, 1, dts, nd, 0);
+    double a[3] = {1, 2, 3}, b[3] = {10, 20, 30}, out[1] = {0};
+    char *args[3] = {(char *)a, (char *)b, (char *)out};
+    intptr_t dims[2] = {1, 3}, steps[5] = {0, 0, 0, 8, 8};
+    fn(args, dims, steps, NULL);
+    ck_assert(out[0] == 31);
+}
+END_TEST
+
 /* len, .size, .ndim, .shape[-1], 3-argument min/max, mixed int/float floor
  * division and modulo, a returned float cast to int32 (NumPy unsafe). */
 START_TEST(source_array_attributes_and_mixed_arithmetic)
@@ -1751,6 +1775,7 @@ static Suite *suite(void)
     tcase_add_test(l, streaming_stores_match_small_calls);
     tcase_add_loop_test(l, results_independent_of_call_boundaries, 0, 2);
     tcase_add_test(l, source_array_attributes_and_mixed_arithmetic);
+    tcase_add_test(l, source_array_expression_statements);
     tcase_add_test(l, unload_and_reload);
     tcase_add_test(l, concurrent_compile_and_load);
     tcase_add_test(l, dump_ir_and_asm);
