@@ -17,30 +17,12 @@ from hypothesis import given, strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import ufuncgen  # noqa: E402
+from kernelgen import expressions  # noqa: E402  (the generator shared with test_kernelgen.py)
 
 FLOAT_BIN = ["+", "-", "*", "/"]
 INT_BIN = ["+", "-", "*", "//", "%", "&", "|", "^"]
 TRANSCENDENTAL = ["np.exp", "np.log", "np.sin", "np.cos", "np.tanh", "np.arctan", "np.log1p", "np.expm1",
                   "np.sqrt", "np.cbrt", "np.exp2", "np.log2", "np.log10", "np.sinh", "np.arcsinh"]
-
-
-def expressions(literals, binops, unary, depth):
-    """Expressions over x and y. Every binary operation has a variable on at
-    least one side, so no literal-only subexpression is folded by Python in
-    double precision (in a kernel, as in NumPy, literals are weak)."""
-    leaf = st.sampled_from(["x", "y"])
-    lit = st.sampled_from(literals)
-
-    def extend(sub):
-        op = st.sampled_from(binops)
-        return st.one_of(
-            st.tuples(sub, op, sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(sub, op, lit).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(lit, op, sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(st.sampled_from(unary), sub).map(lambda t: f"{t[0]}({t[1]})"),
-        )
-
-    return st.recursive(leaf, extend, max_leaves=depth)
 
 
 FLOAT_EXPR = expressions(["1.5", "2.0", "0.25", "3"], FLOAT_BIN, ["-", "np.abs", "np.floor", "np.fabs"], 6)

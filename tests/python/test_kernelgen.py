@@ -1,0 +1,135 @@
+"""Random whole kernels (tests/python/kernelgen.py): differential tests
+against Python running the same source on NumPy scalars, and invalid
+programs that must fail with an error pointing inside the source.
+
+Budgets come from the hypothesis profile (conftest.py): each example
+compiles one kernel (~15-25 ms); the invalid programs, most of which stop
+in the parser, get four times the profile's examples.
+"""
+import re
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+import kernelgen as kg  # noqa: E402
+import ufuncgen  # noqa: E402
+
+SPECIAL = {
+    kg.F8: [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, 5e-324, 1.0, -1.0, 0.5, 2.0, 1e300],
+    kg.F4: [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 1e-45, 1.0, -1.0, 0.5, 2.0, 3e38],
+    kg.I8: [0, 1, -1, 2, 3, -3, 63, 64, 2**63 - 1, -2**63, 2**31, -2**31 - 1],
+}
+
+
+def values(rnd, dtype, shape, small=False):
+    """Input values: mostly moderate non-integral ones (so floor, comparisons,
+    trip counts matter), some integral, huge, tiny and special ones. Drawn
+    from a hypothesis-seeded Random: hypothesis' own floats favour integers."""
+    n = int(np.prod(shape))
+    out = []
+    for _ in range(n):
+        r = rnd.random()
+        if dtype == kg.I8:
+            v = (rnd.choice(SPECIAL[dtype]) if r < 0.15 else rnd.randint(-2**63, 2**63 - 1) if r < 0.3
+                 else rnd.randint(-10, 10))
+        elif r < 0.1:
+            v = rnd.choice(SPECIAL[dtype])
+        elif r < 0.2:
+            v = float(rnd.randint(-20, 20))
+        elif r < 0.3 and not small:
+            v = rnd.choice([-1, 1]) * 10.0 ** rnd.uniform(-40, 40)
+        else:
+            v = rnd.uniform(-30, 30) if small else rnd.uniform(-10, 10)
+        out.append(v)
+    with np.errstate(all="ignore"):
+        return np.array(out, dtype=object).astype(dtype).reshape(shape)
+
+
+def _describe(kernel, inputs, got, want, bad):
+    rows = [f"{kernel.signature} layout={kernel.layout}\n{kernel.source}"]
+    for idx in bad[:5]:
+        if kernel.layout is None:
+            args = ", ".join(repr(a[idx] if a.ndim else a) for a in np.broadcast_arrays(*inputs))
+        else:
+            args = ", ".join(repr(a[idx[0]].tolist()) for a in inputs)
+        rows.append(f"  k({args}) = {got[idx]!r}, want {want[idx]!r}")
+    return "\n".join(rows)
+
+
+def compile_kernel(kernel, boundscheck=False, source=None):
+    """ufuncgen's ufunc for a Kernel (or for another source with its signature)."""
+    source = kernel.source if source is None else source
+    if kernel.layout is None:
+        return ufuncgen.vectorize([kernel.signature])(source)
+    return ufuncgen.guvectorize([kernel.signature], kernel.layout, boundscheck=boundscheck)(source)
+
+
+def check_kernel(kernel, data):
+    """Compile, run on random inputs, compare with the Python reference."""
+    dtype = kernel.in_dtypes[0]
+    rnd = data.draw(st.randoms(use_true_random=True))
+    shape = rnd.randint(1, 16) if kernel.layout is None else (rnd.randint(1, 3), rnd.randint(0, 6))
+    inputs = [values(rnd, dtype, shape, kernel.tainted) for _ in kernel.in_dtypes]
+    f = compile_kernel(kernel)
+    with np.errstate(all="ignore"):
+        got = f(*inputs)
+    want = kg.reference(kernel, *inputs)
+    assert got.dtype == np.dtype(kernel.out_dtype) and got.shape == want.shape
+    bad = kg.mismatches(got, want)
+    assert not bad, _describe(kernel, inputs, got, want, bad)
+
+
+@pytest.mark.parametrize("dtype", [kg.F8, kg.F4, kg.I8])
+@given(data=st.data())
+def test_scalar_kernels(dtype, data):
+    """Half the kernels are arithmetic only (bit-exact), half also use transcendental functions."""
+    check_kernel(data.draw(kg.scalar_kernels(dtype, data.draw(st.booleans()))), data)
+
+
+@pytest.mark.parametrize("dtype", [kg.F8, kg.F4, kg.I8])
+@given(data=st.data())
+def test_gufunc_kernels(dtype, data):
+    check_kernel(data.draw(kg.gufunc_kernels(dtype, data.draw(st.booleans()))), data)
+
+
+# ---------------------------------------------------------------- invalid programs
+
+
+def run_mutant(mutant, f):
+    """A mutant that compiled must run (unless it may loop forever: a mutated
+    while guard can)."""
+    if re.search(r"\bwhile\b", mutant.source):
+        return
+    k = mutant.kernel
+    dt = np.dtype(k.in_dtypes[0])
+    with np.errstate(all="ignore"):
+        if k.layout is None:
+            args = [np.array([-2, -1, 0, 1, 3], dtype=dt)] * f.nin
+            f(*args)
+        else:
+            try:
+                f(np.arange(6, dtype=dt).reshape(2, 3), np.ones((2, 3), dtype=dt))
+            except IndexError:  # boundscheck: a mutated index may be out of range
+                pass
+
+
+def check_invalid(mutant):
+    try:
+        f = compile_kernel(mutant.kernel, boundscheck=True, source=mutant.source)
+    except Exception as e:  # noqa: BLE001 - the check says which exceptions are fine
+        try:
+            kg.check_error(e, mutant.source)
+        except AssertionError as a:
+            raise AssertionError(f"{a}\nmutation: {mutant.how}\nsource:\n{mutant.source}") from e
+        return
+    run_mutant(mutant, f)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # Python's own ast.parse of a mutant, in ufuncgen._source
+@settings(max_examples=4 * settings.default.max_examples)  # most fail in the parser: cheap
+@given(mutant=kg.invalid_programs())
+def test_invalid_programs(mutant):
+    check_invalid(mutant)
