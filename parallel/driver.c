@@ -62,6 +62,7 @@
 
 #define MARGIN 1.0        /* required saving, in units of the fork/join cost */
 #define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
+#define PROBE_CLOCK_NS 20000 /* shortest slice timed well enough to give c_s at all */
 #define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
 #define FORGET_WEIGHT 0.03 /* pull of c_p toward c_s per declined call that would pay at c_p = c_s */
 #define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
@@ -223,14 +224,18 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
 /* ---- deciding ---- */
 
 /* Serial with c_s unknown: run items from *lo in growing slices until one
- * lasts long enough to time, store c_s, and advance *lo past what ran. */
+ * lasts long enough to time, store c_s, and advance *lo past what ran.
+ * When O is high (a loaded machine) the whole range may run out first;
+ * then the last slice, if it lasted PROBE_CLOCK_NS, still gives c_s (a
+ * measurement, if a coarser one than the model asks for). */
 static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
 {
     for (int64_t k = 1; *lo < n; k *= 4) {
         int64_t m = n - *lo < k ? n - *lo : k, ns;
         run_timed(j, *lo, *lo + m, &ns);
         *lo += m;
-        if (k > 1 && (double)ns >= min_ns) { /* the first slice pays for cold caches */
+        int last = *lo >= n && ns >= PROBE_CLOCK_NS;
+        if (k > 1 && ((double)ns >= min_ns || last)) { /* the first slice pays for cold caches */
             cost_put(j, j->c_ser, (double)ns / (double)m);
             return;
         }

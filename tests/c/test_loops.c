@@ -1531,7 +1531,7 @@ START_TEST(streaming_stores_match_small_calls)
         size_t ie = ug_dtype_size(ks[c].in), oe = ug_dtype_size(ks[c].out);
         intptr_t m = oe == 1 ? n * 4 : n; /* bool output: enough elements for 16 MiB */
         char *x = malloc((size_t)m * ie), *y = malloc((size_t)m * ie);
-        char *big = aligned_alloc(64, (size_t)m * oe + 128), *ref = malloc((size_t)m * oe);
+        char *big = aligned_alloc(64, ((size_t)m * oe + 128 + 63) / 64 * 64), *ref = malloc((size_t)m * oe);
         for (intptr_t i = 0; i < m; i++) {
             double v = (double)(i % 1013) * 0.013 - 6.0, w = (double)(i % 97) * 0.05 - 2.0;
             if (ie == 8) {
