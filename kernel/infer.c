@@ -478,6 +478,52 @@ static kernel_type unary(infer *I, fstate *fs, kernel_node *n)
     return n->opty;
 }
 
+/* The value of an int literal chain (300, -5, +-1): sign and magnitude; false if n is not one. */
+static bool literal_int(const kernel_node *n, bool *neg, uint64_t *mag)
+{
+    bool ng = false;
+    for (; n->kind == N_UNARY && (n->op == TK_MINUS || n->op == TK_PLUS); n = n->a)
+        ng ^= n->op == TK_MINUS;
+    if (n->kind != N_INT)
+        return false;
+    *mag = (uint64_t)n->ival;
+    *neg = ng && *mag != 0;
+    return true;
+}
+
+/* Whether integer dtype dt holds the value (neg, mag). */
+static bool int_holds(int dt, bool neg, uint64_t mag)
+{
+    unsigned bits = (unsigned)ug_dtype_size((ug_dtype)dt) * 8;
+    if (ug_dtype_kind((ug_dtype)dt) == UG_KIND_UINT)
+        return !neg && (bits == 64 || mag >> bits == 0);
+    uint64_t lim = (uint64_t)1 << (bits - 1);
+    return neg ? mag <= lim : mag < lim;
+}
+
+/* The type a compared pair computes in. NumPy compares an integer with a
+ * Python int exactly, also one outside the integer's dtype (np.uint8(5) <
+ * 1000 is True; NEP 50 special-cases comparisons), so a weak int against a
+ * strong integer of fewer than 64 bits compares in int64 unless it is a
+ * literal the strong type holds. A literal no int64 holds (against int64 or
+ * uint64) compares in float64, which gets its side right (ties within 2^10
+ * of 2^63 aside). A weak non-literal against uint64 stays uint64. */
+static kernel_type compare_type(const kernel_node *a, kernel_type ta, const kernel_node *b, kernel_type tb)
+{
+    kernel_type t = kernel_promote(ta, tb), strong = ta.weak ? tb : ta;
+    const kernel_node *w = ta.weak ? a : b;
+    kernel_type wt = ta.weak ? ta : tb;
+    if (ta.weak == tb.weak || !is_intlike(strong) || is_bool(strong) || !is_intlike(wt) || is_bool(wt))
+        return t;
+    bool neg;
+    uint64_t mag;
+    if (!literal_int(w, &neg, &mag))
+        return ug_dtype_size((ug_dtype)strong.dt) < 8 ? scalar(UG_INT64, false) : t;
+    if (int_holds(strong.dt, neg, mag))
+        return t;
+    return strong.dt != UG_UINT64 && int_holds(UG_INT64, neg, mag) ? scalar(UG_INT64, false) : scalar(UG_FLOAT64, false);
+}
+
 static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
 {
     char x[48], y[48];
@@ -488,7 +534,7 @@ static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
             break;
         if (!is_scalar(prev) || !is_scalar(cur))
             return fail(I, UG_ETYPE, n->pos, "cannot compare %s and %s", tstr(prev, x), tstr(cur, y)), T_VOID;
-        n->cmptys[k - 1] = kernel_promote(prev, cur);
+        n->cmptys[k - 1] = compare_type(n->kids[k - 1], prev, n->kids[k], cur);
         prev = cur;
     }
     return scalar(UG_BOOL, false);
@@ -958,54 +1004,78 @@ static bool fits(kernel_type lit, kernel_type want)
     return !is_float(lit) || is_float(want);
 }
 
-static void resolve(kernel_node *n, kernel_type want);
+static void resolve(infer *I, kernel_node *n, kernel_type want);
 
-static void resolve_kids(kernel_node *n, kernel_type want)
+static void resolve_kids(infer *I, kernel_node *n, kernel_type want)
 {
     for (int k = 0; k < n->nkids; k++)
-        resolve(n->kids[k], want);
+        resolve(I, n->kids[k], want);
 }
 
-static void resolve_stmt(kernel_node *n, kernel_type ret)
+/* A weak literal chain (fits(n->ty, want)) takes the strong type want. */
+static void give_literal(kernel_node *n, kernel_type want)
+{
+    for (; n->kind == N_UNARY; n = n->a)
+        n->ty = n->opty = want;
+    n->ty = want;
+}
+
+/* An int literal converted to an integer type that does not hold it is an
+ * error, as NumPy's OverflowError for np.uint8(1) + 300 (NEP 50). */
+static void literal_in_range(infer *I, const kernel_node *n, kernel_type want)
+{
+    bool neg;
+    uint64_t mag;
+    char b[48];
+    if (is_intlike(want) && !is_bool(want) && literal_int(n, &neg, &mag) && !int_holds(want.dt, neg, mag))
+        fail(I, UG_ETYPE, n->pos, "integer literal %s%llu is out of range for %s", neg ? "-" : "",
+             (unsigned long long)mag, tstr(want, b));
+}
+
+static void resolve_stmt(infer *I, kernel_node *n, kernel_type ret)
 {
     kernel_node *t = n->kind == N_ASSIGN || n->kind == N_AUGASSIGN ? n->kids[0] : NULL;
     switch (n->kind) {
     case N_ASSIGN:
-        resolve(t, T_VOID);
+        resolve(I, t, T_VOID);
         for (int k = 0; t->kind == N_TUPLE && n->b->kind == N_TUPLE && k < t->nkids; k++)
-            resolve(n->b->kids[k], t->kids[k]->ty);
-        resolve(n->b, t->kind == N_TUPLE ? T_VOID : t->ty);
+            resolve(I, n->b->kids[k], t->kids[k]->ty);
+        resolve(I, n->b, t->kind == N_TUPLE ? T_VOID : t->ty);
         break;
     case N_AUGASSIGN:
         n->opty = settle(n->opty);
-        resolve(t, T_VOID);
-        resolve(n->b, n->opty);
+        resolve(I, t, T_VOID);
+        resolve(I, n->b, n->opty);
         break;
-    case N_RETURN: resolve(n->a, ret); break;
-    case N_EXPRSTMT: resolve(n->a, T_VOID); break;
+    case N_RETURN: /* `return 300` into uint8 casts (astype 'unsafe'), as any returned value does */
+        if (n->a && n->a->ty.weak && literal_chain(n->a) && fits(n->a->ty, ret))
+            give_literal(n->a, ret);
+        else
+            resolve(I, n->a, ret);
+        break;
+    case N_EXPRSTMT: resolve(I, n->a, T_VOID); break;
     case N_FOR:
-        resolve(n->kids[0], T_VOID);
+        resolve(I, n->kids[0], T_VOID);
         for (int k = 0; k < n->nrange; k++)
-            resolve(n->range[k], scalar(UG_INT64, false));
+            resolve(I, n->range[k], scalar(UG_INT64, false));
         break;
-    default: resolve(n->cond, T_VOID); break;
+    default: resolve(I, n->cond, T_VOID); break;
     }
     if (n->body)
-        resolve_stmt(n->body, ret);
+        resolve_stmt(I, n->body, ret);
     if (n->orelse)
-        resolve_stmt(n->orelse, ret);
+        resolve_stmt(I, n->orelse, ret);
     for (int k = 0; n->kind == N_BLOCK && k < n->nkids; k++)
-        resolve_stmt(n->kids[k], ret);
+        resolve_stmt(I, n->kids[k], ret);
 }
 
-static void resolve(kernel_node *n, kernel_type want)
+static void resolve(infer *I, kernel_node *n, kernel_type want)
 {
     if (!n)
         return;
     if (n->ty.weak && literal_chain(n) && fits(n->ty, want)) {
-        for (; n->kind == N_UNARY; n = n->a)
-            n->ty = n->opty = want;
-        n->ty = want;
+        literal_in_range(I, n, want);
+        give_literal(n, want);
         return;
     }
     n->ty = settle(n->ty);
@@ -1015,22 +1085,22 @@ static void resolve(kernel_node *n, kernel_type want)
         for (int k = 0; k + 1 < n->nkids; k++)
             n->cmptys[k] = settle(n->cmptys[k]);
         for (int k = 0; k < n->nkids; k++)
-            resolve(n->kids[k], n->cmptys[k + 1 < n->nkids ? k : k - 1]);
+            resolve(I, n->kids[k], n->cmptys[k + 1 < n->nkids ? k : k - 1]);
         return;
     case N_BOOLOP:
     case N_IFEXP:
-        resolve(n->cond, T_VOID);
-        resolve(n->a, n->ty);
-        resolve(n->b, n->ty);
+        resolve(I, n->cond, T_VOID);
+        resolve(I, n->a, n->ty);
+        resolve(I, n->b, n->ty);
         return;
     case N_CALL:
         for (int k = 0; k < n->nkids; k++)
-            resolve(n->kids[k], n->callee ? n->callee->params[k].ty : n->builtin == B_LEN ? T_VOID : n->opty);
+            resolve(I, n->kids[k], n->callee ? n->callee->params[k].ty : n->builtin == B_LEN ? T_VOID : n->opty);
         return;
-    case N_INDEX: resolve(n->a, T_VOID); resolve_kids(n, scalar(UG_INT64, false)); return;
+    case N_INDEX: resolve(I, n->a, T_VOID); resolve_kids(I, n, scalar(UG_INT64, false)); return;
     case N_UNARY:
-    case N_BINARY: resolve(n->a, n->opty); resolve(n->b, n->opty); return;
-    default: resolve(n->a, T_VOID); resolve_kids(n, T_VOID); return;
+    case N_BINARY: resolve(I, n->a, n->opty); resolve(I, n->b, n->opty); return;
+    default: resolve(I, n->a, T_VOID); resolve_kids(I, n, T_VOID); return;
     }
 }
 
@@ -1109,8 +1179,8 @@ static bool type_function(infer *I, fstate *fs)
         f->ret = fs->ret;
     if ((fs->role == ROLE_SCALAR || fs->any_value_ret) && fs->falls_off)
         return fail(I, UG_ETYPE, f->pos, "function '%s' may reach its end without returning a value", f->name) != NULL;
-    resolve_stmt(f->body, f->ret);
-    return true;
+    resolve_stmt(I, f->body, f->ret);
+    return !I->failed;
 }
 
 static spec *new_spec(infer *I, const kernel_func *orig, const kernel_type *args, int nargs)

@@ -86,7 +86,10 @@ def expressions(literals, binops, unary, depth):
 # ====================================================================== types and tables
 
 F4, F8, I8, B = "float32", "float64", "int64", "bool"
+I4, U1 = "int32", "uint8"
 FLOATS = (F4, F8)
+INTS = (I8, I4, U1)
+NUMERIC = FLOATS + INTS
 
 # Correctly rounded (or exact) functions of one float: compared bit for bit.
 EXACT_FLOAT_FUNCS = ["sqrt", "floor", "ceil", "trunc", "rint", "sign", "fabs"]
@@ -106,7 +109,22 @@ FLOAT_LITERALS = ["0.5", "1.5", "2.0", "0.1", "3.25", "1e-3", "2.5e1", ".5", "5.
                   "-0.5", "-2.0", "pi", "math.pi", "np.e"]
 INT_LITERALS = ["0", "1", "2", "3", "7", "10", "0x1f", "0o17", "0b101", "1_000", "255", "-1", "-3"]
 CASTS = {F4: ["np.float32", "float32", "numpy.float32"], F8: ["float", "np.float64", "float64"],
-         I8: ["int", "np.int64", "int64"]}
+         I8: ["int", "np.int64", "int64"], I4: ["np.int32", "int32"], U1: ["np.uint8", "uint8", "numpy.uint8"]}
+
+
+def promote(a, b):
+    """NumPy's promotion of two strong dtypes."""
+    return np.promote_types(a, b).name
+
+
+def fits(lit, dtype):
+    """Whether an int literal is a valid weak operand next to `dtype` (NumPy 2
+    raises OverflowError for one out of the dtype's range)."""
+    if dtype not in INTS:
+        return True
+    v = int(lit.replace("_", ""), 0) if lit not in ("True", "False") else 1
+    info = np.iinfo(dtype)
+    return info.min <= v <= info.max
 
 
 # ====================================================================== the generator
@@ -181,17 +199,17 @@ class _Gen:
             return self.pick(FLOAT_LITERALS)
         if self.chance(0.04):
             return self.pick(["True", "False"])
-        return self.pick(INT_LITERALS)
+        return self.pick([lit for lit in INT_LITERALS if fits(lit, dtype)])
 
     def cast_of_other(self, env, dtype):
         """No variable has this type: cast one that has another (or a literal)."""
-        others = [n for n, v in env.items() if v.dtype in (F4, F8, I8) and not v.weak and not v.tainted]
+        others = [n for n, v in env.items() if v.dtype in NUMERIC and not v.weak and not v.tainted]
         if others and self.chance(0.8):
             return f"{self.pick(CASTS[dtype])}({self.pick(others)})"
         return self.cast_of_literal(dtype)
 
     def cast_of_literal(self, dtype):
-        lit = self.pick(INT_LITERALS[:6]) if dtype == I8 else self.pick(FLOAT_LITERALS[:12] + INT_LITERALS[:4])
+        lit = self.pick(INT_LITERALS[:6]) if dtype in INTS else self.pick(FLOAT_LITERALS[:12] + INT_LITERALS[:4])
         return f"{self.pick(CASTS[dtype])}({lit})"
 
     # -------------------------------------------------------------- expressions
@@ -224,17 +242,24 @@ class _Gen:
             kinds.append("weakvar")
         return getattr(self, "e_" + self.pick(kinds))(env, dtype, depth - 1, taint_ok)
 
+    def play(self):
+        """The dtypes this kernel's values have: its own, int64 (loop
+        variables, len) and float64 (and float32 in a float32 kernel)."""
+        return sorted({self.dtype, I8, F8})
+
     def e_binop(self, env, dtype, depth, taint_ok):
+        ints = [t for t in self.play() if t in INTS]
         if dtype == F8 and self.chance(0.1):  # true division of integers
-            return f"({self.expr(env, I8, depth)[0]} / {self.expr(env, I8, depth)[0]})", False
+            return f"({self.expr(env, self.pick(ints), depth)[0]} / {self.expr(env, self.pick(ints), depth)[0]})", False
         ta = tb = dtype
-        if dtype == F8 and self.chance(0.3):  # mixed operands promoting to float64
-            ta, tb = self.pick([(F8, I8), (I8, F8), (F4, I8), (I8, F4), (F8, F4), (F4, F8)])
-        a, ua = self.expr(env, ta, depth, taint_ok and ta != I8)
-        b, ub = self.expr(env, tb, depth, taint_ok and tb != I8)
+        mixed = [(x, y) for x in self.play() for y in self.play() if x != y and promote(x, y) == dtype]
+        if mixed and self.chance(0.3):  # mixed operands promoting to dtype
+            ta, tb = self.pick(mixed)
+        a, ua = self.expr(env, ta, depth, taint_ok and ta in FLOATS)
+        b, ub = self.expr(env, tb, depth, taint_ok and tb in FLOATS)
         if a == b and self.chance(0.8):  # x op x is mostly dull
-            b, ub = self.expr(env, tb, depth, taint_ok and tb != I8)
-        if dtype == I8:
+            b, ub = self.expr(env, tb, depth, taint_ok and tb in FLOATS)
+        if dtype in INTS:
             op = self.pick(["+", "-", "*", "//", "%", "&", "|", "^", "<<", ">>", "+", "-", "*"])
             if op in ("<<", ">>") and self.chance(0.5):
                 b = f"({b} & 63)"
@@ -245,14 +270,15 @@ class _Gen:
     def e_binlit(self, env, dtype, depth, taint_ok):
         a, ta = self.expr(env, dtype, depth, taint_ok)
         lit = self.literal(dtype)
-        if dtype == I8:
+        if dtype in INTS:
             op = self.pick(["+", "-", "*", "//", "%", "&", "|", "^", "<<", ">>", "**"])
             if op == "**":
                 return f"({a} ** {self.pick(['0', '1', '2', '3', 'True'])})", False
             if op in ("<<", ">>"):
                 if self.chance(0.5):
-                    return f"({self.pick(['1', '3', '-1', '255'])} {op} ({a} & 63))", False
-                lit = self.pick(["0", "1", "7", "63", "64", "70"])
+                    lit = self.pick([v for v in ["1", "3", "-1", "255"] if fits(v, dtype)])
+                    return f"({lit} {op} ({a} & 63))", False
+                lit = self.pick([v for v in ["0", "1", "7", "8", "31", "32", "63", "64", "70"] if fits(v, dtype)])
                 return f"({a} {op} {lit})", False
         else:
             op = self.pick(["+", "-", "*", "/"] * 2 + ([] if ta else ["//", "%"]))
@@ -260,12 +286,12 @@ class _Gen:
 
     def e_unary(self, env, dtype, depth, taint_ok):
         a, ta = self.expr(env, dtype, depth, taint_ok)
-        ops = ["-", "+", "abs"] + (["~", "np.abs"] if dtype == I8 else ["fabs", "math.fabs", "np.fabs"])
+        ops = ["-", "+", "abs"] + (["~", "np.abs"] if dtype in INTS else ["fabs", "math.fabs", "np.fabs"])
         return f"{self.pick(ops)}({a})", ta
 
     def e_call(self, env, dtype, depth, taint_ok):
-        if dtype == I8:
-            a, _ = self.expr(env, I8, depth)
+        if dtype in INTS:
+            a, _ = self.expr(env, dtype, depth)
             return f"{self.pick(['sign', 'np.sign', 'round', 'abs', 'np.abs'])}({a})", False
         a, _ = self.expr(env, dtype, depth)
         if self.chance(0.2):
@@ -311,8 +337,8 @@ class _Gen:
         return f"{f}({a}, {b})", ta or tb
 
     def e_cast(self, env, dtype, depth, taint_ok):
-        src = self.pick([F8, F4, I8, B] if dtype == I8 else [F8, F4, I8])
-        a, ta = self.expr(env, src, depth, taint_ok and dtype != I8 and src != I8)
+        src = self.pick(self.play() + ([B] if dtype in INTS else []))
+        a, ta = self.expr(env, src, depth, taint_ok and dtype in FLOATS and src in FLOATS)
         return f"{self.pick(CASTS[dtype])}({a})", ta
 
     def e_helper(self, env, dtype, depth, taint_ok):
@@ -331,9 +357,7 @@ class _Gen:
     # -------------------------------------------------------------- conditions
 
     def num_type(self):
-        if self.dtype == I8:
-            return self.pick([I8, I8, I8, F8])
-        return self.pick([self.dtype] * 3 + [I8] + ([F8] if self.dtype == F4 else []))
+        return self.pick([self.dtype] * 3 + [t for t in self.play() if t != self.dtype])
 
     def cond(self, env, depth):
         """A condition (untainted): comparisons, chains, and/or/not, predicates, bool locals."""
@@ -348,7 +372,7 @@ class _Gen:
         if kind == "not":
             return f"(not {self.cond(env, depth - 1)})"
         if kind == "pred":
-            t = self.pick(FLOATS) if self.dtype != I8 else F8
+            t = self.pick(FLOATS) if self.dtype in FLOATS else F8
             a, _ = self.expr(env, t, depth - 1)
             return f"{self.pick(PREFIXES)}{self.pick(['isnan', 'isinf', 'isfinite'])}({a})"
         bools = [n for n, v in env.items() if v.dtype == B]
@@ -388,7 +412,7 @@ class _Gen:
         return ["    " + ln for ln in lines]
 
     def local_types(self):
-        return {I8: [I8, I8, F8, B], F4: [F4, F4, F4, F8, I8, B], F8: [F8, F8, F8, I8, B]}[self.dtype]
+        return [self.dtype] * 3 + [t for t in self.play() if t != self.dtype] + [B]
 
     def s_newlocal(self, env, depth, in_loop, ret):
         name, t = self.fresh(), self.pick(self.local_types())
@@ -419,18 +443,18 @@ class _Gen:
             return self.s_newlocal(env, depth, in_loop, ret)
         name = self.pick(names)
         v = env[name]
-        if v.dtype == I8:
+        rt = self.pick([v.dtype] + [t for t in self.play() if promote(v.dtype, t) == v.dtype])  # never widens
+        if v.dtype in INTS:
             op = self.pick(["+=", "-=", "*=", "//=", "%=", "&=", "|=", "^=", "<<=", ">>=", "**="])
             if op == "**=":
                 rhs = self.pick(["0", "1", "2", "3"])
             elif op in ("<<=", ">>="):
-                rhs = self.pick(["1", "5", "63", "64"])
+                rhs = self.pick([r for r in ["1", "5", "8", "63", "64"] if fits(r, v.dtype)])
             else:
-                rhs = self.expr(env, I8, 2)[0] if self.chance(0.6) else self.literal(I8)
+                rhs = self.expr(env, rt, 2)[0] if self.chance(0.6) else self.literal(v.dtype)
             return [f"{name} {op} {rhs}"], False
         op = self.pick(["+=", "-=", "*=", "/="] + ([] if v.tainted else ["//=", "%="]))
-        rt = v.dtype if v.dtype == F4 else self.pick([F8, F8, I8, F4])  # never widens the local
-        rhs = self.expr(env, rt, 2, v.tainted and rt != I8)[0] if self.chance(0.6) else self.literal(v.dtype)
+        rhs = self.expr(env, rt, 2, v.tainted and rt in FLOATS)[0] if self.chance(0.6) else self.literal(v.dtype)
         return [f"{name} {op} {rhs}"], False
 
     def s_if(self, env, depth, in_loop, ret):
@@ -453,7 +477,7 @@ class _Gen:
         k = self.randint(0, 4)
         forms = [f"{k}", f"1, {k}", f"{k}, -1, -1", f"0, {k + 2}, 2", f"-2, {k}", f"{k}, 0, -2"]
         weak = [n for n, v in env.items() if v.weak]
-        ints = [n for n, v in env.items() if v.dtype == I8 and not v.weak and not v.index_ok]
+        ints = [n for n, v in env.items() if v.dtype in INTS and not v.weak and not v.index_ok]
         if weak:
             forms.append(self.pick(weak))
         if ints:
@@ -469,8 +493,9 @@ class _Gen:
         t = self.dtype if self.chance(0.8) else self.pick(self.local_types()[:3])
         init, _ = self.expr(env, t, 1)
         step, _ = self.expr(inner, t, 2)
-        if t == I8:
-            line = f"{acc} {self.pick(['+=', '^=', '-='])} {step} {self.pick(['+', '^', '*'])} {var}"
+        if t in INTS:
+            v = var if t == I8 else f"{self.pick(CASTS[t])}({var})"
+            line = f"{acc} {self.pick(['+=', '^=', '-='])} {step} {self.pick(['+', '^', '*'])} {v}"
         else:
             line = f"{acc} {self.pick(['+=', '-=', '*='])} {step} * {self.pick(CASTS[t])}({var})"
         env[acc] = inner[acc] = Var(t)
@@ -513,8 +538,8 @@ class _Gen:
         idx = [n for n, v in env.items() if v.index_ok]
         if self.out_shape != "()" and not idx:
             return self.s_newlocal(env, depth, in_loop, ret)
-        t = self.dtype if self.dtype == I8 else self.pick([self.dtype, self.dtype, F8, I8])
-        e, _ = self.expr(env, t, 2, t != I8 and self.trans)
+        t = self.dtype if self.dtype in INTS else self.pick([self.dtype, self.dtype, F8, I8])
+        e, _ = self.expr(env, t, 2, t in FLOATS and self.trans)
         where = "0" if self.out_shape == "()" else self.pick(idx)
         return [f"out[{where}] {self.pick(['=', '=', '+=', '-=', '*='])} {e}"], False
 
@@ -533,18 +558,18 @@ class _Gen:
         """The kernel's last return: a value plus the latest locals of the body,
         so that what the body computed reaches the output."""
         t = self.pick([self.dtype] * 3 + self.local_types())
-        if self.out_dtype == I8 and t != I8 and self.chance(0.7):
-            t = I8
+        if self.out_dtype in INTS and t not in INTS and self.chance(0.7):
+            t = self.dtype if self.dtype in INTS else I8
         taint_ok = t in FLOATS and self.trans and self.out_dtype in FLOATS
         e = self.expr(env, t, 3, taint_ok)[0]
         if taint_ok:  # transcendental results reach the output
             e = f"({e}) {self.pick('+-*')} {self.e_trans(env, t, 2, True)[0]}"
             if self.helper and self.helper[2] and not self.in_helper:
                 e = f"({e}) + {self.e_helper(env, self.dtype, 2, True)[0]}"
-        if t == I8:
-            extra, op = [n for n, v in env.items() if v.dtype == I8 and not v.weak], "^"
+        if t in INTS:
+            extra, op = [n for n, v in env.items() if v.dtype in INTS and not v.weak], "^"
         else:
-            extra = [n for n, v in env.items() if v.dtype in (F4, F8, I8) and not v.weak and (taint_ok or not v.tainted)]
+            extra = [n for n, v in env.items() if v.dtype in NUMERIC and not v.weak and (taint_ok or not v.tainted)]
             op = "+"
         for n in extra[-3:]:
             e = f"({e}) {op} {n}"
@@ -575,7 +600,7 @@ def scalar_kernels(dtype, transcendental=False):
     @st.composite
     def build(draw):
         rnd = draw(st.randoms(use_true_random=True))
-        out = F8 if dtype == I8 and rnd.randint(0, 4) == 0 else dtype
+        out = F8 if dtype in INTS and rnd.randint(0, 4) == 0 else dtype
         g = _Gen(rnd, dtype, transcendental, out_dtype=out)
         ps = ["x", "y", "z"][: rnd.choice([2, 2, 2, 1, 3])]
         lines = g.helper_def() if g.chance(0.4) else []

@@ -102,7 +102,8 @@ def test_gufunc_integer_reductions_exact(dtype, data):
     integer folds are exact in any order, so np.<op>.reduce is the oracle."""
     op = data.draw(st.sampled_from(sorted(REDUCERS)))
     expr = data.draw(INT_EXPR).replace("x", "a[i]").replace("y", "b[i]")
-    init = {"+": "0", "*": "1", "^": "0", "|": "0", "&": "-1"}[op]
+    ones = str(np.array(-1).astype(dtype).item())  # all bits set; -1 is out of range for unsigned (NEP 50)
+    init = {"+": "0", "*": "1", "^": "0", "|": "0", "&": ones}[op]
     src = (f"def fold(a, b, out):\n    acc = out[0] * 0 + {init}\n    for i in range(a.shape[0]):\n"
            f"        acc = acc {op} {expr}\n    out[0] = acc\n")
     n = data.draw(st.integers(0, 12))

@@ -21,6 +21,8 @@ SPECIAL = {
     kg.F8: [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, 5e-324, 1.0, -1.0, 0.5, 2.0, 1e300],
     kg.F4: [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 1e-45, 1.0, -1.0, 0.5, 2.0, 3e38],
     kg.I8: [0, 1, -1, 2, 3, -3, 63, 64, 2**63 - 1, -2**63, 2**31, -2**31 - 1],
+    kg.I4: [0, 1, -1, 2, 3, -3, 31, 32, 2**31 - 1, -2**31, 2**16, -2**16 - 1],
+    kg.U1: [0, 1, 2, 3, 7, 8, 127, 128, 254, 255],
 }
 
 
@@ -32,9 +34,10 @@ def values(rnd, dtype, shape, small=False):
     out = []
     for _ in range(n):
         r = rnd.random()
-        if dtype == kg.I8:
-            v = (rnd.choice(SPECIAL[dtype]) if r < 0.15 else rnd.randint(-2**63, 2**63 - 1) if r < 0.3
-                 else rnd.randint(-10, 10))
+        if dtype in kg.INTS:
+            info = np.iinfo(dtype)
+            v = (rnd.choice(SPECIAL[dtype]) if r < 0.15 else rnd.randint(info.min, info.max) if r < 0.3
+                 else rnd.randint(max(-10, info.min), 10))
         elif r < 0.1:
             v = rnd.choice(SPECIAL[dtype])
         elif r < 0.2:
@@ -82,16 +85,18 @@ def check_kernel(kernel, data):
     assert not bad, _describe(kernel, inputs, got, want, bad)
 
 
-@pytest.mark.parametrize("dtype", [kg.F8, kg.F4, kg.I8])
+@pytest.mark.parametrize("dtypes", [[kg.F8], [kg.F4], [kg.I8], [kg.I4, kg.U1]], ids=["f8", "f4", "i8", "i4-u1"])
 @given(data=st.data())
-def test_scalar_kernels(dtype, data):
+def test_scalar_kernels(dtypes, data):
     """Half the kernels are arithmetic only (bit-exact), half also use transcendental functions."""
+    dtype = data.draw(st.sampled_from(dtypes))
     check_kernel(data.draw(kg.scalar_kernels(dtype, data.draw(st.booleans()))), data)
 
 
-@pytest.mark.parametrize("dtype", [kg.F8, kg.F4, kg.I8])
+@pytest.mark.parametrize("dtypes", [[kg.F8], [kg.F4], list(kg.INTS)], ids=["f8", "f4", "ints"])
 @given(data=st.data())
-def test_gufunc_kernels(dtype, data):
+def test_gufunc_kernels(dtypes, data):
+    dtype = data.draw(st.sampled_from(dtypes))
     check_kernel(data.draw(kg.gufunc_kernels(dtype, data.draw(st.booleans()))), data)
 
 

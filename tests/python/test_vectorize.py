@@ -54,6 +54,30 @@ def test_python_scalars_are_weak():
     assert isinstance(axpy(2.0, 3.0), np.float64)
 
 
+def test_weak_int_literals_follow_nep50():
+    # Comparisons with a Python int are exact, also outside the dtype's range;
+    # arithmetic with an out-of-range literal is an error (NumPy: OverflowError);
+    # a returned literal is cast like astype(unsafe).
+    x = np.array([0, 1, 127, 200, 255], dtype=np.uint8)
+    lt = ufuncgen.vectorize("def f(x):\n    return x < 1000\n", ["b1(u1)"])
+    gt = ufuncgen.vectorize("def f(x):\n    return x > -1\n", ["b1(u1)"])
+    np.testing.assert_array_equal(lt(x), x < 1000)
+    np.testing.assert_array_equal(gt(x), x > -1)
+    assert lt(x).all() and gt(x).all()
+    i8 = np.array([-128, -1, 0, 127], dtype=np.int8)
+    ge = ufuncgen.vectorize("def f(x):\n    return x >= -200\n", ["b1(i1)"])
+    np.testing.assert_array_equal(ge(i8), i8 >= -200)
+    big = np.array([0, 2**63 - 1, -2**63], dtype=np.int64)
+    huge = ufuncgen.vectorize("def f(x):\n    return x < 18446744073709551615\n", ["b1(i8)"])
+    np.testing.assert_array_equal(huge(big), [True, True, True])
+    with pytest.raises(TypeError, match="out of range for uint8"):
+        ufuncgen.vectorize("def f(x):\n    return x + 300\n", ["u1(u1)"])
+    with pytest.raises(OverflowError):
+        np.uint8(1) + 300  # the behaviour mirrored above
+    ret = ufuncgen.vectorize("def f(x):\n    return 300\n", ["u1(u1)"])
+    np.testing.assert_array_equal(ret(x), np.full(5, 300).astype(np.uint8))
+
+
 def test_safe_casting_picks_first_fitting_loop():
     # int32 inputs: no exact loop; int32 -> float64 is safe and float64 comes first.
     x = np.arange(4, dtype=np.int32)
