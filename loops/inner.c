@@ -472,6 +472,85 @@ static void load_core(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef step
         }
 }
 
+/* Byte extent [lo, hi) of operand op over the whole call, relative to its
+ * base, in a core-shape variant (core sizes and steps are constants; the
+ * outer step is not). False if the operand has no elements. */
+static bool variant_extent(loops_gen *g, abi *a, int op, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    const layout_sig *L = g->req->layout;
+    int s = a->nops;
+    for (int o = 0; o < op; o++)
+        s += L->op_ncore[o];
+    int64_t clo = 0, chi = (int64_t)ug_dtype_size(g->req->dtypes[op]);
+    for (int d = 0; d < L->op_ncore[op]; d++) {
+        int64_t n = g->req->core_sizes[L->op_dims[op][d]], st = g->req->core_steps[s - a->nops + d];
+        if (n <= 0)
+            return false;
+        clo += st < 0 ? (n - 1) * st : 0;
+        chi += st > 0 ? (n - 1) * st : 0;
+    }
+    LLVMValueRef zero = LLVMConstInt(g->i64, 0, 0);
+    LLVMValueRef span = LLVMBuildMul(g->B, LLVMBuildSub(g->B, a->n, LLVMConstInt(g->i64, 1, 0), ""), a->step[op], "");
+    LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, span, zero, "");
+    LLVMValueRef base = LLVMBuildPtrToInt(g->B, a->base[op], g->i64, "");
+    *lo = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, span, zero, ""),
+                                                LLVMConstInt(g->i64, (unsigned long long)clo, 1), ""), "ext.lo");
+    *hi = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, zero, span, ""),
+                                                LLVMConstInt(g->i64, (unsigned long long)chi, 1), ""), "ext.hi");
+    return true;
+}
+
+/* Whether no output's memory over the whole call meets another array
+ * operand's (scalar () inputs are loaded as values, so they do not count). */
+static LLVMValueRef variant_disjoint(loops_gen *g, abi *a, bool *array_op)
+{
+    LLVMValueRef lo[UG_MAXARGS], hi[UG_MAXARGS], ok = LLVMConstInt(g->i1, 1, 0);
+    bool live[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++)
+        live[k] = array_op[k] && variant_extent(g, a, k, &lo[k], &hi[k]);
+    for (int o = a->nin; o < a->nops; o++)
+        for (int k = 0; k < o; k++) { /* each pair with an output once */
+            if (!live[o] || !live[k])
+                continue;
+            LLVMValueRef apart = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, hi[o], lo[k], ""),
+                                             LLVMBuildICmp(g->B, LLVMIntULE, hi[k], lo[o], ""), "");
+            ok = LLVMBuildAnd(g->B, ok, apart, "disjoint");
+        }
+    return ok;
+}
+
+/* The outer loop calling the kernel once per item; with noalias, every
+ * array argument is marked noalias at the call (after inlining: scoped
+ * alias metadata, so LLVM may keep inputs in registers across stores to
+ * outputs and vectorise across a small core). */
+static void gufunc_loop(loops_gen *g, abi *a, LLVMValueRef (*core)[2][UG_MAXDIMS], LLVMValueRef *args, bool noalias)
+{
+    counted c;
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.exit");
+    loop_begin(g, a->fn, &c, done);
+    int m = gufunc_args(g, a, c.i, core, args);
+    LLVMTypeRef fty = LLVMGlobalGetValueType(g->fns[0]);
+    LLVMValueRef call = LLVMBuildCall2(g->B, fty, g->fns[0], args, (unsigned)m, "");
+    unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
+    for (int k = 0; noalias && k < m - (g->req->boundscheck ? 1 : 0); k++) /* not the error flag */
+        if (LLVMGetTypeKind(LLVMTypeOf(args[k])) == LLVMPointerTypeKind)
+            LLVMAddCallSiteAttribute(call, (LLVMAttributeIndex)(k + 1), LLVMCreateEnumAttribute(g->C, na, 0));
+    if (g->req->boundscheck) {
+        LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, a->errflag, ""),
+                                         LLVMConstInt(g->i8, 0, 0), "failed");
+        LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.latch");
+        LLVMBuildCondBr(g->B, bad, a->exit, cont);
+        LLVMPositionBuilderAtEnd(g->B, cont);
+    }
+    loop_end(g, &c, a->n, NULL);
+    LLVMBuildBr(g->B, a->exit);
+}
+
+/* Gufuncs: one outer loop. A core-shape variant (compiled for large calls
+ * only, so the second copy of the body costs compile time where it pays)
+ * first checks that no output overlaps another operand anywhere in the
+ * call, and then runs a copy whose array arguments are noalias; overlapping
+ * operands (NumPy in-place calls) take the plain loop. */
 static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef steps)
 {
     LLVMValueRef (*core)[2][UG_MAXDIMS] = calloc((size_t)a->nops, sizeof *core);
@@ -482,20 +561,19 @@ static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueR
         return ug_err_set(g->err, UG_ENOMEM, "out of memory generating a gufunc loop");
     }
     load_core(g, a, dims, steps, core);
-    counted c;
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.exit");
-    loop_begin(g, a->fn, &c, done);
-    int m = gufunc_args(g, a, c.i, core, args);
-    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(g->fns[0]), g->fns[0], args, (unsigned)m, "");
-    if (g->req->boundscheck) {
-        LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, a->errflag, ""),
-                                         LLVMConstInt(g->i8, 0, 0), "failed");
-        LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.latch");
-        LLVMBuildCondBr(g->B, bad, a->exit, cont);
-        LLVMPositionBuilderAtEnd(g->B, cont);
+    if (g->req->core_sizes && g->req->core_steps) {
+        const kernel_func *k = g->req->tk->kernel;
+        bool array_op[UG_MAXARGS];
+        for (int op = 0; op < a->nops; op++)
+            array_op[op] = op < k->nparams && k->params[op].ty.kind == KT_ARRAY;
+        LLVMBasicBlockRef apart = LLVMAppendBasicBlockInContext(g->C, a->fn, "disjoint");
+        branch_if(g, a, variant_disjoint(g, a, array_op), apart, "overlap");
+        gufunc_loop(g, a, core, args, false);
+        LLVMPositionBuilderAtEnd(g->B, apart);
+        gufunc_loop(g, a, core, args, true);
+    } else {
+        gufunc_loop(g, a, core, args, false);
     }
-    loop_end(g, &c, a->n, NULL);
-    LLVMBuildBr(g->B, a->exit);
     free(core);
     free(args);
     return UG_OK;

@@ -175,6 +175,40 @@ START_TEST(matmul_core_shape_variants)
 }
 END_TEST
 
+/* In place through the executor, a large call (a core-shape variant) gives
+ * what NumPy gives for a gufunc whose output is its input: the input is
+ * read as it was before the call (the executor copies an overlapping
+ * input), so out[i] = a[0] + a[i] sees the old a[0] throughout. The loop's
+ * own overlap check is tested directly in test_loops. */
+START_TEST(variant_in_place)
+{
+    ug_ufunc *f = gu("def k(a, out):\n    for i in range(len(a)):\n        out[i] = a[0] + a[i]\n", "(n)->(n)",
+                     "void(float64[:], float64[:])", 0);
+    enum { S = 70000, N = 4 };
+    double *a = malloc(sizeof *a * S * N), *out = malloc(sizeof *out * S * N);
+    for (int pass = 0; pass < 2; pass++) { /* 0: out apart from a, 1: in place */
+        for (long i = 0; i < (long)S * N; i++)
+            a[i] = (double)(i % 1009) - 500.0;
+        double *o = pass ? a : out;
+        ug_operand ops[2];
+        ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){S, N}, NULL);
+        ug_operand_init(&ops[1], o, UG_FLOAT64, 2, (int64_t[]){S, N}, NULL);
+        call_ok(f, ops, 2);
+        for (long s = 0; s < S; s++)
+            for (int i = 0; i < N; i++) {
+                long at = s * N + i;
+                double a0 = (double)((s * N) % 1009) - 500.0, ai = (double)(at % 1009) - 500.0;
+                double want = a0 + ai;
+                ck_assert_msg(o[at] == want, "%s: stack %ld element %d: %g, want %g", pass ? "in place" : "apart", s, i,
+                              o[at], want);
+            }
+    }
+    free(a);
+    free(out);
+    ug_ufunc_free(f);
+}
+END_TEST
+
 /* A boundscheck failure is reported from a variant as from the generic loop. */
 START_TEST(variant_boundscheck)
 {
@@ -425,6 +459,7 @@ int main(void)
     tcase_add_test(tc, matmul_stack_transposed);
     tcase_add_loop_test(tc, matmul_core_shape_variants, 0, 2);
     tcase_add_test(tc, variant_boundscheck);
+    tcase_add_test(tc, variant_in_place);
     tcase_add_test(tc, cross_frozen);
     tcase_add_test(tc, cumsum_reversed);
     tcase_add_test(tc, moving_mean_scalar_window);

@@ -181,13 +181,16 @@ static layout_sig *scalar_layout(int nin, int nout)
 static int symno;
 
 /* Compile and load; returns the loop (fails the test on error). */
+/* Set while a test builds a core-shape variant (loops_request.core_sizes/steps). */
+static const int64_t *variant_sizes, *variant_steps;
+
 static ug_loop_fn build_ex(kernel_typed *tk, const layout_sig *L, const ug_dtype *dts, int boundscheck, void **objp,
                            size_t *sizep)
 {
     char sym[64];
     snprintf(sym, sizeof sym, "test_loop_%d", symno++);
     loops_request r = {.tk = tk, .layout = L, .dtypes = dts, .symbol = sym, .kname = "k", .boundscheck = boundscheck,
-                       .opt_level = 3};
+                       .opt_level = 3, .core_sizes = variant_sizes, .core_steps = variant_steps};
     void *obj;
     size_t size;
     ug_error err = {0};
@@ -1377,6 +1380,42 @@ START_TEST(source_gufunc_matmul_strided)
 }
 END_TEST
 
+/* A core-shape variant marks its array arguments noalias only when no
+ * output meets another operand anywhere in the call. Called directly (the
+ * executor would copy), with the output in place, one stack ahead, one
+ * behind, half a stack off, and apart: every result equals a C simulation
+ * of the serial order (out[i] = a[0] + a[i] re-reads a[0] once written). */
+START_TEST(source_gufunc_variant_overlap)
+{
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    static const int64_t sizes[1] = {4}, csteps[2] = {8, 8};
+    variant_sizes = sizes;
+    variant_steps = csteps;
+    ug_loop_fn fn = build_src("def k(a, out):\n    for i in range(len(a)):\n        out[i] = a[0] + a[i]\n",
+                              "(n)->(n)", 1, 1, dts, nd, 0);
+    variant_sizes = variant_steps = NULL;
+    enum { S = 1000, N = 4, LEN = S * N + 2 * N };
+    static const int offs[][2] = {{0, 0}, {0, N}, {N, 0}, {0, 2}, {0, S * N + N}};
+    double *mem = malloc(sizeof *mem * (LEN + S * N)), *ref = malloc(sizeof *ref * (LEN + S * N));
+    for (size_t c = 0; c < sizeof offs / sizeof offs[0]; c++) {
+        for (int i = 0; i < LEN + S * N; i++)
+            mem[i] = ref[i] = (double)(i % 97) - 40.0;
+        int ia = offs[c][0], io = offs[c][1];
+        for (int st = 0; st < S; st++) /* the serial order */
+            for (int i = 0; i < N; i++)
+                ref[io + st * N + i] = ref[ia + st * N] + ref[ia + st * N + i];
+        char *args[2] = {(char *)(mem + ia), (char *)(mem + io)};
+        intptr_t dims[2] = {S, N}, steps[4] = {N * 8, N * 8, 8, 8};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < LEN + S * N; i++)
+            ck_assert_msg(mem[i] == ref[i], "offsets %d,%d: element %d is %g, want %g", ia, io, i, mem[i], ref[i]);
+    }
+    free(mem);
+    free(ref);
+}
+END_TEST
+
 START_TEST(source_gufunc_negative_index_and_boundscheck)
 {
     static const char src[] = "def last(a, k, out):\n    out[0] = a[-1] + a[k]\n";
@@ -1781,6 +1820,7 @@ static Suite *suite(void)
     tcase_add_test(l, dump_ir_and_asm);
     tcase_add_test(l, source_sigmoid_float32_weak_literals);
     tcase_add_test(l, source_gufunc_matmul_strided);
+    tcase_add_test(l, source_gufunc_variant_overlap);
     tcase_add_test(l, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, l);
     return s;
