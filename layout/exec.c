@@ -763,6 +763,8 @@ static ug_status run_loop(exec *x)
     int64_t nouter_items = count(r->sp.shape, r->nouter);
     if (x->loop->nthreads <= 1)
         run_outer(r, 0, nouter_items);
+    else if (r->nouter == 0 && x->loop->par_fn)
+        x->loop->par_fn(r->base, r->dims, r->steps, x->loop->par_data);
     else if (r->nouter > 0)
         par_for(nouter_items, x->loop->nthreads, 0, run_outer, r);
     else if (x->sig->ndims <= INNER_SPLIT_MAXDIMS)

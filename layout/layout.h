@@ -55,6 +55,13 @@ typedef struct layout_loop {
     void *data;             /* passed to fn */
     int nthreads;           /* <= 1: serial; else split via parallel/ (par_for) */
     const char *kname;      /* ufunc name, for messages */
+    /* Optional, with nthreads > 1: the same loop behind parallel/'s driver
+     * (par_loop_fn or a wrapper of it), which splits dimensions[0] itself
+     * and keeps its measured costs across calls. A call that coalesces to
+     * one loop dimension makes one call of it; without it, such a call is
+     * split by par_for, which learns its costs anew each call. */
+    ug_loop_fn par_fn;
+    void *par_data;
 } layout_loop;
 
 /* Execute one call. ops: nin inputs then nout outputs (nops must equal

@@ -26,9 +26,15 @@
  * c_s is stored and the rest of the range is decided by the model. Serial
  * calls whose predicted time is near the threshold are timed again, so
  * c_s tracks reality (a first call can be slow from page faults). A c_s
- * above c_p (one thread alone slower than in a crowd) is suspect: such
- * calls run serially and are timed until c_s comes down -- never slower
- * than serial, unlike trusting either number.
+ * well above c_p (one thread alone much slower than in a crowd) is
+ * suspect: such calls run serially and are timed until c_s comes down --
+ * never slower than serial, unlike trusting either number. "Well above":
+ * a compute-bound loop that scales perfectly has c_p = c_s, so timing
+ * noise alone puts c_s above c_p half the time (measured: sigmoid on 10M
+ * went serial on every other call with a plain c_s > c_p).
+ * Costs only come out too high (page faults of a first touch, another
+ * process on the core, a straggler), never too low, so a measurement
+ * below the estimate is folded in with a larger weight than one above.
  * Forgetting: a high c_p (say, one region slowed by page faults) would
  * keep a loop serial for good, as c_p is only measured in regions; so each
  * call declined only because c_p > c_s pulls c_p a little toward c_s. A
@@ -54,6 +60,8 @@
  */
 #include <fenv.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <sys/resource.h>
 #include <omp.h>
 #include <string.h>
 
@@ -64,6 +72,9 @@
 #define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
 #define PROBE_CLOCK_NS 20000 /* shortest slice timed well enough to give c_s at all */
 #define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
+#define EMA_WEIGHT_DOWN 0.5 /* ... of one below the estimate (costs are only ever inflated) */
+#define SUSPECT_RATIO 1.5 /* c_s this far above c_p is inflated, not noise */
+#define FAULTS_OK 2       /* page faults a timed run may take and still count */
 #define FORGET_WEIGHT 0.03 /* pull of c_p toward c_s per declined call that would pay at c_p = c_s */
 #define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
 #define QUICK_CHECK_EVERY 255u /* one quick decision in 256 takes the full path (re-measures a stale O) */
@@ -87,6 +98,7 @@ typedef struct region {
     ug_error err;        /* its error */
     int team;            /* threads the region got */
     int64_t slowest_ns;  /* the longest chunk */
+    int faulted;         /* a chunk's time was mostly page faults (atomic) */
     int fpe;             /* FP exception flags raised on worker threads (atomic OR) */
 } region;
 
@@ -107,7 +119,7 @@ static void store_d(double *p, double v) { __atomic_store(p, &v, __ATOMIC_RELAXE
 static void update_estimate(double *slot, double v)
 {
     double old = load_d(slot);
-    store_d(slot, old > 0 ? old + EMA_WEIGHT * (v - old) : v);
+    store_d(slot, old > 0 ? old + (v < old ? EMA_WEIGHT_DOWN : EMA_WEIGHT) * (v - old) : v);
 }
 
 /* A job's costs per item; the slots hold them per work unit. */
@@ -115,11 +127,26 @@ static double cost_get(const job *j, double *slot) { return load_d(slot) * j->un
 static void cost_put(const job *j, double *slot, double per_item) { store_d(slot, per_item / j->units); }
 static void cost_fold(const job *j, double *slot, double per_item) { update_estimate(slot, per_item / j->units); }
 
-static void run_timed(const job *j, int64_t lo, int64_t hi, int64_t *ns)
+/* Page faults this thread has taken so far (minor and major). */
+static long thread_faults(void)
 {
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) ? 0 : ru.ru_minflt + ru.ru_majflt;
+}
+
+/* Run items [lo, hi) and time them. Returns whether the time is the
+ * loop's: a run that took more than FAULTS_OK page faults timed the first
+ * touch of memory (a new output), which costs the same on one thread or
+ * several and is gone on the next call, so the driver does not learn from
+ * it. (Measured here: 100 ms of faults for a new 80 MB output, against
+ * 6.5 ms of sigmoid; one such region kept a loop serial for ~60 calls.) */
+static bool run_timed(const job *j, int64_t lo, int64_t hi, int64_t *ns)
+{
+    long f0 = thread_faults();
     int64_t t0 = par_now_ns();
     j->body(j->ctx, lo, hi);
     *ns = par_now_ns() - t0;
+    return thread_faults() - f0 <= FAULTS_OK;
 }
 
 /* ---- choosing the thread count ---- */
@@ -191,7 +218,8 @@ static void run_chunk(region *g, int t, int T)
     }
     tl_in_chunk++;
     if (a < b)
-        run_timed(g->j, g->lo + a, g->lo + b, &ns);
+        if (!run_timed(g->j, g->lo + a, g->lo + b, &ns))
+            __atomic_store_n(&g->faulted, 1, __ATOMIC_RELAXED);
     tl_in_chunk--;
     if (t != 0) { /* the caller's own flags (chunk 0) stay where they are */
         int f = fetestexcept(FE_DIVBYZERO | FE_INVALID | FE_OVERFLOW | FE_UNDERFLOW);
@@ -216,7 +244,7 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
         feraiseexcept(g.fpe);
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
-    if (g.team > 0 && g.slowest_ns > 0) /* the slowest chunk sets the pace (a busy core, a straggler) */
+    if (g.team > 0 && g.slowest_ns > 0 && !g.faulted) /* the slowest chunk sets the pace (a busy core, a straggler) */
         cost_fold(j, j->c_par, (double)g.slowest_ns * g.team / (double)n);
     par_fork_join_note(p, (double)(wall - g.slowest_ns));
 }
@@ -252,8 +280,8 @@ static void run_serial(const job *j, int64_t lo, int64_t n, double o, int timed)
         return;
     }
     int64_t ns;
-    run_timed(j, lo, n, &ns);
-    cost_fold(j, j->c_ser, (double)ns / (double)(n - lo));
+    if (run_timed(j, lo, n, &ns))
+        cost_fold(j, j->c_ser, (double)ns / (double)(n - lo));
 }
 
 static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
@@ -288,7 +316,7 @@ static void run_job(const job *j, int64_t n, int p)
     if (q != p)
         o = par_fork_join_ns(q);
     double c_s = cost_get(j, j->c_ser), c_p = cost_get(j, j->c_par);
-    int suspect = c_p > 0 && c_s > c_p; /* alone slower than in a crowd: c_s is inflated */
+    int suspect = c_p > 0 && c_s > SUSPECT_RATIO * c_p; /* alone much slower than in a crowd: c_s is inflated */
     if (!suspect && worth_parallel(n - lo, q, c_s, c_p, o)) {
         run_region(j, lo, n - lo, q);
         release(q);
@@ -354,7 +382,8 @@ static double core_units(const intptr_t *dims, int ncore)
 void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data)
 {
     par_loop *pl = data;
-    int p = pl->nthreads > 0 ? pl->nthreads : par_threads(0);
+    int p = pl->nthreads > 0 ? pl->nthreads
+                             : par_threads(pl->default_threads ? __atomic_load_n(pl->default_threads, __ATOMIC_RELAXED) : 0);
     if (p < 2 || dimensions[0] < 2 || pl->nops > UG_MAXARGS || pl->nops < 0 || pl->ncore > MAX_CORE ||
         pl->ncore < 0 || nested()) {
         pl->fn(args, dimensions, steps, pl->data);

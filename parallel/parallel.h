@@ -38,6 +38,8 @@ typedef struct par_loop {
                             scalar ufunc). The driver copies dimensions[0..ncore]. */
     double ns_par_elem;  /* measured cost of one outer iteration (same units) on one thread
                             while all threads run (memory-bound loops cost more); 0: not yet */
+    const int *default_threads; /* with nthreads 0: read at each call (a context's setting, which
+                                   may change after the loop was made); 0 or NULL: par_threads(0) */
 } par_loop;
 
 /* NumPy-ABI driver: splits dimensions[0] of the wrapped loop into

@@ -63,7 +63,7 @@ UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
         return UG_EINVAL;
     if (n < 0 || n > UG_MAX_THREADS)
         return ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
-    ctx->num_threads = n;
+    __atomic_store_n(&ctx->num_threads, n, __ATOMIC_RELAXED); /* loops read it at each call */
     return UG_OK;
 }
 

@@ -392,7 +392,7 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out,
         return st;
     }
     rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
-                          .nthreads = u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads,
+                          .nthreads = u->opts.num_threads, .default_threads = &u->ctx->num_threads,
                           .ncore = u->gufunc ? u->layout->ndims : 0};
     rec->u = u;
     rec->nkey = spec_key_len(u);
@@ -737,7 +737,7 @@ static int call_threads(const ug_ufunc *u)
 {
     if (u->opts.target != UG_TARGET_PARALLEL)
         return 1;
-    return par_threads(u->opts.num_threads > 0 ? u->opts.num_threads : u->ctx->num_threads);
+    return par_threads(u->opts.num_threads > 0 ? u->opts.num_threads : __atomic_load_n(&u->ctx->num_threads, __ATOMIC_RELAXED));
 }
 
 UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
@@ -762,6 +762,8 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     const ug_loop_rec *rec = u->loops[li];
     layout_loop ll = {.fn = rec->nkey ? spec_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
                       .nthreads = call_threads(u), .kname = u->name};
+    if (ll.nthreads > 1)
+        ug_ufunc_loop(u, li, &ll.par_fn, &ll.par_data); /* the driver with this loop's learned costs */
     return layout_execute(u->layout, ops, nops, rec->types, &ll, err);
 }
 

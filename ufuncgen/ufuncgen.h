@@ -154,8 +154,10 @@ UG_API int ug_errline(const ug_context *ctx);
 UG_API int ug_errcolumn(const ug_context *ctx);
 
 /* Set the default thread count of target=parallel ufuncs made from ctx
- * (0 = back to UFUNCGEN_NUM_THREADS / OpenMP default). UG_EINVAL if n < 0
- * or absurdly large (> 4096). */
+ * (0 = back to UFUNCGEN_NUM_THREADS / OpenMP default); it applies from the
+ * next call of each of them, including ufuncs made before, except those
+ * with their own ug_options.num_threads. UG_EINVAL if n < 0 or absurdly
+ * large (> 4096). */
 UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n);
 
 /* ------------------------------------------------------------------ ufuncs */
