@@ -24,6 +24,16 @@
  * parentheses: it bounds the C stack used here, in inference and in lowering. */
 #define PARSE_MAX_NEST 100 /* the message below says "100" */
 
+/* Operator chains (a + b + c ..., a ** b ** c ..., and/or chains) and
+ * elif chains build trees one level deeper per operator or branch, which
+ * the bracket limit above does not see; inference and lowering recurse on
+ * them. So a function's tree is at most PARSE_MAX_HEIGHT levels deep
+ * (measured without recursion, after parsing; a 30000-term sum used to
+ * overflow the C stack), and an if has at most PARSE_MAX_ELIF elif
+ * branches (the parser recurses on them). */
+#define PARSE_MAX_HEIGHT 2000 /* the message says "2000" */
+#define PARSE_MAX_ELIF 500    /* the message says "500" */
+
 typedef struct parser {
     kernel_module *m;
     kernel_token *toks;
@@ -36,6 +46,7 @@ typedef struct parser {
     kernel_token *open[PARSE_MAX_NEST + 1]; /* brackets open around the current token */
     int nopen;
     int depth;        /* recursion depth of expression parsing (bounded: PARSE_MAX_NEST) */
+    int elifs;        /* elif branches of the if being parsed (bounded: PARSE_MAX_ELIF) */
     ug_error *err;
 } parser;
 
@@ -820,7 +831,11 @@ static kernel_node *if_stmt(parser *P)
     if (!n || !(n->cond = expr_test(P)) || !expect(P, TK_COLON, ":") || !(n->body = suite(P)))
         return NULL;
     if (at(P, TK_ELIF)) {
+        if (P->elifs >= PARSE_MAX_ELIF)
+            return fail_at(P, UG_EUNSUPPORTED, peek(P)->pos, "more than %s 'elif' branches in one 'if' are not supported in kernels", "500");
+        P->elifs++;
         kernel_node *inner = if_stmt(P);
+        P->elifs--;
         kernel_node *b = inner ? new_node(P, N_BLOCK, peek(P)) : NULL;
         if (!b)
             return NULL;
@@ -1072,6 +1087,60 @@ static void toplevel(parser *P)
         add_func(P, f);
 }
 
+/* Push the children of n (at depth d) on the explicit stack of check_height. */
+static bool push_kids(const kernel_node *n, int d, const kernel_node ***st, int **dep, int *len, int *cap)
+{
+    const kernel_node *k[8] = {n->a, n->b, n->cond, n->body, n->orelse, n->range[0], n->range[1], n->range[2]};
+    int extra = n->nkids + 8;
+    if (*len + extra > *cap) {
+        int c = (*len + extra) * 2;
+        const kernel_node **s2 = realloc(*st, sizeof **st * (size_t)c);
+        if (s2)
+            *st = s2;
+        int *d2 = realloc(*dep, sizeof **dep * (size_t)c);
+        if (d2)
+            *dep = d2;
+        if (!s2 || !d2)
+            return false;
+        *cap = c;
+    }
+    for (int i = 0; i < 8 + n->nkids; i++) {
+        const kernel_node *c = i < 8 ? k[i] : n->kids[i - 8];
+        if (c) {
+            (*st)[*len] = c;
+            (*dep)[(*len)++] = d + 1;
+        }
+    }
+    return true;
+}
+
+/* Bound the depth of f's tree (see PARSE_MAX_HEIGHT), without recursion. */
+static void check_height(parser *P, const kernel_func *f)
+{
+    const kernel_node **st = NULL;
+    int *dep = NULL, len = 0, cap = 0;
+    if (!f->body || !push_kids(&(kernel_node){.body = f->body}, 0, &st, &dep, &len, &cap))
+        goto done;
+    while (len > 0) {
+        const kernel_node *n = st[--len];
+        int d = dep[len];
+        if (d > PARSE_MAX_HEIGHT) {
+            P->fname = f->name;
+            fail_at(P, UG_ESYNTAX, n->pos,
+                    "kernel nested too deeply here: more than %s levels of operators and blocks "
+                    "(each operator of a chain such as a + b + c is one level)", "2000");
+            goto done;
+        }
+        if (!push_kids(n, d, &st, &dep, &len, &cap)) {
+            fail_at(P, UG_ENOMEM, f->pos, "%s", "out of memory checking the kernel's nesting");
+            goto done;
+        }
+    }
+done:
+    free(st);
+    free(dep);
+}
+
 ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *err)
 {
     *out = NULL;
@@ -1087,6 +1156,8 @@ ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *
         toplevel(&P);
     if (st == UG_OK && !P.failed && m->nfuncs == 0)
         fail_at(&P, UG_ESYNTAX, peek(&P)->pos, "%s", "the source defines no kernel (expected 'def' or 'lambda')");
+    for (int k = 0; st == UG_OK && !P.failed && k < m->nfuncs; k++)
+        check_height(&P, m->funcs[k]);
     if (st == UG_OK && P.failed)
         st = err ? err->code : UG_ESYNTAX;
     if (st != UG_OK) {

@@ -3,6 +3,8 @@
  *   - a 10 000-line kernel compiles and computes the right value;
  *   - 1000 parameters: a clear error (a ufunc has at most 64 operands);
  *   - huge literals: integers beyond 64 bits are an error; 1e999 is inf;
+ *   - operator chains of 1900 terms work; 30000 terms, and 30000 elif
+ *     branches, give a positioned error (not a stack overflow);
  *   - 64-dimensional operands broadcast and compute; 65 are refused;
  *   - absurd thread counts are refused;
  *   - many create/call/free cycles of distinct ufuncs: resident memory stays
@@ -54,6 +56,56 @@ START_TEST(ten_thousand_line_kernel)
         want += i % 7;
     ck_assert_double_eq(apply1(f, 2.0), 2.0 * want);
     ug_ufunc_free(f);
+    free(src);
+}
+END_TEST
+
+/* Source text of "def f(x):\n    return x OP x OP ... x\n" with n operands. */
+static char *chain_src(const char *op, int n)
+{
+    size_t cap = (size_t)n * (strlen(op) + 4) + 64, len = 0;
+    char *src = malloc(cap);
+    len += (size_t)snprintf(src, cap, "def f(x):\n    return x");
+    for (int i = 1; i < n; i++)
+        len += (size_t)snprintf(src + len, cap - len, " %s x", op);
+    snprintf(src + len, cap - len, "\n");
+    return src;
+}
+
+/* Operator chains and elif chains (trees one level deeper per operator or
+ * branch, which recursive passes walk): long ones work up to the bound and
+ * beyond it fail with a positioned error -- never a stack overflow (a
+ * 30000-term sum used to crash). */
+START_TEST(long_chains)
+{
+    const char *sig = "d->d";
+    ug_ufunc *f = NULL;
+    char *ok = chain_src("+", 1900);
+    ck_assert_msg(ug_vectorize(ctx, ok, &sig, 1, NULL, &f) == UG_OK, "%s", ug_errmsg(ctx));
+    ck_assert_double_eq(apply1(f, 0.5), 950.0);
+    ug_ufunc_free(f);
+    free(ok);
+    static const char *ops[] = {"+", "*", "**", "and", "or", "&"};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        char *src = chain_src(ops[k], 30000);
+        const char *s = strcmp(ops[k], "&") ? sig : "q->q";
+        f = (ug_ufunc *)1;
+        ck_assert_int_eq(ug_vectorize(ctx, src, &s, 1, NULL, &f), UG_ESYNTAX);
+        ck_assert_ptr_null(f);
+        ck_assert_msg(strstr(ug_errmsg(ctx), "nested too deeply") && ug_errline(ctx) == 2 && ug_errcolumn(ctx) > 10,
+                      "%s: %s", ops[k], ug_errmsg(ctx));
+        free(src);
+    }
+    enum { BRANCHES = 30000 };
+    size_t cap = (size_t)BRANCHES * 48 + 100, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src, cap, "def f(x):\n    if x < 0:\n        return 0.0\n");
+    for (int i = 1; i < BRANCHES; i++)
+        n += (size_t)snprintf(src + n, cap - n, "    elif x < %d:\n        return %d.0\n", i, i);
+    snprintf(src + n, cap - n, "    return x\n");
+    ck_assert_int_eq(ug_vectorize(ctx, src, &sig, 1, NULL, &f), UG_EUNSUPPORTED);
+    ck_assert_msg(strstr(ug_errmsg(ctx), "'elif'") && ug_errline(ctx) == 4 + 2 * 500 && ug_errcolumn(ctx) == 5, "%s",
+                  ug_errmsg(ctx));
     free(src);
 }
 END_TEST
@@ -193,6 +245,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, ten_thousand_line_kernel);
+    tcase_add_test(tc, long_chains);
     tcase_add_test(tc, thousand_parameters);
     tcase_add_test(tc, huge_literals);
     tcase_add_test(tc, sixty_four_dims);

@@ -14,6 +14,7 @@
 #include <fenv.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #if __has_include(<valgrind/valgrind.h>)
@@ -242,6 +243,36 @@ START_TEST(test_measures_cost)
         ck_assert(y[i] == poly8(x[i]));
     free(x);
     free(y);
+}
+END_TEST
+
+/* A region whose chunks page-fault (the first touch of a new output) times
+ * the kernel's fault path, not the loop: the driver learns nothing from it.
+ * The same call on the now-touched memory teaches c_p. */
+START_TEST(test_faulting_region_not_learned)
+{
+    intptr_t n = 2 << 20; /* 16 MiB of output: thousands of 4 KiB pages */
+    size_t bytes = (size_t)n * sizeof(double);
+    double *x = malloc(bytes);
+    for (intptr_t i = 0; i < n; i++)
+        x[i] = (double)i / n;
+    double *y = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(y != MAP_FAILED);
+    madvise(y, bytes, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
+    char *args[2] = {(char *)x, (char *)y};
+    intptr_t dims[1] = {n}, steps[2] = {8, 8};
+    par_loop pl = {.fn = loop_poly_d, .nops = 2, .nthreads = 2, .ns_per_elem = FORCED_NS};
+    par_loop_fn(args, dims, steps, &pl);
+    double c;
+    __atomic_load(&pl.ns_par_elem, &c, __ATOMIC_RELAXED);
+    ck_assert_msg(c == 0, "learned %g ns per item from a region that faulted", c);
+    par_loop_fn(args, dims, steps, &pl);
+    __atomic_load(&pl.ns_par_elem, &c, __ATOMIC_RELAXED);
+    ck_assert_msg(c > 0 && c < 1e4, "ns_par_elem %g after a clean region", c);
+    for (intptr_t i = 0; i < n; i += 9973)
+        ck_assert(y[i] == poly8(x[i]));
+    munmap(y, bytes);
+    free(x);
 }
 END_TEST
 
@@ -723,6 +754,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_bitwise_strides);
     tcase_add_test(t, test_bitwise_measured);
     tcase_add_test(t, test_measures_cost);
+    tcase_add_test(t, test_faulting_region_not_learned);
     tcase_add_test(t, test_gufunc_core);
     tcase_add_test(t, test_gufunc_cost_per_unit);
     tcase_add_test(t, test_data_pointer);
