@@ -9,6 +9,7 @@ import tempfile
 
 _cache = tempfile.mkdtemp(prefix="ufuncgen-pytest-cache-")
 os.environ.setdefault("UFUNCGEN_CACHE_DIR", _cache)
+os.environ.setdefault("UFUNCGEN_VERIFY", "1")  # LLVM's IR verifier on every generated module (the package is a release build)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

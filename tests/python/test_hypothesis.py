@@ -118,3 +118,60 @@ def test_gufunc_integer_reductions_exact(dtype, data):
         got = f(a, b)
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, want, err_msg=src)
+
+
+# ---------------------------------------------------------------- strides and broadcasting
+
+@st.composite
+def _view(draw, dtype, shape, elements):
+    """An array of `shape` that is a strided view: each axis stepped by
+    1, 2, -1 or -3 over a larger buffer, and the axes permuted (transposed)."""
+    nd = len(shape)
+    steps = [draw(st.sampled_from([1, 2, -1, -3])) for _ in range(nd)]
+    perm = list(draw(st.permutations(range(nd)))) if nd > 1 else list(range(nd))
+    base_shape = tuple(shape[perm[i]] * abs(steps[i]) for i in range(nd))
+    base = draw(hnp.arrays(dtype, base_shape, elements=elements))
+    v = base[tuple(slice(None, None, s) for s in steps)]
+    v = v.transpose(np.argsort(perm))
+    assert v.shape == tuple(shape)
+    return v
+
+
+@st.composite
+def _broadcast_pair(draw, dtype, elements):
+    """x and y of shapes that broadcast against each other (y may have fewer
+    dims and size-1 axes), each possibly a strided/transposed view."""
+    shape = draw(st.lists(st.integers(0, 5), min_size=1, max_size=3))
+    k = draw(st.integers(0, len(shape)))  # y keeps the trailing k axes
+    yshape = [1 if draw(st.booleans()) else n for n in shape[len(shape) - k:]]
+    if draw(st.booleans()):
+        shape, yshape = yshape, shape  # either side may be the smaller one
+    x = draw(_view(dtype, shape, elements))
+    y = draw(_view(dtype, yshape, elements))
+    return x, y
+
+
+def _check_strided(f, expr, x, y, dtype):
+    want = np.broadcast_to(np.asarray(_numpy(expr, x, y)), np.broadcast_shapes(x.shape, y.shape))
+    with np.errstate(all="ignore"):
+        got = f(x, y)
+        out = np.full(want.shape[::-1], 77, dtype=dtype).T  # a Fortran-ordered out= as well
+        f(x, y, out=out)
+    np.testing.assert_array_equal(got, want.astype(dtype), err_msg=expr)
+    np.testing.assert_array_equal(out, want.astype(dtype), err_msg=expr)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=st.data())
+def test_float_strided_broadcast_bit_exact(dtype, data):
+    """Random expressions on strided, reversed, transposed and broadcast operands."""
+    expr = data.draw(FLOAT_EXPR)
+    x, y = data.draw(_broadcast_pair(dtype, st.floats(-1e3, 1e3, width=np.dtype(dtype).itemsize * 8)))
+    _check_strided(_compile(expr, [SIG[dtype]]), expr, x, y, dtype)
+
+
+@given(data=st.data())
+def test_integer_strided_broadcast_bit_exact(data):
+    expr = data.draw(INT_EXPR)
+    x, y = data.draw(_broadcast_pair(np.int32, None))
+    _check_strided(ufuncgen.vectorize(f"def k(x, y):\n    return {expr}\n", ["i4(i4,i4)"]), expr, x, y, np.int32)
