@@ -319,6 +319,127 @@ START_TEST(moving_mean_scalar_window)
 }
 END_TEST
 
+/* Operand layouts for the matrix below: the logical (S, N) input v[s][i]
+ * stored contiguously, transposed (stored as (N, S)), strided (every other
+ * element of a (S, 2N) buffer), or broadcast (one row, loop stride 0). */
+enum { LAY_STACKED, LAY_TRANSPOSED, LAY_STRIDED, LAY_BROADCAST, NLAY };
+static const char *lay_name[NLAY] = {"stacked", "transposed", "strided", "broadcast"};
+
+static double lay_value(int s, int i) { return (double)((s * 7 + i * 3) % 13) - 6.0 + 0.25 * i; }
+
+/* Fill buf for layout lay and describe it as a (S, N) float64 operand; the
+ * logical value at (s, i) is lay_value(s, i) (row 0 for every s if broadcast). */
+static void lay_operand(ug_operand *op, double *buf, int lay, int S, int N)
+{
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < N; i++) {
+            double v = lay_value(lay == LAY_BROADCAST ? 0 : s, i);
+            switch (lay) {
+            case LAY_STACKED: buf[s * N + i] = v; break;
+            case LAY_TRANSPOSED: buf[i * S + s] = v; break;
+            case LAY_STRIDED: buf[(s * N + i) * 2] = v; break;
+            default: buf[i] = v; break;
+            }
+        }
+    int64_t st[4][2] = {{8 * N, 8}, {8, 8 * S}, {16 * N, 16}, {0, 8}};
+    ug_operand_init(op, buf, UG_FLOAT64, 2, (int64_t[]){S, N}, st[lay]);
+}
+
+static double lay_at(int lay, int s, int i) { return lay_value(lay == LAY_BROADCAST ? 0 : s, i); }
+
+/* Cross product, cumulative sum and moving mean, each with its array input
+ * stacked, transposed, strided and broadcast, against plain C loops over
+ * the logical values (same operation order: bit-exact). */
+START_TEST(gufuncs_every_layout)
+{
+    enum { S = 5, N = 9, W = 4 };
+    ug_ufunc *cross = gu("def cross(a, b, c):\n"
+                         "    c[0] = a[1] * b[2] - a[2] * b[1]\n"
+                         "    c[1] = a[2] * b[0] - a[0] * b[2]\n"
+                         "    c[2] = a[0] * b[1] - a[1] * b[0]\n",
+                         "(3),(3)->(3)", "f8,f8->f8", 0);
+    ug_ufunc *cumsum = gu("def cumsum(x, out):\n    s = 0.0\n    for i in range(len(x)):\n"
+                          "        s += x[i]\n        out[i] = s\n",
+                          "(n)->(n)", "void(float64[:], float64[:])", 0);
+    ug_ufunc *mov = gu("def mov(x, w, out):\n    acc = 0.0\n    for i in range(len(x)):\n        acc += x[i]\n"
+                       "        if i >= w:\n            acc -= x[i - w]\n        out[i] = acc / min(i + 1, w)\n",
+                       "(n),()->(n)", "void(float64[:], int64, float64[:])", 0);
+    double buf[2 * S * N], out[S * N], b3[3] = {0.5, -2.0, 3.0};
+    int64_t w = W;
+    for (int lay = 0; lay < NLAY; lay++) {
+        ug_operand ops[3];
+        /* cross: a (S, 3) in this layout, b (3,) broadcast */
+        lay_operand(&ops[0], buf, lay, S, 3);
+        ug_operand_init(&ops[1], b3, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+        ug_operand_init(&ops[2], out, UG_FLOAT64, 2, (int64_t[]){S, 3}, NULL);
+        call_ok(cross, ops, 3);
+        for (int s = 0; s < S; s++) {
+            double a[3] = {lay_at(lay, s, 0), lay_at(lay, s, 1), lay_at(lay, s, 2)};
+            double want[3] = {a[1] * b3[2] - a[2] * b3[1], a[2] * b3[0] - a[0] * b3[2], a[0] * b3[1] - a[1] * b3[0]};
+            for (int i = 0; i < 3; i++)
+                ck_assert_msg(out[s * 3 + i] == want[i], "cross %s [%d][%d]", lay_name[lay], s, i);
+        }
+        /* cumsum and moving mean: x (S, N) in this layout */
+        lay_operand(&ops[0], buf, lay, S, N);
+        ug_operand_init(&ops[1], out, UG_FLOAT64, 2, (int64_t[]){S, N}, NULL);
+        call_ok(cumsum, ops, 2);
+        for (int s = 0; s < S; s++) {
+            double acc = 0;
+            for (int i = 0; i < N; i++) {
+                acc += lay_at(lay, s, i);
+                ck_assert_msg(out[s * N + i] == acc, "cumsum %s [%d][%d]", lay_name[lay], s, i);
+            }
+        }
+        ug_operand_init(&ops[1], &w, UG_INT64, 0, NULL, NULL);
+        ug_operand_init(&ops[2], out, UG_FLOAT64, 2, (int64_t[]){S, N}, NULL);
+        call_ok(mov, ops, 3);
+        for (int s = 0; s < S; s++) {
+            double acc = 0;
+            for (int i = 0; i < N; i++) {
+                acc += lay_at(lay, s, i);
+                if (i >= W)
+                    acc -= lay_at(lay, s, i - W);
+                ck_assert_msg(out[s * N + i] == acc / (i + 1 < W ? i + 1 : W), "movmean %s [%d][%d]", lay_name[lay], s, i);
+            }
+        }
+    }
+    ug_ufunc_free(cross);
+    ug_ufunc_free(cumsum);
+    ug_ufunc_free(mov);
+}
+END_TEST
+
+/* Flexible dimensions through ug_guvectorize: NumPy's matmul layout
+ * (m?,n),(n,p?)->(m?,p?) with a vector on either side (the missing
+ * dimension has size 1 in the kernel and is absent from the output). */
+START_TEST(flexible_dims_matmul)
+{
+    ug_ufunc *f = gu(matmul_src, "(m?,n),(n,p?)->(m?,p?)", "void(float64[:,:], float64[:,:], float64[:,:])", 0);
+    double A[2][3] = {{1, 2, 3}, {4, 5, 6}}, B[3][2] = {{1, -1}, {0.5, 2}, {-3, 0.25}}, v[3] = {2, -1, 0.5};
+    double C[2][2], y[2], z[2];
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], A, UG_FLOAT64, 2, (int64_t[]){2, 3}, NULL);
+    ug_operand_init(&ops[1], B, UG_FLOAT64, 2, (int64_t[]){3, 2}, NULL);
+    ug_operand_init(&ops[2], C, UG_FLOAT64, 2, (int64_t[]){2, 2}, NULL);
+    call_ok(f, ops, 3); /* matrix @ matrix */
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            ck_assert_double_eq(C[i][j], A[i][0] * B[0][j] + A[i][1] * B[1][j] + A[i][2] * B[2][j]);
+    ug_operand_init(&ops[1], v, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+    ug_operand_init(&ops[2], y, UG_FLOAT64, 1, (int64_t[]){2}, NULL);
+    call_ok(f, ops, 3); /* matrix @ vector: p is missing */
+    for (int i = 0; i < 2; i++)
+        ck_assert_double_eq(y[i], A[i][0] * v[0] + A[i][1] * v[1] + A[i][2] * v[2]);
+    ug_operand_init(&ops[0], v, UG_FLOAT64, 1, (int64_t[]){3}, NULL);
+    ug_operand_init(&ops[1], B, UG_FLOAT64, 2, (int64_t[]){3, 2}, NULL);
+    ug_operand_init(&ops[2], z, UG_FLOAT64, 1, (int64_t[]){2}, NULL);
+    call_ok(f, ops, 3); /* vector @ matrix: m is missing */
+    for (int j = 0; j < 2; j++)
+        ck_assert_double_eq(z[j], v[0] * B[0][j] + v[1] * B[1][j] + v[2] * B[2][j]);
+    ug_ufunc_free(f);
+}
+END_TEST
+
 START_TEST(two_outputs_mean_std)
 {
     const char *src = "def mean_std(x, mean, std):\n"
@@ -463,6 +584,8 @@ int main(void)
     tcase_add_test(tc, cross_frozen);
     tcase_add_test(tc, cumsum_reversed);
     tcase_add_test(tc, moving_mean_scalar_window);
+    tcase_add_test(tc, gufuncs_every_layout);
+    tcase_add_test(tc, flexible_dims_matmul);
     tcase_add_test(tc, two_outputs_mean_std);
     tcase_add_test(tc, core_dim_mismatch_and_zero_size);
     tcase_add_test(tc, layout_and_kernel_errors);
