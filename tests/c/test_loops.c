@@ -741,22 +741,29 @@ START_TEST(math_binary_builtins)
         {B_MAX, py_max, 0}, {B_MIN, py_min, 0}, {B_MAXIMUM, np_maximum, 0}, {B_MINIMUM, np_minimum, 0},
         {B_FMAX, np_fmax, 0}, {B_FMIN, np_fmin, 0},
     };
-    ug_dtype dt = UG_FLOAT64;
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    bool f32 = dt == UG_FLOAT32;
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
         kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
         ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
         ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(cs[c].b, args2, 2, dt, dt), 0, NULL), dts);
         double a[NF * NF], b[NF * NF], out[NF * NF];
+        float af[NF * NF], bf[NF * NF], outf[NF * NF];
         for (int i = 0; i < NF * NF; i++) {
-            a[i] = fvals[i / NF];
-            b[i] = fvals[i % NF];
+            af[i] = (float)fvals[i / NF];
+            bf[i] = (float)fvals[i % NF];
+            a[i] = f32 ? af[i] : fvals[i / NF];
+            b[i] = f32 ? bf[i] : fvals[i % NF];
         }
-        char *args[3] = {(char *)a, (char *)b, (char *)out};
-        intptr_t dims[1] = {NF * NF}, steps[3] = {8, 8, 8};
+        char *args[3] = {f32 ? (char *)af : (char *)a, f32 ? (char *)bf : (char *)b, f32 ? (char *)outf : (char *)out};
+        intptr_t dims[1] = {NF * NF}, steps[3] = {f32 ? 4 : 8, f32 ? 4 : 8, f32 ? 4 : 8};
         fn(args, dims, steps, NULL);
-        for (int i = 0; i < NF * NF; i++)
-            ck_assert_msg(close_ulps(out[i], cs[c].d(a[i], b[i]), cs[c].ulps, false), "builtin %d (%g, %g): %.17g want %.17g",
-                          cs[c].b, a[i], b[i], out[i], cs[c].d(a[i], b[i]));
+        for (int i = 0; i < NF * NF; i++) {
+            double got = f32 ? outf[i] : out[i];
+            double want = f32 ? (double)(float)cs[c].d(a[i], b[i]) : cs[c].d(a[i], b[i]); /* float32: the rounded true value */
+            ck_assert_msg(close_ulps(got, want, cs[c].ulps, f32), "%s builtin %d (%g, %g): %.17g want %.17g",
+                          f32 ? "float32" : "float64", cs[c].b, a[i], b[i], got, want);
+        }
     }
 }
 END_TEST
@@ -1348,6 +1355,100 @@ static const char matmul_src[] =
     "                acc += A[i, k] * B[k, j]\n"
     "            C[i, j] = acc\n";
 
+/* One float64 -> float64/int64/bool element through a kernel from source. */
+static void run_f64(ug_loop_fn fn, const double *x, void *out, ug_dtype odt, int n)
+{
+    char *args[2] = {(char *)x, (char *)out};
+    intptr_t d[1] = {n}, st[2] = {8, (intptr_t)ug_dtype_size(odt)};
+    fn(args, d, st, NULL);
+}
+
+/* Unary operators, int()/float()/bool() and the constants, by value. */
+START_TEST(source_unary_casts_constants)
+{
+    static const ug_dtype its[] = {UG_INT8, UG_UINT8, UG_INT32, UG_INT64};
+    for (size_t t = 0; t < sizeof its / sizeof its[0]; t++) { /* ~x wraps in the type, as NumPy's invert */
+        ug_dtype dts[2] = {its[t], its[t]};
+        ug_loop_fn fn = build_src("def k(x):\n    return ~x\n", NULL, 1, 1, dts, NULL, 0);
+        int64_t vals[] = {0, 1, -1, 5, 127, -128, 255};
+        for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+            char in[8] = {0}, out[8] = {0};
+            put(in, its[t], wrap((uint64_t)vals[v], its[t]));
+            char *args[2] = {in, out};
+            intptr_t d[1] = {1}, st[2] = {0, 0};
+            fn(args, d, st, NULL);
+            ck_assert_msg(get(out, its[t]) == wrap(~(uint64_t)wrap((uint64_t)vals[v], its[t]), its[t]), "~%lld in dtype %d",
+                          (long long)vals[v], its[t]);
+        }
+    }
+    enum { N = 9 };
+    const double x[N] = {0.0, -0.0, 2.7, -2.7, 0.5, 1e18, -1e18, INFINITY, NAN};
+    ug_dtype fb[2] = {UG_FLOAT64, UG_BOOL}, ff[2] = {UG_FLOAT64, UG_FLOAT64}, fi[2] = {UG_FLOAT64, UG_INT64};
+    bool b[N];
+    run_f64(build_src("def k(x):\n    return not x\n", NULL, 1, 1, fb, NULL, 0), x, b, UG_BOOL, N);
+    for (int i = 0; i < N; i++) /* Python: bool(nan) is True, bool(-0.0) False */
+        ck_assert_msg(b[i] == (x[i] == 0), "not %g", x[i]);
+    run_f64(build_src("def k(x):\n    return bool(x)\n", NULL, 1, 1, fb, NULL, 0), x, b, UG_BOOL, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(b[i] == (x[i] != 0 || isnan(x[i])), "bool(%g)", x[i]);
+    double y[N];
+    run_f64(build_src("def k(x):\n    return +x\n", NULL, 1, 1, ff, NULL, 0), x, y, UG_FLOAT64, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(same(y[i], x[i]), "+%g", x[i]);
+    int64_t r[N];
+    run_f64(build_src("def k(x):\n    return int(x)\n", NULL, 1, 1, fi, NULL, 0), x, r, UG_INT64, 7);
+    const int64_t want_int[7] = {0, 0, 2, -2, 0, 1000000000000000000, -1000000000000000000};
+    for (int i = 0; i < 7; i++) /* truncation toward zero (inf and nan have no int: NumPy leaves them unspecified) */
+        ck_assert_msg(r[i] == want_int[i], "int(%g) = %lld", x[i], (long long)r[i]);
+    ug_dtype idf[2] = {UG_INT64, UG_FLOAT64};
+    ug_loop_fn fl = build_src("def k(x):\n    return float(x) / 2\n", NULL, 1, 1, idf, NULL, 0);
+    int64_t iv[3] = {3, -7, (INT64_C(1) << 53) + 1};
+    double fo[3];
+    char *args[2] = {(char *)iv, (char *)fo};
+    intptr_t d[1] = {3}, st[2] = {8, 8};
+    fl(args, d, st, NULL);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(fo[i] == (double)iv[i] / 2, "float(%lld) / 2 = %.17g", (long long)iv[i], fo[i]);
+    static const struct { const char *src; double want; } cs[] = {
+        {"def k(x):\n    return x * 0.0 + pi\n", M_PI}, {"def k(x):\n    return x * 0.0 + math.e\n", M_E},
+        {"def k(x):\n    return np.pi * 2 + x * 0.0\n", 2 * M_PI}, {"def k(x):\n    return -inf\n", -INFINITY},
+        {"def k(x):\n    return np.inf\n", INFINITY}, {"def k(x):\n    return nan\n", NAN},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        run_f64(build_src(cs[c].src, NULL, 1, 1, ff, NULL, 0), x, y, UG_FLOAT64, 3);
+        for (int i = 0; i < 3; i++)
+            ck_assert_msg(same(y[i], cs[c].want), "%s: %.17g", cs[c].src, y[i]);
+    }
+}
+END_TEST
+
+/* bool operands by value: bitwise and comparisons stay bool (NumPy); + and
+ * * count as integers (Python and Numba: True + True == 2). */
+START_TEST(source_bool_operators)
+{
+    static const struct { const char *expr; ug_dtype out; int64_t want[4]; } cs[] = {
+        {"a & b | a ^ b", UG_BOOL, {0, 1, 1, 1}}, {"a < b", UG_BOOL, {0, 1, 0, 0}}, {"a == b", UG_BOOL, {1, 0, 0, 1}},
+        {"a >= b", UG_BOOL, {1, 0, 1, 1}}, {"~a", UG_BOOL, {1, 1, 0, 0}}, {"not a", UG_BOOL, {1, 1, 0, 0}},
+        {"a and not b", UG_BOOL, {0, 0, 1, 0}}, {"a + b", UG_INT64, {0, 1, 1, 2}}, {"a * b - b", UG_INT64, {0, -1, 0, 0}},
+    };
+    bool a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        char src[96];
+        snprintf(src, sizeof src, "def k(a, b):\n    return %s\n", cs[c].expr);
+        ug_dtype dts[3] = {UG_BOOL, UG_BOOL, cs[c].out};
+        ug_loop_fn fn = build_src(src, NULL, 2, 1, dts, NULL, 0);
+        int64_t out[4] = {0};
+        char *args[3] = {(char *)a, (char *)b, (char *)out};
+        intptr_t d[1] = {4}, st[3] = {1, 1, (intptr_t)ug_dtype_size(cs[c].out)};
+        fn(args, d, st, NULL);
+        for (int i = 0; i < 4; i++) {
+            int64_t got = cs[c].out == UG_BOOL ? ((bool *)out)[i] : out[i];
+            ck_assert_msg(got == cs[c].want[i], "%s with a=%d b=%d: %lld", cs[c].expr, a[i], b[i], (long long)got);
+        }
+    }
+}
+END_TEST
+
 START_TEST(source_gufunc_matmul_strided)
 {
     ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
@@ -1792,7 +1893,7 @@ static Suite *suite(void)
     tcase_add_loop_test(t, casts_every_pair, 0, UG_NDTYPES * UG_NDTYPES);
     tcase_add_test(t, casts_match_numpy);
     tcase_add_loop_test(t, math_unary_every_builtin, 0, 2 * NMCASES);
-    tcase_add_test(t, math_binary_builtins);
+    tcase_add_loop_test(t, math_binary_builtins, 0, 2);
     tcase_add_loop_test(t, int_builtins, 0, 8);
     suite_add_tcase(s, t);
     TCase *l = tcase_create("loops");
@@ -1820,6 +1921,8 @@ static Suite *suite(void)
     tcase_add_test(l, dump_ir_and_asm);
     tcase_add_test(l, source_sigmoid_float32_weak_literals);
     tcase_add_test(l, source_gufunc_matmul_strided);
+    tcase_add_test(l, source_unary_casts_constants);
+    tcase_add_test(l, source_bool_operators);
     tcase_add_test(l, source_gufunc_variant_overlap);
     tcase_add_test(l, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, l);
