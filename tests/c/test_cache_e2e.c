@@ -84,6 +84,14 @@ static void fresh_dir(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+static void remove_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 START_TEST(invalidation_is_exact)
 {
     fresh_dir();
@@ -126,6 +134,53 @@ START_TEST(invalidation_is_exact)
 }
 END_TEST
 
+/* Compile count of creating f with these options (cache on) in ctx. */
+static long build_opts(ug_context *ctx, const char *src, const char *layout, const char *sig, ug_options o)
+{
+    o.cache = 1;
+    long before = loops_compile_count();
+    ug_ufunc *f = NULL;
+    ug_status st = layout ? ug_guvectorize(ctx, src, layout, &sig, 1, &o, &f) : ug_vectorize(ctx, src, &sig, 1, &o, &f);
+    ck_assert_msg(st == UG_OK, "%s", ug_errmsg(ctx));
+    ug_ufunc_free(f);
+    return loops_compile_count() - before;
+}
+
+/* Every option that changes the machine code is in the real key: boundscheck,
+ * target, the context's opt_level, the layout; each variant compiles once
+ * and is then served from the cache next to the others. */
+START_TEST(options_and_layout_are_in_the_key)
+{
+    fresh_dir();
+    ug_context *ctx = new_ctx();
+    ug_options o;
+    ug_options_init(&o);
+    o.kernel = "f";
+    ug_options bc = o, par = o;
+    bc.boundscheck = 1;
+    par.target = UG_TARGET_PARALLEL;
+    const ug_options *variants[] = {&o, &bc, &par};
+    for (int round = 0; round < 2; round++) /* first round compiles each once, the second nothing */
+        for (int v = 0; v < 3; v++)
+            ck_assert_int_eq(build_opts(ctx, base_src, NULL, "d->d", *variants[v]), round ? 0 : 1);
+    ug_config cfg;
+    ug_config_init(&cfg);
+    cfg.cache_dir = dir;
+    cfg.opt_level = 3;
+    ug_context *o3 = ug_context_new(&cfg);
+    ck_assert_int_eq(build_opts(o3, base_src, NULL, "d->d", o), 1);
+    ck_assert_int_eq(build_opts(o3, base_src, NULL, "d->d", o), 0);
+    ug_context_free(o3);
+    const char *gsrc = "def f(a, out):\n    s = 0.0\n    for i in range(len(a)):\n        s += a[i]\n    out[0] = s\n";
+    ug_options g;
+    ug_options_init(&g);
+    ck_assert_int_eq(build_opts(ctx, gsrc, "(n)->()", "d->d", g), 1);
+    ck_assert_int_eq(build_opts(ctx, gsrc, "(3)->()", "d->d", g), 1);
+    ck_assert_int_eq(build_opts(ctx, gsrc, "(n)->()", "d->d", g), 0);
+    ug_context_free(ctx);
+}
+END_TEST
+
 START_TEST(new_process_compiles_nothing)
 {
     fresh_dir();
@@ -134,6 +189,7 @@ START_TEST(new_process_compiles_nothing)
     long again = run_child("build", log, sizeof log);
     ck_assert_msg(again == 0, "second process compiled %ld loops:\n%s", again, log);
     ck_assert_msg(strstr(log, "hit"), "debug log shows no hit:\n%s", log);
+    ck_assert_msg(!strstr(log, "miss") && !strstr(log, "write"), "debug log shows a miss or a write:\n%s", log);
     ck_assert_msg(strstr(log, "values-ok"), "wrong values from cached code:\n%s", log);
 }
 END_TEST
@@ -209,7 +265,9 @@ int main(int argc, char **argv)
     Suite *s = suite_create("cache_e2e");
     TCase *tc = tcase_create("cache_e2e");
     tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, NULL, remove_dir);
     tcase_add_test(tc, invalidation_is_exact);
+    tcase_add_test(tc, options_and_layout_are_in_the_key);
     tcase_add_test(tc, new_process_compiles_nothing);
     tcase_add_test(tc, corrupt_objects_are_recompiled);
     suite_add_tcase(s, tc);
