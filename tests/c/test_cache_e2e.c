@@ -229,18 +229,76 @@ START_TEST(corrupt_objects_are_recompiled)
 }
 END_TEST
 
+/* Eight processes start at once on an empty cache, each creating the same
+ * kernel with four signatures: all compute the right values; the index
+ * lists each signature exactly once, every file verifies (the
+ * ufuncgen-cache tool), nothing temporary is left, and a ninth process
+ * compiles nothing. */
+START_TEST(concurrent_processes_share_the_cache)
+{
+    fresh_dir();
+    enum { P = 8 };
+    FILE *ps[P];
+    char cmd[4096 + 600], out[P][4096];
+    for (int i = 0; i < P; i++) { /* all started before any is read */
+        snprintf(cmd, sizeof cmd, "'%s' child many %s 2>&1", self, dir);
+        ck_assert_ptr_nonnull(ps[i] = popen(cmd, "r"));
+    }
+    for (int i = 0; i < P; i++) {
+        size_t n = fread(out[i], 1, sizeof out[i] - 1, ps[i]);
+        out[i][n] = 0;
+        ck_assert_int_eq(pclose(ps[i]), 0);
+        ck_assert_msg(strstr(out[i], "values-ok"), "process %d: %s", i, out[i]);
+    }
+    char tool[4096 + 64], *slash;
+    snprintf(tool, sizeof tool, "%s", self);
+    ck_assert_ptr_nonnull(slash = strrchr(tool, '/'));
+    snprintf(slash, sizeof tool - (size_t)(slash - tool), "/../../cache/ufuncgen-cache --dir %s", dir);
+    snprintf(cmd, sizeof cmd, "%s verify >/dev/null 2>&1", tool);
+    ck_assert_msg(system(cmd) == 0, "ufuncgen-cache verify found a bad file");
+    snprintf(cmd, sizeof cmd, "%s list 2>&1", tool);
+    FILE *l = popen(cmd, "r");
+    char listing[8192];
+    size_t n = fread(listing, 1, sizeof listing - 1, l);
+    listing[n] = 0;
+    pclose(l);
+    static const char *sigs[] = {" d->d ", " f->f ", " q->d ", " i->d "};
+    for (int k = 0; k < 4; k++) {
+        const char *p = strstr(listing, sigs[k]);
+        ck_assert_msg(p && !strstr(p + 1, sigs[k]), "signature%s listed %s:\n%s", sigs[k], p ? "twice" : "never", listing);
+    }
+    DIR *d = opendir(dir);
+    int ugi = 0, ugo = 0, other = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.')
+            continue;
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".ugi"))
+            ugi++;
+        else if (len > 4 && !strcmp(e->d_name + len - 4, ".ugo"))
+            ugo++;
+        else if (strcmp(e->d_name, "ufuncgen.lock"))
+            other++;
+    }
+    closedir(d);
+    ck_assert_msg(ugi == 1 && ugo == 4 && other == 0, "%d index, %d object and %d other files", ugi, ugo, other);
+    char log[16384];
+    ck_assert_int_eq(run_child("many", log, sizeof log), 0);
+}
+END_TEST
+
 static int child(const char *mode, const char *d)
 {
     snprintf(dir, sizeof dir, "%s", d);
-    (void)mode;
     ug_context *ctx = new_ctx();
-    const char *sigs[] = {"d->d", "f->f"};
+    const char *sigs[] = {"d->d", "f->f", "q->d", "i->d"};
+    int nsigs = strcmp(mode, "many") == 0 ? 4 : 2;
     ug_options o;
     ug_options_init(&o);
     o.cache = 1;
     o.kernel = "f";
     ug_ufunc *f;
-    if (ug_vectorize(ctx, base_src, sigs, 2, &o, &f) != UG_OK) {
+    if (ug_vectorize(ctx, base_src, sigs, nsigs, &o, &f) != UG_OK) {
         printf("error: %s\n", ug_errmsg(ctx));
         return 1;
     }
@@ -270,6 +328,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, options_and_layout_are_in_the_key);
     tcase_add_test(tc, new_process_compiles_nothing);
     tcase_add_test(tc, corrupt_objects_are_recompiled);
+    tcase_add_test(tc, concurrent_processes_share_the_cache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
