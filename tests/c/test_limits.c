@@ -6,6 +6,8 @@
  *   - operator chains of 1900 terms work; 30000 terms, and 30000 elif
  *     branches, give a positioned error (not a stack overflow);
  *   - 64-dimensional operands broadcast and compute; 65 are refused;
+ *   - more than 2^31 elements (zero-stride views) in a core dimension and
+ *     in the loop dimension;
  *   - absurd thread counts are refused;
  *   - many create/call/free cycles of distinct ufuncs: resident memory stays
  *     flat (JIT code of freed ufuncs is released).  UFUNCGEN_LIMITS_CYCLES
@@ -199,6 +201,49 @@ static long rss_kb(void)
     return res * 4;
 }
 
+/* More than 2^31 elements (zero-stride views, no memory behind them): a
+ * gufunc summing a core dimension of 2^31 + 5 elements, and a scalar
+ * ufunc whose 2^31 + 5 loop items all write one element (out= a zero-stride
+ * view too): counts past 32 bits stay exact. */
+START_TEST(beyond_two_to_the_31_elements)
+{
+    if (RUNNING_ON_VALGRIND)
+        return; /* billions of iterations: seconds natively, hours under valgrind */
+    const int64_t n = (INT64_C(1) << 31) + 5;
+    ug_ufunc *f = NULL;
+    const char *sig = "void(int64[:], int64[:])";
+    ck_assert_int_eq(ug_guvectorize(ctx, "def total(a, out):\n    s = 0\n    for i in range(len(a)):\n        s += a[i]\n"
+                                         "    out[0] = s\n", "(n)->()", &sig, 1, NULL, &f), UG_OK);
+    int64_t one = 1, sum = 0;
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], &one, UG_INT64, 1, &n, (int64_t[]){0});
+    ug_operand_init(&ops[1], &sum, UG_INT64, 0, NULL, NULL);
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+    ck_assert_int_eq(sum, n);
+    ug_ufunc_free(f);
+    /* loop dimension: zero-stride inputs, a real 2 GiB int8 output (an
+     * output with stride 0 would overlap itself: refused, as NumPy does) */
+    const char *ssig = "bb->b";
+    ck_assert_int_eq(ug_vectorize(ctx, "lambda a, b: a + b\n", &ssig, 1, NULL, &f), UG_OK);
+    int8_t a = 20, b = 22, c = 0;
+    ug_operand_init(&ops[0], &a, UG_INT8, 1, &n, (int64_t[]){0});
+    ug_operand_init(&ops[1], &b, UG_INT8, 1, &n, (int64_t[]){0});
+    ug_operand_init(&ops[2], &c, UG_INT8, 1, &n, (int64_t[]){0});
+    ck_assert_int_eq(ug_call(f, ops, 3, &err), UG_EOVERLAP);
+    ck_assert_msg(strstr(err.msg, "overlap itself"), "%s", err.msg);
+    int8_t *out = malloc((size_t)n);
+    ck_assert_ptr_nonnull(out);
+    ug_operand_init(&ops[2], out, UG_INT8, 1, &n, NULL);
+    ck_assert_msg(ug_call(f, ops, 3, &err) == UG_OK, "%s", err.msg);
+    for (int64_t i = 0; i < n; i += n / 1000 + 1)
+        ck_assert_int_eq(out[i], 42);
+    ck_assert_int_eq(out[n - 1], 42);
+    free(out);
+    ug_ufunc_free(f);
+}
+END_TEST
+
 START_TEST(create_free_cycles_memory_flat)
 {
     const char *env = getenv("UFUNCGEN_LIMITS_CYCLES");
@@ -246,6 +291,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, ten_thousand_line_kernel);
     tcase_add_test(tc, long_chains);
+    tcase_add_test(tc, beyond_two_to_the_31_elements);
     tcase_add_test(tc, thousand_parameters);
     tcase_add_test(tc, huge_literals);
     tcase_add_test(tc, sixty_four_dims);
