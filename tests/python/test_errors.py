@@ -115,6 +115,19 @@ def test_float_division_by_zero_follows_errstate():
     with np.errstate(all="warn"):
         with pytest.warns(RuntimeWarning):
             f(x, 0.0)
+    with np.errstate(all="raise"):
+        with pytest.raises(FloatingPointError, match="divide by zero"):
+            f(x, 0.0)
+
+
+def test_default_errstate_warns():
+    # NumPy's defaults (no errstate block): divide and invalid warn, naming the ufunc
+    f = ufuncgen.vectorize("def div(x, y):\n    return x / y\n", ["f8(f8,f8)"])
+    with pytest.warns(RuntimeWarning, match="divide by zero encountered in div"):
+        r = f(np.array([1.0]), 0.0)
+    assert r[0] == np.inf
+    with pytest.warns(RuntimeWarning, match="invalid value encountered in div"):
+        assert np.isnan(f(np.array([0.0]), 0.0)[0])
 
 
 def test_integer_division_by_zero_flag():

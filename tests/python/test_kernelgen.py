@@ -73,7 +73,7 @@ def compile_kernel(kernel, boundscheck=False, source=None):
 def check_kernel(kernel, data):
     """Compile, run on random inputs, compare with the Python reference."""
     dtype = kernel.in_dtypes[0]
-    rnd = data.draw(st.randoms(use_true_random=True))
+    rnd = data.draw(st.randoms(use_true_random=False))  # replayable and shrinkable by hypothesis
     shape = rnd.randint(1, 16) if kernel.layout is None else (rnd.randint(1, 3), rnd.randint(0, 6))
     inputs = [values(rnd, dtype, shape, kernel.tainted) for _ in kernel.in_dtypes]
     f = compile_kernel(kernel)
