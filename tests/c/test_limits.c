@@ -8,7 +8,7 @@
  *   - 64-dimensional operands broadcast and compute; 65 are refused;
  *   - more than 2^31 elements (zero-stride views) in a core dimension and
  *     in the loop dimension;
- *   - absurd thread counts are refused;
+ *   - (absurd thread counts: refused, in test_parallel_e2e.c);
  *   - many create/call/free cycles of distinct ufuncs: resident memory stays
  *     flat (JIT code of freed ufuncs is released).  UFUNCGEN_LIMITS_CYCLES
  *     sets the count (default 300 to keep CI short; the issue's figure is 10000). */
