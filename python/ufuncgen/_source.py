@@ -42,8 +42,8 @@ def from_string(src: str) -> KernelSource:
     # Decorator lines pasted with the source are dropped like for functions.
     try:
         tree = ast.parse(text)
-    except SyntaxError:
-        tree = None  # let ufuncgen's own parser report it, with its message
+    except (SyntaxError, RecursionError, MemoryError):
+        tree = None  # let ufuncgen's own parser report it, with its message and position
     if tree is not None:
         defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         if defs and defs[0].decorator_list:

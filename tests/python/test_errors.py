@@ -157,3 +157,15 @@ def test_parallel_target_fp_errors_reach_errstate():
         with np.errstate(all="raise"):
             with pytest.raises(FloatingPointError):
                 f(x, y)
+
+
+def test_absurdly_long_chains_are_positioned_errors():
+    # deeper than Python's own parser goes: ufuncgen's error (with position), never a crash
+    src = "def f(x):\n    return " + " + ".join(["x"] * 30000) + "\n"
+    with pytest.raises(SyntaxError, match="nested too deeply") as ei:
+        ufuncgen.vectorize(src, ["f8(f8)"])
+    assert ei.value.lineno == 2
+    elifs = "def f(x):\n    if x < 0:\n        return 0.0\n" + "".join(
+        f"    elif x < {i}:\n        return {i}.0\n" for i in range(1, 3000)) + "    return x\n"
+    with pytest.raises(NotImplementedError, match="'elif'"):
+        ufuncgen.vectorize(elifs, ["f8(f8)"])
