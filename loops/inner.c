@@ -16,13 +16,6 @@
  *            zero-stride input (a broadcast scalar) is splatted into a stack
  *            buffer once, other inputs are gathered into stack buffers per
  *            block and a strided output is scattered back.
- *            A contig call of at least LOOPS_STREAM_MIN bytes of output
- *            (far beyond the caches) goes through loops_rt_stream (C,
- *            runtime.c) with ug.contig.arr as the body: blocks into an
- *            L1-resident buffer written out with non-temporal stores (no
- *            read-for-ownership of the output). Same vector body, so
- *            results are bit-for-bit those of the other paths; done in C
- *            so the generated IR (and compile time) hardly grows.
  * One shared vector body keeps compile time down: the optimiser and the code
  * generator see the kernel twice (vector and serial), not once per path.
  * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
@@ -359,56 +352,11 @@ static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef
     LLVMPositionBuilderAtEnd(g->B, no);
 }
 
-/* void ug.contig.arr(ptr ops, i64 n, ptr errflag): ug.contig with its
- * operand pointers in an array, the form loops_rt_stream calls back. */
-static LLVMValueRef contig_arr_fn(loops_gen *g, abi *a, LLVMValueRef cfn)
-{
-    LLVMTypeRef ps[3] = {g->ptr, g->i64, g->ptr};
-    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig.arr", LLVMFunctionType(g->vd, ps, 3, 0));
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
-    LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->B);
-    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
-    LLVMValueRef base[UG_MAXARGS];
-    for (int k = 0; k < a->nops; k++) {
-        LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned)k, 0);
-        base[k] = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildInBoundsGEP2(g->B, g->ptr, LLVMGetParam(fn, 0), &idx, 1, ""), "");
-    }
-    abi sub = *a;
-    sub.errflag = LLVMGetParam(fn, 2);
-    call_contig(g, &sub, cfn, base, LLVMGetParam(fn, 1));
-    LLVMBuildRetVoid(g->B);
-    LLVMPositionBuilderAtEnd(g->B, saved);
-    return fn;
-}
-
-/* All operands contiguous: a large call goes through loops_rt_stream (see
- * loops.h), which streams the output; a small one calls ug.contig. */
-static void contig_path(loops_gen *g, abi *a, LLVMValueRef cfn)
-{
-    if (!(g->avx2 || g->avx512)) { /* x86-64 hosts with AVX: where streaming was measured */
-        call_contig(g, a, cfn, a->base, a->n);
-        return;
-    }
-    LLVMBuilderRef B = g->B;
-    LLVMValueRef bytes = LLVMBuildMul(B, a->n, esize(g, g->req->dtypes[a->nin]), "");
-    LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig.stream");
-    LLVMBasicBlockRef small = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig.plain");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntUGE, bytes, LLVMConstInt(g->i64, LOOPS_STREAM_MIN, 0), ""), big, small);
-    LLVMPositionBuilderAtEnd(B, big);
-    LLVMTypeRef ps[6] = {g->ptr, g->ptr, g->ptr, g->i32, g->i64, g->ptr};
-    LLVMTypeRef fty = LLVMFunctionType(g->vd, ps, 6, 0);
-    LLVMValueRef rt = LLVMGetNamedFunction(g->M, "loops_rt_stream");
-    if (!rt)
-        rt = LLVMAddFunction(g->M, "loops_rt_stream", fty);
-    LLVMValueRef args[6] = {contig_arr_fn(g, a, cfn), LLVMGetParam(a->fn, 0), LLVMGetParam(a->fn, 2),
-                            LLVMConstInt(g->i32, (unsigned)a->nops, 0), a->n,
-                            a->errflag ? a->errflag : LLVMConstNull(g->ptr)};
-    LLVMBuildCall2(B, fty, rt, args, 6, "");
-    LLVMBuildBr(B, a->exit);
-    LLVMPositionBuilderAtEnd(B, small);
-    call_contig(g, a, cfn, a->base, a->n);
-}
+/* All operands contiguous: one call of ug.contig. (Non-temporal "streaming"
+ * stores of large outputs were tried and removed: measured side by side on
+ * this machine type, 10M float64, they made sigmoid 25-50% and a*b+c ~10%
+ * slower than plain stores, and cost a function per module.) */
+static void contig_path(loops_gen *g, abi *a, LLVMValueRef cfn) { call_contig(g, a, cfn, a->base, a->n); }
 
 static void scalar_paths(loops_gen *g, abi *a)
 {

@@ -82,21 +82,6 @@ long loops_compile_count(void);
 void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void loops_rt_fpe(int32_t flags);
-/* Output bytes from which a contiguous call streams its output (see
- * loops_rt_stream): half of a 32 MiB last-level cache, so an output that
- * could stay in cache for the caller is written normally. */
-#define LOOPS_STREAM_MIN (16 << 20)
-/* The contiguous body of a scalar loop, over n elements at ops[0..nops-1]. */
-typedef void (*loops_body_fn)(char **ops, int64_t n, void *errflag);
-/* A large contiguous call of a scalar loop (every steps[k] is the element
- * size; the output is operand nops-1): runs body over blocks into an
- * L1-resident buffer and writes each block out with aligned non-temporal
- * stores, then sfence. The output's cache lines are never read (no
- * read-for-ownership), so memory traffic per element drops from
- * in + 2*out bytes to in + out. Falls back to one body call when the output
- * is an input too (in place), is misaligned for its type, or off x86-64.
- * Results are those of body(args, n): the same code computes every element. */
-void loops_rt_stream(loops_body_fn body, char **args, const intptr_t *steps, int32_t nops, int64_t n, void *errflag);
 /* Take the calling thread's recorded loop error: nonzero if there was one
  * (copied to err if not NULL), and clear it. */
 int loops_rt_take_error(ug_error *err);

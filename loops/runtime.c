@@ -9,9 +9,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 #include "loops/loops.h"
 #include "ufuncgen/internal.h"
@@ -29,53 +26,6 @@ void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, 
 }
 
 void loops_rt_fpe(int32_t flags) { feraiseexcept(flags); }
-
-#define STREAM_BLOCK 256 /* elements per block: 2 KiB of float64, stays in L1 */
-
-void loops_rt_stream(loops_body_fn body, char **args, const intptr_t *steps, int32_t nops, int64_t n, void *errflag)
-{
-#if defined(__x86_64__)
-    int o = nops - 1;
-    intptr_t es = o >= 0 && nops <= UG_MAXARGS ? steps[o] : 0;
-    char *out = o >= 0 ? args[o] : NULL;
-    int ok = es > 0 && es <= 8 && 64 % es == 0 && (uintptr_t)out % (uintptr_t)es == 0;
-    for (int k = 0; ok && k < o; k++)
-        ok = args[k] != out;
-    if (!ok || n < STREAM_BLOCK) {
-        body(args, n, errflag);
-        return;
-    }
-    _Alignas(64) char buf[STREAM_BLOCK * 8];
-    char *p[UG_MAXARGS];
-    int64_t done = (int64_t)(((64 - (uintptr_t)out % 64) % 64) / (uintptr_t)es); /* head up to a 64-byte boundary */
-    if (done > 0)
-        body(args, done, errflag);
-    for (; n - done >= STREAM_BLOCK; done += STREAM_BLOCK) {
-        for (int k = 0; k < o; k++)
-            p[k] = args[k] + done * steps[k];
-        p[o] = buf;
-        body(p, STREAM_BLOCK, errflag);
-        __m128i *dst = (__m128i *)(out + done * es);
-        const __m128i *src = (const __m128i *)buf;
-        for (intptr_t i = 0; i < STREAM_BLOCK * es / 16; i += 4) {
-            _mm_stream_si128(dst + i, _mm_load_si128(src + i));
-            _mm_stream_si128(dst + i + 1, _mm_load_si128(src + i + 1));
-            _mm_stream_si128(dst + i + 2, _mm_load_si128(src + i + 2));
-            _mm_stream_si128(dst + i + 3, _mm_load_si128(src + i + 3));
-        }
-    }
-    if (done < n) {
-        for (int k = 0; k <= o; k++)
-            p[k] = args[k] + done * steps[k];
-        body(p, n - done, errflag);
-    }
-    _mm_sfence();
-#else
-    (void)steps;
-    (void)nops;
-    body(args, n, errflag);
-#endif
-}
 
 int loops_rt_take_error(ug_error *err)
 {

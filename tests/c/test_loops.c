@@ -1648,71 +1648,6 @@ START_TEST(results_independent_of_call_boundaries)
 }
 END_TEST
 
-/* Large contiguous calls stream their output (non-temporal stores through
- * a stack buffer, see inner.c): at every output alignment, including one
- * that is not a multiple of the element size (the streaming path is then
- * skipped), for 8-, 4- and 1-byte outputs, in place, and with a length that
- * leaves a head, whole blocks and a tail, the result equals that of small
- * calls (which never stream) element for element. */
-START_TEST(streaming_stores_match_small_calls)
-{
-    static const struct {
-        const char *src;
-        ug_dtype in, out;
-    } ks[] = {
-        {"def k(x, y):\n    return 1.0 / (1.0 + exp(-x)) + y\n", UG_FLOAT64, UG_FLOAT64},
-        {"def k(x, y):\n    return x * y + 1.5\n", UG_FLOAT32, UG_FLOAT32},
-        {"def k(x, y):\n    return x > y\n", UG_FLOAT64, UG_BOOL},
-    };
-    const intptr_t n = (intptr_t)(17 << 20) / 4 + 77; /* >= LOOPS_STREAM_MIN (16 MiB) of output for 4- and 8-byte types */
-    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
-        ug_dtype dts[3] = {ks[c].in, ks[c].in, ks[c].out};
-        ug_loop_fn fn = build_src(ks[c].src, NULL, 2, 1, dts, NULL, 0);
-        size_t ie = ug_dtype_size(ks[c].in), oe = ug_dtype_size(ks[c].out);
-        intptr_t m = oe == 1 ? n * 4 : n; /* bool output: enough elements for 16 MiB */
-        char *x = malloc((size_t)m * ie), *y = malloc((size_t)m * ie);
-        char *big = aligned_alloc(64, ((size_t)m * oe + 128 + 63) / 64 * 64), *ref = malloc((size_t)m * oe);
-        for (intptr_t i = 0; i < m; i++) {
-            double v = (double)(i % 1013) * 0.013 - 6.0, w = (double)(i % 97) * 0.05 - 2.0;
-            if (ie == 8) {
-                ((double *)x)[i] = v;
-                ((double *)y)[i] = w;
-            } else {
-                ((float *)x)[i] = (float)v;
-                ((float *)y)[i] = (float)w;
-            }
-        }
-        intptr_t st[3] = {(intptr_t)ie, (intptr_t)ie, (intptr_t)oe};
-        for (intptr_t i = 0; i < m; i += 1000) { /* the reference: calls far below the threshold */
-            intptr_t len = m - i < 1000 ? m - i : 1000;
-            char *a[3] = {x + i * (intptr_t)ie, y + i * (intptr_t)ie, ref + i * (intptr_t)oe};
-            fn(a, (intptr_t[]){len}, st, NULL);
-        }
-        static const int offs[] = {0, 8, 24, 56, 4, 3};
-        for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++) {
-            char *out = big + offs[o];
-            memset(big, 0x5a, (size_t)m * oe + 128);
-            char *a[3] = {x, y, out};
-            fn(a, (intptr_t[]){m}, st, NULL);
-            ck_assert_msg(!memcmp(out, ref, (size_t)m * oe), "kernel %zu, output at +%d: differs", c, offs[o]);
-            for (int b = 0; b < offs[o]; b++)
-                ck_assert_int_eq((unsigned char)big[b], 0x5a); /* nothing written before the output */
-            ck_assert_int_eq((unsigned char)out[m * (intptr_t)oe], 0x5a); /* nor after it */
-        }
-        if (ie == oe) { /* in place: never streamed, still right */
-            memcpy(big, x, (size_t)m * ie);
-            char *a[3] = {big, y, big};
-            fn(a, (intptr_t[]){m}, st, NULL);
-            ck_assert(!memcmp(big, ref, (size_t)m * oe));
-        }
-        free(x);
-        free(y);
-        free(big);
-        free(ref);
-    }
-}
-END_TEST
-
 /* An index error inside a helper stops the kernel and the loop: later
  * statements and later outer iterations do not run. */
 START_TEST(source_boundscheck_in_helper)
@@ -1912,7 +1847,6 @@ static Suite *suite(void)
     tcase_add_test(l, source_helpers_control_flow);
     tcase_add_test(l, opt_levels_and_fastmath);
     tcase_add_test(l, source_boundscheck_in_helper);
-    tcase_add_test(l, streaming_stores_match_small_calls);
     tcase_add_loop_test(l, results_independent_of_call_boundaries, 0, 2);
     tcase_add_test(l, source_array_attributes_and_mixed_arithmetic);
     tcase_add_test(l, source_array_expression_statements);
