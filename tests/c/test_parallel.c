@@ -9,6 +9,7 @@
 #include <check.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fenv.h>
@@ -604,6 +605,10 @@ static void fpe_loop(char **args, const intptr_t *dims, const intptr_t *steps, v
 START_TEST(test_fp_flags_from_workers)
 {
     enum { N = 4000 };
+    feclearexcept(FE_ALL_EXCEPT);
+    volatile double zero = 0.0, q = 1.0 / zero;
+    (void)q;
+    bool flags_modelled = fetestexcept(FE_DIVBYZERO) != 0; /* valgrind keeps no FP status flags */
     double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
     for (int nt = 2; nt <= 4; nt++) {
         for (int i = 0; i < N; i++)
@@ -614,7 +619,7 @@ START_TEST(test_fp_flags_from_workers)
         par_loop pl = {.fn = fpe_loop, .nops = 2, .nthreads = nt, .ns_per_elem = FORCED_NS};
         feclearexcept(FE_ALL_EXCEPT);
         par_loop_fn(args, dims, steps, &pl);
-        ck_assert_msg(fetestexcept(FE_DIVBYZERO), "divide-by-zero raised on a worker is lost (%d threads)", nt);
+        ck_assert_msg(fetestexcept(FE_DIVBYZERO) || !flags_modelled, "divide-by-zero raised on a worker is lost (%d threads)", nt);
         ck_assert(isinf(y[N - 1]) && y[0] == 0.5);
         feclearexcept(FE_ALL_EXCEPT);
         x[N - 1] = 2.0; /* no flag anywhere: none on the caller, even after a call that had some */
