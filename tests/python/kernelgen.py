@@ -782,6 +782,21 @@ def _cast(dtype):
     return call
 
 
+class NanSign(Exception):
+    """The reference took the sign of a NaN (copysign(x, nan)): which NaN an
+    operation returns, and so its sign, is unspecified (IEEE 754; LLVM may
+    commute x * y), so that output may be either sign."""
+
+
+def _copysign(a, b):
+    if not isinstance(b, Approx) and np.isnan(b):
+        raise NanSign
+    return np.copysign(a, b)
+
+
+ANY = Approx(np.nan, math.inf)  # an output the reference cannot pin down: anything matches
+
+
 def _range(*args):
     return (np.int64(i) for i in builtins.range(*(int(a) for a in args)))
 
@@ -792,6 +807,7 @@ def _namespace():
                  "isnan", "isinf", "isfinite"]:
         ns[name] = getattr(np, name)
     ns["fabs"] = lambda v: Approx(np.fabs(v.v), v.e) if isinstance(v, Approx) else np.fabs(v)
+    ns["copysign"] = _copysign
     ns["abs"] = builtins.abs
     ns["round"] = np.round
     for name, spellings in list(TRANSCENDENTAL.items()) + list(TRANSCENDENTAL2.items()):
@@ -889,14 +905,20 @@ def reference(kernel: Kernel, *arrays):
             b = np.broadcast_arrays(*arrays)
             out = np.empty(b[0].shape, dtype=object)
             for idx in np.ndindex(b[0].shape):
-                out[idx] = _cast(odt.type)(fn(*(a[idx] for a in b)))
+                try:
+                    out[idx] = _cast(odt.type)(fn(*(a[idx] for a in b)))
+                except NanSign:
+                    out[idx] = ANY
             return out
         a, b = arrays
         scalar_out = kernel.layout.endswith("->()")
         out = np.empty(a.shape[:1] if scalar_out else a.shape, dtype=object)
         for r in range(a.shape[0]):
             o = _Out(1 if scalar_out else a.shape[1], odt)
-            fn(a[r], b[r], o)
+            try:
+                fn(a[r], b[r], o)
+            except NanSign:
+                o.vals = [ANY] * len(o.vals)
             if scalar_out:
                 out[r] = o.vals[0]
             else:
