@@ -16,7 +16,8 @@
  *              outermost), merge dims contiguous across all operands
  *   run        innermost loop dim → dimensions[0] of the NumPy-ABI call;
  *              the other loop dims are an odometer in C, split across
- *              threads by par_for when asked
+ *              threads by par_for when asked; with no other loop dims,
+ *              parallel/'s driver splits dimensions[0]
  *
  * Core dimensions never take part in broadcasting or coalescing: they go to
  * the loop as dimensions[1..] and as each operand's core steps, exactly as
@@ -696,30 +697,6 @@ static void run_outer(void *ctx, int64_t lo, int64_t hi)
     }
 }
 
-/* Grains [lo, hi) of the innermost dim, when there are no outer dims. A
- * grain is INNER_GRAIN elements, a multiple of every vector width and of
- * the loops' gather block (LOOPS_BLOCK, 256): each chunk then starts where
- * the serial loop starts a block, so every element takes the same code path
- * (vector body or tail) as in a serial call and results are bit-for-bit the
- * same. Only for layouts with at most INNER_SPLIT_MAXDIMS distinct core
- * dims, so that each chunk's dimensions[] fits on the stack. */
-#define INNER_SPLIT_MAXDIMS 64
-#define INNER_GRAIN 1024
-static void run_inner(void *ctx, int64_t lo, int64_t hi)
-{
-    const run *r = ctx;
-    const exec *x = r->x;
-    char *args[UG_MAXARGS];
-    lo *= INNER_GRAIN;
-    hi = hi * INNER_GRAIN < r->inner ? hi * INNER_GRAIN : r->inner;
-    for (int k = 0; k < x->nops; k++)
-        args[k] = r->base[k] + lo * r->steps[k];
-    intptr_t dims[INNER_SPLIT_MAXDIMS + 1];
-    memcpy(dims, r->dims, sizeof(intptr_t) * (1 + (size_t)x->sig->ndims));
-    dims[0] = hi - lo;
-    x->loop->fn(args, dims, r->steps, x->loop->data);
-}
-
 /* dimensions = [inner count, core sizes]; steps = [inner strides, core strides per operand]. */
 static void fill_abi(run *r)
 {
@@ -763,14 +740,15 @@ static ug_status run_loop(exec *x)
     int64_t nouter_items = count(r->sp.shape, r->nouter);
     if (x->loop->nthreads <= 1)
         run_outer(r, 0, nouter_items);
-    else if (r->nouter == 0 && x->loop->par_fn)
-        x->loop->par_fn(r->base, r->dims, r->steps, x->loop->par_data);
     else if (r->nouter > 0)
         par_for(nouter_items, x->loop->nthreads, 0, run_outer, r);
-    else if (x->sig->ndims <= INNER_SPLIT_MAXDIMS)
-        par_for((r->inner + INNER_GRAIN - 1) / INNER_GRAIN, x->loop->nthreads, 0, run_inner, r);
-    else
-        run_outer(r, 0, 1);
+    else if (x->loop->par_fn) /* one loop dim: the driver splits dimensions[0], with the loop's learned costs */
+        x->loop->par_fn(r->base, r->dims, r->steps, x->loop->par_data);
+    else { /* a loop without a driver of its own: one for this call */
+        par_loop pl = {.fn = x->loop->fn, .data = x->loop->data, .nops = x->nops, .nthreads = x->loop->nthreads,
+                       .ncore = x->sig->ndims};
+        par_loop_fn(r->base, r->dims, r->steps, &pl);
+    }
 done:
     free(r->dims);
     free(r->steps);

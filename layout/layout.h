@@ -58,8 +58,8 @@ typedef struct layout_loop {
     /* Optional, with nthreads > 1: the same loop behind parallel/'s driver
      * (par_loop_fn or a wrapper of it), which splits dimensions[0] itself
      * and keeps its measured costs across calls. A call that coalesces to
-     * one loop dimension makes one call of it; without it, such a call is
-     * split by par_for, which learns its costs anew each call. */
+     * one loop dimension makes one call of it; without it, such a call goes
+     * through the driver with costs learned anew each call. */
     ug_loop_fn par_fn;
     void *par_data;
 } layout_loop;
