@@ -2,22 +2,23 @@
  *
  *     void loop(char **args, npy_intp const *dimensions, npy_intp const *steps, void *data)
  *
- * Requires: the kernel lowered (g->fns[0]). Scalar kernels get three paths,
- * chosen by looking at EVERY operand's stride, outputs included:
- *   contig   every stride is the element size: one call of ug.contig, a loop
- *            whose accesses are declared parallel (llvm.loop.parallel_accesses),
- *            which LLVM vectorises without runtime alias checks. Pointers may
- *            alias (out == in); never noalias, since exact overlap is allowed.
- *   serial   the output has stride 0 (NumPy's reduce: args[0] == args[2]), or
- *            overlaps an input other than exactly (NumPy's accumulate): a
- *            plain loop, iteration after iteration.
- *   blocked  anything else: blocks of LOOPS_BLOCK elements run through the
- *            same ug.contig body. Contiguous operands are used in place, a
- *            zero-stride input (a broadcast scalar) is splatted into a stack
- *            buffer once, other inputs are gathered into stack buffers per
- *            block and a strided output is scattered back.
- * One shared vector body keeps compile time down: the optimiser and the code
- * generator see the kernel twice (vector and serial), not once per path.
+ * Requires: the kernel lowered (g->fns[0]). Scalar kernels get:
+ *   ug.contig  the vector body: a loop over unit-stride operands whose
+ *              accesses are declared parallel (llvm.loop.parallel_accesses),
+ *              which LLVM vectorises without runtime alias checks. Pointers
+ *              may alias (out == in); never noalias, since exact overlap is
+ *              allowed.
+ *   entry      every stride (outputs included) the element size and no
+ *              input partly overlapping the output: one call of ug.contig.
+ *              Otherwise loops_rt_strided (strided.c) runs the call in
+ *              gathered blocks through ug.contig, or answers that it must
+ *              run element after element (NumPy's reduce: output stride 0;
+ *              accumulate: an input one element behind the output), and
+ *   serial     the plain loop, iteration after iteration, does that.
+ * The blocked path lives in C so that the optimiser and the code generator
+ * see only the kernel twice (vector and serial) and a short entry: its copy
+ * loops and overlap tests, generated per operand, once took half of the
+ * compile time of a signature.
  * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
  * with array arguments built from dimensions[1..] and the core steps.
  */
@@ -29,8 +30,6 @@
 
 #include "loops/gen.h"
 #include "ufuncgen/internal.h"
-
-#define LOOPS_BLOCK 256
 
 /* What the loop function reads from its arguments. */
 typedef struct abi {
@@ -179,17 +178,13 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
 /* The contiguous loop as its own (never inlined) function
- * void ug.contig(ptr op0, ..., ptr opN, i64 n, ptr errflag), n > 0: the
- * contiguous path and the gather path's blocks share one vector body, which
- * halves what the optimiser and code generator have to chew. */
+ * void ug.contig(ptr ops, i64 n, ptr errflag), n > 0, ops[k] the base of
+ * operand k: the entry calls it with NumPy's args array, strided.c with its
+ * block pointers, so both paths share one vector body. */
 static LLVMValueRef contig_fn(loops_gen *g, abi *a)
 {
-    LLVMTypeRef ps[UG_MAXARGS + 2];
-    for (int k = 0; k < a->nops; k++)
-        ps[k] = g->ptr;
-    ps[a->nops] = g->i64;
-    ps[a->nops + 1] = g->ptr;
-    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig", LLVMFunctionType(g->vd, ps, (unsigned)a->nops + 2, 0));
+    LLVMTypeRef ps[3] = {g->ptr, g->i64, g->ptr};
+    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig", LLVMFunctionType(g->vd, ps, 3, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     loops_attr(g, fn, LLVMAttributeFunctionIndex, "noinline");
     loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
@@ -197,12 +192,15 @@ static LLVMValueRef contig_fn(loops_gen *g, abi *a)
         loops_sattr(g, fn, "prefer-vector-width", "512");
     abi sub = *a;
     sub.fn = fn;
-    for (int k = 0; k < a->nops; k++)
-        sub.base[k] = LLVMGetParam(fn, (unsigned)k);
-    sub.n = LLVMGetParam(fn, (unsigned)a->nops);
-    sub.errflag = LLVMGetParam(fn, (unsigned)a->nops + 1);
     LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->B);
     LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
+    LLVMValueRef ops = LLVMGetParam(fn, 0);
+    for (int k = 0; k < a->nops; k++) {
+        LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned)k, 0);
+        sub.base[k] = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildInBoundsGEP2(g->B, g->ptr, ops, &idx, 1, ""), "op");
+    }
+    sub.n = LLVMGetParam(fn, 1);
+    sub.errflag = LLVMGetParam(fn, 2);
     LLVMValueRef stride[UG_MAXARGS];
     for (int k = 0; k < a->nops; k++)
         stride[k] = esize(g, g->req->dtypes[k]);
@@ -213,133 +211,68 @@ static LLVMValueRef contig_fn(loops_gen *g, abi *a)
     return fn;
 }
 
-static void call_contig(loops_gen *g, abi *a, LLVMValueRef fn, LLVMValueRef *base, LLVMValueRef n)
+static void call_contig(loops_gen *g, abi *a, LLVMValueRef fn, LLVMValueRef ops, LLVMValueRef n)
 {
-    LLVMValueRef args[UG_MAXARGS + 2];
+    LLVMValueRef args[3] = {ops, n, a->errflag ? a->errflag : LLVMConstNull(g->ptr)};
+    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, 3, "");
+}
+
+/* The constant loops_rt_desc (loops.h) strided.c reads:
+ * {ptr contig, i32 nin, i32 nops, [nops x i64] esize}. */
+static LLVMValueRef strided_desc(loops_gen *g, abi *a, LLVMValueRef contig)
+{
+    LLVMValueRef es[UG_MAXARGS];
     for (int k = 0; k < a->nops; k++)
-        args[k] = base[k];
-    args[a->nops] = n;
-    args[a->nops + 1] = a->errflag ? a->errflag : LLVMConstNull(g->ptr);
-    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, (unsigned)a->nops + 2, "");
+        es[k] = esize(g, g->req->dtypes[k]);
+    LLVMValueRef f[4] = {contig, LLVMConstInt(g->i32, (unsigned)a->nin, 0), LLVMConstInt(g->i32, (unsigned)a->nops, 0),
+                         LLVMConstArray2(g->i64, es, (uint64_t)a->nops)};
+    LLVMValueRef init = LLVMConstStructInContext(g->C, f, 4, 0);
+    LLVMValueRef gv = LLVMAddGlobal(g->M, LLVMTypeOf(init), "ug.desc");
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetAlignment(gv, 8);
+    return gv;
 }
 
-/* Copy m elements between strided memory and a stack buffer (raw bytes of
- * the memory type, so bool bytes pass unchanged). */
-static void copy_loop(loops_gen *g, abi *a, LLVMValueRef m, LLVMValueRef src, LLVMValueRef sstride, LLVMValueRef dst,
-                      LLVMValueRef dstride, ug_dtype dt)
+/* i32 loops_rt_strided(ptr args, i64 n, ptr steps, ptr desc): nonzero when done. */
+static LLVMValueRef call_strided(loops_gen *g, abi *a, LLVMValueRef desc)
 {
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.exit");
-    counted c;
-    loop_begin(g, a->fn, &c, done);
-    LLVMTypeRef mt = loops_mty(g, dt);
-    LLVMValueRef v = LLVMBuildLoad2(g->B, mt, elem_ptr(g, src, sstride, c.i, dt), "cp");
-    LLVMSetAlignment(v, (unsigned)ug_dtype_size(dt));
-    LLVMSetAlignment(LLVMBuildStore(g->B, v, elem_ptr(g, dst, dstride, c.i, dt)), (unsigned)ug_dtype_size(dt));
-    loop_end(g, &c, m, scalar_loop_id(g));
+    LLVMTypeRef ps[4] = {g->ptr, g->i64, g->ptr, g->ptr};
+    LLVMTypeRef fty = LLVMFunctionType(g->i32, ps, 4, 0);
+    LLVMValueRef fn = LLVMAddFunction(g->M, "loops_rt_strided", fty);
+    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+    LLVMValueRef args[4] = {LLVMGetParam(a->fn, 0), a->n, LLVMGetParam(a->fn, 2), desc};
+    return LLVMBuildCall2(g->B, fty, fn, args, 4, "strided.done");
 }
 
-/* Blocks of LOOPS_BLOCK: gather inputs, run the contiguous body, scatter. */
-/* Run copy_loop only when cond holds at run time. */
-static void copy_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMValueRef m, LLVMValueRef src, LLVMValueRef sstride,
-                    LLVMValueRef dst, LLVMValueRef dstride, ug_dtype dt)
-{
-    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.run");
-    LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(g->C, a->fn, "copy.skip");
-    LLVMBuildCondBr(g->B, cond, run, skip);
-    LLVMPositionBuilderAtEnd(g->B, run);
-    copy_loop(g, a, m, src, sstride, dst, dstride, dt);
-    LLVMBuildBr(g->B, skip);
-    LLVMPositionBuilderAtEnd(g->B, skip);
-}
-
-static LLVMValueRef step_is(loops_gen *g, abi *a, int k, LLVMValueRef v)
-{
-    return LLVMBuildICmp(g->B, LLVMIntEQ, a->step[k], v, "");
-}
-
-/* Blocks of LOOPS_BLOCK elements through the shared vector body. Per
- * operand: a contiguous one is used in place, a zero-stride input (a
- * broadcast scalar) is splatted into its buffer once, any other input is
- * gathered into its buffer per block and a strided output scattered back. */
-static void blocked_path(loops_gen *g, abi *a, LLVMValueRef contig)
-{
-    const ug_dtype *dt = g->req->dtypes;
-    LLVMValueRef buf[UG_MAXARGS], unit[UG_MAXARGS], zero = LLVMConstInt(g->i64, 0, 0);
-    LLVMValueRef cap = LLVMConstInt(g->i64, LOOPS_BLOCK, 0);
-    for (int k = 0; k < a->nops; k++) {
-        buf[k] = loops_entry_alloca(g, LLVMArrayType2(loops_mty(g, dt[k]), LOOPS_BLOCK), "block");
-        LLVMSetAlignment(buf[k], 64);
-        unit[k] = esize(g, dt[k]);
-        if (k < a->nin)
-            copy_if(g, a, step_is(g, a, k, zero), cap, a->base[k], zero, buf[k], unit[k], dt[k]);
-    }
-    LLVMBasicBlockRef outer = LLVMAppendBasicBlockInContext(g->C, a->fn, "block.cond");
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->B);
-    LLVMBuildBr(g->B, outer);
-    LLVMPositionBuilderAtEnd(g->B, outer);
-    LLVMValueRef done = LLVMBuildPhi(g->B, g->i64, "done");
-    LLVMValueRef rem = LLVMBuildSub(g->B, a->n, done, "rem");
-    LLVMValueRef m = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntULT, rem, cap, ""), rem, cap, "m");
-    LLVMValueRef p[UG_MAXARGS], use[UG_MAXARGS];
-    for (int k = 0; k < a->nops; k++) {
-        LLVMValueRef off = LLVMBuildMul(g->B, done, a->step[k], "");
-        LLVMValueRef direct = step_is(g, a, k, unit[k]);
-        p[k] = LLVMBuildGEP2(g->B, g->i8, a->base[k], &off, 1, "blk.p");
-        use[k] = LLVMBuildSelect(g->B, direct, p[k], buf[k], "blk.use");
-        if (k < a->nin) /* gather unless contiguous or broadcast */
-            copy_if(g, a, LLVMBuildNot(g->B, LLVMBuildOr(g->B, direct, step_is(g, a, k, zero), ""), ""), m, p[k],
-                    a->step[k], buf[k], unit[k], dt[k]);
-    }
-    call_contig(g, a, contig, use, m);
-    int o = a->nin;
-    copy_if(g, a, LLVMBuildNot(g->B, step_is(g, a, o, unit[o]), ""), m, buf[o], unit[o], p[o], a->step[o], dt[o]);
-    LLVMValueRef next = LLVMBuildAdd(g->B, done, m, "done.next");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(g->B);
-    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, next, a->n, ""), a->exit, outer);
-    LLVMValueRef vals[2] = {zero, next};
-    LLVMBasicBlockRef from[2] = {pre, latch};
-    LLVMAddIncoming(done, vals, from, 2);
-}
-
-static LLVMValueRef all_eq(loops_gen *g, abi *a, int zero_k)
+static LLVMValueRef all_unit(loops_gen *g, abi *a)
 {
     LLVMValueRef all = LLVMConstInt(g->i1, 1, 0);
-    for (int k = 0; k < a->nops; k++) {
-        LLVMValueRef want = k == zero_k ? LLVMConstInt(g->i64, 0, 0) : esize(g, g->req->dtypes[k]);
-        all = LLVMBuildAnd(g->B, all, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[k], want, ""), "");
-    }
+    for (int k = 0; k < a->nops; k++)
+        all = LLVMBuildAnd(g->B, all, LLVMBuildICmp(g->B, LLVMIntEQ, a->step[k], esize(g, g->req->dtypes[k]), ""), "");
     return all;
 }
 
-/* Byte range [lo, hi) that operand k touches over n elements. */
-static void op_range(loops_gen *g, abi *a, int k, LLVMValueRef *lo, LLVMValueRef *hi)
+/* With unit strides only: no input partly overlaps the output (each is
+ * apart from it, or the same elements). NumPy's accumulate calls binary
+ * loops with args[0] one element behind args[2]; such a call carries a
+ * dependency through memory and must not take the vector body. */
+static LLVMValueRef unit_disjoint(loops_gen *g, abi *a)
 {
     LLVMBuilderRef B = g->B;
-    LLVMValueRef base = LLVMBuildPtrToInt(B, a->base[k], g->i64, "");
-    LLVMValueRef last = LLVMBuildMul(B, LLVMBuildSub(B, a->n, LLVMConstInt(g->i64, 1, 0), ""), a->step[k], "");
-    LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, a->step[k], LLVMConstInt(g->i64, 0, 0), "");
-    LLVMValueRef end = LLVMBuildAdd(B, base, last, "");
-    *lo = LLVMBuildSelect(B, neg, end, base, "lo");
-    *hi = LLVMBuildAdd(B, LLVMBuildSelect(B, neg, base, end, ""), esize(g, g->req->dtypes[k]), "hi");
-}
-
-/* True when every input either is the output exactly (same pointer and
- * step: in place) or does not overlap it. NumPy's accumulate calls binary
- * loops with args[0] one element behind args[2]: such a loop carries a
- * dependency through memory and must run element after element. */
-static LLVMValueRef no_partial_overlap(loops_gen *g, abi *a)
-{
-    LLVMBuilderRef B = g->B;
-    LLVMValueRef olo, ohi, ok = LLVMConstInt(g->i1, 1, 0);
-    op_range(g, a, a->nin, &olo, &ohi);
+    const ug_dtype *dt = g->req->dtypes;
+    LLVMValueRef o = LLVMBuildPtrToInt(B, a->base[a->nin], g->i64, "");
+    LLVMValueRef oend = LLVMBuildAdd(B, o, LLVMBuildMul(B, a->n, esize(g, dt[a->nin]), ""), "");
+    LLVMValueRef ok = LLVMConstInt(g->i1, 1, 0);
     for (int k = 0; k < a->nin; k++) {
-        LLVMValueRef lo, hi;
-        op_range(g, a, k, &lo, &hi);
-        LLVMValueRef apart = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntULE, hi, olo, ""),
-                                         LLVMBuildICmp(B, LLVMIntULE, ohi, lo, ""), "apart");
-        LLVMValueRef same = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntEQ, a->base[k], a->base[a->nin], ""),
-                                         LLVMBuildICmp(B, LLVMIntEQ, a->step[k], a->step[a->nin], ""), "inplace");
-        ok = LLVMBuildAnd(B, ok, LLVMBuildOr(B, apart, same, ""), "");
+        LLVMValueRef b = LLVMBuildPtrToInt(B, a->base[k], g->i64, "");
+        LLVMValueRef bend = LLVMBuildAdd(B, b, LLVMBuildMul(B, a->n, esize(g, dt[k]), ""), "");
+        LLVMValueRef fine = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntULE, bend, o, ""),
+                                        LLVMBuildICmp(B, LLVMIntULE, oend, b, ""), "apart");
+        if (ug_dtype_size(dt[k]) == ug_dtype_size(dt[a->nin]))
+            fine = LLVMBuildOr(B, fine, LLVMBuildICmp(B, LLVMIntEQ, b, o, ""), "inplace");
+        ok = LLVMBuildAnd(B, ok, fine, "");
     }
     return ok;
 }
@@ -352,23 +285,23 @@ static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef
     LLVMPositionBuilderAtEnd(g->B, no);
 }
 
-/* All operands contiguous: one call of ug.contig. (Non-temporal "streaming"
- * stores of large outputs were tried and removed: measured side by side on
- * this machine type, 10M float64, they made sigmoid 25-50% and a*b+c ~10%
- * slower than plain stores, and cost a function per module.) */
-static void contig_path(loops_gen *g, abi *a, LLVMValueRef cfn) { call_contig(g, a, cfn, a->base, a->n); }
-
+/* Unit strides everywhere and no partial overlap: one call of ug.contig
+ * with NumPy's args array. Anything else: loops_rt_strided runs it in
+ * gathered blocks through ug.contig, or answers 0 and the serial loop runs
+ * it element after element. (Non-temporal "streaming" stores of large
+ * outputs were tried and removed: measured side by side on this machine
+ * type, 10M float64, they made sigmoid 25-50% and a*b+c ~10% slower than
+ * plain stores.) */
 static void scalar_paths(loops_gen *g, abi *a)
 {
     LLVMBasicBlockRef contig = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig");
     LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(g->C, a->fn, "serial");
-    branch_if(g, a, step_is(g, a, a->nin, LLVMConstInt(g->i64, 0, 0)), serial, "check.overlap");
-    branch_if(g, a, LLVMBuildNot(g->B, no_partial_overlap(g, a), ""), serial, "check.contig");
-    branch_if(g, a, all_eq(g, a, -1), contig, "blocked");
     LLVMValueRef cfn = contig_fn(g, a);
-    blocked_path(g, a, cfn);
+    branch_if(g, a, LLVMBuildAnd(g->B, all_unit(g, a), unit_disjoint(g, a), ""), contig, "strided");
+    LLVMValueRef done = call_strided(g, a, strided_desc(g, a, cfn));
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntNE, done, LLVMConstInt(g->i32, 0, 0), ""), a->exit, serial);
     LLVMPositionBuilderAtEnd(g->B, contig);
-    contig_path(g, a, cfn);
+    call_contig(g, a, cfn, LLVMGetParam(a->fn, 0), a->n);
     LLVMBuildBr(g->B, a->exit);
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);

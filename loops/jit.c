@@ -60,6 +60,7 @@ static ug_status bind_runtime(ug_error *err)
     static const struct { const char *name; void *addr; } rt[] = {
         {"loops_rt_index_error", (void *)loops_rt_index_error},
         {"loops_rt_fpe", (void *)loops_rt_fpe},
+        {"loops_rt_strided", (void *)loops_rt_strided},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

@@ -5,11 +5,12 @@
  *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
- *   inner.c     the inner loop: stride checks, contiguous / zero-stride /
- *               gathered-block / serial paths                           loops_emit_inner
+ *   inner.c     the inner loop: the vector body, the serial loop, and the
+ *               entry that picks one or hands strided calls to strided.c  loops_emit_inner
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
  *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
+ *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
  *               out of this contract)
@@ -88,5 +89,21 @@ int loops_rt_take_error(ug_error *err);
 /* Put an error into the calling thread's record (the parallel driver moves
  * a worker thread's error to the caller) unless one is recorded already. */
 void loops_rt_put_error(const ug_error *err);
+
+/* ---- strided.c: the strided path of scalar loops (called from JIT code) ---- */
+
+/* What a generated scalar loop tells loops_rt_strided about itself: a
+ * constant in its object code (inner.c builds the same layout in IR). */
+typedef struct loops_rt_desc {
+    void (*contig)(char **ops, int64_t n, char *errflag); /* the vector body: unit strides, n > 0 */
+    int32_t nin, nops;                                     /* nops = nin + 1 (one output, last) */
+    int64_t esize[];                                       /* element size of each operand */
+} loops_rt_desc;
+
+/* A scalar loop call that is not all unit-stride and disjoint: runs it
+ * through desc->contig in gathered blocks and returns 1, or returns 0 when
+ * the call must run element after element (a zero-stride output, an input
+ * partly overlapping the output), which the caller then does. */
+int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_rt_desc *desc);
 
 #endif /* UG_LOOPS_H */

@@ -1253,7 +1253,7 @@ static kernel_typed *typed_src(const char *src, bool gufunc, int nin, int nout, 
 static ug_loop_fn build_src(const char *src, const char *layout, int nin, int nout, const ug_dtype *dts,
                             const int *ndims, int boundscheck)
 {
-    kernel_argtype at[8];
+    kernel_argtype at[UG_MAXARGS];
     for (int k = 0; k < nin + nout; k++)
         at[k] = (kernel_argtype){dts[k], ndims ? ndims[k] : 0};
     layout_sig *L;
@@ -1446,6 +1446,68 @@ START_TEST(source_bool_operators)
             ck_assert_msg(got == cs[c].want[i], "%s with a=%d b=%d: %lld", cs[c].expr, a[i], b[i], (long long)got);
         }
     }
+}
+END_TEST
+
+/* The strided path (strided.c) with many wide operands, where the block
+ * shrinks to fit its stack area (12 float64 gathered inputs and a strided
+ * output: 104 bytes per element), and with operands of different sizes
+ * sharing memory (a float32 input over the float64 output is a partial
+ * overlap, so the call runs element after element). */
+START_TEST(source_strided_many_operands_and_mixed_sizes)
+{
+    enum { NIN = 12, N = 1001 };
+    char src[512] = "def k(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11):\n    return a0";
+    for (int k = 1; k < NIN; k++)
+        snprintf(src + strlen(src), sizeof src - strlen(src), " + %d.0 * a%d", k + 1, k);
+    strcat(src, "\n");
+    ug_dtype dts[NIN + 1];
+    for (int k = 0; k <= NIN; k++)
+        dts[k] = UG_FLOAT64;
+    ug_loop_fn fn = build_src(src, NULL, NIN, 1, dts, NULL, 0);
+    static double in[NIN][3 * N], out[3 * N];
+    char *args[NIN + 1];
+    intptr_t d[1] = {N}, st[NIN + 1];
+    for (int k = 0; k < NIN; k++) {
+        for (int i = 0; i < 3 * N; i++)
+            in[k][i] = (double)((i * 7 + k * 13) % 101) - 50.0;
+        args[k] = (char *)in[k];
+        st[k] = k == 0 ? 0 : k == 1 ? 8 : 16; /* one broadcast, one in place, the rest gathered */
+    }
+    for (int i = 0; i < 3 * N; i++)
+        out[i] = -99.0;
+    args[NIN] = (char *)out;
+    st[NIN] = 24;
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++) {
+        double want = *(double *)(args[0] + i * st[0]);
+        for (int k = 1; k < NIN; k++)
+            want = want + (k + 1.0) * *(double *)(args[k] + i * st[k]);
+        ck_assert_msg(out[3 * i] == want, "i=%d: %g want %g", i, out[3 * i], want);
+        ck_assert(out[3 * i + 1] == -99.0 && out[3 * i + 2] == -99.0);
+    }
+    /* float32 in, float64 out, over the same bytes; also with a disjoint input */
+    ug_dtype mix[2] = {UG_FLOAT32, UG_FLOAT64};
+    ug_loop_fn twice = build_src("def k(x):\n    return x * 2.0\n", NULL, 1, 1, mix, NULL, 0);
+    static double mem[N], sim[N];
+    for (int i = 0; i < N; i++)
+        mem[i] = sim[i] = i * 0.25 - 3.0;
+    char *a2[2] = {(char *)mem, (char *)mem};
+    intptr_t s2[2] = {4, 8};
+    twice(a2, d, s2, NULL);
+    for (int i = 0; i < N; i++) { /* element after element: read 4 bytes at 4i, write 8 bytes at 8i */
+        float x;
+        memcpy(&x, (char *)sim + 4 * i, 4);
+        sim[i] = (double)(x * 2.0f);
+    }
+    ck_assert(memcmp(mem, sim, sizeof mem) == 0);
+    static float f[N];
+    for (int i = 0; i < N; i++)
+        f[i] = (float)i - 500.5f;
+    char *a3[2] = {(char *)f, (char *)mem};
+    twice(a3, d, s2, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert(mem[i] == (double)(f[i] * 2.0f));
 }
 END_TEST
 
@@ -1857,6 +1919,7 @@ static Suite *suite(void)
     tcase_add_test(l, source_gufunc_matmul_strided);
     tcase_add_test(l, source_unary_casts_constants);
     tcase_add_test(l, source_bool_operators);
+    tcase_add_test(l, source_strided_many_operands_and_mixed_sizes);
     tcase_add_test(l, source_gufunc_variant_overlap);
     tcase_add_test(l, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, l);
