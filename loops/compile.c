@@ -1,7 +1,8 @@
 /* compile.c — one request → one object file in memory.
  *
  * The driver is a straight line: new context → lower the kernel (lower.c) →
- * emit the NumPy-ABI loop (inner.c) → verify → default<On> → object bytes.
+ * emit the NumPy-ABI loop (inner.c) → verify → optimise (default<On>, or a
+ * leaner pipeline for scalar kernels at O2) → object bytes.
  * Each call owns its LLVMContext, so compilations on different threads share
  * nothing but the host TargetMachine, which is created once per thread
  * (creating one costs about a millisecond; a TargetMachine is not safe to use
@@ -218,12 +219,37 @@ static ug_status verify(loops_gen *g)
     return UG_OK;
 }
 
+/* The pipeline of scalar kernels at opt_level 2 (the default): what their
+ * generated modules (the kernel, the vector body, the entry with its serial
+ * loop; inner.c) need of default<O2>, in its order: clean up the lowered
+ * kernel, inline it, simplify, rotate and hoist loops the kernel itself has,
+ * unroll those of constant trip count, vectorise the loops marked parallel,
+ * clean up, and runtime-unroll what did not vectorise. It leaves out what
+ * finds nothing in such modules (the CGSCC inliner and its repeated function
+ * simplification, IPO, GVN, jump threading, SLP, ...). Measured on this
+ * machine type: 20-30% less compile time per signature (sigmoid, a*b+c,
+ * degree-8 polynomial), and the same machine code for the vector bodies of
+ * the benchmark kernels (sigmoid, a*b+c, leaky ReLU, polynomial, int64
+ * modulo). Gufunc kernels (loops over core dimensions, reductions, small
+ * constant cores worth SLP) and opt_level 3 take default<On>. */
+static const char scalar_o2[] =
+    "function(sroa,early-cse,simplifycfg,instcombine<max-iterations=1;no-verify-fixpoint>),"
+    "always-inline,globaldce,"
+    "function(sroa,early-cse<memssa>,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,"
+    "loop-mssa(loop-rotate,licm<allowspeculation>),loop(indvars,loop-deletion,loop-unroll-full),"
+    "loop-vectorize,instcombine<max-iterations=1;no-verify-fixpoint>,"
+    "simplifycfg<forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;hoist-common-insts;"
+    "sink-common-insts;speculate-blocks>,"
+    "loop-unroll<O2>),"
+    "globaldce";
+
 static ug_status optimise(loops_gen *g, LLVMTargetMachineRef tm)
 {
     static const char *pipes[] = {"default<O0>", "default<O1>", "default<O2>", "default<O3>"};
     int lvl = g->req->opt_level < 0 ? 0 : g->req->opt_level > 3 ? 3 : g->req->opt_level;
+    const char *pipe = lvl == 2 && !g->req->tk->gufunc ? scalar_o2 : pipes[lvl];
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(g->M, pipes[lvl], tm, o);
+    LLVMErrorRef e = LLVMRunPasses(g->M, pipe, tm, o);
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *m = LLVMGetErrorMessage(e); /* consumes e */

@@ -2,23 +2,23 @@
  *
  *     void loop(char **args, npy_intp const *dimensions, npy_intp const *steps, void *data)
  *
- * Requires: the kernel lowered (g->fns[0]). Scalar kernels get:
- *   ug.contig  the vector body: a loop over unit-stride operands whose
- *              accesses are declared parallel (llvm.loop.parallel_accesses),
- *              which LLVM vectorises without runtime alias checks. Pointers
- *              may alias (out == in); never noalias, since exact overlap is
- *              allowed.
- *   entry      every stride (outputs included) the element size and no
- *              input partly overlapping the output: one call of ug.contig.
- *              Otherwise loops_rt_strided (strided.c) runs the call in
- *              gathered blocks through ug.contig, or answers that it must
- *              run element after element (NumPy's reduce: output stride 0;
- *              accumulate: an input one element behind the output), and
- *   serial     the plain loop, iteration after iteration, does that.
+ * Requires: the kernel lowered (g->fns[0]). Scalar kernels get one function
+ * with two loops:
+ *   contig   every stride (outputs included) the element size and no input
+ *            partly overlapping the output: a loop whose accesses are
+ *            declared parallel (llvm.loop.parallel_accesses), which LLVM
+ *            vectorises without runtime alias checks. Pointers may alias
+ *            (out == in); never noalias, since exact overlap is allowed.
+ *   strided  anything else goes to loops_rt_strided (strided.c), which runs
+ *            the call in gathered blocks, each a call of this function with
+ *            unit steps, or answers that it must run element after element
+ *            (NumPy's reduce: output stride 0; accumulate: an input one
+ *            element behind the output), and then
+ *   serial   the plain loop, iteration after iteration, does that.
  * The blocked path lives in C so that the optimiser and the code generator
- * see only the kernel twice (vector and serial) and a short entry: its copy
- * loops and overlap tests, generated per operand, once took half of the
- * compile time of a signature.
+ * see the kernel only twice (vector and serial): its copy loops and overlap
+ * tests, generated per operand, and a separate vector-body function once
+ * made up more than half of the compile time of a signature.
  * Gufunc kernels get one outer loop over dimensions[0] that calls the kernel
  * with array arguments built from dimensions[1..] and the core steps.
  */
@@ -177,54 +177,15 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
-/* The contiguous loop as its own (never inlined) function
- * void ug.contig(ptr ops, i64 n, ptr errflag), n > 0, ops[k] the base of
- * operand k: the entry calls it with NumPy's args array, strided.c with its
- * block pointers, so both paths share one vector body. */
-static LLVMValueRef contig_fn(loops_gen *g, abi *a)
-{
-    LLVMTypeRef ps[3] = {g->ptr, g->i64, g->ptr};
-    LLVMValueRef fn = LLVMAddFunction(g->M, "ug.contig", LLVMFunctionType(g->vd, ps, 3, 0));
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    loops_attr(g, fn, LLVMAttributeFunctionIndex, "noinline");
-    loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
-    if (g->avx512)
-        loops_sattr(g, fn, "prefer-vector-width", "512");
-    abi sub = *a;
-    sub.fn = fn;
-    LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->B);
-    LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, fn, "entry"));
-    LLVMValueRef ops = LLVMGetParam(fn, 0);
-    for (int k = 0; k < a->nops; k++) {
-        LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned)k, 0);
-        sub.base[k] = LLVMBuildLoad2(g->B, g->ptr, LLVMBuildInBoundsGEP2(g->B, g->ptr, ops, &idx, 1, ""), "op");
-    }
-    sub.n = LLVMGetParam(fn, 1);
-    sub.errflag = LLVMGetParam(fn, 2);
-    LLVMValueRef stride[UG_MAXARGS];
-    for (int k = 0; k < a->nops; k++)
-        stride[k] = esize(g, g->req->dtypes[k]);
-    sub.exit = LLVMAppendBasicBlockInContext(g->C, fn, "exit");
-    scalar_loop(g, &sub, sub.n, sub.base, stride, NULL, true, sub.exit);
-    LLVMBuildRetVoid(g->B);
-    LLVMPositionBuilderAtEnd(g->B, saved);
-    return fn;
-}
-
-static void call_contig(loops_gen *g, abi *a, LLVMValueRef fn, LLVMValueRef ops, LLVMValueRef n)
-{
-    LLVMValueRef args[3] = {ops, n, a->errflag ? a->errflag : LLVMConstNull(g->ptr)};
-    LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, 3, "");
-}
-
 /* The constant loops_rt_desc (loops.h) strided.c reads:
- * {ptr contig, i32 nin, i32 nops, [nops x i64] esize}. */
-static LLVMValueRef strided_desc(loops_gen *g, abi *a, LLVMValueRef contig)
+ * {ptr loop, i32 nin, i32 nops, [nops x i64] esize}, loop being this
+ * function itself. */
+static LLVMValueRef strided_desc(loops_gen *g, abi *a)
 {
     LLVMValueRef es[UG_MAXARGS];
     for (int k = 0; k < a->nops; k++)
         es[k] = esize(g, g->req->dtypes[k]);
-    LLVMValueRef f[4] = {contig, LLVMConstInt(g->i32, (unsigned)a->nin, 0), LLVMConstInt(g->i32, (unsigned)a->nops, 0),
+    LLVMValueRef f[4] = {a->fn, LLVMConstInt(g->i32, (unsigned)a->nin, 0), LLVMConstInt(g->i32, (unsigned)a->nops, 0),
                          LLVMConstArray2(g->i64, es, (uint64_t)a->nops)};
     LLVMValueRef init = LLVMConstStructInContext(g->C, f, 4, 0);
     LLVMValueRef gv = LLVMAddGlobal(g->M, LLVMTypeOf(init), "ug.desc");
@@ -285,24 +246,25 @@ static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef
     LLVMPositionBuilderAtEnd(g->B, no);
 }
 
-/* Unit strides everywhere and no partial overlap: one call of ug.contig
- * with NumPy's args array. Anything else: loops_rt_strided runs it in
- * gathered blocks through ug.contig, or answers 0 and the serial loop runs
- * it element after element. (Non-temporal "streaming" stores of large
- * outputs were tried and removed: measured side by side on this machine
- * type, 10M float64, they made sigmoid 25-50% and a*b+c ~10% slower than
- * plain stores.) */
+/* Unit strides everywhere and no partial overlap: the vector loop.
+ * Anything else: loops_rt_strided runs the call in gathered blocks, each
+ * block a call of this same function with unit steps (so it takes the
+ * vector loop), or answers 0 and the serial loop runs it element after
+ * element. (Non-temporal "streaming" stores of large outputs were tried and
+ * removed: measured side by side on this machine type, 10M float64, they
+ * made sigmoid 25-50% and a*b+c ~10% slower than plain stores.) */
 static void scalar_paths(loops_gen *g, abi *a)
 {
     LLVMBasicBlockRef contig = LLVMAppendBasicBlockInContext(g->C, a->fn, "contig");
     LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(g->C, a->fn, "serial");
-    LLVMValueRef cfn = contig_fn(g, a);
     branch_if(g, a, LLVMBuildAnd(g->B, all_unit(g, a), unit_disjoint(g, a), ""), contig, "strided");
-    LLVMValueRef done = call_strided(g, a, strided_desc(g, a, cfn));
+    LLVMValueRef done = call_strided(g, a, strided_desc(g, a));
     LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntNE, done, LLVMConstInt(g->i32, 0, 0), ""), a->exit, serial);
     LLVMPositionBuilderAtEnd(g->B, contig);
-    call_contig(g, a, cfn, LLVMGetParam(a->fn, 0), a->n);
-    LLVMBuildBr(g->B, a->exit);
+    LLVMValueRef unit[UG_MAXARGS];
+    for (int k = 0; k < a->nops; k++)
+        unit[k] = esize(g, g->req->dtypes[k]);
+    scalar_loop(g, a, a->n, a->base, unit, NULL, true, a->exit);
     LLVMPositionBuilderAtEnd(g->B, serial);
     scalar_loop(g, a, a->n, a->base, a->step, NULL, false, a->exit);
 }

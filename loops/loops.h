@@ -5,8 +5,8 @@
  *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
- *   inner.c     the inner loop: the vector body, the serial loop, and the
- *               entry that picks one or hands strided calls to strided.c  loops_emit_inner
+ *   inner.c     the inner loop: a vector loop, a serial loop, and strided
+ *               calls handed to strided.c                               loops_emit_inner
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
  *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
@@ -95,15 +95,16 @@ void loops_rt_put_error(const ug_error *err);
 /* What a generated scalar loop tells loops_rt_strided about itself: a
  * constant in its object code (inner.c builds the same layout in IR). */
 typedef struct loops_rt_desc {
-    void (*contig)(char **ops, int64_t n, char *errflag); /* the vector body: unit strides, n > 0 */
-    int32_t nin, nops;                                     /* nops = nin + 1 (one output, last) */
-    int64_t esize[];                                       /* element size of each operand */
+    ug_loop_fn loop;    /* the loop itself (NumPy's ABI); with unit steps it runs its vector loop */
+    int32_t nin, nops;  /* nops = nin + 1 (one output, last) */
+    intptr_t esize[];   /* element size of each operand: also the unit steps */
 } loops_rt_desc;
 
-/* A scalar loop call that is not all unit-stride and disjoint: runs it
- * through desc->contig in gathered blocks and returns 1, or returns 0 when
- * the call must run element after element (a zero-stride output, an input
- * partly overlapping the output), which the caller then does. */
+/* A scalar loop call that is not all unit-stride and disjoint: runs it in
+ * gathered blocks, each through desc->loop with unit steps, and returns 1;
+ * or returns 0 when the call must run element after element (a zero-stride
+ * output, an input partly overlapping the output), which the caller then
+ * does. */
 int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_rt_desc *desc);
 
 #endif /* UG_LOOPS_H */

@@ -1,18 +1,20 @@
 /* strided.c — the strided path of scalar loops, called from JIT code.
  *
- * A generated scalar loop (inner.c) runs its vector body directly when every
- * operand has unit stride and no input partly overlaps the output. Any other
- * call comes here: this decides between the blocked path and the caller's
- * element-by-element loop, and runs the blocked path. Doing this in C, not in
- * generated IR, keeps each compiled module to the vector body, the serial
- * loop and a short entry: the copy loops and overlap tests generated per
- * operand once made up about half of the compile time of a signature.
+ * A generated scalar loop (inner.c) runs its vector loop when every operand
+ * has unit stride and no input partly overlaps the output. Any other call
+ * comes here: this decides between the blocked path and the caller's
+ * element-by-element loop, and runs the blocked path. Doing this in C, not
+ * in generated IR, keeps each compiled module to one function with the
+ * vector loop and the serial loop: the copy loops and overlap tests
+ * generated per operand once made up about half of the compile time of a
+ * signature.
  *
- * Blocked path: blocks of up to LOOPS_BLOCK elements run through the vector
- * body (desc->contig). Per operand: a unit-stride one is used in place, a
- * zero-stride input (a broadcast scalar) is copied into its buffer once, any
- * other input is gathered into its buffer per block and a strided output is
- * scattered back. Elements move as raw bytes (bool bytes pass unchanged).
+ * Blocked path: blocks of up to LOOPS_BLOCK elements, each a call of the loop
+ * itself (desc->loop) with unit steps, so that it takes its vector loop. Per
+ * operand: a unit-stride one is used in place, a zero-stride input (a
+ * broadcast scalar) is copied into its buffer once, any other input is
+ * gathered into its buffer per block and a strided output is scattered back.
+ * Elements move as raw bytes (bool bytes pass unchanged).
  */
 #include <stdint.h>
 #include <string.h>
@@ -75,9 +77,14 @@ int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_
         return 1;
     if (steps[o] == 0) /* NumPy's reduce: the output is also an input */
         return 0;
+    int unit = 1;
     for (int k = 0; k < nin; k++)
         if (!no_partial_overlap(args, n, steps, d, k))
             return 0;
+    for (int k = 0; k < nops; k++)
+        unit &= steps[k] == d->esize[k];
+    if (unit) /* the loop sends unit steps here only if they partly overlap: never block (nor recurse) */
+        return 0;
     /* Buffers for the operands that are not used in place, all in one
      * aligned stack area; the block shrinks if many wide operands need one. */
     _Alignas(64) char area[LOOPS_BLOCK_BYTES];
@@ -99,16 +106,15 @@ int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_
         if (k < nin && steps[k] == 0) /* broadcast: fill once */
             copy_elems(buf[k], (intptr_t)d->esize[k], args[k], 0, cap, d->esize[k]);
     }
-    char flag = 0; /* the kernel's error flag (boundscheck); scalar kernels index nothing */
     for (int64_t done = 0; done < n;) {
-        int64_t m = n - done < cap ? n - done : cap;
+        intptr_t m = n - done < cap ? n - done : cap;
         for (int k = 0; k < nops; k++) {
             char *p = args[k] + done * steps[k];
             use[k] = buf[k] ? buf[k] : p;
             if (k < nin && buf[k] && steps[k] != 0)
                 copy_elems(buf[k], (intptr_t)d->esize[k], p, steps[k], m, d->esize[k]);
         }
-        d->contig(use, m, &flag);
+        d->loop(use, &m, d->esize, NULL);
         if (buf[o])
             copy_elems(args[o] + done * steps[o], steps[o], buf[o], (intptr_t)d->esize[o], m, d->esize[o]);
         done += m;

@@ -130,8 +130,9 @@ typedef struct ug_context ug_context;
 typedef struct ug_config {
     const char *cache_dir; /* cache directory; NULL: UFUNCGEN_CACHE_DIR, then $XDG_CACHE_HOME/ufuncgen, then ~/.cache/ufuncgen */
     int num_threads;       /* threads for target=parallel; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
-    int opt_level;         /* LLVM pipeline default<O0..O3>; default 2: the generated loops measured
-                            * identical to O3's, compiled in 3/4 of the time */
+    int opt_level;         /* 0, 1, 3: LLVM's pipeline default<On>; 2 (the default): default<O2> for
+                            * gufunc kernels, and for scalar kernels a leaner pipeline that gives
+                            * the same vector loops as O2/O3 in 3/4 of O2's time */
     int debug_cache;       /* 1: report cache activity on stderr (also UFUNCGEN_DEBUG_CACHE=1) */
 } ug_config;
 

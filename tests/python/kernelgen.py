@@ -51,6 +51,7 @@ from __future__ import annotations
 import ast
 import builtins
 import io
+import keyword
 import math
 import re
 import textwrap
@@ -1237,7 +1238,9 @@ def check_error(exc, source):
 
 
 _STRINGS = re.compile(r"(\"\"\"|''')[\s\S]*?\1|\"[^\"\n]*\"|'[^'\n]*'")
-_HEADER = re.compile(r"(?m)^[ \t]*def[ \t]+[A-Za-z_]\w*|^[A-Za-z_]\w*[ \t]*=[ \t]*lambda\b|^lambda\b")
+# a header whose name is a keyword ("def elif k(...)") names no kernel
+_NOT_KW = r"(?!(?:%s)\b)" % "|".join(keyword.kwlist)
+_HEADER = re.compile(r"(?m)^[ \t]*def[ \t]+" + _NOT_KW + r"[A-Za-z_]\w*|^[A-Za-z_]\w*[ \t]*=[ \t]*lambda\b|^lambda\b")
 
 
 # ====================================================================== fuzz seeds

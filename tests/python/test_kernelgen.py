@@ -138,3 +138,14 @@ def check_invalid(mutant):
 @given(mutant=kg.invalid_programs())
 def test_invalid_programs(mutant):
     check_invalid(mutant)
+
+
+def test_error_oracle_keyword_as_name():
+    """Seen from hypothesis: a header whose name is a keyword names no kernel,
+    so an error after it (here the lexer's, on line 2) may name none; with a
+    real name the message must name it."""
+    body = "(x, y, z):\n    if x:\n        return x\n    return y\n"
+    for src, name in (("\tdef elif k" + body, None), ("\tdef k" + body, "k")):
+        with pytest.raises(SyntaxError) as e:
+            ufuncgen.vectorize(src, ["f8(f8,f8,f8)"])
+        assert kg.check_error(e.value, src) == (2, 5, name)
