@@ -47,22 +47,24 @@
 
 #define CAPSULE_NAME "ufuncgen.bridge"
 
-typedef struct bridge {
-    ug_ufunc *f;
-    int nregistered;                /* loops registered with NumPy so far */
-    int cap;                        /* capacity of the legacy tables below */
-    PyUFuncGenericFunction *funcs;  /* legacy tables mirrored for ufunc.types */
-    void **data;
-    char *types;
-} bridge;
-
 typedef struct loop_aux {
     NpyAuxData base;
     ug_loop_fn fn;
     void *data;
     int nin, nout;
     int ncore; /* nonzero for a gufunc */
+    int owned; /* 1: lives in its bridge (get_loop hands it out without allocating; free is a no-op) */
 } loop_aux;
+
+typedef struct bridge {
+    ug_ufunc *f;
+    int nregistered;                /* loops registered with NumPy so far */
+    int cap;                        /* capacity of the tables below */
+    PyUFuncGenericFunction *funcs;  /* legacy tables mirrored for ufunc.types */
+    void **data;
+    char *types;
+    loop_aux **aux;                 /* one per loop, made at its first call */
+} bridge;
 
 /* ------------------------------------------------------------ NumPy API import */
 
@@ -129,14 +131,24 @@ static int is_float(ug_dtype t) { return t == UG_FLOAT32 || t == UG_FLOAT64; }
  * ug_ufunc is never handed to another copy's code (whose structs may differ). */
 static const char owner_tag = 0;
 
+/* The last capsule found valid and its bridge: every call of a ufunc looks
+ * its bridge up, and checking a capsule compares its name. Read and written
+ * with the GIL held; bridge_free forgets it before the bridge goes. */
+static PyObject *last_cap;
+static bridge *last_bridge;
+
 static bridge *bridge_of(PyObject *obj)
 {
     if (!obj || !np_imported || !PyObject_TypeCheck(obj, &PyUFunc_Type))
         return NULL;
     PyObject *cap = ((PyUFuncObject *)obj)->obj;
+    if (cap && cap == last_cap)
+        return last_bridge;
     if (!cap || !PyCapsule_IsValid(cap, CAPSULE_NAME) || PyCapsule_GetContext(cap) != (void *)&owner_tag)
         return NULL;
-    return PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    last_bridge = PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    last_cap = cap;
+    return last_bridge;
 }
 
 ug_ufunc *ug_numpy_get(PyObject *obj)
@@ -148,8 +160,13 @@ ug_ufunc *ug_numpy_get(PyObject *obj)
 static void bridge_free(PyObject *cap)
 {
     bridge *b = PyCapsule_GetPointer(cap, CAPSULE_NAME);
+    if (cap == last_cap)
+        last_cap = NULL, last_bridge = NULL;
     if (!b)
         return;
+    for (int i = 0; i < b->cap && b->aux; i++)
+        free(b->aux[i]);
+    free(b->aux);
     ug_ufunc_free(b->f);
     free(b->funcs);
     free(b->data);
@@ -159,13 +176,19 @@ static void bridge_free(PyObject *cap)
 
 /* ------------------------------------------------------------ the strided loop */
 
-static void aux_free(NpyAuxData *a) { free(a); }
+static void aux_free(NpyAuxData *a)
+{
+    if (!((loop_aux *)a)->owned)
+        free(a);
+}
 
 static NpyAuxData *aux_clone(NpyAuxData *a)
 {
     loop_aux *c = malloc(sizeof *c);
-    if (c)
+    if (c) {
         memcpy(c, a, sizeof *c);
+        c->owned = 0;
+    }
     return (NpyAuxData *)c;
 }
 
@@ -223,7 +246,14 @@ static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy
 static int find_loop(const bridge *b, PyArray_Descr *const *descrs)
 {
     int nargs = ug_ufunc_nin(b->f) + ug_ufunc_nout(b->f);
-    ug_dtype want[UG_MAXARGS], have[UG_MAXARGS];
+    for (int i = 0; i < b->nregistered; i++) { /* the type numbers as registered (the usual case) */
+        int k = 0;
+        while (k < nargs && descrs[k]->type_num == b->types[i * nargs + k])
+            k++;
+        if (k == nargs)
+            return i;
+    }
+    ug_dtype want[UG_MAXARGS], have[UG_MAXARGS]; /* other spellings of the same dtypes (longlong for int64) */
     for (int k = 0; k < nargs; k++)
         want[k] = dtype_of_typenum(descrs[k]->type_num);
     for (int i = 0; i < b->nregistered; i++)
@@ -241,17 +271,21 @@ static int get_loop(PyArrayMethod_Context *ctx, int aligned, int move_references
         PyErr_SetString(PyExc_RuntimeError, "ufuncgen: no compiled loop for the resolved dtypes (internal error)");
         return -1;
     }
-    loop_aux *a = calloc(1, sizeof *a);
+    loop_aux *a = b->aux[i]; /* made once: several threads may run the loop at once, reading it */
     if (!a) {
-        PyErr_NoMemory();
-        return -1;
+        if (!(a = calloc(1, sizeof *a))) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        a->base.free = aux_free;
+        a->base.clone = aux_clone;
+        a->owned = 1;
+        ug_ufunc_loop(b->f, i, &a->fn, &a->data); /* fixed for the ufunc's life */
+        a->nin = ug_ufunc_nin(b->f);
+        a->nout = ug_ufunc_nout(b->f);
+        a->ncore = ug_ufunc_layout(b->f) != NULL;
+        b->aux[i] = a;
     }
-    a->base.free = aux_free;
-    a->base.clone = aux_clone;
-    ug_ufunc_loop(b->f, i, &a->fn, &a->data);
-    a->nin = ug_ufunc_nin(b->f);
-    a->nout = ug_ufunc_nout(b->f);
-    a->ncore = ug_ufunc_layout(b->f) != NULL;
     *out_loop = strided_loop;
     *out_aux = (NpyAuxData *)a;
     *flags = 0; /* GIL may be released; floating-point flags are checked */
@@ -304,7 +338,12 @@ static int mirror_legacy(PyUFuncObject *uf, bridge *b, int i, const ug_dtype *ty
         char *ty = realloc(b->types, (size_t)cap * (size_t)nargs);
         if (ty)
             uf->types = b->types = ty;
-        if (!fn || !dt || !ty) {
+        loop_aux **ax = realloc(b->aux, sizeof *ax * (size_t)cap);
+        if (ax) {
+            memset(ax + b->cap, 0, sizeof *ax * (size_t)(cap - b->cap));
+            b->aux = ax;
+        }
+        if (!fn || !dt || !ty || !ax) {
             PyErr_NoMemory();
             return -1;
         }
