@@ -5,6 +5,7 @@
  *     10M float64 with 2 threads vs 1, the first two also as gcc -O3 -fopenmp
  *     loops (cref_par.c: what this machine allows them); a*b+c parallel vs
  *     serial; a 1000-element call parallel vs serial;
+ *   per call: ug_call on 8 float64 against calling the loop directly;
  *   cache (issue 6): loading one cached signature; a fresh process (this
  *     program re-executed) creating three cached ufuncs and calling them,
  *     timed from main() — i.e. beyond the dynamic loading of libLLVM, which
@@ -306,6 +307,37 @@ static void bench_cache(const char *self)
     }
 }
 
+/* The native executor's cost per call (ug_call: checks, broadcasting,
+ * dimension coalescing, loop call) on 8 float64, against calling the
+ * compiled loop directly through ug_ufunc_loop (NumPy's loop ABI). */
+static void bench_call_overhead(void)
+{
+    ug_ufunc *f = make(fma_src, NULL, "ddd->d", UG_TARGET_CPU, 0);
+    double a[8], b[8], c[8], o[8];
+    for (int i = 0; i < 8; i++)
+        a[i] = b[i] = c[i] = i;
+    int64_t n = 8;
+    ug_operand ops[4];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[1], b, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[2], c, UG_FLOAT64, 1, &n, NULL);
+    ug_operand_init(&ops[3], o, UG_FLOAT64, 1, &n, NULL);
+    ug_loop_fn fn;
+    void *data;
+    ug_ufunc_loop(f, 0, &fn, &data);
+    char *args[4] = {(char *)a, (char *)b, (char *)c, (char *)o};
+    intptr_t dims[1] = {8}, steps[4] = {8, 8, 8, 8};
+    enum { CALLS = 100000 };
+    double tc = TIME(for (int i = 0; i < CALLS; i++) call(f, ops, 4));
+    double tl = TIME(for (int i = 0; i < CALLS; i++) fn(args, dims, steps, data));
+    printf("%-52s %9.1f ns  %-16s %9.1f ns\n", "ug_call a*b+c on 8 float64, per call", tc * 1e6 / CALLS,
+           "loop called directly", tl * 1e6 / CALLS);
+    if (json)
+        fprintf(json, "  {\"name\": \"ug_call per call, 8 float64\", \"ufuncgen_ns\": %.1f, \"loop_ns\": %.1f},\n",
+                tc * 1e6 / CALLS, tl * 1e6 / CALLS);
+    ug_ufunc_free(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--cache-child") == 0)
@@ -316,6 +348,7 @@ int main(int argc, char **argv)
     printf("ufuncgen %s bench_api — medians of %d runs, 2 threads for 'parallel' unless UFUNCGEN_NUM_THREADS says\n",
            UG_VERSION_STRING, REPS);
     bench_gufuncs();
+    bench_call_overhead();
     bench_parallel();
     bench_cache(argv[0]);
     ug_context_free(ctx);

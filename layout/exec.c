@@ -63,7 +63,13 @@ typedef struct exec {
     int64_t lshape[UG_MAXDIMS];
     bool allocated[UG_MAXARGS];     /* flagged UG_OPERAND_ALLOCATE */
     bool did_alloc[UG_MAXARGS];     /* allocated by this call (freed on failure) */
+    bool v_heap;                    /* v was malloc'ed (more operands than SMALL_OPS) */
 } exec;
+
+/* Calls with at most this many operands keep their views and run state on
+ * the stack (~10 KB): a small call's time was mostly malloc/calloc of these
+ * (each over 1 KB, so glibc consolidated its fast bins on every call). */
+#define SMALL_OPS 4
 
 /* ---------------------------------------------------------------- casts */
 
@@ -584,8 +590,8 @@ static void write_back_outputs(exec *x)
 typedef struct space {
     int nd;
     int64_t shape[UG_MAXDIMS];
-    int64_t *stride[UG_MAXARGS];         /* stride[k][d] */
-    int64_t strides_mem[UG_MAXARGS][UG_MAXDIMS];
+    int64_t *stride[UG_MAXARGS];         /* stride[k][d]: rows of UG_MAXDIMS in strides_mem */
+    int64_t *strides_mem;                /* nops * UG_MAXDIMS, owned by the run */
 } space;
 
 /* Should dim a be outside dim b? Larger |stride| of the first output that
@@ -639,7 +645,7 @@ static void coalesce(const exec *x, space *s)
 {
     s->nd = 0;
     for (int k = 0; k < x->nops; k++)
-        s->stride[k] = s->strides_mem[k];
+        s->stride[k] = s->strides_mem + (size_t)k * UG_MAXDIMS;
     for (int d = 0; d < x->lnd; d++) {
         if (x->lshape[d] == 1)
             continue;
@@ -719,10 +725,18 @@ static void fill_abi(run *r)
 
 static ug_status run_loop(exec *x)
 {
-    run *r = calloc(1, sizeof *r);
+    /* The run, then the stride table (UG_MAXDIMS per operand, filled by
+     * coalesce as far as used, so not zeroed): on the stack for small calls. */
+    size_t table = (size_t)x->nops * UG_MAXDIMS * sizeof(int64_t);
+    _Alignas(run) unsigned char small[sizeof(run) + SMALL_OPS * UG_MAXDIMS * sizeof(int64_t)];
+    bool heap = x->nops > SMALL_OPS;
+    run *r = heap ? malloc(sizeof *r + table) : (run *)small;
     if (!r)
         return ug_err_set(x->err, UG_ENOMEM, "%s: out of memory", x->name);
     r->x = x;
+    r->nouter = 0;
+    r->inner = 0;
+    r->sp.strides_mem = (int64_t *)(r + 1);
     r->dims = malloc(sizeof(intptr_t) * (1 + (size_t)x->sig->ndims));
     r->steps = malloc(sizeof(intptr_t) * ((size_t)x->nops + (size_t)x->sig->ncore_total));
     ug_status st = UG_OK;
@@ -752,7 +766,8 @@ static ug_status run_loop(exec *x)
 done:
     free(r->dims);
     free(r->steps);
-    free(r);
+    if (heap)
+        free(r);
     return st;
 }
 
@@ -789,7 +804,8 @@ static void release(exec *x, ug_status st)
             x->ops[k].data = NULL;
         }
     }
-    free(x->v);
+    if (x->v_heap)
+        free(x->v);
     free(x->core_size);
     free(x->missing);
     free(x->bound_by);
@@ -803,7 +819,13 @@ ug_status layout_execute(const layout_sig *sig, ug_operand *ops, int nops, const
     if (!sig || !ops || !loop_types || !loop || !loop->fn || nops != sig->nin + sig->nout || nops > UG_MAXARGS)
         return ug_err_set(err, UG_EINVAL, "layout_execute: bad arguments");
     size_t nd = (size_t)sig->ndims + 1;
-    x.v = calloc((size_t)nops, sizeof *x.v);
+    view small[SMALL_OPS]; /* filled by make_view; only what release() reads is set here */
+    x.v_heap = nops > SMALL_OPS;
+    x.v = x.v_heap ? malloc((size_t)nops * sizeof *x.v) : small;
+    for (int k = 0; x.v && k < nops; k++) {
+        x.v[k].temp = NULL;
+        x.v[k].out_temp = false;
+    }
     x.core_size = malloc(nd * sizeof *x.core_size);
     x.missing = calloc(nd, sizeof *x.missing);
     x.bound_by = malloc(nd * sizeof *x.bound_by);

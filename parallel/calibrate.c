@@ -28,6 +28,7 @@
 #define RECAL_SAMPLES 3    /* timed regions per re-measurement */
 #define RECAL_NS 500000000 /* re-measure an estimate at most this often (0.5 s) */
 #define NOTE_WEIGHT 0.125  /* weight of one region's overhead in the estimate */
+#define NOTE_CAP 2.0       /* a note counts as at most this many times the estimate */
 
 /* The estimate for one p. ns is read without the lock (atomically); the
  * rest is read and written under cal_lock. */
@@ -179,7 +180,12 @@ void par_fork_join_note(int p, double ns)
     double old;
     __atomic_load(&c->ns, &old, __ATOMIC_RELAXED);
     if (old > 0) {
-        double v = old + NOTE_WEIGHT * (ns - old);
+        /* One region held up far beyond the estimate (a worker that waited
+         * for a time slice) moves it by at most NOTE_WEIGHT * NOTE_CAP: seen
+         * here, one ~800 us note lifted a 7 us estimate to 106 us and kept
+         * every call serial until the next re-measurement. A lasting rise
+         * still comes through, compounding region after region. */
+        double v = old + NOTE_WEIGHT * ((ns < NOTE_CAP * old ? ns : NOTE_CAP * old) - old);
         __atomic_store(&c->ns, &v, __ATOMIC_RELEASE);
         set_min_locked(c, ns > 1 ? ns : 1);
         __atomic_store_n(&c->when, par_now_ns(), __ATOMIC_RELAXED);

@@ -78,6 +78,7 @@
 #define FORGET_WEIGHT 0.03 /* pull of c_p toward c_s per declined call that would pay at c_p = c_s */
 #define MAX_CORE 256      /* core dimensions the driver can copy; more: serial */
 #define QUICK_CHECK_EVERY 255u /* one quick decision in 256 takes the full path (re-measures a stale O) */
+#define RETIME_EVERY 7u   /* a serial call near the threshold is timed once in 8 */
 
 typedef void (*par_body)(void *ctx, int64_t lo, int64_t hi);
 
@@ -104,6 +105,7 @@ typedef struct region {
 
 static _Thread_local int tl_in_chunk;   /* this thread is running a chunk of ours */
 static _Thread_local unsigned tl_quick; /* quick serial decisions on this thread */
+static _Thread_local unsigned tl_retime; /* near-threshold serial calls on this thread */
 static int busy_threads;                /* threads in our regions, process-wide (atomic) */
 
 static double load_d(double *p)
@@ -270,11 +272,16 @@ static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
     }
 }
 
-/* Serial run of [lo, n); timed when asked or when its predicted time is near the threshold. */
+/* Serial run of [lo, n); timed when asked, or once in RETIME_EVERY + 1
+ * calls when its predicted time is near the threshold. (Timing costs two
+ * getrusage calls, the page-fault check: measured ~0.5 us here, which made
+ * a 1000-element call of a 2 ns/element kernel 1.24x its plain serial time
+ * when every such call was timed.) */
 static void run_serial(const job *j, int64_t lo, int64_t n, double o, int timed)
 {
     double c_s = cost_get(j, j->c_ser);
-    if ((!timed && (double)(n - lo) * c_s < PROBE_MIN_O * o) || lo >= n) {
+    int near = (double)(n - lo) * c_s >= PROBE_MIN_O * o;
+    if ((!timed && (!near || (++tl_retime & RETIME_EVERY))) || lo >= n) {
         if (lo < n)
             j->body(j->ctx, lo, n);
         return;
@@ -382,15 +389,26 @@ static double core_units(const intptr_t *dims, int ncore)
 void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data)
 {
     par_loop *pl = data;
-    int p = pl->nthreads > 0 ? pl->nthreads
-                             : par_threads(pl->default_threads ? __atomic_load_n(pl->default_threads, __ATOMIC_RELAXED) : 0);
-    if (p < 2 || dimensions[0] < 2 || pl->nops > UG_MAXARGS || pl->nops < 0 || pl->ncore > MAX_CORE ||
-        pl->ncore < 0 || nested()) {
+    if (dimensions[0] < 2 || pl->nops > UG_MAXARGS || pl->nops < 0 || pl->ncore > MAX_CORE || pl->ncore < 0) {
         pl->fn(args, dimensions, steps, pl->data);
         return;
     }
     loop_call c = {.args = args, .dims = dimensions, .steps = steps, .pl = pl};
     job j = {.body = loop_body, .ctx = &c, .c_ser = &pl->ns_per_elem, .c_par = &pl->ns_par_elem,
              .units = core_units(dimensions, pl->ncore)};
+    /* A call that could not pay even on every core goes serial before the
+     * thread count is looked up (UFUNCGEN_NUM_THREADS is read per call:
+     * getenv was a tenth of a small call's time); more threads than cores
+     * cannot pay where all cores do not. */
+    if (cannot_pay(&j, (int64_t)dimensions[0], par_cores())) {
+        pl->fn(args, dimensions, steps, pl->data);
+        return;
+    }
+    int p = pl->nthreads > 0 ? pl->nthreads
+                             : par_threads(pl->default_threads ? __atomic_load_n(pl->default_threads, __ATOMIC_RELAXED) : 0);
+    if (p < 2 || nested()) {
+        pl->fn(args, dimensions, steps, pl->data);
+        return;
+    }
     run_job(&j, (int64_t)dimensions[0], p);
 }

@@ -156,6 +156,51 @@ START_TEST(huge_literals)
 }
 END_TEST
 
+/* More operands than the executor keeps on its stack (layout/exec.c,
+ * SMALL_OPS): 7 inputs and an output, 2-d with a broadcast row, a
+ * transposed input and an int32 input cast to float64 (a temporary), then a
+ * call that fails on shapes (nothing leaks, nothing is written). */
+START_TEST(many_operands_through_ug_call)
+{
+    const char *sig = "ddddddd->d";
+    ug_ufunc *f = NULL;
+    ck_assert_int_eq(ug_vectorize(ctx, "def k(a, b, c, d, e, g, h):\n    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * g + 7 * h\n",
+                                  &sig, 1, NULL, &f), UG_OK);
+    enum { R = 3, C = 5 };
+    double in[6][R * C], row[C], out[R * C];
+    int32_t iv[R * C];
+    for (int i = 0; i < R * C; i++) {
+        for (int k = 0; k < 6; k++)
+            in[k][i] = (i * 7 + k * 13) % 11 - 5.0;
+        iv[i] = i * 3 - 20;
+        out[i] = -1;
+    }
+    for (int j = 0; j < C; j++)
+        row[j] = j * 0.5;
+    ug_operand ops[8];
+    int64_t shape[2] = {R, C}, tstrides[2] = {8, 8 * R}; /* in[1] read as its transpose's transpose */
+    for (int k = 0; k < 6; k++)
+        ug_operand_init(&ops[k], in[k], UG_FLOAT64, 2, shape, k == 1 ? tstrides : NULL);
+    ug_operand_init(&ops[2], row, UG_FLOAT64, 1, (int64_t[]){C}, NULL); /* broadcast over rows */
+    ug_operand_init(&ops[6], iv, UG_INT32, 2, shape, NULL);             /* cast to float64 */
+    ug_operand_init(&ops[7], out, UG_FLOAT64, 2, shape, NULL);
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 8, &err) == UG_OK, "%s", err.msg);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            int i = r * C + c;
+            double want = in[0][i] + 2 * in[1][c * R + r] + 3 * row[c] + 4 * in[3][i] + 5 * in[4][i] + 6 * in[5][i] +
+                          7 * (double)iv[i];
+            ck_assert_msg(out[i] == want, "(%d, %d): %g want %g", r, c, out[i], want);
+        }
+    out[0] = -1;
+    ug_operand_init(&ops[5], in[5], UG_FLOAT64, 1, (int64_t[]){4}, NULL); /* 4 does not broadcast to 5 */
+    ck_assert_int_eq(ug_call(f, ops, 8, &err), UG_ESHAPE);
+    ck_assert(out[0] == -1);
+    ug_ufunc_free(f);
+}
+END_TEST
+
 START_TEST(sixty_four_dims)
 {
     const char *sig = "dd->d";
@@ -295,6 +340,7 @@ int main(void)
     tcase_add_test(tc, thousand_parameters);
     tcase_add_test(tc, huge_literals);
     tcase_add_test(tc, sixty_four_dims);
+    tcase_add_test(tc, many_operands_through_ug_call);
     tcase_add_test(tc, create_free_cycles_memory_flat);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
