@@ -349,8 +349,22 @@ typedef struct cover {
     int threads[64]; /* which OpenMP thread numbers ran a chunk */
     pthread_t caller;
     int off_caller;  /* a chunk ran on a thread other than the caller */
+    int wait_for;    /* the caller's first piece waits (up to 5 s) until this many threads ran one */
 } cover;
 
+static int threads_seen(cover *c)
+{
+    int k = 0;
+    for (int t = 0; t < 64; t++)
+        k += __atomic_load_n(&c->threads[t], __ATOMIC_RELAXED);
+    return k;
+}
+
+/* Pieces go to whichever thread of a region is free, so cheap work may all
+ * end up on one thread before another wakes; tests that check that every
+ * thread of a region takes part hold each thread in its piece (wait_for)
+ * until that many threads have run one (a region has more pieces than
+ * threads, so the others still find pieces to take). */
 static void cover_body(void *ctx, int64_t lo, int64_t hi)
 {
     cover *c = ctx;
@@ -361,6 +375,8 @@ static void cover_body(void *ctx, int64_t lo, int64_t hi)
         __atomic_store_n(&c->threads[t], 1, __ATOMIC_RELAXED);
     if (!pthread_equal(pthread_self(), c->caller))
         __atomic_store_n(&c->off_caller, 1, __ATOMIC_RELAXED);
+    for (int spins = 0; c->wait_for && threads_seen(c) < c->wait_for && spins < 5000; spins++)
+        usleep(1000);
 }
 
 static void check_cover(int64_t n, int nt, double ns)
@@ -398,11 +414,44 @@ END_TEST
 
 START_TEST(test_par_for_uses_threads)
 {
-    cover c = {.hits = calloc(1000, sizeof(int)), .caller = pthread_self()};
+    cover c = {.hits = calloc(1000, sizeof(int)), .caller = pthread_self(), .wait_for = 2};
     par_for(1000, 2, FORCED_NS, cover_body, &c);
     ck_assert(c.threads[0] && c.threads[1]);
     ck_assert(c.off_caller);
     free(c.hits);
+}
+END_TEST
+
+/* A pool thread held up (as when the host holds its core) does not hold
+ * up the rest: its first piece sleeps 200 ms, and the calling thread takes
+ * every other piece meanwhile, so the held thread runs exactly one. */
+typedef struct held {
+    pthread_t caller;
+    int caller_pieces, other_pieces;
+    int *hits;
+} held;
+
+static void held_body(void *ctx, int64_t lo, int64_t hi)
+{
+    held *h = ctx;
+    for (int64_t i = lo; i < hi; i++)
+        __atomic_fetch_add(&h->hits[i], 1, __ATOMIC_RELAXED);
+    if (pthread_equal(pthread_self(), h->caller)) {
+        __atomic_fetch_add(&h->caller_pieces, 1, __ATOMIC_RELAXED);
+    } else if (__atomic_fetch_add(&h->other_pieces, 1, __ATOMIC_RELAXED) == 0) {
+        usleep(200000);
+    }
+}
+
+START_TEST(test_held_thread_does_not_hold_the_rest)
+{
+    held h = {.caller = pthread_self(), .hits = calloc(1000, sizeof(int))};
+    par_for(1000, 2, FORCED_NS, held_body, &h);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(h.hits[i], 1);
+    ck_assert_int_le(h.other_pieces, 1);
+    ck_assert_int_ge(h.caller_pieces, 2);
+    free(h.hits);
 }
 END_TEST
 
@@ -416,7 +465,7 @@ START_TEST(test_par_for_cost_learns)
         }
     ck_assert(cost.ns_serial > 0); /* measured on the first large call */
     par_cost forced = {FORCED_NS, FORCED_NS};
-    cover c = {.hits = calloc(100, sizeof(int)), .caller = pthread_self()};
+    cover c = {.hits = calloc(100, sizeof(int)), .caller = pthread_self(), .wait_for = 2};
     par_for_cost(100, 2, &forced, cover_body, &c);
     ck_assert(c.off_caller);
     ck_assert(forced.ns_parallel < FORCED_NS); /* refined by the region */
@@ -730,7 +779,7 @@ START_TEST(test_env_drives_driver)
 {
     /* par_loop.nthreads = 0 takes UFUNCGEN_NUM_THREADS at call time */
     setenv("UFUNCGEN_NUM_THREADS", "3", 1);
-    cover c = {.hits = calloc(3000, sizeof(int)), .caller = pthread_self()};
+    cover c = {.hits = calloc(3000, sizeof(int)), .caller = pthread_self(), .wait_for = 3};
     par_for(3000, 0, FORCED_NS, cover_body, &c);
     ck_assert(c.threads[0] && c.threads[1] && c.threads[2]);
     ck_assert(!c.threads[3]);
@@ -765,6 +814,7 @@ static Suite *parallel_suite(void)
     tcase_add_test(t, test_data_pointer);
     tcase_add_test(t, test_par_for_coverage);
     tcase_add_test(t, test_par_for_uses_threads);
+    tcase_add_test(t, test_held_thread_does_not_hold_the_rest);
     tcase_add_test(t, test_par_for_cost_learns);
     tcase_add_test(t, test_small_is_serial);
     tcase_add_test(t, test_nested_in_omp);
