@@ -27,9 +27,10 @@
  * exceed the overhead itself, so an error of 2x in O (a cold pool, noise)
  * still never makes a call slower than serial. Until c_s is known, a call
  * runs its first items serially in growing slices (1, 4, 16, ...) and
- * times them; once a slice lasts long enough to time (PROBE_MIN_O of O),
- * c_s is stored and the rest of the range is decided by the model. Serial
- * calls whose predicted time is near the threshold are timed again, so
+ * times them; once a slice lasts long enough to time (PROBE_MIN_O of O,
+ * and PROBE_FLOOR_NS), c_s is stored and the rest of the range is decided
+ * by the model. Serial calls whose predicted time is near the threshold
+ * are timed again (one in RETIME_EVERY + 1), so
  * c_s tracks reality (a first call can be slow from page faults). A c_s
  * well above c_p (one thread alone much slower than in a crowd) is
  * suspect: such calls run serially and are timed until c_s comes down --
@@ -75,7 +76,7 @@
 
 #define MARGIN 1.0        /* required saving, in units of the fork/join cost */
 #define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
-#define PROBE_CLOCK_NS 20000 /* shortest slice timed well enough to give c_s at all */
+#define PROBE_FLOOR_NS 1000 /* shortest probe slice whose time is the items' more than the call's */
 #define EMA_WEIGHT 0.25   /* weight of a new measurement in the running estimates */
 #define EMA_WEIGHT_DOWN 0.5 /* ... of one below the estimate (costs are only ever inflated) */
 #define SUSPECT_RATIO 1.5 /* c_s this far above c_p is inflated, not noise */
@@ -270,22 +271,36 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
 /* ---- deciding ---- */
 
 /* Serial with c_s unknown: run items from *lo in growing slices until one
- * lasts long enough to time, store c_s, and advance *lo past what ran.
- * When O is high (a loaded machine) the whole range may run out first;
- * then the last slice, if it lasted PROBE_CLOCK_NS, still gives c_s (a
- * measurement, if a coarser one than the model asks for). */
+ * lasts long enough to time (min_ns, and at least PROBE_FLOOR_NS: tiny
+ * slices are mostly call overhead -- seen: 16 items of a 2 ns/item kernel
+ * took 280 ns and gave c_s = 17.5 ns, which sent 1000-item calls parallel
+ * at twice their serial time), store c_s, and advance *lo past what ran.
+ * If the range runs out first (a small call), c_s comes from all slices
+ * but the first: a little high from their call overhead, which only errs
+ * toward serial. Slices are timed with the clock alone: a probe runs once
+ * per loop, and its page faults only inflate c_s, which later timed runs
+ * correct. */
 static void probe(const job *j, int64_t *lo, int64_t n, double min_ns)
 {
+    int64_t sum_ns = 0, sum_m = 0;
+    if (min_ns < PROBE_FLOOR_NS)
+        min_ns = PROBE_FLOOR_NS;
     for (int64_t k = 1; *lo < n; k *= 4) {
-        int64_t m = n - *lo < k ? n - *lo : k, ns;
-        run_timed(j, *lo, *lo + m, &ns);
+        int64_t m = n - *lo < k ? n - *lo : k, t0 = par_now_ns();
+        j->body(j->ctx, *lo, *lo + m);
+        int64_t ns = par_now_ns() - t0;
         *lo += m;
-        int last = *lo >= n && ns >= PROBE_CLOCK_NS;
-        if (k > 1 && ((double)ns >= min_ns || last)) { /* the first slice pays for cold caches */
+        if (k == 1) /* the first slice pays for cold caches */
+            continue;
+        if ((double)ns >= min_ns) {
             cost_put(j, j->c_ser, (double)ns / (double)m);
             return;
         }
+        sum_ns += ns;
+        sum_m += m;
     }
+    if (sum_m > 0 && sum_ns > 0)
+        cost_put(j, j->c_ser, (double)sum_ns / (double)sum_m);
 }
 
 /* Serial run of [lo, n); timed when asked, or once in RETIME_EVERY + 1
