@@ -84,10 +84,10 @@ void cache_key_hex(const cache_key *k, char out[65])
 void cache_hash_host_parts(cache_hasher *h, const cache_host *host)
 {
     /* Bumped whenever generated code changes what it needs from the library
-     * at load time (v2: no loops_rt_stream; v3: loops_rt_strided and the
-     * one-argument ug.contig), so older objects are misses, not link
-     * failures or wrong calls. */
-    cache_hash_str(h, "ufuncgen host v3");
+     * at load time (v2: no loops_rt_stream; v3: loops_rt_strided; v4: its
+     * descriptor's flags), so older objects are misses, not link failures
+     * or wrong calls. */
+    cache_hash_str(h, "ufuncgen host v4");
     cache_hash_str(h, host->ug_version);
     cache_hash_int(h, host->llvm_major);
     cache_hash_int(h, host->llvm_minor);

@@ -324,8 +324,10 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
     double t1 = cpu_ms();
     if (!st)
         st = optimise(g, tm);
-    if (!st)
+    if (!st) {
         drop_compiler_used(g);
+        loops_finish_inner(g);
+    }
     double t2 = cpu_ms();
     if (!st && dump_has("ir"))
         dump_ir(g, "optimised");

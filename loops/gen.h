@@ -85,6 +85,9 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f);
 /* ---- inner.c ---- */
 /* The external loop function req->symbol with NumPy's ABI. */
 ug_status loops_emit_inner(loops_gen *g);
+/* After optimisation: a scalar loop whose vector loop did not vectorise
+ * (no vector instruction in it) tells strided.c to skip gathering. */
+void loops_finish_inner(loops_gen *g);
 /* Metadata for a loop whose memory accesses are parallel: the access group
  * to tag loads/stores with and the llvm.loop id for the latch branch. */
 LLVMMetadataRef loops_access_group(loops_gen *g);

@@ -178,16 +178,21 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
 /* The constant loops_rt_desc (loops.h) strided.c reads:
- * {ptr loop, i32 nin, i32 nops, [nops x i64] esize}, loop being this
- * function itself. */
-static LLVMValueRef strided_desc(loops_gen *g, abi *a)
+ * {ptr loop, i32 nin, i32 nops, i64 flags, [nops x i64] esize}, loop being
+ * this function itself; flags are set by loops_finish_inner. */
+static LLVMValueRef desc_init(loops_gen *g, LLVMValueRef fn, int nin, int nops, int64_t flags)
 {
     LLVMValueRef es[UG_MAXARGS];
-    for (int k = 0; k < a->nops; k++)
+    for (int k = 0; k < nops; k++)
         es[k] = esize(g, g->req->dtypes[k]);
-    LLVMValueRef f[4] = {a->fn, LLVMConstInt(g->i32, (unsigned)a->nin, 0), LLVMConstInt(g->i32, (unsigned)a->nops, 0),
-                         LLVMConstArray2(g->i64, es, (uint64_t)a->nops)};
-    LLVMValueRef init = LLVMConstStructInContext(g->C, f, 4, 0);
+    LLVMValueRef f[5] = {fn, LLVMConstInt(g->i32, (unsigned)nin, 0), LLVMConstInt(g->i32, (unsigned)nops, 0),
+                         LLVMConstInt(g->i64, (unsigned long long)flags, 0), LLVMConstArray2(g->i64, es, (uint64_t)nops)};
+    return LLVMConstStructInContext(g->C, f, 5, 0);
+}
+
+static LLVMValueRef strided_desc(loops_gen *g, abi *a)
+{
+    LLVMValueRef init = desc_init(g, a->fn, a->nin, a->nops, 0);
     LLVMValueRef gv = LLVMAddGlobal(g->M, LLVMTypeOf(init), "ug.desc");
     LLVMSetInitializer(gv, init);
     LLVMSetGlobalConstant(gv, 1);
@@ -474,4 +479,30 @@ ug_status loops_emit_inner(loops_gen *g)
     LLVMPositionBuilderAtEnd(g->B, a.exit);
     LLVMBuildRetVoid(g->B);
     return st;
+}
+
+/* ---------------------------------------------------------------- after optimisation */
+
+static bool has_vector_code(LLVMValueRef fn)
+{
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+            if (LLVMGetTypeKind(LLVMTypeOf(in)) == LLVMVectorTypeKind)
+                return true;
+            int n = LLVMGetNumOperands(in);
+            for (int k = 0; k < n; k++)
+                if (LLVMGetTypeKind(LLVMTypeOf(LLVMGetOperand(in, (unsigned)k))) == LLVMVectorTypeKind)
+                    return true;
+        }
+    return false;
+}
+
+void loops_finish_inner(loops_gen *g)
+{
+    const loops_request *r = g->req;
+    LLVMValueRef gv = LLVMGetNamedGlobal(g->M, "ug.desc"), fn = LLVMGetNamedFunction(g->M, r->symbol);
+    if (r->tk->gufunc || !gv || !fn || has_vector_code(fn))
+        return;
+    int nin = r->layout->nin, nops = r->layout->nin + r->layout->nout;
+    LLVMSetInitializer(gv, desc_init(g, fn, nin, nops, LOOPS_RT_SCALAR_BODY));
 }

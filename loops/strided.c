@@ -75,7 +75,9 @@ int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_
     int nin = d->nin, nops = d->nops, o = d->nin;
     if (n <= 0)
         return 1;
-    if (steps[o] == 0) /* NumPy's reduce: the output is also an input */
+    /* NumPy's reduce (the output is also an input), or a body that did not
+     * vectorise (blocks would only add copies): the caller's serial loop */
+    if (steps[o] == 0 || (d->flags & LOOPS_RT_SCALAR_BODY))
         return 0;
     int unit = 1;
     for (int k = 0; k < nin; k++)

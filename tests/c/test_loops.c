@@ -1511,6 +1511,39 @@ START_TEST(source_strided_many_operands_and_mixed_sizes)
 }
 END_TEST
 
+/* A body that does not vectorise (int64 modulo): strided calls skip the
+ * blocks and run the serial loop (LOOPS_RT_SCALAR_BODY); results over
+ * stride patterns against C. */
+START_TEST(source_scalar_body_strided)
+{
+    ug_dtype dts[3] = {UG_INT64, UG_INT64, UG_INT64};
+    ug_loop_fn fn = build_src("def k(a, b):\n    return (a * 31 + b) % 1009\n", NULL, 2, 1, dts, NULL, 0);
+    enum { N = 777 };
+    static int64_t a[3 * N], b[3 * N], o[3 * N];
+    for (int i = 0; i < 3 * N; i++)
+        a[i] = i * 7919 - 1000000, b[i] = 5 - i * 13;
+    static const int pat[][3] = {{2, 1, 1}, {-1, 0, 3}, {1, 1, 2}, {0, 2, -3}};
+    for (size_t p = 0; p < sizeof pat / sizeof pat[0]; p++) {
+        intptr_t st[3], d[1] = {N};
+        char *args[3];
+        int64_t *mem[3] = {a, b, o};
+        for (int k = 0; k < 3; k++) {
+            st[k] = pat[p][k] * 8;
+            args[k] = (char *)(pat[p][k] < 0 ? mem[k] + 3 * N - 1 : mem[k]);
+        }
+        for (int i = 0; i < 3 * N; i++)
+            o[i] = -7;
+        fn(args, d, st, NULL);
+        for (int i = 0; i < N; i++) {
+            int64_t x = *(int64_t *)(args[0] + i * st[0]), y = *(int64_t *)(args[1] + i * st[1]);
+            int64_t m = (x * 31 + y) % 1009;
+            m += m < 0 ? 1009 : 0;
+            ck_assert_msg(*(int64_t *)(args[2] + i * st[2]) == m, "pattern %zu i=%d", p, i);
+        }
+    }
+}
+END_TEST
+
 START_TEST(source_gufunc_matmul_strided)
 {
     ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
@@ -1920,6 +1953,7 @@ static Suite *suite(void)
     tcase_add_test(l, source_unary_casts_constants);
     tcase_add_test(l, source_bool_operators);
     tcase_add_test(l, source_strided_many_operands_and_mixed_sizes);
+    tcase_add_test(l, source_scalar_body_strided);
     tcase_add_test(l, source_gufunc_variant_overlap);
     tcase_add_test(l, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, l);
