@@ -24,29 +24,22 @@
 #define LOOPS_BLOCK 256
 #define LOOPS_BLOCK_BYTES 16384 /* stack buffers of one call, all operands */
 
-/* Copy m elements of size es from src (byte stride ss) to dst (stride ds). */
+/* m elements of size es from src (byte stride ss) to dst (stride ds);
+ * inlined with a constant es below, so each size gets its own plain loop. */
+static inline void copy_n(char *dst, intptr_t ds, const char *src, intptr_t ss, int64_t m, size_t es)
+{
+    for (int64_t i = 0; i < m; i++)
+        memcpy(dst + i * ds, src + i * ss, es);
+}
+
 static void copy_elems(char *dst, intptr_t ds, const char *src, intptr_t ss, int64_t m, int64_t es)
 {
     switch (es) {
-    case 8:
-        for (int64_t i = 0; i < m; i++)
-            memcpy(dst + i * ds, src + i * ss, 8);
-        break;
-    case 4:
-        for (int64_t i = 0; i < m; i++)
-            memcpy(dst + i * ds, src + i * ss, 4);
-        break;
-    case 2:
-        for (int64_t i = 0; i < m; i++)
-            memcpy(dst + i * ds, src + i * ss, 2);
-        break;
-    case 1:
-        for (int64_t i = 0; i < m; i++)
-            dst[i * ds] = src[i * ss];
-        break;
-    default:
-        for (int64_t i = 0; i < m; i++)
-            memcpy(dst + i * ds, src + i * ss, (size_t)es);
+    case 8: copy_n(dst, ds, src, ss, m, 8); break;
+    case 4: copy_n(dst, ds, src, ss, m, 4); break;
+    case 2: copy_n(dst, ds, src, ss, m, 2); break;
+    case 1: copy_n(dst, ds, src, ss, m, 1); break;
+    default: copy_n(dst, ds, src, ss, m, (size_t)es);
     }
 }
 

@@ -332,19 +332,10 @@ static int cannot_pay(const job *j, int64_t n, int p)
     return c_s > 0 && o_min > 0 && !worth_parallel(n, p, c_s, c_s, o_min) && (++tl_quick & QUICK_CHECK_EVERY);
 }
 
-/* Run [0, n) with up to p threads, choosing serial or parallel by the model. */
-static void run_job(const job *j, int64_t n, int p)
+/* The model's decision for a call that passed the quick checks of run_job
+ * (n >= 2, p >= 2, not nested, not cannot_pay). */
+static void run_decided(const job *j, int64_t n, int p)
 {
-    if (n <= 0)
-        return;
-    if (p < 2 || n < 2 || nested()) {
-        j->body(j->ctx, 0, n);
-        return;
-    }
-    if (cannot_pay(j, n, p)) {
-        j->body(j->ctx, 0, n);
-        return;
-    }
     par_omp_init();
     double o = par_fork_join_ns(p);
     int64_t lo = 0;
@@ -364,6 +355,18 @@ static void run_job(const job *j, int64_t n, int p)
     if (c_p > c_s && worth_parallel(n - lo, q, c_s, c_s, o))
         cost_put(j, j->c_par, c_p - FORGET_WEIGHT * (c_p - c_s)); /* see "forgetting" above */
     run_serial(j, lo, n, o, suspect);
+}
+
+/* Run [0, n) with up to p threads, choosing serial or parallel by the model. */
+static void run_job(const job *j, int64_t n, int p)
+{
+    if (n <= 0)
+        return;
+    if (p < 2 || n < 2 || nested() || cannot_pay(j, n, p)) {
+        j->body(j->ctx, 0, n);
+        return;
+    }
+    run_decided(j, n, p);
 }
 
 /* ---- par_for ---- */
@@ -441,5 +444,5 @@ void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps,
         pl->fn(args, dimensions, steps, pl->data);
         return;
     }
-    run_job(&j, (int64_t)dimensions[0], p);
+    run_decided(&j, (int64_t)dimensions[0], p); /* the quick checks are done above (cannot_pay on every core) */
 }
