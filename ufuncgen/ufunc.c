@@ -38,6 +38,7 @@
  * ran. UFUNCGEN_SPECIALIZE=0 turns variants off. */
 #define SPEC_MAX 4
 #define SPEC_MIN_OUTER 65536
+#define SPEC_MIN_WORK (INT64_C(1) << 22) /* outer iterations x core sizes: as 65536 4x4x4 matmuls */
 #define SPEC_MAX_KEY 64
 
 typedef struct spec_variant {
@@ -281,6 +282,21 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, spec_varian
     return st;
 }
 
+/* Whether a call pays for a variant: many outer iterations, or much work
+ * (the outer count times every core dimension's size, as a 500x500 pdist
+ * over 8 coordinates or 10K series of 1000: few items, each large). */
+static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
+{
+    if (dims[0] >= SPEC_MIN_OUTER)
+        return true;
+    int64_t work = dims[0];
+    for (int d = 0; d < u->layout->ndims && work > 0 && work < SPEC_MIN_WORK; d++) {
+        int64_t n = dims[1 + d];
+        work = n >= SPEC_MIN_WORK ? SPEC_MIN_WORK : n > 1 ? work * n : work; /* both < 2**22: no overflow */
+    }
+    return work >= SPEC_MIN_WORK;
+}
+
 /* The variant for this call's core shape: an existing one, or a new one if
  * the call is large enough; NULL: use the generic loop. */
 static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps)
@@ -294,7 +310,7 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     for (int i = 0; i < n; i++)
         if (!memcmp(rec->spec[i].key, key, kb))
             return &rec->spec[i];
-    if (dims[0] < SPEC_MIN_OUTER || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
+    if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
         return NULL;
     spec_variant *found = NULL;
     pthread_mutex_lock(&rec->smu);

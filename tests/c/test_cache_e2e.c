@@ -181,6 +181,52 @@ START_TEST(options_and_layout_are_in_the_key)
 }
 END_TEST
 
+
+/* A gufunc call with few items but much work (outer count x core sizes >=
+ * 2**22) compiles a core-shape variant once, and later calls of that core
+ * shape reuse it; small calls compile nothing. Either way the moving sums
+ * are right (against C). No cache here: compile counts are the variants. */
+START_TEST(large_work_makes_one_variant)
+{
+    static const char src[] = "def f(a, out):\n    s = 0.0\n    for i in range(len(a)):\n"
+                              "        s = s * 0.5 + a[i]\n        out[i] = s / 3.0\n";
+    ug_context *ctx = ug_context_new(NULL);
+    ug_options o;
+    ug_options_init(&o);
+    const char *sig = "void(float64[:], float64[:])";
+    ug_ufunc *f = NULL;
+    ck_assert_msg(ug_guvectorize(ctx, src, "(n)->(n)", &sig, 1, &o, &f) == UG_OK, "%s", ug_errmsg(ctx));
+    enum { S = 4, BIG = 1 << 20, SMALL = 1000 };
+    double *a = malloc(sizeof *a * S * BIG), *out = malloc(sizeof *out * S * BIG);
+    for (long i = 0; i < (long)S * BIG; i++)
+        a[i] = (double)((i * 7919) % 1013) / 17.0 - 29.0;
+    static const int sizes[] = {SMALL, BIG, BIG, SMALL};
+    static const long compiles[] = {0, 1, 0, 0};
+    for (int c = 0; c < 4; c++) {
+        int n = sizes[c];
+        ug_operand ops[2];
+        ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
+        ug_operand_init(&ops[1], out, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
+        long before = loops_compile_count();
+        ug_error err;
+        ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+        ck_assert_msg(loops_compile_count() - before == compiles[c], "call %d (n = %d) compiled %ld loops", c, n,
+                      loops_compile_count() - before);
+        for (int r = 0; r < S; r++) {
+            double sum = 0.0;
+            for (int i = 0; i < n; i++) {
+                sum = sum * 0.5 + a[(long)r * n + i];
+                ck_assert_msg(out[(long)r * n + i] == sum / 3.0, "call %d row %d [%d]", c, r, i);
+            }
+        }
+    }
+    free(a);
+    free(out);
+    ug_ufunc_free(f);
+    ug_context_free(ctx);
+}
+END_TEST
+
 START_TEST(new_process_compiles_nothing)
 {
     fresh_dir();
@@ -328,6 +374,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, options_and_layout_are_in_the_key);
     tcase_add_test(tc, new_process_compiles_nothing);
     tcase_add_test(tc, corrupt_objects_are_recompiled);
+    tcase_add_test(tc, large_work_makes_one_variant);
     tcase_add_test(tc, concurrent_processes_share_the_cache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
