@@ -82,6 +82,19 @@ ug_status loops_lower_kernel(loops_gen *g);
 /* Parameter list of a lowered function f (k-th param expands to 1 or 1+2*ndim). */
 LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f);
 
+/* ---- fission.c ---- */
+#define LOOPS_FISSION_MAXP 64
+/* How to split a `for` loop in two (see fission.c for when). */
+typedef struct loops_fission {
+    const kernel_node *store;          /* the body's top-level statement X[..., i + off, ...] = V */
+    int s;                             /* the local V reads, parked in X by the first loop */
+    int axis;                          /* X's index that moves with the loop variable */
+    int64_t off;
+    bool touched[LOOPS_FISSION_MAXP];  /* the other array params the body indexes */
+} loops_fission;
+/* Whether loop (N_FOR in f) is to be split; *p says how. */
+bool loops_fission_plan(const kernel_func *f, const kernel_node *loop, loops_fission *p);
+
 /* ---- inner.c ---- */
 /* The external loop function req->symbol with NumPy's ABI. */
 ug_status loops_emit_inner(loops_gen *g);

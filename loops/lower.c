@@ -28,6 +28,8 @@ typedef struct loops_fstate {
     LLVMValueRef ret_slot;
     LLVMBasicBlockRef ret_bb;
     LLVMValueRef errflag; /* boundscheck: ptr to i8 */
+    const kernel_node *park; /* the store of a split loop's first loop: stores its local s instead */
+    int park_s;
     LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
     int depth;
 } loops_fstate;
@@ -450,6 +452,10 @@ static ug_status assign(loops_gen *g, const kernel_node *n)
 {
     if (n->kids[0]->kind == N_TUPLE)
         return assign_tuple(g, n);
+    if (n == g->fs->park) { /* the first loop of a split parks s where V would go */
+        ug_dtype dt = (ug_dtype)n->kids[0]->ty.dt;
+        return store_to(g, n->kids[0], LLVMBuildLoad2(g->B, loops_vty(g, dt), g->fs->lslot[g->fs->park_s], ""), dt);
+    }
     LLVMValueRef v = expr(g, n->b);
     return v ? store_to(g, n->kids[0], v, (ug_dtype)n->b->ty.dt) : g->err->code;
 }
@@ -554,6 +560,170 @@ static LLVMValueRef trip_count(loops_gen *g, LLVMValueRef start, LLVMValueRef st
     return LLVMBuildSelect(B, any, n, zero, "trip");
 }
 
+/* A counted loop: k = 0 .. trips-1 in the body (count_begin returns k),
+ * count_end closes it and leaves the builder at its exit. */
+typedef struct counted {
+    LLVMValueRef ctr;
+    LLVMBasicBlockRef cond, step, exit;
+} counted;
+
+static LLVMValueRef count_begin(loops_gen *g, counted *c, LLVMValueRef trips)
+{
+    c->ctr = loops_entry_alloca(g, g->i64, "for.k");
+    LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), c->ctr);
+    c->cond = block(g, "loop.cond");
+    c->step = block(g, "loop.step");
+    c->exit = block(g, "loop.exit");
+    LLVMBasicBlockRef body = block(g, "loop.body");
+    LLVMBuildBr(g->B, c->cond);
+    LLVMPositionBuilderAtEnd(g->B, c->cond);
+    LLVMValueRef k = LLVMBuildLoad2(g->B, g->i64, c->ctr, "k");
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntULT, k, trips, ""), body, c->exit);
+    LLVMPositionBuilderAtEnd(g->B, body);
+    return k;
+}
+
+static void count_end(loops_gen *g, counted *c)
+{
+    br_to(g, c->step);
+    LLVMPositionBuilderAtEnd(g->B, c->step);
+    LLVMValueRef k = LLVMBuildLoad2(g->B, g->i64, c->ctr, "k");
+    /* nsw/nuw: a loop of 2**63 iterations never ends anyway; with them
+     * LLVM knows k >= 0 and can drop wrap-around tests of indices */
+    LLVMValueRef k1 = LLVMBuildAdd(g->B, k, LLVMConstInt(g->i64, 1, 0), "k.next");
+    LLVMSetNSW(k1, 1);
+    LLVMSetNUW(k1, 1);
+    LLVMBuildStore(g->B, k1, c->ctr);
+    LLVMBuildBr(g->B, c->cond);
+    LLVMPositionBuilderAtEnd(g->B, c->exit);
+}
+
+/* A step of +1 or -1 known at compile time: start + k*step is then every
+ * value from start on, none overflows, and LLVM may know it (nsw); with
+ * other steps the product may wrap in loops that still end. */
+static bool unit_step(LLVMValueRef step)
+{
+    if (!LLVMIsAConstantInt(step))
+        return false;
+    long long s = LLVMConstIntGetSExtValue(step);
+    return s == 1 || s == -1;
+}
+
+/* The loop as written over range r[0..2] (start, stop, step). */
+static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r, LLVMValueRef trips)
+{
+    counted c;
+    LLVMValueRef k = count_begin(g, &c, trips);
+    LLVMValueRef i = unit_step(r[2]) ? LLVMBuildNSWAdd(g->B, r[0], LLVMBuildNSWMul(g->B, k, r[2], ""), "i")
+                                     : LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
+    LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
+    ug_status st = loop_body(g, n->body, c.exit, c.step);
+    count_end(g, &c);
+    return st;
+}
+
+/* Bytes [lo, hi) that array param k spans; *none: it has no element. */
+static void extent(loops_gen *g, int k, LLVMValueRef *lo, LLVMValueRef *hi, LLVMValueRef *none)
+{
+    const loops_arr *a = &g->fs->arrs[k];
+    LLVMValueRef zero = LLVMConstInt(g->i64, 0, 0), one = LLVMConstInt(g->i64, 1, 0);
+    LLVMValueRef base = LLVMBuildPtrToInt(g->B, a->base, g->i64, "");
+    *lo = base;
+    *hi = LLVMBuildAdd(g->B, base, LLVMConstInt(g->i64, ug_dtype_size((ug_dtype)g->fs->f->params[k].ty.dt), 0), "");
+    *none = LLVMConstInt(g->i1, 0, 0);
+    for (int d = 0; d < a->ndim; d++) {
+        LLVMValueRef span = LLVMBuildMul(g->B, LLVMBuildSub(g->B, a->shape[d], one, ""), a->stride[d], "span");
+        LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, span, zero, "");
+        *lo = LLVMBuildAdd(g->B, *lo, LLVMBuildSelect(g->B, neg, span, zero, ""), "ext.lo");
+        *hi = LLVMBuildAdd(g->B, *hi, LLVMBuildSelect(g->B, neg, zero, span, ""), "ext.hi");
+        *none = LLVMBuildOr(g->B, *none, LLVMBuildICmp(g->B, LLVMIntSLE, a->shape[d], zero, ""), "empty");
+    }
+}
+
+/* Whether the split loop computes what the loop as written does (fission.c
+ * lists what it cannot know before run time): X apart from every other
+ * array the body indexes, step 1, X contiguous on the moving axis, and the
+ * moving index not starting negative (no wrap-around). */
+static LLVMValueRef split_ok(loops_gen *g, const loops_fission *p, LLVMValueRef *r)
+{
+    const kernel_node *x = p->store->kids[0]->a;
+    const loops_arr *xa = arr_of(g, x);
+    LLVMValueRef esz = LLVMConstInt(g->i64, ug_dtype_size((ug_dtype)p->store->kids[0]->ty.dt), 0);
+    LLVMValueRef first = LLVMBuildAdd(g->B, r[0], LLVMConstInt(g->i64, (unsigned long long)p->off, 1), "");
+    LLVMValueRef ok = LLVMBuildAnd(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, r[2], LLVMConstInt(g->i64, 1, 0), ""),
+                                   LLVMBuildICmp(g->B, LLVMIntEQ, xa->stride[p->axis], esz, ""), "");
+    ok = LLVMBuildAnd(g->B, ok, LLVMBuildICmp(g->B, LLVMIntSGE, first, LLVMConstInt(g->i64, 0, 0), ""), "");
+    LLVMValueRef xlo, xhi, xnone;
+    extent(g, x->index, &xlo, &xhi, &xnone);
+    for (int k = 0; k < g->fs->f->nparams; k++) {
+        if (!p->touched[k])
+            continue;
+        LLVMValueRef lo, hi, none;
+        extent(g, k, &lo, &hi, &none);
+        LLVMValueRef apart = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, xhi, lo, ""),
+                                         LLVMBuildICmp(g->B, LLVMIntULE, hi, xlo, ""), "");
+        apart = LLVMBuildOr(g->B, apart, LLVMBuildOr(g->B, none, xnone, ""), "apart");
+        ok = LLVMBuildAnd(g->B, ok, apart, "split.ok");
+    }
+    return ok;
+}
+
+/* The second loop of a split: X[..., i + off, ...] = V with the parked
+ * value of s read back from X, over contiguous elements. */
+static ug_status split_tail(loops_gen *g, const kernel_node *n, const loops_fission *p, LLVMValueRef start,
+                            LLVMValueRef trips)
+{
+    const kernel_node *t = p->store->kids[0], *v = p->store->b;
+    ug_dtype dt = (ug_dtype)t->ty.dt;
+    LLVMValueRef ivslot = slot_of(g, n->kids[0]);
+    LLVMValueRef keep = LLVMBuildLoad2(g->B, g->i64, ivslot, "");
+    LLVMBuildStore(g->B, start, ivslot); /* the first element's address, the loop variable kept */
+    LLVMValueRef p0 = elem_addr(g, t);
+    LLVMBuildStore(g->B, keep, ivslot);
+    if (!p0)
+        return g->err->code ? g->err->code : unsupported(g, t, "this index");
+    LLVMValueRef parked = loops_entry_alloca(g, loops_vty(g, dt), "parked");
+    counted c;
+    LLVMValueRef k = count_begin(g, &c, trips);
+    LLVMBuildStore(g->B, LLVMBuildAdd(g->B, start, k, "i"), ivslot);
+    LLVMValueRef q = LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p0, &k, 1, "elem");
+    LLVMBuildStore(g->B, loops_load_elem(g, q, dt), parked);
+    LLVMValueRef own = g->fs->lslot[p->s];
+    g->fs->lslot[p->s] = parked;
+    LLVMValueRef val = expr(g, v);
+    g->fs->lslot[p->s] = own;
+    if (!val)
+        return g->err->code;
+    loops_store_elem(g, loops_emit_cast(g, val, (ug_dtype)v->ty.dt, dt), q, dt);
+    count_end(g, &c);
+    return UG_OK;
+}
+
+/* A loop fission.c splits: checked at run time, else the loop as written. */
+static ug_status split_loop(loops_gen *g, const kernel_node *n, const loops_fission *p, LLVMValueRef *r,
+                            LLVMValueRef trips)
+{
+    LLVMBasicBlockRef yes = block(g, "split"), no = block(g, "split.no"), end = block(g, "split.end");
+    LLVMBuildCondBr(g->B, split_ok(g, p, r), yes, no);
+    LLVMPositionBuilderAtEnd(g->B, no);
+    ug_status st = range_loop(g, n, r, trips);
+    br_to(g, end);
+    LLVMPositionBuilderAtEnd(g->B, yes);
+    const kernel_node *outer = g->fs->park;
+    int outer_s = g->fs->park_s;
+    g->fs->park = p->store;
+    g->fs->park_s = p->s;
+    if (!st)
+        st = range_loop(g, n, r, trips);
+    g->fs->park = outer;
+    g->fs->park_s = outer_s;
+    if (!st)
+        st = split_tail(g, n, p, r[0], trips);
+    br_to(g, end);
+    LLVMPositionBuilderAtEnd(g->B, end);
+    return st;
+}
+
 static ug_status for_stmt(loops_gen *g, const kernel_node *n)
 {
     LLVMValueRef r[3] = {LLVMConstInt(g->i64, 0, 0), NULL, LLVMConstInt(g->i64, 1, 0)};
@@ -562,24 +732,10 @@ static ug_status for_stmt(loops_gen *g, const kernel_node *n)
         if (!(r[first + k] = conv(g, n->range[k], UG_INT64)))
             return g->err->code;
     LLVMValueRef trips = trip_count(g, r[0], r[1], r[2]);
-    LLVMValueRef ctr = loops_entry_alloca(g, g->i64, "for.k");
-    LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), ctr);
-    LLVMBasicBlockRef cond = block(g, "loop.cond"), body = block(g, "loop.body"), step = block(g, "loop.step"),
-                      exit = block(g, "loop.exit");
-    LLVMBuildBr(g->B, cond);
-    LLVMPositionBuilderAtEnd(g->B, cond);
-    LLVMValueRef k = LLVMBuildLoad2(g->B, g->i64, ctr, "k");
-    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntULT, k, trips, ""), body, exit);
-    LLVMPositionBuilderAtEnd(g->B, body);
-    LLVMValueRef i = LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
-    LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
-    ug_status st = loop_body(g, n->body, exit, step);
-    LLVMPositionBuilderAtEnd(g->B, step);
-    LLVMValueRef k2 = LLVMBuildLoad2(g->B, g->i64, ctr, "k");
-    LLVMBuildStore(g->B, LLVMBuildAdd(g->B, k2, LLVMConstInt(g->i64, 1, 0), "k.next"), ctr);
-    LLVMBuildBr(g->B, cond);
-    LLVMPositionBuilderAtEnd(g->B, exit);
-    return st;
+    loops_fission p;
+    if (g->req->opt_level >= 2 && !g->req->boundscheck && loops_fission_plan(g->fs->f, n, &p))
+        return split_loop(g, n, &p, r, trips);
+    return range_loop(g, n, r, trips);
 }
 
 static ug_status jump(loops_gen *g, const kernel_node *n, bool is_break)
