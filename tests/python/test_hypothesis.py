@@ -175,3 +175,46 @@ def test_integer_strided_broadcast_bit_exact(data):
     expr = data.draw(INT_EXPR)
     x, y = data.draw(_broadcast_pair(np.int32, None))
     _check_strided(ufuncgen.vectorize(f"def k(x, y):\n    return {expr}\n", ["i4(i4,i4)"]), expr, x, y, np.int32)
+
+
+# ---------------------------------------------------------------- running values (split loops)
+
+# A running value s and an expensive store of it: the loops ufuncgen splits
+# in two (the store's division / sqrt then runs as a second, vectorised
+# loop) when out is contiguous and apart from a, and runs as written when
+# not (strided, transposed, wrapping indices). The kernel text runs as
+# Python too (np.float64 scalars: the same IEEE operations), row by row,
+# which is the oracle: bit for bit.
+SCAN_LOOPS = [  # (range, update of s, index of out)
+    ("range(w, a.shape[0])", "s += a[i] - a[i - w]", "i"),
+    ("range(a.shape[0])", "s = s * 0.5 + a[i]", "i"),
+    ("range(-w, a.shape[0] - w)", "s = s * 0.5 + a[i + w]", "i"),  # out[-w..-1] wrap to the end
+    ("range(1, a.shape[0] + 1)", "s = s * 0.75 - a[i - 1]", "i - 1"),
+]
+SCAN_STORES = ["s / (i + 1)", "s / 3.0", "np.sqrt(s * s + 1.0)", "(s + 1.5) / (s * s + 2.0)", "s * 0.5"]
+
+
+@given(data=st.data())
+def test_running_value_stores_bit_exact(data):
+    rng, step, idx = data.draw(st.sampled_from(SCAN_LOOPS))
+    store = data.draw(st.sampled_from(SCAN_STORES))
+    src = (f"def k(a, w, out):\n    s = 0.0\n    for i in {rng}:\n        {step}\n"
+           f"        out[{idx}] = {store}\n")
+    rows, n = data.draw(st.integers(1, 4)), data.draw(st.integers(0, 40))
+    w = data.draw(st.integers(0, n // 2))
+    a = data.draw(hnp.arrays(np.float64, (rows, n), elements=st.floats(-1e3, 1e3)))
+    f = ufuncgen.guvectorize(src, ["void(f8[:], i8, f8[:])"], "(n),()->(n)")
+    g = {"np": np}
+    exec(src, g)
+    want, want_in_place = np.full_like(a, 77.0), a.copy()
+    with np.errstate(all="ignore"):
+        for r in range(rows):
+            g["k"](a[r], w, want[r])
+            g["k"](want_in_place[r], w, want_in_place[r])
+        outs = [np.full_like(a, 77.0), np.full((rows, 2 * n), 77.0)[:, ::2], np.full((n, rows), 77.0).T]
+        for out in outs:  # contiguous, strided, transposed
+            f(a, w, out=out)
+            np.testing.assert_array_equal(out, want, err_msg=src)
+        b = a.copy()
+        f(b, w, out=b)  # in place (NumPy passes the same memory): reads see earlier stores
+        np.testing.assert_array_equal(b, want_in_place, err_msg=src)
