@@ -98,8 +98,10 @@ bool loops_fission_plan(const kernel_func *f, const kernel_node *loop, loops_fis
 /* ---- inner.c ---- */
 /* The external loop function req->symbol with NumPy's ABI. */
 ug_status loops_emit_inner(loops_gen *g);
-/* After optimisation: a scalar loop whose vector loop did not vectorise
- * (no vector instruction in it) tells strided.c to skip gathering. */
+/* After optimisation: a scalar loop whose vector loop did not vectorise, or
+ * does little work per element (no division, root or call, fewer than 10
+ * vector operations per stored vector), tells strided.c to run strided
+ * calls serially instead of gathering them into blocks. */
 void loops_finish_inner(loops_gen *g);
 /* Metadata for a loop whose memory accesses are parallel: the access group
  * to tag loads/stores with and the llvm.loop id for the latch branch. */

@@ -97,15 +97,20 @@ void loops_rt_put_error(const ug_error *err);
 typedef struct loops_rt_desc {
     ug_loop_fn loop;    /* the loop itself (NumPy's ABI); with unit steps it runs its vector loop */
     int32_t nin, nops;  /* nops = nin + 1 (one output, last) */
-    int64_t flags;      /* LOOPS_RT_SCALAR_BODY */
+    int64_t flags;      /* LOOPS_RT_SERIAL_STRIDED */
     intptr_t esize[];   /* element size of each operand: also the unit steps */
 } loops_rt_desc;
 
-/* The "vector" loop did not vectorise (an int64 division, say): gathering
- * strided operands into blocks for it only adds copies, so strided calls
- * run the serial loop directly (measured: stride-2 (a*31 + b) % 1009 on 10M
- * int64 took 21.6 ms through blocks, 13.2 ms for a plain C loop). */
-#define LOOPS_RT_SCALAR_BODY 1
+/* Strided calls run the serial loop directly, not in gathered blocks:
+ *  - the "vector" loop did not vectorise (an int64 division, say): blocks
+ *    only add copies (stride-2 (a*31 + b) % 1009 on 10M int64: 21.6 ms
+ *    through blocks, 13.2 ms for a plain C loop);
+ *  - or its body is so cheap that the copies cost more than vectorising
+ *    saves (a*b+c, a + b, x if x > 0 else 0.01*x on stride-2 float64:
+ *    serial 0.48-0.62x the blocked time at 1K and 100K, 1.02-1.06x at 10M;
+ *    float32 0.28-0.76x; sigmoid and a degree-8 polynomial stay blocked:
+ *    serial would be 1.6-4x slower). inner.c counts the work. */
+#define LOOPS_RT_SERIAL_STRIDED 1
 
 /* A scalar loop call that is not all unit-stride and disjoint: runs it in
  * gathered blocks, each through desc->loop with unit steps, and returns 1;

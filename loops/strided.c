@@ -69,8 +69,9 @@ int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_
     if (n <= 0)
         return 1;
     /* NumPy's reduce (the output is also an input), or a body that did not
-     * vectorise (blocks would only add copies): the caller's serial loop */
-    if (steps[o] == 0 || (d->flags & LOOPS_RT_SCALAR_BODY))
+     * vectorise or is cheap (blocks would only add copies): the caller's
+     * serial loop */
+    if (steps[o] == 0 || (d->flags & LOOPS_RT_SERIAL_STRIDED))
         return 0;
     int unit = 1;
     for (int k = 0; k < nin; k++)

@@ -807,15 +807,19 @@ END_TEST
 
 /* ---------------------------------------------------------------- stride paths */
 
-/* fma3 = a*b+c on float64 over every stride pattern and size. */
-static ug_loop_fn fma3_loop(void)
+/* fma3 = a*b+c on float64 over every stride pattern and size; with
+ * `costly`, (a*b+c) / 3.0: a cheap body runs strided calls serially, a
+ * division makes them take the gathered blocks (inner.c, strided.c). */
+static ug_loop_fn fma3_loop(bool costly)
 {
-    static ug_loop_fn fn;
-    if (fn)
-        return fn;
+    static ug_loop_fn fn[2];
+    if (fn[costly])
+        return fn[costly];
     ug_dtype dt = UG_FLOAT64, in[3] = {dt, dt, dt}, dts[4] = {dt, dt, dt, dt};
     kernel_node *e = bin(TK_PLUS, bin(TK_STAR, param(0, sty(dt)), param(1, sty(dt)), dt), param(2, sty(dt)), dt);
-    return fn = build(scalar_kernel(3, in, dt, e, 0, NULL), dts);
+    if (costly)
+        e = bin(TK_SLASH, e, fnum(3.0, dt), dt);
+    return fn[costly] = build(scalar_kernel(3, in, dt, e, 0, NULL), dts);
 }
 
 START_TEST(stride_paths)
@@ -824,7 +828,8 @@ START_TEST(stride_paths)
     /* element strides per operand (a, b, c, out); negative strides start at the end */
     static const int pat[][4] = {{1, 1, 1, 1}, {0, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 1}, {2, 1, 3, 1},
                                  {1, 1, 1, 2}, {-1, 1, 1, 1}, {1, 1, 1, -1}, {-2, 0, 1, 3}, {0, 0, 0, 1}};
-    ug_loop_fn fn = fma3_loop();
+    bool costly = _i;
+    ug_loop_fn fn = fma3_loop(costly);
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (size_t p = 0; p < sizeof pat / sizeof pat[0]; p++) {
             intptr_t n = sizes[s];
@@ -843,7 +848,8 @@ START_TEST(stride_paths)
             for (intptr_t i = 0; i < n; i++) {
                 const double *a = (double *)(args[0] + i * steps[0]), *b = (double *)(args[1] + i * steps[1]),
                              *c = (double *)(args[2] + i * steps[2]), *o = (double *)(args[3] + i * steps[3]);
-                ck_assert_msg(*o == *a * *b + *c, "n=%ld pattern %zu i=%ld", (long)n, p, (long)i);
+                double want = *a * *b + *c;
+                ck_assert_msg(*o == (costly ? want / 3.0 : want), "n=%ld pattern %zu i=%ld", (long)n, p, (long)i);
             }
             if (pat[p][3] == 2 && n > 1) /* gaps in a strided output stay untouched */
                 ck_assert(mem[3][1] == -99.0);
@@ -1513,7 +1519,7 @@ START_TEST(source_strided_many_operands_and_mixed_sizes)
 END_TEST
 
 /* A body that does not vectorise (int64 modulo): strided calls skip the
- * blocks and run the serial loop (LOOPS_RT_SCALAR_BODY); results over
+ * blocks and run the serial loop (LOOPS_RT_SERIAL_STRIDED); results over
  * stride patterns against C. */
 START_TEST(source_scalar_body_strided)
 {
@@ -1883,6 +1889,56 @@ END_TEST
 
 /* UFUNCGEN_DUMP=ir,asm,time prints the IR (with the libmvec attribute), the
  * assembly and stage times to stderr. */
+/* The flags of the optimised module's strided descriptor (@ug.desc, read
+ * from UFUNCGEN_DUMP=ir): which way strided calls of kernel e run. */
+static long desc_flags_of(kernel_node *e, int nin)
+{
+    char path[] = "/tmp/test_loops_flagsXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    setenv("UFUNCGEN_DUMP", "ir", 1);
+    ug_dtype dt = UG_FLOAT64, in[4] = {dt, dt, dt, dt}, dts[5] = {dt, dt, dt, dt, dt};
+    build(scalar_kernel(nin, in, dt, e, 0, NULL), dts);
+    unsetenv("UFUNCGEN_DUMP");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    unlink(path);
+    const char *opt = strstr(text, "optimised");
+    const char *d = opt ? strstr(opt, "@ug.desc = ") : NULL;
+    ck_assert_msg(d != NULL, "no @ug.desc in the optimised IR");
+    const char *fl = strstr(d, ", i64 ");
+    ck_assert_msg(fl != NULL, "no flags in %.200s", d);
+    return strtol(fl + 6, NULL, 10);
+}
+
+/* Strided calls of a cheap body (a*b+c, a leaky ReLU-like select) run
+ * serially; a division, a libmvec call or a long polynomial take blocks. */
+START_TEST(strided_decision_follows_work)
+{
+    ug_dtype F = UG_FLOAT64;
+    kernel_node *x = param(0, sty(F)), *y = param(1, sty(F)), *z = param(2, sty(F));
+    kernel_node *fma = bin(TK_PLUS, bin(TK_STAR, x, y, F), z, F);
+    ck_assert_int_eq(desc_flags_of(fma, 3), LOOPS_RT_SERIAL_STRIDED);
+    ck_assert_int_eq(desc_flags_of(bin(TK_SLASH, fma, fnum(3.0, F), F), 3), 0);
+    kernel_node *sig = sigmoid_kernel(F)->kernel->body->kids[0]->a;
+    ck_assert_int_eq(desc_flags_of(sig, 1), 0);
+    kernel_node *p = param(0, sty(F));
+    for (int k = 0; k < 8; k++) /* degree-8 Horner: 16 operations per element */
+        p = bin(TK_PLUS, bin(TK_STAR, p, param(0, sty(F)), F), fnum(0.5 + k, F), F);
+    ck_assert_int_eq(desc_flags_of(p, 1), 0);
+}
+END_TEST
+
 START_TEST(dump_ir_and_asm)
 {
     char path[] = "/tmp/test_loops_dumpXXXXXX";
@@ -2134,7 +2190,7 @@ static Suite *suite(void)
     TCase *l = tcase_create("loops");
     tcase_set_timeout(l, 300);
     tcase_add_checked_fixture(l, NULL, free_tracked);
-    tcase_add_test(l, stride_paths);
+    tcase_add_loop_test(l, stride_paths, 0, 2);
     tcase_add_test(l, in_place_and_reduce_aliasing);
     tcase_add_test(l, bool_and_narrow_types_strided);
     tcase_add_test(l, control_flow_for_negative_step_while_continue);
@@ -2153,6 +2209,7 @@ static Suite *suite(void)
     tcase_add_test(l, unload_and_reload);
     tcase_add_test(l, concurrent_compile_and_load);
     tcase_add_test(l, dump_ir_and_asm);
+    tcase_add_test(l, strided_decision_follows_work);
     tcase_add_test(l, source_sigmoid_float32_weak_literals);
     tcase_add_test(l, source_gufunc_matmul_strided);
     tcase_add_test(l, source_unary_casts_constants);
