@@ -192,19 +192,27 @@ SCAN_LOOPS = [  # (range, update of s, index of out)
     ("range(1, a.shape[0] + 1)", "s = s * 0.75 - a[i - 1]", "i - 1"),
 ]
 SCAN_STORES = ["s / (i + 1)", "s / 3.0", "np.sqrt(s * s + 1.0)", "(s + 1.5) / (s * s + 2.0)", "s * 0.5"]
+# ... and random ones: FLOAT_EXPR over s and the loop variable (x -> s, y -> i * 0.5)
+SCAN_EXPR = expressions(["1.5", "2.0", "0.25", "3"], FLOAT_BIN, ["-", "np.abs", "np.sqrt", "np.floor"], 6)
+
+
+def _int64_range(*args):
+    """range as the kernel runs it: int64 loop variables (so i * 0.5 is a float64, not a Python float)."""
+    return (np.int64(v) for v in range(*args))
 
 
 @given(data=st.data())
 def test_running_value_stores_bit_exact(data):
     rng, step, idx = data.draw(st.sampled_from(SCAN_LOOPS))
-    store = data.draw(st.sampled_from(SCAN_STORES))
+    store = data.draw(st.one_of(st.sampled_from(SCAN_STORES),
+                                SCAN_EXPR.map(lambda e: e.replace("x", "s").replace("y", "(i * 0.5)"))))
     src = (f"def k(a, w, out):\n    s = 0.0\n    for i in {rng}:\n        {step}\n"
            f"        out[{idx}] = {store}\n")
     rows, n = data.draw(st.integers(1, 4)), data.draw(st.integers(0, 40))
     w = data.draw(st.integers(0, n // 2))
     a = data.draw(hnp.arrays(np.float64, (rows, n), elements=st.floats(-1e3, 1e3)))
     f = ufuncgen.guvectorize(src, ["void(f8[:], i8, f8[:])"], "(n),()->(n)")
-    g = {"np": np}
+    g = {"np": np, "range": _int64_range}
     exec(src, g)
     want, want_in_place = np.full_like(a, 77.0), a.copy()
     with np.errstate(all="ignore"):
