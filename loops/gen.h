@@ -107,5 +107,8 @@ void loops_finish_inner(loops_gen *g);
  * to tag loads/stores with and the llvm.loop id for the latch branch. */
 LLVMMetadataRef loops_access_group(loops_gen *g);
 LLVMMetadataRef loops_parallel_loop_id(loops_gen *g, LLVMMetadataRef ag);
+/* llvm.loop metadata of a loop not to vectorise or unroll (a recurrence:
+ * trying would only cost compile time). */
+LLVMMetadataRef loops_scalar_loop_id(loops_gen *g);
 
 #endif /* UG_LOOPS_GEN_H */

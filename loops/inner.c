@@ -78,7 +78,7 @@ LLVMMetadataRef loops_parallel_loop_id(loops_gen *g, LLVMMetadataRef ag)
 /* distinct !{!self, !{!"llvm.loop.vectorize.enable", i1 false}, !{!"llvm.loop.unroll.disable"}}:
  * for loops not worth vectorising (strided copies, serial reductions); they
  * would only cost compile time. */
-static LLVMMetadataRef scalar_loop_id(loops_gen *g)
+LLVMMetadataRef loops_scalar_loop_id(loops_gen *g)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
     const char *ve = "llvm.loop.vectorize.enable", *ud = "llvm.loop.unroll.disable";
@@ -172,7 +172,7 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
     LLVMValueRef p = elem_ptr(g, base[a->nin], stride[a->nin], c.i, dt[a->nin]);
     loops_store_elem(g, r, p, dt[a->nin]);
     tag(g, LLVMGetLastInstruction(LLVMGetInsertBlock(g->B)), ag);
-    loop_end(g, &c, n, ag ? loops_parallel_loop_id(g, ag) : scalar_loop_id(g));
+    loop_end(g, &c, n, ag ? loops_parallel_loop_id(g, ag) : loops_scalar_loop_id(g));
 }
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }

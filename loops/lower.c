@@ -583,7 +583,7 @@ static LLVMValueRef count_begin(loops_gen *g, counted *c, LLVMValueRef trips)
     return k;
 }
 
-static void count_end(loops_gen *g, counted *c)
+static void count_end(loops_gen *g, counted *c, LLVMMetadataRef loop_id)
 {
     br_to(g, c->step);
     LLVMPositionBuilderAtEnd(g->B, c->step);
@@ -594,7 +594,9 @@ static void count_end(loops_gen *g, counted *c)
     LLVMSetNSW(k1, 1);
     LLVMSetNUW(k1, 1);
     LLVMBuildStore(g->B, k1, c->ctr);
-    LLVMBuildBr(g->B, c->cond);
+    LLVMValueRef br = LLVMBuildBr(g->B, c->cond);
+    if (loop_id)
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(g->C, "llvm.loop", 9), LLVMMetadataAsValue(g->C, loop_id));
     LLVMPositionBuilderAtEnd(g->B, c->exit);
 }
 
@@ -610,7 +612,8 @@ static bool unit_step(LLVMValueRef step)
 }
 
 /* The loop as written over range r[0..2] (start, stop, step). */
-static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r, LLVMValueRef trips)
+static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r, LLVMValueRef trips,
+                            LLVMMetadataRef loop_id)
 {
     counted c;
     LLVMValueRef k = count_begin(g, &c, trips);
@@ -618,7 +621,7 @@ static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r,
                                      : LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
     LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
     ug_status st = loop_body(g, n->body, c.exit, c.step);
-    count_end(g, &c);
+    count_end(g, &c, loop_id);
     return st;
 }
 
@@ -695,7 +698,7 @@ static ug_status split_tail(loops_gen *g, const kernel_node *n, const loops_fiss
     if (!val)
         return g->err->code;
     loops_store_elem(g, loops_emit_cast(g, val, (ug_dtype)v->ty.dt, dt), q, dt);
-    count_end(g, &c);
+    count_end(g, &c, NULL);
     return UG_OK;
 }
 
@@ -706,7 +709,7 @@ static ug_status split_loop(loops_gen *g, const kernel_node *n, const loops_fiss
     LLVMBasicBlockRef yes = block(g, "split"), no = block(g, "split.no"), end = block(g, "split.end");
     LLVMBuildCondBr(g->B, split_ok(g, p, r), yes, no);
     LLVMPositionBuilderAtEnd(g->B, no);
-    ug_status st = range_loop(g, n, r, trips);
+    ug_status st = range_loop(g, n, r, trips, loops_scalar_loop_id(g));
     br_to(g, end);
     LLVMPositionBuilderAtEnd(g->B, yes);
     const kernel_node *outer = g->fs->park;
@@ -714,7 +717,7 @@ static ug_status split_loop(loops_gen *g, const kernel_node *n, const loops_fiss
     g->fs->park = p->store;
     g->fs->park_s = p->s;
     if (!st)
-        st = range_loop(g, n, r, trips);
+        st = range_loop(g, n, r, trips, loops_scalar_loop_id(g));
     g->fs->park = outer;
     g->fs->park_s = outer_s;
     if (!st)
@@ -735,7 +738,7 @@ static ug_status for_stmt(loops_gen *g, const kernel_node *n)
     loops_fission p;
     if (g->req->opt_level >= 2 && !g->req->boundscheck && loops_fission_plan(g->fs->f, n, &p))
         return split_loop(g, n, &p, r, trips);
-    return range_loop(g, n, r, trips);
+    return range_loop(g, n, r, trips, NULL);
 }
 
 static ug_status jump(loops_gen *g, const kernel_node *n, bool is_break)
