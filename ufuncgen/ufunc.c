@@ -28,11 +28,14 @@
 
 /* Core-shape variants of gufunc loops. A gufunc's loop reads its core sizes
  * and core strides at run time, so a 4x4 matmul kernel runs loops of
- * unknown trip count over unknown strides. A call with at least
- * SPEC_MIN_OUTER outer iterations compiles (or loads from the cache) a
- * variant of the loop with that call's core sizes and core steps as
- * constants, which LLVM unrolls and vectorises; later calls with the same
- * core shape use it whatever their size. Up to SPEC_MAX variants per loop.
+ * unknown trip count over unknown strides. A large call (SPEC_MIN_OUTER
+ * outer iterations, or SPEC_MIN_WORK of work: spec_worth) gets a variant
+ * of the loop with that call's core sizes and core steps as constants,
+ * which LLVM unrolls and vectorises; later calls with the same core shape
+ * use it whatever their size. Up to SPEC_MAX variants per loop. A core
+ * shape is compiled for at its second large call (a script that makes one
+ * large call does not wait 10-40 ms for a variant it uses once); its first
+ * large call takes the variant from the disk cache if it is there.
  * A variant computes exactly what the generic loop computes (no fast-math:
  * with it, variants are not made), so a result never depends on which one
  * ran. UFUNCGEN_SPECIALIZE=0 turns variants off. */
@@ -40,6 +43,7 @@
 #define SPEC_MIN_OUTER 65536
 #define SPEC_MIN_WORK (INT64_C(1) << 22) /* outer iterations x core sizes: as 65536 4x4x4 matmuls */
 #define SPEC_MAX_KEY 64
+#define SPEC_SEEN 8 /* core shapes remembered from a first large call */
 
 typedef struct spec_variant {
     int nkey;
@@ -61,6 +65,8 @@ typedef struct ug_loop_rec {
     atomic_int nspec;           /* published variants */
     atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
     spec_variant spec[SPEC_MAX];
+    uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
+    int nseen;
 } ug_loop_rec;
 
 struct ug_ufunc {
@@ -249,7 +255,10 @@ static void spec_sig(const ug_loop_rec *rec, const intptr_t *key, char *out, siz
                               (long long)key[i]);
 }
 
-static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, spec_variant *v, ug_error *err)
+/* The variant for key into v: from the cache, else (unless cached_only)
+ * compiled (and cached). cached_only and not in the cache: UG_OK with
+ * v->fn NULL. */
+static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
 {
     ug_ufunc *u = rec->u;
     char sig[1536], symbol[48];
@@ -264,6 +273,10 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, spec_varian
     size_t size = 0;
     ug_status st = UG_OK;
     if (!c || !cache_get(c, u->name, &u->kkey, sig, &obj, &size)) {
+        if (cached_only) {
+            v->fn = NULL;
+            return UG_OK;
+        }
         kernel_typed *tk = NULL;
         st = infer(u, rec->types, false, &tk, err);
         if (st == UG_OK) {
@@ -297,6 +310,55 @@ static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
     return work >= SPEC_MIN_WORK;
 }
 
+/* Whether this core shape was seen in an earlier large call; remembers it. */
+static bool spec_seen(ug_loop_rec *rec, const intptr_t *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the key's bytes: a collision only compiles early */
+    const unsigned char *b = (const unsigned char *)key;
+    for (size_t i = 0; i < sizeof *key * (size_t)rec->nkey; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    for (int i = 0; i < rec->nseen && i < SPEC_SEEN; i++)
+        if (rec->seen[i] == h)
+            return true;
+    rec->seen[rec->nseen++ % SPEC_SEEN] = h;
+    return false;
+}
+
+/* Publish v (made under rec->smu) as the n-th variant. */
+static spec_variant *spec_publish(ug_loop_rec *rec, spec_variant *v, int n)
+{
+    v->par = rec->par;
+    v->par.fn = v->fn;
+    v->par.ns_per_elem = v->par.ns_par_elem = 0; /* its own costs */
+    atomic_store_explicit(&rec->nspec, n + 1, memory_order_release);
+    if (n + 1 >= SPEC_MAX)
+        atomic_store(&rec->spec_done, 1);
+    return v;
+}
+
+/* Make the variant for key under rec->smu: from the cache at a core shape's
+ * first large call, compiled at its second. NULL: not (yet) made. */
+static spec_variant *spec_make(ug_loop_rec *rec, const intptr_t *key, int n)
+{
+    spec_variant *v = &rec->spec[n];
+    memcpy(v->key, key, sizeof *key * (size_t)rec->nkey);
+    v->nkey = rec->nkey;
+    bool again = spec_seen(rec, key);
+    ug_error err;
+    ug_status st = spec_compile(rec, key, !again, v, &err);
+    if (st == UG_OK && v->fn)
+        return spec_publish(rec, v, n);
+    if (st != UG_OK) {
+        /* The generic loop is always right: stop making variants of this
+         * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
+        const char *dbg = getenv("UFUNCGEN_DEBUG_CACHE");
+        if (rec->u->ctx->cfg.debug_cache || (dbg && strcmp(dbg, "1") == 0))
+            fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
+        atomic_store(&rec->spec_done, 1);
+    }
+    return NULL;
+}
+
 /* The variant for this call's core shape: an existing one, or a new one if
  * the call is large enough; NULL: use the generic loop. */
 static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps)
@@ -318,28 +380,8 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
         if (!memcmp(rec->spec[i].key, key, kb))
             found = &rec->spec[i];
-    if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done)) {
-        spec_variant *v = &rec->spec[n];
-        memcpy(v->key, key, kb);
-        v->nkey = rec->nkey;
-        ug_error err;
-        if (spec_compile(rec, key, v, &err) == UG_OK) {
-            v->par = rec->par;
-            v->par.fn = v->fn;
-            v->par.ns_per_elem = v->par.ns_par_elem = 0; /* its own costs */
-            atomic_store_explicit(&rec->nspec, n + 1, memory_order_release);
-            found = v;
-        } else {
-            /* The generic loop is always right: stop making variants of this
-             * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
-            const char *dbg = getenv("UFUNCGEN_DEBUG_CACHE");
-            if (rec->u->ctx->cfg.debug_cache || (dbg && strcmp(dbg, "1") == 0))
-                fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
-            atomic_store(&rec->spec_done, 1);
-        }
-        if (n + 1 >= SPEC_MAX)
-            atomic_store(&rec->spec_done, 1);
-    }
+    if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done))
+        found = spec_make(rec, key, n);
     pthread_mutex_unlock(&rec->smu);
     return found;
 }

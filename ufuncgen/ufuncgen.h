@@ -213,15 +213,16 @@ UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *cons
  *   ("void(float64[:], float64[:], float64[:])", "dd->d", "f8,f8->f8").
  *   nsigs == 0 is accepted only if output dtypes can be inferred (they are
  *   taken as the promotion of the input dtypes).
- * Core-shape variants: a call with at least 65536 outer iterations, or at
- *   least 2**22 of work (outer iterations times the size of every core
- *   dimension: 10K series of 1000, a 500x500x8 pdist) compiles
- *   (once, ~10 ms; from the cache when opts->cache) a variant of its loop
- *   with that call's core sizes and core strides as constants, which LLVM
- *   unrolls and vectorises (a 4x4 matmul runs ~2-3x faster); later calls
- *   with the same core shape use it at any size. At most 4 variants per
- *   loop; none with fastmath or UFUNCGEN_SPECIALIZE=0. Results are identical
- *   either way.
+ * Core-shape variants: a call is large with at least 65536 outer
+ *   iterations, or at least 2**22 of work (outer iterations times the size
+ *   of every core dimension: 10K series of 1000, a 500x500x8 pdist). The
+ *   second large call with a given core shape (sizes and strides) compiles
+ *   (once, 10-40 ms; stored in the cache when opts->cache) a variant of its
+ *   loop with that shape as constants, which LLVM unrolls and vectorises (a
+ *   4x4 matmul runs ~2-3x faster); a first large call runs the generic loop,
+ *   or the variant if the cache has it. Later calls with that core shape
+ *   use it at any size. At most 4 variants per loop; none with fastmath or
+ *   UFUNCGEN_SPECIALIZE=0. Results are identical either way.
  * Errors as ug_vectorize, plus UG_ELAYOUT (with column). */
 UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
                                 int nsigs, const ug_options *opts, ug_ufunc **out /* OUT */);

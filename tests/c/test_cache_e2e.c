@@ -183,47 +183,109 @@ END_TEST
 
 
 /* A gufunc call with few items but much work (outer count x core sizes >=
- * 2**22) compiles a core-shape variant once, and later calls of that core
- * shape reuse it; small calls compile nothing. Either way the moving sums
- * are right (against C). No cache here: compile counts are the variants. */
-START_TEST(large_work_makes_one_variant)
+ * 2**22) is large: the second large call of a core shape compiles its
+ * variant (the first runs the generic loop), later ones reuse it; small
+ * calls compile nothing. With the cache on, a new ufunc's first large call
+ * of that shape loads the variant (no compile). Either way the running
+ * values are right (against C). */
+static const char running_src[] = "def f(a, out):\n    s = 0.0\n    for i in range(len(a)):\n"
+                                  "        s = s * 0.5 + a[i]\n        out[i] = s / 3.0\n";
+
+/* Call f on S rows of n; return its compile count; check the values
+ * against want (running_ref). */
+static long call_running(ug_ufunc *f, const double *a, double *out, const double *want, int S, int n, int c)
 {
-    static const char src[] = "def f(a, out):\n    s = 0.0\n    for i in range(len(a)):\n"
-                              "        s = s * 0.5 + a[i]\n        out[i] = s / 3.0\n";
-    ug_context *ctx = ug_context_new(NULL);
+    ug_operand ops[2];
+    ug_operand_init(&ops[0], (void *)a, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
+    ug_operand_init(&ops[1], out, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
+    long before = loops_compile_count();
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+    long made = loops_compile_count() - before;
+    ck_assert_msg(!memcmp(out, want, sizeof *out * (size_t)S * (size_t)n), "call %d (n = %d): wrong values", c, n);
+    return made;
+}
+
+/* The kernel's values for S rows of n, in C. */
+static double *running_ref(const double *a, int S, int n)
+{
+    double *want = malloc(sizeof *want * (size_t)S * (size_t)n);
+    for (int r = 0; r < S; r++) {
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) {
+            sum = sum * 0.5 + a[(long)r * n + i];
+            want[(long)r * n + i] = sum / 3.0;
+        }
+    }
+    return want;
+}
+
+static ug_ufunc *running_ufunc(ug_context *ctx, int cache)
+{
     ug_options o;
     ug_options_init(&o);
+    o.cache = cache;
     const char *sig = "void(float64[:], float64[:])";
     ug_ufunc *f = NULL;
-    ck_assert_msg(ug_guvectorize(ctx, src, "(n)->(n)", &sig, 1, &o, &f) == UG_OK, "%s", ug_errmsg(ctx));
+    ck_assert_msg(ug_guvectorize(ctx, running_src, "(n)->(n)", &sig, 1, &o, &f) == UG_OK, "%s", ug_errmsg(ctx));
+    return f;
+}
+
+START_TEST(large_work_makes_one_variant)
+{
     enum { S = 4, BIG = 1 << 20, SMALL = 1000 };
     double *a = malloc(sizeof *a * S * BIG), *out = malloc(sizeof *out * S * BIG);
     for (long i = 0; i < (long)S * BIG; i++)
         a[i] = (double)((i * 7919) % 1013) / 17.0 - 29.0;
-    static const int sizes[] = {SMALL, BIG, BIG, SMALL};
-    static const long compiles[] = {0, 1, 0, 0};
-    for (int c = 0; c < 4; c++) {
-        int n = sizes[c];
-        ug_operand ops[2];
-        ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
-        ug_operand_init(&ops[1], out, UG_FLOAT64, 2, (int64_t[]){S, n}, NULL);
-        long before = loops_compile_count();
-        ug_error err;
-        ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
-        ck_assert_msg(loops_compile_count() - before == compiles[c], "call %d (n = %d) compiled %ld loops", c, n,
-                      loops_compile_count() - before);
-        for (int r = 0; r < S; r++) {
-            double sum = 0.0;
-            for (int i = 0; i < n; i++) {
-                sum = sum * 0.5 + a[(long)r * n + i];
-                ck_assert_msg(out[(long)r * n + i] == sum / 3.0, "call %d row %d [%d]", c, r, i);
-            }
-        }
-    }
-    free(a);
-    free(out);
+    double *big = running_ref(a, S, BIG), *small = running_ref(a, S, SMALL);
+    ug_context *ctx = ug_context_new(NULL);
+    ug_ufunc *f = running_ufunc(ctx, 0);
+    static const int sizes[] = {SMALL, BIG, SMALL, BIG, BIG, SMALL};
+    static const long compiles[] = {0, 0, 0, 1, 0, 0};
+    for (int c = 0; c < 6; c++)
+        ck_assert_msg(call_running(f, a, out, sizes[c] == BIG ? big : small, S, sizes[c], c) == compiles[c],
+                      "call %d (n = %d)", c, sizes[c]);
     ug_ufunc_free(f);
     ug_context_free(ctx);
+    /* cache on: the variant compiled at the second large call is stored; a
+     * new ufunc's first large call loads it (the debug log shows the hit) */
+    fresh_dir();
+    ctx = new_ctx();
+    f = running_ufunc(ctx, 1);
+    ck_assert_int_eq(call_running(f, a, out, big, S, BIG, 10), 0);
+    ck_assert_int_eq(call_running(f, a, out, big, S, BIG, 11), 1);
+    ug_ufunc_free(f);
+    ug_context_free(ctx);
+    ug_config cfg;
+    ug_config_init(&cfg);
+    cfg.cache_dir = dir;
+    cfg.debug_cache = 1;
+    ctx = ug_context_new(&cfg);
+    f = running_ufunc(ctx, 1);
+    char path[] = "/tmp/test_cache_e2e_logXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    long made = call_running(f, a, out, big, S, BIG, 12);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    static char log[1 << 16];
+    ssize_t got = pread(fd, log, sizeof log - 1, 0);
+    log[got > 0 ? got : 0] = 0;
+    close(fd);
+    unlink(path);
+    ck_assert_int_eq(made, 0);
+    ck_assert_msg(strstr(log, "hit") && strstr(log, "d->d@"), "no cache hit for the variant:\n%s", log);
+    ug_ufunc_free(f);
+    ug_context_free(ctx);
+    remove_dir();
+    free(a);
+    free(out);
+    free(big);
+    free(small);
 }
 END_TEST
 
