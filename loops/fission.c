@@ -29,8 +29,13 @@
  *    s, of X's element dtype (parking s in X is exact), besides i and
  *    loop-invariant values;
  *  - s is a recurrence (the body computes s from s), so the loop would not
- *    vectorise whole, and V does expensive vectorisable work (a float
- *    division, power, square root or transcendental function).
+ *    vectorise whole (also when that happens in a nested loop, as pdist's
+ *    `acc += t * t` under `for j`: LLVM vectorises innermost loops only),
+ *    and V does expensive vectorisable work (a float division, power,
+ *    square root or transcendental function).
+ * The two loops that cannot vectorise (the first of the split, and the
+ * loop as written) are marked not to vectorise or unroll (lower.c): that
+ * halves the extra compile time and measured no slower.
  * What lowering must still check at run time (lower.c): X's memory is
  * apart from every other array the body indexes, the range's step is 1 and
  * X's stride on that axis is its element size (the second loop vectorises
