@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 
-apt_pkgs=(llvm-19-dev clang-19 libclang-rt-19-dev check pkg-config valgrind gcc libc6-dev)
+apt_pkgs=(llvm-19-dev libzstd-dev clang-19 libclang-rt-19-dev check pkg-config valgrind gcc libc6-dev)
 py=${PYTHON:-python3}
 # A plain Debian 12 has no pip and no Python headers (the NumPy bridge builds against them).
 command -v "$py" >/dev/null 2>&1 || apt_pkgs+=(python3)
