@@ -28,8 +28,7 @@ typedef struct loops_fstate {
     LLVMValueRef ret_slot;
     LLVMBasicBlockRef ret_bb;
     LLVMValueRef errflag; /* boundscheck: ptr to i8 */
-    const kernel_node *park; /* the store of a split loop's first loop: stores its local s instead */
-    int park_s;
+    const loops_fission *park; /* lowering a split's first loop: its store parks the local s */
     LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
     int depth;
 } loops_fstate;
@@ -452,9 +451,9 @@ static ug_status assign(loops_gen *g, const kernel_node *n)
 {
     if (n->kids[0]->kind == N_TUPLE)
         return assign_tuple(g, n);
-    if (n == g->fs->park) { /* the first loop of a split parks s where V would go */
+    if (g->fs->park && n == g->fs->park->store) { /* the first loop of a split parks s where V would go */
         ug_dtype dt = (ug_dtype)n->kids[0]->ty.dt;
-        return store_to(g, n->kids[0], LLVMBuildLoad2(g->B, loops_vty(g, dt), g->fs->lslot[g->fs->park_s], ""), dt);
+        return store_to(g, n->kids[0], LLVMBuildLoad2(g->B, loops_vty(g, dt), g->fs->lslot[g->fs->park->s], ""), dt);
     }
     LLVMValueRef v = expr(g, n->b);
     return v ? store_to(g, n->kids[0], v, (ug_dtype)n->b->ty.dt) : g->err->code;
@@ -712,14 +711,11 @@ static ug_status split_loop(loops_gen *g, const kernel_node *n, const loops_fiss
     ug_status st = range_loop(g, n, r, trips, loops_scalar_loop_id(g));
     br_to(g, end);
     LLVMPositionBuilderAtEnd(g->B, yes);
-    const kernel_node *outer = g->fs->park;
-    int outer_s = g->fs->park_s;
-    g->fs->park = p->store;
-    g->fs->park_s = p->s;
+    const loops_fission *outer = g->fs->park;
+    g->fs->park = p;
     if (!st)
         st = range_loop(g, n, r, trips, loops_scalar_loop_id(g));
     g->fs->park = outer;
-    g->fs->park_s = outer_s;
     if (!st)
         st = split_tail(g, n, p, r[0], trips);
     br_to(g, end);

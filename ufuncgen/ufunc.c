@@ -66,7 +66,7 @@ typedef struct ug_loop_rec {
     atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
     spec_variant spec[SPEC_MAX];
     uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
-    int nseen;
+    unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
 } ug_loop_rec;
 
 struct ug_ufunc {
@@ -317,7 +317,7 @@ static bool spec_seen(ug_loop_rec *rec, const intptr_t *key)
     const unsigned char *b = (const unsigned char *)key;
     for (size_t i = 0; i < sizeof *key * (size_t)rec->nkey; i++)
         h = (h ^ b[i]) * 1099511628211ull;
-    for (int i = 0; i < rec->nseen && i < SPEC_SEEN; i++)
+    for (unsigned i = 0; i < rec->nseen && i < SPEC_SEEN; i++)
         if (rec->seen[i] == h)
             return true;
     rec->seen[rec->nseen++ % SPEC_SEEN] = h;
