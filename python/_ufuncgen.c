@@ -8,6 +8,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "ufuncgen/numpy.h"
@@ -116,10 +117,14 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
 {
-    int n = (int)PyLong_AsLong(arg);
+    long n = PyLong_AsLong(arg); /* range-checked here: (int)2**32 would wrap to 0 */
     if (n == -1 && PyErr_Occurred())
         return NULL;
-    ug_status st = ug_context_set_num_threads(g_ctx, n);
+    if (n < 0 || n > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "thread count %ld is out of range", n);
+        return NULL;
+    }
+    ug_status st = ug_context_set_num_threads(g_ctx, (int)n);
     if (st != UG_OK)
         return ug_numpy_raise(st, ug_errmsg(g_ctx), -1, -1, NULL, NULL);
     Py_RETURN_NONE;
@@ -152,7 +157,77 @@ static PyObject *py_loops(PyObject *self, PyObject *arg)
     return list;
 }
 
+static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(ug_context_num_threads(g_ctx));
+}
+
+static PyObject *py_default_num_threads(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(ug_default_num_threads());
+}
+
+static PyObject *py_add(PyObject *self, PyObject *args)
+{
+    PyObject *uf;
+    const char *sig;
+    if (!PyArg_ParseTuple(args, "Os", &uf, &sig))
+        return NULL;
+    int loop = ug_numpy_add(uf, sig);
+    return loop < 0 ? NULL : PyLong_FromLong(loop);
+}
+
+static ug_ufunc *ours(PyObject *uf)
+{
+    ug_ufunc *f = ug_numpy_get(uf);
+    if (!f)
+        PyErr_SetString(PyExc_TypeError, "not a ufuncgen ufunc");
+    return f;
+}
+
+static PyObject *py_disable_compile(PyObject *self, PyObject *uf)
+{
+    ug_ufunc *f = ours(uf);
+    if (!f)
+        return NULL;
+    ug_ufunc_disable_compile(f);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_is_lazy(PyObject *self, PyObject *uf)
+{
+    ug_ufunc *f = ours(uf);
+    return f ? PyBool_FromLong(ug_ufunc_is_lazy(f)) : NULL;
+}
+
+static PyObject *py_set_user(PyObject *self, PyObject *args)
+{
+    PyObject *uf, *obj;
+    if (!PyArg_ParseTuple(args, "OO", &uf, &obj))
+        return NULL;
+    if (ug_numpy_set_user(uf, obj) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_get_user(PyObject *self, PyObject *uf)
+{
+    PyObject *o = ug_numpy_user(uf);
+    if (!o)
+        Py_RETURN_NONE;
+    Py_INCREF(o);
+    return o;
+}
+
 static PyMethodDef methods[] = {
+    {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads target='parallel' ufuncs use now."},
+    {"default_num_threads", py_default_num_threads, METH_NOARGS,
+     "The default thread count (UFUNCGEN_NUM_THREADS, else OpenMP's)."},
+    {"add", py_add, METH_VARARGS, "add(ufunc, signature) -> loop index: compile one more loop."},
+    {"disable_compile", py_disable_compile, METH_O, "Stop compiling loops for new input dtypes."},
+    {"is_lazy", py_is_lazy, METH_O, "True if new input dtypes compile a new loop."},
+    {"set_user", py_set_user, METH_VARARGS, "set_user(ufunc, obj): keep obj with the ufunc."},
+    {"get_user", py_get_user, METH_O, "The object kept by set_user, or None."},
     {"make", (PyCFunction)(void (*)(void))py_make, METH_VARARGS | METH_KEYWORDS,
      "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
      "num_threads, writable_args) -> numpy.ufunc"},

@@ -77,7 +77,8 @@ struct ug_ufunc {
     kernel_module *mod;
     const kernel_func *kfunc;
     layout_sig *layout;
-    bool gufunc, lazy;
+    bool gufunc;
+    atomic_bool lazy;           /* compiles a loop for new input dtypes (cleared by ug_ufunc_disable_compile) */
     int nin, nout;
     cache_key kkey;
     pthread_mutex_t mu;         /* serialises lazy compilation */
@@ -510,7 +511,7 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     return UG_OK;
 }
 
-static ug_status add_signature(ug_ufunc *u, const char *s, ug_error *err)
+static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *index, ug_error *err)
 {
     ug_sig sig;
     ug_status st = ug_sig_parse(s, &sig, err);
@@ -522,8 +523,15 @@ static ug_status add_signature(ug_ufunc *u, const char *s, ug_error *err)
                 return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
-    int index;
-    return st ? st : add_loop(u, sig.types, false, &index, err);
+    if (st)
+        return st;
+    if (dedup) /* the same dtypes again: the loop that exists */
+        for (int i = 0; i < ug_ufunc_nloops(u); i++)
+            if (!memcmp(u->loops[i]->types, sig.types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout))) {
+                *index = i;
+                return UG_OK;
+            }
+    return add_loop(u, sig.types, false, index, err);
 }
 
 static ug_status validate_opts(const ug_options *o, ug_error *err)
@@ -576,7 +584,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     if (!u)
         return ug_err_set(err, UG_ENOMEM, "out of memory");
     u->gufunc = layout != NULL;
-    u->lazy = nsigs == 0;
+    atomic_init(&u->lazy, nsigs == 0);
     /* opts->name/doc are copied by setup_kernel into u->name/u->doc. */
     u->opts.name = opts->name;
     u->opts.doc = opts->doc;
@@ -586,8 +594,10 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     for (int i = 0; st == UG_OK && i < nsigs; i++)
         if (!sigs[i])
             st = ug_err_set(err, UG_EINVAL, "signature %d is NULL", i);
-        else
-            st = add_signature(u, sigs[i], err);
+        else {
+            int index;
+            st = add_signature(u, sigs[i], false, &index, err);
+        }
     if (st != UG_OK) {
         ug_ufunc_free(u);
         return st;
@@ -731,6 +741,27 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
     return st;
 }
 
+UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error *err)
+{
+    if (!loop)
+        return UG_EINVAL;
+    *loop = -1;
+    if (!u || !sig)
+        return ug_err_set(err, UG_EINVAL, "NULL ufunc or signature");
+    pthread_mutex_lock(&u->mu);
+    ug_status st = add_signature(u, sig, true, loop, err);
+    pthread_mutex_unlock(&u->mu);
+    return st;
+}
+
+UG_API void ug_ufunc_disable_compile(ug_ufunc *u)
+{
+    if (u)
+        atomic_store(&u->lazy, false);
+}
+
+UG_API int ug_ufunc_is_lazy(const ug_ufunc *u) { return u && atomic_load(&u->lazy); }
+
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
 {
     if (!loop)
@@ -743,7 +774,7 @@ UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *lo
             return ug_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
     int n = ug_ufunc_nloops(u);
     int i = find_exact(u, in_types, n);
-    if (i < 0 && u->lazy)
+    if (i < 0 && atomic_load(&u->lazy))
         return lazy_resolve(u, in_types, loop, err);
     if (i < 0)
         i = find_safe(u, in_types, n);
