@@ -256,7 +256,15 @@ PyMODINIT_FUNC PyInit__ufuncgen(void)
         PyModule_AddIntConstant(m, "IDENTITY_MINUS_ONE", UG_IDENTITY_MINUS_ONE) < 0 ||
         PyModule_AddIntConstant(m, "IDENTITY_REORDERABLE", UG_IDENTITY_REORDERABLE) < 0 ||
         PyModule_AddIntConstant(m, "TARGET_CPU", UG_TARGET_CPU) < 0 ||
-        PyModule_AddIntConstant(m, "TARGET_PARALLEL", UG_TARGET_PARALLEL) < 0) {
+        PyModule_AddIntConstant(m, "TARGET_PARALLEL", UG_TARGET_PARALLEL) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_ALL", UG_FASTMATH_ALL) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_REASSOC", UG_FASTMATH_REASSOC) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NNAN", UG_FASTMATH_NNAN) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NINF", UG_FASTMATH_NINF) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NSZ", UG_FASTMATH_NSZ) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_ARCP", UG_FASTMATH_ARCP) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_CONTRACT", UG_FASTMATH_CONTRACT) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_AFN", UG_FASTMATH_AFN) < 0) {
         Py_DECREF(m);
         return NULL;
     }

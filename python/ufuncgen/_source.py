@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -29,16 +30,41 @@ def is_source(obj) -> bool:
     ("(n)->()") never do."""
     if not isinstance(obj, str):
         return False
-    for line in obj.splitlines():
+    for line in obj.lstrip("\ufeff").splitlines():
         s = line.strip()
         if not s or s.startswith("#"):
             continue
+        if re.match(r"[A-Za-z_]\w*\s*=[^=]", s):  # module-level constants before the def
+            return re.search(r"^\s*(def\s|@)", obj, re.M) is not None
         return s.startswith(("def ", "def\t", "lambda", "@"))
     return False
 
 
+def source_problem(obj) -> str | None:
+    """What is wrong with a string meant as kernel source but not starting
+    with def, lambda or a decorator; None if it may be a signature or a
+    layout (those are one line, without '#', ':' or a keyword)."""
+    if not isinstance(obj, str) or is_source(obj):
+        return None
+    s = obj.lstrip("\ufeff")
+    lines = [ln.strip() for ln in s.splitlines() if ln.strip()]
+    if not lines:
+        return "the kernel source is empty"
+    code = [ln for ln in lines if not ln.startswith("#")]
+    if not code:
+        return "the kernel source holds only comments"
+    first = code[0]
+    if first.startswith("async "):
+        return "an async def cannot be a kernel: write a plain def"
+    if first.startswith("class ") or first == "class":
+        return "a class cannot be a kernel: the kernel source is a def or a lambda"
+    if len(lines) > 1 or "#" in s or ":" in re.sub(r"\[[^\]]*\]", "", first):
+        return f"the kernel source must start with def, lambda or a decorator, not {first[:40]!r}"
+    return None
+
+
 def from_string(src: str) -> KernelSource:
-    text = textwrap.dedent(src)
+    text = textwrap.dedent(src.lstrip("\ufeff"))
     # Decorator lines pasted with the source are dropped like for functions.
     try:
         tree = ast.parse(text)
