@@ -55,7 +55,9 @@ typedef struct spec_variant {
 
 typedef struct ug_loop_rec {
     ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
-    char sig[256];              /* canonical "dd->d" */
+    char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
+    uint64_t boxed;             /* bit k: input k has layout () but the signature gives it an array type
+                                   (Numba's "(n),()" with "f8[:]": the kernel gets a 1-element array) */
     ug_loop_fn fn;              /* the serial loop */
     loops_code *code;
     par_loop par;               /* the parallel driver's state (target=parallel) */
@@ -132,7 +134,7 @@ static void loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
     snprintf(out, 48, "ugl_%.40s", hex);
 }
 
-static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
+static void sig_text(const ug_dtype *types, int nin, int nout, uint64_t boxed, char out[256])
 {
     int n = 0;
     for (int k = 0; k < nin + nout && n < 250; k++) {
@@ -143,6 +145,9 @@ static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
         out[n++] = ug_dtype_char(types[k]);
     }
     out[n] = 0;
+    for (int k = 0; boxed && k < nin && n < 240; k++) /* "dd->d:a1": input 1 boxed (a cache key of its own) */
+        if (boxed >> k & 1)
+            n += snprintf(out + n, (size_t)(256 - n), "%s%d", n && strchr(out, ':') ? "," : ":a", k);
 }
 
 /* ------------------------------------------------------------ compiling one loop */
@@ -150,20 +155,21 @@ static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
 /* The kernel's view of the arguments: gufunc operands are arrays with their
  * core dims, except "()" inputs (scalars) and "()" outputs (1-element
  * arrays, Numba's out[0] convention). */
-static void arg_types(const ug_ufunc *u, const ug_dtype *types, kernel_argtype *args)
+static void arg_types(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, kernel_argtype *args)
 {
     for (int k = 0; k < u->nin + u->nout; k++) {
         args[k].dt = types[k];
         args[k].ndim = u->gufunc ? u->layout->op_ncore[k] : 0;
-        if (u->gufunc && k >= u->nin && args[k].ndim == 0)
+        if (u->gufunc && (k >= u->nin || (boxed >> k & 1)) && args[k].ndim == 0)
             args[k].ndim = 1;
     }
 }
 
-static ug_status infer(const ug_ufunc *u, const ug_dtype *types, bool infer_out, kernel_typed **tk, ug_error *err)
+static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
+                       ug_error *err)
 {
     kernel_argtype args[UG_MAXARGS];
-    arg_types(u, types, args);
+    arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
                            .infer_output = infer_out};
     ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
@@ -182,13 +188,13 @@ static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug
 }
 
 /* Object code for one signature: from the cache, else compiled (and stored). */
-static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, const char *sig,
+static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, uint64_t boxed, const char *sig,
                             const char *symbol, bool from_cache, void **obj, size_t *size, ug_error *err)
 {
     struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
     if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
         return UG_OK;
-    ug_status st = *tk ? UG_OK : infer(u, types, false, tk, err);
+    ug_status st = *tk ? UG_OK : infer(u, types, boxed, false, tk, err);
     if (st == UG_OK)
         st = compile_obj(u, *tk, types, symbol, obj, size, err);
     if (st == UG_OK && c)
@@ -201,16 +207,16 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     char symbol[48];
     void *obj = NULL;
     size_t size = 0;
-    sig_text(types, u->nin, u->nout, rec->sig);
+    sig_text(types, u->nin, u->nout, rec->boxed, rec->sig);
     loop_symbol(u, rec->sig, symbol);
-    ug_status st = get_object(u, &tk, types, rec->sig, symbol, true, &obj, &size, err);
+    ug_status st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, true, &obj, &size, err);
     if (st == UG_OK) {
         st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
         if (st != UG_OK && u->opts.cache) {
             /* A cached object that verified but does not load: compile afresh (and overwrite it). */
             free(obj);
             obj = NULL;
-            st = get_object(u, &tk, types, rec->sig, symbol, false, &obj, &size, err);
+            st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, false, &obj, &size, err);
             if (st == UG_OK)
                 st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
         }
@@ -279,7 +285,7 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached
             return UG_OK;
         }
         kernel_typed *tk = NULL;
-        st = infer(u, rec->types, false, &tk, err);
+        st = infer(u, rec->types, rec->boxed, false, &tk, err);
         if (st == UG_OK) {
             loops_request r = {.tk = tk, .layout = u->layout, .dtypes = rec->types, .symbol = symbol,
                                .kname = u->name, .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
@@ -418,7 +424,7 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
 {
     if (!u->gufunc) {
         types[u->nin] = UG_FLOAT64; /* placeholder, ignored with infer_output */
-        ug_status st = infer(u, types, true, tk, err);
+        ug_status st = infer(u, types, 0, true, tk, err);
         if (st == UG_OK)
             types[u->nin] = (*tk)->out_dt;
         return st;
@@ -433,7 +439,8 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
 
 /* Compile and publish a loop for these dtypes (outputs: given, or inferred
  * when infer_out). Caller holds u->mu or is the creator. */
-static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out, int *index, ug_error *err)
+static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed, bool infer_out, int *index,
+                          ug_error *err)
 {
     int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
     if (n >= UG_MAX_LOOPS)
@@ -442,6 +449,7 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out,
     if (!rec)
         return ug_err_set(err, UG_ENOMEM, "out of memory");
     memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
+    rec->boxed = boxed;
     kernel_typed *tk = NULL;
     ug_status st = infer_out ? lazy_types(u, rec->types, &tk, err) : UG_OK;
     if (st == UG_OK)
@@ -525,13 +533,18 @@ static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *inde
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
     if (st)
         return st;
+    uint64_t boxed = 0;
+    for (int k = 0; u->gufunc && k < u->nin; k++)
+        if (sig.ndim[k] && !u->layout->op_ncore[k])
+            boxed |= (uint64_t)1 << k;
     if (dedup) /* the same dtypes again: the loop that exists */
         for (int i = 0; i < ug_ufunc_nloops(u); i++)
-            if (!memcmp(u->loops[i]->types, sig.types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout))) {
+            if (!memcmp(u->loops[i]->types, sig.types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout)) &&
+                u->loops[i]->boxed == boxed) {
                 *index = i;
                 return UG_OK;
             }
-    return add_loop(u, sig.types, false, index, err);
+    return add_loop(u, sig.types, boxed, false, index, err);
 }
 
 static ug_status validate_opts(const ug_options *o, ug_error *err)
@@ -734,7 +747,7 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
     if (i < 0) {
         ug_dtype types[UG_MAXARGS];
         memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
-        st = add_loop(u, types, true, &i, err);
+        st = add_loop(u, types, 0, true, &i, err);
     }
     pthread_mutex_unlock(&u->mu);
     *loop = i;

@@ -230,7 +230,10 @@ UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *cons
  *   be written "float64[:]" / "float64[:,:]" or just "float64" / "f8"
  *   ("void(float64[:], float64[:], float64[:])", "dd->d", "f8,f8->f8").
  *   nsigs == 0 is accepted only if output dtypes can be inferred (they are
- *   taken as the promotion of the input dtypes).
+ *   taken as the promotion of the input dtypes). An input with layout "()"
+ *   is a scalar in the kernel, unless the signature gives it an array type
+ *   ("void(f8[:], f8[:], f8[:])" with "(n),()->(n)"): then, as in Numba, the
+ *   kernel gets a 1-element array (n[0]), as "()" outputs always are.
  * Core-shape variants: a call is large with at least 65536 outer
  *   iterations, or at least 2**22 of work (outer iterations times the size
  *   of every core dimension: 10K series of 1000, a 500x500x8 pdist). The

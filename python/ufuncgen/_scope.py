@@ -112,10 +112,16 @@ def helper_function(v):
     dispatcher), or None if v is not one."""
     if isinstance(v, types.FunctionType):
         return v
+    if isinstance(v, np.ufunc):  # a scalar ufunc made by ufuncgen from a function: call its kernel
+        from . import _ufuncgen
+        st = _ufuncgen.get_user(v) if _ufuncgen.is_ufuncgen(v) else None
+        if st is not None and st.spec.get("layout") is None and isinstance(st.py_func, types.FunctionType):
+            return st.py_func
+        return None
     py = getattr(v, "py_func", None)
-    if isinstance(py, types.FunctionType) and not isinstance(v, np.ufunc):
-        return py
-    return None
+    if py is None:  # Numba's DUFunc keeps it on its dispatcher
+        py = getattr(getattr(v, "_dispatcher", None), "py_func", None)
+    return py if isinstance(py, types.FunctionType) else None
 
 
 def _left_alone(v) -> bool:
