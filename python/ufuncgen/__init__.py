@@ -280,15 +280,15 @@ def _locate(e, spec):
     pieces = spec.get("_pieces")
     if isinstance(e, SyntaxError):
         filename, first = spec.get("filename", "<kernel>"), spec.get("firstlineno", 1)
-        line = e.lineno or 1
+        line, indent = e.lineno or 1, spec.get("indent", 0)
         if pieces:
             p, fline = _scope.where(pieces, line)
             if p is not None and p.firstlineno:
-                filename, first, line = p.filename, p.firstlineno, line - p.first + 1
+                filename, first, line, indent = p.filename, p.firstlineno, line - p.first + 1, p.indent
         lineno, offset, text = line + first - 1, e.offset, e.text
         src_line = linecache.getline(filename, lineno) if filename != "<kernel>" else ""
         if src_line:
-            offset, text = (offset or 1) + spec.get("indent", 0), src_line
+            offset, text = (offset or 1) + indent, src_line
         return SyntaxError(e.msg, (filename, lineno, offset, text))
     m = _LINE.search(str(e).split("\n", 1)[0])
     if not m or not pieces:
@@ -297,7 +297,7 @@ def _locate(e, spec):
     if p is None or not fline or p.filename in ("<kernel>", None):
         return e
     what = "" if p.what == "kernel" else f", in {p.what}"
-    new = type(e)(f'{e}\n  File "{p.filename}", line {fline}{what}')
+    new = type(e)(f"{e}\n  at {p.filename}:{fline}{what}")
     new.filename, new.lineno = p.filename, fline
     if os.path.exists(p.filename):
         new._ug_where = (p.filename, fline, spec.get("kernel") or "kernel")
@@ -311,7 +311,15 @@ def _relocated(e):
     so the only ufuncgen frame left is that entry point."""
     filename, line, name = e._ug_where
     e = e.with_traceback(None)
-    code = compile("\n" * (line - 1) + "raise __ufuncgen_error__", filename, "exec")
+    # The raise starts at the line's indentation and ends on the next line,
+    # so the traceback shows the user's line without carets under it.
+    text = linecache.getline(filename, line)
+    indent = len(text) - len(text.lstrip())
+    if indent and line > 1:
+        src = "\n" * (line - 2) + "if 1:\n" + " " * indent + "raise (__ufuncgen_error__\n)"
+    else:
+        src = "\n" * (line - 1) + "raise (__ufuncgen_error__\n)"
+    code = compile(src, filename, "exec")
     return code.replace(co_name=name), {"__ufuncgen_error__": e}
 
 
@@ -420,6 +428,10 @@ def _writable_indices(writable_args, source: KernelSource):
 
 
 def _make(kernel, layout, signatures, opts: dict, kind: str):
+    if _DISABLE_JIT and callable(kernel) and not isinstance(kernel, str):
+        from ._python import python_ufunc  # the Python function itself: no source needed
+        py = _scope.helper_function(kernel) or kernel
+        return python_ufunc(py, kernel, dict(layout=layout, signatures=signatures, name=opts.get("name")))
     spec, py_func = _spec(kernel, layout, signatures, opts, kind)
     if _DISABLE_JIT:
         from ._python import python_ufunc

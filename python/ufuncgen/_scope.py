@@ -28,6 +28,7 @@ import dis
 import math
 import re
 import types
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ import numpy as np
 from ._source import KernelSource, from_function
 
 _MISSING = object()
+_KNOWN_MODULES = {"numpy", "math", "numba", "ufuncgen", "cmath", "builtins"}
 _BUILTIN = object()
 
 
@@ -56,14 +58,14 @@ class Resolved:
     pieces: list = field(default_factory=list)
 
 
-class ScopeError(TypeError):
-    """A kernel uses a global the kernel language cannot take (filename and lineno say where)."""
-
-    def __init__(self, msg: str, filename: str = "<kernel>", lineno: int = 0):
-        super().__init__(msg)
-        self.filename, self.lineno = filename, lineno
-        if lineno and filename and not filename.startswith("<"):
-            self._ug_where = (filename, lineno, "<kernel scope>")
+def scope_error(msg: str, filename: str = "<kernel>", lineno: int = 0, funcname: str = "<kernel>") -> TypeError:
+    """The TypeError for a global the kernel language cannot take, with
+    filename and lineno of its first use (and where the traceback points)."""
+    e = TypeError(msg)
+    e.filename, e.lineno = filename, lineno
+    if lineno and filename and not filename.startswith("<"):
+        e._ug_where = (filename, lineno, funcname)
+    return e
 
 
 # ------------------------------------------------------------------ free names
@@ -196,11 +198,14 @@ class _Walk:
         self.defs: dict = {}      # name -> (function, KernelSource)
         self.done: set = set()    # ids of functions whose names are resolved
 
-    def visit(self, func, src: KernelSource):
+    def visit(self, func, src: KernelSource) -> KernelSource:
+        """Resolve func's free names; its text, with module attributes flattened."""
         if id(func) in self.done:
-            return
+            return src
         self.done.add(id(func))
-        for name in free_names(func):
+        names = free_names(func)
+        src = self._module_attrs(func, src, names)
+        for name in names:
             v = lookup(func, name)
             h = helper_function(v) if v is not _MISSING and v is not _BUILTIN else None
             if h is not None:
@@ -212,31 +217,77 @@ class _Walk:
             lit = literal(v)
             if lit is None:
                 filename, line = name_line(src, name)
-                raise ScopeError(
+                raise scope_error(
                     f'File "{filename}", line {line}: kernel uses global {name!r}, a {_describe(v)}; a kernel '
                     f"can use functions, numbers, booleans, NumPy scalars and tuples of them from its scope "
-                    f"(pass other data as arguments)", filename, line)
+                    f"(pass other data as arguments)", filename, line, src.name or "<kernel>")
             self._const(name, lit, v, src)
+        return src
 
-    def _const(self, name, lit, v, src):
+    def _module_attrs(self, func, src: KernelSource, names) -> KernelSource:
+        """``mod.f`` / ``mod.K`` with mod a module of the scope (not NumPy, math
+        or Numba, whose names the kernel language knows) and f a function or K
+        a constant: the '.' becomes '_' (same length, so every column stays)
+        and ``mod_f`` is resolved as a helper or constant of that name."""
+        try:
+            tree = ast.parse(src.text)
+        except SyntaxError:
+            return src
+        lines = src.text.splitlines(keepends=True)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names):
+                continue
+            mod = lookup(func, node.value.id)
+            if not isinstance(mod, types.ModuleType):
+                continue
+            root = mod.__name__.split(".")[0]
+            if root in ("numba", "ufuncgen") and node.lineno == node.end_lineno:
+                # numba.prange, numba.float64(x): the kernel language's own names; the
+                # prefix becomes spaces (the columns stay)
+                row, b = node.lineno - 1, lines[node.lineno - 1].encode()
+                a, z = node.value.col_offset, node.value.end_col_offset
+                if b[z:z + 1] == b".":
+                    lines[row] = (b[:a] + b" " * (z + 1 - a) + b[z + 1:]).decode()
+                continue
+            if root in _KNOWN_MODULES:
+                continue
+            v = getattr(mod, node.attr, _MISSING)
+            h = helper_function(v) if v is not _MISSING else None
+            lit = literal(v) if h is None and v is not _MISSING and not _left_alone(v) else None
+            if h is None and lit is None:
+                continue
+            flat = f"{node.value.id}_{node.attr}"
+            row = node.value.end_lineno - 1
+            b = lines[row].encode()
+            col = node.value.end_col_offset
+            if b[col:col + 1] != b".":
+                continue  # "mod . f" or across lines: left as written
+            lines[row] = (b[:col] + b"_" + b[col + 1:]).decode()
+            if h is not None:
+                self._helper(flat, h, src)
+            else:
+                self._const(flat, lit, v, src, (src.filename, src.firstlineno + node.lineno - 1))
+        return dataclasses.replace(src, text="".join(lines))
+
+    def _const(self, name, lit, v, src, where=None):
         old = self.consts.get(name)
         if old is not None and old[0] != lit:
             filename, line = name_line(src, name)
-            raise ScopeError(
+            raise scope_error(
                 f'File "{filename}", line {line}: global {name!r} is {lit} here but {old[0]} in '
                 f"{old[2]}, line {old[3]}; the kernel and its helpers share one scope, so rename one of them",
                 filename, line)
         if name in self.defs:
-            raise ScopeError(f"global {name!r} is both a helper function and a constant in the kernel's scope",
+            raise scope_error(f"global {name!r} is both a helper function and a constant in the kernel's scope",
                              *name_line(src, name))
-        self.consts[name] = (lit, v) + name_line(src, name)
+        self.consts[name] = (lit, v) + (where or name_line(src, name))
 
     def _helper(self, name, h, src):
         old = self.defs.get(name)
         if old is not None:
             if old[0] is not h:
                 filename, line = name_line(src, name)
-                raise ScopeError(
+                raise scope_error(
                     f'File "{filename}", line {line}: helper {name!r} names two different functions '
                     f"({old[1].filename} and {h.__code__.co_filename}); the kernel and its helpers share one "
                     f"scope, so rename one of them", filename, line)
@@ -245,7 +296,7 @@ class _Walk:
             return
         hs = helper_source(h, name)
         self.defs[name] = (h, hs)
-        self.visit(h, hs)
+        self.defs[name] = (h, self.visit(h, hs))
 
 
 def helper_source(h, name: str) -> KernelSource:
@@ -268,7 +319,7 @@ def helper_source(h, name: str) -> KernelSource:
 def resolve(func, src: KernelSource) -> Resolved:
     """The kernel text with its constants and helpers appended, and where each line came from."""
     w = _Walk(func, src)
-    w.visit(func, src)
+    src = w.visit(func, src)
     text = src.text if src.text.endswith("\n") else src.text + "\n"
     nk = text.count("\n")
     pieces = [Piece(1, nk, src.filename, src.firstlineno, src.indent, "kernel")]
