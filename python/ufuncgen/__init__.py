@@ -61,7 +61,7 @@ import types as _pytypes
 import numpy as np
 
 from . import _ufuncgen
-from ._source import KernelSource, from_function, from_string, is_source, source_problem
+from ._source import KernelSource, from_function, from_string, is_source, source_error, source_problem
 from . import _pickle
 from . import _scope
 from . import _types
@@ -370,9 +370,9 @@ def _spec(kernel, layout, signatures, opts: dict, kind: str):
     py_func = None
     pieces = None
     if isinstance(kernel, str):
-        problem = source_problem(kernel)
+        problem = source_problem(kernel, strict=False)
         if problem:
-            raise ValueError(f"{kind}: {problem}")
+            raise source_error(problem, kernel)
         src = from_string(kernel)
         text = src.text
     elif callable(kernel):
@@ -642,7 +642,7 @@ def vectorize(*args, **kwargs):
         return _decorator(None, signatures, opts, "vectorize")(args[0])
     problem = source_problem(args[0]) if args else None
     if problem:
-        raise ValueError(f"vectorize: {problem}")
+        raise source_error(problem, args[0])
     signatures, opts = _vectorize_args(*args, **kwargs)
     if is_source(signatures):  # vectorize(signatures=source) by keyword
         raise TypeError("pass kernel source positionally: vectorize(source, signatures, ...)")
@@ -693,7 +693,7 @@ def guvectorize(*args, **kwargs):
         raise TypeError("guvectorize needs a layout: @guvectorize(signatures, layout) or @guvectorize(layout)")
     problem = source_problem(args[0]) if args else None
     if problem:
-        raise ValueError(f"guvectorize: {problem}")
+        raise source_error(problem, args[0])
     signatures, layout, opts = _guvectorize_args(*args, **kwargs)
     return _decorator(layout, signatures, opts, "guvectorize")
 

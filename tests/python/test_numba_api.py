@@ -850,13 +850,18 @@ def test_update_inplace_with_cache_and_parallel():
     ("# just a comment\n", "only comments"),
     ("class A:\n    pass\n", "class"),
     ("async def f(x):\n    return x\n", "async def"),
-    ("x = 1\ny = 2\n", "must start with def"),
+    ("x = 1\ny = 2\n", "must start with def|expected 'def' or 'lambda'"),
 ])
 def test_bad_source_strings_say_what_is_wrong(src, msg):
-    for call in (lambda: ufuncgen.vectorize(src, ["f8(f8)"]), lambda: ufuncgen.guvectorize(src, ["dd->d"], "(),()->()")):
-        with pytest.raises(ValueError, match=msg) as ei:
+    calls = [lambda: ufuncgen.vectorize(src, ["f8(f8)"]), lambda: ufuncgen.guvectorize(src, ["dd->d"], "(),()->()"),
+             lambda: ufuncgen.vectorize(["f8(f8)"])(src)]
+    for call in calls:
+        with pytest.raises(SyntaxError, match=msg) as ei:
             call()
         assert "target" not in str(ei.value)
+        first_code = next((i + 1 for i, ln in enumerate(src.splitlines()) if ln.strip()
+                           and not ln.strip().startswith("#")), 1)
+        assert ei.value.lineno == first_code and ei.value.offset == 1
 
 
 def test_utf8_bom_before_def_is_accepted():
