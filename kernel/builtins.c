@@ -30,6 +30,9 @@ static const struct {
     {"erf", B_ERF},         {"erfc", B_ERFC},         {"gamma", B_GAMMA},     {"lgamma", B_LGAMMA},
     {"isnan", B_ISNAN},     {"isinf", B_ISINF},       {"isfinite", B_ISFINITE}, {"sign", B_SIGN},
     {"maximum", B_MAXIMUM}, {"minimum", B_MINIMUM},   {"fmax", B_FMAX},       {"fmin", B_FMIN},
+    {"empty", B_EMPTY},     {"zeros", B_ZEROS},       {"ones", B_ONES},       {"full", B_FULL},
+    {"empty_like", B_EMPTY_LIKE}, {"zeros_like", B_ZEROS_LIKE}, {"ones_like", B_ONES_LIKE},
+    {"full_like", B_FULL_LIKE},
 };
 
 /* The canonical spelling of each builtin (the first table entry naming it). */

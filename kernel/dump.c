@@ -28,7 +28,8 @@ static const char *const kind_names[N_NKINDS] = {
     [N_TUPLE] = "tuple",   [N_ASSIGN] = "assign", [N_AUGASSIGN] = "augassign", [N_EXPRSTMT] = "expr",
     [N_IF] = "if",         [N_FOR] = "for",       [N_WHILE] = "while",     [N_BREAK] = "break",
     [N_CONTINUE] = "continue", [N_PASS] = "pass", [N_RETURN] = "return",   [N_BLOCK] = "block",
-    [N_CAST] = "cast",
+    [N_CAST] = "cast",     [N_SLICE] = "slice",   [N_STR] = "str",         [N_RAISE] = "raise",
+    [N_ASSERT] = "assert", [N_PRINT] = "print",
 };
 
 static const char *op_str(int op)
@@ -61,7 +62,8 @@ static void dump_head(FILE *f, const kernel_node *n, bool types)
     case N_INT: fprintf(f, " %s%lld", n->big ? "u" : "", (long long)n->ival); break;
     case N_FLOAT: fprintf(f, " %.17g", n->fval); break;
     case N_BOOL: fprintf(f, " %s", n->ival ? "True" : "False"); break;
-    case N_NAME: case N_CALL: case N_ATTR: fprintf(f, " %s", n->name); break;
+    case N_NAME: case N_CALL: case N_ATTR: case N_RAISE: fprintf(f, " %s", n->name); break;
+    case N_STR: fprintf(f, " \"%s\"", n->str); break;
     case N_UNARY: case N_BINARY: case N_BOOLOP: case N_AUGASSIGN: fprintf(f, " %s", op_str(n->op)); break;
     case N_COMPARE:
         for (int k = 0; k + 1 < n->nkids; k++)

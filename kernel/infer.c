@@ -56,6 +56,7 @@ typedef struct infer {
     ug_error *err;
     const char *kname;
     spec *specs;
+    int const_depth;       /* module constants being substituted (bounds A = B, B = A) */
     bool failed;
 } infer;
 
@@ -153,6 +154,12 @@ static kernel_node *copy_node(infer *I, const kernel_node *n)
     c->body = copy_node(I, n->body);
     c->orelse = copy_node(I, n->orelse);
     c->kids = copy_kids(I, n->kids, n->nkids);
+    c->str = copy_str(I, n->str);
+    if (n->kwnames) {
+        c->kwnames = kernel_arena_alloc(I->a, (size_t)(n->nkids ? n->nkids : 1) * sizeof *c->kwnames);
+        for (int k = 0; c->kwnames && k < n->nkids; k++)
+            c->kwnames[k] = copy_str(I, n->kwnames[k]);
+    }
     for (int k = 0; k < n->nrange; k++)
         c->range[k] = copy_node(I, n->range[k]);
     if (n->kind == N_COMPARE) {
@@ -233,7 +240,12 @@ static void collect_locals(infer *I, kernel_func *f, const kernel_node *s, int *
             add_local(I, f, t->kids[k], cap);
         break;
     }
-    case N_FOR: add_local(I, f, s->kids[0], cap); /* fall through */
+    case N_FOR:
+        if (s->kids[0]->kind == N_NAME)
+            add_local(I, f, s->kids[0], cap);
+        for (int k = 0; s->kids[0]->kind == N_TUPLE && k < s->kids[0]->nkids; k++)
+            add_local(I, f, s->kids[0]->kids[k], cap);
+        /* fall through */
     case N_WHILE:
     case N_IF:
         collect_locals(I, f, s->body, cap);
@@ -344,6 +356,9 @@ static void da_stmt(infer *I, const kernel_func *f, const kernel_node *n, dstate
         da_reads(I, f, n->a, s);
         s->dead = true;
         break;
+    case N_RAISE: s->dead = true; break;
+    case N_ASSERT: da_reads(I, f, n->cond, s); break;
+    case N_BLOCK: da_block(I, f, n, s); break;
     case N_BREAK:
     case N_CONTINUE: s->dead = true; break;
     case N_IF:
@@ -358,12 +373,22 @@ static void da_stmt(infer *I, const kernel_func *f, const kernel_node *n, dstate
     case N_WHILE:
         for (int k = 0; k < n->nrange; k++)
             da_reads(I, f, n->range[k], s);
+        da_reads(I, f, n->a, s);
+        da_reads(I, f, n->b, s);
+        for (int k = 1; n->kind == N_FOR && k < n->nkids; k++)
+            da_reads(I, f, n->kids[k], s);
         da_reads(I, f, n->cond, s);
         if (!da_copy(I, f, s, &x))
             return;
-        x.quiet = true; /* first pass: learn what one iteration assigns */
         if (n->kind == N_FOR)
             da_mark(f, n->kids[0], &x);
+        if (s->quiet) { /* learning already: one walk tells what the loop assigns (two would be exponential in nesting) */
+            da_block(I, f, n->body, &x);
+            for (int k = 0; k < f->nlocals; k++)
+                s->set[k] = s->set[k] || x.set[k];
+            break;
+        }
+        x.quiet = true; /* first pass: learn what one iteration assigns */
         da_block(I, f, n->body, &x);
         if (!da_copy(I, f, s, &y))
             return;
@@ -393,6 +418,7 @@ static void check_assigned(infer *I, fstate *fs)
 /* -------------------------------------------------------------- expressions */
 
 static kernel_type expr(infer *I, fstate *fs, kernel_node *n);
+static bool literal_chain(const kernel_node *n);
 
 /* The value must be a number (not an array, a shape, or nothing). */
 static bool want_scalar(infer *I, kernel_node *n, kernel_type t)
@@ -548,6 +574,16 @@ static const kernel_func *find_helper(const kernel_module *m, const char *name)
     return NULL;
 }
 
+static const kernel_const *module_const(const kernel_module *m, const char *name)
+{
+    for (int k = m->nconsts - 1; k >= 0; k--)
+        if (strcmp(m->consts[k].name, name) == 0)
+            return &m->consts[k];
+    return NULL;
+}
+
+static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n);
+
 static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
 {
     int k = local_index(fs->fn, n->name);
@@ -572,6 +608,21 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
         n->index = k;
         return fs->pt[k];
     }
+    const kernel_const *mc = n->prefixed ? NULL : module_const(I->m, n->name);
+    if (mc) {
+        /* Python resolves a global when the function runs; its value is frozen at
+         * compile time, as Numba freezes globals: the kernel gets the expression. */
+        if (I->const_depth >= 32)
+            return fail(I, UG_ETYPE, n->pos, "module constant '%s' refers to itself", n->name), T_VOID;
+        kernel_node *v = copy_node(I, mc->value);
+        if (!v)
+            return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+        *n = *v;
+        I->const_depth++;
+        kernel_type t = expr_kind(I, fs, n);
+        I->const_depth--;
+        return t;
+    }
     static const struct {
         const char *name;
         double v;
@@ -584,19 +635,22 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
         }
     if (find_helper(I->m, n->name))
         return fail(I, UG_ETYPE, n->pos, "function '%s' cannot be used as a value", n->name), T_VOID;
+    if (kernel_builtin_lookup(n->name, NULL) >= 0)
+        return fail(I, UG_ETYPE, n->pos, "'%s' is a function: it cannot be used as a value", n->name), T_VOID;
     return fail(I, UG_ENAME, n->pos, "name '%s' is not defined", n->name), T_VOID;
 }
 
-/* An array parameter named by n (N_NAME), else an error. */
+/* An array expression (argument, local, view, new array), else an error. */
 static kernel_type array_of(infer *I, fstate *fs, kernel_node *n, const char *what)
 {
     char b[48];
-    if (n->kind != N_NAME)
-        return fail(I, UG_ETYPE, n->pos, "only array arguments can be %s", what), T_VOID;
-    kernel_type t = n->ty = name_type(I, fs, n);
-    if (!I->failed && t.kind != KT_ARRAY)
-        return fail(I, UG_ETYPE, n->pos, "'%s' is %s, not an array: it cannot be %s", n->name, tstr(t, b), what),
-               T_VOID;
+    kernel_type t = expr(I, fs, n);
+    if (!I->failed && t.kind != KT_ARRAY) {
+        if (n->kind == N_NAME)
+            return fail(I, UG_ETYPE, n->pos, "'%s' is %s, not an array: it cannot be %s", n->name, tstr(t, b), what),
+                   T_VOID;
+        return fail(I, UG_ETYPE, n->pos, "this is %s, not an array: it cannot be %s", tstr(t, b), what), T_VOID;
+    }
     return t;
 }
 
@@ -618,7 +672,19 @@ static kernel_type attr(infer *I, fstate *fs, kernel_node *n)
         return (kernel_type){KT_SHAPE, UG_DTYPE_NONE, t.ndim, 0};
     if (strcmp(n->name, "size") == 0 || strcmp(n->name, "ndim") == 0)
         return scalar(UG_INT64, false);
-    return fail(I, UG_ETYPE, n->pos, "arrays have no attribute '%s' in kernels (only shape, size, ndim)", n->name),
+    if (strcmp(n->name, "flat") == 0) {
+        if (t.ndim != 1)
+            return fail(I, UG_EUNSUPPORTED, n->pos, "a.flat of a %d-d array is not supported in kernels (only 1-d)",
+                        t.ndim), T_VOID;
+        return t; /* a 1-d array's flat iterator visits what the array does */
+    }
+    if (strcmp(n->name, "T") == 0)
+        return t; /* a view with the axes reversed */
+    if (strcmp(n->name, "dtype") == 0)
+        return fail(I, UG_ETYPE, n->pos, "a.dtype can only be used as a.dtype.type(x) or dtype=a.dtype in kernels"),
+               T_VOID;
+    return fail(I, UG_ETYPE, n->pos,
+                "arrays have no attribute '%s' in kernels (only shape, size, ndim, flat, T, dtype.type)", n->name),
            T_VOID;
 }
 
@@ -639,20 +705,69 @@ static kernel_type shape_index(infer *I, fstate *fs, kernel_node *n)
     return scalar(UG_INT64, false);
 }
 
+static bool slice_part(infer *I, fstate *fs, kernel_node *x)
+{
+    char b[48];
+    if (!x)
+        return true;
+    kernel_type t = scalar_expr(I, fs, x);
+    if (!I->failed && (!is_intlike(t) || is_bool(t)))
+        fail(I, UG_ETYPE, x->pos, "slice bounds must be integers, not %s", tstr(t, b));
+    return !I->failed;
+}
+
+/* A shape tuple value (a.shape, a local holding one, an ndindex variable). */
+static bool is_shape_value(infer *I, fstate *fs, kernel_node *n, kernel_type *t)
+{
+    if (n->kind != N_NAME && !(n->kind == N_ATTR && strcmp(n->name, "shape") == 0))
+        return false;
+    *t = expr(I, fs, n);
+    return !I->failed && t->kind == KT_SHAPE;
+}
+
+/* a[i, j], a[idx] (a tuple), a[i] of a 2-d array (a row view), a[lo:hi:step, j] (a view). */
 static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
 {
-    if (n->a->kind == N_ATTR)
+    if (n->a->kind == N_ATTR && strcmp(n->a->name, "shape") == 0)
         return shape_index(I, fs, n);
+    kernel_type at;
+    if (n->a->kind == N_NAME && is_shape_value(I, fs, n->a, &at)) { /* s[k] of a shape tuple */
+        if (n->nkids != 1 || n->kids[0]->kind == N_SLICE)
+            return fail(I, UG_ETYPE, n->pos, "a shape tuple takes exactly one integer index"), T_VOID;
+        return want_index(I, fs, n->kids[0], "a tuple index") ? scalar(UG_INT64, false) : T_VOID;
+    }
+    if (I->failed)
+        return T_VOID;
     kernel_type t = array_of(I, fs, n->a, "indexed");
     if (I->failed)
         return T_VOID;
-    if (n->nkids != t.ndim)
-        return fail(I, UG_ETYPE, n->pos, "array '%s' has %d dimension%s but is indexed with %d ind%s", n->a->name,
-                    t.ndim, t.ndim == 1 ? "" : "s", n->nkids, n->nkids == 1 ? "ex" : "ices"), T_VOID;
-    for (int k = 0; k < n->nkids; k++)
-        if (!want_index(I, fs, n->kids[k], "an array index"))
+    kernel_type st;
+    if (n->nkids == 1 && is_shape_value(I, fs, n->kids[0], &st)) { /* a[idx] with a tuple idx */
+        if (st.ndim != t.ndim)
+            return fail(I, UG_ETYPE, n->pos, "a %d-d array is indexed with a tuple of %d", t.ndim, st.ndim), T_VOID;
+        n->opty = st; /* marks the tuple index for lowering */
+        return scalar(t.dt, false);
+    }
+    if (I->failed)
+        return T_VOID;
+    if (n->nkids > t.ndim)
+        return fail(I, UG_ETYPE, n->pos, "too many indices: a %d-d array is indexed with %d", t.ndim, n->nkids),
+               T_VOID;
+    int keep = t.ndim - n->nkids;
+    for (int k = 0; k < n->nkids; k++) {
+        kernel_node *x = n->kids[k];
+        if (x->kind == N_SLICE) {
+            if (!slice_part(I, fs, x->a) || !slice_part(I, fs, x->b) || !slice_part(I, fs, x->cond))
+                return T_VOID;
+            keep++;
+            x->ty = T_VOID;
+        } else if (!want_index(I, fs, x, "an array index")) {
             return T_VOID;
-    return scalar(t.dt, false);
+        }
+    }
+    if (keep == 0)
+        return scalar(t.dt, false);
+    return (kernel_type){KT_ARRAY, t.dt, (uint8_t)keep, 0};
 }
 
 /* -------------------------------------------------------------------- calls */
@@ -738,6 +853,11 @@ static kernel_func *specialise(infer *I, const kernel_func *orig, const kernel_t
 
 static kernel_type helper_call(infer *I, fstate *fs, kernel_node *n, const kernel_func *g)
 {
+    if (n->kwnames)
+        for (int k = 0; k < n->nkids; k++)
+            if (n->kwnames[k])
+                return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos,
+                            "keyword arguments to helper functions are not supported in kernels"), T_VOID;
     if (n->nkids != g->nparams)
         return fail(I, UG_ETYPE, n->pos, "%s() takes %d argument%s (%d given)", n->name, g->nparams,
                     g->nparams == 1 ? "" : "s", n->nkids), T_VOID;
@@ -754,15 +874,149 @@ static kernel_type helper_call(infer *I, fstate *fs, kernel_node *n, const kerne
     return n->callee ? n->callee->ret : T_VOID;
 }
 
+/* ------------------------------------------------------------ local arrays */
+
+/* The dtype named by a dtype= argument: np.float64, float, np.bool_, a.dtype. */
+static int dtype_arg(infer *I, fstate *fs, kernel_node *x)
+{
+    if (x->kind == N_NAME) {
+        ug_dtype t = strcmp(x->name, "bool") == 0 ? UG_BOOL : ug_dtype_from_name(x->name);
+        if (t != UG_DTYPE_NONE && strlen(x->name) > 1)
+            return t;
+    }
+    if (x->kind == N_ATTR && strcmp(x->name, "dtype") == 0) {
+        kernel_type t = array_of(I, fs, x->a, "asked for its dtype");
+        return I->failed ? -1 : t.dt;
+    }
+    fail(I, UG_ETYPE, x->pos, "dtype= takes a dtype name (np.float64, np.int64, np.bool_, ...) or a.dtype in kernels");
+    return -1;
+}
+
+/* The dimensions of a shape argument: an int, a tuple of ints, or a.shape. */
+static int shape_arg(infer *I, fstate *fs, kernel_node *x)
+{
+    kernel_type t;
+    if (x->kind == N_TUPLE) {
+        if (x->nkids < 1 || x->nkids > UG_MAXDIMS)
+            return fail(I, UG_ETYPE, x->pos, "a shape has 1 to %d dimensions", UG_MAXDIMS), -1;
+        for (int k = 0; k < x->nkids; k++)
+            if (!want_index(I, fs, x->kids[k], "a dimension"))
+                return -1;
+        x->ty = (kernel_type){KT_SHAPE, UG_DTYPE_NONE, (uint8_t)x->nkids, 0};
+        return x->nkids;
+    }
+    if (is_shape_value(I, fs, x, &t))
+        return t.ndim;
+    if (I->failed || !want_index(I, fs, x, "a shape"))
+        return -1;
+    return 1;
+}
+
+/* np.empty/zeros/ones/full(shape[, fill], dtype=...) and the *_like forms.
+ * After inference: kids[0] the shape (int, N_TUPLE, shape value) or the
+ * array of a *_like; .b the fill value (full, full_like) or NULL; .ty the
+ * array type. */
+static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
+{
+    bool like = b >= B_EMPTY_LIKE, full = b == B_FULL || b == B_FULL_LIKE;
+    kernel_node *shape = NULL, *fill = NULL, *dtype = NULL;
+    int npos = 0;
+    for (int k = 0; k < n->nkids; k++) {
+        const char *kw = n->kwnames ? n->kwnames[k] : NULL;
+        kernel_node *x = n->kids[k];
+        if (!kw && npos == 0)
+            shape = x, npos++;
+        else if (!kw && npos == 1 && full)
+            fill = x, npos++;
+        else if (!kw && npos == (full ? 2 : 1) && !dtype)
+            dtype = x, npos++;
+        else if (kw && strcmp(kw, like ? "a" : "shape") == 0 && !shape)
+            shape = x;
+        else if (kw && full && strcmp(kw, "fill_value") == 0 && !fill)
+            fill = x;
+        else if (kw && strcmp(kw, "dtype") == 0 && !dtype)
+            dtype = x;
+        else if (kw)
+            return fail(I, UG_ETYPE, x->pos, "%s() got an unexpected keyword argument '%s' in a kernel", n->name, kw),
+                   T_VOID;
+        else
+            return fail(I, UG_ETYPE, x->pos, "%s() takes at most %d positional arguments", n->name, full ? 3 : 2),
+                   T_VOID;
+    }
+    if (!shape || (full && !fill))
+        return fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name,
+                    full ? (like ? "an array and a fill value" : "a shape and a fill value")
+                         : like ? "an array" : "a shape"), T_VOID;
+    int ndim, dt = UG_FLOAT64;
+    if (like) {
+        kernel_type t = array_of(I, fs, shape, "the model of a new array");
+        ndim = t.ndim, dt = t.dt;
+    } else {
+        ndim = shape_arg(I, fs, shape);
+    }
+    if (I->failed || ndim < 0)
+        return T_VOID;
+    if (dtype && (dt = dtype_arg(I, fs, dtype)) < 0)
+        return T_VOID;
+    if (fill) {
+        kernel_type ft = scalar_expr(I, fs, fill);
+        if (!I->failed && !dtype && !like) /* np.full(n, 2) is an int64 array, np.full(n, 2.5) a float64 one */
+            dt = settle(ft).dt == UG_BOOL && ft.weak ? UG_BOOL : settle(ft).dt;
+    }
+    if (I->failed)
+        return T_VOID;
+    n->builtin = b;
+    I->t->fallible = true; /* a size may be negative or too large: an error at run time */
+    n->kids[0] = shape;
+    n->nkids = 1;
+    n->kwnames = NULL;
+    n->b = fill;
+    n->opty = scalar(dt, false);
+    return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0};
+}
+
+/* x.method(...): a.dtype.type(x) casts to a's dtype; the rest is named. */
+static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
+{
+    kernel_node *r = n->a;
+    if (r->kind == N_ATTR && strcmp(r->name, "dtype") == 0 && strcmp(n->name, "type") == 0) {
+        kernel_type t = array_of(I, fs, r->a, "asked for its dtype");
+        if (I->failed)
+            return T_VOID;
+        if (n->nkids != 1 || n->kwnames)
+            return fail(I, UG_ETYPE, n->pos, "a.dtype.type() takes exactly one argument in kernels"), T_VOID;
+        n->a = NULL;
+        return cast(I, fs, n, t.dt);
+    }
+    if (r->kind == N_NAME && strcmp(r->name, "linalg") == 0)
+        return fail(I, UG_EUNSUPPORTED, n->pos, "np.linalg.%s is not supported in kernels", n->name), T_VOID;
+    kernel_type t = expr(I, fs, r);
+    char b[48];
+    if (!I->failed)
+        fail(I, UG_EUNSUPPORTED, n->pos, "the method '%s' of %s is not supported in kernels", n->name, tstr(t, b));
+    return T_VOID;
+}
+
 static kernel_type call(infer *I, fstate *fs, kernel_node *n)
 {
-    const kernel_func *g = find_helper(I->m, n->name);
+    if (n->a)
+        return method_call(I, fs, n);
+    const kernel_func *g = n->prefixed ? NULL : find_helper(I->m, n->name);
     if (g)
         return helper_call(I, fs, n, g);
     ug_dtype cast_to = UG_DTYPE_NONE;
     int b = kernel_builtin_lookup(n->name, &cast_to);
+    if (b >= B_EMPTY && b <= B_FULL_LIKE)
+        return new_array(I, fs, n, b);
+    if (b < 0 && strncmp(n->name, "linalg.", 7) == 0)
+        return fail(I, UG_EUNSUPPORTED, n->pos, "np.%s is not supported in kernels", n->name), T_VOID;
     if (b < 0)
         return fail(I, UG_ENAME, n->pos, "unknown function '%s'", n->name), T_VOID;
+    if (n->kwnames)
+        for (int k = 0; k < n->nkids; k++)
+            if (n->kwnames[k])
+                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes no keyword argument '%s' in kernels", n->name,
+                            n->kwnames[k]), T_VOID;
     return builtin_call(I, fs, n, b, cast_to);
 }
 
@@ -794,6 +1048,8 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n)
     case N_INDEX: return index_expr(I, fs, n);
     case N_ATTR: return attr(I, fs, n);
     case N_TUPLE: return fail(I, UG_ETYPE, n->pos, "tuples are not supported as values in kernels"), T_VOID;
+    case N_STR: return fail(I, UG_ETYPE, n->pos, "strings are not supported as values in kernels"), T_VOID;
+    case N_SLICE: return fail(I, UG_ETYPE, n->pos, "a slice can only be an array index"), T_VOID;
     default: return fail(I, UG_ETYPE, n->pos, "not an expression"), T_VOID;
     }
 }
@@ -821,9 +1077,23 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
         fail(I, UG_ETYPE, t->pos, "cannot assign to array argument '%s' (write to its elements instead)", t->name);
         return;
     }
-    if (v.kind == KT_ARRAY) {
-        fail(I, UG_ETYPE, t->pos, "cannot assign %s to '%s': arrays cannot be stored in variables", tstr(v, b),
-             t->name);
+    if (v.kind == KT_ARRAY || v.kind == KT_SHAPE) { /* a view or a shape tuple: one type per variable */
+        int li = local_index(fs->fn, t->name);
+        char c[48];
+        if (li < 0) {
+            fail(I, UG_ETYPE, t->pos, "cannot assign %s to parameter '%s'", tstr(v, b), t->name);
+            return;
+        }
+        if (fs->lt[li].kind != KT_VOID && !same_type(fs->lt[li], v)) {
+            fail(I, UG_ETYPE, t->pos, "'%s' holds %s here but %s elsewhere: a variable has one type", t->name,
+                 tstr(v, b), tstr(fs->lt[li], c));
+            return;
+        }
+        fs->changed |= fs->lt[li].kind == KT_VOID;
+        fs->lt[li] = v;
+        t->symkind = SYM_LOCAL;
+        t->index = li;
+        t->ty = v;
         return;
     }
     if (!want_scalar(I, t, v))
@@ -835,6 +1105,11 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
         return;
     }
     k = local_index(fs->fn, t->name);
+    if (fs->lt[k].kind == KT_ARRAY || fs->lt[k].kind == KT_SHAPE) {
+        fail(I, UG_ETYPE, t->pos, "'%s' holds %s elsewhere: it cannot also hold %s", t->name, tstr(fs->lt[k], b),
+             tstr(v, (char[48]){0}));
+        return;
+    }
     kernel_type j = join(fs->lt[k], v);
     if (!same_type(j, fs->lt[k]))
         fs->changed = true;
@@ -866,8 +1141,11 @@ static void unpack(infer *I, fstate *fs, kernel_node *n)
         fail(I, UG_ETYPE, n->pos, "too many names to unpack");
         return;
     }
-    for (int k = 0; k < v->nkids && !I->failed; k++) /* all values first, as Python does */
+    for (int k = 0; k < v->nkids && !I->failed; k++) { /* all values first, as Python does */
         vt[k] = v->kids[k]->ty = scalar_expr(I, fs, v->kids[k]);
+        if (vt[k].weak && literal_chain(v->kids[k])) /* a bare literal: its own type, as for `a = 0` */
+            vt[k].weak = 0;
+    }
     for (int k = 0; k < t->nkids && !I->failed; k++)
         assign_name(I, fs, t->kids[k], vt[k]);
 }
@@ -880,10 +1158,25 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         return;
     }
     if (t->kind == N_NAME) {
-        assign_name(I, fs, t, value_expr(I, fs, n->b));
+        kernel_type v = n->b->kind == N_ATTR ? expr(I, fs, n->b) : value_expr(I, fs, n->b);
+        /* A local assigned a bare literal takes the literal's own type, as Numba
+         * types it (s = 0.0 is float64, n = 0 is int64); inside expressions
+         * literals stay weak (NEP 50). */
+        if (v.kind == KT_SCALAR && v.weak && literal_chain(n->b))
+            v.weak = 0;
+        assign_name(I, fs, t, v);
         return;
     }
-    expr(I, fs, t);
+    kernel_type tt = expr(I, fs, t);
+    if (I->failed)
+        return;
+    if (tt.kind == KT_ARRAY) { /* out[:] = v, out[lo:hi] = a[...]: fill or copy */
+        kernel_type vt = value_expr(I, fs, n->b);
+        char b1[48], b2[48];
+        if (!I->failed && vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
+            fail(I, UG_ETYPE, n->pos, "cannot assign %s to %s", tstr(vt, b1), tstr(tt, b2));
+        return;
+    }
     scalar_expr(I, fs, n->b);
 }
 
@@ -891,6 +1184,11 @@ static void augassign(infer *I, fstate *fs, kernel_node *n)
 {
     kernel_node *t = n->kids[0];
     kernel_type tt = expr(I, fs, t), vt = value_expr(I, fs, n->b);
+    if (!I->failed && tt.kind == KT_ARRAY) {
+        fail(I, UG_EUNSUPPORTED, n->pos, "augmented assignment to an array slice is not supported in kernels "
+                                         "(write a loop)");
+        return;
+    }
     n->opty = binop_type(I, n, n->op, tt, vt);
     if (t->kind == N_NAME)
         assign_name(I, fs, t, n->opty);
@@ -905,14 +1203,97 @@ static bool is_zero_literal(const kernel_node *n)
 
 static void block(infer *I, fstate *fs, kernel_node *b);
 
+/* The element of iterating over array t: a number (1-d) or a row view. */
+static kernel_type element_of(kernel_type t)
+{
+    return t.ndim == 1 ? scalar(t.dt, false) : (kernel_type){KT_ARRAY, t.dt, (uint8_t)(t.ndim - 1), 0};
+}
+
+static bool loop_target(infer *I, fstate *fs, kernel_node *var, kernel_type t)
+{
+    int pi = param_index(fs->fn, var->name);
+    if (pi >= 0 && fs->pt[pi].kind == KT_ARRAY)
+        return fail(I, UG_ETYPE, var->pos, "the loop variable '%s' cannot be an array argument", var->name) != NULL;
+    assign_name(I, fs, var, t);
+    return !I->failed;
+}
+
+static int want_names(infer *I, kernel_node *var, int n, const char *what)
+{
+    int have = var->kind == N_TUPLE ? var->nkids : 1;
+    if (have != n)
+        fail(I, UG_ETYPE, var->pos, "%s gives %d value%s per iteration, unpacked into %d name%s", what, n,
+             n == 1 ? "" : "s", have, have == 1 ? "" : "s");
+    return !I->failed;
+}
+
+/* for x in a / enumerate(a[, s]) / zip(a, b, ...) / np.ndindex(shape) */
+static void for_iter(infer *I, fstate *fs, kernel_node *n)
+{
+    kernel_node *var = n->kids[0];
+    kernel_type t;
+    switch (n->iter) {
+    case FOR_ARRAY:
+        t = array_of(I, fs, n->a, "iterated over");
+        if (!I->failed && var->kind == N_TUPLE)
+            fail(I, UG_EUNSUPPORTED, var->pos, "unpacking the rows of an array in a for loop is not supported in kernels");
+        if (!I->failed)
+            loop_target(I, fs, var, element_of(t));
+        break;
+    case FOR_ENUMERATE:
+        t = array_of(I, fs, n->a, "enumerated");
+        if (n->b && !want_index(I, fs, n->b, "enumerate()'s start"))
+            return;
+        if (!I->failed && want_names(I, var, 2, "enumerate()") && loop_target(I, fs, var->kids[0], scalar(UG_INT64, false)))
+            loop_target(I, fs, var->kids[1], element_of(t));
+        break;
+    case FOR_ZIP:
+        if (!want_names(I, var, n->nkids - 1, "zip()"))
+            return;
+        for (int k = 1; k < n->nkids && !I->failed; k++) {
+            t = array_of(I, fs, n->kids[k], "zipped");
+            if (!I->failed)
+                loop_target(I, fs, var->kind == N_TUPLE ? var->kids[k - 1] : var, element_of(t));
+        }
+        break;
+    default: { /* FOR_NDINDEX */
+        int nd = n->nkids == 2 ? shape_arg(I, fs, n->kids[1]) : n->nkids - 1;
+        for (int k = 1; n->nkids > 2 && k < n->nkids && !I->failed; k++)
+            want_index(I, fs, n->kids[k], "an ndindex dimension");
+        if (I->failed || nd < 0)
+            return;
+        if (nd > UG_MAXDIMS) {
+            fail(I, UG_ETYPE, n->pos, "np.ndindex() of more than %d dimensions", UG_MAXDIMS);
+            return;
+        }
+        if (var->kind == N_TUPLE) {
+            if (want_names(I, var, nd, "np.ndindex()"))
+                for (int k = 0; k < nd && !I->failed; k++)
+                    loop_target(I, fs, var->kids[k], scalar(UG_INT64, false));
+        } else {
+            loop_target(I, fs, var, (kernel_type){KT_SHAPE, UG_DTYPE_NONE, (uint8_t)nd, 0});
+        }
+        break;
+    }
+    }
+    if (!I->failed)
+        block(I, fs, n->body);
+}
+
 static void for_stmt(infer *I, fstate *fs, kernel_node *n)
 {
     char b[48];
-    kernel_node *var = n->kids[0];
-    if (param_index(fs->fn, var->name) >= 0) {
-        fail(I, UG_ETYPE, var->pos, "the loop variable '%s' cannot be an argument", var->name);
+    if (n->nrange == 0) {
+        for_iter(I, fs, n);
         return;
     }
+    kernel_node *var = n->kids[0];
+    if (var->kind != N_NAME) {
+        fail(I, UG_ETYPE, var->pos, "range() gives one value per iteration: it cannot be unpacked");
+        return;
+    }
+    if (!loop_target(I, fs, var, scalar(UG_INT64, false)))
+        return;
     for (int k = 0; k < n->nrange && !I->failed; k++) {
         kernel_type t = scalar_expr(I, fs, n->range[k]);
         if (!I->failed && is_float(t))
@@ -920,7 +1301,8 @@ static void for_stmt(infer *I, fstate *fs, kernel_node *n)
     }
     if (!I->failed && n->nrange == 3 && is_zero_literal(n->range[2]))
         fail(I, UG_ETYPE, n->range[2]->pos, "range() step must not be zero");
-    assign_name(I, fs, var, scalar(UG_INT64, false));
+    if (!I->failed && n->nrange == 3 && !n->range[2]->ty.weak)
+        I->t->fallible = true; /* a step known only at run time may be zero: ValueError */
     block(I, fs, n->body);
 }
 
@@ -949,6 +1331,22 @@ static void return_stmt(infer *I, fstate *fs, kernel_node *n)
         fail(I, UG_ETYPE, n->pos, "function '%s' returns a value on some paths and nothing on others", fs->fn->name);
 }
 
+static const char *const exc_classes[] = {"ValueError", "IndexError", "ZeroDivisionError", "RuntimeError",
+                                         "AssertionError", "ArithmeticError", "OverflowError", "TypeError",
+                                         "KeyError", "NotImplementedError", "FloatingPointError", "Exception"};
+
+static void raise_stmt(infer *I, kernel_node *n)
+{
+    for (size_t k = 0; k < sizeof exc_classes / sizeof *exc_classes; k++)
+        if (strcmp(n->name, exc_classes[k]) == 0) {
+            I->t->fallible = true;
+            return;
+        }
+    fail(I, UG_EUNSUPPORTED, n->pos, "raising '%s' is not supported in kernels (ValueError, IndexError, "
+                                     "ZeroDivisionError, RuntimeError, AssertionError, ArithmeticError, "
+                                     "OverflowError, TypeError, ... are)", n->name);
+}
+
 static void cond(infer *I, fstate *fs, kernel_node *c)
 {
     kernel_type t = expr(I, fs, c);
@@ -975,6 +1373,11 @@ static void stmt(infer *I, fstate *fs, kernel_node *n)
         break;
     case N_FOR: for_stmt(I, fs, n); break;
     case N_RETURN: return_stmt(I, fs, n); break;
+    case N_RAISE: raise_stmt(I, n); break;
+    case N_ASSERT:
+        cond(I, fs, n->cond);
+        I->t->fallible = true;
+        break;
     default: break;
     }
     n->ty = T_VOID;
@@ -1055,10 +1458,14 @@ static void resolve_stmt(infer *I, kernel_node *n, kernel_type ret)
         break;
     case N_EXPRSTMT: resolve(I, n->a, T_VOID); break;
     case N_FOR:
-        resolve(I, n->kids[0], T_VOID);
+        for (int k = 0; k < n->nkids; k++)
+            resolve(I, n->kids[k], k == 0 || n->iter != FOR_NDINDEX ? T_VOID : scalar(UG_INT64, false));
         for (int k = 0; k < n->nrange; k++)
             resolve(I, n->range[k], scalar(UG_INT64, false));
+        resolve(I, n->a, T_VOID);
+        resolve(I, n->b, scalar(UG_INT64, false));
         break;
+    case N_RAISE: break;
     default: resolve(I, n->cond, T_VOID); break;
     }
     if (n->body)
@@ -1094,10 +1501,22 @@ static void resolve(infer *I, kernel_node *n, kernel_type want)
         resolve(I, n->b, n->ty);
         return;
     case N_CALL:
+        if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE) {
+            resolve(I, n->kids[0], n->kids[0]->ty.kind == KT_ARRAY ? T_VOID : scalar(UG_INT64, false));
+            resolve(I, n->b, n->opty);
+            return;
+        }
         for (int k = 0; k < n->nkids; k++)
             resolve(I, n->kids[k], n->callee ? n->callee->params[k].ty : n->builtin == B_LEN ? T_VOID : n->opty);
         return;
     case N_INDEX: resolve(I, n->a, T_VOID); resolve_kids(I, n, scalar(UG_INT64, false)); return;
+    case N_SLICE:
+    case N_TUPLE: /* a slice's bounds, a shape's dimensions */
+        resolve(I, n->a, want);
+        resolve(I, n->b, want);
+        resolve(I, n->cond, want);
+        resolve_kids(I, n, want);
+        return;
     case N_UNARY:
     case N_BINARY: resolve(I, n->a, n->opty); resolve(I, n->b, n->opty); return;
     default: resolve(I, n->a, T_VOID); resolve_kids(I, n, T_VOID); return;

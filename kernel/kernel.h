@@ -6,6 +6,7 @@
  *   infer.c   module + kernel name + argument types → typed kernel     kernel_infer
  *   diag.c    error formatting with source line and caret              kernel_error_at
  *   dump.c    debug printing of AST and types (UFUNCGEN_DUMP=ast,types) kernel_dump
+ *   writes.c  which parameters a kernel stores into                    kernel_written_params
  *
  * Memory: every node, token and string of one module lives in the module's
  * arena (kernel_module.arena) and is freed by kernel_module_free. A typed
@@ -135,21 +136,38 @@ typedef enum kernel_nkind {
     N_CALL,      /* .name (callee, "exp" / "np.exp" normalised to "exp"), .kids args, .nkids */
     N_INDEX,     /* .a (array expr: N_NAME of an array, or N_ATTR shape), .kids indices, .nkids */
     N_ATTR,      /* .a (N_NAME), .name ("shape", "size", "ndim") */
-    N_TUPLE,     /* .kids: only as an assignment target / unpacking source */
+    N_TUPLE,     /* .kids: an assignment target / unpacking source, or a shape (np.zeros((n, m))) */
+    N_SLICE,     /* inside N_INDEX only: lo:hi:step as .a, .b, .cond (each may be NULL) */
+    N_STR,       /* a string literal: .name its text (only as a message or print argument) */
     /* ---- statements ---- */
     N_ASSIGN,    /* .kids[0] target (N_NAME, N_INDEX or N_TUPLE of N_NAME), .b value */
     N_AUGASSIGN, /* .op (the binary operator: TK_PLUS for +=), .kids[0] target (N_NAME/N_INDEX), .b value */
     N_EXPRSTMT,  /* .a (a call or docstring; docstrings are dropped by the parser) */
     N_IF,        /* .cond, .body, .orelse (elif chains are nested N_IF in orelse) */
-    N_FOR,       /* .kids[0] loop variable N_NAME, range args in .range[0..nrange-1], .body */
+    N_FOR,       /* .kids[0] loop target (N_NAME, or N_TUPLE of N_NAME), .body; then either
+                    range args in .range[0..nrange-1] (nrange >= 1; .ival 1: reversed(range(...)))
+                    or nrange == 0 and an iterable: .a the array iterated, or for
+                    enumerate/zip .iter (FOR_ENUMERATE: .a array, .b start or NULL;
+                    FOR_ZIP: .kids[1..] the arrays; FOR_NDINDEX: .kids[1..] the shape) */
     N_WHILE,     /* .cond, .body */
     N_BREAK, N_CONTINUE, N_PASS,
     N_RETURN,    /* .a value or NULL */
+    N_RAISE,     /* raise NAME(["msg"]): .name exception class, .str message or NULL */
+    N_ASSERT,    /* assert .cond [, "msg"]: .str message or NULL */
+    N_PRINT,     /* print(args): .kids numbers or N_STR */
     N_BLOCK,     /* .kids statements, .nkids */
     /* ---- inserted by inference only ---- */
     N_CAST,      /* .a converted to .ty (explicit casts int64(x) etc. also become N_CAST) */
     N_NKINDS
 } kernel_nkind;
+
+/* What a for loop iterates over when it is not range(). */
+typedef enum kernel_fortype {
+    FOR_ARRAY = 0, /* for x in a: elements (1-d) or rows (views) */
+    FOR_ENUMERATE, /* for i, x in enumerate(a[, start]) */
+    FOR_ZIP,       /* for x, y in zip(a, b, ...) */
+    FOR_NDINDEX    /* for idx in np.ndindex(shape) */
+} kernel_fortype;
 
 /* What a name refers to after inference. */
 typedef enum kernel_symkind {
@@ -182,7 +200,11 @@ struct kernel_node {
     uint16_t *cmpops;   /* N_COMPARE: nkids-1 operators */
     kernel_type *cmptys; /* N_COMPARE after inference: nkids-1 pair computation types */
     kernel_node *range[3];
-    int nrange;         /* N_FOR: 1..3 */
+    int nrange;         /* N_FOR over range(): 1..3; 0 for other iterables */
+    uint8_t iter;       /* N_FOR with nrange == 0: kernel_fortype */
+    uint8_t prefixed;   /* N_NAME / N_CALL: written with a math./np./numpy. prefix (never a helper) */
+    const char **kwnames; /* N_CALL: per kid, the keyword name or NULL (positional); NULL if none */
+    const char *str;    /* N_RAISE / N_ASSERT message, N_STR text (decoded, NUL-terminated) */
 
     /* resolution (inference) */
     uint8_t symkind;    /* kernel_symkind for N_NAME */
@@ -211,11 +233,21 @@ struct kernel_func {
     int src_begin, src_end; /* byte span of the def (or lambda) in the source, for cache keys */
 };
 
+/* A module-level constant: `NAME = <constant expression>` at the top level
+ * (numbers, booleans, np.float32(...) style casts, unary minus, tuples of
+ * them). A kernel reading NAME gets the expression, as if written there. */
+typedef struct kernel_const {
+    const char *name;
+    kernel_node *value;
+} kernel_const;
+
 typedef struct kernel_module {
     kernel_arena *arena;
     kernel_source src;
     kernel_func **funcs;   /* in source order */
     int nfuncs;
+    kernel_const *consts;  /* module-level constants, in source order (a later one wins) */
+    int nconsts;
 } kernel_module;
 
 /* Parse a whole source (one or more defs, or a single lambda). At the top
@@ -231,6 +263,11 @@ void kernel_module_free(kernel_module *m); /* accepts NULL */
 /* Every def that f calls, transitively, by name (builtins excluded), f
  * first, each once. *out is allocated in the module's arena. Returns the count. */
 int kernel_deps(const kernel_module *m, const kernel_func *f, const kernel_func ***out);
+
+/* writes.c: bit k set if f stores into its parameter k (directly, through a
+ * view of it, or through a helper), for k < 64. Syntactic: the same for
+ * every signature. */
+uint64_t kernel_written_params(const kernel_module *m, const kernel_func *f);
 
 /* The kernel function: by name, else the only def, else the last def (or the lambda).
  * NULL with UG_ENAME in err if a named kernel does not exist. */
@@ -255,6 +292,8 @@ typedef enum kernel_builtin {
     B_SIGN, B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN,
     /* dtype casts: int8(x) ... float64(x); inference rewrites them to N_CAST */
     B_CAST,
+    /* local arrays (see "Local arrays" in the invariants) */
+    B_EMPTY, B_ZEROS, B_ONES, B_FULL, B_EMPTY_LIKE, B_ZEROS_LIKE, B_ONES_LIKE, B_FULL_LIKE,
     B_NBUILTINS
 } kernel_builtin;
 
@@ -281,6 +320,9 @@ typedef struct kernel_typed {
     kernel_func **funcs;      /* kernel first, then every specialised helper it (transitively) calls */
     int nfuncs;
     bool gufunc;              /* params are inputs then outputs; body returns nothing */
+    bool fallible;            /* some path may stop the call with an error (raise, assert,
+                                 a local array's size, a zero range step): lowering passes
+                                 an error flag as with boundscheck */
     int nin, nout;
     ug_dtype out_dt;          /* scalar kernel: the declared (or inferred, if lazy) output dtype */
 } kernel_typed;
@@ -348,8 +390,26 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    negative indices wrap once (i + shape); result .ty scalar elem dtype.
  *    N_INDEX of a shape (a.shape[k]): .a is N_ATTR "shape"; kids[0] is any
  *    int expression (constant or not); result int64.
- *  - N_ATTR: "size" / "ndim" → int64 (as scalar); "shape" only under N_INDEX,
- *    or as the value of an unpacking assignment.
+ *  - N_ATTR: "size" / "ndim" → int64 (as scalar); "shape" → KT_SHAPE (indexed,
+ *    unpacked, stored in a local, a shape argument); "flat" (1-d only) and
+ *    "T" → the array (flat of a 1-d array is itself; T reverses the axes).
+ *
+ * Arrays
+ *  - An array expression is an array parameter, an array local, an N_INDEX
+ *    with fewer int indices than axes or with N_SLICE kids (a view: .ty
+ *    KT_ARRAY with one axis per slice and per unindexed trailing axis), an
+ *    N_ATTR flat/T, or a local array: N_CALL with .builtin B_EMPTY ..
+ *    B_FULL_LIKE, kids[0] the shape (int, N_TUPLE of ints, a KT_SHAPE
+ *    value) or, for *_like, the model array; .b the fill value converted
+ *    to .opty (the element dtype) or NULL; .ty the new array's type. Every
+ *    local array makes the kernel fallible (a negative or huge size).
+ *  - N_SLICE bounds (.a lo, .b hi, .cond step; each may be NULL) are int64;
+ *    Python's clipping; a zero step raises ValueError at run time.
+ *  - N_INDEX with .opty KT_SHAPE: kids[0] is a shape tuple indexing every
+ *    axis (a[idx] with idx from np.ndindex).
+ *  - N_ASSIGN to an N_INDEX of type KT_ARRAY is a slice store: a scalar
+ *    value fills the view, an array value (ndim <= the view's) is copied
+ *    with NumPy's broadcasting (checked at run time).
  *  - N_CAST: .a converted to .ty (explicit, NumPy unsafe cast).
  *
  * Statements
@@ -359,9 +419,23 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    or N_TUPLE with the same count; each element converted to its target.
  *  - N_AUGASSIGN: target op= value computes `target op value` in .opty and
  *    converts back to the target's type (NumPy in-place semantics: casting).
- *  - N_FOR: loop variable is an int64 local; range args converted to int64;
- *    Python semantics (step may be negative; step 0 → UG_ETYPE if constant,
- *    else the loop runs zero times); loop var after the loop keeps its last value.
+ *  - N_FOR over range (nrange >= 1): loop variable is an int64 local; range
+ *    args converted to int64; Python semantics (step may be negative; step 0
+ *    → UG_ETYPE if constant, else ValueError at run time: the kernel is
+ *    fallible); .ival 1: reversed(range(...)), the same values last first;
+ *    loop var after the loop keeps its last value.
+ *  - N_FOR over an iterable (nrange == 0): FOR_ARRAY .a an array expression;
+ *    the target (N_NAME) is its element type (1-d: the dtype) or a row view
+ *    (an array local of ndim - 1). FOR_ENUMERATE: target N_TUPLE (int64
+ *    index local, element local), .b the start (int64) or NULL. FOR_ZIP:
+ *    target N_TUPLE, one local per array in kids[1..]; the loop runs over
+ *    the shortest. FOR_NDINDEX: kids[1..] a shape (one KT_SHAPE value or
+ *    N_TUPLE, or one int per axis); the target is a KT_SHAPE local or an
+ *    N_TUPLE of int64 locals. Arrays iterated are evaluated once, before
+ *    the loop.
+ *  - N_RAISE (.name a Python exception class the language knows, .str the
+ *    message or NULL) and N_ASSERT (.cond, .str) stop the call with
+ *    UG_ERAISE; a kernel with either is fallible.
  *  - N_EXPRSTMT: .a is any expression, also a bare array name or a.shape
  *    (KT_ARRAY / KT_SHAPE), which has no effect.
  *  - N_RETURN: value converted to the function's .ret (for the kernel of a
@@ -372,7 +446,12 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    iterations, as in Python and Numba), or inference rejects the kernel
  *    (UG_ENAME "local 'x' may be used before assignment"). Lowering must
  *    zero-initialise locals, so a loop that runs zero times leaves 0 there.
- *  - Arrays are never assigned to locals (UG_ETYPE).
+ *  - A local holds one type: a scalar, an array view (KT_ARRAY: dtype and
+ *    ndim fixed) or a shape tuple (KT_SHAPE). Assigning an array to a local
+ *    copies the view (base, shape, strides), never the data.
+ *  - A local assigned a bare literal chain (0, -1.5, True) takes the
+ *    literal's own type (int64, float64, bool), as Numba types it; then
+ *    unification as for any value.
  *  - A function that returns a value (scalar kernels; helpers with `return e`)
  *    never reaches the end of its body: inference rejects it (UG_ETYPE "may
  *    reach its end without returning a value"). A helper never mixes `return e`

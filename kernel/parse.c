@@ -47,6 +47,7 @@ typedef struct parser {
     int nopen;
     int depth;        /* recursion depth of expression parsing (bounded: PARSE_MAX_NEST) */
     int elifs;        /* elif branches of the if being parsed (bounded: PARSE_MAX_ELIF) */
+    int hidden;       /* hidden locals made so far ($c1, $c2, ...) */
     ug_error *err;
 } parser;
 
@@ -167,9 +168,10 @@ static kernel_node *new_node(parser *P, int kind, kernel_token *t)
 {
     kernel_node *n = kernel_arena_alloc(P->m->arena, sizeof *n);
     if (!n)
-        return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+        return fail_at(P, UG_ENOMEM, t ? t->pos : peek(P)->pos, "%s", "out of memory");
     n->kind = (uint8_t)kind;
-    n->pos = t->pos;
+    if (t) /* else the caller sets the position */
+        n->pos = t->pos;
     n->builtin = -1;
     n->ty.dt = UG_DTYPE_NONE;
     n->opty.dt = UG_DTYPE_NONE;
@@ -234,6 +236,38 @@ static void *keyword_unsupported(parser *P, kernel_token *t)
 
 /* ------------------------------------------------------------ expressions */
 
+/* The characters between a string literal's quotes: [*b, *e). */
+static void string_body(const kernel_token *t, const char **b, const char **e)
+{
+    const char *s = t->text;
+    size_t n = (size_t)t->pos.len;
+    while (n && *s != '\'' && *s != '"') { /* prefix */
+        s++;
+        n--;
+    }
+    size_t q = n >= 6 && s[1] == s[0] && s[2] == s[0] ? 3 : 1;
+    *b = s + q;
+    *e = n >= 2 * q ? s + n - q : *b;
+}
+
+/* The text of a string literal (prefixes and quotes dropped; the common
+ * escapes \n \t \\ \' \" decoded, others kept as written). */
+static char *string_value(parser *P, kernel_token *t)
+{
+    const char *b, *e;
+    string_body(t, &b, &e);
+    char *out = kernel_arena_alloc(P->m->arena, (size_t)(e - b) + 1), *o = out;
+    for (const char *c = b; out && c < e; c++) {
+        if (*c == '\\' && c + 1 < e && strchr("nt\\'\"", c[1])) {
+            c++;
+            *o++ = *c == 'n' ? '\n' : *c == 't' ? '\t' : *c;
+        } else {
+            *o++ = *c;
+        }
+    }
+    return out;
+}
+
 static bool is_module_prefix(const char *s)
 {
     return strcmp(s, "math") == 0 || strcmp(s, "np") == 0 || strcmp(s, "numpy") == 0;
@@ -271,7 +305,11 @@ static kernel_node *atom(parser *P)
             n->ival = t->kind == TK_TRUE;
         return n;
     case TK_NONE: return unsupported(P, t->pos, "None is");
-    case TK_STRING: return unsupported(P, t->pos, "strings are");
+    case TK_STRING:
+        n = new_node(P, N_STR, next(P));
+        if (n && !(n->str = string_value(P, t)))
+            return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+        return n;
     case TK_LBRACKET: return unsupported(P, t->pos, "lists are");
     case TK_LAMBDA: return unsupported(P, t->pos, "a lambda inside a kernel is");
     case TK_LPAREN: {
@@ -297,26 +335,43 @@ static kernel_node *atom(parser *P)
     }
 }
 
-/* call = "(" [test ("," test)* [","]] ")"   (no keywords, no *args, no comprehensions) */
+/* call = "(" [arg ("," arg)* [","]] ")" ; arg = [NAME "="] test
+ * (no *args, no comprehensions). A method call x.f(...) is N_CALL "f"
+ * with the receiver x in .a. */
 static kernel_node *call(parser *P, kernel_node *callee)
 {
-    if (callee->kind != N_NAME)
-        return unsupported(P, callee->pos, "calling methods or attributes is");
+    if (callee->kind != N_NAME && callee->kind != N_ATTR)
+        return unsupported(P, callee->pos, "calling this expression is");
     kernel_token *open = open_bracket(P);
     kernel_node *n = new_node(P, N_CALL, open);
     if (!n)
         return NULL;
     n->pos = callee->pos;
     n->name = callee->name;
+    n->prefixed = callee->prefixed;
+    if (callee->kind == N_ATTR)
+        n->a = callee->a;
     nodelist l = {0};
+    const char *kw[64];
+    bool anykw = false;
     while (!P->failed && !at(P, TK_RPAREN)) {
-        if (at(P, TK_NAME) && peek_at(P, 1)->kind == TK_ASSIGN)
-            return unsupported(P, peek(P)->pos, "keyword arguments are");
+        const char *name = NULL;
+        if (at(P, TK_NAME) && peek_at(P, 1)->kind == TK_ASSIGN) {
+            kernel_token *t = next(P);
+            next(P);
+            name = tok_str(P, t);
+            anykw = true;
+        } else if (anykw) {
+            return fail_at(P, UG_ESYNTAX, peek(P)->pos, "%s", "positional argument follows keyword argument");
+        }
         if (at(P, TK_STAR) || at(P, TK_DSTAR))
             return unsupported(P, peek(P)->pos, "argument unpacking is");
+        if (l.n >= 64)
+            return unsupported(P, peek(P)->pos, "more than 64 arguments are");
         kernel_node *arg = expr_test(P);
         if (arg && at(P, TK_FOR))
             return unsupported(P, peek(P)->pos, "generator expressions are");
+        kw[l.n] = name;
         list_push(P, &l, arg);
         if (!accept(P, TK_COMMA))
             break;
@@ -324,10 +379,27 @@ static kernel_node *call(parser *P, kernel_node *callee)
     if (!close_bracket(P, TK_RPAREN, open))
         return NULL;
     list_finish(P, &l, n);
+    if (anykw && (n->kwnames = kernel_arena_alloc(P->m->arena, (size_t)l.n * sizeof *n->kwnames)))
+        memcpy(n->kwnames, kw, (size_t)l.n * sizeof *kw);
     return n;
 }
 
-/* subscript = "[" test ("," test)* [","] "]"   (no slices) */
+/* slice = [test] ":" [test] [":" [test]] */
+static kernel_node *slice(parser *P, kernel_node *lo)
+{
+    kernel_node *n = new_node(P, N_SLICE, peek(P));
+    if (!n)
+        return NULL;
+    next(P); /* ':' */
+    n->a = lo;
+    if (!at(P, TK_COLON) && !at(P, TK_COMMA) && !at(P, TK_RBRACKET))
+        n->b = expr_test(P);
+    if (accept(P, TK_COLON) && !at(P, TK_COMMA) && !at(P, TK_RBRACKET))
+        n->cond = expr_test(P);
+    return P->failed ? NULL : n;
+}
+
+/* subscript = "[" (item ("," item)* [","] | "(" ")") "]" ; item = slice | test */
 static kernel_node *subscript(parser *P, kernel_node *base)
 {
     kernel_token *open = open_bracket(P);
@@ -336,21 +408,47 @@ static kernel_node *subscript(parser *P, kernel_node *base)
         return NULL;
     n->a = base;
     nodelist l = {0};
-    while (!P->failed && !at(P, TK_RBRACKET)) {
-        if (at(P, TK_COLON))
-            return unsupported(P, peek(P)->pos, "slices are");
-        list_push(P, &l, expr_test(P));
-        if (at(P, TK_COLON))
-            return unsupported(P, peek(P)->pos, "slices are");
-        if (!accept(P, TK_COMMA))
-            break;
+    if (at(P, TK_LPAREN) && peek_at(P, 1)->kind == TK_RPAREN && peek_at(P, 2)->kind == TK_RBRACKET) {
+        next(P); /* a[()]: no index (a 0-d view) */
+        next(P);
+    } else {
+        while (!P->failed && !at(P, TK_RBRACKET)) {
+            kernel_node *item = at(P, TK_COLON) ? NULL : expr_test(P);
+            if (!P->failed && at(P, TK_COLON))
+                item = slice(P, item);
+            list_push(P, &l, item);
+            if (!accept(P, TK_COMMA))
+                break;
+        }
+        if (!P->failed && l.n == 0)
+            return unexpected(P);
     }
-    if (!P->failed && l.n == 0)
-        return unexpected(P);
     if (!close_bracket(P, TK_RBRACKET, open))
         return NULL;
     list_finish(P, &l, n);
     return n;
+}
+
+static const char *t_text(parser *P, kernel_token *t) { return tok_str(P, t); }
+
+/* np.linalg.NAME: the name is kept whole ("linalg.norm"), so inference can
+ * name what it does not support. */
+static kernel_node *linalg(parser *P, kernel_node *base)
+{
+    next(P);
+    kernel_token *t = peek(P);
+    if (!expect(P, TK_NAME, "attribute name"))
+        return NULL;
+    size_t n = (size_t)t->pos.len;
+    char *name = kernel_arena_alloc(P->m->arena, n + 8);
+    if (!name)
+        return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+    memcpy(name, "linalg.", 7);
+    memcpy(name + 7, t->text, n);
+    base->name = name;
+    base->pos = t->pos;
+    base->prefixed = 1;
+    return base;
 }
 
 /* attribute = "." NAME ; on math/np/numpy the prefix is dropped */
@@ -361,9 +459,16 @@ static kernel_node *attribute(parser *P, kernel_node *base, bool *prefix_ok)
     if (!expect(P, TK_NAME, "attribute name"))
         return NULL;
     if (*prefix_ok && base->kind == N_NAME && is_module_prefix(base->name)) {
+        if (strcmp(base->name, "np") == 0 || strcmp(base->name, "numpy") == 0) {
+            if (strcmp(t_text(P, t), "linalg") == 0 && at(P, TK_DOT)) { /* np.linalg.norm → "linalg.norm" */
+                *prefix_ok = false;
+                return linalg(P, base);
+            }
+        }
         *prefix_ok = false;
         base->name = tok_str(P, t);
         base->pos = t->pos;
+        base->prefixed = 1;
         return base;
     }
     kernel_node *n = new_node(P, N_ATTR, t);
@@ -692,7 +797,59 @@ static kernel_node *check_target(parser *P, kernel_node *t, bool tuple_ok)
     return fail_at(P, UG_ESYNTAX, t->pos, "%s", "cannot assign to this expression");
 }
 
-/* expr_stmt = testlist (augop test | "=" testlist | ":" test ["=" test])? */
+static kernel_node *assign_node(parser *P, kernel_node *at, kernel_node *target, kernel_node *value)
+{
+    kernel_node *n = new_node(P, N_ASSIGN, NULL);
+    if (!n)
+        return NULL;
+    n->pos = at->pos;
+    n->b = value;
+    nodelist l = {0};
+    list_push(P, &l, target);
+    list_finish(P, &l, n);
+    return n;
+}
+
+/* t1 = t2 = ... = value: Python evaluates the value once and assigns it to
+ * each target from left to right. Becomes `$cN = value; t1 = $cN; ...`
+ * (a hidden local: `$` is in no Python name), a block of assignments. */
+static kernel_node *chained(parser *P, kernel_node *first, kernel_node *lhs)
+{
+    nodelist targets = {0};
+    list_push(P, &targets, lhs);
+    kernel_node *value = first->b;
+    while (!P->failed && accept(P, TK_ASSIGN)) {
+        if (!check_target(P, value, true))
+            return NULL;
+        list_push(P, &targets, value);
+        value = testlist(P);
+    }
+    if (P->failed || !value)
+        return NULL;
+    char name[32];
+    snprintf(name, sizeof name, "$c%d", ++P->hidden);
+    kernel_node *tmp = new_node(P, N_NAME, NULL);
+    kernel_node *b = new_node(P, N_BLOCK, NULL);
+    if (!tmp || !b || !(tmp->name = kernel_arena_strndup(P->m->arena, name, strlen(name))))
+        return NULL;
+    tmp->pos = b->pos = first->pos;
+    nodelist l = {0};
+    list_push(P, &l, assign_node(P, first, tmp, value));
+    for (int k = 0; k < targets.n && !P->failed; k++) {
+        kernel_node *r = new_node(P, N_NAME, NULL);
+        if (!r)
+            return NULL;
+        *r = *tmp;
+        list_push(P, &l, assign_node(P, first, targets.v[k], r));
+    }
+    if (P->failed)
+        return NULL;
+    list_finish(P, &l, b);
+    b->ival = 1; /* a statement block spliced into its parent by simple_stmt */
+    return b;
+}
+
+/* expr_stmt = testlist (augop test | "=" testlist ("=" testlist)* | ":" test ["=" test])? */
 static kernel_node *expr_stmt(parser *P)
 {
     kernel_token *start = peek(P);
@@ -732,7 +889,7 @@ static kernel_node *expr_stmt(parser *P)
         return NULL;
     n->b = testlist(P);
     if (n->b && at(P, TK_ASSIGN))
-        return unsupported(P, peek(P)->pos, "chained assignment is");
+        return chained(P, n, lhs);
     nodelist l = {0};
     list_push(P, &l, lhs);
     list_finish(P, &l, n);
@@ -740,9 +897,59 @@ static kernel_node *expr_stmt(parser *P)
 }
 
 /* small_stmt = "pass" | "break" | "continue" | "return" [testlist] | expr_stmt */
+/* raise_stmt = "raise" [NAME ["(" [STRING] ")"]] */
+static kernel_node *raise_stmt(parser *P)
+{
+    kernel_node *n = new_node(P, N_RAISE, next(P));
+    if (!n)
+        return NULL;
+    if (at(P, TK_NEWLINE) || at(P, TK_SEMI))
+        return unsupported(P, n->pos, "a bare 'raise' (re-raising) is");
+    kernel_node *e = postfix(P);
+    if (!e)
+        return NULL;
+    if (e->kind == N_NAME) {
+        n->name = e->name;
+    } else if (e->kind == N_CALL && !e->a && e->nkids <= 1 && !e->kwnames) {
+        n->name = e->name;
+        if (e->nkids == 1) {
+            if (e->kids[0]->kind != N_STR)
+                return unsupported(P, e->kids[0]->pos, "an exception message other than a string literal is");
+            n->str = e->kids[0]->str;
+        }
+    } else {
+        return unsupported(P, e->pos, "raising this expression is");
+    }
+    n->pos = e->pos;
+    if (at(P, TK_NAME) && strcmp(t_text(P, peek(P)), "from") == 0)
+        return unsupported(P, peek(P)->pos, "'raise ... from' is");
+    return n;
+}
+
+/* assert_stmt = "assert" test ["," STRING] */
+static kernel_node *assert_stmt(parser *P)
+{
+    kernel_node *n = new_node(P, N_ASSERT, next(P));
+    if (!n || !(n->cond = expr_test(P)))
+        return NULL;
+    if (accept(P, TK_COMMA)) {
+        kernel_node *m = expr_test(P);
+        if (!m)
+            return NULL;
+        if (m->kind != N_STR)
+            return unsupported(P, m->pos, "an assert message other than a string literal is");
+        n->str = m->str;
+    }
+    return n;
+}
+
 static kernel_node *small_stmt(parser *P)
 {
     kernel_token *t = peek(P);
+    if (py_keyword(t) && strcmp(py_keyword(t), "raise") == 0)
+        return raise_stmt(P);
+    if (py_keyword(t) && strcmp(py_keyword(t), "assert") == 0)
+        return assert_stmt(P);
     if (py_keyword(t))
         return keyword_unsupported(P, t);
     switch (t->kind) {
@@ -781,7 +988,9 @@ static void simple_stmt(parser *P, nodelist *l)
             continue;
         }
         kernel_node *s = small_stmt(P);
-        if (s)
+        for (int k = 0; s && s->kind == N_BLOCK && k < s->nkids; k++)
+            list_push(P, l, s->kids[k]);
+        if (s && s->kind != N_BLOCK)
             list_push(P, l, s);
     } while (!P->failed && accept(P, TK_SEMI));
     if (!P->failed && !at(P, TK_NEWLINE))
@@ -851,31 +1060,85 @@ static kernel_node *if_stmt(parser *P)
     return n;
 }
 
-/* for_stmt = "for" NAME "in" "range" "(" test ["," test ["," test]] ")" ":" suite */
+static bool is_call(const kernel_node *n, const char *name)
+{
+    return n->kind == N_CALL && !n->a && !n->kwnames && strcmp(n->name, name) == 0;
+}
+
+/* The iterable of a for loop into n: range(...), reversed(range(...)),
+ * enumerate(a[, start]), zip(a, b, ...), np.ndindex(...), or an array. */
+static bool for_iterable(parser *P, kernel_node *n, kernel_node *it, nodelist *kids)
+{
+    bool rev = is_call(it, "reversed") && it->nkids == 1;
+    kernel_node *r = rev ? it->kids[0] : it;
+    if (is_call(r, "range") || is_call(r, "prange")) {
+        if (r->nkids < 1 || r->nkids > 3)
+            return fail_at(P, UG_ETYPE, r->pos, "%s", "range() takes 1 to 3 arguments") != NULL;
+        n->nrange = r->nkids;
+        n->ival = rev;
+        for (int k = 0; k < r->nkids; k++)
+            n->range[k] = r->kids[k];
+        return true;
+    }
+    if (rev)
+        return unsupported(P, it->pos, "reversed() of anything but range() is") != NULL;
+    if (is_call(it, "enumerate")) {
+        if (it->nkids < 1 || it->nkids > 2)
+            return fail_at(P, UG_ETYPE, it->pos, "%s", "enumerate() takes 1 or 2 arguments") != NULL;
+        n->iter = FOR_ENUMERATE;
+        n->a = it->kids[0];
+        n->b = it->nkids == 2 ? it->kids[1] : NULL;
+        return true;
+    }
+    if (is_call(it, "zip") || is_call(it, "ndindex")) {
+        if (it->nkids < 1)
+            return fail_at(P, UG_ETYPE, it->pos, "%s() needs at least one argument", it->name) != NULL;
+        n->iter = is_call(it, "zip") ? FOR_ZIP : FOR_NDINDEX;
+        for (int k = 0; k < it->nkids; k++)
+            list_push(P, kids, it->kids[k]);
+        return true;
+    }
+    n->iter = FOR_ARRAY;
+    n->a = it;
+    return true;
+}
+
+/* for_stmt = "for" target ("," target)* "in" iterable ":" suite
+ * (targets are plain names; see for_iterable for the iterables) */
 static kernel_node *for_stmt(parser *P)
 {
     kernel_node *n = new_node(P, N_FOR, next(P));
     if (!n)
         return NULL;
+    kernel_token *start = peek(P);
     kernel_node *var = postfix(P);
+    if (var && at(P, TK_COMMA)) {
+        kernel_node *tup = new_node(P, N_TUPLE, start);
+        nodelist tl = {0};
+        list_push(P, &tl, var);
+        while (!P->failed && accept(P, TK_COMMA) && !at(P, TK_IN))
+            list_push(P, &tl, postfix(P));
+        if (P->failed || !tup)
+            return NULL;
+        list_finish(P, &tl, tup);
+        var = tup;
+    }
     if (!var)
         return NULL;
-    if (var->kind != N_NAME || at(P, TK_COMMA))
-        return unsupported(P, var->pos, "a loop variable other than a plain name is");
+    for (int k = 0; k < (var->kind == N_TUPLE ? var->nkids : 1); k++) {
+        kernel_node *v = var->kind == N_TUPLE ? var->kids[k] : var;
+        if (v->kind != N_NAME)
+            return unsupported(P, v->pos, "a loop variable other than a plain name is");
+    }
     if (!expect(P, TK_IN, "in"))
         return NULL;
     kernel_node *it = postfix(P);
     if (!it)
         return NULL;
-    if (it->kind != N_CALL || (strcmp(it->name, "range") != 0 && strcmp(it->name, "prange") != 0))
-        return unsupported(P, it->pos, "loops other than 'for ... in range(...)' are");
-    if (it->nkids < 1 || it->nkids > 3)
-        return fail_at(P, UG_ETYPE, it->pos, "%s", "range() takes 1 to 3 arguments");
-    n->nrange = it->nkids;
-    for (int k = 0; k < it->nkids; k++)
-        n->range[k] = it->kids[k];
     nodelist l = {0};
     list_push(P, &l, var);
+    if (!for_iterable(P, n, it, &l))
+        return NULL;
     list_finish(P, &l, n);
     if (!expect(P, TK_COLON, ":") || !(n->body = loop_suite(P)))
         return NULL;
@@ -979,14 +1242,9 @@ static void take_docstring(parser *P, kernel_func *f)
     kernel_token *t = &P->toks[k];
     if (t->kind != TK_STRING)
         return;
-    const char *s = t->text;
-    size_t n = (size_t)t->pos.len;
-    while (n && *s != '\'' && *s != '"') { /* prefix */
-        s++;
-        n--;
-    }
-    size_t q = n >= 6 && s[1] == s[0] && s[2] == s[0] ? 3 : 1;
-    f->doc = kernel_arena_strndup(P->m->arena, s + q, n >= 2 * q ? n - 2 * q : 0);
+    const char *b, *e;
+    string_body(t, &b, &e);
+    f->doc = kernel_arena_strndup(P->m->arena, b, (size_t)(e - b));
 }
 
 /* funcdef = "def" NAME "(" params ")" ["->" test] ":" suite */
@@ -1058,6 +1316,29 @@ static void skip_line(parser *P)
     accept(P, TK_NEWLINE);
 }
 
+/* const = NAME "=" testlist NEWLINE   (a module-level constant; inference
+ * checks that the value is a constant expression where it is used) */
+static void module_const(parser *P)
+{
+    kernel_token *t = next(P);
+    next(P);
+    kernel_node *v = testlist(P);
+    if (!v)
+        return;
+    if (!at(P, TK_EOF) && !expect(P, TK_NEWLINE, "end of line"))
+        return;
+    kernel_module *m = P->m;
+    kernel_const *c = kernel_arena_alloc(m->arena, (size_t)(m->nconsts + 1) * sizeof *c);
+    if (!c) {
+        fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
+        return;
+    }
+    if (m->nconsts)
+        memcpy(c, m->consts, (size_t)m->nconsts * sizeof *c);
+    c[m->nconsts++] = (kernel_const){.name = tok_str(P, t), .value = v};
+    m->consts = c;
+}
+
 /* toplevel = funcdef | [NAME "="] lambda NEWLINE | decorator | docstring | import line */
 static void toplevel(parser *P)
 {
@@ -1080,6 +1361,8 @@ static void toplevel(parser *P)
         skip_line(P); /* module docstrings and imports of math/numpy are harmless */
     } else if (t->kind == TK_NEWLINE) {
         next(P);
+    } else if (t->kind == TK_NAME && !py_keyword(t) && peek_at(P, 1)->kind == TK_ASSIGN) {
+        module_const(P);
     } else {
         fail_at(P, UG_ESYNTAX, t->pos, "%s", "expected 'def' or 'lambda' at the top level of a kernel source");
     }

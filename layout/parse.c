@@ -206,7 +206,10 @@ static ug_status parse_arg(parser *p, bool output)
     return add_operand(p, first);
 }
 
-/* layout = [arg ("," arg)*] "->" arg ("," arg)*      (whitespace between tokens) */
+/* layout = [arg ("," arg)*] "->" arg ("," arg)*  |  arg ("," arg)*
+ * (whitespace between tokens). Without "->" every operand is an input and
+ * there is no output, as NumPy accepts ("(a),(a),(z)": the kernel writes
+ * into inputs). */
 static ug_status parse_layout(parser *p)
 {
     ug_status st;
@@ -218,6 +221,8 @@ static ug_status parse_layout(parser *p)
         p->sig->nin++;
         if (p->s[p->i] == '-' && p->s[p->i + 1] == '>')
             break;
+        if (p->s[p->i] == 0)
+            return UG_OK; /* no outputs */
         if (p->s[p->i] != ',')
             return fail(p, p->i, "expected ',' or '->'");
         p->i++;
@@ -269,9 +274,7 @@ static ug_status make_text(layout_sig *sig)
             *w++ = ',';
         w = put_operand(w, sig, k);
     }
-    if (sig->nin + sig->nout == sig->nin)
-        w += sprintf(w, "->");
-    *w = 0;
+    *w = 0; /* no outputs: no "->" (NumPy rejects "(i)->") */
     sig->text = buf;
     return UG_OK;
 }

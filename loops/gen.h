@@ -35,6 +35,8 @@ typedef struct loops_gen {
     ug_error *err;
     bool avx2, avx512;                  /* host ISA: which libmvec variants may be named */
     unsigned fmf;                       /* fast-math flags for float ops (0 unless fastmath) */
+    bool errflag;                       /* functions take a trailing error-flag pointer (boundscheck,
+                                           or a kernel that may fail: kernel_typed.fallible) */
     LLVMValueRef used[LOOPS_MAX_USED];  /* declarations kept alive via llvm.compiler.used */
     int nused;
     LLVMValueRef *fns;                  /* LLVM function of each req->tk->funcs[k] */
@@ -76,6 +78,75 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt);
 
 /* ---- lower.c ---- */
+#define MAX_LOOP_DEPTH 64
+typedef struct loops_fission loops_fission; /* fission.c, below */
+
+/* Stack slots of a local holding an array view (KT_ARRAY: base, shapes,
+ * strides) or a shape tuple (KT_SHAPE: shape[0..ndim-1]). */
+typedef struct loops_aslot {
+    LLVMValueRef base;
+    LLVMValueRef shape[UG_MAXDIMS];
+    LLVMValueRef stride[UG_MAXDIMS];
+} loops_aslot;
+
+/* The function being lowered. */
+typedef struct loops_fstate {
+    const kernel_func *f;
+    LLVMValueRef fn;
+    LLVMValueRef *lslot;  /* nlocals allocas of scalar locals */
+    loops_aslot *aslot;   /* nlocals: slots of array and shape locals */
+    LLVMValueRef *pslot;  /* nparams: allocas of scalar params (NULL for arrays) */
+    loops_arr *arrs;      /* nparams: array params */
+    LLVMValueRef ret_slot;
+    LLVMBasicBlockRef ret_bb;
+    LLVMValueRef errflag; /* g->errflag: ptr to i8, set when the call is to stop with an error */
+    LLVMValueRef frame;   /* the local arrays this call allocated (loops_rt_alloc), freed at return */
+    const loops_fission *park; /* lowering a split's first loop: its store parks the local s */
+    LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
+    int depth;
+} loops_fstate;
+
+/* Helpers of lower.c that arrays.c uses. */
+LLVMValueRef loops_expr(loops_gen *g, const kernel_node *n);            /* a scalar value */
+LLVMValueRef loops_conv(loops_gen *g, const kernel_node *n, ug_dtype to); /* ... converted to `to` */
+LLVMBasicBlockRef loops_block(loops_gen *g, const char *name);
+/* Stop the call (a runtime function has recorded the error): set the error
+ * flag and branch to the return block. The current block is terminated:
+ * the caller positions the builder elsewhere. */
+void loops_fail_here(loops_gen *g);
+/* A counted loop k = 0 .. trips-1: loops_count_begin returns k; the body
+ * follows; loops_count_end closes it, leaving the builder at its exit. */
+typedef struct loops_counted {
+    LLVMValueRef ctr;
+    LLVMBasicBlockRef cond, step, exit;
+} loops_counted;
+LLVMValueRef loops_count_begin(loops_gen *g, loops_counted *c, LLVMValueRef trips);
+void loops_count_end(loops_gen *g, loops_counted *c, LLVMMetadataRef loop_id);
+/* raise cls(msg) at source line `line`: loops_rt_raise records it, then loops_fail_here. */
+void loops_raise(loops_gen *g, const char *cls, const char *msg, int line);
+/* Call a runtime function by name (declared on first use, cold + nounwind when cold). */
+LLVMValueRef loops_rt_call(loops_gen *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, LLVMValueRef *args,
+                           unsigned n, bool cold);
+/* Index i of axis `axis` (size `size`) of the array named `what`: negative
+ * indices wrap once; with boundscheck an out-of-range index stops the call. */
+LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size);
+
+/* ---- arrays.c ---- */
+/* The array value of n (an array argument, an array local, a view, a new
+ * local array, a.flat, a.T) into *out. false with g->err set if unsupported. */
+bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out);
+/* The values of a shape tuple n (a.shape, a shape local, a tuple of ints). */
+bool loops_shape_eval(loops_gen *g, const kernel_node *n, LLVMValueRef *vals, int *nd);
+/* The slots of an array or shape local; store a value into them. */
+void loops_arr_store(loops_gen *g, const loops_aslot *s, const loops_arr *v);
+void loops_arr_load(loops_gen *g, const loops_aslot *s, int ndim, loops_arr *out);
+/* Address of element idx[0..a->ndim-1] of a (indices already wrapped/checked). */
+LLVMValueRef loops_elem_at(loops_gen *g, const loops_arr *a, LLVMValueRef *idx);
+/* target[...] = value where target is a view: a fill (scalar value) or a
+ * copy with NumPy's broadcasting (array value; overlap copies through a temporary). */
+ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value);
+/* Free the local arrays of the current function (at its return). */
+void loops_free_frame(loops_gen *g);
 /* Declare and define one LLVM function per typed function (internal,
  * alwaysinline). The kernel's function is g->fns[0]. */
 ug_status loops_lower_kernel(loops_gen *g);
@@ -85,13 +156,13 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f);
 /* ---- fission.c ---- */
 #define LOOPS_FISSION_MAXP 64
 /* How to split a `for` loop in two (see fission.c for when). */
-typedef struct loops_fission {
+struct loops_fission {
     const kernel_node *store;          /* the body's top-level statement X[..., i + off, ...] = V */
     int s;                             /* the local V reads, parked in X by the first loop */
     int axis;                          /* X's index that moves with the loop variable */
     int64_t off;
     bool touched[LOOPS_FISSION_MAXP];  /* the other array params the body indexes */
-} loops_fission;
+};
 /* Whether loop (N_FOR in f) is to be split; *p says how. */
 bool loops_fission_plan(const kernel_func *f, const kernel_node *loop, loops_fission *p);
 

@@ -144,7 +144,7 @@ static LLVMValueRef kernel_call(loops_gen *g, abi *a, LLVMValueRef *in)
     int m = 0;
     for (int j = 0; j < a->nin && j < k->nparams; j++)
         args[m++] = loops_emit_cast(g, in[j], g->req->dtypes[j], (ug_dtype)k->params[j].ty.dt);
-    if (g->req->boundscheck)
+    if (g->errflag)
         args[m++] = a->errflag;
     LLVMValueRef r = LLVMBuildCall2(g->B, LLVMGlobalGetValueType(g->fns[0]), g->fns[0], args, (unsigned)m, "");
     return loops_emit_cast(g, r, (ug_dtype)k->ret.dt, g->req->dtypes[a->nin]);
@@ -296,7 +296,7 @@ static int gufunc_args(loops_gen *g, abi *a, LLVMValueRef i, LLVMValueRef (*core
         for (int d = 0; d < pt.ndim; d++)
             out[m++] = d < L->op_ncore[op] ? core[op][1][d] : esize(g, dt);
     }
-    if (g->req->boundscheck)
+    if (g->errflag)
         out[m++] = a->errflag;
     return m;
 }
@@ -380,10 +380,10 @@ static void gufunc_loop(loops_gen *g, abi *a, LLVMValueRef (*core)[2][UG_MAXDIMS
     LLVMTypeRef fty = LLVMGlobalGetValueType(g->fns[0]);
     LLVMValueRef call = LLVMBuildCall2(g->B, fty, g->fns[0], args, (unsigned)m, "");
     unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
-    for (int k = 0; noalias && k < m - (g->req->boundscheck ? 1 : 0); k++) /* not the error flag */
+    for (int k = 0; noalias && k < m - (g->errflag ? 1 : 0); k++) /* not the error flag */
         if (LLVMGetTypeKind(LLVMTypeOf(args[k])) == LLVMPointerTypeKind)
             LLVMAddCallSiteAttribute(call, (LLVMAttributeIndex)(k + 1), LLVMCreateEnumAttribute(g->C, na, 0));
-    if (g->req->boundscheck) {
+    if (g->errflag) {
         LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, a->errflag, ""),
                                          LLVMConstInt(g->i8, 0, 0), "failed");
         LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(g->C, a->fn, "loop.latch");
@@ -437,7 +437,7 @@ static void read_abi(loops_gen *g, abi *a, LLVMValueRef args, LLVMValueRef dims,
         a->step[k] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildInBoundsGEP2(g->B, g->i64, steps, &idx, 1, ""), "step");
     }
     a->n = LLVMBuildLoad2(g->B, g->i64, dims, "n");
-    if (g->req->boundscheck) {
+    if (g->errflag) {
         a->errflag = LLVMBuildAlloca(g->B, g->i8, "failed");
         LLVMBuildStore(g->B, LLVMConstInt(g->i8, 0, 0), a->errflag);
     }

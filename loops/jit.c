@@ -61,6 +61,10 @@ static ug_status bind_runtime(ug_error *err)
         {"loops_rt_index_error", (void *)loops_rt_index_error},
         {"loops_rt_fpe", (void *)loops_rt_fpe},
         {"loops_rt_strided", (void *)loops_rt_strided},
+        {"loops_rt_raise", (void *)loops_rt_raise},
+        {"loops_rt_alloc", (void *)loops_rt_alloc},
+        {"loops_rt_free_frame", (void *)loops_rt_free_frame},
+        {"loops_rt_broadcast_error", (void *)loops_rt_broadcast_error},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

@@ -81,6 +81,18 @@ long loops_compile_count(void);
 /* Record an out-of-range index (first one per thread wins). kname and
  * argname are constant strings in the object code. */
 void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size);
+/* Record `raise cls(msg)` at kernel line `line` (UG_ERAISE, "cls: msg
+ * (kernel 'k', line n)"); msg may be NULL. */
+void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t line);
+/* A zeroed-header block for a local array of shape dims[0..ndim-1] and
+ * element size esize, linked into *frame; NULL after recording a
+ * ValueError (negative dimensions) or MemoryError (too large). */
+void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line);
+/* Release every block of *frame (a few go to a per-thread cache for reuse). */
+void loops_rt_free_frame(void **frame);
+/* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the
+ * source's, shapes[sn..sn+dn-1] the target's. */
+void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void loops_rt_fpe(int32_t flags);
 /* Take the calling thread's recorded loop error: nonzero if there was one

@@ -17,21 +17,6 @@
 #include "loops/gen.h"
 #include "ufuncgen/internal.h"
 
-#define MAX_LOOP_DEPTH 64
-
-typedef struct loops_fstate {
-    const kernel_func *f;
-    LLVMValueRef fn;
-    LLVMValueRef *lslot;  /* nlocals allocas */
-    LLVMValueRef *pslot;  /* nparams: allocas of scalar params (NULL for arrays) */
-    loops_arr *arrs;      /* nparams: array params */
-    LLVMValueRef ret_slot;
-    LLVMBasicBlockRef ret_bb;
-    LLVMValueRef errflag; /* boundscheck: ptr to i8 */
-    const loops_fission *park; /* lowering a split's first loop: its store parks the local s */
-    LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
-    int depth;
-} loops_fstate;
 
 static LLVMValueRef expr(loops_gen *g, const kernel_node *n);
 static ug_status stmt(loops_gen *g, const kernel_node *n);
@@ -47,7 +32,7 @@ static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *wha
 /* Number of LLVM parameters of f: arrays expand to base, shapes, strides. */
 static unsigned nparams_llvm(loops_gen *g, const kernel_func *f)
 {
-    unsigned n = g->req->boundscheck ? 1 : 0;
+    unsigned n = g->errflag ? 1 : 0;
     for (int k = 0; k < f->nparams; k++)
         n += f->params[k].ty.kind == KT_ARRAY ? 1 + 2u * f->params[k].ty.ndim : 1;
     return n;
@@ -69,7 +54,7 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
             ps[n++] = loops_vty(g, (ug_dtype)t.dt);
         }
     }
-    if (g->req->boundscheck)
+    if (g->errflag)
         ps[n++] = g->ptr;
     LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
     LLVMTypeRef fty = LLVMFunctionType(ret, ps, n, 0); /* copies the parameter list */
@@ -88,6 +73,7 @@ static LLVMValueRef fn_of(loops_gen *g, const kernel_func *f)
 static bool terminated(loops_gen *g) { return LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(g->B)) != NULL; }
 
 static LLVMBasicBlockRef block(loops_gen *g, const char *name) { return LLVMAppendBasicBlockInContext(g->C, g->fs->fn, name); }
+LLVMBasicBlockRef loops_block(loops_gen *g, const char *name) { return block(g, name); }
 
 static void br_to(loops_gen *g, LLVMBasicBlockRef bb)
 {
@@ -137,29 +123,51 @@ static LLVMValueRef shape_at(loops_gen *g, const loops_arr *a, LLVMValueRef k)
     return r;
 }
 
-static const loops_arr *arr_of(loops_gen *g, const kernel_node *name) { return &g->fs->arrs[name->index]; }
-
-/* Boundscheck failure: report, set the flag, return from the function. */
-static void index_fail(loops_gen *g, const kernel_node *arr, int axis, LLVMValueRef idx, LLVMValueRef size)
+LLVMValueRef loops_rt_call(loops_gen *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, LLVMValueRef *args,
+                           unsigned n, bool cold)
 {
-    LLVMTypeRef ps[5] = {g->ptr, g->ptr, g->i32, g->i64, g->i64};
-    LLVMTypeRef fty = LLVMFunctionType(g->vd, ps, 5, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(g->M, "loops_rt_index_error");
+    LLVMTypeRef fty = LLVMFunctionType(ret, ps, n, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(g->M, name);
     if (!fn) {
-        fn = LLVMAddFunction(g->M, "loops_rt_index_error", fty);
-        loops_attr(g, fn, LLVMAttributeFunctionIndex, "cold");
+        fn = LLVMAddFunction(g->M, name, fty);
+        if (cold)
+            loops_attr(g, fn, LLVMAttributeFunctionIndex, "cold");
         loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
     }
-    const kernel_func *f = g->fs->f;
-    LLVMValueRef args[5] = {LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : f->name, "kname"),
-                            LLVMBuildGlobalStringPtr(g->B, f->params[arr->index].name, "argname"),
-                            LLVMConstInt(g->i32, (unsigned)axis, 0), idx, size};
-    LLVMBuildCall2(g->B, fty, fn, args, 5, "");
+    return LLVMBuildCall2(g->B, fty, fn, args, n, "");
+}
+
+void loops_fail_here(loops_gen *g)
+{
     LLVMBuildStore(g->B, LLVMConstInt(g->i8, 1, 0), g->fs->errflag);
     LLVMBuildBr(g->B, g->fs->ret_bb);
 }
 
-static LLVMValueRef checked_index(loops_gen *g, const kernel_node *arr, int axis, LLVMValueRef i, LLVMValueRef size)
+void loops_raise(loops_gen *g, const char *cls, const char *msg, int line)
+{
+    LLVMTypeRef ps[4] = {g->ptr, g->ptr, g->ptr, g->i32};
+    LLVMValueRef args[4] = {LLVMBuildGlobalStringPtr(g->B, cls, "exc"),
+                            msg ? LLVMBuildGlobalStringPtr(g->B, msg, "msg") : LLVMConstNull(g->ptr),
+                            LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : g->fs->f->name, "kname"),
+                            LLVMConstInt(g->i32, (unsigned)line, 0)};
+    loops_rt_call(g, "loops_rt_raise", g->vd, ps, args, 4, true);
+    loops_fail_here(g);
+}
+
+/* Boundscheck failure: report, set the flag, return from the function. */
+static void index_fail(loops_gen *g, const char *what, int axis, LLVMValueRef idx, LLVMValueRef size)
+{
+    LLVMTypeRef ps[5] = {g->ptr, g->ptr, g->i32, g->i64, g->i64};
+    const kernel_func *f = g->fs->f;
+    LLVMValueRef args[5] = {LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : f->name, "kname"),
+                            LLVMBuildGlobalStringPtr(g->B, what, "argname"),
+                            LLVMConstInt(g->i32, (unsigned)axis, 0), idx, size};
+    loops_rt_call(g, "loops_rt_index_error", g->vd, ps, args, 5, true);
+    LLVMBuildStore(g->B, LLVMConstInt(g->i8, 1, 0), g->fs->errflag);
+    LLVMBuildBr(g->B, g->fs->ret_bb);
+}
+
+LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size)
 {
     LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, i, LLVMConstInt(g->i64, 0, 0), "neg");
     LLVMValueRef w = LLVMBuildSelect(g->B, neg, LLVMBuildAdd(g->B, i, size, ""), i, "idx");
@@ -168,32 +176,58 @@ static LLVMValueRef checked_index(loops_gen *g, const kernel_node *arr, int axis
     LLVMBasicBlockRef bad = block(g, "index.bad"), ok = block(g, "index.ok");
     LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntUGE, w, size, "oob"), bad, ok);
     LLVMPositionBuilderAtEnd(g->B, bad);
-    index_fail(g, arr, axis, i, size);
+    index_fail(g, what, axis, i, size);
     LLVMPositionBuilderAtEnd(g->B, ok);
     return w;
 }
 
-/* Address of arr[kids...]. */
+/* The array a node names or computes (see arrays.c), or NULL. */
+static const loops_arr *arr_of(loops_gen *g, const kernel_node *n, loops_arr *buf)
+{
+    return loops_arr_eval(g, n, buf) ? buf : NULL;
+}
+
+static const char *arr_name(loops_gen *g, const kernel_node *n)
+{
+    if (n->kind == N_NAME && n->symkind == SYM_PARAM)
+        return g->fs->f->params[n->index].name;
+    return n->kind == N_NAME ? g->fs->f->locals[n->index].name : "array";
+}
+
+/* Address of arr[kids...] (every axis indexed by an int, or by one tuple). */
 static LLVMValueRef elem_addr(loops_gen *g, const kernel_node *n)
 {
     const kernel_node *an = n->a;
-    const loops_arr *a = arr_of(g, an);
-    LLVMValueRef off = LLVMConstInt(g->i64, 0, 0);
-    for (int d = 0; d < n->nkids && d < a->ndim; d++) {
-        LLVMValueRef i = conv(g, n->kids[d], UG_INT64);
-        if (!i)
+    loops_arr buf;
+    const loops_arr *a = arr_of(g, an, &buf);
+    if (!a)
+        return NULL;
+    LLVMValueRef idx[UG_MAXDIMS];
+    int nd = 0;
+    if (n->opty.kind == KT_SHAPE) { /* a[idx] with a tuple idx */
+        if (!loops_shape_eval(g, n->kids[0], idx, &nd))
             return NULL;
-        i = checked_index(g, an, d, i, a->shape[d]);
-        off = LLVMBuildAdd(g->B, off, LLVMBuildMul(g->B, i, a->stride[d], ""), "off");
+    } else {
+        for (; nd < n->nkids && nd < a->ndim; nd++)
+            if (!(idx[nd] = conv(g, n->kids[nd], UG_INT64)))
+                return NULL;
     }
-    return LLVMBuildGEP2(g->B, g->i8, a->base, &off, 1, "elem");
+    for (int d = 0; d < nd && d < a->ndim; d++)
+        idx[d] = loops_checked_index(g, arr_name(g, an), d, idx[d], a->shape[d]);
+    return loops_elem_at(g, a, idx);
 }
 
 static LLVMValueRef index_expr(loops_gen *g, const kernel_node *n)
 {
-    if (n->a->kind == N_ATTR) {
+    if ((n->a->kind == N_ATTR && n->a->ty.kind == KT_SHAPE) || n->a->ty.kind == KT_SHAPE) { /* a.shape[k], s[k] */
+        LLVMValueRef vals[UG_MAXDIMS];
+        int nd;
         LLVMValueRef k = conv(g, n->kids[0], UG_INT64);
-        return k ? shape_at(g, arr_of(g, n->a->a), k) : NULL;
+        if (!k || !loops_shape_eval(g, n->a, vals, &nd))
+            return NULL;
+        loops_arr t = {.ndim = nd};
+        memcpy(t.shape, vals, (size_t)nd * sizeof *vals);
+        return shape_at(g, &t, k);
     }
     LLVMValueRef p = elem_addr(g, n);
     return p ? loops_load_elem(g, p, (ug_dtype)n->ty.dt) : NULL;
@@ -201,7 +235,12 @@ static LLVMValueRef index_expr(loops_gen *g, const kernel_node *n)
 
 static LLVMValueRef attr_expr(loops_gen *g, const kernel_node *n)
 {
-    const loops_arr *a = arr_of(g, n->a);
+    if (!strcmp(n->name, "ndim"))
+        return LLVMConstInt(g->i64, (unsigned)n->a->ty.ndim, 0);
+    loops_arr buf;
+    const loops_arr *a = arr_of(g, n->a, &buf);
+    if (!a)
+        return NULL;
     if (!strcmp(n->name, "ndim"))
         return LLVMConstInt(g->i64, (unsigned)a->ndim, 0);
     LLVMValueRef r = LLVMConstInt(g->i64, 1, 0);
@@ -319,7 +358,10 @@ static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
     for (int k = 0; k < n->nkids; k++) {
         kernel_type pt = callee->params[k].ty;
         if (pt.kind == KT_ARRAY) {
-            const loops_arr *a = arr_of(g, n->kids[k]);
+            loops_arr buf;
+            const loops_arr *a = arr_of(g, n->kids[k], &buf);
+            if (!a)
+                return -1;
             out[m++] = a->base;
             for (int d = 0; d < a->ndim; d++)
                 out[m++] = a->shape[d];
@@ -329,7 +371,7 @@ static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
             return -1;
         }
     }
-    if (g->req->boundscheck)
+    if (g->errflag)
         out[m++] = g->fs->errflag;
     return m;
 }
@@ -344,7 +386,7 @@ static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
     free(args);
     if (!r)
         return NULL;
-    if (g->req->boundscheck) {
+    if (g->errflag) {
         LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntNE, LLVMBuildLoad2(g->B, g->i8, g->fs->errflag, ""),
                                          LLVMConstInt(g->i8, 0, 0), "failed");
         LLVMBasicBlockRef ok = block(g, "call.ok");
@@ -358,8 +400,11 @@ static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
 static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
 {
     LLVMValueRef args[16];
-    if (n->builtin == B_LEN)
-        return arr_of(g, n->kids[0])->shape[0];
+    if (n->builtin == B_LEN) {
+        loops_arr buf;
+        const loops_arr *a = arr_of(g, n->kids[0], &buf);
+        return a ? a->shape[0] : NULL;
+    }
     if (n->nkids > 16)
         return NULL;
     for (int k = 0; k < n->nkids; k++)
@@ -397,6 +442,9 @@ static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
     }
 }
 
+LLVMValueRef loops_expr(loops_gen *g, const kernel_node *n) { return expr(g, n); }
+LLVMValueRef loops_conv(loops_gen *g, const kernel_node *n, ug_dtype to) { return conv(g, n, to); }
+
 static LLVMValueRef expr(loops_gen *g, const kernel_node *n)
 {
     LLVMValueRef v = expr_kind(g, n);
@@ -406,6 +454,20 @@ static LLVMValueRef expr(loops_gen *g, const kernel_node *n)
 }
 
 /* ---------------------------------------------------------------- statements */
+
+/* name = <array or shape value> */
+static ug_status store_view(loops_gen *g, const kernel_node *target, const kernel_node *value)
+{
+    loops_arr v = {0};
+    if (value->ty.kind == KT_SHAPE) {
+        if (!loops_shape_eval(g, value, v.shape, &v.ndim))
+            return g->err->code;
+    } else if (!loops_arr_eval(g, value, &v)) {
+        return g->err->code;
+    }
+    loops_arr_store(g, &g->fs->aslot[target->index], &v);
+    return UG_OK;
+}
 
 static ug_status store_to(loops_gen *g, const kernel_node *target, LLVMValueRef v, ug_dtype from)
 {
@@ -431,7 +493,11 @@ static ug_status assign_tuple(loops_gen *g, const kernel_node *n)
         return unsupported(g, n, "unpacking more than 64 values");
     for (int k = 0; k < t->nkids; k++) { /* evaluate every value before storing any */
         if (v->kind == N_ATTR) {
-            vals[k] = arr_of(g, v->a)->shape[k];
+            loops_arr buf;
+            const loops_arr *a = arr_of(g, v->a, &buf);
+            if (!a)
+                return g->err->code;
+            vals[k] = a->shape[k];
             dts[k] = UG_INT64;
         } else if (!(vals[k] = expr(g, v->kids[k]))) {
             return g->err->code;
@@ -455,8 +521,13 @@ static ug_status assign(loops_gen *g, const kernel_node *n)
         ug_dtype dt = (ug_dtype)n->kids[0]->ty.dt;
         return store_to(g, n->kids[0], LLVMBuildLoad2(g->B, loops_vty(g, dt), g->fs->lslot[g->fs->park->s], ""), dt);
     }
+    const kernel_node *t = n->kids[0];
+    if (t->kind == N_NAME && (t->ty.kind == KT_ARRAY || t->ty.kind == KT_SHAPE))
+        return store_view(g, t, n->b);
+    if (t->kind == N_INDEX && t->ty.kind == KT_ARRAY)
+        return loops_slice_store(g, t, n->b);
     LLVMValueRef v = expr(g, n->b);
-    return v ? store_to(g, n->kids[0], v, (ug_dtype)n->b->ty.dt) : g->err->code;
+    return v ? store_to(g, t, v, (ug_dtype)n->b->ty.dt) : g->err->code;
 }
 
 /* target op= value: computed in .opty, stored back with a cast. */
@@ -559,14 +630,8 @@ static LLVMValueRef trip_count(loops_gen *g, LLVMValueRef start, LLVMValueRef st
     return LLVMBuildSelect(B, any, n, zero, "trip");
 }
 
-/* A counted loop: k = 0 .. trips-1 in the body (count_begin returns k),
- * count_end closes it and leaves the builder at its exit. */
-typedef struct counted {
-    LLVMValueRef ctr;
-    LLVMBasicBlockRef cond, step, exit;
-} counted;
-
-static LLVMValueRef count_begin(loops_gen *g, counted *c, LLVMValueRef trips)
+/* A counted loop (gen.h): k = 0 .. trips-1 in the body. */
+LLVMValueRef loops_count_begin(loops_gen *g, loops_counted *c, LLVMValueRef trips)
 {
     c->ctr = loops_entry_alloca(g, g->i64, "for.k");
     LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), c->ctr);
@@ -582,7 +647,7 @@ static LLVMValueRef count_begin(loops_gen *g, counted *c, LLVMValueRef trips)
     return k;
 }
 
-static void count_end(loops_gen *g, counted *c, LLVMMetadataRef loop_id)
+void loops_count_end(loops_gen *g, loops_counted *c, LLVMMetadataRef loop_id)
 {
     br_to(g, c->step);
     LLVMPositionBuilderAtEnd(g->B, c->step);
@@ -614,13 +679,15 @@ static bool unit_step(LLVMValueRef step)
 static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r, LLVMValueRef trips,
                             LLVMMetadataRef loop_id)
 {
-    counted c;
-    LLVMValueRef k = count_begin(g, &c, trips);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, trips);
+    if (n->ival) /* reversed(range(...)): the same values, last first */
+        k = LLVMBuildSub(g->B, LLVMBuildSub(g->B, trips, LLVMConstInt(g->i64, 1, 0), ""), k, "k.rev");
     LLVMValueRef i = unit_step(r[2]) ? LLVMBuildNSWAdd(g->B, r[0], LLVMBuildNSWMul(g->B, k, r[2], ""), "i")
                                      : LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
     LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
     ug_status st = loop_body(g, n->body, c.exit, c.step);
-    count_end(g, &c, loop_id);
+    loops_count_end(g, &c, loop_id);
     return st;
 }
 
@@ -649,7 +716,7 @@ static void extent(loops_gen *g, int k, LLVMValueRef *lo, LLVMValueRef *hi, LLVM
 static LLVMValueRef split_ok(loops_gen *g, const loops_fission *p, LLVMValueRef *r)
 {
     const kernel_node *x = p->store->kids[0]->a;
-    const loops_arr *xa = arr_of(g, x);
+    const loops_arr *xa = &g->fs->arrs[x->index];
     LLVMValueRef esz = LLVMConstInt(g->i64, ug_dtype_size((ug_dtype)p->store->kids[0]->ty.dt), 0);
     LLVMValueRef first = LLVMBuildAdd(g->B, r[0], LLVMConstInt(g->i64, (unsigned long long)p->off, 1), "");
     LLVMValueRef ok = LLVMBuildAnd(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, r[2], LLVMConstInt(g->i64, 1, 0), ""),
@@ -685,8 +752,8 @@ static ug_status split_tail(loops_gen *g, const kernel_node *n, const loops_fiss
     if (!p0)
         return g->err->code ? g->err->code : unsupported(g, t, "this index");
     LLVMValueRef parked = loops_entry_alloca(g, loops_vty(g, dt), "parked");
-    counted c;
-    LLVMValueRef k = count_begin(g, &c, trips);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, trips);
     LLVMBuildStore(g->B, LLVMBuildAdd(g->B, start, k, "i"), ivslot);
     LLVMValueRef q = LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p0, &k, 1, "elem");
     LLVMBuildStore(g->B, loops_load_elem(g, q, dt), parked);
@@ -697,7 +764,7 @@ static ug_status split_tail(loops_gen *g, const kernel_node *n, const loops_fiss
     if (!val)
         return g->err->code;
     loops_store_elem(g, loops_emit_cast(g, val, (ug_dtype)v->ty.dt, dt), q, dt);
-    count_end(g, &c, NULL);
+    loops_count_end(g, &c, NULL);
     return UG_OK;
 }
 
@@ -723,16 +790,115 @@ static ug_status split_loop(loops_gen *g, const kernel_node *n, const loops_fiss
     return st;
 }
 
+/* A loop target gets element k of array a: a number (1-d) or a row view. */
+static ug_status bind_elem(loops_gen *g, const kernel_node *var, const loops_arr *a, LLVMValueRef k, ug_dtype dt)
+{
+    if (a->ndim == 1) {
+        LLVMValueRef p = LLVMBuildGEP2(g->B, g->i8, a->base,
+                                       (LLVMValueRef[]){LLVMBuildMul(g->B, k, a->stride[0], "")}, 1, "elem");
+        return store_to(g, var, loops_load_elem(g, p, dt), dt);
+    }
+    loops_arr row = {.ndim = a->ndim - 1};
+    row.base = LLVMBuildGEP2(g->B, g->i8, a->base, (LLVMValueRef[]){LLVMBuildMul(g->B, k, a->stride[0], "")}, 1, "row");
+    memcpy(row.shape, a->shape + 1, (size_t)row.ndim * sizeof *row.shape);
+    memcpy(row.stride, a->stride + 1, (size_t)row.ndim * sizeof *row.stride);
+    loops_arr_store(g, &g->fs->aslot[var->index], &row);
+    return UG_OK;
+}
+
+/* np.ndindex(shape): one counted loop per axis; the target is a shape
+ * tuple local or one int local per axis. */
+static ug_status ndindex_loop(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef dims[UG_MAXDIMS], idx[UG_MAXDIMS];
+    int nd = 0;
+    if (n->nkids == 2) {
+        if (!loops_shape_eval(g, n->kids[1], dims, &nd))
+            return g->err->code;
+    } else {
+        for (; nd < n->nkids - 1; nd++)
+            if (!(dims[nd] = conv(g, n->kids[nd + 1], UG_INT64)))
+                return g->err->code;
+    }
+    loops_counted c[UG_MAXDIMS];
+    for (int d = 0; d < nd; d++)
+        idx[d] = loops_count_begin(g, &c[d], dims[d]);
+    const kernel_node *var = n->kids[0];
+    if (var->kind == N_TUPLE) {
+        for (int d = 0; d < nd; d++)
+            store_to(g, var->kids[d], idx[d], UG_INT64);
+    } else {
+        loops_arr t = {.ndim = nd};
+        memcpy(t.shape, idx, (size_t)nd * sizeof *idx);
+        loops_arr_store(g, &g->fs->aslot[var->index], &t);
+    }
+    ug_status st = loop_body(g, n->body, c[0].exit, c[nd - 1].step);
+    for (int d = nd - 1; d >= 0; d--)
+        loops_count_end(g, &c[d], NULL);
+    return st;
+}
+
+/* for x in a / enumerate(a, s) / zip(a, b, ...): a counted loop over the
+ * first axis of arrays evaluated once, before the loop. */
+static ug_status iter_loop(loops_gen *g, const kernel_node *n)
+{
+    if (n->iter == FOR_NDINDEX)
+        return ndindex_loop(g, n);
+    loops_arr arrs[UG_MAXARGS];
+    const kernel_node *src[UG_MAXARGS];
+    int na = 0;
+    if (n->iter == FOR_ZIP) {
+        for (int k = 1; k < n->nkids && na < UG_MAXARGS; k++)
+            src[na++] = n->kids[k];
+    } else {
+        src[na++] = n->a;
+    }
+    LLVMValueRef trips = NULL, start = NULL;
+    for (int k = 0; k < na; k++) {
+        if (!loops_arr_eval(g, src[k], &arrs[k]))
+            return g->err->code;
+        LLVMValueRef len = arrs[k].shape[0];
+        trips = !trips ? len : LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, len, trips, ""), len, trips, "");
+    }
+    if (n->iter == FOR_ENUMERATE && n->b && !(start = conv(g, n->b, UG_INT64)))
+        return g->err->code;
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, trips);
+    const kernel_node *var = n->kids[0];
+    ug_status st = UG_OK;
+    if (n->iter == FOR_ENUMERATE) {
+        st = store_to(g, var->kids[0], start ? LLVMBuildAdd(g->B, k, start, "i") : k, UG_INT64);
+        if (!st)
+            st = bind_elem(g, var->kids[1], &arrs[0], k, (ug_dtype)src[0]->ty.dt);
+    } else {
+        for (int j = 0; j < na && !st; j++)
+            st = bind_elem(g, var->kind == N_TUPLE ? var->kids[j] : var, &arrs[j], k, (ug_dtype)src[j]->ty.dt);
+    }
+    if (!st)
+        st = loop_body(g, n->body, c.exit, c.step);
+    loops_count_end(g, &c, NULL);
+    return st;
+}
+
 static ug_status for_stmt(loops_gen *g, const kernel_node *n)
 {
+    if (n->nrange == 0)
+        return iter_loop(g, n);
     LLVMValueRef r[3] = {LLVMConstInt(g->i64, 0, 0), NULL, LLVMConstInt(g->i64, 1, 0)};
     int first = n->nrange == 1 ? 1 : 0;
     for (int k = 0; k < n->nrange; k++)
         if (!(r[first + k] = conv(g, n->range[k], UG_INT64)))
             return g->err->code;
+    if (!LLVMIsAConstantInt(r[2]) && g->errflag) { /* range(a, b, 0) raises, as Python does */
+        LLVMBasicBlockRef bad = block(g, "range.zero"), ok = block(g, "range.ok");
+        LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, r[2], LLVMConstInt(g->i64, 0, 0), ""), bad, ok);
+        LLVMPositionBuilderAtEnd(g->B, bad);
+        loops_raise(g, "ValueError", "range() arg 3 must not be zero", n->range[2]->pos.line);
+        LLVMPositionBuilderAtEnd(g->B, ok);
+    }
     LLVMValueRef trips = trip_count(g, r[0], r[1], r[2]);
     loops_fission p;
-    if (g->req->opt_level >= 2 && !g->req->boundscheck && loops_fission_plan(g->fs->f, n, &p))
+    if (g->req->opt_level >= 2 && !g->errflag && n->nrange > 0 && !n->ival && loops_fission_plan(g->fs->f, n, &p))
         return split_loop(g, n, &p, r, trips);
     return range_loop(g, n, r, trips, NULL);
 }
@@ -777,6 +943,21 @@ static ug_status stmt(loops_gen *g, const kernel_node *n)
     case N_PASS: return UG_OK;
     case N_RETURN: return return_stmt(g, n);
     case N_BLOCK: return block_stmts(g, n);
+    case N_RAISE:
+        loops_raise(g, n->name, n->str, n->pos.line);
+        after_jump(g);
+        return UG_OK;
+    case N_ASSERT: {
+        LLVMValueRef c = expr(g, n->cond);
+        if (!c)
+            return g->err->code;
+        LLVMBasicBlockRef bad = block(g, "assert.failed"), ok = block(g, "assert.ok");
+        LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), ok, bad);
+        LLVMPositionBuilderAtEnd(g->B, bad);
+        loops_raise(g, "AssertionError", n->str, n->pos.line);
+        LLVMPositionBuilderAtEnd(g->B, ok);
+        return UG_OK;
+    }
     default: return unsupported(g, n, "this statement");
     }
 }
@@ -814,6 +995,31 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
     fs->arrs = calloc((size_t)f->nparams + 1, sizeof *fs->arrs);
     if (!fs->lslot || !fs->pslot || !fs->arrs)
         return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
+    fs->aslot = calloc((size_t)f->nlocals + 1, sizeof *fs->aslot);
+    if (!fs->aslot)
+        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
+    for (int k = 0; k < f->nlocals; k++) {
+        kernel_type t = f->locals[k].ty;
+        if (t.kind != KT_ARRAY && t.kind != KT_SHAPE)
+            continue;
+        loops_aslot *a = &fs->aslot[k];
+        if (t.kind == KT_ARRAY) {
+            a->base = LLVMBuildAlloca(g->B, g->ptr, f->locals[k].name);
+            LLVMBuildStore(g->B, LLVMConstNull(g->ptr), a->base);
+        }
+        for (int d = 0; d < t.ndim; d++) { /* zero: a view never assigned on a path is empty, not garbage */
+            a->shape[d] = LLVMBuildAlloca(g->B, g->i64, "shape");
+            LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), a->shape[d]);
+            if (t.kind == KT_ARRAY) {
+                a->stride[d] = LLVMBuildAlloca(g->B, g->i64, "stride");
+                LLVMBuildStore(g->B, LLVMConstInt(g->i64, 0, 0), a->stride[d]);
+            }
+        }
+    }
+    if (g->errflag && g->req->tk->fallible) { /* the list of local arrays to free at return */
+        fs->frame = LLVMBuildAlloca(g->B, g->ptr, "frame");
+        LLVMBuildStore(g->B, LLVMConstNull(g->ptr), fs->frame);
+    }
     for (int k = 0; k < f->nlocals; k++)
         if (f->locals[k].ty.kind == KT_SCALAR) {
             /* zero-initialised: a loop that runs zero times leaves 0 in its loop variable */
@@ -823,7 +1029,7 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
         }
     for (int k = 0; k < f->nparams; k++)
         p = bind_param(g, fs, k, p);
-    if (g->req->boundscheck)
+    if (g->errflag)
         fs->errflag = LLVMGetParam(fs->fn, p);
     if (f->ret.kind == KT_SCALAR) {
         LLVMTypeRef rt = loops_vty(g, (ug_dtype)f->ret.dt);
@@ -845,12 +1051,14 @@ static ug_status lower_func(loops_gen *g, int idx)
     if (!st) {
         br_to(g, fs.ret_bb);
         LLVMPositionBuilderAtEnd(g->B, fs.ret_bb);
+        loops_free_frame(g);
         if (fs.ret_slot)
             LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)fs.f->ret.dt), fs.ret_slot, "r"));
         else
             LLVMBuildRetVoid(g->B);
     }
     free(fs.lslot);
+    free(fs.aslot);
     free(fs.pslot);
     free(fs.arrs);
     g->fs = NULL;

@@ -8,7 +8,9 @@
 #include <fenv.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loops/loops.h"
@@ -36,6 +38,112 @@ void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, 
     record();
     ug_err_set(&rt_err, UG_EINDEX, "kernel '%s': index %lld is out of bounds for axis %d with size %lld of argument '%s'",
                kname ? kname : "?", (long long)index, (int)axis, (long long)size, argname ? argname : "?");
+}
+
+void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t line)
+{
+    if (rt_has_err)
+        return;
+    record();
+    ug_err_set(&rt_err, UG_ERAISE, "%s: %s%s(kernel '%s', line %d)", cls, msg ? msg : "", msg && *msg ? " " : "",
+               kname ? kname : "?", (int)line);
+}
+
+/* ---- local arrays: blocks with a header linking them into a frame ----
+ * A frame is a singly linked list; at the function's return every block
+ * goes back to a small per-thread cache (so a kernel that allocates the
+ * same sizes for every item of a call reuses them), or to free(). */
+typedef struct rt_block {
+    struct rt_block *next;
+    size_t cap; /* bytes after the header */
+    char pad[48]; /* the data starts 64-byte aligned */
+} rt_block;
+
+#define RT_CACHE 4
+#define RT_CACHE_MAX ((size_t)4 << 20) /* larger blocks go back to the system (their fill costs more than malloc) */
+static _Thread_local rt_block *rt_cache[RT_CACHE];
+
+void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line)
+{
+    uint64_t n = 1;
+    bool big = false;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] < 0) {
+            loops_rt_raise("ValueError", "negative dimensions are not allowed", kname, line);
+            return NULL;
+        }
+        big |= __builtin_mul_overflow(n, (uint64_t)dims[d], &n);
+    }
+    big |= __builtin_mul_overflow(n, (uint64_t)esize, &n) || n > ((uint64_t)1 << 62);
+    if (big) {
+        loops_rt_raise("MemoryError", "array is too big for a local array", kname, line);
+        return NULL;
+    }
+    size_t bytes = n ? (size_t)n : 1;
+    rt_block *b = NULL;
+    for (int k = 0; k < RT_CACHE; k++)
+        if (rt_cache[k] && rt_cache[k]->cap >= bytes && (!b || rt_cache[k]->cap < b->cap))
+            b = rt_cache[k];
+    for (int k = 0; b && k < RT_CACHE; k++)
+        if (rt_cache[k] == b)
+            rt_cache[k] = NULL;
+    if (!b) {
+        b = aligned_alloc(64, (sizeof *b + bytes + 63) & ~(size_t)63);
+        if (!b) {
+            char m[96];
+            snprintf(m, sizeof m, "cannot allocate %llu bytes for a local array", (unsigned long long)bytes);
+            loops_rt_raise("MemoryError", m, kname, line);
+            return NULL;
+        }
+        b->cap = bytes;
+    }
+    b->next = *frame;
+    *frame = b;
+    return b + 1;
+}
+
+/* Keep b in the cache (an empty slot, else in place of a smaller block), or free it. */
+static void cache_put(rt_block *b)
+{
+    int slot = -1;
+    for (int k = 0; k < RT_CACHE && b->cap <= RT_CACHE_MAX; k++) {
+        if (!rt_cache[k]) {
+            slot = k;
+            break;
+        }
+        if (rt_cache[k]->cap < b->cap && (slot < 0 || rt_cache[k]->cap < rt_cache[slot]->cap))
+            slot = k;
+    }
+    if (slot < 0) {
+        free(b);
+        return;
+    }
+    free(rt_cache[slot]);
+    rt_cache[slot] = b;
+}
+
+void loops_rt_free_frame(void **frame)
+{
+    for (rt_block *b = *frame, *next; b; b = next) {
+        next = b->next;
+        cache_put(b);
+    }
+    *frame = NULL;
+}
+
+void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn)
+{
+    char a[256] = "", b[256] = "";
+    for (int d = 0; d < sn; d++)
+        snprintf(a + strlen(a), sizeof a - strlen(a), "%lld%s", (long long)shapes[d], sn == 1 ? "," : d + 1 < sn ? "," : "");
+    for (int d = 0; d < dn; d++)
+        snprintf(b + strlen(b), sizeof b - strlen(b), "%lld%s", (long long)shapes[sn + d], dn == 1 ? "," : d + 1 < dn ? "," : "");
+    char m[600];
+    snprintf(m, sizeof m, "could not broadcast input array from shape (%s) into shape (%s)", a, b);
+    if (rt_has_err)
+        return;
+    record();
+    ug_err_set(&rt_err, UG_ERAISE, "ValueError: %s", m);
 }
 
 void loops_rt_fpe(int32_t flags) { feraiseexcept(flags); }

@@ -12,6 +12,7 @@
 static const char *const status_names[] = {
     "UG_OK", "UG_ENOMEM", "UG_EINVAL", "UG_ESYNTAX", "UG_ENAME", "UG_ETYPE", "UG_ESIGNATURE", "UG_ELAYOUT",
     "UG_EOPERANDS", "UG_ESHAPE", "UG_EDTYPE", "UG_EOVERLAP", "UG_EINDEX", "UG_EJIT", "UG_EIO", "UG_EUNSUPPORTED",
+    "UG_ERAISE",
 };
 
 UG_API const char *ug_status_name(ug_status s)

@@ -665,6 +665,9 @@ PyObject *ug_numpy_ufunc(ug_ufunc *f)
         Py_DECREF(uf);
         return NULL;
     }
+    for (int k = 0; k < nin; k++) /* inputs the kernel writes: read-write, written back through casts */
+        if (ug_ufunc_writes_input(f, k))
+            ((PyUFuncObject *)uf)->op_flags[k] = NPY_ITER_READWRITE | NPY_ITER_UPDATEIFCOPY;
     return uf;
 fail:
     Py_XDECREF(uf);
@@ -717,6 +720,27 @@ static PyObject *raise_syntax(const char *msg, int line, int column, const char 
     return NULL;
 }
 
+/* "ValueError: ..." from a kernel's raise: that builtin exception class
+ * (an exception class the kernel language accepts), the rest as message. */
+static PyObject *raise_named(const char *msg)
+{
+    const char *colon = strchr(msg, ':');
+    PyObject *exc = PyExc_RuntimeError;
+    if (colon && colon - msg < 64) {
+        char name[64];
+        memcpy(name, msg, (size_t)(colon - msg));
+        name[colon - msg] = 0;
+        PyObject *b = PyEval_GetBuiltins(); /* borrowed */
+        PyObject *cls = b ? PyDict_GetItemString(b, name) : NULL; /* borrowed */
+        if (cls && PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_Exception)) {
+            exc = cls;
+            msg = colon[1] == ' ' ? colon + 2 : colon + 1;
+        }
+    }
+    PyErr_SetString(exc, msg);
+    return NULL;
+}
+
 PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, const char *src,
                          const char *filename)
 {
@@ -737,6 +761,7 @@ PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, co
     case UG_EINDEX: exc = PyExc_IndexError; break;
     case UG_ENOMEM: return PyErr_NoMemory();
     case UG_EUNSUPPORTED: exc = PyExc_NotImplementedError; break;
+    case UG_ERAISE: return raise_named(msg);
     default: exc = PyExc_RuntimeError; break;
     }
     PyErr_SetString(exc, msg);

@@ -82,6 +82,7 @@ struct ug_ufunc {
     bool gufunc;
     atomic_bool lazy;           /* compiles a loop for new input dtypes (cleared by ug_ufunc_disable_compile) */
     int nin, nout;
+    uint64_t written;           /* inputs the kernel stores into (kernel_written_params) */
     cache_key kkey;
     pthread_mutex_t mu;         /* serialises lazy compilation */
     ug_loop_rec *loops[UG_MAX_LOOPS];
@@ -510,6 +511,9 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     }
     if ((st = check_arity(u, err)))
         return st;
+    u->written = kernel_written_params(u->mod, u->kfunc);
+    if (u->nin < 64)
+        u->written &= ((uint64_t)1 << u->nin) - 1;
     if (!(u->name = strdup(u->opts.name ? u->opts.name : u->kfunc->name)))
         return ug_err_set(err, UG_ENOMEM, "out of memory");
     const char *doc = u->opts.doc ? u->opts.doc : u->kfunc->doc;
@@ -664,6 +668,10 @@ UG_API const char *ug_ufunc_name(const ug_ufunc *u) { return u ? u->name : NULL;
 UG_API const char *ug_ufunc_doc(const ug_ufunc *u) { return u ? u->doc : NULL; }
 UG_API int ug_ufunc_nin(const ug_ufunc *u) { return u ? u->nin : 0; }
 UG_API int ug_ufunc_nout(const ug_ufunc *u) { return u ? u->nout : 0; }
+UG_API int ug_ufunc_writes_input(const ug_ufunc *u, int k)
+{
+    return u && k >= 0 && k < u->nin && k < 64 ? (int)(u->written >> k & 1) : 0;
+}
 UG_API const char *ug_ufunc_layout(const ug_ufunc *u) { return u && u->gufunc ? u->layout->text : NULL; }
 UG_API ug_identity ug_ufunc_identity(const ug_ufunc *u) { return u ? u->opts.identity : UG_IDENTITY_NONE; }
 UG_API ug_target ug_ufunc_target(const ug_ufunc *u) { return u ? u->opts.target : UG_TARGET_CPU; }

@@ -74,7 +74,10 @@ typedef enum ug_status {
     UG_EINDEX,        /* boundscheck: a kernel indexed an array out of range */
     UG_EJIT,          /* LLVM failed to compile or load a loop (internal; message has details) */
     UG_EIO,           /* a file could not be read or written (tools; the cache degrades silently) */
-    UG_EUNSUPPORTED   /* a valid request that this version does not implement (message says what) */
+    UG_EUNSUPPORTED,  /* a valid request that this version does not implement (message says what) */
+    UG_ERAISE         /* a kernel stopped the call: raise, assert, a bad local array size, a zero
+                         range or slice step; the message starts with the Python exception class
+                         ("ValueError: ...") and names the kernel and line */
 } ug_status;
 
 /* A short constant name for a status ("UG_ESYNTAX"). Never NULL. */
@@ -256,6 +259,11 @@ UG_API const char *ug_ufunc_name(const ug_ufunc *f);
 UG_API const char *ug_ufunc_doc(const ug_ufunc *f);
 UG_API int ug_ufunc_nin(const ug_ufunc *f);
 UG_API int ug_ufunc_nout(const ug_ufunc *f);
+/* 1 if the kernel stores into input k (directly, through a view of it or a
+ * helper): such inputs are read-write operands (the NumPy bridge marks
+ * them so, as Numba's writable_args does), and a gufunc may have no
+ * outputs at all ("(a),(a),(z)"). 0 otherwise, also for a bad k or NULL. */
+UG_API int ug_ufunc_writes_input(const ug_ufunc *f, int k);
 /* The layout string ("(n),(n)->()"), or NULL for a scalar ufunc. */
 UG_API const char *ug_ufunc_layout(const ug_ufunc *f);
 UG_API ug_identity ug_ufunc_identity(const ug_ufunc *f);

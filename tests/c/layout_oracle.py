@@ -7,7 +7,8 @@ The table has one layout per line, written with Python string escapes
 (\\t, \\x20, \\\\); '#' starts a comment line, blank lines are skipped, and
 the single word <empty> is the empty string. NumPy needs nin and nout, so we
 give it the counts the string implies: the '(' before the first "->" are the
-inputs, the '(' after it the outputs (at least one; no "->" means one output).
+inputs, the '(' after it the outputs (at least one); no "->" means no output
+(NumPy accepts "(a),(a),(z)": a gufunc whose kernel writes into inputs).
 
 For each case one line goes to stdout:
     <hex of the string> OK <nin> <nout> <nops ncore...> <nix ixs...> <ndim flags...> <sizes...>
@@ -23,8 +24,8 @@ from numpy._core._umath_tests import test_signature
 
 def implied_counts(s):
     arrow = s.find("->")
-    if arrow < 0:
-        return s.count("("), 1
+    if arrow < 0:  # an empty layout has no operand at all: asked as one output, which NumPy rejects
+        return (s.count("("), 0) if "(" in s else (0, 1)
     return s[:arrow].count("("), max(1, s[arrow + 2:].count("("))
 
 

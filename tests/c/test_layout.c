@@ -156,7 +156,7 @@ static void expect_layout_error(const char *s, int col, const char *want)
 START_TEST(parse_error_messages)
 {
     expect_layout_error("(n),(n->()", 7, "expected ',' or ')', found '-'");
-    expect_layout_error("(n),(n)", 8, "expected ',' or '->', found end");
+    expect_layout_error("(n),(n)x", 8, "expected ',' or '->', found 'x'");
     expect_layout_error("(n)->()x", 8, "expected ',' or the end of the layout, found 'x'");
     expect_layout_error("(0)->()", 2, "non-zero frozen size");
     expect_layout_error("(n,)->()", 4, "expected a dimension after ','");

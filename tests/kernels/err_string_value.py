@@ -1,5 +1,5 @@
 # sig: float64(float64)
-# expect error UG_ESYNTAX line 4 col 9: strings are not supported in kernels
+# expect error UG_ETYPE line 4 col 9: strings are not supported as values in kernels
 def f(x):
     y = "abc"
     return x

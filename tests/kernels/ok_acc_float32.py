@@ -1,7 +1,7 @@
 # sig: (float32)
 # expect: ok
-# local acc: float32
-# out: float32
+# local acc: float64
+# out: float64
 def f(x):
     acc = 0.0
     for i in range(3):

@@ -1,6 +1,6 @@
 # sig: int32(int32, int32)
 # expect: ok
-# local k: int32
+# local k: int64
 # local f: float64
 def f(a, b):
     k = 1

@@ -1,6 +1,6 @@
 # sig: (float32)
 # expect: ok
-# local acc: float32
+# local acc: float64
 def f(x):
     acc = 0
     acc += x

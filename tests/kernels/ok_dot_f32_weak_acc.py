@@ -1,7 +1,7 @@
 # sig: void(float32[:], float32[:], float32)
 # layout: (n),(n)->()
 # expect: ok
-# local acc: float32
+# local acc: float64
 # param out: array(float32, 1d)
 def dot(a, b, out):
     acc = 0.0

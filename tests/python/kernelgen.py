@@ -135,7 +135,7 @@ def fits(lit, dtype):
 class Var:
     dtype: str
     tainted: bool = False   # may hold a value derived from a transcendental function
-    weak: bool = False      # a while counter: a Python int in both languages
+    weak: bool = False      # a while counter `w = 0`: int64 in both languages, never reassigned
     index_ok: bool = False  # gufunc loop variable: 0 <= i < len(a) == len(b)
 
 
@@ -350,7 +350,12 @@ class _Gen:
         return f"{name}({', '.join(args)})", tainted
 
     def e_weakvar(self, env, dtype, depth, taint_ok):
+        # A while counter `w = 0` is int64 (a local assigned a bare literal
+        # takes the literal's own type, as in Numba), so next to other types
+        # it is cast to the expression's dtype.
         w = self.pick([n for n, v in env.items() if v.weak])
+        if dtype != I8:
+            w = f"{self.pick(CASTS[dtype])}({w})"
         a, ta = self.expr(env, dtype, depth, taint_ok)
         op = self.pick(["+", "-", "*"])
         return (f"({a} {op} {w})" if self.chance(0.5) else f"({w} {op} {a})"), ta
@@ -415,9 +420,25 @@ class _Gen:
     def local_types(self):
         return [self.dtype] * 3 + [t for t in self.play() if t != self.dtype] + [B]
 
+    def typed_init(self, e, t):
+        """e as the first value of a local of type t: a bare literal would give
+        the local the literal's own type (int64, float64, bool), so it is cast."""
+        try:
+            node = ast.parse(e, mode="eval").body
+        except SyntaxError:
+            return e
+        if not _literal_chain(node):
+            return e
+        v = node
+        while isinstance(v, ast.UnaryOp):
+            v = v.operand
+        own = {bool: B, int: I8, float: F8}[type(v.value)]
+        return e if own == t else f"{self.pick(CASTS[t])}({e})"
+
     def s_newlocal(self, env, depth, in_loop, ret):
         name, t = self.fresh(), self.pick(self.local_types())
         e, te = self.expr(env, t, self.randint(0, 3), t in FLOATS and self.trans and self.chance(0.6))
+        e = self.typed_init(e, t)
         env[name] = Var(t, tainted=te)
         return [f"{name}{': ' + t if self.chance(0.05) and t != B else ''} = {e}"], False
 
@@ -431,11 +452,12 @@ class _Gen:
         name = self.pick(names)
         v = env[name]
         e, _ = self.expr(env, v.dtype, self.randint(0, 3), v.tainted)
+        e = self.typed_init(e, v.dtype)
         same = [n for n in names if env[n].dtype == v.dtype and n != name]
         if same and self.chance(0.15):
             other = self.pick(same)
             e2, _ = self.expr(env, v.dtype, 1, env[other].tainted)
-            return [f"{name}, {other} = {e}, {e2}"], False
+            return [f"{name}, {other} = {e}, {self.typed_init(e2, v.dtype)}"], False
         return [f"{name} = {e}"], False
 
     def s_augassign(self, env, depth, in_loop, ret):
@@ -493,6 +515,7 @@ class _Gen:
         acc = self.fresh("acc")
         t = self.dtype if self.chance(0.8) else self.pick(self.local_types()[:3])
         init, _ = self.expr(env, t, 1)
+        init = self.typed_init(init, t)
         step, _ = self.expr(inner, t, 2)
         if t in INTS:
             v = var if t == I8 else f"{self.pick(CASTS[t])}({var})"
@@ -871,9 +894,41 @@ class _Pow(ast.NodeTransformer):
         return node
 
 
+def _literal_chain(e) -> bool:
+    while isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        e = e.operand
+    return isinstance(e, ast.Constant) and type(e.value) in (int, float, bool)
+
+
+class _BareLiteralLocals(ast.NodeTransformer):
+    """`s = 0.0` -> `s = np.float64(0.0)` (also `n = 0` -> np.int64, `b = True`
+    -> np.bool_): a local assigned a bare literal takes the literal's own
+    type, as Numba types it and the kernel language does; inside
+    expressions literals stay weak (NEP 50), as in NumPy."""
+
+    @staticmethod
+    def _own(value):
+        e = value
+        while isinstance(e, ast.UnaryOp):
+            e = e.operand
+        ctor = {bool: "bool_", int: "int64", float: "float64"}[type(e.value)]
+        fn = ast.Attribute(ast.Name("np", ast.Load()), ctor, ast.Load())
+        return ast.copy_location(ast.Call(fn, [value], []), value)
+
+    def visit_Assign(self, node):
+        if len(node.targets) != 1:
+            return node
+        t = node.targets[0]
+        if isinstance(t, ast.Name) and _literal_chain(node.value):
+            node.value = self._own(node.value)
+        elif isinstance(t, ast.Tuple) and isinstance(node.value, ast.Tuple):  # a, b = 0, x
+            node.value.elts = [self._own(v) if _literal_chain(v) else v for v in node.value.elts]
+        return node
+
+
 def python_function(kernel: Kernel):
     """The kernel as a Python function over NumPy scalars (the oracle)."""
-    tree = ast.fix_missing_locations(_Pow().visit(ast.parse(kernel.source)))
+    tree = ast.fix_missing_locations(_BareLiteralLocals().visit(_Pow().visit(ast.parse(kernel.source))))
     ns = dict(_NS, __pow=_power)
     exec(compile(tree, "<kernel>", "exec"), ns)  # noqa: S102 - our own generated text
     return ns[kernel.name]

@@ -1,6 +1,6 @@
 # sig: void(float64[:], float64[:])
 # layout: (n)->()
-# expect error UG_ESYNTAX line 5 col 14: loops other than 'for ... in range(...)' are not supported
+# expect error UG_ETYPE line 5 col 9: enumerate() gives 2 values per iteration, unpacked into 1 name
 def f(a, out):
     for v in enumerate(a):
         pass

@@ -1,0 +1,422 @@
+/* arrays.c — array values inside kernels: views, slices, local arrays.
+ *
+ * Requires: a typed kernel (kernel.h's invariants, "Arrays"), lower.c's
+ * function state. An array value is a loops_arr of SSA values (base
+ * pointer, shapes, byte strides), so a view costs nothing at run time: a
+ * slice is a new base, shape and stride, `a[i]` of a 2-d array a row, a.T
+ * the reversed axes. A local holding an array keeps the descriptor in stack
+ * slots (loops_aslot), which mem2reg turns back into SSA.
+ *
+ * Local arrays (np.empty/zeros/ones/full and the *_like forms) are
+ * C-contiguous blocks from loops_rt_alloc, linked into the function's frame
+ * and freed when the function returns (every exit goes through its return
+ * block, errors included); the runtime keeps a few freed blocks per thread,
+ * so a kernel allocating the same size for every item of the outer loop
+ * reuses one block instead of calling malloc each time.
+ *
+ * Slice stores fill (a scalar) or copy (an array, broadcast as NumPy does:
+ * trailing axes aligned, an axis of 1 repeats); a source that overlaps the
+ * target without being it is copied through a temporary first, so the
+ * result is NumPy's.
+ */
+#include <string.h>
+
+#include "loops/gen.h"
+#include "ufuncgen/internal.h"
+
+static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+
+void loops_arr_store(loops_gen *g, const loops_aslot *s, const loops_arr *v)
+{
+    if (s->base)
+        LLVMBuildStore(g->B, v->base, s->base);
+    for (int d = 0; d < v->ndim; d++) {
+        LLVMBuildStore(g->B, v->shape[d], s->shape[d]);
+        if (s->stride[d])
+            LLVMBuildStore(g->B, v->stride[d], s->stride[d]);
+    }
+}
+
+void loops_arr_load(loops_gen *g, const loops_aslot *s, int ndim, loops_arr *out)
+{
+    out->ndim = ndim;
+    out->base = s->base ? LLVMBuildLoad2(g->B, g->ptr, s->base, "view") : NULL;
+    for (int d = 0; d < ndim; d++) {
+        out->shape[d] = LLVMBuildLoad2(g->B, g->i64, s->shape[d], "shape");
+        out->stride[d] = s->stride[d] ? LLVMBuildLoad2(g->B, g->i64, s->stride[d], "stride") : NULL;
+    }
+}
+
+LLVMValueRef loops_elem_at(loops_gen *g, const loops_arr *a, LLVMValueRef *idx)
+{
+    LLVMValueRef off = i64c(g, 0);
+    for (int d = 0; d < a->ndim; d++)
+        off = LLVMBuildAdd(g->B, off, LLVMBuildMul(g->B, idx[d], a->stride[d], ""), "off");
+    return LLVMBuildGEP2(g->B, g->i8, a->base, &off, 1, "elem");
+}
+
+/* ------------------------------------------------------------------ slices */
+
+/* Python's slice.indices() for an axis of size L: *start and *len of
+ * lo:hi:step (lo/hi/step may be NULL), step in *step. A step of zero stops
+ * the call with ValueError, as Python does. */
+static void slice_axis(loops_gen *g, const kernel_node *sl, LLVMValueRef L, LLVMValueRef *start, LLVMValueRef *len,
+                       LLVMValueRef *step)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1), m1 = i64c(g, -1);
+    LLVMValueRef s = sl->cond ? loops_conv(g, sl->cond, UG_INT64) : one;
+    if (!LLVMIsAConstantInt(s) || LLVMConstIntGetSExtValue(s) == 0) {
+        LLVMBasicBlockRef bad = loops_block(g, "slice.zero"), ok = loops_block(g, "slice.ok");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, s, zero, ""), bad, ok);
+        LLVMPositionBuilderAtEnd(B, bad);
+        loops_raise(g, "ValueError", "slice step cannot be zero", sl->pos.line);
+        LLVMPositionBuilderAtEnd(B, ok);
+    }
+    LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, s, zero, "back");
+    LLVMValueRef Lm1 = LLVMBuildSub(B, L, one, "");
+    /* adjust(x): x < 0 → x + L, then clip to [0, L] (step > 0) or [-1, L-1] (step < 0) */
+    LLVMValueRef bounds[2];
+    const kernel_node *parts[2] = {sl->a, sl->b};
+    for (int k = 0; k < 2; k++) {
+        if (!parts[k]) { /* defaults: 0 / L going forward, L-1 / "before 0" going back */
+            bounds[k] = k == 0 ? LLVMBuildSelect(B, neg, Lm1, zero, "") : LLVMBuildSelect(B, neg, m1, L, "");
+            continue;
+        }
+        LLVMValueRef x = loops_conv(g, parts[k], UG_INT64);
+        x = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, x, zero, ""), LLVMBuildAdd(B, x, L, ""), x, "");
+        LLVMValueRef lo = LLVMBuildSelect(B, neg, m1, zero, ""), hi = LLVMBuildSelect(B, neg, Lm1, L, "");
+        x = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, x, lo, ""), lo, x, "");
+        bounds[k] = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, x, hi, ""), hi, x, "");
+    }
+    /* len = (hi - lo - 1) / step + 1 when the range is not empty (both directions) */
+    LLVMValueRef diff = LLVMBuildSelect(B, neg, LLVMBuildSub(B, bounds[0], bounds[1], ""),
+                                        LLVMBuildSub(B, bounds[1], bounds[0], ""), "");
+    LLVMValueRef mag = LLVMBuildSelect(B, neg, LLVMBuildNeg(B, s, ""), s, "");
+    mag = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, mag, zero, ""), one, mag, "");
+    LLVMValueRef n = LLVMBuildAdd(B, LLVMBuildSDiv(B, LLVMBuildSub(B, diff, one, ""), mag, ""), one, "");
+    *len = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, diff, zero, ""), n, zero, "len");
+    *start = bounds[0];
+    *step = s;
+}
+
+/* a[k0, k1, ...] with slices or fewer indices than axes: a view. */
+static bool view_of(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    loops_arr a;
+    if (!loops_arr_eval(g, n->a, &a))
+        return false;
+    const kernel_node *an = n->a;
+    const char *what = an->kind != N_NAME ? "array"
+                       : an->symkind == SYM_PARAM ? g->fs->f->params[an->index].name : g->fs->f->locals[an->index].name;
+    LLVMValueRef off = i64c(g, 0);
+    int nd = 0;
+    for (int d = 0; d < a.ndim; d++) {
+        const kernel_node *x = d < n->nkids ? n->kids[d] : NULL;
+        if (x && x->kind != N_SLICE) {
+            LLVMValueRef i = loops_conv(g, x, UG_INT64);
+            if (!i)
+                return false;
+            i = loops_checked_index(g, what, d, i, a.shape[d]);
+            off = LLVMBuildAdd(g->B, off, LLVMBuildMul(g->B, i, a.stride[d], ""), "off");
+            continue;
+        }
+        if (!x) { /* a trailing axis the index does not name: kept whole */
+            out->shape[nd] = a.shape[d];
+            out->stride[nd++] = a.stride[d];
+            continue;
+        }
+        LLVMValueRef start, len, step;
+        slice_axis(g, x, a.shape[d], &start, &len, &step);
+        off = LLVMBuildAdd(g->B, off, LLVMBuildMul(g->B, start, a.stride[d], ""), "off");
+        out->shape[nd] = len;
+        out->stride[nd++] = LLVMBuildMul(g->B, a.stride[d], step, "stride");
+    }
+    out->ndim = nd;
+    out->base = LLVMBuildGEP2(g->B, g->i8, a.base, &off, 1, "view");
+    return true;
+}
+
+/* ------------------------------------------------------------ local arrays */
+
+bool loops_shape_eval(loops_gen *g, const kernel_node *n, LLVMValueRef *vals, int *nd)
+{
+    if (n->kind == N_TUPLE) {
+        for (int k = 0; k < n->nkids; k++)
+            if (!(vals[k] = loops_conv(g, n->kids[k], UG_INT64)))
+                return false;
+        *nd = n->nkids;
+        return true;
+    }
+    if (n->ty.kind == KT_SHAPE && n->kind == N_ATTR) { /* a.shape */
+        loops_arr a;
+        if (!loops_arr_eval(g, n->a, &a))
+            return false;
+        memcpy(vals, a.shape, (size_t)a.ndim * sizeof *vals);
+        *nd = a.ndim;
+        return true;
+    }
+    if (n->ty.kind == KT_SHAPE && n->kind == N_NAME && n->symkind == SYM_LOCAL) {
+        loops_arr a;
+        loops_arr_load(g, &g->fs->aslot[n->index], n->ty.ndim, &a);
+        memcpy(vals, a.shape, (size_t)a.ndim * sizeof *vals);
+        *nd = a.ndim;
+        return true;
+    }
+    if (n->ty.kind == KT_SCALAR) { /* np.zeros(n) */
+        *nd = 1;
+        return (vals[0] = loops_conv(g, n, UG_INT64)) != NULL;
+    }
+    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d: this shape is not supported by lowering",
+               g->req->kname ? g->req->kname : "?", n->pos.line);
+    return false;
+}
+
+/* Store v at every element of the contiguous block [p, p + count). */
+static void fill_block(loops_gen *g, LLVMValueRef p, LLVMValueRef count, LLVMValueRef v, ug_dtype dt)
+{
+    if (LLVMIsNull(v) && dt != UG_BOOL) { /* zeros: memset (0.0 is all-zero bits, -0.0 is not null) */
+        LLVMValueRef bytes = LLVMBuildMul(g->B, count, i64c(g, (long long)ug_dtype_size(dt)), "");
+        LLVMBuildMemSet(g->B, p, LLVMConstInt(g->i8, 0, 0), bytes, 16);
+        return;
+    }
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, count);
+    loops_store_elem(g, v, LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p, &k, 1, ""), dt);
+    loops_count_end(g, &c, NULL);
+}
+
+/* A block for an array of shape dims[0..nd-1] in the function's frame; a
+ * negative or too large size stops the call (loops_rt_alloc says which). */
+static LLVMValueRef alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, ug_dtype dt, int line)
+{
+    LLVMTypeRef at = LLVMArrayType2(g->i64, UG_MAXDIMS);
+    LLVMValueRef dv = loops_entry_alloca(g, at, "dims");
+    for (int d = 0; d < nd; d++) {
+        LLVMValueRef ix[2] = {i64c(g, 0), i64c(g, d)};
+        LLVMBuildStore(g->B, dims[d], LLVMBuildInBoundsGEP2(g->B, at, dv, ix, 2, ""));
+    }
+    /* loops_rt_alloc(frame, dims, ndim, esize, kname, line): NULL after recording the error */
+    LLVMTypeRef ps[6] = {g->ptr, g->ptr, g->i32, g->i64, g->ptr, g->i32};
+    LLVMValueRef args[6] = {g->fs->frame, dv, LLVMConstInt(g->i32, (unsigned)nd, 0),
+                            i64c(g, (long long)ug_dtype_size(dt)),
+                            LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : "?", "kname"),
+                            LLVMConstInt(g->i32, (unsigned)line, 0)};
+    LLVMValueRef p = loops_rt_call(g, "loops_rt_alloc", g->ptr, ps, args, 6, false);
+    LLVMBasicBlockRef bad = loops_block(g, "alloc.failed"), ok = loops_block(g, "alloc.ok");
+    LLVMBuildCondBr(g->B, LLVMBuildIsNull(g->B, p, ""), bad, ok);
+    LLVMPositionBuilderAtEnd(g->B, bad);
+    loops_fail_here(g);
+    LLVMPositionBuilderAtEnd(g->B, ok);
+    return p;
+}
+
+/* np.empty/zeros/ones/full(...) and *_like: a new C-contiguous array. */
+static bool new_array(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    ug_dtype dt = (ug_dtype)n->ty.dt;
+    int nd = n->ty.ndim;
+    LLVMValueRef dims[UG_MAXDIMS];
+    if (n->kids[0]->ty.kind == KT_ARRAY) {
+        loops_arr like;
+        if (!loops_arr_eval(g, n->kids[0], &like))
+            return false;
+        memcpy(dims, like.shape, (size_t)nd * sizeof *dims);
+    } else {
+        int got = 0;
+        if (!loops_shape_eval(g, n->kids[0], dims, &got))
+            return false;
+    }
+    LLVMValueRef fill = NULL;
+    if (n->b && !(fill = loops_conv(g, n->b, dt)))
+        return false;
+    LLVMValueRef p = alloc_block(g, dims, nd, dt, n->pos.line);
+    out->ndim = nd;
+    out->base = p;
+    LLVMValueRef st = i64c(g, (long long)ug_dtype_size(dt)), count = i64c(g, 1);
+    for (int d = nd - 1; d >= 0; d--) {
+        out->shape[d] = dims[d];
+        out->stride[d] = st;
+        st = LLVMBuildMul(g->B, st, dims[d], "");
+        count = LLVMBuildMul(g->B, count, dims[d], "");
+    }
+    if (n->builtin == B_ZEROS || n->builtin == B_ZEROS_LIKE)
+        fill = LLVMConstNull(loops_vty(g, dt));
+    else if (n->builtin == B_ONES || n->builtin == B_ONES_LIKE)
+        fill = loops_emit_cast(g, LLVMConstInt(g->i64, 1, 0), UG_INT64, dt);
+    if (fill)
+        fill_block(g, p, count, fill, dt);
+    return true;
+}
+
+bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    switch (n->kind) {
+    case N_NAME:
+        if (n->symkind == SYM_PARAM) {
+            *out = g->fs->arrs[n->index];
+            return true;
+        }
+        loops_arr_load(g, &g->fs->aslot[n->index], n->ty.ndim, out);
+        return true;
+    case N_INDEX: return view_of(g, n, out);
+    case N_ATTR:
+        if (!loops_arr_eval(g, n->a, out))
+            return false;
+        if (strcmp(n->name, "T") == 0) {
+            loops_arr a = *out;
+            for (int d = 0; d < a.ndim; d++) {
+                out->shape[d] = a.shape[a.ndim - 1 - d];
+                out->stride[d] = a.stride[a.ndim - 1 - d];
+            }
+        }
+        return true; /* .flat of a 1-d array: the array itself */
+    case N_CALL:
+        if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE)
+            return new_array(g, n, out);
+        break;
+    default: break;
+    }
+    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: this array expression is not supported by "
+               "lowering", g->req->kname ? g->req->kname : "?", n->pos.line, n->pos.col);
+    return false;
+}
+
+/* ------------------------------------------------------------ slice stores */
+
+/* Nested counted loops over shape[0..nd-1]; body(idx) at the innermost. */
+typedef void (*nd_body)(loops_gen *g, LLVMValueRef *idx, void *ctx);
+
+static void nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, nd_body body, void *ctx)
+{
+    loops_counted c[UG_MAXDIMS];
+    LLVMValueRef idx[UG_MAXDIMS];
+    for (int d = 0; d < nd; d++)
+        idx[d] = loops_count_begin(g, &c[d], shape[d]);
+    body(g, idx, ctx);
+    for (int d = nd - 1; d >= 0; d--)
+        loops_count_end(g, &c[d], NULL);
+}
+
+typedef struct copy_ctx {
+    const loops_arr *dst, *src; /* src NULL: fill with v */
+    LLVMValueRef v;
+    ug_dtype ddt, sdt;
+} copy_ctx;
+
+static void copy_one(loops_gen *g, LLVMValueRef *idx, void *p)
+{
+    copy_ctx *c = p;
+    LLVMValueRef v = c->v;
+    if (c->src) {
+        LLVMValueRef sidx[UG_MAXDIMS];
+        int off = c->dst->ndim - c->src->ndim;
+        for (int d = 0; d < c->src->ndim; d++)
+            sidx[d] = idx[off + d];
+        v = loops_emit_cast(g, loops_load_elem(g, loops_elem_at(g, c->src, sidx), c->sdt), c->sdt, c->ddt);
+    }
+    loops_store_elem(g, v, loops_elem_at(g, c->dst, idx), c->ddt);
+}
+
+/* Bytes [lo, hi) that a spans (lo > hi... never: empty arrays give lo == hi). */
+static void span(loops_gen *g, const loops_arr *a, ug_dtype dt, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1);
+    LLVMValueRef base = LLVMBuildPtrToInt(g->B, a->base, g->i64, "");
+    LLVMValueRef l = base, h = LLVMBuildAdd(g->B, base, i64c(g, (long long)ug_dtype_size(dt)), "");
+    LLVMValueRef empty = LLVMConstInt(g->i1, 0, 0);
+    for (int d = 0; d < a->ndim; d++) {
+        LLVMValueRef ext = LLVMBuildMul(g->B, LLVMBuildSub(g->B, a->shape[d], one, ""), a->stride[d], "");
+        LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, ext, zero, "");
+        l = LLVMBuildAdd(g->B, l, LLVMBuildSelect(g->B, neg, ext, zero, ""), "");
+        h = LLVMBuildAdd(g->B, h, LLVMBuildSelect(g->B, neg, zero, ext, ""), "");
+        empty = LLVMBuildOr(g->B, empty, LLVMBuildICmp(g->B, LLVMIntSLE, a->shape[d], zero, ""), "");
+    }
+    *lo = LLVMBuildSelect(g->B, empty, base, l, "");
+    *hi = LLVMBuildSelect(g->B, empty, base, h, "");
+}
+
+/* Broadcast src to dst's shape (NumPy: trailing axes, size 1 repeats via a
+ * zero stride), or stop the call with ValueError naming both shapes. */
+static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src)
+{
+    int off = dst->ndim - src->ndim;
+    LLVMValueRef bad = LLVMConstInt(g->i1, 0, 0), one = i64c(g, 1);
+    for (int d = 0; d < src->ndim; d++) {
+        LLVMValueRef is1 = LLVMBuildICmp(g->B, LLVMIntEQ, src->shape[d], one, "");
+        LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, src->shape[d], dst->shape[off + d], "");
+        bad = LLVMBuildOr(g->B, bad, LLVMBuildNot(g->B, LLVMBuildOr(g->B, is1, same, ""), ""), "");
+        src->stride[d] = LLVMBuildSelect(g->B, LLVMBuildAnd(g->B, is1, LLVMBuildNot(g->B, same, ""), ""), i64c(g, 0),
+                                         src->stride[d], "");
+    }
+    LLVMBasicBlockRef no = loops_block(g, "bcast.bad"), yes = loops_block(g, "bcast.ok");
+    LLVMBuildCondBr(g->B, bad, no, yes);
+    LLVMPositionBuilderAtEnd(g->B, no);
+    LLVMValueRef ss = loops_entry_alloca(g, LLVMArrayType2(g->i64, 2 * UG_MAXDIMS), "bshapes");
+    for (int d = 0; d < src->ndim + dst->ndim; d++) {
+        LLVMValueRef ix[2] = {i64c(g, 0), i64c(g, d)};
+        LLVMValueRef v = d < src->ndim ? src->shape[d] : dst->shape[d - src->ndim];
+        LLVMBuildStore(g->B, v, LLVMBuildInBoundsGEP2(g->B, LLVMArrayType2(g->i64, 2 * UG_MAXDIMS), ss, ix, 2, ""));
+    }
+    LLVMTypeRef ps[3] = {g->ptr, g->i32, g->i32};
+    LLVMValueRef args[3] = {ss, LLVMConstInt(g->i32, (unsigned)src->ndim, 0), LLVMConstInt(g->i32, (unsigned)dst->ndim, 0)};
+    loops_rt_call(g, "loops_rt_broadcast_error", g->vd, ps, args, 3, true);
+    loops_fail_here(g);
+    LLVMPositionBuilderAtEnd(g->B, yes);
+}
+
+ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value)
+{
+    loops_arr dst;
+    if (!view_of(g, target, &dst))
+        return g->err->code;
+    copy_ctx c = {.dst = &dst, .ddt = (ug_dtype)target->ty.dt};
+    if (value->ty.kind != KT_ARRAY) {
+        if (!(c.v = loops_conv(g, value, c.ddt)))
+            return g->err->code;
+        nd_loop(g, dst.ndim, dst.shape, copy_one, &c);
+        return UG_OK;
+    }
+    loops_arr src;
+    if (!loops_arr_eval(g, value, &src))
+        return g->err->code;
+    c.sdt = (ug_dtype)value->ty.dt;
+    broadcast_check(g, &dst, &src);
+    /* A source overlapping the target (a[1:] = a[:-1]) is read whole first, as NumPy does. */
+    LLVMValueRef dlo, dhi, slo, shi;
+    span(g, &dst, c.ddt, &dlo, &dhi);
+    span(g, &src, c.sdt, &slo, &shi);
+    LLVMValueRef apart = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, dhi, slo, ""),
+                                     LLVMBuildICmp(g->B, LLVMIntULE, shi, dlo, ""), "apart");
+    LLVMBasicBlockRef direct = loops_block(g, "copy.direct"), via = loops_block(g, "copy.temp"),
+                      end = loops_block(g, "copy.end");
+    LLVMBuildCondBr(g->B, apart, direct, via);
+    LLVMPositionBuilderAtEnd(g->B, direct);
+    c.src = &src;
+    nd_loop(g, dst.ndim, dst.shape, copy_one, &c);
+    LLVMBuildBr(g->B, end);
+    LLVMPositionBuilderAtEnd(g->B, via); /* the temporary: src's values, in dst's dtype, in dst's shape */
+    LLVMValueRef tmp = alloc_block(g, dst.shape, dst.ndim, c.ddt, target->pos.line);
+    loops_arr t = dst;
+    t.base = tmp;
+    LLVMValueRef st = i64c(g, (long long)ug_dtype_size(c.ddt));
+    for (int d = dst.ndim - 1; d >= 0; d--) {
+        t.stride[d] = st;
+        st = LLVMBuildMul(g->B, st, dst.shape[d], "");
+    }
+    copy_ctx c1 = {.dst = &t, .src = &src, .ddt = c.ddt, .sdt = c.sdt};
+    nd_loop(g, dst.ndim, dst.shape, copy_one, &c1);
+    copy_ctx c2 = {.dst = &dst, .src = &t, .ddt = c.ddt, .sdt = c.ddt};
+    nd_loop(g, dst.ndim, dst.shape, copy_one, &c2);
+    LLVMBuildBr(g->B, end);
+    LLVMPositionBuilderAtEnd(g->B, end);
+    return UG_OK;
+}
+
+void loops_free_frame(loops_gen *g)
+{
+    if (!g->fs->frame)
+        return;
+    LLVMTypeRef ps[1] = {g->ptr};
+    loops_rt_call(g, "loops_rt_free_frame", g->vd, ps, &g->fs->frame, 1, false);
+}
