@@ -110,6 +110,11 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
     int n = kernel_deps(u->mod, u->kfunc, &deps);
     for (int i = 0; i < n; i++)
         cache_hash_bytes(&h, u->ksrc.text + deps[i]->src_begin, (size_t)(deps[i]->src_end - deps[i]->src_begin));
+    /* Module constants are compiled into the loops, so they are part of the key;
+     * they carry no source span, so the whole text is hashed when there are any
+     * (more than needed, never less: K = 1 vs K = 2 must not share a loop). */
+    if (u->mod->nconsts)
+        cache_hash_str(&h, u->ksrc.text);
     cache_hash_str(&h, u->layout->text);
     cache_hash_int(&h, u->gufunc);
     cache_hash_int(&h, u->opts.target);

@@ -384,6 +384,27 @@ START_TEST(add_and_disable_compile)
 }
 END_TEST
 
+/* Two kernels differing only in a module constant are two loops (the key,
+ * hence the JIT symbol and the cache entry, covers constants). */
+START_TEST(module_constants_are_keyed)
+{
+    const char *sigs[] = {"f8(f8)"};
+    ug_ufunc *a = make("K = 1.0\ndef f(x):\n    return x + K\n", sigs, 1);
+    ug_ufunc *b = make("K = 2.0\ndef f(x):\n    return x + K\n", sigs, 1);
+    double x = 10, ya, yb;
+    ug_operand ops[2];
+    op1d(&ops[0], &x, UG_FLOAT64, 1, 8);
+    op1d(&ops[1], &ya, UG_FLOAT64, 1, 8);
+    call_ok(a, ops, 2);
+    op1d(&ops[1], &yb, UG_FLOAT64, 1, 8);
+    call_ok(b, ops, 2);
+    ck_assert_double_eq(ya, 11.0);
+    ck_assert_double_eq(yb, 12.0);
+    ug_ufunc_free(a);
+    ug_ufunc_free(b);
+}
+END_TEST
+
 START_TEST(thread_counts)
 {
     int def = ug_default_num_threads();
@@ -430,6 +451,7 @@ int main(void)
     tcase_add_test(tc, all_dtypes_roundtrip);
     tcase_add_test(tc, add_and_disable_compile);
     tcase_add_test(tc, thread_counts);
+    tcase_add_test(tc, module_constants_are_keyed);
     tcase_add_test(tc, create_call_free_cycles);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
