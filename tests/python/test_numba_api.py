@@ -526,6 +526,11 @@ def test_changing_a_helper_in_another_module_recompiles(tmp_path, fresh_cache, r
     assert float(run_python(code)) == 4.0  # from the cache
     mod.write_text("def h(x):\n    return x + 10.0\n")
     assert float(run_python(code)) == 22.0
+    mod.write_text("K = 100.0\ndef h(x):\n    return x + K\n")  # a constant of the helper's module
+    assert float(run_python(code)) == 202.0
+    mod.write_text("K = 1000.0\ndef h(x):\n    return x + K\n")
+    assert float(run_python(code)) == 2002.0
+    assert len(list(fresh_cache.glob("*.ugo"))) == 4  # one object per version of the helper
 
 
 # ================================================================== 4. the object users get back
@@ -626,6 +631,8 @@ def test_disable_jit_runs_python(run_python, tmp_path):
             for i in range(a.shape[0]):
                 out[i] = a[i] * k
         print(g(np.arange(6.0).reshape(2, 3), 2.0).tolist())
+        s = ufuncgen.vectorize("def s(x):\\n    return sqrt(x) + 1\\n", ["f8(f8)"])
+        print(s(np.array([4.0, 9.0])).tolist())
     """))
     out = run_python(f"import runpy; runpy.run_path({str(script)!r})", env={"UFUNCGEN_DISABLE_JIT": "1"})
     jit = run_python(f"import runpy; runpy.run_path({str(script)!r})", env={"UFUNCGEN_DISABLE_JIT": "0"})
@@ -635,6 +642,7 @@ def test_disable_jit_runs_python(run_python, tmp_path):
     assert lines[0] == "PythonUfunc float64 [2.0, 3.0, 4.0] True"  # NumPy's choice: the first loop int32 casts to
     assert lines[1] == "float64 [0.5, 1.5]"
     assert lines[2] == "[[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]"
+    assert lines[3] == "[3.0, 4.0]"  # a string kernel, run as Python with the kernel language's names
 
 
 # ================================================================== 5. threads
