@@ -759,6 +759,8 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         if (x->kind == N_SLICE) {
             if (!slice_part(I, fs, x->a) || !slice_part(I, fs, x->b) || !slice_part(I, fs, x->cond))
                 return T_VOID;
+            if (x->cond) /* a step that may be zero: ValueError at run time */
+                I->t->fallible = true;
             keep++;
             x->ty = T_VOID;
         } else if (!want_index(I, fs, x, "an array index")) {
@@ -912,6 +914,28 @@ static int shape_arg(infer *I, fstate *fs, kernel_node *x)
     return 1;
 }
 
+/* new_array on a call it has seen: kids[0] the shape or model, .b the fill,
+ * .ival 1 if the dtype was given (dtype= or the model's), in .opty. */
+static kernel_type new_array_again(infer *I, fstate *fs, kernel_node *n, bool like)
+{
+    int ndim, dt = n->opty.dt;
+    if (like) {
+        kernel_type t = array_of(I, fs, n->kids[0], "the model of a new array");
+        ndim = t.ndim;
+    } else {
+        ndim = shape_arg(I, fs, n->kids[0]);
+    }
+    if (n->b) {
+        kernel_type ft = scalar_expr(I, fs, n->b);
+        if (!I->failed && !n->ival)
+            dt = settle(ft).dt;
+    }
+    if (I->failed || ndim < 0)
+        return T_VOID;
+    n->opty = scalar(dt, false);
+    return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0};
+}
+
 /* np.empty/zeros/ones/full(shape[, fill], dtype=...) and the *_like forms.
  * After inference: kids[0] the shape (int, N_TUPLE, shape value) or the
  * array of a *_like; .b the fill value (full, full_like) or NULL; .ty the
@@ -921,6 +945,8 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     bool like = b >= B_EMPTY_LIKE, full = b == B_FULL || b == B_FULL_LIKE;
     kernel_node *shape = NULL, *fill = NULL, *dtype = NULL;
     int npos = 0;
+    if (n->builtin == b) /* typed before (the fixpoint runs again): arguments already sorted */
+        return new_array_again(I, fs, n, like);
     for (int k = 0; k < n->nkids; k++) {
         const char *kw = n->kwnames ? n->kwnames[k] : NULL;
         kernel_node *x = n->kids[k];
@@ -961,10 +987,11 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     if (fill) {
         kernel_type ft = scalar_expr(I, fs, fill);
         if (!I->failed && !dtype && !like) /* np.full(n, 2) is an int64 array, np.full(n, 2.5) a float64 one */
-            dt = settle(ft).dt == UG_BOOL && ft.weak ? UG_BOOL : settle(ft).dt;
+            dt = settle(ft).dt;
     }
     if (I->failed)
         return T_VOID;
+    n->ival = dtype || like;
     n->builtin = b;
     I->t->fallible = true; /* a size may be negative or too large: an error at run time */
     n->kids[0] = shape;
@@ -1175,6 +1202,8 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         char b1[48], b2[48];
         if (!I->failed && vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
             fail(I, UG_ETYPE, n->pos, "cannot assign %s to %s", tstr(vt, b1), tstr(tt, b2));
+        if (vt.kind == KT_ARRAY) /* shapes checked at run time; an overlapping source is copied first */
+            I->t->fallible = true;
         return;
     }
     scalar_expr(I, fs, n->b);
@@ -1318,8 +1347,18 @@ static void return_stmt(infer *I, fstate *fs, kernel_node *n)
     }
     if (n->a) {
         fs->any_value_ret = true;
-        kernel_type t = scalar_expr(I, fs, n->a);
-        if (!I->failed && !fs->fixed_ret) {
+        kernel_type t = fs->role == ROLE_HELPER ? value_expr(I, fs, n->a) : scalar_expr(I, fs, n->a);
+        char b1[48], b2[48];
+        if (!I->failed && (t.kind == KT_ARRAY || fs->ret.kind == KT_ARRAY) && fs->ret.kind != KT_VOID &&
+            !same_type(t, fs->ret)) {
+            fail(I, UG_ETYPE, n->a->pos, "function '%s' returns %s here and %s elsewhere", fs->fn->name, tstr(t, b1),
+                 tstr(fs->ret, b2));
+            return;
+        }
+        if (!I->failed && t.kind == KT_ARRAY) {
+            fs->changed |= fs->ret.kind == KT_VOID;
+            fs->ret = t;
+        } else if (!I->failed && !fs->fixed_ret) {
             kernel_type j = join(fs->ret, t);
             fs->changed |= !same_type(j, fs->ret);
             fs->ret = j;

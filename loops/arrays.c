@@ -274,6 +274,8 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
     case N_CALL:
         if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE)
             return new_array(g, n, out);
+        if (n->callee)
+            return loops_helper_array(g, n, out);
         break;
     default: break;
     }

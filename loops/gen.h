@@ -37,6 +37,8 @@ typedef struct loops_gen {
     unsigned fmf;                       /* fast-math flags for float ops (0 unless fastmath) */
     bool errflag;                       /* functions take a trailing error-flag pointer (boundscheck,
                                            or a kernel that may fail: kernel_typed.fallible) */
+    bool frames;                        /* local arrays: helpers also take the kernel's frame pointer
+                                           (their arrays live until the kernel returns) */
     LLVMValueRef used[LOOPS_MAX_USED];  /* declarations kept alive via llvm.compiler.used */
     int nused;
     LLVMValueRef *fns;                  /* LLVM function of each req->tk->funcs[k] */
@@ -107,6 +109,8 @@ typedef struct loops_fstate {
 } loops_fstate;
 
 /* Helpers of lower.c that arrays.c uses. */
+/* A call of a helper returning an array: its descriptor into *out. */
+bool loops_helper_array(loops_gen *g, const kernel_node *n, loops_arr *out);
 LLVMValueRef loops_expr(loops_gen *g, const kernel_node *n);            /* a scalar value */
 LLVMValueRef loops_conv(loops_gen *g, const kernel_node *n, ug_dtype to); /* ... converted to `to` */
 LLVMBasicBlockRef loops_block(loops_gen *g, const char *name);

@@ -29,10 +29,30 @@ static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *wha
 
 /* ---------------------------------------------------------------- types */
 
+/* Helpers of a kernel with local arrays take its frame (after the error flag). */
+static bool takes_frame(loops_gen *g, const kernel_func *f) { return g->frames && f != g->req->tk->kernel; }
+
+/* A helper's array result: {ptr base, i64 shape[ndim], i64 stride[ndim]}. */
+static LLVMTypeRef arr_struct(loops_gen *g, int ndim)
+{
+    LLVMTypeRef f[1 + 2 * UG_MAXDIMS];
+    f[0] = g->ptr;
+    for (int d = 0; d < 2 * ndim; d++)
+        f[1 + d] = g->i64;
+    return LLVMStructTypeInContext(g->C, f, 1 + 2 * (unsigned)ndim, 0);
+}
+
+static LLVMTypeRef ret_type(loops_gen *g, const kernel_func *f)
+{
+    if (f->ret.kind == KT_ARRAY)
+        return arr_struct(g, f->ret.ndim);
+    return f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
+}
+
 /* Number of LLVM parameters of f: arrays expand to base, shapes, strides. */
 static unsigned nparams_llvm(loops_gen *g, const kernel_func *f)
 {
-    unsigned n = g->errflag ? 1 : 0;
+    unsigned n = (g->errflag ? 1 : 0) + (takes_frame(g, f) ? 1 : 0);
     for (int k = 0; k < f->nparams; k++)
         n += f->params[k].ty.kind == KT_ARRAY ? 1 + 2u * f->params[k].ty.ndim : 1;
     return n;
@@ -56,8 +76,9 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
     }
     if (g->errflag)
         ps[n++] = g->ptr;
-    LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
-    LLVMTypeRef fty = LLVMFunctionType(ret, ps, n, 0); /* copies the parameter list */
+    if (takes_frame(g, f))
+        ps[n++] = g->ptr;
+    LLVMTypeRef fty = LLVMFunctionType(ret_type(g, f), ps, n, 0); /* copies the parameter list */
     free(ps);
     return fty;
 }
@@ -373,6 +394,8 @@ static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
     }
     if (g->errflag)
         out[m++] = g->fs->errflag;
+    if (takes_frame(g, callee))
+        out[m++] = g->fs->frame;
     return m;
 }
 
@@ -394,7 +417,21 @@ static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
         LLVMPositionBuilderAtEnd(g->B, ok);
     }
     /* a void helper used as a statement: any non-NULL marker will do */
-    return n->callee->ret.kind == KT_SCALAR ? r : LLVMConstInt(g->i1, 0, 0);
+    return n->callee->ret.kind != KT_VOID ? r : LLVMConstInt(g->i1, 0, 0);
+}
+
+bool loops_helper_array(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    LLVMValueRef r = helper_call(g, n);
+    if (!r)
+        return false;
+    out->ndim = n->callee->ret.ndim;
+    out->base = LLVMBuildExtractValue(g->B, r, 0, "base");
+    for (int d = 0; d < out->ndim; d++) {
+        out->shape[d] = LLVMBuildExtractValue(g->B, r, 1 + (unsigned)d, "shape");
+        out->stride[d] = LLVMBuildExtractValue(g->B, r, 1 + (unsigned)(out->ndim + d), "stride");
+    }
+    return true;
 }
 
 static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
@@ -915,7 +952,18 @@ static ug_status jump(loops_gen *g, const kernel_node *n, bool is_break)
 static ug_status return_stmt(loops_gen *g, const kernel_node *n)
 {
     const kernel_func *f = g->fs->f;
-    if (n->a && f->ret.kind == KT_SCALAR) {
+    if (n->a && f->ret.kind == KT_ARRAY) {
+        loops_arr a;
+        if (!loops_arr_eval(g, n->a, &a))
+            return g->err->code;
+        LLVMValueRef v = LLVMGetUndef(arr_struct(g, a.ndim));
+        v = LLVMBuildInsertValue(g->B, v, a.base, 0, "");
+        for (int d = 0; d < a.ndim; d++) {
+            v = LLVMBuildInsertValue(g->B, v, a.shape[d], 1 + (unsigned)d, "");
+            v = LLVMBuildInsertValue(g->B, v, a.stride[d], 1 + (unsigned)(a.ndim + d), "");
+        }
+        LLVMBuildStore(g->B, v, g->fs->ret_slot);
+    } else if (n->a && f->ret.kind == KT_SCALAR) {
         LLVMValueRef v = conv(g, n->a, (ug_dtype)f->ret.dt);
         if (!v)
             return g->err->code;
@@ -1016,7 +1064,7 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
             }
         }
     }
-    if (g->errflag && g->req->tk->fallible) { /* the list of local arrays to free at return */
+    if (g->frames && !takes_frame(g, f)) { /* the kernel's list of local arrays, freed at its return */
         fs->frame = LLVMBuildAlloca(g->B, g->ptr, "frame");
         LLVMBuildStore(g->B, LLVMConstNull(g->ptr), fs->frame);
     }
@@ -1030,9 +1078,11 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
     for (int k = 0; k < f->nparams; k++)
         p = bind_param(g, fs, k, p);
     if (g->errflag)
-        fs->errflag = LLVMGetParam(fs->fn, p);
-    if (f->ret.kind == KT_SCALAR) {
-        LLVMTypeRef rt = loops_vty(g, (ug_dtype)f->ret.dt);
+        fs->errflag = LLVMGetParam(fs->fn, p++);
+    if (takes_frame(g, f))
+        fs->frame = LLVMGetParam(fs->fn, p++);
+    if (f->ret.kind == KT_SCALAR || f->ret.kind == KT_ARRAY) {
+        LLVMTypeRef rt = ret_type(g, f);
         fs->ret_slot = LLVMBuildAlloca(g->B, rt, "ret");
         LLVMBuildStore(g->B, LLVMConstNull(rt), fs->ret_slot);
     }
@@ -1051,9 +1101,10 @@ static ug_status lower_func(loops_gen *g, int idx)
     if (!st) {
         br_to(g, fs.ret_bb);
         LLVMPositionBuilderAtEnd(g->B, fs.ret_bb);
-        loops_free_frame(g);
+        if (!takes_frame(g, fs.f))
+            loops_free_frame(g);
         if (fs.ret_slot)
-            LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)fs.f->ret.dt), fs.ret_slot, "r"));
+            LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, ret_type(g, fs.f), fs.ret_slot, "r"));
         else
             LLVMBuildRetVoid(g->B);
     }

@@ -237,7 +237,7 @@ static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy
     if (!ug_take_loop_error(&err))
         return 0;
     PyGILState_STATE g = PyGILState_Ensure();
-    PyErr_SetString(PyExc_IndexError, err.msg);
+    ug_numpy_raise(err.code, err.msg, -1, -1, NULL, NULL); /* IndexError, or the class a kernel raised */
     PyGILState_Release(g);
     return -1;
 }
