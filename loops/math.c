@@ -433,11 +433,15 @@ static LLVMValueRef py_minmax(loops_gen *g, LLVMValueRef *args, int n, ug_dtype 
     return r;
 }
 
-/* np.maximum/minimum (NaN-propagating: NaN in a, else b wins ties) and
- * np.fmax/fmin (NaN-ignoring). Integers: plain comparisons. */
+/* np.maximum/minimum (NaN-propagating: NaN in a, else b wins ties, as every
+ * NumPy loop does) and np.fmax/fmin (NaN-ignoring: a wins ties, NumPy's
+ * documented where(a >= b, a, b), its float64 scalar loop and Numba; NumPy's
+ * SIMD loops give either sign of a 0.0/-0.0 tie depending on the element's
+ * place). Integers: plain comparisons. */
 static LLVMValueRef np_minmax(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_dtype dt, bool is_max, bool nan_prop)
 {
-    LLVMValueRef c = loops_emit_compare(g, is_max ? TK_GT : TK_LT, a, b, dt);
+    int op = nan_prop ? (is_max ? TK_GT : TK_LT) : (is_max ? TK_GE : TK_LE);
+    LLVMValueRef c = loops_emit_compare(g, op, a, b, dt);
     if (is_float(dt)) {
         LLVMValueRef nan = LLVMBuildFCmp(g->B, LLVMRealUNO, nan_prop ? a : b, nan_prop ? a : b, "isnan");
         c = LLVMBuildOr(g->B, c, nan, "");

@@ -732,8 +732,10 @@ static double py_max(double a, double b) { return b > a ? b : a; }
 static double py_min(double a, double b) { return b < a ? b : a; }
 static double np_maximum(double a, double b) { return (a > b || isnan(a)) ? a : b; }
 static double np_minimum(double a, double b) { return (a < b || isnan(a)) ? a : b; }
-static double np_fmax(double a, double b) { return (a > b || isnan(b)) ? a : b; }
-static double np_fmin(double a, double b) { return (a < b || isnan(b)) ? a : b; }
+/* fmax/fmin: the first argument wins a tie (NumPy's documented
+ * where(a >= b, a, b), its float64 scalar loop, Numba): fmax(0.0, -0.0) is 0.0. */
+static double np_fmax(double a, double b) { return (a >= b || isnan(b)) ? a : b; }
+static double np_fmin(double a, double b) { return (a <= b || isnan(b)) ? a : b; }
 
 START_TEST(math_binary_builtins)
 {
@@ -765,6 +767,47 @@ START_TEST(math_binary_builtins)
             ck_assert_msg(close_ulps(got, want, cs[c].ulps, f32), "%s builtin %d (%g, %g): %.17g want %.17g",
                           f32 ? "float32" : "float64", cs[c].b, a[i], b[i], got, want);
         }
+    }
+}
+END_TEST
+
+/* Ties of 0.0 and -0.0 and NaNs give the same sign on every path: the vector
+ * body, the scalar remainder, strided operands and a broadcast operand. */
+START_TEST(minmax_signed_zeros_every_path)
+{
+    static const int bs[] = {B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN};
+    static double (*const ref[])(double, double) = {np_maximum, np_minimum, np_fmax, np_fmin};
+    static const double v[] = {0.0, -0.0, NAN, 1.0, -1.0};
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    size_t sz = ug_dtype_size(dt);
+    enum { N = 67, S = 3 };
+    for (int k = 0; k < 4; k++) {
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(bs[k], args2, 2, dt, dt), 0, NULL), dts);
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 5; j++)
+                for (int path = 0; path < 3; path++) { /* contiguous, strided, b broadcast */
+                    static char a[N * S * 8], b[N * S * 8], out[N * S * 8];
+                    intptr_t st = path == 1 ? (intptr_t)(S * sz) : (intptr_t)sz;
+                    for (int e = 0; e < N * S; e++) {
+                        if (dt == UG_FLOAT32) {
+                            ((float *)a)[e] = (float)v[i], ((float *)b)[e] = (float)v[j];
+                        } else {
+                            ((double *)a)[e] = v[i], ((double *)b)[e] = v[j];
+                        }
+                    }
+                    char *args[3] = {a, b, out};
+                    intptr_t dims[1] = {N}, steps[3] = {st, path == 2 ? 0 : st, st};
+                    fn(args, dims, steps, NULL);
+                    double want = ref[k](v[i], v[j]);
+                    for (int e = 0; e < N; e++) {
+                        char *o = out + (size_t)e * (size_t)st;
+                        double got = dt == UG_FLOAT32 ? *(float *)o : *(double *)o;
+                        ck_assert_msg(same(got, want), "%s builtin %d (%g, %g) path %d element %d: %g want %g",
+                                      ug_dtype_name(dt), bs[k], v[i], v[j], path, e, got, want);
+                    }
+                }
     }
 }
 END_TEST
@@ -2173,6 +2216,7 @@ static Suite *suite(void)
     tcase_add_test(t, casts_match_numpy);
     tcase_add_loop_test(t, math_unary_every_builtin, 0, 2 * NMCASES);
     tcase_add_loop_test(t, math_binary_builtins, 0, 2);
+    tcase_add_loop_test(t, minmax_signed_zeros_every_path, 0, 2);
     tcase_add_loop_test(t, int_builtins, 0, 8);
     suite_add_tcase(s, t);
     TCase *l = tcase_create("loops");
