@@ -200,3 +200,14 @@ def test_long_non_ascii_messages_cut_on_a_character(pad):
         ufuncgen.guvectorize("def f(x, o):\n    o[0] = x[0]\n", ["void(float64[:], float64[:])"], "(" + text + ")->()")
     with pytest.raises(NameError):
         ufuncgen.vectorize("def f(x):\n    return x + " + "\u00e9" * pad + "\u00e9\U0001F600" * 700 + "\n", ["f8(f8)"])
+
+
+@pytest.mark.parametrize("n", [10**12, 2**32 + 2, -(2**40), 5000, -1])
+def test_num_threads_out_of_range_names_the_option(n):
+    """num_threads=10**12 raised OverflowError naming nothing, and
+    set_num_threads(2**32 + 2) wrapped silently to 2 threads."""
+    with pytest.raises(ValueError, match="num_threads.*" + str(n)):
+        ufuncgen.vectorize("def f(x):\n    return x\n", ["f8(f8)"], target="parallel", num_threads=n)
+    with pytest.raises(ValueError, match=str(n)):
+        ufuncgen.set_num_threads(n)
+    ufuncgen.set_num_threads(0)
