@@ -71,6 +71,11 @@ void loops_store_elem(loops_gen *g, LLVMValueRef v, LLVMValueRef p, ug_dtype dt)
 /* ---- math.c ---- */
 /* Binary operator op (kernel_tok) on a and b, both already of dtype dt. */
 LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+/* a ** e for float a of dtype dt and an integer exponent e of its own dtype
+ * edt, as Numba lowers it: a constant |e| <= 65536 becomes the unrolled
+ * multiplications of repeated squaring (then 1 / r for e < 0), a variable e
+ * the same loop at run time; a larger |e| is pow. */
+LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_dtype dt, ug_dtype edt);
 /* Unary operator (TK_MINUS, TK_PLUS, TK_TILDE) on v of dtype dt. */
 LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
 /* Comparison (TK_LT .. TK_NE) of a and b in dtype dt, as i1. */

@@ -450,6 +450,34 @@ static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
     return loops_emit_builtin(g, n->builtin, args, n->nkids, (ug_dtype)n->opty.dt, (ug_dtype)n->ty.dt);
 }
 
+/* The exponent of a float `**` as an integer value of its own dtype when it
+ * is one (an int literal, also negated, or an integer-typed value): Numba
+ * lowers those to multiplications (loops_emit_fpowi). NULL otherwise. */
+static LLVMValueRef int_exponent(loops_gen *g, const kernel_node *e, ug_dtype *edt)
+{
+    const kernel_node *lit = e;
+    while (lit->kind == N_UNARY && (lit->op == TK_MINUS || lit->op == TK_PLUS))
+        lit = lit->a;
+    if (lit->kind == N_INT && !lit->big) { /* its .ty may be the float it stands next to */
+        *edt = UG_INT64;
+        return conv(g, e, UG_INT64);
+    }
+    *edt = (ug_dtype)e->ty.dt;
+    ug_kind k = ug_dtype_kind(*edt);
+    return k == UG_KIND_INT || k == UG_KIND_UINT ? expr(g, e) : NULL;
+}
+
+/* a ** b in float dtype ot: an integer exponent as Numba, else pow. */
+static LLVMValueRef float_power(loops_gen *g, LLVMValueRef a, const kernel_node *b, ug_dtype ot)
+{
+    ug_dtype edt;
+    LLVMValueRef e = int_exponent(g, b, &edt);
+    if (e)
+        return loops_emit_fpowi(g, a, e, ot, edt);
+    LLVMValueRef v = g->err->code ? NULL : conv(g, b, ot);
+    return v ? loops_emit_binop(g, TK_DSTAR, a, v, ot) : NULL;
+}
+
 static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
 {
     ug_dtype ot = (ug_dtype)n->opty.dt;
@@ -465,6 +493,10 @@ static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
         return v ? loops_emit_unop(g, n->op, v, ot) : NULL;
     }
     case N_BINARY: {
+        if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+            LLVMValueRef a = conv(g, n->a, ot);
+            return a ? float_power(g, a, n->b, ot) : NULL;
+        }
         LLVMValueRef a = conv(g, n->a, ot), b = a ? conv(g, n->b, ot) : NULL;
         return b ? loops_emit_binop(g, n->op, a, b, ot) : NULL;
     }
@@ -576,10 +608,16 @@ static ug_status augassign(loops_gen *g, const kernel_node *n)
     if (!p)
         return g->err->code ? g->err->code : unsupported(g, n, "this augmented assignment target");
     LLVMValueRef cur = t->kind == N_NAME ? LLVMBuildLoad2(g->B, loops_vty(g, tt), p, t->name) : loops_load_elem(g, p, tt);
-    LLVMValueRef b = conv(g, n->b, ot);
-    if (!b)
-        return g->err->code;
-    LLVMValueRef r = loops_emit_binop(g, n->op, loops_emit_cast(g, cur, tt, ot), b, ot);
+    LLVMValueRef r, a = loops_emit_cast(g, cur, tt, ot);
+    if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+        if (!(r = float_power(g, a, n->b, ot)))
+            return g->err->code ? g->err->code : unsupported(g, n, "this operator");
+    } else {
+        LLVMValueRef b = conv(g, n->b, ot);
+        if (!b)
+            return g->err->code;
+        r = loops_emit_binop(g, n->op, a, b, ot);
+    }
     if (!r)
         return unsupported(g, n, "this operator");
     r = loops_emit_cast(g, r, ot, tt);
