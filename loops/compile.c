@@ -127,6 +127,24 @@ LLVMValueRef loops_entry_alloca(loops_gen *g, LLVMTypeRef t, const char *name)
 
 /* ---------------------------------------------------------------- stages */
 
+/* ug_options.fastmath (1: all, else UG_FASTMATH_* bits) as LLVM's flags. */
+static LLVMFastMathFlags fast_math_flags(int fm)
+{
+    if (fm == UG_FASTMATH_ALL)
+        return LLVMFastMathAll;
+    static const struct { int ug; LLVMFastMathFlags llvm; } map[] = {
+        {UG_FASTMATH_REASSOC, LLVMFastMathAllowReassoc}, {UG_FASTMATH_NNAN, LLVMFastMathNoNaNs},
+        {UG_FASTMATH_NINF, LLVMFastMathNoInfs},          {UG_FASTMATH_NSZ, LLVMFastMathNoSignedZeros},
+        {UG_FASTMATH_ARCP, LLVMFastMathAllowReciprocal}, {UG_FASTMATH_CONTRACT, LLVMFastMathAllowContract},
+        {UG_FASTMATH_AFN, LLVMFastMathApproxFunc},
+    };
+    LLVMFastMathFlags f = 0;
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (fm & map[i].ug)
+            f |= map[i].llvm;
+    return f;
+}
+
 static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLVMTargetMachineRef tm, ug_error *err)
 {
     memset(g, 0, sizeof *g);
@@ -146,7 +164,7 @@ static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLV
     g->vd = LLVMVoidTypeInContext(C);
     g->avx2 = strstr(host_features, "+avx2") != NULL;
     g->avx512 = strstr(host_features, "+avx512f") != NULL;
-    g->fmf = r->fastmath ? LLVMFastMathAll : 0;
+    g->fmf = fast_math_flags(r->fastmath);
     g->errflag = r->boundscheck || (r->tk && r->tk->fallible);
     g->frames = r->tk && r->tk->fallible;
     LLVMSetTarget(g->M, host_triple);

@@ -32,7 +32,7 @@ typedef struct loops_request {
     const ug_dtype *dtypes;   /* nin + nout operand dtypes */
     const char *symbol;       /* external name of the loop function (unique per key) */
     const char *kname;        /* kernel name, for boundscheck messages */
-    int fastmath;             /* add fast-math flags */
+    int fastmath;             /* ug_options.fastmath: 0, 1 (all flags) or UG_FASTMATH_* bits */
     int boundscheck;          /* check every array index */
     int opt_level;            /* 0..3 */
     /* Gufuncs only, both NULL or both set: a variant for one shape of the

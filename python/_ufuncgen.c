@@ -174,7 +174,77 @@ static PyObject *py_loops(PyObject *self, PyObject *arg)
     return list;
 }
 
+static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(ug_context_num_threads(g_ctx));
+}
+
+static PyObject *py_default_num_threads(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(ug_default_num_threads());
+}
+
+static PyObject *py_add(PyObject *self, PyObject *args)
+{
+    PyObject *uf;
+    const char *sig;
+    if (!PyArg_ParseTuple(args, "Os", &uf, &sig))
+        return NULL;
+    int loop = ug_numpy_add(uf, sig);
+    return loop < 0 ? NULL : PyLong_FromLong(loop);
+}
+
+static ug_ufunc *ours(PyObject *uf)
+{
+    ug_ufunc *f = ug_numpy_get(uf);
+    if (!f)
+        PyErr_SetString(PyExc_TypeError, "not a ufuncgen ufunc");
+    return f;
+}
+
+static PyObject *py_disable_compile(PyObject *self, PyObject *uf)
+{
+    ug_ufunc *f = ours(uf);
+    if (!f)
+        return NULL;
+    ug_ufunc_disable_compile(f);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_is_lazy(PyObject *self, PyObject *uf)
+{
+    ug_ufunc *f = ours(uf);
+    return f ? PyBool_FromLong(ug_ufunc_is_lazy(f)) : NULL;
+}
+
+static PyObject *py_set_user(PyObject *self, PyObject *args)
+{
+    PyObject *uf, *obj;
+    if (!PyArg_ParseTuple(args, "OO", &uf, &obj))
+        return NULL;
+    if (ug_numpy_set_user(uf, obj) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_get_user(PyObject *self, PyObject *uf)
+{
+    PyObject *o = ug_numpy_user(uf);
+    if (!o)
+        Py_RETURN_NONE;
+    Py_INCREF(o);
+    return o;
+}
+
 static PyMethodDef methods[] = {
+    {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads target='parallel' ufuncs use now."},
+    {"default_num_threads", py_default_num_threads, METH_NOARGS,
+     "The default thread count (UFUNCGEN_NUM_THREADS, else OpenMP's)."},
+    {"add", py_add, METH_VARARGS, "add(ufunc, signature) -> loop index: compile one more loop."},
+    {"disable_compile", py_disable_compile, METH_O, "Stop compiling loops for new input dtypes."},
+    {"is_lazy", py_is_lazy, METH_O, "True if new input dtypes compile a new loop."},
+    {"set_user", py_set_user, METH_VARARGS, "set_user(ufunc, obj): keep obj with the ufunc."},
+    {"get_user", py_get_user, METH_O, "The object kept by set_user, or None."},
     {"make", (PyCFunction)(void (*)(void))py_make, METH_VARARGS | METH_KEYWORDS,
      "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
      "num_threads, writable_args) -> numpy.ufunc"},
@@ -203,7 +273,15 @@ PyMODINIT_FUNC PyInit__ufuncgen(void)
         PyModule_AddIntConstant(m, "IDENTITY_MINUS_ONE", UG_IDENTITY_MINUS_ONE) < 0 ||
         PyModule_AddIntConstant(m, "IDENTITY_REORDERABLE", UG_IDENTITY_REORDERABLE) < 0 ||
         PyModule_AddIntConstant(m, "TARGET_CPU", UG_TARGET_CPU) < 0 ||
-        PyModule_AddIntConstant(m, "TARGET_PARALLEL", UG_TARGET_PARALLEL) < 0) {
+        PyModule_AddIntConstant(m, "TARGET_PARALLEL", UG_TARGET_PARALLEL) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_ALL", UG_FASTMATH_ALL) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_REASSOC", UG_FASTMATH_REASSOC) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NNAN", UG_FASTMATH_NNAN) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NINF", UG_FASTMATH_NINF) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_NSZ", UG_FASTMATH_NSZ) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_ARCP", UG_FASTMATH_ARCP) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_CONTRACT", UG_FASTMATH_CONTRACT) < 0 ||
+        PyModule_AddIntConstant(m, "FASTMATH_AFN", UG_FASTMATH_AFN) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "parallel/parallel.h"
 #include "ufuncgen/context.h"
 
 static _Thread_local struct {
@@ -78,6 +79,14 @@ UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
     __atomic_store_n(&ctx->num_threads, n, __ATOMIC_RELAXED); /* loops read it at each call */
     return UG_OK;
 }
+
+UG_API int ug_context_num_threads(const ug_context *ctx)
+{
+    int n = ctx ? __atomic_load_n(&ctx->num_threads, __ATOMIC_RELAXED) : 0;
+    return par_threads(n);
+}
+
+UG_API int ug_default_num_threads(void) { return par_threads(0); }
 
 ug_error *ug_ctx_err(const ug_context *ctx)
 {

@@ -64,6 +64,7 @@ typedef struct bridge {
     void **data;
     char *types;
     loop_aux **aux;                 /* one per loop, made at its first call */
+    PyObject *user;                 /* owned: the caller's object (ug_numpy_set_user), or NULL */
 } bridge;
 
 /* ------------------------------------------------------------ NumPy API import */
@@ -167,6 +168,7 @@ static void bridge_free(PyObject *cap)
     for (int i = 0; i < b->cap && b->aux; i++)
         free(b->aux[i]);
     free(b->aux);
+    Py_CLEAR(b->user);
     ug_ufunc_free(b->f);
     free(b->funcs);
     free(b->data);
@@ -770,6 +772,46 @@ PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, co
         Py_DECREF(text);
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------ adding loops, user data */
+
+int ug_numpy_add(PyObject *uf, const char *sig)
+{
+    bridge *b = bridge_of(uf);
+    if (!b) {
+        PyErr_SetString(PyExc_TypeError, "not a ufunc made by ufuncgen");
+        return -1;
+    }
+    ug_error err;
+    int loop;
+    ug_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ug_ufunc_add(b->f, sig, &loop, &err);
+    Py_END_ALLOW_THREADS
+    if (st != UG_OK) {
+        ug_numpy_raise(st, err.msg, err.line, err.column, NULL, NULL);
+        return -1;
+    }
+    return register_new_loops(uf, b) < 0 ? -1 : loop;
+}
+
+int ug_numpy_set_user(PyObject *uf, PyObject *obj)
+{
+    bridge *b = bridge_of(uf);
+    if (!b) {
+        PyErr_SetString(PyExc_TypeError, "not a ufunc made by ufuncgen");
+        return -1;
+    }
+    Py_XINCREF(obj);
+    Py_XSETREF(b->user, obj);
+    return 0;
+}
+
+PyObject *ug_numpy_user(PyObject *uf)
+{
+    bridge *b = bridge_of(uf);
+    return b ? b->user : NULL;
 }
 
 /* ------------------------------------------------------------ writable inputs */

@@ -54,6 +54,17 @@ ug_ufunc *ug_numpy_get(PyObject *obj);
  * that operand read-write and writes back any temporary copy. 0, or -1 with
  * a Python exception set. */
 int ug_numpy_set_writable_input(PyObject *uf, int k);
+/* Compile one more loop for dtype signature sig (ug_ufunc_add, with the GIL
+ * released) and register it with NumPy. The loop index, or -1 with a Python
+ * exception set (ug_numpy_raise's mapping). */
+int ug_numpy_add(PyObject *uf, const char *sig);
+/* Keep a reference to obj (may be NULL) with the ufunc, released with it:
+ * somewhere to hang Python-side state where numpy.ufunc has no instance
+ * attributes (NumPy < 2.2). 0, or -1 with an exception if uf is not ours. */
+int ug_numpy_set_user(PyObject *uf, PyObject *obj);
+/* The object set above (borrowed), or NULL (no exception) if none or if uf
+ * is not a ufuncgen ufunc. */
+PyObject *ug_numpy_user(PyObject *uf);
 
 /* Raise the Python exception for a failed ufuncgen call and return NULL:
  *   UG_ESYNTAX → SyntaxError (filename, lineno, offset and text set, so the

@@ -55,7 +55,9 @@ typedef struct spec_variant {
 
 typedef struct ug_loop_rec {
     ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
-    char sig[256];              /* canonical "dd->d" */
+    char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
+    uint64_t boxed;             /* bit k: input k has layout () but the signature gives it an array type
+                                   (Numba's "(n),()" with "f8[:]": the kernel gets a 1-element array) */
     ug_loop_fn fn;              /* the serial loop */
     loops_code *code;
     par_loop par;               /* the parallel driver's state (target=parallel) */
@@ -77,7 +79,8 @@ struct ug_ufunc {
     kernel_module *mod;
     const kernel_func *kfunc;
     layout_sig *layout;
-    bool gufunc, lazy;
+    bool gufunc;
+    atomic_bool lazy;           /* compiles a loop for new input dtypes (cleared by ug_ufunc_disable_compile) */
     int nin, nout;
     uint64_t written;           /* inputs the kernel stores into (kernel_written_params) */
     cache_key kkey;
@@ -107,6 +110,11 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
     int n = kernel_deps(u->mod, u->kfunc, &deps);
     for (int i = 0; i < n; i++)
         cache_hash_bytes(&h, u->ksrc.text + deps[i]->src_begin, (size_t)(deps[i]->src_end - deps[i]->src_begin));
+    /* Module constants are compiled into the loops, so they are part of the key;
+     * they carry no source span, so the whole text is hashed when there are any
+     * (more than needed, never less: K = 1 vs K = 2 must not share a loop). */
+    if (u->mod->nconsts)
+        cache_hash_str(&h, u->ksrc.text);
     cache_hash_str(&h, u->layout->text);
     cache_hash_int(&h, u->gufunc);
     cache_hash_int(&h, u->opts.target);
@@ -132,7 +140,7 @@ static void loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
     snprintf(out, 48, "ugl_%.40s", hex);
 }
 
-static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
+static void sig_text(const ug_dtype *types, int nin, int nout, uint64_t boxed, char out[256])
 {
     int n = 0;
     for (int k = 0; k < nin + nout && n < 250; k++) {
@@ -143,6 +151,9 @@ static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
         out[n++] = ug_dtype_char(types[k]);
     }
     out[n] = 0;
+    for (int k = 0; boxed && k < nin && n < 240; k++) /* "dd->d:a1": input 1 boxed (a cache key of its own) */
+        if (boxed >> k & 1)
+            n += snprintf(out + n, (size_t)(256 - n), "%s%d", n && strchr(out, ':') ? "," : ":a", k);
 }
 
 /* ------------------------------------------------------------ compiling one loop */
@@ -150,20 +161,21 @@ static void sig_text(const ug_dtype *types, int nin, int nout, char out[256])
 /* The kernel's view of the arguments: gufunc operands are arrays with their
  * core dims, except "()" inputs (scalars) and "()" outputs (1-element
  * arrays, Numba's out[0] convention). */
-static void arg_types(const ug_ufunc *u, const ug_dtype *types, kernel_argtype *args)
+static void arg_types(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, kernel_argtype *args)
 {
     for (int k = 0; k < u->nin + u->nout; k++) {
         args[k].dt = types[k];
         args[k].ndim = u->gufunc ? u->layout->op_ncore[k] : 0;
-        if (u->gufunc && k >= u->nin && args[k].ndim == 0)
+        if (u->gufunc && (k >= u->nin || (boxed >> k & 1)) && args[k].ndim == 0)
             args[k].ndim = 1;
     }
 }
 
-static ug_status infer(const ug_ufunc *u, const ug_dtype *types, bool infer_out, kernel_typed **tk, ug_error *err)
+static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
+                       ug_error *err)
 {
     kernel_argtype args[UG_MAXARGS];
-    arg_types(u, types, args);
+    arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
                            .infer_output = infer_out};
     ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
@@ -182,13 +194,13 @@ static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug
 }
 
 /* Object code for one signature: from the cache, else compiled (and stored). */
-static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, const char *sig,
+static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, uint64_t boxed, const char *sig,
                             const char *symbol, bool from_cache, void **obj, size_t *size, ug_error *err)
 {
     struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
     if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
         return UG_OK;
-    ug_status st = *tk ? UG_OK : infer(u, types, false, tk, err);
+    ug_status st = *tk ? UG_OK : infer(u, types, boxed, false, tk, err);
     if (st == UG_OK)
         st = compile_obj(u, *tk, types, symbol, obj, size, err);
     if (st == UG_OK && c)
@@ -201,16 +213,16 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     char symbol[48];
     void *obj = NULL;
     size_t size = 0;
-    sig_text(types, u->nin, u->nout, rec->sig);
+    sig_text(types, u->nin, u->nout, rec->boxed, rec->sig);
     loop_symbol(u, rec->sig, symbol);
-    ug_status st = get_object(u, &tk, types, rec->sig, symbol, true, &obj, &size, err);
+    ug_status st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, true, &obj, &size, err);
     if (st == UG_OK) {
         st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
         if (st != UG_OK && u->opts.cache) {
             /* A cached object that verified but does not load: compile afresh (and overwrite it). */
             free(obj);
             obj = NULL;
-            st = get_object(u, &tk, types, rec->sig, symbol, false, &obj, &size, err);
+            st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, false, &obj, &size, err);
             if (st == UG_OK)
                 st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
         }
@@ -279,7 +291,7 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached
             return UG_OK;
         }
         kernel_typed *tk = NULL;
-        st = infer(u, rec->types, false, &tk, err);
+        st = infer(u, rec->types, rec->boxed, false, &tk, err);
         if (st == UG_OK) {
             loops_request r = {.tk = tk, .layout = u->layout, .dtypes = rec->types, .symbol = symbol,
                                .kname = u->name, .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
@@ -418,7 +430,7 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
 {
     if (!u->gufunc) {
         types[u->nin] = UG_FLOAT64; /* placeholder, ignored with infer_output */
-        ug_status st = infer(u, types, true, tk, err);
+        ug_status st = infer(u, types, 0, true, tk, err);
         if (st == UG_OK)
             types[u->nin] = (*tk)->out_dt;
         return st;
@@ -433,7 +445,8 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
 
 /* Compile and publish a loop for these dtypes (outputs: given, or inferred
  * when infer_out). Caller holds u->mu or is the creator. */
-static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out, int *index, ug_error *err)
+static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed, bool infer_out, int *index,
+                          ug_error *err)
 {
     int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
     if (n >= UG_MAX_LOOPS)
@@ -442,6 +455,7 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, bool infer_out,
     if (!rec)
         return ug_err_set(err, UG_ENOMEM, "out of memory");
     memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
+    rec->boxed = boxed;
     kernel_typed *tk = NULL;
     ug_status st = infer_out ? lazy_types(u, rec->types, &tk, err) : UG_OK;
     if (st == UG_OK)
@@ -514,7 +528,7 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     return UG_OK;
 }
 
-static ug_status add_signature(ug_ufunc *u, const char *s, ug_error *err)
+static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *index, ug_error *err)
 {
     ug_sig sig;
     ug_status st = ug_sig_parse(s, &sig, err);
@@ -526,8 +540,20 @@ static ug_status add_signature(ug_ufunc *u, const char *s, ug_error *err)
                 return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
-    int index;
-    return st ? st : add_loop(u, sig.types, false, &index, err);
+    if (st)
+        return st;
+    uint64_t boxed = 0;
+    for (int k = 0; u->gufunc && k < u->nin; k++)
+        if (sig.ndim[k] && !u->layout->op_ncore[k])
+            boxed |= (uint64_t)1 << k;
+    if (dedup) /* the same dtypes again: the loop that exists */
+        for (int i = 0; i < ug_ufunc_nloops(u); i++)
+            if (!memcmp(u->loops[i]->types, sig.types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout)) &&
+                u->loops[i]->boxed == boxed) {
+                *index = i;
+                return UG_OK;
+            }
+    return add_loop(u, sig.types, boxed, false, index, err);
 }
 
 static ug_status validate_opts(const ug_options *o, ug_error *err)
@@ -582,7 +608,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     if (!u)
         return ug_err_set(err, UG_ENOMEM, "out of memory");
     u->gufunc = layout != NULL;
-    u->lazy = nsigs == 0;
+    atomic_init(&u->lazy, nsigs == 0);
     /* opts->name/doc are copied by setup_kernel into u->name/u->doc. */
     u->opts.name = opts->name;
     u->opts.doc = opts->doc;
@@ -592,8 +618,10 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     for (int i = 0; st == UG_OK && i < nsigs; i++)
         if (!sigs[i])
             st = ug_err_set(err, UG_EINVAL, "signature %d is NULL", i);
-        else
-            st = add_signature(u, sigs[i], err);
+        else {
+            int index;
+            st = add_signature(u, sigs[i], false, &index, err);
+        }
     if (st != UG_OK) {
         ug_ufunc_free(u);
         return st;
@@ -753,12 +781,33 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
     if (i < 0) {
         ug_dtype types[UG_MAXARGS];
         memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
-        st = add_loop(u, types, true, &i, err);
+        st = add_loop(u, types, 0, true, &i, err);
     }
     pthread_mutex_unlock(&u->mu);
     *loop = i;
     return st;
 }
+
+UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error *err)
+{
+    if (!loop)
+        return UG_EINVAL;
+    *loop = -1;
+    if (!u || !sig)
+        return ug_err_set(err, UG_EINVAL, "NULL ufunc or signature");
+    pthread_mutex_lock(&u->mu);
+    ug_status st = add_signature(u, sig, true, loop, err);
+    pthread_mutex_unlock(&u->mu);
+    return st;
+}
+
+UG_API void ug_ufunc_disable_compile(ug_ufunc *u)
+{
+    if (u)
+        atomic_store(&u->lazy, false);
+}
+
+UG_API int ug_ufunc_is_lazy(const ug_ufunc *u) { return u && atomic_load(&u->lazy); }
 
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
 {
@@ -774,7 +823,7 @@ UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *lo
             return ug_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
     int n = ug_ufunc_nloops(u);
     int i = find_exact(u, in_types, n);
-    if (i < 0 && u->lazy)
+    if (i < 0 && atomic_load(&u->lazy))
         return lazy_resolve(u, in_types, loop, err);
     if (i < 0)
         i = find_safe(u, in_types, n);

@@ -170,6 +170,12 @@ UG_API int ug_errcolumn(const ug_context *ctx);
  * with their own ug_options.num_threads. UG_EINVAL, with a message naming
  * n, if n < 0 or n > 4096. */
 UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n);
+/* Threads a target=parallel ufunc made from ctx (without its own
+ * num_threads) uses now: the count set above, else the default below. */
+UG_API int ug_context_num_threads(const ug_context *ctx);
+/* The default thread count: UFUNCGEN_NUM_THREADS, else OpenMP's
+ * (omp_get_max_threads, which honours OMP_NUM_THREADS). Always >= 1. */
+UG_API int ug_default_num_threads(void);
 
 /* ------------------------------------------------------------------ ufuncs */
 
@@ -189,6 +195,18 @@ typedef enum ug_identity {
     UG_IDENTITY_REORDERABLE /* NumPy's "reorderable": no identity, but reorderable */
 } ug_identity;
 
+/* Fast-math flags for ug_options.fastmath (LLVM's, which Numba's flag sets name). */
+enum {
+    UG_FASTMATH_ALL = 1,            /* every flag below */
+    UG_FASTMATH_REASSOC = 1 << 1,   /* 'reassoc': reassociate (vectorised reductions) */
+    UG_FASTMATH_NNAN = 1 << 2,      /* 'nnan': assume no NaN */
+    UG_FASTMATH_NINF = 1 << 3,      /* 'ninf': assume no infinity */
+    UG_FASTMATH_NSZ = 1 << 4,       /* 'nsz': ignore the sign of zero */
+    UG_FASTMATH_ARCP = 1 << 5,      /* 'arcp': x / y as x * (1 / y) */
+    UG_FASTMATH_CONTRACT = 1 << 6,  /* 'contract': fuse a * b + c into an FMA */
+    UG_FASTMATH_AFN = 1 << 7        /* 'afn': approximate math functions */
+};
+
 /* Options of one ufunc. Fill with ug_options_init; the ufunc copies them. */
 typedef struct ug_options {
     const char *kernel;   /* which def in the source is the kernel; NULL: the only or the last def */
@@ -196,7 +214,7 @@ typedef struct ug_options {
     const char *doc;      /* docstring for NumPy; NULL: the kernel's docstring if any */
     ug_target target;     /* default UG_TARGET_CPU */
     int cache;            /* 1: keep compiled loops on disk */
-    int fastmath;         /* 1: allow reassociation/contraction/approximate math */
+    int fastmath;         /* 0: none; 1: all of the flags below; else an OR of UG_FASTMATH_* flags */
     int boundscheck;      /* 1: out-of-range array indexing fails with UG_EINDEX */
     ug_identity identity; /* default UG_IDENTITY_NONE */
     int num_threads;      /* threads for this ufunc, 0..4096 (0: the context's setting; else UG_EINVAL naming it) */
@@ -222,7 +240,10 @@ UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *cons
  *   be written "float64[:]" / "float64[:,:]" or just "float64" / "f8"
  *   ("void(float64[:], float64[:], float64[:])", "dd->d", "f8,f8->f8").
  *   nsigs == 0 is accepted only if output dtypes can be inferred (they are
- *   taken as the promotion of the input dtypes).
+ *   taken as the promotion of the input dtypes). An input with layout "()"
+ *   is a scalar in the kernel, unless the signature gives it an array type
+ *   ("void(f8[:], f8[:], f8[:])" with "(n),()->(n)"): then, as in Numba, the
+ *   kernel gets a 1-element array (n[0]), as "()" outputs always are.
  * Core-shape variants: a call is large with at least 65536 outer
  *   iterations, or at least 2**22 of work (outer iterations times the size
  *   of every core dimension: 10K series of 1000, a 500x500x8 pdist). The
@@ -276,6 +297,20 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *f, int i, ug_loop_fn *fn /* OUT *
  * loop index. UG_EDTYPE (message lists the loops that exist) if none fits.
  * err: NULL to keep the error on f's context, else written there. */
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *f, const ug_dtype *in_types, int *loop /* OUT */, ug_error *err);
+
+/* Compile one more loop for a dtype signature (any spelling ug_vectorize
+ * accepts, outputs included), whether the ufunc is lazy or not; if a loop
+ * with exactly these dtypes exists, that one. Writes the loop index (-1 on
+ * failure). Safe while other threads call the ufunc. Errors as ug_vectorize's
+ * for one signature (UG_ESIGNATURE, UG_ETYPE, ..., UG_EUNSUPPORTED when the
+ * ufunc has 256 loops). */
+UG_API ug_status ug_ufunc_add(ug_ufunc *f, const char *sig, int *loop /* OUT */, ug_error *err);
+/* Stop compiling loops for new input dtypes (Numba's disable_compile): from
+ * now on ug_ufunc_resolve only selects among the loops that exist. */
+UG_API void ug_ufunc_disable_compile(ug_ufunc *f);
+/* 1 if ug_ufunc_resolve compiles a loop for new input dtypes (made without
+ * signatures, and ug_ufunc_disable_compile not called), else 0. */
+UG_API int ug_ufunc_is_lazy(const ug_ufunc *f);
 
 /* After a loop ran on the calling thread: nonzero if a boundscheck failure
  * was recorded; the message is copied to err (may be NULL) and the record is

@@ -15,6 +15,12 @@
 
     isinstance(sigmoid, np.ufunc)   # True: out=, where=, reduce, accumulate, ...
 
+A drop-in for Numba's decorators: ``from ufuncgen.numba import vectorize,
+guvectorize, njit, prange, float64, ...`` replaces ``from numba import ...``
+and the rest of the file stays (Numba's option names, signatures as strings,
+bare gufunc argument lists or type objects, helpers and constants from the
+enclosing scope, ``py_func``, ``add``, ``disable_compile``, ``inspect_*``).
+
 Ways to give the kernel (one rule: the kernel is a Python function or a
 string of kernel source; a string counts as source when, after blank and
 comment lines, it starts with ``def``, ``lambda`` or ``@``):
@@ -26,33 +32,81 @@ comment lines, it starts with ``def``, ``lambda`` or ``@``):
     ufuncgen.guvectorize(signatures, layout, ...)(function_or_source)
     ufuncgen.guvectorize(source_string, signatures, layout, ...)
     ufuncgen.guvectorize(layout)(function)    # lazy gufunc (Numba's dynamic form)
+    ufuncgen.Vectorize(function).add(sig)...build_ufunc()   # Numba's builder objects
+
+Names the kernel takes from its module or closure are resolved as Python
+resolves them: functions become helpers compiled with it (their source is
+appended), numbers, booleans, NumPy scalars and tuples of them become
+constants; anything else is a TypeError naming it.
 
 Errors in a kernel raise SyntaxError (with file, line and caret), NameError
-or TypeError carrying ufuncgen's full message; a bad signature or layout
-raises ValueError. Out-of-range indexing under ``boundscheck=True`` raises
+or TypeError carrying ufuncgen's full message and the line in the user's
+file (the traceback ends there); a bad signature or layout raises
+ValueError. Out-of-range indexing under ``boundscheck=True`` raises
 IndexError; division by zero and invalid operations follow ``np.errstate``.
 Generated ufuncs pickle by value (see ufuncgen._pickle).
+
+``UFUNCGEN_DISABLE_JIT=1`` (read at import) makes the decorators return
+objects that run the Python function element by element with the declared
+dtypes (for debugging with pdb and print).
 """
 from __future__ import annotations
 
 import inspect
 import linecache
+import os
+import re
+import types as _pytypes
 
 import numpy as np
 
 from . import _ufuncgen
-from ._source import KernelSource, from_function, from_string, is_source
+from ._source import KernelSource, from_function, from_string, is_source, source_error, source_problem
 from . import _pickle
+from . import _scope
+from . import _types
+from ._types import TYPES as _TYPES
 
 __version__ = _ufuncgen.__version__
-__all__ = ["vectorize", "guvectorize", "set_num_threads", "is_ufuncgen", "loops"]
+__all__ = ["vectorize", "guvectorize", "njit", "jit", "prange", "Vectorize", "GUVectorize",
+           "set_num_threads", "get_num_threads", "is_ufuncgen", "loops", "wrapper"] + sorted(_TYPES)
+
+globals().update(_TYPES)  # float64, int32, boolean, void, f8, ... (numba.types spellings)
 
 _TARGETS = {"cpu": _ufuncgen.TARGET_CPU, "parallel": _ufuncgen.TARGET_PARALLEL}
+_DISABLE_JIT = os.environ.get("UFUNCGEN_DISABLE_JIT", "0") not in ("", "0")
+
+
+# ------------------------------------------------------------------ threads
+
+def _max_threads() -> int:
+    return _ufuncgen.default_num_threads()
+
+
+def _check_threads(n, what: str) -> int:
+    """Numba's check: an integer from 1 to the maximum (bool is an int, as in Numba)."""
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, not {type(n).__name__} {n!r}")
+    top = _max_threads()
+    if not 1 <= int(n) <= top:
+        raise ValueError(f"{what} must be between 1 and {top} (UFUNCGEN_NUM_THREADS or the CPU count), not {int(n)}")
+    return int(n)
 
 
 def set_num_threads(n: int) -> None:
-    """Default thread count of target='parallel' ufuncs (0: UFUNCGEN_NUM_THREADS, then OpenMP's)."""
-    _ufuncgen.set_num_threads(int(n))
+    """Threads of target='parallel' ufuncs (those without num_threads=): an
+    integer from 1 to the maximum (UFUNCGEN_NUM_THREADS, else OpenMP's default,
+    the CPU count), checked as Numba checks it; 0 (ufuncgen's own) goes back to
+    that default."""
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n == 0:
+        _ufuncgen.set_num_threads(0)
+        return
+    _ufuncgen.set_num_threads(_check_threads(n, "the number of threads"))
+
+
+def get_num_threads() -> int:
+    """Threads target='parallel' ufuncs use now."""
+    return _ufuncgen.get_num_threads()
 
 
 def is_ufuncgen(obj) -> bool:
@@ -65,7 +119,84 @@ def loops(uf) -> list[tuple[str, ...]]:
     return _ufuncgen.loops(uf)
 
 
+class prange:
+    """Numba's parallel range: in a kernel, a range whose iterations may run in
+    parallel; called from Python, ``range``."""
+
+    def __new__(cls, *args):
+        return range(*args)
+
+
+# ------------------------------------------------------------------ njit helpers
+
+_NJIT_OPTIONS = {"nopython", "nogil", "cache", "fastmath", "boundscheck", "inline", "forceobj", "error_model",
+                 "parallel", "locals"}
+
+
+class _Helper:
+    """A function marked with ufuncgen.njit: compiled into every kernel that
+    calls it; called from Python it runs the Python function."""
+
+    def __init__(self, func):
+        if not isinstance(func, _pytypes.FunctionType):
+            raise TypeError(f"njit decorates a Python function, not {type(func).__name__}")
+        self.py_func = self.__wrapped__ = func
+        for a in ("__name__", "__qualname__", "__module__", "__doc__"):
+            setattr(self, a, getattr(func, a))
+
+    def __call__(self, *args, **kwargs):
+        return self.py_func(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<ufuncgen.njit {self.__qualname__}>"
+
+
+def njit(*args, **options):
+    """Mark a helper function (Numba's @njit): kernels that call it compile its
+    source with them. Used as @njit, @njit(signature) or @njit(**options);
+    Numba's options are accepted (helpers are compiled with the kernel's
+    options), except forceobj=True and locals."""
+    unknown = set(options) - _NJIT_OPTIONS
+    if unknown:
+        raise KeyError(f"Unrecognized options: {unknown}. Known options are {sorted(_NJIT_OPTIONS)}")
+    if options.get("forceobj"):
+        raise NotImplementedError("njit(forceobj=True): object mode is not supported by ufuncgen")
+    if options.get("locals"):
+        raise NotImplementedError("njit(locals=...): typing locals by hand is not supported by ufuncgen yet")
+    if len(args) == 1 and isinstance(args[0], _pytypes.FunctionType):
+        return _Helper(args[0])
+    return _Helper
+
+
+jit = njit
+
+
 # ------------------------------------------------------------------ options
+
+_FASTMATH = {"reassoc": "FASTMATH_REASSOC", "nnan": "FASTMATH_NNAN", "ninf": "FASTMATH_NINF",
+             "nsz": "FASTMATH_NSZ", "arcp": "FASTMATH_ARCP", "contract": "FASTMATH_CONTRACT",
+             "afn": "FASTMATH_AFN", "fast": "FASTMATH_ALL"}
+
+
+def _fastmath_code(fm) -> int:
+    """fastmath=True/False, a set of LLVM flag names (Numba's), or a dict name -> bool."""
+    if fm is None or isinstance(fm, (bool, np.bool_)):
+        return int(bool(fm))
+    if isinstance(fm, dict):
+        fm = {k for k, v in fm.items() if v}
+    if isinstance(fm, str) or not hasattr(fm, "__iter__"):
+        raise ValueError(f"fastmath must be True, False or a set of flags {sorted(_FASTMATH)}, not {fm!r}")
+    flags = set(fm)
+    bad = {f for f in flags if f not in _FASTMATH}
+    if bad:
+        raise ValueError(f"Unrecognized fastmath flags: {bad} (known: {sorted(_FASTMATH)})")
+    if "fast" in flags:
+        return _ufuncgen.FASTMATH_ALL
+    code = 0
+    for f in flags:
+        code |= getattr(_ufuncgen, _FASTMATH[f])
+    return code
+
 
 def _identity_code(identity) -> int:
     if identity is None:
@@ -85,52 +216,197 @@ def _target_code(target) -> int:
     try:
         return _TARGETS[target]
     except (KeyError, TypeError):
-        raise ValueError(f"target must be 'cpu' or 'parallel', not {target!r}") from None
+        raise ValueError(f"Unsupported target: {target!r} (target must be 'cpu' or 'parallel')") from None
 
 
-def _signature_list(signatures):
+# Numba's option names (UFuncTargetOptions and the decorators' own), then ufuncgen's.
+_COMMON = {"target", "cache", "identity", "fastmath", "boundscheck", "nopython", "forceobj", "nogil", "locals",
+           "writable_args", "name", "kernel", "num_threads"}
+_KNOWN = {"vectorize": _COMMON, "guvectorize": _COMMON | {"is_dynamic"}}
+
+
+def _options(kind: str, kw: dict) -> dict:
+    """Check and normalise decorator options (Numba's names and checks)."""
+    unknown = set(kw) - _KNOWN[kind]
+    if unknown:
+        raise KeyError(f"Unrecognized options: {unknown}. Known options are {sorted(_KNOWN[kind])}")
+    if kw.get("forceobj"):
+        raise NotImplementedError(
+            f"{kind}(forceobj=True): object mode is not supported; ufuncgen compiles nopython kernels only "
+            "(UFUNCGEN_DISABLE_JIT=1 runs the Python function instead)")
+    if kw.get("nopython") is False:
+        pass  # Numba's nopython=False falls back to object mode only when typing fails; we compile or raise
+    if kw.get("locals"):
+        raise NotImplementedError(
+            f"{kind}(locals={kw['locals']!r}): typing locals by hand is not supported by ufuncgen yet "
+            "(a local's type is the unification of the values assigned to it; cast with float32(...) etc.)")
+    o = dict(
+        target=kw.get("target", "cpu"), cache=bool(kw.get("cache", False)), identity=kw.get("identity"),
+        fastmath=_fastmath_code(kw.get("fastmath", False)), boundscheck=bool(kw.get("boundscheck") or False),
+        writable_args=kw.get("writable_args") or (), name=kw.get("name"), kernel=kw.get("kernel"),
+        num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)))
+    _target_code(o["target"])
+    _identity_code(o["identity"])
+    if o["num_threads"] not in (0, None):
+        o["num_threads"] = _check_threads(o["num_threads"], "num_threads")
+    o["num_threads"] = o["num_threads"] or 0
+    return o
+
+
+def _signature_list(signatures, gufunc: bool):
+    """Signatures as a tuple of C-parser strings and input-dtype tuples (no return type), or None."""
     if signatures is None:
         return None
-    if isinstance(signatures, str):
-        return (signatures,)
+    if isinstance(signatures, str) or _types._is_signature_object(signatures):
+        signatures = [signatures]
     try:
-        sigs = tuple(signatures)
+        sigs = list(signatures)
     except TypeError:
-        raise TypeError(f"signatures must be a str or a list of str, not {type(signatures).__name__}") from None
-    for s in sigs:
-        if not isinstance(s, str):
-            raise TypeError(f"each signature must be a str, not {type(s).__name__}: {s!r}")
-    return sigs or None
+        raise TypeError(f"signatures must be a str or a list of signatures, not {type(signatures).__name__}") from None
+    return tuple(_types.normalize(s, gufunc) for s in sigs) or None
 
 
 def _is_layout(s) -> bool:
     return isinstance(s, str) and s.lstrip().startswith("(") and "->" in s
 
 
+# ------------------------------------------------------------------ errors
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def _locate(e, spec):
+    """Attach the user's file and line to a kernel NameError/TypeError/SyntaxError."""
+    pieces = spec.get("_pieces")
+    if isinstance(e, SyntaxError):
+        filename, first = spec.get("filename", "<kernel>"), spec.get("firstlineno", 1)
+        line, indent = e.lineno or 1, spec.get("indent", 0)
+        if pieces:
+            p, fline = _scope.where(pieces, line)
+            if p is not None and p.firstlineno:
+                filename, first, line, indent = p.filename, p.firstlineno, line - p.first + 1, p.indent
+        lineno, offset, text = line + first - 1, e.offset, e.text
+        src_line = linecache.getline(filename, lineno) if filename != "<kernel>" else ""
+        if src_line:
+            offset, text = (offset or 1) + indent, src_line
+        return SyntaxError(e.msg, (filename, lineno, offset, text))
+    m = _LINE.search(str(e).split("\n", 1)[0])
+    if not m or not pieces:
+        return e
+    p, fline = _scope.where(pieces, int(m.group(1)))
+    if p is None or not fline or p.filename in ("<kernel>", None):
+        return e
+    what = "" if p.what == "kernel" else f", in {p.what}"
+    new = type(e)(f"{e}\n  at {p.filename}:{fline}{what}")
+    new.filename, new.lineno = p.filename, fline
+    if os.path.exists(p.filename):
+        new._ug_where = (p.filename, fline, spec.get("kernel") or "kernel")
+    return new
+
+
+def _relocated(e):
+    """(code, namespace) for exec() raising e from the user's file: a frame
+    made at the kernel's offending line, as template engines do, so the
+    traceback ends there. Called in the public entry points' except blocks,
+    so the only ufuncgen frame left is that entry point."""
+    filename, line, name = e._ug_where
+    e = e.with_traceback(None)
+    # The raise starts at the line's indentation and ends on the next line,
+    # so the traceback shows the user's line without carets under it.
+    text = linecache.getline(filename, line)
+    indent = len(text) - len(text.lstrip())
+    if indent and line > 1:
+        src = "\n" * (line - 2) + "if 1:\n" + " " * indent + "raise (__ufuncgen_error__\n)"
+    else:
+        src = "\n" * (line - 1) + "raise (__ufuncgen_error__\n)"
+    code = compile(src, filename, "exec")
+    return code.replace(co_name=name), {"__ufuncgen_error__": e}
+
+
 # ------------------------------------------------------------------ building
 
+def _make_ufunc(spec: dict, sigs):
+    return _ufuncgen.make(
+        spec["source"], spec["layout"], sigs,
+        name=spec["name"], kernel=spec["kernel"], doc=spec.get("doc"),
+        target=_target_code(spec["target"]), cache=int(bool(spec["cache"])),
+        fastmath=int(spec["fastmath"]), boundscheck=int(bool(spec["boundscheck"])),
+        identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
+        writable_args=tuple(spec["writable_args"]),
+    )
+
+
+def _add_input_types(uf, spec, names):
+    """Compile the loop for these input dtypes, output inferred (Numba's '(int64, int64)')."""
+    if spec["layout"] is not None:
+        raise ValueError(f"a guvectorize signature lists every argument: {names}")
+    if len(names) != uf.nin:
+        raise ValueError(f"signature ({', '.join(names)}) has {len(names)} argument(s), the kernel takes {uf.nin}")
+    uf(*[np.empty(0, _types.numpy_dtype(n)) for n in names])
+
+
 def _build(spec: dict):
-    """Compile spec (see _make_spec) into a numpy.ufunc carrying its spec."""
+    """Compile spec (see _spec) into a numpy.ufunc carrying its state."""
+    sigs = spec["signatures"]
     try:
-        uf = _ufuncgen.make(
-            spec["source"], spec["layout"], spec["signatures"],
-            name=spec["name"], kernel=spec["kernel"], doc=None,
-            target=_target_code(spec["target"]), cache=int(bool(spec["cache"])),
-            fastmath=int(bool(spec["fastmath"])), boundscheck=int(bool(spec["boundscheck"])),
-            identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
-            writable_args=tuple(spec["writable_args"]),
-        )
-    except SyntaxError as e:
-        # Point at the line in the user's file (the kernel is a dedented
-        # excerpt of it), so the traceback shows that line and the caret.
-        filename, first = spec.get("filename", "<kernel>"), spec.get("firstlineno", 1)
-        lineno, offset, text = (e.lineno or 1) + first - 1, e.offset, e.text
-        line = linecache.getline(filename, lineno) if filename != "<kernel>" else ""
-        if line:
-            offset, text = (offset or 1) + spec.get("indent", 0), line
-        raise SyntaxError(e.msg, (filename, lineno, offset, text)) from None
-    _pickle.attach(uf, spec)
+        if sigs is not None and not spec.get("dynamic") and all(isinstance(s, str) for s in sigs):
+            uf = _make_ufunc(spec, sigs)
+        else:
+            uf = _make_ufunc(spec, None)
+            for s in sigs or ():
+                if isinstance(s, str):
+                    _ufuncgen.add(uf, s)
+                else:
+                    _add_input_types(uf, spec, s)
+            if sigs and not spec.get("dynamic"):
+                _ufuncgen.disable_compile(uf)
+    except (SyntaxError, NameError, TypeError) as e:
+        raise _locate(e, spec) from None
+    _attach(uf, spec)
     return uf
+
+
+def _spec(kernel, layout, signatures, opts: dict, kind: str):
+    py_func = None
+    pieces = None
+    if isinstance(kernel, str):
+        problem = source_problem(kernel, strict=False)
+        if problem:
+            raise source_error(problem, kernel)
+        src = from_string(kernel)
+        text = src.text
+    elif callable(kernel):
+        py_func = _scope.helper_function(kernel) or kernel
+        if not isinstance(py_func, _pytypes.FunctionType):
+            raise TypeError(f"a kernel is a Python function or a string of kernel source, not {type(kernel).__name__}")
+        src = from_function(py_func)
+        if py_func.__name__ == "<lambda>":
+            text = src.text
+        else:
+            res = _scope.resolve(py_func, src)
+            text, pieces = res.text, res.pieces
+    else:
+        raise TypeError(f"a kernel is a Python function or a string of kernel source, not {type(kernel).__name__}")
+    spec = {
+        "source": text,
+        "layout": layout,
+        "signatures": _signature_list(signatures, layout is not None),
+        "name": opts.get("name") or src.name,
+        "kernel": opts.get("kernel") or src.name,
+        "target": opts["target"],
+        "cache": opts["cache"],
+        "fastmath": opts["fastmath"],
+        "boundscheck": opts["boundscheck"],
+        "identity": opts["identity"],
+        "num_threads": opts["num_threads"],
+        "writable_args": _writable_indices(opts.get("writable_args"), src),
+        "dynamic": opts.get("is_dynamic", False),
+        "filename": src.filename,
+        "firstlineno": src.firstlineno,
+        "indent": src.indent,
+        "_pieces": pieces,
+    }
+    return spec, py_func
 
 
 def _writable_indices(writable_args, source: KernelSource):
@@ -151,124 +427,320 @@ def _writable_indices(writable_args, source: KernelSource):
     return tuple(out)
 
 
-def _make(kernel, layout, signatures, opts: dict):
-    if isinstance(kernel, str):
-        src = from_string(kernel)
-    elif callable(kernel):
-        src = from_function(kernel)
-    else:
-        raise TypeError(f"a kernel is a Python function or a string of kernel source, not {type(kernel).__name__}")
-    spec = {
-        "source": src.text,
-        "layout": layout,
-        "signatures": _signature_list(signatures),
-        "name": opts.get("name") or src.name,
-        "kernel": opts.get("kernel") or src.name,
-        "target": opts.get("target", "cpu"),
-        "cache": bool(opts.get("cache", False)),
-        "fastmath": bool(opts.get("fastmath", False)),
-        "boundscheck": bool(opts.get("boundscheck", False)),
-        "identity": opts.get("identity"),
-        "num_threads": int(opts.get("num_threads", 0)),
-        "writable_args": _writable_indices(opts.get("writable_args"), src),
-        "filename": src.filename,
-        "firstlineno": src.firstlineno,
-        "indent": src.indent,
-    }
-    # Validate options before compiling, with Python's exceptions.
-    _target_code(spec["target"])
-    _identity_code(spec["identity"])
-    return _build(spec)
+def _make(kernel, layout, signatures, opts: dict, kind: str):
+    if _DISABLE_JIT and callable(kernel) and not isinstance(kernel, str):
+        from ._python import python_ufunc  # the Python function itself: no source needed
+        py = _scope.helper_function(kernel) or kernel
+        return python_ufunc(py, kernel, dict(layout=layout, signatures=signatures, name=opts.get("name")))
+    spec, py_func = _spec(kernel, layout, signatures, opts, kind)
+    if _DISABLE_JIT:
+        from ._python import python_ufunc
+        return python_ufunc(py_func, kernel, spec)
+    uf = _build(spec)
+    _decorate(uf, py_func)
+    return uf
 
 
-def _decorator(layout, signatures, opts: dict):
-    # Check the arguments now, so a bad decorator fails where it is written.
-    _signature_list(signatures)
-    _target_code(opts["target"])
-    _identity_code(opts["identity"])
+
+
+# ------------------------------------------------------------------ the returned ufunc
+
+class _State:
+    """Python-side state kept with a ufunc (in its bridge, so NumPy < 2.2, whose
+    ufuncs take no attributes, keeps it too). Never refers to the ufunc."""
+
+    __slots__ = ("spec", "py_func")
+
+    def __init__(self, spec, py_func=None):
+        self.spec, self.py_func = spec, py_func
+
+
+def _attach(uf, spec):
+    _ufuncgen.set_user(uf, _State(spec))
+
+
+def _state(uf) -> _State:
+    st = _ufuncgen.get_user(uf) if is_ufuncgen(uf) else None
+    if st is None:
+        raise TypeError(f"{uf!r} is not a ufunc made by ufuncgen")
+    return st
+
+
+def _public_spec(spec):
+    return {k: v for k, v in spec.items() if not k.startswith("_")}
+
+
+class Wrapper:
+    """What Numba's decorators return, for a ufuncgen ufunc: ``wrapper(uf)``
+    works with every NumPy; from NumPy 2.2 the same names are attributes of
+    the ufunc itself (``uf.py_func``, ``uf.add(sig)``, ...)."""
+
+    __slots__ = ("ufunc",)
+
+    def __init__(self, uf):
+        _state(uf)
+        self.ufunc = uf
+
+    @property
+    def py_func(self):
+        return _state(self.ufunc).py_func
+
+    @property
+    def is_dynamic(self) -> bool:
+        return bool(_ufuncgen.is_lazy(self.ufunc))
+
+    @property
+    def signatures(self) -> list:
+        """The compiled loops as NumPy type strings ('dd->d'), in selection order."""
+        return list(self.ufunc.types)
+
+    def add(self, sig):
+        return _add(self.ufunc, sig)
+
+    def disable_compile(self):
+        return _disable_compile(self.ufunc)
+
+    def inspect_llvm(self):
+        return _inspect_text(self.ufunc, "ir")
+
+    def inspect_asm(self):
+        return _inspect_text(self.ufunc, "asm")
+
+    def inspect_types(self, file=None):
+        return _inspect_text(self.ufunc, "types", file)
+
+
+def wrapper(uf) -> Wrapper:
+    """Numba's wrapper attributes of a ufuncgen ufunc, with any NumPy version."""
+    return Wrapper(uf)
+
+
+def _add(uf, sig):
+    """Compile one more loop (Numba's DUFunc.add); a frozen ufunc raises RuntimeError."""
+    st = _state(uf)
+    if not _ufuncgen.is_lazy(uf):
+        raise RuntimeError(f"compilation disabled for {uf!r}")
+    s = _types.normalize(sig, st.spec["layout"] is not None)
+    try:
+        if isinstance(s, str):
+            _ufuncgen.add(uf, s)
+        else:
+            _add_input_types(uf, st.spec, s)
+    except (SyntaxError, NameError, TypeError) as e:
+        raise _locate(e, st.spec).with_traceback(None) from None
+    st.spec["signatures"] = tuple(st.spec["signatures"] or ()) + (s,)
+    st.spec["dynamic"] = True
+    _refresh(uf)
+
+
+def _disable_compile(uf):
+    """No more loops for new input dtypes: those raise NumPy's TypeError."""
+    st = _state(uf)
+    _ufuncgen.disable_compile(uf)
+    st.spec["dynamic"] = False
+    # What a rebuild (unpickling) compiles: the loops there are now, in order.
+    st.spec["signatures"] = tuple(_loop_sig(t, uf.nin) for t in loops(uf)) or None
+    _refresh(uf)
+
+
+def _refresh(uf):
+    if hasattr(uf, "__dict__"):
+        uf.is_dynamic = bool(_ufuncgen.is_lazy(uf))
+        uf.signatures = list(uf.types)
+
+
+def _loop_sig(types, nin):
+    return ",".join(types[:nin]) + "->" + ",".join(types[nin:])
+
+
+_DUMP_HEAD = {
+    "ir": re.compile(r"^; ---- ufuncgen IR \(optimised\) (\S+) ----$", re.M),
+    "asm": re.compile(r"^# ---- ufuncgen asm (\S+) ----$", re.M),
+}
+
+
+def _inspect_text(uf, what: str, file=None):
+    """Text per signature ('dd->d' -> text) of a fresh compilation of every loop,
+    from the compiler's UFUNCGEN_DUMP output (stderr is captured meanwhile)."""
+    from ._inspect import dump
+    return dump(uf, _state(uf).spec, what, file)
+
+
+def _decorate(uf, py_func):
+    """Numba's wrapper attributes on the ufunc itself (NumPy >= 2.2)."""
+    st = _state(uf)
+    st.py_func = py_func
+    if not hasattr(uf, "__dict__"):
+        return
+    if py_func is not None:
+        uf.__module__ = py_func.__module__
+        uf.__qualname__ = py_func.__qualname__
+        uf.__wrapped__ = py_func
+    uf.py_func = py_func
+    uf.ufunc = uf
+    for name in ("add", "disable_compile", "inspect_llvm", "inspect_asm", "inspect_types"):
+        setattr(uf, name, getattr(Wrapper(uf), name))
+    _refresh(uf)
+
+
+# ------------------------------------------------------------------ decorators
+
+def _decorator(layout, signatures, opts: dict, kind: str):
+    _signature_list(signatures, layout is not None)  # a bad signature fails where it is written
 
     def decorate(kernel):
-        return _make(kernel, layout, signatures, opts)
+        try:
+            return _make(kernel, layout, signatures, opts, kind)
+        except (SyntaxError, NameError, TypeError, ValueError, NotImplementedError) as e:
+            if getattr(e, "_ug_where", None) is None:
+                raise e.with_traceback(None) from None  # no ufuncgen frames below this one
+            exec(*_relocated(e))  # the traceback ends at the offending line in the user's file
 
     return decorate
 
 
 def _vectorize_args(signatures=None, target="cpu", cache=False, identity=None, fastmath=False,
-                    boundscheck=False, *, name=None, kernel=None, num_threads=0):
-    return signatures, dict(target=target, cache=cache, identity=identity, fastmath=fastmath,
-                            boundscheck=boundscheck, name=name, kernel=kernel, num_threads=num_threads)
+                    boundscheck=False, **options):
+    return signatures, _options("vectorize", dict(target=target, cache=cache, identity=identity,
+                                                   fastmath=fastmath, boundscheck=boundscheck, **options))
 
 
 def vectorize(*args, **kwargs):
     """vectorize(signatures=None, target='cpu', cache=False, identity=None, fastmath=False,
-    boundscheck=False, *, name=None, kernel=None, num_threads=0)
+    boundscheck=False, *, name=None, kernel=None, num_threads=0, nopython=True, nogil=False,
+    forceobj=False, writable_args=())
 
     Make a numpy.ufunc from a scalar kernel (Numba's @vectorize).
 
     signatures: None (lazy: a loop is compiled for each new combination of
-      input dtypes) or a list of dtype signatures ("float64(float64)",
-      "f8(f8)", "d->d", "f8->f8"), compiled now in order (which is also the
-      loop-selection order). target: 'cpu' or 'parallel'. cache: keep machine
-      code on disk. identity: None, 0, 1, -1 or 'reorderable' (for reduce).
-      fastmath: allow reassociation/contraction. boundscheck: kept for
-      symmetry with guvectorize. name: the ufunc's __name__. kernel: which def
-      of a multi-def source is the kernel.
+      input dtypes) or a list of dtype signatures, compiled now in order
+      (which is also the loop-selection order): strings ("float64(float64)",
+      "f8(f8)", "d->d", "f8->f8", "(int64, int64)" with the return type
+      inferred) or type objects (float64(float64), from ufuncgen or Numba).
+    target: 'cpu' or 'parallel'. cache: keep machine code on disk.
+    identity: None, 0, 1, -1 or 'reorderable' (for reduce). fastmath: True
+      (all flags), False, or a set of LLVM flags {'nnan', 'ninf', 'nsz',
+      'arcp', 'contract', 'afn', 'reassoc'}. boundscheck: kept for symmetry
+      with guvectorize. name: the ufunc's __name__. kernel: which def of a
+      multi-def source is the kernel. num_threads: threads of this ufunc
+      (target='parallel'). nopython, nogil, forceobj=False: Numba's, no-ops;
+      forceobj=True and locals= raise NotImplementedError, unknown options
+      KeyError (as Numba).
 
     Used as @vectorize, @vectorize(signatures, ...), vectorize(signatures,
     ...)(source_string) or vectorize(source_string, signatures, ...).
+    Returns a numpy.ufunc (with py_func, add, disable_compile, inspect_* as
+    attributes from NumPy 2.2; ufuncgen.wrapper(uf) gives them everywhere).
     """
-    if args and (callable(args[0]) and not isinstance(args[0], (str, list, tuple))):
+    if args and callable(args[0]) and not isinstance(args[0], (str, list, tuple)) \
+            and not _types._is_signature_object(args[0]):
         if len(args) > 1:
             raise TypeError("@vectorize used bare takes no other positional arguments")
-        return _make(args[0], None, None, _vectorize_args(**kwargs)[1])
+        return _decorator(None, None, _vectorize_args(**kwargs)[1], "vectorize")(args[0])
     if args and is_source(args[0]):
         signatures, opts = _vectorize_args(*args[1:], **kwargs)
-        return _make(args[0], None, signatures, opts)
+        return _decorator(None, signatures, opts, "vectorize")(args[0])
+    problem = source_problem(args[0]) if args else None
+    if problem:
+        raise source_error(problem, args[0])
     signatures, opts = _vectorize_args(*args, **kwargs)
     if is_source(signatures):  # vectorize(signatures=source) by keyword
         raise TypeError("pass kernel source positionally: vectorize(source, signatures, ...)")
-    return _decorator(None, signatures, opts)
+    return _decorator(None, signatures, opts, "vectorize")
 
 
 def _guvectorize_args(signatures=None, layout=None, target="cpu", cache=False, writable_args=(), identity=None,
-                      fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0):
+                      fastmath=False, boundscheck=False, **options):
     if layout is None and _is_layout(signatures):  # guvectorize(layout): lazy, Numba's dynamic gufunc
         signatures, layout = None, signatures
+        options.setdefault("is_dynamic", True)
     if layout is None:
         raise TypeError("guvectorize needs a layout, e.g. guvectorize(signatures, '(n),(n)->()')")
     if not isinstance(layout, str):
         raise TypeError(f"layout must be a str such as '(n),(n)->()', not {type(layout).__name__}")
-    return signatures, layout, dict(target=target, cache=cache, writable_args=writable_args, identity=identity,
-                                    fastmath=fastmath, boundscheck=boundscheck, name=name, kernel=kernel,
-                                    num_threads=num_threads)
+    return signatures, layout, _options("guvectorize", dict(
+        target=target, cache=cache, writable_args=writable_args, identity=identity, fastmath=fastmath,
+        boundscheck=boundscheck, **options))
 
 
 def guvectorize(*args, **kwargs):
     """guvectorize(signatures, layout, target='cpu', cache=False, writable_args=(), identity=None,
-    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0)
+    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False,
+    nopython=True, nogil=False, forceobj=False)
 
     Make a generalized numpy.ufunc (gufunc) from a kernel over core
     dimensions (Numba's @guvectorize). layout is NumPy's gufunc signature,
     e.g. "(n),(n)->()" or "(m,n),(n,p)->(m,p)". Kernel parameters are the
     inputs then the outputs; an output with layout "()" is written as
-    out[0] = .... signatures as for vectorize, listing inputs then outputs
-    ("void(float64[:], float64[:], float64[:])", "dd->d"); guvectorize(layout)
-    alone makes a lazy gufunc whose outputs take the promoted input dtype.
-    writable_args: inputs (index or name) the kernel may write. boundscheck:
-    out-of-range indexing raises IndexError instead of being undefined.
+    out[0] = .... signatures as for vectorize, listing inputs then outputs:
+    "void(float64[:], float64[:], float64[:])", a bare argument list
+    "f8[:], f8[:], f8[:]", "dd->d", void(float64[:], ...) or a tuple of
+    type objects (float64[:], int64, float64[:]); [::1] is accepted (every
+    stride is honoured). guvectorize(layout) alone makes a lazy gufunc whose
+    outputs take the promoted input dtype. writable_args: inputs (index or
+    name) the kernel may write. boundscheck: out-of-range indexing raises
+    IndexError instead of being undefined. Other options as for vectorize.
 
     Used as @guvectorize(signatures, layout, ...), guvectorize(signatures,
     layout, ...)(source_string) or guvectorize(source_string, signatures,
-    layout, ...).
+    layout, ...). Returns a numpy.ufunc.
     """
     if args and is_source(args[0]):
         signatures, layout, opts = _guvectorize_args(*args[1:], **kwargs)
-        return _make(args[0], layout, signatures, opts)
-    if args and callable(args[0]) and not isinstance(args[0], (str, list, tuple)):
+        return _decorator(layout, signatures, opts, "guvectorize")(args[0])
+    if args and callable(args[0]) and not isinstance(args[0], (str, list, tuple)) \
+            and not _types._is_signature_object(args[0]):
         raise TypeError("guvectorize needs a layout: @guvectorize(signatures, layout) or @guvectorize(layout)")
+    problem = source_problem(args[0]) if args else None
+    if problem:
+        raise source_error(problem, args[0])
     signatures, layout, opts = _guvectorize_args(*args, **kwargs)
-    return _decorator(layout, signatures, opts)
+    return _decorator(layout, signatures, opts, "guvectorize")
 
 
 vectorize.__signature__ = inspect.signature(_vectorize_args)
 guvectorize.__signature__ = inspect.signature(_guvectorize_args)
+
+
+# ------------------------------------------------------------------ builders (Numba's Vectorize / GUVectorize)
+
+class Vectorize:
+    """Numba's builder: ``v = Vectorize(func, **options); v.add(sig); uf = v.build_ufunc()``.
+    Without add, the ufunc is lazy."""
+
+    _kind = "vectorize"
+
+    def __init__(self, func, **options):
+        self.py_func = func
+        self._layout = None
+        self._opts = _options(self._kind, options)
+        self._sigs = []
+        self._frozen = False
+        self.ufunc = None
+
+    def add(self, sig=None):
+        if self._frozen:
+            raise RuntimeError(f"compilation disabled for {self!r}")
+        if sig is not None:
+            _types.normalize(sig, self._layout is not None)  # fails here for a bad spelling
+            self._sigs.append(sig)
+
+    def disable_compile(self):
+        self._frozen = True
+
+    def build_ufunc(self):
+        opts = dict(self._opts)
+        if self._sigs and not self._frozen:
+            opts["is_dynamic"] = True
+        self.ufunc = _decorator(self._layout, self._sigs or None, opts, self._kind)(self.py_func)
+        return self.ufunc
+
+
+class GUVectorize(Vectorize):
+    """Numba's gufunc builder: ``GUVectorize(func, layout, **options)``."""
+
+    _kind = "guvectorize"
+
+    def __init__(self, func, layout, **options):
+        super().__init__(func, **options)
+        self._layout = layout

@@ -8,9 +8,12 @@ ufuncs made by ufuncgen reduce to ``(rebuild, (spec,))`` - source, layout,
 signatures, options - and every other ufunc is handed to the previous
 reducer unchanged, so ``pickle.dumps(np.add)`` keeps working.
 
-The spec lives in the ufunc's own ``__dict__`` (numpy.ufunc supports
-attributes but not weak references, so a weak registry is impossible and
-this keeps the spec exactly as long as the ufunc). A rebuilt ufunc always
+The spec lives with the ufunc's bridge (``ug_numpy_set_user``: numpy.ufunc
+supports no weak references, and instance attributes only from NumPy 2.2,
+so this keeps the spec exactly as long as the ufunc, with any NumPy). It
+records what a rebuild compiles: the kernel text (helpers and constants
+appended), signatures as given and as added later, options, and whether
+new input dtypes still compile. A rebuilt ufunc always
 uses the on-disk cache: the first process to need a loop compiles and
 stores it, every other one loads machine code (the cache key covers source,
 helpers, signature, options, versions and CPU, so this is always safe).
@@ -23,26 +26,25 @@ import numpy as np
 
 from . import _ufuncgen
 
-SPEC_ATTR = "__ufuncgen_spec__"
-
-
-def attach(uf, spec: dict) -> None:
-    setattr(uf, SPEC_ATTR, dict(spec))
-
-
 def spec_of(uf):
+    """The picklable spec of a ufuncgen ufunc (None for other ufuncs)."""
     if not _ufuncgen.is_ufuncgen(uf):
         return None
-    return getattr(uf, SPEC_ATTR, None)
+    st = _ufuncgen.get_user(uf)
+    if st is None:
+        return None
+    return {k: v for k, v in st.spec.items() if not k.startswith("_")}
 
 
 def rebuild(spec: dict):
     """Unpickle: recompile (from the cache) a ufunc described by spec."""
-    from . import _build
+    from . import _build, _decorate
 
     spec = dict(spec)
     spec["cache"] = True
-    return _build(spec)
+    uf = _build(spec)
+    _decorate(uf, None)
+    return uf
 
 
 def _install() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -29,16 +30,56 @@ def is_source(obj) -> bool:
     ("(n)->()") never do."""
     if not isinstance(obj, str):
         return False
-    for line in obj.splitlines():
+    for line in obj.lstrip("\ufeff").splitlines():
         s = line.strip()
         if not s or s.startswith("#"):
             continue
+        if re.match(r"[A-Za-z_]\w*\s*=\s*lambda\b", s):  # k = lambda x: ...
+            return True
+        if re.match(r"[A-Za-z_]\w*\s*=[^=]", s):  # module-level constants before the def
+            return re.search(r"^\s*(def\s|@|[A-Za-z_]\w*\s*=\s*lambda\b)", obj, re.M) is not None
         return s.startswith(("def ", "def\t", "lambda", "@"))
     return False
 
 
+def source_problem(obj, strict: bool = True):
+    """What is wrong with a string meant as kernel source but not starting
+    with def, lambda or a decorator, as (message, line), or None if it may be
+    a signature or a layout (those are one line, without '#', ':' or a
+    keyword). Not strict (the string is surely meant as source): only empty,
+    comment-only, class and async def sources; the kernel parser says what
+    else is wrong."""
+    if not isinstance(obj, str) or is_source(obj):
+        return None
+    s = obj.lstrip("\ufeff")
+    all_lines = s.splitlines()
+    code = [(i + 1, ln.strip()) for i, ln in enumerate(all_lines) if ln.strip() and not ln.strip().startswith("#")]
+    if not any(ln.strip() for ln in all_lines):
+        return "the kernel source is empty", 1
+    if not code:
+        return "the kernel source holds only comments", 1
+    line, first = code[0]
+    if first.startswith("async "):
+        return "an async def cannot be a kernel: write a plain def", line
+    if first.startswith("class ") or first.startswith("class:"):
+        return "a class cannot be a kernel: the kernel source is a def or a lambda", line
+    if not strict:
+        return None
+    if len(all_lines) > 1 or "#" in s or ":" in re.sub(r"\[[^\]]*\]", "", first):
+        return "the kernel source must start with def, lambda or a decorator", line
+    return None
+
+
+def source_error(problem, src: str) -> SyntaxError:
+    """The SyntaxError for source_problem's answer, positioned like the kernel parser's."""
+    msg, line = problem
+    lines = src.lstrip("\ufeff").splitlines()
+    text = lines[line - 1] + "\n" if line <= len(lines) else ""
+    return SyntaxError(f"line {line}, column 1: {msg}", ("<kernel>", line, 1, text))
+
+
 def from_string(src: str) -> KernelSource:
-    text = textwrap.dedent(src)
+    text = textwrap.dedent(src.lstrip("\ufeff"))
     # Decorator lines pasted with the source are dropped like for functions.
     try:
         tree = ast.parse(text)

@@ -68,6 +68,32 @@ START_TEST(dot_stacked_broadcast_strided)
 }
 END_TEST
 
+/* Numba's convention: a "()" input the signature types as an array is a
+ * 1-element array in the kernel (k[0]); typed as a scalar, a scalar. */
+START_TEST(scalar_input_typed_as_array)
+{
+    ug_ufunc *boxed = gu("def f(a, k, out):\n    for i in range(a.shape[0]):\n        out[i] = a[i] * k[0]\n",
+                         "(n),()->(n)", "void(float64[:], float64[:], float64[:])", 0);
+    ug_ufunc *plain = gu("def f(a, k, out):\n    for i in range(a.shape[0]):\n        out[i] = a[i] * k\n",
+                         "(n),()->(n)", "void(float64[:], float64, float64[:])", 0);
+    double a[2][3] = {{1, 2, 3}, {4, 5, 6}}, k[2] = {10, 100}, o1[2][3], o2[2][3];
+    ug_operand ops[3];
+    ug_operand_init(&ops[0], a, UG_FLOAT64, 2, (int64_t[]){2, 3}, NULL);
+    ug_operand_init(&ops[1], k, UG_FLOAT64, 1, (int64_t[]){2}, NULL);
+    ug_operand_init(&ops[2], o1, UG_FLOAT64, 2, (int64_t[]){2, 3}, NULL);
+    call_ok(boxed, ops, 3);
+    ug_operand_init(&ops[2], o2, UG_FLOAT64, 2, (int64_t[]){2, 3}, NULL);
+    call_ok(plain, ops, 3);
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 3; i++) {
+            ck_assert_double_eq(o1[r][i], a[r][i] * k[r]);
+            ck_assert_double_eq(o2[r][i], a[r][i] * k[r]);
+        }
+    ug_ufunc_free(boxed);
+    ug_ufunc_free(plain);
+}
+END_TEST
+
 static const char *matmul_src = "def matmul(A, B, C):\n"
                                 "    m, n = A.shape\n"
                                 "    p = B.shape[1]\n"
@@ -599,6 +625,7 @@ int main(void)
     tcase_add_test(tc, core_dim_mismatch_and_zero_size);
     tcase_add_test(tc, layout_and_kernel_errors);
     tcase_add_test(tc, boundscheck_names_kernel_argument_index);
+    tcase_add_test(tc, scalar_input_typed_as_array);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -419,6 +419,75 @@ START_TEST(all_dtypes_roundtrip)
 END_TEST
 
 /* Cycles of create/call/free: run under valgrind by scripts/valgrind.sh. */
+START_TEST(add_and_disable_compile)
+{
+    ug_ufunc *f = make("def f(x, y):\n    return x + y\n", NULL, 0);
+    ck_assert_int_eq(ug_ufunc_is_lazy(f), 1);
+    ug_error err;
+    int loop = -2;
+    ck_assert_int_eq(ug_ufunc_add(f, "f8(f8, f8)", &loop, &err), UG_OK);
+    ck_assert_int_eq(loop, 0);
+    ck_assert_int_eq(ug_ufunc_add(f, "dd->d", &loop, &err), UG_OK); /* the same dtypes: the loop that exists */
+    ck_assert_int_eq(loop, 0);
+    ck_assert_int_eq(ug_ufunc_add(f, "i4(i4, i4)", &loop, &err), UG_OK);
+    ck_assert_int_eq(loop, 1);
+    ck_assert_int_eq(ug_ufunc_add(f, "f8(f8)", &loop, &err), UG_ESIGNATURE);
+    ck_assert_int_eq(loop, -1);
+    ug_ufunc_disable_compile(f);
+    ck_assert_int_eq(ug_ufunc_is_lazy(f), 0);
+    ug_dtype in[2] = {UG_INT64, UG_INT64};
+    ck_assert_int_eq(ug_ufunc_resolve(f, in, &loop, &err), UG_OK); /* int64 casts safely to f8 */
+    ck_assert_int_eq(loop, 0);
+    ck_assert_int_eq(ug_ufunc_nloops(f), 2);                       /* nothing compiled */
+    ug_dtype u[2] = {UG_UINT8, UG_UINT8};
+    ck_assert_int_eq(ug_ufunc_resolve(f, u, &loop, &err), UG_OK);  /* uint8 -> int32: the first that fits */
+    ck_assert_int_eq(loop, 0);
+    int32_t a[3] = {1, 2, 3}, b[3] = {10, 20, 30}, c[3];
+    ug_operand ops[3];
+    op1d(&ops[0], a, UG_INT32, 3, 4);
+    op1d(&ops[1], b, UG_INT32, 3, 4);
+    op1d(&ops[2], c, UG_INT32, 3, 4);
+    call_ok(f, ops, 3); /* the added loop runs */
+    ck_assert_int_eq(c[2], 33);
+    ug_ufunc_free(f);
+    ck_assert_int_eq(ug_ufunc_is_lazy(NULL), 0);
+    ug_ufunc_disable_compile(NULL);
+}
+END_TEST
+
+/* Two kernels differing only in a module constant are two loops (the key,
+ * hence the JIT symbol and the cache entry, covers constants). */
+START_TEST(module_constants_are_keyed)
+{
+    const char *sigs[] = {"f8(f8)"};
+    ug_ufunc *a = make("K = 1.0\ndef f(x):\n    return x + K\n", sigs, 1);
+    ug_ufunc *b = make("K = 2.0\ndef f(x):\n    return x + K\n", sigs, 1);
+    double x = 10, ya, yb;
+    ug_operand ops[2];
+    op1d(&ops[0], &x, UG_FLOAT64, 1, 8);
+    op1d(&ops[1], &ya, UG_FLOAT64, 1, 8);
+    call_ok(a, ops, 2);
+    op1d(&ops[1], &yb, UG_FLOAT64, 1, 8);
+    call_ok(b, ops, 2);
+    ck_assert_double_eq(ya, 11.0);
+    ck_assert_double_eq(yb, 12.0);
+    ug_ufunc_free(a);
+    ug_ufunc_free(b);
+}
+END_TEST
+
+START_TEST(thread_counts)
+{
+    int def = ug_default_num_threads();
+    ck_assert_int_ge(def, 1);
+    ck_assert_int_eq(ug_context_num_threads(ctx), def);
+    ck_assert_int_eq(ug_context_set_num_threads(ctx, 3), UG_OK);
+    ck_assert_int_eq(ug_context_num_threads(ctx), 3);
+    ck_assert_int_eq(ug_context_set_num_threads(ctx, 0), UG_OK);
+    ck_assert_int_eq(ug_context_num_threads(ctx), def);
+}
+END_TEST
+
 START_TEST(create_call_free_cycles)
 {
     const char *sigs[] = {"d->d"};
@@ -452,6 +521,9 @@ int main(void)
     tcase_add_test(tc, every_failure_sets_its_message);
     tcase_add_test(tc, integer_semantics);
     tcase_add_test(tc, all_dtypes_roundtrip);
+    tcase_add_test(tc, add_and_disable_compile);
+    tcase_add_test(tc, thread_counts);
+    tcase_add_test(tc, module_constants_are_keyed);
     tcase_add_test(tc, create_call_free_cycles);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
