@@ -154,6 +154,9 @@ LLVMValueRef loops_elem_at(loops_gen *g, const loops_arr *a, LLVMValueRef *idx);
 /* target[...] = value where target is a view: a fill (scalar value) or a
  * copy with NumPy's broadcasting (array value; overlap copies through a temporary). */
 ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value);
+/* target op= value where target is an array (a name or a view): in place,
+ * element by element (value a scalar or broadcast array expression). */
+ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n);
 /* Free the local arrays of the current function (at its return). */
 void loops_free_frame(loops_gen *g);
 /* Declare and define one LLVM function per typed function (internal,

@@ -603,6 +603,8 @@ static ug_status assign(loops_gen *g, const kernel_node *n)
 static ug_status augassign(loops_gen *g, const kernel_node *n)
 {
     const kernel_node *t = n->kids[0];
+    if (t->ty.kind == KT_ARRAY)
+        return loops_slice_augassign(g, n);
     ug_dtype tt = (ug_dtype)t->ty.dt, ot = (ug_dtype)n->opty.dt;
     LLVMValueRef p = t->kind == N_NAME ? slot_of(g, t) : t->kind == N_INDEX ? elem_addr(g, t) : NULL;
     if (!p)
