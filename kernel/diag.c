@@ -60,5 +60,6 @@ ug_status kernel_error_at(ug_error *err, ug_status code, const kernel_source *sr
     va_end(ap);
     if (n < cap)
         append_caret(err->msg, n, cap, src, pos);
+    ug_err_utf8_fix(err->msg); /* a cut or malformed character never reaches Python's strict decoder */
     return code;
 }

@@ -57,6 +57,7 @@ typedef struct infer {
     const char *kname;
     spec *specs;
     int const_depth;       /* module constants being substituted (bounds A = B, B = A) */
+    bool store_target;     /* typing the target of a store (a[mask] is allowed there) */
     bool failed;
 } infer;
 
@@ -488,15 +489,45 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
     }
 }
 
+/* Element-wise array expressions (a + 1, ~mask, np.isnan(a), a < b): the
+ * node's .ty is an array of the element result, .opty the scalar type the
+ * operation computes in; operands broadcast as NumPy's. */
+static kernel_type unary_result(infer *I, kernel_node *n, kernel_type t);
+static kernel_type elem_of(kernel_type t) { return t.kind == KT_ARRAY ? scalar(t.dt, false) : t; }
+
+static kernel_type elementwise(infer *I, kernel_type r, kernel_type a, kernel_type b)
+{
+    int nd = a.kind == KT_ARRAY ? a.ndim : 0;
+    if (b.kind == KT_ARRAY && b.ndim > nd)
+        nd = b.ndim;
+    I->t->fallible = true; /* operand shapes are checked at run time; a kept result is allocated */
+    return (kernel_type){KT_ARRAY, r.dt, (uint8_t)nd, 0};
+}
+
 static kernel_type unary(infer *I, fstate *fs, kernel_node *n)
 {
-    char b[48];
-    kernel_type t = scalar_expr(I, fs, n->a);
+    kernel_type at = value_expr(I, fs, n->a);
     if (I->failed)
         return T_VOID;
+    if (at.kind == KT_ARRAY && n->op == TK_NOT)
+        return fail(I, UG_ETYPE, n->pos, "the truth value of an array is ambiguous (use ~ for element-wise not)"),
+               T_VOID;
+    kernel_type t = elem_of(at);
     n->opty = t;
+    if (at.kind == KT_ARRAY) {
+        kernel_type r = unary_result(I, n, t);
+        return I->failed ? T_VOID : elementwise(I, r, at, at);
+    }
     if (n->op == TK_NOT)
         return scalar(UG_BOOL, false);
+    return unary_result(I, n, t);
+}
+
+/* The result of unary n->op on a value of type t (sets n->opty). */
+static kernel_type unary_result(infer *I, kernel_node *n, kernel_type t)
+{
+    char b[48];
+    n->opty = t;
     if (n->op == TK_TILDE && is_float(t))
         return fail(I, UG_ETYPE, n->pos, "bad operand type for ~: %s (needs an integer or bool)", tstr(t, b)), T_VOID;
     if (n->op != TK_TILDE && is_bool(t))
@@ -550,14 +581,50 @@ static kernel_type compare_type(const kernel_node *a, kernel_type ta, const kern
     return strong.dt != UG_UINT64 && int_holds(UG_INT64, neg, mag) ? scalar(UG_INT64, false) : scalar(UG_FLOAT64, false);
 }
 
+static kernel_type array_of(infer *I, fstate *fs, kernel_node *n, const char *what);
+
+/* A compile-time string: a literal, or a.dtype.kind ("f", "i", "u", "b"). */
+static const char *const_string(infer *I, fstate *fs, kernel_node *n)
+{
+    if (n->kind == N_STR)
+        return n->str;
+    if (n->kind == N_ATTR && strcmp(n->name, "kind") == 0 && n->a->kind == N_ATTR && strcmp(n->a->name, "dtype") == 0) {
+        kernel_type t = array_of(I, fs, n->a->a, "asked for its dtype");
+        if (I->failed)
+            return NULL;
+        switch (ug_dtype_kind((ug_dtype)t.dt)) {
+        case UG_KIND_FLOAT: return "f";
+        case UG_KIND_INT: return "i";
+        case UG_KIND_UINT: return "u";
+        default: return "b";
+        }
+    }
+    return NULL;
+}
+
 static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
 {
     char x[48], y[48];
+    const char *sa, *sb;
+    if (n->nkids == 2 && (n->cmpops[0] == TK_EQ || n->cmpops[0] == TK_NE) && (sa = const_string(I, fs, n->kids[0])) &&
+        (sb = const_string(I, fs, n->kids[1]))) { /* out.dtype.kind == "f": decided at compile time */
+        n->ival = (strcmp(sa, sb) == 0) == (n->cmpops[0] == TK_EQ);
+        n->kind = N_BOOL;
+        n->nkids = 0;
+        return scalar(UG_BOOL, false);
+    }
+    if (I->failed)
+        return T_VOID;
     kernel_type prev = value_expr(I, fs, n->kids[0]);
     for (int k = 1; k < n->nkids && !I->failed; k++) {
         kernel_type cur = value_expr(I, fs, n->kids[k]);
         if (I->failed)
             break;
+        if (n->nkids == 2 && (prev.kind == KT_ARRAY || cur.kind == KT_ARRAY) && is_scalar(elem_of(prev)) &&
+            is_scalar(elem_of(cur))) {
+            n->cmptys[0] = compare_type(n->kids[0], elem_of(prev), n->kids[1], elem_of(cur));
+            return elementwise(I, scalar(UG_BOOL, false), prev, cur);
+        }
         if (!is_scalar(prev) || !is_scalar(cur))
             return fail(I, UG_ETYPE, n->pos, "cannot compare %s and %s", tstr(prev, x), tstr(cur, y)), T_VOID;
         n->cmptys[k - 1] = compare_type(n->kids[k - 1], prev, n->kids[k], cur);
@@ -584,6 +651,54 @@ static const kernel_const *module_const(const kernel_module *m, const char *name
 
 static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n);
 
+/* n (a name of a module constant, or PAIR[k] of a tuple constant) becomes
+ * the constant's value: Python resolves a global when the function runs,
+ * and Numba freezes it at compile time with its own type, so a Python
+ * number is int64 / float64 / bool (not a weak literal), as a local
+ * assigned a bare literal is; np.float32(1.5) keeps float32. */
+static kernel_type subst_const(infer *I, fstate *fs, kernel_node *n, const kernel_node *value, const char *name)
+{
+    if (I->const_depth >= 32)
+        return fail(I, UG_ETYPE, n->pos, "module constant '%s' refers to itself", name), T_VOID;
+    if (value->kind == N_TUPLE)
+        return fail(I, UG_ETYPE, n->pos, "tuple constant '%s' can only be indexed with a constant (%s[0])", name,
+                    name), T_VOID;
+    kernel_node *v = copy_node(I, value), *c = kernel_arena_alloc(I->a, sizeof *c);
+    if (!v || !c)
+        return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+    I->const_depth++;
+    kernel_type t = expr(I, fs, v);
+    I->const_depth--;
+    if (I->failed)
+        return T_VOID;
+    if (t.kind != KT_SCALAR)
+        return fail(I, UG_ETYPE, n->pos, "module constant '%s' is not a number", name), T_VOID;
+    *c = (kernel_node){.kind = N_CAST, .pos = n->pos, .a = v, .ty = settle(t), .opty = settle(t), .builtin = -1};
+    *n = *c;
+    return n->ty;
+}
+
+/* PAIR[k]: element k (a constant int, negative from the end) of a tuple constant; false if n is not one. */
+static bool tuple_const_index(infer *I, fstate *fs, kernel_node *n, kernel_type *t)
+{
+    kernel_node *a = n->a;
+    if (a->kind != N_NAME || a->prefixed || local_index(fs->fn, a->name) >= 0 || param_index(fs->fn, a->name) >= 0)
+        return false;
+    const kernel_const *mc = module_const(I->m, a->name);
+    if (!mc || mc->value->kind != N_TUPLE)
+        return false;
+    bool neg;
+    uint64_t mag;
+    int len = mc->value->nkids;
+    if (n->nkids != 1 || !literal_int(n->kids[0], &neg, &mag) || mag > (uint64_t)len || (!neg && mag == (uint64_t)len)) {
+        fail(I, UG_ETYPE, n->pos, "tuple constant '%s' (%d values) takes a constant index in range", a->name, len);
+        return true;
+    }
+    int k = neg ? len - (int)mag : (int)mag;
+    *t = subst_const(I, fs, n, mc->value->kids[k], a->name);
+    return true;
+}
+
 static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
 {
     int k = local_index(fs->fn, n->name);
@@ -609,20 +724,8 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
         return fs->pt[k];
     }
     const kernel_const *mc = n->prefixed ? NULL : module_const(I->m, n->name);
-    if (mc) {
-        /* Python resolves a global when the function runs; its value is frozen at
-         * compile time, as Numba freezes globals: the kernel gets the expression. */
-        if (I->const_depth >= 32)
-            return fail(I, UG_ETYPE, n->pos, "module constant '%s' refers to itself", n->name), T_VOID;
-        kernel_node *v = copy_node(I, mc->value);
-        if (!v)
-            return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
-        *n = *v;
-        I->const_depth++;
-        kernel_type t = expr_kind(I, fs, n);
-        I->const_depth--;
-        return t;
-    }
+    if (mc)
+        return subst_const(I, fs, n, mc->value, mc->name);
     static const struct {
         const char *name;
         double v;
@@ -731,6 +834,8 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
     if (n->a->kind == N_ATTR && strcmp(n->a->name, "shape") == 0)
         return shape_index(I, fs, n);
     kernel_type at;
+    if (tuple_const_index(I, fs, n, &at))
+        return I->failed ? T_VOID : at;
     if (n->a->kind == N_NAME && is_shape_value(I, fs, n->a, &at)) { /* s[k] of a shape tuple */
         if (n->nkids != 1 || n->kids[0]->kind == N_SLICE)
             return fail(I, UG_ETYPE, n->pos, "a shape tuple takes exactly one integer index"), T_VOID;
@@ -750,6 +855,22 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
     }
     if (I->failed)
         return T_VOID;
+    if (n->nkids == 1 && n->kids[0]->kind != N_SLICE) { /* a[mask]: a boolean array of a's shape */
+        kernel_type mt = value_expr(I, fs, n->kids[0]);
+        if (I->failed)
+            return T_VOID;
+        if (mt.kind == KT_ARRAY) {
+            if (mt.dt != UG_BOOL || mt.ndim != t.ndim)
+                return fail(I, UG_ETYPE, n->kids[0]->pos, "an array index must be a boolean mask of the array's %d "
+                                                          "dimension%s", t.ndim, t.ndim == 1 ? "" : "s"), T_VOID;
+            if (!I->store_target)
+                return fail(I, UG_EUNSUPPORTED, n->pos, "a[mask] as a value is not supported in kernels yet (a[mask] = v is)"),
+                       T_VOID;
+            n->opty = mt; /* marks the mask for lowering */
+            I->t->fallible = true; /* the mask's shape is checked at run time */
+            return (kernel_type){KT_ARRAY, t.dt, 1, 0};
+        }
+    }
     if (n->nkids > t.ndim)
         return fail(I, UG_ETYPE, n->pos, "too many indices: a %d-d array is indexed with %d", t.ndim, n->nkids),
                T_VOID;
@@ -759,6 +880,8 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         if (x->kind == N_SLICE) {
             if (!slice_part(I, fs, x->a) || !slice_part(I, fs, x->b) || !slice_part(I, fs, x->cond))
                 return T_VOID;
+            if (x->cond) /* a step that may be zero: ValueError at run time */
+                I->t->fallible = true;
             keep++;
             x->ty = T_VOID;
         } else if (!want_index(I, fs, x, "an array index")) {
@@ -838,15 +961,23 @@ static kernel_type builtin_call(infer *I, fstate *fs, kernel_node *n, int b, ug_
         n->opty = scalar(UG_INT64, false);
         return I->failed ? T_VOID : n->opty;
     }
-    kernel_type p = scalar_expr(I, fs, n->kids[0]);
-    for (int k = 1; k < n->nkids && !I->failed; k++)
-        p = kernel_promote(p, scalar_expr(I, fs, n->kids[k]));
+    kernel_type arr = T_VOID; /* an array argument: the call is element-wise (np.isnan(a), np.sqrt(a)) */
+    kernel_type p = T_VOID;
+    for (int k = 0; k < n->nkids && !I->failed; k++) {
+        kernel_type t = b == B_MIN || b == B_MAX ? scalar_expr(I, fs, n->kids[k]) : value_expr(I, fs, n->kids[k]);
+        if (t.kind == KT_ARRAY && (arr.kind != KT_ARRAY || t.ndim > arr.ndim))
+            arr = t;
+        p = k == 0 ? elem_of(t) : kernel_promote(p, elem_of(t));
+    }
     if (I->failed)
         return T_VOID;
+    kernel_type r;
     if (b == B_POW)
-        return n->opty = binop_type(I, n, TK_DSTAR, p, p);
-    n->opty = builtin_opty(b, p);
-    return b == B_ISNAN || b == B_ISINF || b == B_ISFINITE ? scalar(UG_BOOL, false) : n->opty;
+        r = n->opty = binop_type(I, n, TK_DSTAR, p, p);
+    else
+        r = (n->opty = builtin_opty(b, p), b == B_ISNAN || b == B_ISINF || b == B_ISFINITE ? scalar(UG_BOOL, false)
+                                                                                              : n->opty);
+    return arr.kind == KT_ARRAY ? elementwise(I, r, arr, arr) : r;
 }
 
 static kernel_func *specialise(infer *I, const kernel_func *orig, const kernel_type *args, kernel_pos at);
@@ -912,6 +1043,28 @@ static int shape_arg(infer *I, fstate *fs, kernel_node *x)
     return 1;
 }
 
+/* new_array on a call it has seen: kids[0] the shape or model, .b the fill,
+ * .ival 1 if the dtype was given (dtype= or the model's), in .opty. */
+static kernel_type new_array_again(infer *I, fstate *fs, kernel_node *n, bool like)
+{
+    int ndim, dt = n->opty.dt;
+    if (like) {
+        kernel_type t = array_of(I, fs, n->kids[0], "the model of a new array");
+        ndim = t.ndim;
+    } else {
+        ndim = shape_arg(I, fs, n->kids[0]);
+    }
+    if (n->b) {
+        kernel_type ft = scalar_expr(I, fs, n->b);
+        if (!I->failed && !n->ival)
+            dt = settle(ft).dt;
+    }
+    if (I->failed || ndim < 0)
+        return T_VOID;
+    n->opty = scalar(dt, false);
+    return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0};
+}
+
 /* np.empty/zeros/ones/full(shape[, fill], dtype=...) and the *_like forms.
  * After inference: kids[0] the shape (int, N_TUPLE, shape value) or the
  * array of a *_like; .b the fill value (full, full_like) or NULL; .ty the
@@ -921,6 +1074,8 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     bool like = b >= B_EMPTY_LIKE, full = b == B_FULL || b == B_FULL_LIKE;
     kernel_node *shape = NULL, *fill = NULL, *dtype = NULL;
     int npos = 0;
+    if (n->builtin == b) /* typed before (the fixpoint runs again): arguments already sorted */
+        return new_array_again(I, fs, n, like);
     for (int k = 0; k < n->nkids; k++) {
         const char *kw = n->kwnames ? n->kwnames[k] : NULL;
         kernel_node *x = n->kids[k];
@@ -961,10 +1116,11 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     if (fill) {
         kernel_type ft = scalar_expr(I, fs, fill);
         if (!I->failed && !dtype && !like) /* np.full(n, 2) is an int64 array, np.full(n, 2.5) a float64 one */
-            dt = settle(ft).dt == UG_BOOL && ft.weak ? UG_BOOL : settle(ft).dt;
+            dt = settle(ft).dt;
     }
     if (I->failed)
         return T_VOID;
+    n->ival = dtype || like;
     n->builtin = b;
     I->t->fallible = true; /* a size may be negative or too large: an error at run time */
     n->kids[0] = shape;
@@ -1032,6 +1188,10 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n)
     case N_BINARY:
         a = value_expr(I, fs, n->a);
         b = value_expr(I, fs, n->b);
+        if (!I->failed && (a.kind == KT_ARRAY || b.kind == KT_ARRAY)) {
+            n->opty = binop_type(I, n, n->op, elem_of(a), elem_of(b));
+            return I->failed ? T_VOID : elementwise(I, n->opty, a, b);
+        }
         return n->opty = binop_type(I, n, n->op, a, b);
     case N_COMPARE: return compare(I, fs, n);
     case N_BOOLOP:
@@ -1167,7 +1327,9 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         assign_name(I, fs, t, v);
         return;
     }
+    I->store_target = true;
     kernel_type tt = expr(I, fs, t);
+    I->store_target = false;
     if (I->failed)
         return;
     if (tt.kind == KT_ARRAY) { /* out[:] = v, out[lo:hi] = a[...]: fill or copy */
@@ -1175,6 +1337,8 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         char b1[48], b2[48];
         if (!I->failed && vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
             fail(I, UG_ETYPE, n->pos, "cannot assign %s to %s", tstr(vt, b1), tstr(tt, b2));
+        if (vt.kind == KT_ARRAY) /* shapes checked at run time; an overlapping source is copied first */
+            I->t->fallible = true;
         return;
     }
     scalar_expr(I, fs, n->b);
@@ -1183,10 +1347,16 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
 static void augassign(infer *I, fstate *fs, kernel_node *n)
 {
     kernel_node *t = n->kids[0];
-    kernel_type tt = expr(I, fs, t), vt = value_expr(I, fs, n->b);
-    if (!I->failed && tt.kind == KT_ARRAY) {
-        fail(I, UG_EUNSUPPORTED, n->pos, "augmented assignment to an array slice is not supported in kernels "
-                                         "(write a loop)");
+    I->store_target = t->kind == N_INDEX;
+    kernel_type tt = expr(I, fs, t);
+    I->store_target = false;
+    kernel_type vt = value_expr(I, fs, n->b);
+    if (!I->failed && tt.kind == KT_ARRAY) { /* a *= 2, out[1:] += b: in place, element by element */
+        char b1[48], b2[48];
+        if (vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
+            fail(I, UG_ETYPE, n->pos, "cannot %s %s into %s in place", op_verb(n->op), tstr(vt, b1), tstr(tt, b2));
+        n->opty = binop_type(I, n, n->op, elem_of(tt), elem_of(vt));
+        I->t->fallible |= vt.kind == KT_ARRAY;
         return;
     }
     n->opty = binop_type(I, n, n->op, tt, vt);
@@ -1318,8 +1488,18 @@ static void return_stmt(infer *I, fstate *fs, kernel_node *n)
     }
     if (n->a) {
         fs->any_value_ret = true;
-        kernel_type t = scalar_expr(I, fs, n->a);
-        if (!I->failed && !fs->fixed_ret) {
+        kernel_type t = fs->role == ROLE_HELPER ? value_expr(I, fs, n->a) : scalar_expr(I, fs, n->a);
+        char b1[48], b2[48];
+        if (!I->failed && (t.kind == KT_ARRAY || fs->ret.kind == KT_ARRAY) && fs->ret.kind != KT_VOID &&
+            !same_type(t, fs->ret)) {
+            fail(I, UG_ETYPE, n->a->pos, "function '%s' returns %s here and %s elsewhere", fs->fn->name, tstr(t, b1),
+                 tstr(fs->ret, b2));
+            return;
+        }
+        if (!I->failed && t.kind == KT_ARRAY) {
+            fs->changed |= fs->ret.kind == KT_VOID;
+            fs->ret = t;
+        } else if (!I->failed && !fs->fixed_ret) {
             kernel_type j = join(fs->ret, t);
             fs->changed |= !same_type(j, fs->ret);
             fs->ret = j;

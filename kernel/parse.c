@@ -1437,8 +1437,9 @@ ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *
     ug_status st = kernel_lex(m->arena, src, &P.toks, &P.ntoks, err);
     while (st == UG_OK && !P.failed && !at(&P, TK_EOF))
         toplevel(&P);
-    if (st == UG_OK && !P.failed && m->nfuncs == 0)
-        fail_at(&P, UG_ESYNTAX, peek(&P)->pos, "%s", "the source defines no kernel (expected 'def' or 'lambda')");
+    if (st == UG_OK && !P.failed && m->nfuncs == 0) /* at the first line (constants only) or the end */
+        fail_at(&P, UG_ESYNTAX, m->nconsts ? P.toks[0].pos : peek(&P)->pos, "%s",
+                "the source defines no kernel (expected 'def' or 'lambda')");
     for (int k = 0; st == UG_OK && !P.failed && k < m->nfuncs; k++)
         check_height(&P, m->funcs[k]);
     if (st == UG_OK && P.failed)

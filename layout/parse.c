@@ -45,14 +45,11 @@ static void skip_ws(parser *p)
 
 static ug_status fail(parser *p, size_t at, const char *msg)
 {
-    char shown[8];
-    char c = p->s[at];
-    if (c == 0)
+    char shown[16]; /* the whole character, never one byte of it */
+    if (p->s[at] == 0)
         snprintf(shown, sizeof shown, "end");
-    else if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
-        snprintf(shown, sizeof shown, "\\x%02x", (unsigned char)c);
     else
-        snprintf(shown, sizeof shown, "'%c'", c);
+        ug_utf8_quote(shown, sizeof shown, p->s + at);
     return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1, "%s, found %s", msg, shown);
 }
 
@@ -167,7 +164,7 @@ static ug_status add_operand(parser *p, int first)
 static ug_status unclosed(parser *p, size_t open)
 {
     char msg[96];
-    snprintf(msg, sizeof msg, "expected ')' to close '(' at column %d", (int)open + 1);
+    snprintf(msg, sizeof msg, "expected ')' to close '(' at column %d", ug_utf8_column(p->s, (int)open + 1));
     return fail(p, p->i, msg);
 }
 

@@ -25,6 +25,8 @@
 #include "ufuncgen/internal.h"
 
 static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+static bool is_ewise(const kernel_node *n);
+static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out);
 
 void loops_arr_store(loops_gen *g, const loops_aslot *s, const loops_arr *v)
 {
@@ -271,9 +273,19 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
             }
         }
         return true; /* .flat of a 1-d array: the array itself */
+    case N_UNARY:
+    case N_BINARY:
+    case N_COMPARE:
+        if (is_ewise(n))
+            return materialize(g, n, out);
+        break;
     case N_CALL:
+        if (is_ewise(n))
+            return materialize(g, n, out);
         if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE)
             return new_array(g, n, out);
+        if (n->callee)
+            return loops_helper_array(g, n, out);
         break;
     default: break;
     }
@@ -296,26 +308,6 @@ static void nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, nd_body bod
     body(g, idx, ctx);
     for (int d = nd - 1; d >= 0; d--)
         loops_count_end(g, &c[d], NULL);
-}
-
-typedef struct copy_ctx {
-    const loops_arr *dst, *src; /* src NULL: fill with v */
-    LLVMValueRef v;
-    ug_dtype ddt, sdt;
-} copy_ctx;
-
-static void copy_one(loops_gen *g, LLVMValueRef *idx, void *p)
-{
-    copy_ctx *c = p;
-    LLVMValueRef v = c->v;
-    if (c->src) {
-        LLVMValueRef sidx[UG_MAXDIMS];
-        int off = c->dst->ndim - c->src->ndim;
-        for (int d = 0; d < c->src->ndim; d++)
-            sidx[d] = idx[off + d];
-        v = loops_emit_cast(g, loops_load_elem(g, loops_elem_at(g, c->src, sidx), c->sdt), c->sdt, c->ddt);
-    }
-    loops_store_elem(g, v, loops_elem_at(g, c->dst, idx), c->ddt);
 }
 
 /* Bytes [lo, hi) that a spans (lo > hi... never: empty arrays give lo == hi). */
@@ -365,52 +357,283 @@ static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src)
     LLVMPositionBuilderAtEnd(g->B, yes);
 }
 
-ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value)
+/* ---------------------------------------------------- element-wise expressions
+ * An array-valued expression (a + 1, ~mask, np.isnan(a) & (b > 0)) is
+ * evaluated element by element inside the loop of whatever consumes it
+ * (a slice store, an in-place operator, a mask), with no temporary: its
+ * array leaves are evaluated once (descriptors), broadcast to the target's
+ * shape (a zero stride where a leaf has size 1), and its scalar parts are
+ * evaluated once before the loop. A leaf overlapping the target without
+ * being it element for element is read whole first, as NumPy does. */
+
+#define EW_MAX 32
+
+typedef struct ewise {
+    const kernel_node *leaf[EW_MAX]; /* array leaves */
+    loops_arr arr[EW_MAX];
+    int n;
+    const kernel_node *snode[EW_MAX]; /* scalar operands, evaluated before the loop */
+    LLVMValueRef sval[EW_MAX];
+    int ns;
+} ewise;
+
+static bool is_ewise(const kernel_node *n)
 {
-    loops_arr dst;
-    if (!view_of(g, target, &dst))
-        return g->err->code;
-    copy_ctx c = {.dst = &dst, .ddt = (ug_dtype)target->ty.dt};
-    if (value->ty.kind != KT_ARRAY) {
-        if (!(c.v = loops_conv(g, value, c.ddt)))
+    if (n->ty.kind != KT_ARRAY)
+        return false;
+    return n->kind == N_UNARY || n->kind == N_BINARY || n->kind == N_COMPARE ||
+           (n->kind == N_CALL && !n->callee && n->builtin >= 0 && n->builtin < B_CAST);
+}
+
+static bool ew_unsupported(loops_gen *g, const kernel_node *n, const char *what)
+{
+    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s", g->req->kname ? g->req->kname : "?",
+               n->pos.line, n->pos.col, what);
+    return false;
+}
+
+static bool ew_collect(loops_gen *g, const kernel_node *n, ewise *ew)
+{
+    if (is_ewise(n)) {
+        const kernel_node *kids[2] = {n->a, n->b};
+        if (n->kind == N_COMPARE || n->kind == N_CALL) {
+            for (int k = 0; k < n->nkids; k++)
+                if (!ew_collect(g, n->kids[k], ew))
+                    return false;
+            return true;
+        }
+        for (int k = 0; k < 2; k++)
+            if (kids[k] && !ew_collect(g, kids[k], ew))
+                return false;
+        return true;
+    }
+    if (n->ty.kind == KT_ARRAY) {
+        if (ew->n == EW_MAX)
+            return ew_unsupported(g, n, "an element-wise expression with more than 32 arrays is not supported");
+        ew->leaf[ew->n] = n;
+        return loops_arr_eval(g, n, &ew->arr[ew->n++]);
+    }
+    if (ew->ns == EW_MAX)
+        return ew_unsupported(g, n, "an element-wise expression with more than 32 scalars is not supported");
+    ew->snode[ew->ns] = n;
+    return (ew->sval[ew->ns++] = loops_expr(g, n)) != NULL;
+}
+
+/* The value of element idx (of the consumer's nd axes) of n, in n's element dtype. */
+static LLVMValueRef ew_elem(loops_gen *g, const kernel_node *n, ewise *ew, LLVMValueRef *idx, int nd)
+{
+    for (int k = 0; k < ew->n; k++) /* a leaf (also a whole expression read from a temporary) */
+        if (ew->leaf[k] == n) {
+            const loops_arr *a = &ew->arr[k];
+            return loops_load_elem(g, loops_elem_at(g, a, idx + (nd - a->ndim)), (ug_dtype)n->ty.dt);
+        }
+    for (int k = 0; k < ew->ns; k++)
+        if (ew->snode[k] == n)
+            return ew->sval[k];
+    if (!is_ewise(n))
+        return NULL;
+    ug_dtype ot = (ug_dtype)n->opty.dt;
+    if (n->kind == N_UNARY) {
+        LLVMValueRef v = ew_elem(g, n->a, ew, idx, nd);
+        return v ? loops_emit_unop(g, n->op, loops_emit_cast(g, v, (ug_dtype)n->a->ty.dt, ot), ot) : NULL;
+    }
+    if (n->kind == N_BINARY) {
+        LLVMValueRef a = ew_elem(g, n->a, ew, idx, nd), b = a ? ew_elem(g, n->b, ew, idx, nd) : NULL;
+        if (!b)
+            return NULL;
+        return loops_emit_binop(g, n->op, loops_emit_cast(g, a, (ug_dtype)n->a->ty.dt, ot),
+                                loops_emit_cast(g, b, (ug_dtype)n->b->ty.dt, ot), ot);
+    }
+    if (n->kind == N_COMPARE) {
+        ug_dtype ct = (ug_dtype)n->cmptys[0].dt;
+        LLVMValueRef a = ew_elem(g, n->kids[0], ew, idx, nd), b = a ? ew_elem(g, n->kids[1], ew, idx, nd) : NULL;
+        if (!b)
+            return NULL;
+        return loops_emit_compare(g, n->cmpops[0], loops_emit_cast(g, a, (ug_dtype)n->kids[0]->ty.dt, ct),
+                                  loops_emit_cast(g, b, (ug_dtype)n->kids[1]->ty.dt, ct), ct);
+    }
+    LLVMValueRef args[16];
+    if (n->nkids > 16)
+        return NULL;
+    for (int k = 0; k < n->nkids; k++) {
+        LLVMValueRef v = ew_elem(g, n->kids[k], ew, idx, nd);
+        if (!v)
+            return NULL;
+        args[k] = loops_emit_cast(g, v, (ug_dtype)n->kids[k]->ty.dt, ot);
+    }
+    return loops_emit_builtin(g, n->builtin, args, n->nkids, ot, (ug_dtype)n->ty.dt);
+}
+
+/* Whether a leaf may be read while dst is written: apart, or the very same
+ * elements in the same order (a += 1, out[:] = out * 2). */
+static LLVMValueRef leaf_safe(loops_gen *g, const loops_arr *dst, ug_dtype ddt, const loops_arr *src, ug_dtype sdt)
+{
+    LLVMValueRef dlo, dhi, slo, shi;
+    span(g, dst, ddt, &dlo, &dhi);
+    span(g, src, sdt, &slo, &shi);
+    LLVMValueRef ok = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, dhi, slo, ""),
+                                  LLVMBuildICmp(g->B, LLVMIntULE, shi, dlo, ""), "apart");
+    if (src->ndim != dst->ndim || ug_dtype_size(sdt) != ug_dtype_size(ddt))
+        return ok;
+    LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, dst->base, src->base, "");
+    for (int d = 0; d < dst->ndim; d++)
+        same = LLVMBuildAnd(g->B, same, LLVMBuildICmp(g->B, LLVMIntEQ, dst->stride[d], src->stride[d], ""), "");
+    return LLVMBuildOr(g->B, ok, same, "safe");
+}
+
+typedef struct store_ctx {
+    const loops_arr *dst;
+    ug_dtype ddt;
+    const kernel_node *value;
+    ewise *ew;
+    LLVMValueRef scalar; /* a scalar value (ew NULL) */
+    int op;              /* 0: dst = value; else dst = dst op value in opty */
+    ug_dtype opty;
+    const loops_arr *mask; /* a[mask] = v: only where mask holds */
+    const kernel_node *mnode;
+    ewise *mew;
+} store_ctx;
+
+static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
+{
+    store_ctx *c = p;
+    LLVMBasicBlockRef skip = NULL;
+    if (c->mnode) {
+        LLVMValueRef m = ew_elem(g, c->mnode, c->mew, idx, c->dst->ndim);
+        LLVMBasicBlockRef yes = loops_block(g, "mask.set");
+        skip = loops_block(g, "mask.next");
+        LLVMBuildCondBr(g->B, loops_emit_truth(g, m, UG_BOOL), yes, skip);
+        LLVMPositionBuilderAtEnd(g->B, yes);
+    }
+    LLVMValueRef v = c->scalar, at = loops_elem_at(g, c->dst, idx);
+    ug_dtype vdt = c->ew ? (ug_dtype)c->value->ty.dt : (c->op ? c->opty : c->ddt);
+    if (c->ew)
+        v = ew_elem(g, c->value, c->ew, idx, c->dst->ndim);
+    if (c->op) {
+        LLVMValueRef cur = loops_emit_cast(g, loops_load_elem(g, at, c->ddt), c->ddt, c->opty);
+        v = loops_emit_binop(g, c->op, cur, loops_emit_cast(g, v, vdt, c->opty), c->opty);
+        vdt = c->opty;
+    }
+    loops_store_elem(g, loops_emit_cast(g, v, vdt, c->ddt), at, c->ddt);
+    if (skip) {
+        LLVMBuildBr(g->B, skip);
+        LLVMPositionBuilderAtEnd(g->B, skip);
+    }
+}
+
+/* A C-contiguous temporary of dst's shape holding value (its element dtype). */
+static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kernel_node *value, ewise *ew,
+                             loops_arr *t)
+{
+    ug_dtype vdt = (ug_dtype)value->ty.dt;
+    *t = *shape_of;
+    t->base = alloc_block(g, shape_of->shape, shape_of->ndim, vdt, value->pos.line);
+    LLVMValueRef st = i64c(g, (long long)ug_dtype_size(vdt));
+    for (int d = shape_of->ndim - 1; d >= 0; d--) {
+        t->stride[d] = st;
+        st = LLVMBuildMul(g->B, st, shape_of->shape[d], "");
+    }
+    store_ctx c = {.dst = t, .ddt = vdt, .value = value, .ew = ew};
+    nd_loop(g, t->ndim, t->shape, store_one, &c);
+    return true;
+}
+
+/* dst (op)= value, value a scalar or an array expression broadcast to dst. */
+static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, const kernel_node *value, int op,
+                            ug_dtype opty, const kernel_node *mask)
+{
+    store_ctx c = {.dst = dst, .ddt = ddt, .value = value, .op = op, .opty = opty};
+    ewise mew = {0};
+    if (mask) {
+        if (!ew_collect(g, mask, &mew))
             return g->err->code;
-        nd_loop(g, dst.ndim, dst.shape, copy_one, &c);
+        for (int k = 0; k < mew.n; k++)
+            broadcast_check(g, dst, &mew.arr[k]);
+        c.mnode = mask;
+        c.mew = &mew;
+    }
+    if (value->ty.kind != KT_ARRAY) {
+        if (!(c.scalar = loops_conv(g, value, op ? opty : ddt)))
+            return g->err->code;
+        nd_loop(g, dst->ndim, dst->shape, store_one, &c);
         return UG_OK;
     }
-    loops_arr src;
-    if (!loops_arr_eval(g, value, &src))
+    if (mask)
+        return ew_unsupported(g, value, "a[mask] = <array> is not supported in kernels yet (a scalar value is)"),
+               g->err->code;
+    ewise ew = {0};
+    if (!ew_collect(g, value, &ew))
         return g->err->code;
-    c.sdt = (ug_dtype)value->ty.dt;
-    broadcast_check(g, &dst, &src);
-    /* A source overlapping the target (a[1:] = a[:-1]) is read whole first, as NumPy does. */
-    LLVMValueRef dlo, dhi, slo, shi;
-    span(g, &dst, c.ddt, &dlo, &dhi);
-    span(g, &src, c.sdt, &slo, &shi);
-    LLVMValueRef apart = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, dhi, slo, ""),
-                                     LLVMBuildICmp(g->B, LLVMIntULE, shi, dlo, ""), "apart");
-    LLVMBasicBlockRef direct = loops_block(g, "copy.direct"), via = loops_block(g, "copy.temp"),
-                      end = loops_block(g, "copy.end");
-    LLVMBuildCondBr(g->B, apart, direct, via);
-    LLVMPositionBuilderAtEnd(g->B, direct);
-    c.src = &src;
-    nd_loop(g, dst.ndim, dst.shape, copy_one, &c);
-    LLVMBuildBr(g->B, end);
-    LLVMPositionBuilderAtEnd(g->B, via); /* the temporary: src's values, in dst's dtype, in dst's shape */
-    LLVMValueRef tmp = alloc_block(g, dst.shape, dst.ndim, c.ddt, target->pos.line);
-    loops_arr t = dst;
-    t.base = tmp;
-    LLVMValueRef st = i64c(g, (long long)ug_dtype_size(c.ddt));
-    for (int d = dst.ndim - 1; d >= 0; d--) {
-        t.stride[d] = st;
-        st = LLVMBuildMul(g->B, st, dst.shape[d], "");
+    LLVMValueRef safe = LLVMConstInt(g->i1, 1, 0);
+    for (int k = 0; k < ew.n; k++) {
+        broadcast_check(g, dst, &ew.arr[k]);
+        safe = LLVMBuildAnd(g->B, safe, leaf_safe(g, dst, ddt, &ew.arr[k], (ug_dtype)ew.leaf[k]->ty.dt), "");
     }
-    copy_ctx c1 = {.dst = &t, .src = &src, .ddt = c.ddt, .sdt = c.sdt};
-    nd_loop(g, dst.ndim, dst.shape, copy_one, &c1);
-    copy_ctx c2 = {.dst = &dst, .src = &t, .ddt = c.ddt, .sdt = c.ddt};
-    nd_loop(g, dst.ndim, dst.shape, copy_one, &c2);
+    c.ew = &ew;
+    LLVMBasicBlockRef direct = loops_block(g, "store.direct"), via = loops_block(g, "store.temp"),
+                      end = loops_block(g, "store.end");
+    LLVMBuildCondBr(g->B, safe, direct, via);
+    LLVMPositionBuilderAtEnd(g->B, direct);
+    nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+    LLVMBuildBr(g->B, end);
+    LLVMPositionBuilderAtEnd(g->B, via); /* the value read whole into a temporary first */
+    loops_arr t;
+    materialize_like(g, dst, value, &ew, &t);
+    ewise tw = {.n = 1}; /* the temporary stands for the whole value */
+    tw.leaf[0] = value;
+    tw.arr[0] = t;
+    c.ew = &tw;
+    nd_loop(g, dst->ndim, dst->shape, store_one, &c);
     LLVMBuildBr(g->B, end);
     LLVMPositionBuilderAtEnd(g->B, end);
     return UG_OK;
+}
+
+ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value)
+{
+    loops_arr dst;
+    if (target->opty.kind == KT_ARRAY) { /* a[mask] = v */
+        if (!loops_arr_eval(g, target->a, &dst))
+            return g->err->code;
+        return store_into(g, &dst, (ug_dtype)target->ty.dt, value, 0, UG_DTYPE_NONE, target->kids[0]);
+    }
+    if (!view_of(g, target, &dst))
+        return g->err->code;
+    return store_into(g, &dst, (ug_dtype)target->ty.dt, value, 0, UG_DTYPE_NONE, NULL);
+}
+
+ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n)
+{
+    const kernel_node *t = n->kids[0];
+    bool masked = t->kind == N_INDEX && t->opty.kind == KT_ARRAY; /* a[mask] += v */
+    loops_arr dst;
+    if (!loops_arr_eval(g, masked ? t->a : t, &dst))
+        return g->err->code;
+    return store_into(g, &dst, (ug_dtype)t->ty.dt, n->b, n->op, (ug_dtype)n->opty.dt, masked ? t->kids[0] : NULL);
+}
+
+/* An element-wise expression kept as a value (t = a - m): a new array of
+ * the operands' broadcast shape. */
+static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    ewise ew = {0};
+    if (!ew_collect(g, n, &ew))
+        return false;
+    loops_arr shape = {.ndim = n->ty.ndim};
+    for (int d = 0; d < shape.ndim; d++) { /* the broadcast size: a leaf's size unless it is 1 */
+        shape.shape[d] = i64c(g, 1);
+        for (int k = 0; k < ew.n; k++) {
+            int ld = d - (shape.ndim - ew.arr[k].ndim);
+            if (ld < 0)
+                continue;
+            LLVMValueRef s = ew.arr[k].shape[ld];
+            shape.shape[d] = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, s, i64c(g, 1), ""),
+                                             shape.shape[d], s, "bshape");
+        }
+    }
+    for (int k = 0; k < ew.n; k++)
+        broadcast_check(g, &shape, &ew.arr[k]);
+    return materialize_like(g, &shape, n, &ew, out);
 }
 
 void loops_free_frame(loops_gen *g)

@@ -166,6 +166,7 @@ static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLV
     g->avx512 = strstr(host_features, "+avx512f") != NULL;
     g->fmf = fast_math_flags(r->fastmath);
     g->errflag = r->boundscheck || (r->tk && r->tk->fallible);
+    g->frames = r->tk && r->tk->fallible;
     LLVMSetTarget(g->M, host_triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     char *dl = LLVMCopyStringRepOfTargetData(td);

@@ -37,6 +37,8 @@ typedef struct loops_gen {
     unsigned fmf;                       /* fast-math flags for float ops (0 unless fastmath) */
     bool errflag;                       /* functions take a trailing error-flag pointer (boundscheck,
                                            or a kernel that may fail: kernel_typed.fallible) */
+    bool frames;                        /* local arrays: helpers also take the kernel's frame pointer
+                                           (their arrays live until the kernel returns) */
     LLVMValueRef used[LOOPS_MAX_USED];  /* declarations kept alive via llvm.compiler.used */
     int nused;
     LLVMValueRef *fns;                  /* LLVM function of each req->tk->funcs[k] */
@@ -69,6 +71,11 @@ void loops_store_elem(loops_gen *g, LLVMValueRef v, LLVMValueRef p, ug_dtype dt)
 /* ---- math.c ---- */
 /* Binary operator op (kernel_tok) on a and b, both already of dtype dt. */
 LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+/* a ** e for float a of dtype dt and an integer exponent e of its own dtype
+ * edt, as Numba lowers it: a constant |e| <= 65536 becomes the unrolled
+ * multiplications of repeated squaring (then 1 / r for e < 0), a variable e
+ * the same loop at run time; a larger |e| is pow. */
+LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_dtype dt, ug_dtype edt);
 /* Unary operator (TK_MINUS, TK_PLUS, TK_TILDE) on v of dtype dt. */
 LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
 /* Comparison (TK_LT .. TK_NE) of a and b in dtype dt, as i1. */
@@ -107,6 +114,8 @@ typedef struct loops_fstate {
 } loops_fstate;
 
 /* Helpers of lower.c that arrays.c uses. */
+/* A call of a helper returning an array: its descriptor into *out. */
+bool loops_helper_array(loops_gen *g, const kernel_node *n, loops_arr *out);
 LLVMValueRef loops_expr(loops_gen *g, const kernel_node *n);            /* a scalar value */
 LLVMValueRef loops_conv(loops_gen *g, const kernel_node *n, ug_dtype to); /* ... converted to `to` */
 LLVMBasicBlockRef loops_block(loops_gen *g, const char *name);
@@ -145,6 +154,9 @@ LLVMValueRef loops_elem_at(loops_gen *g, const loops_arr *a, LLVMValueRef *idx);
 /* target[...] = value where target is a view: a fill (scalar value) or a
  * copy with NumPy's broadcasting (array value; overlap copies through a temporary). */
 ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value);
+/* target op= value where target is an array (a name or a view): in place,
+ * element by element (value a scalar or broadcast array expression). */
+ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n);
 /* Free the local arrays of the current function (at its return). */
 void loops_free_frame(loops_gen *g);
 /* Declare and define one LLVM function per typed function (internal,

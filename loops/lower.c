@@ -29,10 +29,30 @@ static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *wha
 
 /* ---------------------------------------------------------------- types */
 
+/* Helpers of a kernel with local arrays take its frame (after the error flag). */
+static bool takes_frame(loops_gen *g, const kernel_func *f) { return g->frames && f != g->req->tk->kernel; }
+
+/* A helper's array result: {ptr base, i64 shape[ndim], i64 stride[ndim]}. */
+static LLVMTypeRef arr_struct(loops_gen *g, int ndim)
+{
+    LLVMTypeRef f[1 + 2 * UG_MAXDIMS];
+    f[0] = g->ptr;
+    for (int d = 0; d < 2 * ndim; d++)
+        f[1 + d] = g->i64;
+    return LLVMStructTypeInContext(g->C, f, 1 + 2 * (unsigned)ndim, 0);
+}
+
+static LLVMTypeRef ret_type(loops_gen *g, const kernel_func *f)
+{
+    if (f->ret.kind == KT_ARRAY)
+        return arr_struct(g, f->ret.ndim);
+    return f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
+}
+
 /* Number of LLVM parameters of f: arrays expand to base, shapes, strides. */
 static unsigned nparams_llvm(loops_gen *g, const kernel_func *f)
 {
-    unsigned n = g->errflag ? 1 : 0;
+    unsigned n = (g->errflag ? 1 : 0) + (takes_frame(g, f) ? 1 : 0);
     for (int k = 0; k < f->nparams; k++)
         n += f->params[k].ty.kind == KT_ARRAY ? 1 + 2u * f->params[k].ty.ndim : 1;
     return n;
@@ -56,8 +76,9 @@ LLVMTypeRef loops_func_type(loops_gen *g, const kernel_func *f)
     }
     if (g->errflag)
         ps[n++] = g->ptr;
-    LLVMTypeRef ret = f->ret.kind == KT_SCALAR ? loops_vty(g, (ug_dtype)f->ret.dt) : g->vd;
-    LLVMTypeRef fty = LLVMFunctionType(ret, ps, n, 0); /* copies the parameter list */
+    if (takes_frame(g, f))
+        ps[n++] = g->ptr;
+    LLVMTypeRef fty = LLVMFunctionType(ret_type(g, f), ps, n, 0); /* copies the parameter list */
     free(ps);
     return fty;
 }
@@ -373,6 +394,8 @@ static int call_args(loops_gen *g, const kernel_node *n, LLVMValueRef *out)
     }
     if (g->errflag)
         out[m++] = g->fs->errflag;
+    if (takes_frame(g, callee))
+        out[m++] = g->fs->frame;
     return m;
 }
 
@@ -394,7 +417,21 @@ static LLVMValueRef helper_call(loops_gen *g, const kernel_node *n)
         LLVMPositionBuilderAtEnd(g->B, ok);
     }
     /* a void helper used as a statement: any non-NULL marker will do */
-    return n->callee->ret.kind == KT_SCALAR ? r : LLVMConstInt(g->i1, 0, 0);
+    return n->callee->ret.kind != KT_VOID ? r : LLVMConstInt(g->i1, 0, 0);
+}
+
+bool loops_helper_array(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    LLVMValueRef r = helper_call(g, n);
+    if (!r)
+        return false;
+    out->ndim = n->callee->ret.ndim;
+    out->base = LLVMBuildExtractValue(g->B, r, 0, "base");
+    for (int d = 0; d < out->ndim; d++) {
+        out->shape[d] = LLVMBuildExtractValue(g->B, r, 1 + (unsigned)d, "shape");
+        out->stride[d] = LLVMBuildExtractValue(g->B, r, 1 + (unsigned)(out->ndim + d), "stride");
+    }
+    return true;
 }
 
 static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
@@ -413,6 +450,34 @@ static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
     return loops_emit_builtin(g, n->builtin, args, n->nkids, (ug_dtype)n->opty.dt, (ug_dtype)n->ty.dt);
 }
 
+/* The exponent of a float `**` as an integer value of its own dtype when it
+ * is one (an int literal, also negated, or an integer-typed value): Numba
+ * lowers those to multiplications (loops_emit_fpowi). NULL otherwise. */
+static LLVMValueRef int_exponent(loops_gen *g, const kernel_node *e, ug_dtype *edt)
+{
+    const kernel_node *lit = e;
+    while (lit->kind == N_UNARY && (lit->op == TK_MINUS || lit->op == TK_PLUS))
+        lit = lit->a;
+    if (lit->kind == N_INT && !lit->big) { /* its .ty may be the float it stands next to */
+        *edt = UG_INT64;
+        return conv(g, e, UG_INT64);
+    }
+    *edt = (ug_dtype)e->ty.dt;
+    ug_kind k = ug_dtype_kind(*edt);
+    return k == UG_KIND_INT || k == UG_KIND_UINT ? expr(g, e) : NULL;
+}
+
+/* a ** b in float dtype ot: an integer exponent as Numba, else pow. */
+static LLVMValueRef float_power(loops_gen *g, LLVMValueRef a, const kernel_node *b, ug_dtype ot)
+{
+    ug_dtype edt;
+    LLVMValueRef e = int_exponent(g, b, &edt);
+    if (e)
+        return loops_emit_fpowi(g, a, e, ot, edt);
+    LLVMValueRef v = g->err->code ? NULL : conv(g, b, ot);
+    return v ? loops_emit_binop(g, TK_DSTAR, a, v, ot) : NULL;
+}
+
 static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
 {
     ug_dtype ot = (ug_dtype)n->opty.dt;
@@ -428,6 +493,10 @@ static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
         return v ? loops_emit_unop(g, n->op, v, ot) : NULL;
     }
     case N_BINARY: {
+        if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+            LLVMValueRef a = conv(g, n->a, ot);
+            return a ? float_power(g, a, n->b, ot) : NULL;
+        }
         LLVMValueRef a = conv(g, n->a, ot), b = a ? conv(g, n->b, ot) : NULL;
         return b ? loops_emit_binop(g, n->op, a, b, ot) : NULL;
     }
@@ -534,15 +603,23 @@ static ug_status assign(loops_gen *g, const kernel_node *n)
 static ug_status augassign(loops_gen *g, const kernel_node *n)
 {
     const kernel_node *t = n->kids[0];
+    if (t->ty.kind == KT_ARRAY)
+        return loops_slice_augassign(g, n);
     ug_dtype tt = (ug_dtype)t->ty.dt, ot = (ug_dtype)n->opty.dt;
     LLVMValueRef p = t->kind == N_NAME ? slot_of(g, t) : t->kind == N_INDEX ? elem_addr(g, t) : NULL;
     if (!p)
         return g->err->code ? g->err->code : unsupported(g, n, "this augmented assignment target");
     LLVMValueRef cur = t->kind == N_NAME ? LLVMBuildLoad2(g->B, loops_vty(g, tt), p, t->name) : loops_load_elem(g, p, tt);
-    LLVMValueRef b = conv(g, n->b, ot);
-    if (!b)
-        return g->err->code;
-    LLVMValueRef r = loops_emit_binop(g, n->op, loops_emit_cast(g, cur, tt, ot), b, ot);
+    LLVMValueRef r, a = loops_emit_cast(g, cur, tt, ot);
+    if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+        if (!(r = float_power(g, a, n->b, ot)))
+            return g->err->code ? g->err->code : unsupported(g, n, "this operator");
+    } else {
+        LLVMValueRef b = conv(g, n->b, ot);
+        if (!b)
+            return g->err->code;
+        r = loops_emit_binop(g, n->op, a, b, ot);
+    }
     if (!r)
         return unsupported(g, n, "this operator");
     r = loops_emit_cast(g, r, ot, tt);
@@ -915,7 +992,18 @@ static ug_status jump(loops_gen *g, const kernel_node *n, bool is_break)
 static ug_status return_stmt(loops_gen *g, const kernel_node *n)
 {
     const kernel_func *f = g->fs->f;
-    if (n->a && f->ret.kind == KT_SCALAR) {
+    if (n->a && f->ret.kind == KT_ARRAY) {
+        loops_arr a;
+        if (!loops_arr_eval(g, n->a, &a))
+            return g->err->code;
+        LLVMValueRef v = LLVMGetUndef(arr_struct(g, a.ndim));
+        v = LLVMBuildInsertValue(g->B, v, a.base, 0, "");
+        for (int d = 0; d < a.ndim; d++) {
+            v = LLVMBuildInsertValue(g->B, v, a.shape[d], 1 + (unsigned)d, "");
+            v = LLVMBuildInsertValue(g->B, v, a.stride[d], 1 + (unsigned)(a.ndim + d), "");
+        }
+        LLVMBuildStore(g->B, v, g->fs->ret_slot);
+    } else if (n->a && f->ret.kind == KT_SCALAR) {
         LLVMValueRef v = conv(g, n->a, (ug_dtype)f->ret.dt);
         if (!v)
             return g->err->code;
@@ -1016,7 +1104,7 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
             }
         }
     }
-    if (g->errflag && g->req->tk->fallible) { /* the list of local arrays to free at return */
+    if (g->frames && !takes_frame(g, f)) { /* the kernel's list of local arrays, freed at its return */
         fs->frame = LLVMBuildAlloca(g->B, g->ptr, "frame");
         LLVMBuildStore(g->B, LLVMConstNull(g->ptr), fs->frame);
     }
@@ -1030,9 +1118,11 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
     for (int k = 0; k < f->nparams; k++)
         p = bind_param(g, fs, k, p);
     if (g->errflag)
-        fs->errflag = LLVMGetParam(fs->fn, p);
-    if (f->ret.kind == KT_SCALAR) {
-        LLVMTypeRef rt = loops_vty(g, (ug_dtype)f->ret.dt);
+        fs->errflag = LLVMGetParam(fs->fn, p++);
+    if (takes_frame(g, f))
+        fs->frame = LLVMGetParam(fs->fn, p++);
+    if (f->ret.kind == KT_SCALAR || f->ret.kind == KT_ARRAY) {
+        LLVMTypeRef rt = ret_type(g, f);
         fs->ret_slot = LLVMBuildAlloca(g->B, rt, "ret");
         LLVMBuildStore(g->B, LLVMConstNull(rt), fs->ret_slot);
     }
@@ -1051,9 +1141,10 @@ static ug_status lower_func(loops_gen *g, int idx)
     if (!st) {
         br_to(g, fs.ret_bb);
         LLVMPositionBuilderAtEnd(g->B, fs.ret_bb);
-        loops_free_frame(g);
+        if (!takes_frame(g, fs.f))
+            loops_free_frame(g);
         if (fs.ret_slot)
-            LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)fs.f->ret.dt), fs.ret_slot, "r"));
+            LLVMBuildRet(g->B, LLVMBuildLoad2(g->B, ret_type(g, fs.f), fs.ret_slot, "r"));
         else
             LLVMBuildRetVoid(g->B);
     }

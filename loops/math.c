@@ -374,9 +374,106 @@ static LLVMValueRef float_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
     case TK_SLASH: return loops_fm(g, LLVMBuildFDiv(B, a, b, "fdiv"));
     case TK_DSLASH: return float_divmod(g, a, b, dt, false);
     case TK_PERCENT: return float_divmod(g, a, b, dt, true);
-    case TK_DSTAR: return call_math(g, mfun_of(B_POW), dt, args);
+    case TK_DSTAR: return call_intr(g, "llvm.pow", dt, args, 2); /* glibc's pow, see fpow_limit */
     default: return NULL;
     }
+}
+
+/* ---------------------------------------------------------------- powers */
+
+/* Numba's cut-off: beyond it an integer exponent goes to pow. A float
+ * exponent always does, through llvm.pow (glibc's pow: 0.52 ulp, NumPy's and
+ * Numba's function, never the 1-2 ulp libmvec variant), and LLVM folds the
+ * exact cases as it does for Numba: ** 2.0 to x*x, ** -1.0 to 1/x, ** 0.5
+ * to sqrt with fixes for -0.0 and -inf. */
+enum { fpow_limit = 0x10000 };
+
+/* r * v, or v when r is absent (Numba starts from 1 and LLVM folds 1 * v). */
+static LLVMValueRef fmul_or(loops_gen *g, LLVMValueRef r, LLVMValueRef v)
+{
+    return r ? loops_fm(g, LLVMBuildFMul(g->B, r, v, "pow.mul")) : v;
+}
+
+/* Numba's static_power_impl: a ** n unrolled, in Numba's order of
+ * multiplication, so results are Numba's bit for bit. */
+static LLVMValueRef fpow_const(loops_gen *g, LLVMValueRef a, long long n, ug_dtype dt)
+{
+    unsigned long long m = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    LLVMValueRef r = NULL, v = a;
+    while (m) {
+        if (m & 1)
+            r = fmul_or(g, r, v);
+        m >>= 1;
+        if (m) /* no dead last square: it could overflow and raise a flag */
+            v = loops_fm(g, LLVMBuildFMul(g->B, v, v, "pow.sq"));
+    }
+    if (!r)
+        return fconst(g, dt, 1.0);
+    return n < 0 ? loops_fm(g, LLVMBuildFDiv(g->B, fconst(g, dt, 1.0), r, "pow.inv")) : r;
+}
+
+/* ug.fpowi.<f32|f64>.<s|u>(a, e): Numba's int_power_impl for a float base
+ * and an integer exponent widened to i64 (signed or not), in an internal
+ * function: |e| > 65536 goes to pow (in float64, as Numba's math.pow). */
+static LLVMValueRef fpowi_fn(loops_gen *g, ug_dtype dt, bool sgn)
+{
+    char name[32];
+    snprintf(name, sizeof name, "ug.fpowi.%s.%c", dt == UG_FLOAT32 ? "f32" : "f64", sgn ? 's' : 'u');
+    LLVMTypeRef t = loops_vty(g, dt), ps[2] = {t, g->i64};
+    LLVMValueRef fn = LLVMGetNamedFunction(g->M, name);
+    if (fn)
+        return fn;
+    fn = LLVMAddFunction(g->M, name, LLVMFunctionType(t, ps, 2, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMBuilderRef saved = g->B, B = g->B = LLVMCreateBuilderInContext(g->C);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->C, fn, "entry");
+    LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(g->C, fn, "pow.big");
+    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(g->C, fn, "loop.cond");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->C, fn, "loop.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(g->C, fn, "loop.exit");
+    LLVMValueRef a = LLVMGetParam(fn, 0), e = LLVMGetParam(fn, 1), z = LLVMConstInt(g->i64, 0, 0);
+    LLVMValueRef one = fconst(g, dt, 1.0), c1 = LLVMConstInt(g->i64, 1, 0);
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef neg = sgn ? LLVMBuildICmp(B, LLVMIntSLT, e, z, "neg") : LLVMConstInt(g->i1, 0, 0);
+    LLVMValueRef mag = LLVMBuildSelect(B, neg, LLVMBuildSub(B, z, e, ""), e, "mag"); /* INT64_MIN stays 2^63: big */
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntUGT, mag, LLVMConstInt(g->i64, fpow_limit, 0), ""), big, cond);
+    LLVMPositionBuilderAtEnd(B, big);
+    LLVMValueRef pa[2] = {loops_emit_cast(g, a, dt, UG_FLOAT64),
+                          sgn ? LLVMBuildSIToFP(B, e, g->f64, "") : LLVMBuildUIToFP(B, e, g->f64, "")};
+    LLVMBuildRet(B, loops_emit_cast(g, call_intr(g, "llvm.pow", UG_FLOAT64, pa, 2), UG_FLOAT64, dt));
+    LLVMPositionBuilderAtEnd(B, cond);
+    LLVMValueRef r = LLVMBuildPhi(B, t, "r"), v = LLVMBuildPhi(B, t, "v"), m = LLVMBuildPhi(B, g->i64, "m");
+    LLVMValueRef odd = LLVMBuildTrunc(B, m, g->i1, "odd");
+    LLVMValueRef r2 = LLVMBuildSelect(B, odd, loops_fm(g, LLVMBuildFMul(B, r, v, "")), r, "r.next");
+    LLVMValueRef m2 = LLVMBuildLShr(B, m, c1, "m.next");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, m2, z, ""), exit, body);
+    LLVMPositionBuilderAtEnd(B, body); /* square only when another bit follows */
+    LLVMValueRef v2 = loops_fm(g, LLVMBuildFMul(B, v, v, "v.next"));
+    LLVMBuildBr(B, cond);
+    LLVMValueRef rv[2] = {one, r2}, vv[2] = {a, v2}, mv[2] = {mag, m2};
+    LLVMBasicBlockRef from[2] = {entry, body};
+    LLVMAddIncoming(r, rv, from, 2);
+    LLVMAddIncoming(v, vv, from, 2);
+    LLVMAddIncoming(m, mv, from, 2);
+    LLVMPositionBuilderAtEnd(B, exit);
+    LLVMValueRef res = LLVMBuildSelect(B, neg, loops_fm(g, LLVMBuildFDiv(B, one, r2, "inv")), r2, "");
+    LLVMBuildRet(B, res);
+    LLVMDisposeBuilder(B);
+    g->B = saved;
+    return fn;
+}
+
+LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_dtype dt, ug_dtype edt)
+{
+    bool sgn = is_signed(edt);
+    if (LLVMIsAConstantInt(e)) {
+        long long n = sgn ? LLVMConstIntGetSExtValue(e) : (long long)LLVMConstIntGetZExtValue(e);
+        if ((sgn || n >= 0) && n >= -fpow_limit && n <= fpow_limit)
+            return fpow_const(g, a, n, dt);
+    }
+    LLVMValueRef w = sgn ? LLVMBuildSExt(g->B, e, g->i64, "") : LLVMBuildZExt(g->B, e, g->i64, "");
+    LLVMValueRef fn = fpowi_fn(g, dt, sgn), args[2] = {a, w};
+    return LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, args, 2, "fpowi");
 }
 
 LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt)
@@ -433,11 +530,15 @@ static LLVMValueRef py_minmax(loops_gen *g, LLVMValueRef *args, int n, ug_dtype 
     return r;
 }
 
-/* np.maximum/minimum (NaN-propagating: NaN in a, else b wins ties) and
- * np.fmax/fmin (NaN-ignoring). Integers: plain comparisons. */
+/* np.maximum/minimum (NaN-propagating: NaN in a, else b wins ties, as every
+ * NumPy loop does) and np.fmax/fmin (NaN-ignoring: a wins ties, NumPy's
+ * documented where(a >= b, a, b), its float64 scalar loop and Numba; NumPy's
+ * SIMD loops give either sign of a 0.0/-0.0 tie depending on the element's
+ * place). Integers: plain comparisons. */
 static LLVMValueRef np_minmax(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_dtype dt, bool is_max, bool nan_prop)
 {
-    LLVMValueRef c = loops_emit_compare(g, is_max ? TK_GT : TK_LT, a, b, dt);
+    int op = nan_prop ? (is_max ? TK_GT : TK_LT) : (is_max ? TK_GE : TK_LE);
+    LLVMValueRef c = loops_emit_compare(g, op, a, b, dt);
     if (is_float(dt)) {
         LLVMValueRef nan = LLVMBuildFCmp(g->B, LLVMRealUNO, nan_prop ? a : b, nan_prop ? a : b, "isnan");
         c = LLVMBuildOr(g->B, c, nan, "");

@@ -67,16 +67,37 @@ static int set_writable(PyObject *uf, PyObject *writable)
     return 0;
 }
 
+/* A thread count option: any Python int; one that does not fit a C int is a
+ * ValueError naming the option and the value (it used to wrap silently, or
+ * raise an OverflowError naming neither); the library checks the range. */
+static int thread_count(PyObject *v, const char *what, int *out)
+{
+    int overflow = 0;
+    PyObject *i = PyNumber_Index(v);
+    if (!i)
+        return -1;
+    long long n = PyLong_AsLongLongAndOverflow(i, &overflow);
+    if (overflow || n < INT_MIN || n > INT_MAX)
+        PyErr_Format(PyExc_ValueError, "%s=%R is out of range (0..4096)", what, i); /* ufuncgen.h: at most 4096 */
+    Py_DECREF(i);
+    if (PyErr_Occurred())
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
 static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"source", "layout", "signatures", "name", "kernel", "doc", "target", "cache",
                              "fastmath", "boundscheck", "identity", "num_threads", "writable_args", NULL};
     const char *src, *layout = NULL, *name = NULL, *kernel = NULL, *doc = NULL;
-    PyObject *sigs = Py_None, *writable = Py_None;
+    PyObject *sigs = Py_None, *writable = Py_None, *threads = NULL;
     int target = 0, cache = 0, fastmath = 0, boundscheck = 0, identity = 0, num_threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiiO", kwlist, &src, &layout, &sigs, &name, &kernel,
-                                     &doc, &target, &cache, &fastmath, &boundscheck, &identity, &num_threads,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiOO", kwlist, &src, &layout, &sigs, &name, &kernel,
+                                     &doc, &target, &cache, &fastmath, &boundscheck, &identity, &threads,
                                      &writable))
+        return NULL;
+    if (threads && thread_count(threads, "num_threads", &num_threads) < 0)
         return NULL;
     PyObject *hold = NULL;
     const char **csigs = NULL;
@@ -117,14 +138,10 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
 {
-    long n = PyLong_AsLong(arg); /* range-checked here: (int)2**32 would wrap to 0 */
-    if (n == -1 && PyErr_Occurred())
+    int n;
+    if (thread_count(arg, "set_num_threads", &n) < 0)
         return NULL;
-    if (n < 0 || n > INT_MAX) {
-        PyErr_Format(PyExc_ValueError, "thread count %ld is out of range", n);
-        return NULL;
-    }
-    ug_status st = ug_context_set_num_threads(g_ctx, (int)n);
+    ug_status st = ug_context_set_num_threads(g_ctx, n);
     if (st != UG_OK)
         return ug_numpy_raise(st, ug_errmsg(g_ctx), -1, -1, NULL, NULL);
     Py_RETURN_NONE;

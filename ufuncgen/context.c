@@ -7,6 +7,7 @@
  * messages (like errno, but per context).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,18 @@ UG_API ug_context *ug_context_new(const ug_config *cfg)
         ctx->cfg = *cfg;
     else
         ug_config_init(&ctx->cfg);
-    if (ctx->cfg.opt_level < 0 || ctx->cfg.opt_level > 3)
+    /* creation cannot fail but for memory: a bad field is kept as a message
+     * that every ufunc creation on this context returns (never clamped or
+     * wrapped silently) */
+    if (ctx->cfg.opt_level < 0 || ctx->cfg.opt_level > 3) {
+        snprintf(ctx->cfg_error, sizeof ctx->cfg_error, "ug_config.opt_level %d is out of range (0..3)", ctx->cfg.opt_level);
         ctx->cfg.opt_level = 2;
+    }
+    if (ctx->cfg.num_threads < 0 || ctx->cfg.num_threads > UG_MAX_THREADS) {
+        snprintf(ctx->cfg_error, sizeof ctx->cfg_error, "ug_config.num_threads %d is out of range (0..%d)",
+                 ctx->cfg.num_threads, UG_MAX_THREADS);
+        ctx->cfg.num_threads = 0;
+    }
     if (cfg && cfg->cache_dir && !(ctx->cache_dir = strdup(cfg->cache_dir))) {
         free(ctx);
         return NULL;
@@ -62,8 +73,9 @@ UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
 {
     if (!ctx)
         return UG_EINVAL;
+    ug_error *err = ug_ctx_err(ctx); /* a success clears the previous call's message */
     if (n < 0 || n > UG_MAX_THREADS)
-        return ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
+        return ug_err_set(err, UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
     __atomic_store_n(&ctx->num_threads, n, __ATOMIC_RELAXED); /* loops read it at each call */
     return UG_OK;
 }

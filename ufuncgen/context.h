@@ -17,6 +17,7 @@ struct ug_context {
     int num_threads;        /* ug_context_set_num_threads; 0: env / OpenMP default */
     pthread_mutex_t mu;     /* guards cache creation */
     struct cache *cache;    /* opened on first use by a cache=1 ufunc */
+    char cfg_error[128];    /* a bad ug_config field, reported by every call that creates a ufunc ("" if none) */
 };
 
 /* The calling thread's error record for ctx, cleared. */

@@ -22,15 +22,27 @@
 
 /* Set err (may be NULL) to code with a printf message; line/column -1. Returns code. */
 ug_status ug_err_set(ug_error *err, ug_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* An error at 1-based column `col` of a one-line string (signature, layout):
- *   <what> '<text>', column <col>: <message>
+/* An error at 1-based byte column `col` of a one-line string (signature, layout):
+ *   <what> '<text>', column <c>: <message>
  *       <text>
  *         ^
- * Sets err->column = col, err->line = -1. Returns code. */
+ * where c counts code points (ug_utf8_column). Sets err->column = c,
+ * err->line = -1. Returns code. */
 ug_status ug_err_at_string(ug_error *err, ug_status code, const char *what, const char *text, int col,
                            const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Clear to UG_OK / "" / -1. */
 void ug_err_clear(ug_error *err);
+/* UTF-8 in messages. ug_utf8_len: length of the sequence at s (1..4), 0 at
+ * the end, -1 if s starts no well-formed sequence. ug_utf8_column: the
+ * 1-based code-point column of 1-based byte column bytecol in s.
+ * ug_utf8_quote: the character at s for a message, whole: 'é', \xNN for a
+ * control or malformed byte, "the end"; returns snprintf's count.
+ * ug_err_utf8_fix: make msg valid UTF-8 in place (drop a sequence cut at the
+ * end, stray bytes become '?'); every message writer calls it last. */
+int ug_utf8_len(const char *s);
+int ug_utf8_column(const char *s, int bytecol);
+size_t ug_utf8_quote(char *buf, size_t n, const char *s);
+void ug_err_utf8_fix(char *msg);
 
 /* ======================================================================
  * dtype.c

@@ -239,8 +239,8 @@ static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy
     ug_error err;
     if (!ug_take_loop_error(&err))
         return 0;
-    PyGILState_STATE g = PyGILState_Ensure(); /* a kernel's raise (UG_ERAISE: its class) or boundscheck */
-    ug_numpy_raise(err.code == UG_ERAISE ? UG_ERAISE : UG_EINDEX, err.msg, -1, -1, NULL, NULL);
+    PyGILState_STATE g = PyGILState_Ensure();
+    ug_numpy_raise(err.code, err.msg, -1, -1, NULL, NULL); /* IndexError, or the class a kernel raised */
     PyGILState_Release(g);
     return -1;
 }
@@ -765,7 +765,13 @@ PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, co
     case UG_ERAISE: return raise_named(msg);
     default: exc = PyExc_RuntimeError; break;
     }
-    PyErr_SetString(exc, msg);
+    /* messages are valid UTF-8 (ug_err_utf8_fix); decode leniently anyway,
+     * so a message can never turn into a UnicodeDecodeError */
+    PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
+    if (text) {
+        PyErr_SetObject(exc, text);
+        Py_DECREF(text);
+    }
     return NULL;
 }
 

@@ -88,7 +88,7 @@ static ug_status parse_dims(sigparser *ps, int *ndim)
         }
         if (!*ps->p)
             return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
-                                    "']' expected (to close '[' at column %d)", col_of(ps, open));
+                                    "']' expected (to close '[' at column %d)", ug_utf8_column(ps->s, col_of(ps, open)));
         return fail_at(ps, ps->p, "expected ',' or ']' in array dimensions");
     }
 }
@@ -152,7 +152,7 @@ static ug_status parse_numba(sigparser *ps)
         } else if (*ps->p != ')') {
             if (!*ps->p)
                 return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
-                                        "')' expected (to close '(' at column %d)", col_of(ps, open));
+                                        "')' expected (to close '(' at column %d)", ug_utf8_column(ps->s, col_of(ps, open)));
             return fail_at(ps, ps->p, "expected ',' or ')'");
         }
     }
@@ -196,9 +196,12 @@ static ug_status parse_side(sigparser *ps, const char *end)
                 continue;
             }
             ug_dtype c = ug_dtype_from_name(code);
-            if (c == UG_DTYPE_NONE || !(isalpha((unsigned char)code[0]) || code[0] == '?'))
+            if (c == UG_DTYPE_NONE || !(isalpha((unsigned char)code[0]) || code[0] == '?')) {
+                char shown[16]; /* the whole character: 'é', not its first byte */
+                ug_utf8_quote(shown, sizeof shown, ps->p);
                 return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
-                                        "unknown type code '%c' (NumPy codes: ? b B h H i I l L q Q f d)", *ps->p);
+                                        "unknown type code %s (NumPy codes: ? b B h H i I l L q Q f d)", shown);
+            }
             if ((st = add_arg(ps, ps->p, c, 0)))
                 return st;
             ps->p++;

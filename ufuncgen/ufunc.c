@@ -594,6 +594,8 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     if (!ctx)
         return UG_EINVAL;
     ug_error *err = ug_ctx_err(ctx);
+    if (ctx->cfg_error[0])
+        return ug_err_set(err, UG_EINVAL, "%s", ctx->cfg_error);
     ug_options defaults;
     ug_options_init(&defaults);
     const ug_options *opts = opts_in ? opts_in : &defaults;
@@ -628,11 +630,18 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     return UG_OK;
 }
 
+/* UG_EINVAL for a NULL out, said on ctx (when there is one) so that
+ * ug_errmsg never shows an earlier call's message. */
+static ug_status null_out(ug_context *ctx, const char *fn)
+{
+    return ctx ? ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "%s: out is NULL", fn) : UG_EINVAL;
+}
+
 UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *const *sigs, int nsigs,
                               const ug_options *opts, ug_ufunc **out)
 {
     if (!out)
-        return UG_EINVAL;
+        return null_out(ctx, "ug_vectorize");
     return create(ctx, src, NULL, sigs, nsigs, opts, out);
 }
 
@@ -640,7 +649,7 @@ UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *la
                                 int nsigs, const ug_options *opts, ug_ufunc **out)
 {
     if (!out)
-        return UG_EINVAL;
+        return null_out(ctx, "ug_guvectorize");
     *out = NULL;
     if (!layout) {
         if (!ctx)
@@ -687,11 +696,23 @@ static ug_loop_rec *loop_at(const ug_ufunc *u, int i)
     return u && i >= 0 && i < ug_ufunc_nloops(u) ? u->loops[i] : NULL;
 }
 
+/* UG_EINVAL for a bad loop index or a NULL pointer, said on u's context. */
+static ug_status bad_loop_arg(const ug_ufunc *u, int i, bool have_rec, const char *fn)
+{
+    if (!u)
+        return UG_EINVAL;
+    ug_error *err = ug_ctx_err(u->ctx);
+    if (!have_rec)
+        return ug_err_set(err, UG_EINVAL, "%s: loop %d is out of range (ufunc '%s' has %d loops)", fn, i, u->name,
+                          ug_ufunc_nloops(u));
+    return ug_err_set(err, UG_EINVAL, "%s: an output pointer is NULL", fn);
+}
+
 UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
 {
     ug_loop_rec *rec = loop_at(u, i);
     if (!rec || !types)
-        return UG_EINVAL;
+        return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop_types");
     memcpy(types, rec->types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
     return UG_OK;
 }
@@ -704,7 +725,7 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **
     if (data)
         *data = NULL;
     if (!rec || !fn || !data)
-        return UG_EINVAL;
+        return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop");
     if (u->opts.target == UG_TARGET_PARALLEL) {
         *fn = rec->nkey ? spec_par_loop : par_loop_fn;
         *data = rec->nkey ? (void *)rec : (void *)&rec->par;
@@ -790,8 +811,10 @@ UG_API int ug_ufunc_is_lazy(const ug_ufunc *u) { return u && atomic_load(&u->laz
 
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
 {
+    if (!err && u)
+        err = ug_ctx_err(u->ctx); /* as ug_call: the error stays on u's context */
     if (!loop)
-        return UG_EINVAL;
+        return ug_err_set(err, UG_EINVAL, "ug_ufunc_resolve: loop is NULL");
     *loop = -1;
     if (!u || !in_types)
         return ug_err_set(err, UG_EINVAL, "NULL ufunc or input types");

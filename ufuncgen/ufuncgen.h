@@ -132,7 +132,7 @@ typedef struct ug_context ug_context;
  * context copies it, so the caller may free its strings after creation. */
 typedef struct ug_config {
     const char *cache_dir; /* cache directory; NULL: UFUNCGEN_CACHE_DIR, then $XDG_CACHE_HOME/ufuncgen, then ~/.cache/ufuncgen */
-    int num_threads;       /* threads for target=parallel; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
+    int num_threads;       /* threads for target=parallel, 0..4096; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
     int opt_level;         /* 0, 1, 3: LLVM's pipeline default<On>; 2 (the default): default<O2> for
                             * gufunc kernels, and for scalar kernels a leaner pipeline that gives
                             * the same vector loops as O2/O3 in 3/4 of O2's time */
@@ -143,15 +143,22 @@ typedef struct ug_config {
 UG_API void ug_config_init(ug_config *cfg);
 
 /* Create a context from *cfg (NULL: defaults). Returns NULL only when out of
- * memory. Free with ug_context_free. A context may be used from several
- * threads; ufuncs created from it must be freed before it. */
+ * memory. A field out of range (num_threads outside 0..4096, opt_level
+ * outside 0..3) is not clamped: every ug_vectorize / ug_guvectorize on the
+ * context then fails with UG_EINVAL naming the field and its value. Free
+ * with ug_context_free. A context may be used from several threads; ufuncs
+ * created from it must be freed before it. */
 UG_API ug_context *ug_context_new(const ug_config *cfg);
 /* Free a context. Accepts NULL. */
 UG_API void ug_context_free(ug_context *ctx);
 
 /* The last error on this context from the calling thread: message ("" if none),
- * status, source line and column (-1 where none). The string lives until the
- * next fallible call on ctx from this thread. */
+ * status, source line and column (-1 where none). Every fallible call that
+ * has a context (ctx, or the ufunc's) sets or clears it, also when it fails
+ * on a NULL argument; only a call without one (ctx == NULL, f == NULL)
+ * returns UG_EINVAL and leaves it alone. The message is valid UTF-8 and
+ * columns count code points. The string lives until the next fallible call
+ * on ctx from this thread. */
 UG_API const char *ug_errmsg(const ug_context *ctx);
 UG_API ug_status ug_errcode(const ug_context *ctx);
 UG_API int ug_errline(const ug_context *ctx);
@@ -160,8 +167,8 @@ UG_API int ug_errcolumn(const ug_context *ctx);
 /* Set the default thread count of target=parallel ufuncs made from ctx
  * (0 = back to UFUNCGEN_NUM_THREADS / OpenMP default); it applies from the
  * next call of each of them, including ufuncs made before, except those
- * with their own ug_options.num_threads. UG_EINVAL if n < 0 or absurdly
- * large (> 4096). */
+ * with their own ug_options.num_threads. UG_EINVAL, with a message naming
+ * n, if n < 0 or n > 4096. */
 UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n);
 /* Threads a target=parallel ufunc made from ctx (without its own
  * num_threads) uses now: the count set above, else the default below. */
@@ -210,7 +217,7 @@ typedef struct ug_options {
     int fastmath;         /* 0: none; 1: all of the flags below; else an OR of UG_FASTMATH_* flags */
     int boundscheck;      /* 1: out-of-range array indexing fails with UG_EINDEX */
     ug_identity identity; /* default UG_IDENTITY_NONE */
-    int num_threads;      /* threads for this ufunc (0: the context's setting) */
+    int num_threads;      /* threads for this ufunc, 0..4096 (0: the context's setting; else UG_EINVAL naming it) */
 } ug_options;
 
 UG_API void ug_options_init(ug_options *opts);
@@ -270,7 +277,8 @@ UG_API ug_identity ug_ufunc_identity(const ug_ufunc *f);
 UG_API ug_target ug_ufunc_target(const ug_ufunc *f);
 /* Number of compiled loops (grows for lazy ufuncs). */
 UG_API int ug_ufunc_nloops(const ug_ufunc *f);
-/* The dtypes of loop i: nin + nout entries written to types. UG_EINVAL if i is out of range. */
+/* The dtypes of loop i: nin + nout entries written to types. UG_EINVAL (message
+ * on f's context) if i is out of range or types is NULL. */
 UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *f, int i, ug_dtype *types /* OUT: nin+nout */);
 
 /* NumPy's inner-loop ABI. dimensions[0] is the outer count, then one entry per
@@ -280,12 +288,14 @@ typedef void (*ug_loop_fn)(char **args, const intptr_t *dimensions, const intptr
 
 /* The machine code of loop i (for target=parallel, a driver that splits the
  * outer dimension across threads) and the data pointer to pass with it.
- * The pointers live as long as the ufunc. */
+ * The pointers live as long as the ufunc. UG_EINVAL (message on f's
+ * context) if i is out of range or a pointer is NULL. */
 UG_API ug_status ug_ufunc_loop(const ug_ufunc *f, int i, ug_loop_fn *fn /* OUT */, void **data /* OUT */);
 
 /* Find the loop for these input dtypes (exact match first, then the first
  * loop all inputs cast to safely; lazy ufuncs compile a new loop). Writes the
- * loop index. UG_EDTYPE (message lists the loops that exist) if none fits. */
+ * loop index. UG_EDTYPE (message lists the loops that exist) if none fits.
+ * err: NULL to keep the error on f's context, else written there. */
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *f, const ug_dtype *in_types, int *loop /* OUT */, ug_error *err);
 
 /* Compile one more loop for a dtype signature (any spelling ug_vectorize

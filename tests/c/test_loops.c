@@ -732,8 +732,10 @@ static double py_max(double a, double b) { return b > a ? b : a; }
 static double py_min(double a, double b) { return b < a ? b : a; }
 static double np_maximum(double a, double b) { return (a > b || isnan(a)) ? a : b; }
 static double np_minimum(double a, double b) { return (a < b || isnan(a)) ? a : b; }
-static double np_fmax(double a, double b) { return (a > b || isnan(b)) ? a : b; }
-static double np_fmin(double a, double b) { return (a < b || isnan(b)) ? a : b; }
+/* fmax/fmin: the first argument wins a tie (NumPy's documented
+ * where(a >= b, a, b), its float64 scalar loop, Numba): fmax(0.0, -0.0) is 0.0. */
+static double np_fmax(double a, double b) { return (a >= b || isnan(b)) ? a : b; }
+static double np_fmin(double a, double b) { return (a <= b || isnan(b)) ? a : b; }
 
 START_TEST(math_binary_builtins)
 {
@@ -765,6 +767,47 @@ START_TEST(math_binary_builtins)
             ck_assert_msg(close_ulps(got, want, cs[c].ulps, f32), "%s builtin %d (%g, %g): %.17g want %.17g",
                           f32 ? "float32" : "float64", cs[c].b, a[i], b[i], got, want);
         }
+    }
+}
+END_TEST
+
+/* Ties of 0.0 and -0.0 and NaNs give the same sign on every path: the vector
+ * body, the scalar remainder, strided operands and a broadcast operand. */
+START_TEST(minmax_signed_zeros_every_path)
+{
+    static const int bs[] = {B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN};
+    static double (*const ref[])(double, double) = {np_maximum, np_minimum, np_fmax, np_fmin};
+    static const double v[] = {0.0, -0.0, NAN, 1.0, -1.0};
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    size_t sz = ug_dtype_size(dt);
+    enum { N = 67, S = 3 };
+    for (int k = 0; k < 4; k++) {
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(bs[k], args2, 2, dt, dt), 0, NULL), dts);
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 5; j++)
+                for (int path = 0; path < 3; path++) { /* contiguous, strided, b broadcast */
+                    static char a[N * S * 8], b[N * S * 8], out[N * S * 8];
+                    intptr_t st = path == 1 ? (intptr_t)(S * sz) : (intptr_t)sz;
+                    for (int e = 0; e < N * S; e++) {
+                        if (dt == UG_FLOAT32) {
+                            ((float *)a)[e] = (float)v[i], ((float *)b)[e] = (float)v[j];
+                        } else {
+                            ((double *)a)[e] = v[i], ((double *)b)[e] = v[j];
+                        }
+                    }
+                    char *args[3] = {a, b, out};
+                    intptr_t dims[1] = {N}, steps[3] = {st, path == 2 ? 0 : st, st};
+                    fn(args, dims, steps, NULL);
+                    double want = ref[k](v[i], v[j]);
+                    for (int e = 0; e < N; e++) {
+                        char *o = out + (size_t)e * (size_t)st;
+                        double got = dt == UG_FLOAT32 ? *(float *)o : *(double *)o;
+                        ck_assert_msg(same(got, want), "%s builtin %d (%g, %g) path %d element %d: %g want %g",
+                                      ug_dtype_name(dt), bs[k], v[i], v[j], path, e, got, want);
+                    }
+                }
     }
 }
 END_TEST
@@ -1369,6 +1412,95 @@ static void run_f64(ug_loop_fn fn, const double *x, void *out, ug_dtype odt, int
     intptr_t d[1] = {n}, st[2] = {8, (intptr_t)ug_dtype_size(odt)};
     fn(args, d, st, NULL);
 }
+
+static const char *dump_of(const char *what, kernel_typed *tk, const ug_dtype *dts);
+
+/* Numba's static_power_impl in C: repeated squaring, r * v in its order. */
+static double numba_pow(double x, long long n)
+{
+    unsigned long long m = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    double r = 1.0, v = x;
+    for (; m; m >>= 1, v = v * v)
+        if (m & 1)
+            r = r * v;
+    return n < 0 ? 1.0 / r : r;
+}
+
+static float numba_powf(float x, long long n)
+{
+    unsigned long long m = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    float r = 1.0f, v = x;
+    for (; m; m >>= 1, v = v * v)
+        if (m & 1)
+            r = r * v;
+    return n < 0 ? 1.0f / r : r;
+}
+
+/* x ** <int literal> is Numba's multiplications bit for bit, with no pow
+ * call left (x ** 2 was a libmvec pow per element, 130x slower than x * x);
+ * x ** <int variable> runs the same loop; float exponents are glibc's pow,
+ * so 3.0 ** -1.0 is 1/3 rounded (libmvec's pow gave 0.33333333333333337). */
+START_TEST(source_power_as_numba)
+{
+    static const long long ns[] = {0, 1, 2, 3, 4, 5, 7, 10, 13, -1, -2, -3, -7, 65536, -65536};
+    enum { N = 41 };
+    double x[N];
+    float xf[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = i == 0 ? 0.0 : i == 1 ? -0.0 : i == 2 ? INFINITY : i == 3 ? NAN : (i - 20) * 0.37 + 0.013 * i;
+        xf[i] = (float)x[i];
+    }
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        char src[64];
+        snprintf(src, sizeof src, "def k(x):\n    return x ** %lld\n", ns[k]);
+        for (int f32 = 0; f32 < 2; f32++) {
+            ug_dtype dt = f32 ? UG_FLOAT32 : UG_FLOAT64, dts[2] = {dt, dt};
+            kernel_argtype at[2] = {{dt, 0}, {dt, 0}};
+            const char *ir = dump_of("ir", typed_src(src, false, 1, 1, at), dts);
+            const char *opt = strstr(ir, "optimised");
+            ck_assert_msg(opt && !strstr(opt, "@llvm.pow") && !strstr(opt, "@pow") && !strstr(opt, "_pow"),
+                          "x ** %lld (%s) still calls pow", ns[k], ug_dtype_name(dt));
+            ug_loop_fn fn = build_src(src, NULL, 1, 1, dts, NULL, 0);
+            double y[N];
+            float yf[N];
+            char *args[2] = {f32 ? (char *)xf : (char *)x, f32 ? (char *)yf : (char *)y};
+            intptr_t d[1] = {N}, st[2] = {f32 ? 4 : 8, f32 ? 4 : 8};
+            fn(args, d, st, NULL);
+            for (int i = 0; i < N; i++) {
+                double got = f32 ? yf[i] : y[i], want = f32 ? numba_powf(xf[i], ns[k]) : numba_pow(x[i], ns[k]);
+                ck_assert_msg(same(got, want), "%s %g ** %lld: %.17g want %.17g", ug_dtype_name(dt), x[i], ns[k], got, want);
+            }
+        }
+    }
+    /* an int64 exponent variable: the same multiplications; beyond 65536, pow */
+    ug_dtype di[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64}, dd[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    ug_loop_fn fi = build_src("def k(x, n):\n    return x ** n\n", NULL, 2, 1, di, NULL, 0);
+    ug_loop_fn fa = build_src("def k(x, n):\n    x **= n\n    return x\n", NULL, 2, 1, di, NULL, 0);
+    ug_loop_fn fd = build_src("def k(x, y):\n    return x ** y\n", NULL, 2, 1, dd, NULL, 0);
+    static const long long big[] = {65537, -65537, 1LL << 40, INT64_MIN, INT64_MAX};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0] + sizeof big / sizeof big[0]; k++) {
+        long long e = k < sizeof ns / sizeof ns[0] ? ns[k] : big[k - sizeof ns / sizeof ns[0]];
+        for (int i = 0; i < N; i++) {
+            double xi = k < sizeof ns / sizeof ns[0] ? x[i] : 1.0 + (i - 20) * 1e-7, out = 0, ed = (double)e;
+            char *args[3] = {(char *)&xi, (char *)&e, (char *)&out};
+            intptr_t d[1] = {1}, st[3] = {0, 0, 0};
+            fi(args, d, st, NULL);
+            double want = k < sizeof ns / sizeof ns[0] ? numba_pow(xi, e) : pow(xi, (double)e);
+            ck_assert_msg(same(out, want), "%g ** int64 %lld: %.17g want %.17g", xi, e, out, want);
+            fa(args, d, st, NULL);
+            ck_assert_msg(same(out, want), "%g **= int64 %lld: %.17g want %.17g", xi, e, out, want);
+            char *dargs[3] = {(char *)&xi, (char *)&ed, (char *)&out};
+            fd(dargs, d, st, NULL);
+            ck_assert_msg(same(out, pow(xi, ed)), "%g ** float64 %g: %.17g want pow %.17g", xi, ed, out, pow(xi, ed));
+        }
+    }
+    double three = 3.0, m1 = -1.0, r = 0;
+    char *args[3] = {(char *)&three, (char *)&m1, (char *)&r};
+    intptr_t d[1] = {1}, st[3] = {0, 0, 0};
+    fd(args, d, st, NULL);
+    ck_assert_msg(r == 1.0 / 3.0, "3.0 ** -1.0 = %.17g", r);
+}
+END_TEST
 
 /* Unary operators, int()/float()/bool() and the constants, by value. */
 START_TEST(source_unary_casts_constants)
@@ -2173,6 +2305,7 @@ static Suite *suite(void)
     tcase_add_test(t, casts_match_numpy);
     tcase_add_loop_test(t, math_unary_every_builtin, 0, 2 * NMCASES);
     tcase_add_loop_test(t, math_binary_builtins, 0, 2);
+    tcase_add_loop_test(t, minmax_signed_zeros_every_path, 0, 2);
     tcase_add_loop_test(t, int_builtins, 0, 8);
     suite_add_tcase(s, t);
     TCase *l = tcase_create("loops");
@@ -2201,6 +2334,7 @@ static Suite *suite(void)
     tcase_add_test(l, source_sigmoid_float32_weak_literals);
     tcase_add_test(l, source_gufunc_matmul_strided);
     tcase_add_test(l, source_unary_casts_constants);
+    tcase_add_test(l, source_power_as_numba);
     tcase_add_test(l, source_bool_operators);
     tcase_add_test(l, source_strided_many_operands_and_mixed_sizes);
     tcase_add_test(l, source_scalar_body_strided);

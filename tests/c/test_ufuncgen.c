@@ -283,6 +283,77 @@ START_TEST(call_errors)
 }
 END_TEST
 
+/* Leave a distinctive error on ctx, so a later failing call that sets no
+ * message of its own is caught showing it. */
+static void stale_error(void)
+{
+    const char *bad[] = {"dd->x"};
+    ug_ufunc *g;
+    ck_assert_int_eq(ug_vectorize(ctx, "lambda a, b: a + b\n", bad, 1, NULL, &g), UG_ESIGNATURE);
+}
+
+#define ASSERT_OWN_MESSAGE(call, code, text)                                                                   \
+    do {                                                                                                       \
+        stale_error();                                                                                         \
+        ck_assert_int_eq((call), (code));                                                                      \
+        ck_assert_int_eq(ug_errcode(ctx), (code));                                                             \
+        ck_assert_msg(strstr(ug_errmsg(ctx), (text)) && !strstr(ug_errmsg(ctx), "dd->x"), "%s: '%s'", #call,   \
+                      ug_errmsg(ctx));                                                                         \
+    } while (0)
+
+/* Every failing call with a context to speak on sets its own message (a
+ * NULL out used to leave the previous call's); thread counts out of range
+ * are errors naming the value. */
+START_TEST(every_failure_sets_its_message)
+{
+    const char *sigs[] = {"d->d"};
+    ug_ufunc *f = make("lambda a: a\n", sigs, 1);
+    ug_dtype types[2];
+    ug_loop_fn fn;
+    void *data;
+    int loop;
+    ASSERT_OWN_MESSAGE(ug_vectorize(ctx, "lambda a: a\n", sigs, 1, NULL, NULL), UG_EINVAL, "out is NULL");
+    ASSERT_OWN_MESSAGE(ug_guvectorize(ctx, "lambda a: a\n", "()->()", sigs, 1, NULL, NULL), UG_EINVAL, "out is NULL");
+    ASSERT_OWN_MESSAGE(ug_ufunc_loop_types(f, 5, types), UG_EINVAL, "loop 5 is out of range");
+    ASSERT_OWN_MESSAGE(ug_ufunc_loop_types(f, 0, NULL), UG_EINVAL, "NULL");
+    ASSERT_OWN_MESSAGE(ug_ufunc_loop(f, -1, &fn, &data), UG_EINVAL, "loop -1 is out of range");
+    ASSERT_OWN_MESSAGE(ug_ufunc_loop(f, 0, NULL, &data), UG_EINVAL, "NULL");
+    ASSERT_OWN_MESSAGE(ug_ufunc_resolve(f, types, NULL, NULL), UG_EINVAL, "loop is NULL");
+    types[0] = (ug_dtype)42;
+    ASSERT_OWN_MESSAGE(ug_ufunc_resolve(f, types, &loop, NULL), UG_EDTYPE, "unsupported dtype");
+    ASSERT_OWN_MESSAGE(ug_context_set_num_threads(ctx, 2147483647), UG_EINVAL, "2147483647");
+    ASSERT_OWN_MESSAGE(ug_context_set_num_threads(ctx, -3), UG_EINVAL, "-3");
+    ug_options o;
+    ug_options_init(&o);
+    o.num_threads = 1000000;
+    ug_ufunc *g = NULL;
+    ASSERT_OWN_MESSAGE(ug_vectorize(ctx, "lambda a: a\n", sigs, 1, &o, &g), UG_EINVAL, "1000000");
+    ug_operand ops[2];
+    ASSERT_OWN_MESSAGE(ug_call(f, ops, 1, NULL), UG_EOPERANDS, "input");
+    /* a success clears the message */
+    stale_error();
+    ck_assert_int_eq(ug_context_set_num_threads(ctx, 2), UG_OK);
+    ck_assert_str_eq(ug_errmsg(ctx), "");
+    ck_assert_int_eq(ug_context_set_num_threads(ctx, 0), UG_OK);
+    ug_ufunc_free(f);
+    /* a bad ug_config field is never clamped in silence: every creation says it */
+    static const struct { int threads, opt; const char *text; } bad[] = {
+        {100000, 2, "ug_config.num_threads 100000"}, {-1, 2, "ug_config.num_threads -1"}, {0, 9, "ug_config.opt_level 9"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ug_config cfg;
+        ug_config_init(&cfg);
+        cfg.num_threads = bad[k].threads;
+        cfg.opt_level = bad[k].opt;
+        ug_context *c = ug_context_new(&cfg);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(ug_vectorize(c, "lambda a: a\n", sigs, 1, NULL, &g), UG_EINVAL);
+        ck_assert_msg(strstr(ug_errmsg(c), bad[k].text), "%s", ug_errmsg(c));
+        ck_assert_ptr_null(g);
+        ug_context_free(c);
+    }
+}
+END_TEST
+
 START_TEST(integer_semantics)
 {
     const char *sigs[] = {"i4,i4->i4", "u1,u1->u1"};
@@ -447,6 +518,7 @@ int main(void)
     tcase_add_test(tc, lazy_loops);
     tcase_add_test(tc, source_errors_have_positions);
     tcase_add_test(tc, call_errors);
+    tcase_add_test(tc, every_failure_sets_its_message);
     tcase_add_test(tc, integer_semantics);
     tcase_add_test(tc, all_dtypes_roundtrip);
     tcase_add_test(tc, add_and_disable_compile);

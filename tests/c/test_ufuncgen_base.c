@@ -2,6 +2,7 @@
  * ufuncgen/signature.c, ufuncgen/error.c). The promotion/casting table was
  * produced by NumPy 2 (np.promote_types, np.can_cast) and is the oracle. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,59 @@ START_TEST(error_caret)
 }
 END_TEST
 
+/* Strictly valid UTF-8 (what Python's decoder accepts), no Python needed. */
+static bool valid_utf8(const char *s)
+{
+    for (int n; *s; s += n)
+        if ((n = ug_utf8_len(s)) <= 0)
+            return false;
+    return true;
+}
+
+/* Messages quote whole characters and stay valid UTF-8 when cut: 'd->é'
+ * quoted one byte of 'é' and Python raised UnicodeDecodeError. */
+START_TEST(error_messages_utf8)
+{
+    ck_assert_int_eq(ug_utf8_len("a"), 1);
+    ck_assert_int_eq(ug_utf8_len("\xC3\xA9"), 2);
+    ck_assert_int_eq(ug_utf8_len("\xE2\x82\xAC"), 3);
+    ck_assert_int_eq(ug_utf8_len("\xF0\x9F\x98\x80"), 4);
+    ck_assert_int_eq(ug_utf8_len(""), 0);
+    static const char *const bad[] = {"\xC3", "\xC3(", "\x80", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        ck_assert_int_eq(ug_utf8_len(bad[k]), -1);
+    ug_sig sig;
+    ug_error err;
+    ck_assert_int_eq(ug_sig_parse("d->\xC3\xA9", &sig, &err), UG_ESIGNATURE);
+    ck_assert_msg(strstr(err.msg, "unknown type code '\xC3\xA9'") && valid_utf8(err.msg), "%s", err.msg);
+    ck_assert_int_eq(err.column, 4);
+    /* columns and carets count code points: the second 'é' is column 2 */
+    ck_assert_int_eq(ug_sig_parse("\xC3\xA9\xC3\xA9->d", &sig, &err), UG_ESIGNATURE);
+    ck_assert_msg(valid_utf8(err.msg), "%s", err.msg);
+    ug_err_at_string(&err, UG_ELAYOUT, "layout", "(\xC3\xA9\xC3\xA9,n", 4, "x");
+    ck_assert_int_eq(err.column, 3);
+    ck_assert_msg(strstr(err.msg, "\n      ^"), "caret: %s", err.msg);
+    /* every cut of a long message of 2- to 4-byte characters stays valid */
+    for (int shift = 0; shift < 4; shift++) {
+        char text[3000];
+        size_t n = 0;
+        for (int k = 0; k < shift; k++)
+            text[n++] = 'd';
+        while (n + 4 < sizeof text)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", n % 3 ? "\xC3\xA9" : "\xF0\x9F\x98\x80");
+        text[n] = 0;
+        ug_sig_parse(text, &sig, &err);
+        ck_assert_msg(valid_utf8(err.msg), "shift %d: a cut character", shift);
+        ug_err_set(&err, UG_EINVAL, "x%.*s", shift, text + 1000);
+        ck_assert_msg(valid_utf8(err.msg), "shift %d: ug_err_set", shift);
+        ug_err_at_string(&err, UG_ELAYOUT, "layout", text, 100 + shift, "at");
+        ck_assert_msg(valid_utf8(err.msg), "shift %d: ug_err_at_string", shift);
+    }
+    ug_err_set(&err, UG_EINVAL, "stray \xC3( and \xFF bytes");
+    ck_assert_str_eq(err.msg, "stray ?( and ? bytes");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ufuncgen_base");
@@ -172,6 +226,7 @@ int main(void)
     tcase_add_test(tc, signature_spellings);
     tcase_add_test(tc, signature_errors);
     tcase_add_test(tc, error_caret);
+    tcase_add_test(tc, error_messages_utf8);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -841,8 +841,9 @@ def _namespace():
             ns[s] = f
     # NumPy's loops; spelled out because a tie of -0.0 and 0.0 gives either
     # sign depending on the element's place in NumPy's SIMD loop (and NumPy
-    # scalars differ again). The kernel returns the second argument, as
-    # NumPy's vector path does.
+    # scalars differ again). maximum/minimum return the second argument, as
+    # every NumPy loop does; fmax/fmin the first, as NumPy documents
+    # (where(a >= b, a, b)) and Numba does.
     def loop(pick):
         def call(a, b):
             t = np.result_type(a, b).type  # both arguments converted first, as the kernel does
@@ -851,8 +852,8 @@ def _namespace():
 
     ns["maximum"] = loop(lambda a, b: a if np.isnan(a) or a > b else b)
     ns["minimum"] = loop(lambda a, b: a if np.isnan(a) or a < b else b)
-    ns["fmax"] = loop(lambda a, b: a if np.isnan(b) or a > b else b)
-    ns["fmin"] = loop(lambda a, b: a if np.isnan(b) or a < b else b)
+    ns["fmax"] = loop(lambda a, b: a if np.isnan(b) or a >= b else b)
+    ns["fmin"] = loop(lambda a, b: a if np.isnan(b) or a <= b else b)
     ns["min"], ns["max"] = _py_minmax(False), _py_minmax(True)
     for names, dt in (("int int64", np.int64), ("float float64", np.float64), ("float32", np.float32),
                       ("bool", np.bool_), ("int32", np.int32), ("int8", np.int8), ("uint8", np.uint8)):

@@ -169,3 +169,45 @@ def test_absurdly_long_chains_are_positioned_errors():
         f"    elif x < {i}:\n        return {i}.0\n" for i in range(1, 3000)) + "    return x\n"
     with pytest.raises(NotImplementedError, match="'elif'"):
         ufuncgen.vectorize(elifs, ["f8(f8)"])
+
+
+@pytest.mark.parametrize("sig,shown", [("d->\u00e9", "'\u00e9'"), ("\u20ac\u20ac->d", "'\u20ac'"), ("d->\U0001F600", "'\U0001F600'")])
+def test_non_ascii_signature_is_a_value_error_showing_the_character(sig, shown):
+    """A quoted character is a whole UTF-8 sequence (it was one byte of it,
+    and Python raised UnicodeDecodeError); the caret counts characters."""
+    with pytest.raises(ValueError) as ei:
+        ufuncgen.vectorize("def f(x):\n    return x\n", [sig])
+    msg = str(ei.value)
+    assert f"unknown type code {shown}" in msg
+    line, caret = msg.splitlines()[-2:]
+    assert line.strip() == sig and caret.index("^") - line.index(sig) == sig.index(shown[1])
+
+
+@pytest.mark.parametrize("layout", ["(n\u00e9)->()", "(\u00e9)->()", "(n)->(\u00e9)"])
+def test_non_ascii_layout_shows_the_character(layout):
+    with pytest.raises(ValueError, match="found '\u00e9'"):
+        ufuncgen.guvectorize("def f(x, o):\n    o[0] = x[0]\n", ["void(float64[:], float64[:])"], layout)
+
+
+@pytest.mark.parametrize("pad", range(4))
+def test_long_non_ascii_messages_cut_on_a_character(pad):
+    """A message longer than the C buffer is cut between characters, never
+    inside one (any cut used to risk UnicodeDecodeError)."""
+    text = "d" * pad + "\u00e9\U0001F600" * 700
+    with pytest.raises(ValueError):
+        ufuncgen.vectorize("def f(x):\n    return x\n", [text])
+    with pytest.raises(ValueError):
+        ufuncgen.guvectorize("def f(x, o):\n    o[0] = x[0]\n", ["void(float64[:], float64[:])"], "(" + text + ")->()")
+    with pytest.raises(NameError):
+        ufuncgen.vectorize("def f(x):\n    return x + " + "\u00e9" * pad + "\u00e9\U0001F600" * 700 + "\n", ["f8(f8)"])
+
+
+@pytest.mark.parametrize("n", [10**12, 2**32 + 2, -(2**40), 5000, -1])
+def test_num_threads_out_of_range_names_the_option(n):
+    """num_threads=10**12 raised OverflowError naming nothing, and
+    set_num_threads(2**32 + 2) wrapped silently to 2 threads."""
+    with pytest.raises(ValueError, match="num_threads.*" + str(n)):
+        ufuncgen.vectorize("def f(x):\n    return x\n", ["f8(f8)"], target="parallel", num_threads=n)
+    with pytest.raises(ValueError, match=str(n)):
+        ufuncgen.set_num_threads(n)
+    ufuncgen.set_num_threads(0)

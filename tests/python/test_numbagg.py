@@ -160,6 +160,15 @@ def _calls():
 
 CALLS = _calls()
 
+# Kernels that wait for array operations inside kernels (the issue "Real Numba
+# kernels compile unchanged (II)"): strict, so the day they compile this fails
+# and the mark must go.
+WAITING = {
+    "nanquantile": "needs np.sum/np.nanmax/np.where on arrays, list values, np.unique and np.partition in kernels",
+}
+CALLS = [pytest.param(*c, id=c[0], marks=[pytest.mark.xfail(strict=True, reason=WAITING[c[0]])] if c[0] in WAITING else [])
+         for c in CALLS]
+
 
 def _run(fname, args, kwargs):
     fn = getattr(numbagg, fname)
@@ -169,7 +178,7 @@ def _run(fname, args, kwargs):
 
 @functools.lru_cache(maxsize=None)
 def _numba_result(fname, dtype_name):
-    builder = dict((c[0], c[2]) for c in CALLS)[fname]
+    builder = dict((c[0], c[2]) for c in _calls())[fname]
     args, kwargs = builder(np.dtype(dtype_name).type)
     return _run(fname, args, kwargs)
 
@@ -191,7 +200,7 @@ def _compare(fname, dt, got, want, ref64):
     assert np.all(err_ug <= tol), f"{fname} float32: error {err_ug.max()} beyond Numba's ({err_nb.max()})"
 
 
-@pytest.mark.parametrize("kernel,fname,builder,dtypes", CALLS, ids=[c[0] for c in CALLS])
+@pytest.mark.parametrize("kernel,fname,builder,dtypes", CALLS)
 def test_numbagg_kernel_matches_numba(kernel, fname, builder, dtypes):
     expected = {np.dtype(dt).name: _numba_result(fname, np.dtype(dt).name) for dt in dtypes}
     with swapped():
@@ -211,5 +220,5 @@ def test_numbagg_kernel_matches_numba(kernel, fname, builder, dtypes):
 
 def test_every_numbagg_kernel_is_covered():
     """The calls above reach every gufunc numbagg builds (48 kernels)."""
-    names = {c[0] for c in CALLS}
+    names = {c[0] for c in _calls()}
     assert len(names) == 48, sorted(names)

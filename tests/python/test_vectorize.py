@@ -252,3 +252,37 @@ def test_set_num_threads_keeps_results(rng):
         ufuncgen.set_num_threads(-1)
     g = ufuncgen.vectorize("def f(x):\n    return x * x + 1.0\n", ["f8(f8)"], target="parallel", num_threads=2)
     np.testing.assert_array_equal(g(x), want)
+
+
+
+_TIE_RULES = {  # (a, b) -> result when neither is NaN, or NaN handling
+    "fmax": lambda a, b: a if np.isnan(b) or a >= b else b,
+    "fmin": lambda a, b: a if np.isnan(b) or a <= b else b,
+    "maximum": lambda a, b: a if np.isnan(a) or a > b else b,
+    "minimum": lambda a, b: a if np.isnan(a) or a < b else b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TIE_RULES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_minmax_signed_zeros_and_nans(name, dtype):
+    """fmax/fmin: the first argument wins a 0.0/-0.0 tie (NumPy's documented
+    where(a >= b, a, b), its float64 scalar loop, Numba), so fmax(0.0, -0.0)
+    is 0.0; maximum/minimum the second (every NumPy loop). One sign on every
+    path: vector body, remainder, strided, broadcast, 0-d."""
+    t = dtype.__name__
+    f = ufuncgen.vectorize(f"def f(a, b):\n    return np.{name}(a, b)\n", [f"{t}({t}, {t})"])
+    vals = [0.0, -0.0, np.nan, 1.0, -1.0]
+    for x in vals:
+        for y in vals:
+            want = dtype(_TIE_RULES[name](dtype(x), dtype(y)))
+            a, b = np.full(67, x, dtype), np.full(67, y, dtype)
+            for got in (f(a, b), f(a[::3], b[::3]), f(a, dtype(y)), np.atleast_1d(f(dtype(x), dtype(y)))):
+                np.testing.assert_array_equal(got, want, err_msg=f"{name}({x}, {y})")
+                assert (np.signbit(got) == np.signbit(want)).all(), f"{name}({x}, {y}): {got[0]} want {want}"
+    if name in ("fmax", "fmin"):  # Numba agrees bit for bit
+        numba = pytest.importorskip("numba")
+        nb = numba.vectorize([f"{t}({t}, {t})"])(eval(f"lambda a, b: np.{name}(a, b)", {"np": np}))
+        a = np.repeat(np.array(vals, dtype), 5 * 37)
+        b = np.tile(np.repeat(np.array(vals, dtype), 37), 5)
+        np.testing.assert_array_equal(f(a, b).view(f"u{a.itemsize}"), nb(a, b).view(f"u{a.itemsize}"))

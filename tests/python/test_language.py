@@ -1,0 +1,431 @@
+"""The kernel language's forms from real Numba code: each kernel compiled by
+ufuncgen and the same text run as plain Python on NumPy arrays (the oracle),
+results compared bit for bit; errors with their Python class and place.
+
+Covers local arrays (np.empty/zeros/ones/full, *_like, dtype=), slices and
+views, slice stores, iteration (for x in a, enumerate, zip, np.ndindex,
+reversed(range)), chained and tuple assignment, module constants, helpers
+returning arrays, raise/assert, a.dtype.type, layouts without outputs and
+the inputs a kernel writes, and the typing of bare-literal locals.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import textwrap
+
+import numpy as np
+import pytest
+
+import ufuncgen
+
+
+def python_kernel(src: str, name: str):
+    ns = {"np": np, "numpy": np, "math": math, "prange": range}
+    exec(textwrap.dedent(src), ns)  # noqa: S102 - the test's own kernel text
+    return ns[name]
+
+
+def gufunc_reference(fn, layout: str, args, out_dtypes):
+    """Run fn (a gufunc kernel writing its outputs) over the loop dimensions."""
+    ins = [np.asarray(a) for a in args]
+    sides = layout.split("->")
+    in_specs = [s.strip("()") for s in sides[0].split("),(")]
+    out_specs = [s.strip("()") for s in sides[1].split("),(")] if len(sides) > 1 else []
+    core = [len([d for d in s.split(",") if d]) for s in in_specs]
+    loop_shape = np.broadcast_shapes(*[a.shape[: a.ndim - c] for a, c in zip(ins, core)])
+    sizes = {}
+    for a, s in zip(ins, in_specs):
+        for d, n in zip([d for d in s.split(",") if d], a.shape[a.ndim - len([d for d in s.split(",") if d]):]):
+            sizes[d] = n
+    outs = []
+    for s, dt in zip(out_specs, out_dtypes):
+        dims = [d for d in s.split(",") if d]
+        outs.append(np.zeros(loop_shape + (tuple(sizes[d] for d in dims) if dims else (1,)), dtype=dt))
+    ins = [np.broadcast_to(a, loop_shape + a.shape[a.ndim - c:]).copy() for a, c in zip(ins, core)]
+    for idx in np.ndindex(loop_shape):
+        fn(*[a[idx] if a.ndim > len(idx) else a[idx][()] for a in ins], *[o[idx] for o in outs])
+    outs = [o if [d for d in s.split(",") if d] else o[..., 0] for o, s in zip(outs, out_specs)]
+    return outs, ins
+
+
+def check_gufunc(src, sig, layout, *args, name=None, out_dtypes=(np.float64,)):
+    name = name or src.split("def ", 1)[1].split("(", 1)[0].strip() if "def " in src else None
+    uf = ufuncgen.guvectorize(src, [sig], layout, kernel=name)
+    got = uf(*[np.copy(a) for a in args])
+    want, _ = gufunc_reference(python_kernel(src, name), layout, args, out_dtypes)
+    got = got if isinstance(got, tuple) else (got,)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+        assert g.dtype == w.dtype
+    return got
+
+
+RNG = np.random.default_rng(7)
+X = RNG.standard_normal((4, 9))
+X[X < -1] = np.nan
+
+
+# ------------------------------------------------------------------ local arrays
+
+def test_dtw_with_np_full():
+    src = """
+    def dtw(x, y, out):
+        n = len(x)
+        m = len(y)
+        D = np.full((n + 1, m + 1), np.inf)
+        D[0, 0] = 0.0
+        for i in range(1, n + 1):
+            for j in range(1, m + 1):
+                cost = abs(x[i - 1] - y[j - 1])
+                D[i, j] = cost + min(D[i - 1, j], D[i, j - 1], D[i - 1, j - 1])
+        out[0] = D[n, m]
+    """
+    check_gufunc(src, "void(float64[:], float64[:], float64[:])", "(n),(m)->()",
+                 RNG.standard_normal((5, 7)), RNG.standard_normal((5, 4)))
+
+
+@pytest.mark.parametrize("ctor", ["np.zeros(n)", "np.ones(n, dtype=np.int64)", "np.empty(n)",
+                                  "np.full(n, 2.5)", "np.full(n, fill_value=3, dtype=np.float32)",
+                                  "np.zeros_like(a)", "np.ones_like(a, dtype=np.int32)", "np.full_like(a, -1)",
+                                  "np.zeros((n,), dtype=a.dtype)", "np.zeros(a.shape)", "np.empty_like(a)"])
+def test_local_array_constructors(ctor):
+    src = f"""
+    def k(a, out):
+        n = len(a)
+        t = {ctor}
+        for i in range(n):
+            t[i] = t[i] * 0 + a[i] + i if {'empty' in ctor} else t[i] + a[i]
+        for i in range(n):
+            out[i] = t[i]
+    """
+    check_gufunc(src, "void(float64[:], float64[:])", "(n)->(n)", np.nan_to_num(X))
+
+
+def test_local_array_2d_and_rows():
+    src = """
+    def k(a, out):
+        m = np.zeros((3, len(a)))
+        for r in range(3):
+            row = m[r]
+            for i in range(len(a)):
+                row[i] = a[i] * (r + 1)
+        for i, col in enumerate(m.T):
+            out[i] = col[0] + col[2]
+    """
+    check_gufunc(src, "void(float64[:], float64[:])", "(n)->(n)", X)
+
+
+def test_negative_size_is_a_value_error():
+    uf = ufuncgen.guvectorize("""
+def k(a, out):
+    t = np.empty(len(a) - 10)
+    out[0] = 1.0
+""", ["void(float64[:], float64[:])"], "(n)->()")
+    with pytest.raises(ValueError, match=r"negative dimensions are not allowed \(kernel 'k', line 3\)"):
+        uf(np.ones(3))
+
+
+def test_local_array_reused_across_items_and_huge_size():
+    uf = ufuncgen.guvectorize("""
+def k(a, n, out):
+    t = np.zeros(n)
+    t[0] = a[0]
+    out[0] = t[0] + len(t)
+""", ["void(float64[:], int64, float64[:])"], "(m),()->()")
+    a = np.arange(2000.0).reshape(1000, 2)
+    np.testing.assert_array_equal(uf(a, 5), a[:, 0] + 5)
+    with pytest.raises(MemoryError, match="too big"):
+        uf(a[:1], 2**62)
+
+
+# ------------------------------------------------------------------ slices and views
+
+@pytest.mark.parametrize("expr", ["a[2:5]", "a[::-1]", "a[-3:]", "a[:-2:2]", "a[1:100]", "a[7:2]", "a[::3]",
+                                  "a[-100:2]", "a[5:1:-2]", "a[:]"])
+def test_slices_as_python(expr):
+    src = f"""
+    def k(a, out):
+        v = {expr}
+        out[0] = len(v)
+        s = 0.0
+        for x in v:
+            s = s * 1.5 + x
+        out[1] = s
+    """
+    uf = ufuncgen.guvectorize(src, ["void(float64[:], float64[:])"], "(n)->(m)")
+    a = np.arange(9.0)
+    out = np.zeros(2)
+    uf(a, out=out)
+    want = np.zeros(2)
+    python_kernel(src, "k")(a, want)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_slice_stores_fill_copy_broadcast_overlap():
+    src = """
+    def k(a, out):
+        out[:] = 0.0
+        out[1:4] = a[0:3]
+        out[-2:] = 9
+        t = np.zeros((2, len(a)))
+        t[:, :] = a
+        t[1, ::2] = -1.0
+        out[0] = t[1, 0] + t[0, 1]
+    """
+    check_gufunc(src, "void(float64[:], float64[:])", "(n)->(n)", X)
+    ov = """
+    def k(a, out):
+        b = np.zeros(len(a))
+        b[:] = a
+        b[1:] = b[:-1]
+        out[:] = b
+    """
+    check_gufunc(ov, "void(float64[:], float64[:])", "(n)->(n)", X)
+
+
+def test_slice_copy_shape_mismatch_is_numpys_error():
+    uf = ufuncgen.guvectorize("""
+def k(a, out):
+    out[0:2] = a[0:3]
+""", ["void(float64[:], float64[:])"], "(n)->(n)")
+    with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(3,\) into shape \(2,\)"):
+        uf(np.ones(5))
+
+
+def test_zero_slice_step_raises():
+    uf = ufuncgen.guvectorize("""
+def k(a, s, out):
+    out[0] = len(a[::s])
+""", ["void(float64[:], int64, float64[:])"], "(n),()->()")
+    assert uf(np.ones(5), 2) == 3
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        uf(np.ones(5), 0)
+
+
+# ------------------------------------------------------------------ iteration
+
+def test_iteration_forms():
+    src = """
+    def k(a, b, out):
+        s = 0.0
+        for x in a:
+            s += x
+        for i, x in enumerate(b):
+            s += i * x
+        for i, x in enumerate(a, 3):
+            s -= i
+        for x, y in zip(a, b[1:]):
+            s += x * y
+        for i in reversed(range(1, len(a), 2)):
+            s = s * 0.5 + i
+        for i in prange(2):
+            s += i
+        out[0] = s
+    """
+    check_gufunc(src, "void(float64[:], float64[:], float64[:])", "(n),(n)->()", np.nan_to_num(X), X[::-1] * 0.5)
+
+
+def test_ndindex_and_tuple_index():
+    src = """
+    def k(a, out):
+        s = 0.0
+        for idx in np.ndindex(a.shape):
+            s = s * 0.9 + a[idx]
+        for i, j in np.ndindex(2, 3):
+            s += i * 10 + j
+        out[0] = s
+    """
+    check_gufunc(src, "void(float64[:, :], float64[:])", "(m,n)->()", np.nan_to_num(X).reshape(2, 2, 9))
+
+
+def test_loop_variable_reusing_a_parameter_name():
+    src = """
+    def k(a, index, out):
+        for index in range(index, len(a)):
+            out[0] += a[index]
+        out[1] = index
+    """
+    uf = ufuncgen.guvectorize(src, ["void(float64[:], int64, float64[:])"], "(n),()->(m)")
+    out = np.zeros(2)
+    uf(np.arange(5.0), 2, out=out)
+    np.testing.assert_array_equal(out, [9.0, 4.0])
+
+
+def test_runtime_zero_range_step_is_a_value_error():
+    uf = ufuncgen.vectorize("def k(n, s):\n    t = 0\n    for i in range(0, n, s):\n        t += 1\n    return t\n",
+                            ["int64(int64, int64)"])
+    assert uf(10, 3) == 4
+    with pytest.raises(ValueError, match=r"range\(\) arg 3 must not be zero"):
+        uf(10, 0)
+
+
+# ------------------------------------------------------------------ statements
+
+def test_chained_and_tuple_assignment():
+    src = """
+    def k(a, out):
+        x = y = a[0]
+        p, q = 1.0, 2.0
+        p, q = q, p
+        m, = a.shape
+        out[0] = x + y + p * 10 + q * 100 + m
+    """
+    check_gufunc(src, "void(float64[:], float64[:])", "(n)->()", X)
+
+
+@pytest.mark.parametrize("exc", ["ValueError", "IndexError", "ZeroDivisionError", "RuntimeError", "OverflowError",
+                                 "ArithmeticError", "AssertionError"])
+def test_raise_stops_with_the_class_and_message(exc):
+    uf = ufuncgen.guvectorize(f"""
+def k(a, out):
+    for i in range(len(a)):
+        if a[i] < 0:
+            raise {exc}("negative value")
+        out[i] = a[i] * 2
+""", ["void(float64[:], float64[:])"], "(n)->(n)")
+    out = np.full(4, -7.0)
+    with pytest.raises(getattr(builtins, exc), match=r"negative value \(kernel 'k', line 5\)"):
+        uf(np.array([1.0, 2.0, -1.0, 3.0]), out=out)
+    np.testing.assert_array_equal(out, [2.0, 4.0, -7.0, -7.0])  # as Numba leaves them
+
+
+def test_assert_and_bare_raise_class():
+    uf = ufuncgen.vectorize("def k(x):\n    assert x >= 0, 'x must be >= 0'\n    return x + 1\n", ["f8(f8)"])
+    assert uf(1.0) == 2.0
+    with pytest.raises(AssertionError, match="x must be >= 0"):
+        uf(np.array([1.0, -1.0]))
+    uf2 = ufuncgen.vectorize("def k(x):\n    if x > 1:\n        raise ValueError\n    return x\n", ["f8(f8)"])
+    with pytest.raises(ValueError, match=r"kernel 'k', line 3"):
+        uf2(2.0)
+
+
+def test_raise_after_local_arrays_frees_them():
+    uf = ufuncgen.guvectorize("""
+def k(a, out):
+    t = np.zeros(len(a))
+    u = np.ones((len(a), 2))
+    if a[0] > 0:
+        raise ValueError("stop")
+    out[0] = t[0] + u[0, 0]
+""", ["void(float64[:], float64[:])"], "(n)->()")
+    for _ in range(200):  # under ASan/valgrind a leak or a double free shows here
+        with pytest.raises(ValueError):
+            uf(np.ones(100))
+    assert uf(-np.ones(3)) == 1.0
+
+
+# ------------------------------------------------------------------ names and helpers
+
+def test_module_constants_and_prefixed_names():
+    src = """
+    def floor(x):
+        return x + 1000
+
+    def k(x):
+        return np.floor(x) + SCALE * LIMIT + math.floor(x) + floor(x)
+
+    SCALE = 0.5
+    LIMIT = np.float32(4)
+    """
+    uf = ufuncgen.vectorize(src, ["f8(f8)"], kernel="k")
+    assert uf(2.5) == 2.0 + 2.0 + 2.0 + 1002.5
+
+
+def test_helper_returning_a_local_array():
+    src = """
+    def first_valid(a):
+        shift = np.zeros(a.shape[0], dtype=np.float64)
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                if not np.isnan(a[i, j]):
+                    shift[i] = a[i, j]
+                    break
+        return shift
+
+    def k(a, out):
+        s = first_valid(a)
+        for i in range(len(s)):
+            out[i] = s[i]
+    """
+    uf = ufuncgen.guvectorize(src, ["void(float64[:, :], float64[:])"], "(n,m)->(n)", kernel="k")
+    got = uf(X)
+    want = np.zeros(4)
+    python_kernel(src, "k")(X, want)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_dtype_type_and_scalar_constructors():
+    src = """
+    def k(a, out):
+        s = a.dtype.type(0)
+        for x in a:
+            s += x
+        out[0] = s + np.float32(0.5) + np.int64(2)
+    """
+    uf = ufuncgen.guvectorize(src, ["void(int32[:], int32[:])", "void(float32[:], float32[:])"], "(n)->()")
+    np.testing.assert_array_equal(uf(np.array([[1, 2], [3, 4]], dtype=np.int32)), [5, 9])
+    assert uf(np.array([1.25, 2.0], dtype=np.float32)) == np.float32(5.75)
+
+
+# ------------------------------------------------------------------ inputs the kernel writes
+
+def test_layout_without_outputs_writes_inputs():
+    src = """
+    def gsum(values, labels, out):
+        out[:] = 0
+        for idx in np.ndindex(values.shape):
+            label = labels[idx]
+            if label >= 0:
+                out[label] += values[idx]
+    """
+    uf = ufuncgen.guvectorize(src, ["void(float64[:], int64[:], float64[:])"], "(a),(a),(z)")
+    assert (uf.nin, uf.nout) == (3, 0)
+    out = np.full((2, 3), 7.0)
+    uf(np.arange(10.0).reshape(2, 5), np.array([0, 1, 0, -1, 2]), out)
+    np.testing.assert_array_equal(out, [[2, 1, 4], [12, 6, 9]])
+
+
+def test_written_input_refuses_read_only_memory():
+    uf = ufuncgen.guvectorize("""
+def k(a, n):
+    a[0] = n
+""", ["void(float64[:], float64)"], "(m),()")
+    ro = np.frombuffer(bytes(16), dtype=np.float64)
+    with pytest.raises(ValueError, match="read-only"):
+        uf(ro, 1.0)
+    assert ro[0] == 0.0
+    w = np.zeros(2)
+    uf(w, 3.0)
+    assert w[0] == 3.0
+    i32 = np.zeros(2, dtype=np.int32)  # written back through a cast
+    uf(i32, 5.0, casting="unsafe")
+    assert i32[0] == 5
+
+
+# ------------------------------------------------------------------ typing as Numba types locals
+
+def test_bare_literal_local_accumulates_in_float64_like_numba():
+    numba = pytest.importorskip("numba")
+    src = """
+    def k(a, out):
+        s = 0.0
+        for x in a:
+            s += x
+        out[0] = s
+    """
+    a = (np.arange(1, 20001, dtype=np.float32) * np.float32(0.1)).reshape(1, -1)
+    ours = ufuncgen.guvectorize(src, ["void(float32[:], float32[:])"], "(n)->()")(a)
+    ns = {}
+    exec(textwrap.dedent(src), {"np": np}, ns)  # noqa: S102
+    theirs = numba.guvectorize(["void(float32[:], float32[:])"], "(n)->()")(ns["k"])(a)
+    np.testing.assert_array_equal(ours, theirs)
+    f32_acc = np.float32(0)
+    for x in a[0]:
+        f32_acc += x
+    assert ours[0] != f32_acc  # the float32 accumulation would lose precision
+
+
+def test_literals_stay_weak_inside_expressions():
+    uf = ufuncgen.vectorize("def k(x):\n    return x * 2.0 + 1\n")
+    assert uf(np.float32(1.5)).dtype == np.float32
