@@ -145,21 +145,16 @@ _NP_NAMES = {np.dtype(t): np.dtype(t).name for t in (
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64)}
 
 
-def literal(v, top: bool = True):
-    """Kernel text for a constant value, or None if v is not one. Python
-    floats and ints are spelled as the typed scalars Numba makes of globals
-    (float64, int64: ``x * K`` with float32 x computes in float64, as in
-    Numba), not as weak literals; inside tuples they stay literals."""
+def literal(v):
+    """Kernel text for a constant value, or None if v is not one. (The kernel
+    language types a module constant as Numba types a global: a Python float
+    is float64, an int int64, so ``x * K`` with float32 x computes in float64.)"""
     if isinstance(v, (bool, np.bool_)):
         return "True" if v else "False"
     if isinstance(v, int):
-        if top and -2 ** 63 <= v < 2 ** 63:
-            return f"np.int64({int(v)})"
-        if top and 0 <= v < 2 ** 64:
-            return f"np.uint64({int(v)})"
         return str(int(v))
     if isinstance(v, float) and not isinstance(v, np.generic):
-        return f"np.float64({_float_literal(v)})" if top else _float_literal(v)
+        return _float_literal(v)
     if isinstance(v, complex) and not isinstance(v, np.generic):
         return repr(v)
     if isinstance(v, np.generic):
@@ -169,7 +164,7 @@ def literal(v, top: bool = True):
         inner = _float_literal(float(v)) if v.dtype.kind == "f" else str(int(v))
         return f"np.{name}({inner})"
     if isinstance(v, tuple):
-        items = [literal(x, False) for x in v]
+        items = [literal(x) for x in v]
         if any(i is None for i in items):
             return None
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"

@@ -422,12 +422,10 @@ def test_constants_are_appended_after_the_kernel():
     res = sc.resolve(k, from_function(k))
     lines = res.text.splitlines()
     assert lines[:2] == ["def k(x):", "    return x * SCALE + COUNT + FLAG + F32 + BIG + NEG + PAIR[0]"]
-    # Python numbers as the typed scalars Numba makes of globals (float64, int64)
-    assert set(lines[2:]) == {"SCALE = np.float64(0.5)", "COUNT = np.int64(-3)", "FLAG = True",
-                              "F32 = np.float32(1.5)", "BIG = np.float64(np.inf)", "NEG = np.float64(-np.inf)",
-                              "PAIR = (1, 2.5)"}
-    assert sc.literal(np.nan) == "np.float64(np.nan)" and sc.literal(np.float64(np.nan)) == "np.float64(np.nan)"
-    assert sc.literal(2 ** 64 - 1) == "np.uint64(18446744073709551615)" and sc.literal((np.inf,)) == "(np.inf,)"
+    assert set(lines[2:]) == {"SCALE = 0.5", "COUNT = -3", "FLAG = True", "F32 = np.float32(1.5)", "BIG = np.inf",
+                              "NEG = -np.inf", "PAIR = (1, 2.5)"}
+    assert sc.literal(np.nan) == "np.nan" and sc.literal(np.float64(np.nan)) == "np.float64(np.nan)"
+    assert sc.literal((np.inf,)) == "(np.inf,)"
     assert sc.literal(np.int16(-7)) == "np.int16(-7)" and sc.literal((1,)) == "(1,)"
     assert sc.literal(np.float16(1)) is None and sc.literal([1]) is None
 
@@ -435,10 +433,10 @@ def test_constants_are_appended_after_the_kernel():
 def test_constants_compile_and_are_frozen():
     @ufuncgen.vectorize(["f8(f8)"])
     def f(x):
-        return x * SCALE + COUNT + F32 + (1.0 if FLAG else 0.0) - BIG
+        return x * SCALE + COUNT + F32 + (1.0 if FLAG else 0.0) - BIG + PAIR[1]
 
     x = np.arange(4.0)
-    np.testing.assert_array_equal(f(x), x * 0.5 - 3 + 1.5 + 1.0 - np.inf)
+    np.testing.assert_array_equal(f(x), x * 0.5 - 3 + 1.5 + 1.0 - np.inf + 2.5)
 
     def k(x):
         return x * SCALE + COUNT
