@@ -234,8 +234,7 @@ def _options(kind: str, kw: dict) -> dict:
         raise NotImplementedError(
             f"{kind}(forceobj=True): object mode is not supported; ufuncgen compiles nopython kernels only "
             "(UFUNCGEN_DISABLE_JIT=1 runs the Python function instead)")
-    if kw.get("nopython") is False:
-        pass  # Numba's nopython=False falls back to object mode only when typing fails; we compile or raise
+    # nopython=False: Numba falls back to object mode only when typing fails; ufuncgen compiles or raises.
     if kw.get("locals"):
         raise NotImplementedError(
             f"{kind}(locals={kw['locals']!r}): typing locals by hand is not supported by ufuncgen yet "
@@ -466,10 +465,6 @@ def _state(uf) -> _State:
     return st
 
 
-def _public_spec(spec):
-    return {k: v for k, v in spec.items() if not k.startswith("_")}
-
-
 class Wrapper:
     """What Numba's decorators return, for a ufuncgen ufunc: ``wrapper(uf)``
     works with every NumPy; from NumPy 2.2 the same names are attributes of
@@ -551,12 +546,6 @@ def _refresh(uf):
 
 def _loop_sig(types, nin):
     return ",".join(types[:nin]) + "->" + ",".join(types[nin:])
-
-
-_DUMP_HEAD = {
-    "ir": re.compile(r"^; ---- ufuncgen IR \(optimised\) (\S+) ----$", re.M),
-    "asm": re.compile(r"^# ---- ufuncgen asm (\S+) ----$", re.M),
-}
 
 
 def _inspect_text(uf, what: str, file=None):
