@@ -65,6 +65,9 @@ static ug_status bind_runtime(ug_error *err)
         {"loops_rt_alloc", (void *)loops_rt_alloc},
         {"loops_rt_free_frame", (void *)loops_rt_free_frame},
         {"loops_rt_broadcast_error", (void *)loops_rt_broadcast_error},
+        {"loops_rt_print_str", (void *)loops_rt_print_str},
+        {"loops_rt_print_num", (void *)loops_rt_print_num},
+        {"loops_rt_print_end", (void *)loops_rt_print_end},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

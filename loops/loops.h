@@ -88,6 +88,13 @@ void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t
  * element size esize, linked into *frame; NULL after recording a
  * ValueError (negative dimensions) or MemoryError (too large). */
 void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line);
+/* print(): parts appended to the calling thread's line (a string; a number
+ * as int64/uint64 bits or float64 bits with a code 0 int, 1 uint, 2 bool,
+ * 3 float64, 4 float32, formatted as Python prints it), then the line
+ * written to stdout whole. */
+void loops_rt_print_str(const char *s);
+void loops_rt_print_num(int64_t bits, int32_t code);
+void loops_rt_print_end(void);
 /* Release every block of *frame (a few go to a per-thread cache for reuse). */
 void loops_rt_free_frame(void **frame);
 /* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the

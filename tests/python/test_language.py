@@ -429,3 +429,16 @@ def test_bare_literal_local_accumulates_in_float64_like_numba():
 def test_literals_stay_weak_inside_expressions():
     uf = ufuncgen.vectorize("def k(x):\n    return x * 2.0 + 1\n")
     assert uf(np.float32(1.5)).dtype == np.float32
+
+
+def test_print_numbers_and_strings(capfd):
+    uf = ufuncgen.guvectorize("""
+def k(a, out):
+    print("row", a[0], len(a), a[0] > 1, np.float32(0.1), -np.inf)
+    out[0] = 1
+""", ["void(float64[:], float64[:])", "void(int32[:], int32[:])"], "(n)->()")
+    with np.errstate(all="raise"):  # printing raises no FP flag
+        uf(np.array([[1.5, 2.0], [3.0, 4.0]]))
+        uf(np.array([[7, 8]], dtype=np.int32))
+    assert capfd.readouterr().out == ("row 1.5 2 True 0.1 -inf\nrow 3.0 2 True 0.1 -inf\n"
+                                      "row 7 2 True 0.1 -inf\n")
