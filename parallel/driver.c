@@ -322,7 +322,8 @@ static void run_serial(const job *j, int64_t lo, int64_t n, double o, int timed)
         cost_fold(j, j->c_ser, (double)ns / (double)(n - lo));
 }
 
-static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
+/* Serial only: nested, or a fork child whose OpenMP pool is gone (threads.c). */
+static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel() || par_in_forked_child(); }
 
 /* The quick path: even at c_p = c_s and the lowest overhead ever seen, a
  * region would not pay (except one call in QUICK_CHECK_EVERY + 1). */

@@ -7,6 +7,13 @@
  * ("ufuncgen: warning: ignoring UFUNCGEN_NUM_THREADS='abc' ...") and then
  * ignored. A value is valid when it is a decimal integer in 1..4096 with
  * nothing after it but blanks.
+ *
+ * Fork: libgomp's thread pool does not survive fork(): the child of a
+ * process whose forking thread had run any OpenMP region (ours or the
+ * host's, which we cannot see) hangs in its next region, the pool's threads
+ * being gone. So a forked child runs serially (par_threads gives 1,
+ * par_in_forked_child is true), and env_lock is held across fork so the
+ * child never inherits it locked.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +33,24 @@ static int env_last_set;     /* env_last holds a value */
 static int env_last_threads; /* its parse: 0 when invalid */
 static char env_warned[8][128]; /* bad values already reported (the first 8) */
 static int env_nwarned;
+
+static int forked_child; /* this process is the child of a fork() (atomic) */
+
+int par_in_forked_child(void) { return __atomic_load_n(&forked_child, __ATOMIC_RELAXED); }
+
+static void before_fork(void) { pthread_mutex_lock(&env_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&env_lock); }
+
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&env_lock, NULL); /* afresh: its word may count the parent's waiters */
+    __atomic_store_n(&forked_child, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
 
 int par_parse_threads(const char *s)
 {
@@ -84,6 +109,8 @@ static int env_threads(void)
 
 int par_threads(int api)
 {
+    if (par_in_forked_child())
+        return 1;
     if (api > 0)
         return api > PAR_MAX_THREADS ? PAR_MAX_THREADS : api;
     int n = env_threads();
