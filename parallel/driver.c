@@ -256,6 +256,7 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
     int64_t pieces = (int64_t)p * CHUNKS_PER_THREAD;
     region g = {.j = j, .lo = lo, .n = n, .best = INT_MAX, .nchunks = (int)(n < pieces ? n : pieces)};
     int64_t t0 = par_now_ns();
+    par_note_region();
 #pragma omp parallel num_threads(p)
     run_chunks(&g, omp_get_thread_num(), omp_get_num_threads());
     int64_t wall = par_now_ns() - t0;
