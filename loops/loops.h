@@ -67,6 +67,18 @@ ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_cod
 /* Drop one reference; the last one removes the code from the JIT. Accepts NULL. */
 void loops_unload(loops_code *code);
 
+/* Fork safety (jit.c). fork() copies only the calling thread, so a lock
+ * another thread holds at that instant (ours, or one of LLVM's) stays held
+ * in the child for good. Every use of LLVM, and every section that holds a
+ * lock of ufuncgen's around one, runs between loops_enter and loops_leave
+ * (a shared lock, re-entrant per thread); a pthread_atfork handler takes it
+ * exclusively, so fork() waits for compiles and loads in flight and the
+ * child starts with every lock free. loops_compile, loops_load and
+ * loops_unload enter by themselves; callers holding their own mutexes
+ * around them enter first. */
+void loops_enter(void);
+void loops_leave(void);
+
 /* Host facts for cache keys: CPU name and feature string (static storage,
  * computed once), and LLVM's version string ("19.1.7"). */
 const char *loops_host_cpu(void);

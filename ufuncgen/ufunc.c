@@ -388,6 +388,7 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
         return NULL;
     spec_variant *found = NULL;
+    loops_enter(); /* no fork while smu is held (loops.h) */
     pthread_mutex_lock(&rec->smu);
     n = atomic_load_explicit(&rec->nspec, memory_order_relaxed);
     for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
@@ -396,6 +397,7 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done))
         found = spec_make(rec, key, n);
     pthread_mutex_unlock(&rec->smu);
+    loops_leave();
     return found;
 }
 
@@ -587,8 +589,21 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
     return u;
 }
 
+static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts_in, ug_ufunc **out);
+
+/* Creation runs entered (loops.h): a fork waits for it to finish. */
 static ug_status create(ug_context *ctx, const char *src, const char *layout, const char *const *sigs, int nsigs,
                         const ug_options *opts_in, ug_ufunc **out)
+{
+    loops_enter();
+    ug_status st = create_entered(ctx, src, layout, sigs, nsigs, opts_in, out);
+    loops_leave();
+    return st;
+}
+
+static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts_in, ug_ufunc **out)
 {
     *out = NULL;
     if (!ctx)
@@ -664,8 +679,10 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     if (!u)
         return;
     int n = atomic_load(&u->nloops);
+    loops_enter();
     for (int i = 0; i < n; i++)
         rec_free(u->loops[i]);
+    loops_leave();
     kernel_module_free(u->mod);
     layout_free(u->layout);
     pthread_mutex_destroy(&u->mu);
@@ -774,6 +791,7 @@ static ug_status no_loop(const ug_ufunc *u, const ug_dtype *in, int n, ug_error 
 
 static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_error *err)
 {
+    loops_enter(); /* no fork while u->mu is held (loops.h) */
     pthread_mutex_lock(&u->mu);
     int n = ug_ufunc_nloops(u);
     int i = find_exact(u, in, n);
@@ -784,6 +802,7 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
         st = add_loop(u, types, 0, true, &i, err);
     }
     pthread_mutex_unlock(&u->mu);
+    loops_leave();
     *loop = i;
     return st;
 }
