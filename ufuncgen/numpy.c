@@ -19,7 +19,8 @@
  *   hands NumPy a small strided-loop wrapper with the loop in its auxdata.
  *   The wrapper calls the JIT loop (NumPy's loop ABI: one machine code for
  *   ufuncs and gufuncs, core dimensions and strides appended) and turns a
- *   recorded boundscheck failure into IndexError (taking the GIL).
+ *   recorded failure into IndexError (boundscheck) or the class a kernel
+ *   raised (ValueError, ...), taking the GIL.
  * - One promoter registered for (None, ..., None) matches every call that
  *   has no exact loop. It picks the first loop the inputs fit (exact, then
  *   safe casts, Python int/float scalars as NEP 50 weak scalars), or, for a

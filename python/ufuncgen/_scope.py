@@ -146,7 +146,9 @@ _NP_NAMES = {np.dtype(t): np.dtype(t).name for t in (
 
 
 def literal(v):
-    """Kernel text for a constant value, or None if v is not one."""
+    """Kernel text for a constant value, or None if v is not one. (The kernel
+    language types a module constant as Numba types a global: a Python float
+    is float64, an int int64, so ``x * K`` with float32 x computes in float64.)"""
     if isinstance(v, (bool, np.bool_)):
         return "True" if v else "False"
     if isinstance(v, int):
