@@ -536,12 +536,22 @@ static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *inde
     ug_status st = ug_sig_parse(s, &sig, err);
     if (st == UG_OK)
         st = ug_sig_finish(&sig, s, u->gufunc, u->nin, u->nout, err);
+    bool spelled_arrays = false; /* Numba's spelling marks arrays (f8[:]): then a bare type is a scalar */
+    for (int k = 0; st == UG_OK && k < u->nin + u->nout; k++)
+        spelled_arrays |= sig.ndim[k] > 0;
     if (st == UG_OK && u->gufunc)
-        for (int k = 0; k < u->nin + u->nout; k++)
+        for (int k = 0; k < u->nin + u->nout; k++) {
             if (sig.ndim[k] && u->layout->op_ncore[k] && sig.ndim[k] != u->layout->op_ncore[k])
                 return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
+            if (spelled_arrays && !sig.ndim[k] && u->layout->op_ncore[k])
+                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                                        "argument %d is a scalar (%s) but the layout gives it %d core dimension%s "
+                                        "(write %s[%s])", k + 1, ug_dtype_name(sig.types[k]), u->layout->op_ncore[k],
+                                        u->layout->op_ncore[k] == 1 ? "" : "s", ug_dtype_name(sig.types[k]),
+                                        u->layout->op_ncore[k] == 1 ? ":" : ":, ...");
+        }
     if (st)
         return st;
     uint64_t boxed = 0;

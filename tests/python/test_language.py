@@ -484,3 +484,13 @@ def test_nesting_past_the_limit_is_a_positioned_error():
         ufuncgen.vectorize(_nested("for", 65), ["f8(f8)"])
     with pytest.raises(SyntaxError, match="too many levels of indentation"):
         ufuncgen.vectorize(_nested("if", 200), ["f8(f8)"])
+
+
+def test_scalar_type_for_a_core_operand_names_the_argument():
+    with pytest.raises(ValueError, match=r"argument 2 is a scalar \(int32\) but the layout gives it 1 core dimension"):
+        ufuncgen.guvectorize("def k(a, n, out):\n    out[0] = a[0]\n", ["void(int32[:], int32, int32[:])"],
+                             "(n),(n)->(n)")
+    # a '()' operand spelled as an array is Numba's convention and stays accepted
+    uf = ufuncgen.guvectorize("def k(a, n, out):\n    out[0] = a[0] * n[0]\n", ["void(int32[:], int32[:], int32[:])"],
+                              "(n),()->()")
+    assert uf(np.array([3, 4], dtype=np.int32), 2) == 6
