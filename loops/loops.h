@@ -3,13 +3,18 @@
  * JIT loading (ORC LLJIT). LLVM 19 C API only.
  *
  *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
+ *   arrays.c    array values in kernels: views, slices, local arrays,
+ *               slice stores, element-wise expressions (called by lower.c) loops_arr_eval
+ *   fission.c   whether to split a loop whose recurrence feeds an
+ *               expensive store in two (lower.c asks)                   loops_fission_plan
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
  *   inner.c     the inner loop: a vector loop, a serial loop, and strided
  *               calls handed to strided.c                               loops_emit_inner
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
- *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
+ *   runtime.c   functions the JIT code calls (index errors, raise, FP
+ *               flags, local-array frames, print)                       loops_rt_*
  *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
