@@ -494,3 +494,15 @@ def test_scalar_type_for_a_core_operand_names_the_argument():
     uf = ufuncgen.guvectorize("def k(a, n, out):\n    out[0] = a[0] * n[0]\n", ["void(int32[:], int32[:], int32[:])"],
                               "(n),()->()")
     assert uf(np.array([3, 4], dtype=np.int32), 2) == 6
+
+
+def test_cast_output_keeps_the_elements_the_kernel_does_not_write():
+    # issue 16 item 6 (second half): NumPy's cast copy of out= starts from out's values
+    h = ufuncgen.guvectorize("def k(a, out):\n    out[0] = a[0]\n", ["void(float64[:], float64[:])"], "(n)->(n)")
+    o = np.full(3, 7, dtype=np.float32)
+    h(np.array([1.0, 2.0, 3.0]), out=o, casting="unsafe")
+    np.testing.assert_array_equal(o, [1.0, 7.0, 7.0])
+    o2 = np.full((2, 3), 5.0)
+    h(np.ones((2, 3)), out=o2)
+    np.testing.assert_array_equal(o2, [[1, 5, 5], [1, 5, 5]])
+    assert h(np.ones((2, 3))).shape == (2, 3)  # allocated outputs still work
