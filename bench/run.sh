@@ -4,8 +4,10 @@
 #   bash bench/run.sh            # full mode (sizes 1K/100K/10M, float32+float64; several minutes)
 #   bash bench/run.sh --quick    # 10M float64 only, fewer repetitions (~1-2 minutes)
 #   bash bench/run.sh --only sigmoid,dot --threads 1
+#   bash bench/run.sh --numbagg  # numbagg's kernels, ufuncgen vs Numba (bench_numbagg.py; ~15 min)
+#   bash bench/run.sh --numbagg --quick --only nanmean,move_mean
 #
-# 1. installs bench/requirements.txt (numba, numexpr, matplotlib) with pip,
+# 1. installs bench/requirements.txt (numba, numexpr, matplotlib, numbagg) with pip,
 #    pinning the numpy already installed so nothing downgrades it; a package
 #    that cannot be installed becomes an "unavailable" column, not a failure;
 # 2. installs the ufuncgen package from this checkout if `import ufuncgen`
@@ -14,12 +16,19 @@
 #    build exists, else marked unavailable;
 # 3. compiles bench/cref.c (gcc -O3 -march=native) into bench/build/;
 # 4. runs bench/bench_suite.py with the arguments given, writing
-#    bench/results/latest.json and bench/results/latest.png.
+#    bench/results/latest.json and bench/results/latest.png; with --numbagg
+#    (first argument) runs bench/bench_numbagg.py instead (step 3 skipped),
+#    writing bench/results/numbagg.json.
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 PY="${PYTHON:-python3}"
 cd "$ROOT"
+SUITE="bench_suite.py"
+if [ "${1:-}" = "--numbagg" ]; then
+    SUITE="bench_numbagg.py"
+    shift
+fi
 
 say() { printf 'bench/run.sh: %s\n' "$*" >&2; }
 
@@ -30,7 +39,7 @@ if ! "$PY" -c 'import numpy' 2>/dev/null; then
 fi
 NPV="$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || true)"
 missing=""
-for m in numba numexpr matplotlib; do
+for m in numba numexpr matplotlib numbagg; do
     "$PY" -c "import $m" 2>/dev/null || missing="$missing $m"
 done
 if [ -n "$missing" ]; then
@@ -59,19 +68,21 @@ if ! (cd /tmp && "$PY" -c 'import ufuncgen') 2>/dev/null; then
     fi
 fi
 
-# --- 3. the C reference loops
+# --- 3. the C reference loops (the numbagg table does not use them)
 mkdir -p "$HERE/build"
-CC="${CC:-gcc}"
-CFLAGS_COMMON="-O3 -march=native -fopenmp -fPIC -shared -std=gnu17"
-if [ "$HERE/cref.c" -nt "$HERE/build/libcref.so" ] || [ ! -f "$HERE/build/libcref_fast.so" ]; then
-    say "compiling cref.c with $CC -O3 -march=native"
-    $CC $CFLAGS_COMMON -ffp-contract=off -fno-math-errno -o "$HERE/build/libcref.so" "$HERE/cref.c" -lm \
-        || say "cref.c did not compile: the C column will say so"
-    $CC $CFLAGS_COMMON -ffast-math -o "$HERE/build/libcref_fast.so" "$HERE/cref.c" -lm \
-        || say "cref.c (fast-math) did not compile: the C fast-math column will say so"
+if [ "$SUITE" = "bench_suite.py" ]; then
+    CC="${CC:-gcc}"
+    CFLAGS_COMMON="-O3 -march=native -fopenmp -fPIC -shared -std=gnu17"
+    if [ "$HERE/cref.c" -nt "$HERE/build/libcref.so" ] || [ ! -f "$HERE/build/libcref_fast.so" ]; then
+        say "compiling cref.c with $CC -O3 -march=native"
+        $CC $CFLAGS_COMMON -ffp-contract=off -fno-math-errno -o "$HERE/build/libcref.so" "$HERE/cref.c" -lm \
+            || say "cref.c did not compile: the C column will say so"
+        $CC $CFLAGS_COMMON -ffast-math -o "$HERE/build/libcref_fast.so" "$HERE/cref.c" -lm \
+            || say "cref.c (fast-math) did not compile: the C fast-math column will say so"
+    fi
 fi
 
 # --- 4. run
 export BENCH_CREF_DIR="$HERE/build"
 cd /tmp   # import the installed package, not python/ of the checkout
-exec "$PY" "$HERE/bench_suite.py" "$@"
+exec "$PY" "$HERE/$SUITE" "$@"

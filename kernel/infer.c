@@ -1164,6 +1164,18 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
     int b = kernel_builtin_lookup(n->name, &cast_to);
     if (b >= B_EMPTY && b <= B_FULL_LIKE)
         return new_array(I, fs, n, b);
+    if (b == B_PRINT) { /* numbers and string literals, as Numba's print in nopython mode */
+        for (int k = 0; k < n->nkids && !I->failed; k++) {
+            if (n->kwnames && n->kwnames[k])
+                return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "print() keyword '%s' is not supported in kernels",
+                            n->kwnames[k]), T_VOID;
+            if (n->kids[k]->kind != N_STR)
+                scalar_expr(I, fs, n->kids[k]);
+        }
+        n->builtin = B_PRINT;
+        n->opty = T_VOID;
+        return T_VOID;
+    }
     if (b < 0 && strncmp(n->name, "linalg.", 7) == 0)
         return fail(I, UG_EUNSUPPORTED, n->pos, "np.%s is not supported in kernels", n->name), T_VOID;
     if (b < 0)

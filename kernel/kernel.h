@@ -294,6 +294,8 @@ typedef enum kernel_builtin {
     B_CAST,
     /* local arrays (see "Local arrays" in the invariants) */
     B_EMPTY, B_ZEROS, B_ONES, B_FULL, B_EMPTY_LIKE, B_ZEROS_LIKE, B_ONES_LIKE, B_FULL_LIKE,
+    /* print(numbers and string literals): a statement, for debugging */
+    B_PRINT,
     B_NBUILTINS
 } kernel_builtin;
 

@@ -361,7 +361,17 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
     return st;
 }
 
+static ug_status compile_entered(const loops_request *r, void **obj, size_t *size, ug_error *err);
+
 ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_error *err)
+{
+    loops_enter(); /* a fork waits until this compile is done (jit.c) */
+    ug_status st = compile_entered(r, obj, size, err);
+    loops_leave();
+    return st;
+}
+
+static ug_status compile_entered(const loops_request *r, void **obj, size_t *size, ug_error *err)
 {
     ug_error local;
     *obj = NULL;

@@ -10,6 +10,8 @@
  * holds the mutex: loading is rare and short next to compiling.
  * ORC reports some failures (e.g. a corrupt object) to the session's error
  * reporter rather than to the caller; we capture that text per thread.
+ * Fork safety lives here too (loops_enter): a writer-preferring read-write
+ * lock that pthread_atfork takes for writing, then jit_mu.
  */
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
@@ -36,6 +38,65 @@ static pthread_mutex_t jit_mu = PTHREAD_MUTEX_INITIALIZER;
 static LLVMOrcLLJITRef jit;
 static loops_code *loaded; /* list of loaded symbols */
 static _Thread_local char session_msg[512];
+
+/* ---------------------------------------------------------------- fork */
+
+/* Writers first: a fork waiting for the write side stops new compiles from
+ * starting, so it cannot starve. Never taken recursively (llvm_depth). */
+static pthread_rwlock_t llvm_rw = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static _Thread_local int llvm_depth;  /* loops_enter nesting on this thread */
+static _Thread_local int fork_locked; /* this thread's before_fork took the locks */
+
+void loops_enter(void)
+{
+    if (llvm_depth++ == 0)
+        pthread_rwlock_rdlock(&llvm_rw);
+}
+
+void loops_leave(void)
+{
+    if (--llvm_depth == 0)
+        pthread_rwlock_unlock(&llvm_rw);
+}
+
+static void before_fork(void)
+{
+    if (llvm_depth) /* fork from inside ufuncgen (a callback): cannot wait for ourselves */
+        return;
+    pthread_rwlock_wrlock(&llvm_rw);
+    pthread_mutex_lock(&jit_mu);
+    fork_locked = 1;
+}
+
+/* The parent releases what its forking thread took. */
+static void after_fork_parent(void)
+{
+    if (!fork_locked)
+        return;
+    fork_locked = 0;
+    pthread_mutex_unlock(&jit_mu);
+    pthread_rwlock_unlock(&llvm_rw);
+}
+
+/* The child starts the locks afresh: their words still count the parent's
+ * waiting threads (a compile blocked behind the fork), which unlocking would
+ * hand the lock to -- threads the child does not have (seen: the child's
+ * next compile waited for ever). */
+static void after_fork_child(void)
+{
+    if (!fork_locked)
+        return;
+    fork_locked = 0;
+    pthread_mutex_init(&jit_mu, NULL);
+    llvm_rw = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+}
+
+__attribute__((constructor)) static void fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/* ---------------------------------------------------------------- JIT */
 
 /* Keep ORC's asynchronous errors for the message of the failing call. */
 static void report(void *ctx, LLVMErrorRef e)
@@ -65,6 +126,9 @@ static ug_status bind_runtime(ug_error *err)
         {"loops_rt_alloc", (void *)loops_rt_alloc},
         {"loops_rt_free_frame", (void *)loops_rt_free_frame},
         {"loops_rt_broadcast_error", (void *)loops_rt_broadcast_error},
+        {"loops_rt_print_str", (void *)loops_rt_print_str},
+        {"loops_rt_print_num", (void *)loops_rt_print_num},
+        {"loops_rt_print_end", (void *)loops_rt_print_end},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];
@@ -195,11 +259,13 @@ ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_cod
     *fn = NULL;
     if (!obj || !size || !symbol)
         return ug_err_set(err, UG_EJIT, "JIT: empty object or symbol");
+    loops_enter();
     pthread_mutex_lock(&jit_mu);
     ug_status st = load_locked(obj, size, symbol, code, err);
     if (!st)
         *fn = (*code)->fn;
     pthread_mutex_unlock(&jit_mu);
+    loops_leave();
     return st;
 }
 
@@ -207,6 +273,7 @@ void loops_unload(loops_code *code)
 {
     if (!code)
         return;
+    loops_enter();
     pthread_mutex_lock(&jit_mu);
     if (--code->refs == 0) {
         loops_code **pp = &loaded;
@@ -219,4 +286,5 @@ void loops_unload(loops_code *code)
         free(code);
     }
     pthread_mutex_unlock(&jit_mu);
+    loops_leave();
 }

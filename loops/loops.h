@@ -3,13 +3,18 @@
  * JIT loading (ORC LLJIT). LLVM 19 C API only.
  *
  *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
+ *   arrays.c    array values in kernels: views, slices, local arrays,
+ *               slice stores, element-wise expressions (called by lower.c) loops_arr_eval
+ *   fission.c   whether to split a loop whose recurrence feeds an
+ *               expensive store in two (lower.c asks)                   loops_fission_plan
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
  *   inner.c     the inner loop: a vector loop, a serial loop, and strided
  *               calls handed to strided.c                               loops_emit_inner
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
- *   runtime.c   functions the JIT code calls (index errors, FP flags)   loops_rt_*
+ *   runtime.c   functions the JIT code calls (index errors, raise, FP
+ *               flags, local-array frames, print)                       loops_rt_*
  *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
@@ -67,6 +72,18 @@ ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_cod
 /* Drop one reference; the last one removes the code from the JIT. Accepts NULL. */
 void loops_unload(loops_code *code);
 
+/* Fork safety (jit.c). fork() copies only the calling thread, so a lock
+ * another thread holds at that instant (ours, or one of LLVM's) stays held
+ * in the child for good. Every use of LLVM, and every section that holds a
+ * lock of ufuncgen's around one, runs between loops_enter and loops_leave
+ * (a shared lock, re-entrant per thread); a pthread_atfork handler takes it
+ * exclusively, so fork() waits for compiles and loads in flight and the
+ * child starts with every lock free. loops_compile, loops_load and
+ * loops_unload enter by themselves; callers holding their own mutexes
+ * around them enter first. */
+void loops_enter(void);
+void loops_leave(void);
+
 /* Host facts for cache keys: CPU name and feature string (static storage,
  * computed once), and LLVM's version string ("19.1.7"). */
 const char *loops_host_cpu(void);
@@ -88,6 +105,13 @@ void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t
  * element size esize, linked into *frame; NULL after recording a
  * ValueError (negative dimensions) or MemoryError (too large). */
 void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line);
+/* print(): parts appended to the calling thread's line (a string; a number
+ * as int64/uint64 bits or float64 bits with a code 0 int, 1 uint, 2 bool,
+ * 3 float64, 4 float32, formatted as Python prints it), then the line
+ * written to stdout whole. */
+void loops_rt_print_str(const char *s);
+void loops_rt_print_num(int64_t bits, int32_t code);
+void loops_rt_print_end(void);
 /* Release every block of *frame (a few go to a per-thread cache for reuse). */
 void loops_rt_free_frame(void **frame);
 /* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the

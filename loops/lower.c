@@ -434,9 +434,40 @@ bool loops_helper_array(loops_gen *g, const kernel_node *n, loops_arr *out)
     return true;
 }
 
+/* print(a, "b", c): each part appended to the thread's line, then the line
+ * written at once (lines of different threads never interleave). */
+static LLVMValueRef print_call(loops_gen *g, const kernel_node *n)
+{
+    for (int k = 0; k < n->nkids; k++) {
+        const kernel_node *x = n->kids[k];
+        LLVMTypeRef ps[2] = {g->ptr, g->i64};
+        if (x->kind == N_STR) {
+            LLVMValueRef s = LLVMBuildGlobalStringPtr(g->B, x->str, "str");
+            loops_rt_call(g, "loops_rt_print_str", g->vd, ps, &s, 1, false);
+            continue;
+        }
+        ug_dtype dt = (ug_dtype)x->ty.dt;
+        LLVMValueRef v = expr(g, x);
+        if (!v)
+            return NULL;
+        ug_kind kind = ug_dtype_kind(dt);
+        /* every number travels as float64 or (u)int64 bits plus a code: 0 int, 1 uint, 2 bool, 3 float64, 4 float32 */
+        int code = kind == UG_KIND_INT ? 0 : kind == UG_KIND_UINT ? 1 : kind == UG_KIND_BOOL ? 2 : dt == UG_FLOAT32 ? 4 : 3;
+        LLVMValueRef bits = code >= 3 ? LLVMBuildBitCast(g->B, loops_emit_cast(g, v, dt, UG_FLOAT64), g->i64, "")
+                                      : loops_emit_cast(g, v, dt, code == 1 ? UG_UINT64 : UG_INT64);
+        LLVMTypeRef pn[2] = {g->i64, g->i32};
+        LLVMValueRef args[2] = {bits, LLVMConstInt(g->i32, (unsigned)code, 0)};
+        loops_rt_call(g, "loops_rt_print_num", g->vd, pn, args, 2, false);
+    }
+    loops_rt_call(g, "loops_rt_print_end", g->vd, NULL, NULL, 0, false);
+    return LLVMConstInt(g->i1, 0, 0);
+}
+
 static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
 {
     LLVMValueRef args[16];
+    if (n->builtin == B_PRINT)
+        return print_call(g, n);
     if (n->builtin == B_LEN) {
         loops_arr buf;
         const loops_arr *a = arr_of(g, n->kids[0], &buf);

@@ -6,6 +6,8 @@
  * the record after the loop returns.
  */
 #include <fenv.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -144,6 +146,66 @@ void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn)
         return;
     record();
     ug_err_set(&rt_err, UG_ERAISE, "ValueError: %s", m);
+}
+
+/* ---- print() ---- */
+static _Thread_local char rt_line[1024];
+static _Thread_local size_t rt_len;
+static pthread_mutex_t rt_print_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void line_add(const char *s)
+{
+    if (rt_len && rt_len < sizeof rt_line - 1)
+        rt_line[rt_len++] = ' ';
+    size_t n = strlen(s);
+    if (n > sizeof rt_line - 1 - rt_len)
+        n = sizeof rt_line - 1 - rt_len;
+    memcpy(rt_line + rt_len, s, n);
+    rt_len += n;
+}
+
+void loops_rt_print_str(const char *s) { line_add(s ? s : ""); }
+
+/* The shortest decimal that reads back as v (Python's repr of a float). */
+static void shortest(char *buf, size_t n, double v, bool single)
+{
+    if (isnan(v) || isinf(v)) { /* no arithmetic here: it would raise FP flags NumPy reports */
+        snprintf(buf, n, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        double back = strtod(buf, NULL);
+        if (single ? (float)back == (float)v : back == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn")) /* 1 → 1.0, as Python prints floats */
+        strncat(buf, ".0", n - strlen(buf) - 1);
+}
+
+void loops_rt_print_num(int64_t bits, int32_t code)
+{
+    char buf[64];
+    double d;
+    switch (code) {
+    case 0: snprintf(buf, sizeof buf, "%lld", (long long)bits); break;
+    case 1: snprintf(buf, sizeof buf, "%llu", (unsigned long long)bits); break;
+    case 2: snprintf(buf, sizeof buf, "%s", bits ? "True" : "False"); break;
+    default:
+        memcpy(&d, &bits, sizeof d);
+        shortest(buf, sizeof buf, d, code == 4);
+    }
+    line_add(buf);
+}
+
+void loops_rt_print_end(void)
+{
+    rt_line[rt_len++] = '\n';
+    pthread_mutex_lock(&rt_print_mu);
+    fwrite(rt_line, 1, rt_len, stdout);
+    fflush(stdout);
+    pthread_mutex_unlock(&rt_print_mu);
+    rt_len = 0;
 }
 
 void loops_rt_fpe(int32_t flags) { feraiseexcept(flags); }

@@ -100,6 +100,7 @@ static int cmp_i64(const void *a, const void *b)
 /* Time `samples` empty regions of p threads after one warm-up; sorted into t. */
 static void time_empty_regions(int p, int64_t *t, int samples)
 {
+    par_note_region();
     for (int i = -1; i < samples; i++) {
         int64_t t0 = par_now_ns();
 #pragma omp parallel num_threads(p)

@@ -256,6 +256,7 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
     int64_t pieces = (int64_t)p * CHUNKS_PER_THREAD;
     region g = {.j = j, .lo = lo, .n = n, .best = INT_MAX, .nchunks = (int)(n < pieces ? n : pieces)};
     int64_t t0 = par_now_ns();
+    par_note_region();
 #pragma omp parallel num_threads(p)
     run_chunks(&g, omp_get_thread_num(), omp_get_num_threads());
     int64_t wall = par_now_ns() - t0;
@@ -322,7 +323,8 @@ static void run_serial(const job *j, int64_t lo, int64_t n, double o, int timed)
         cost_fold(j, j->c_ser, (double)ns / (double)(n - lo));
 }
 
-static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel(); }
+/* Serial only: nested, or a fork child whose OpenMP pool is gone (threads.c). */
+static int nested(void) { return tl_in_chunk > 0 || omp_in_parallel() || par_in_forked_child(); }
 
 /* The quick path: even at c_p = c_s and the lowest overhead ever seen, a
  * region would not pay (except one call in QUICK_CHECK_EVERY + 1). */

@@ -19,6 +19,11 @@
 /* Threads to use: api > 0 wins, else UFUNCGEN_NUM_THREADS (a bad value gives
  * one warning on stderr and is ignored), else omp_get_max_threads(). Always >= 1. */
 int par_threads(int api);
+/* Fork (threads.c): par_note_region before every `omp parallel` of ours;
+ * par_in_forked_child: this process was forked by a thread that had run
+ * one, its OpenMP pool is gone, and everything runs serially. */
+void par_note_region(void);
+int par_in_forked_child(void);
 /* The parse of one UFUNCGEN_NUM_THREADS value: 1..PAR_MAX_THREADS, or 0 when
  * invalid (empty, non-numeric, <= 0, too large, trailing junk). No warning. */
 int par_parse_threads(const char *s);

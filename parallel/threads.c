@@ -7,6 +7,15 @@
  * ("ufuncgen: warning: ignoring UFUNCGEN_NUM_THREADS='abc' ...") and then
  * ignored. A value is valid when it is a decimal integer in 1..4096 with
  * nothing after it but blanks.
+ *
+ * Fork: libgomp's thread pool does not survive fork(): the child of a
+ * process whose forking thread had run an OpenMP region hangs in that
+ * thread's next region, the pool's threads being gone. So when the forking
+ * thread had run one of our regions, the child runs serially (par_threads
+ * gives 1, par_in_forked_child is true); a child forked by a thread that
+ * never did keeps its threads (a fresh pool works). A region the host ran
+ * itself on the forking thread is libgomp's problem, and the host's.
+ * env_lock is held across fork so the child never inherits it locked.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +35,28 @@ static int env_last_set;     /* env_last holds a value */
 static int env_last_threads; /* its parse: 0 when invalid */
 static char env_warned[8][128]; /* bad values already reported (the first 8) */
 static int env_nwarned;
+
+static int forked_child;           /* forked by a thread that owned an OpenMP pool (atomic) */
+static _Thread_local int tl_pool;  /* this thread ran a region of ours: libgomp keeps a pool for it */
+
+void par_note_region(void) { tl_pool = 1; }
+
+int par_in_forked_child(void) { return __atomic_load_n(&forked_child, __ATOMIC_RELAXED); }
+
+static void before_fork(void) { pthread_mutex_lock(&env_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&env_lock); }
+
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&env_lock, NULL); /* afresh: its word may count the parent's waiters */
+    if (tl_pool) /* the forking thread's pool: its threads are gone */
+        __atomic_store_n(&forked_child, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
 
 int par_parse_threads(const char *s)
 {
@@ -84,6 +115,8 @@ static int env_threads(void)
 
 int par_threads(int api)
 {
+    if (par_in_forked_child())
+        return 1;
     if (api > 0)
         return api > PAR_MAX_THREADS ? PAR_MAX_THREADS : api;
     int n = env_threads();

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "loops/loops.h"
 #include "parallel/parallel.h"
 #include "ufuncgen/context.h"
 
@@ -97,11 +98,13 @@ ug_error *ug_ctx_err(const ug_context *ctx)
 
 struct cache *ug_ctx_cache(ug_context *ctx)
 {
+    loops_enter(); /* no fork while ctx->mu is held (loops.h) */
     pthread_mutex_lock(&ctx->mu);
     if (!ctx->cache)
         ctx->cache = cache_open(ctx->cfg.cache_dir, ctx->cfg.debug_cache);
     struct cache *c = ctx->cache;
     pthread_mutex_unlock(&ctx->mu);
+    loops_leave();
     return c;
 }
 

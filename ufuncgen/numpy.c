@@ -669,6 +669,13 @@ PyObject *ug_numpy_ufunc(ug_ufunc *f)
     for (int k = 0; k < nin; k++) /* inputs the kernel writes: read-write, written back through casts */
         if (ug_ufunc_writes_input(f, k))
             ((PyUFuncObject *)uf)->op_flags[k] = NPY_ITER_READWRITE | NPY_ITER_UPDATEIFCOPY;
+    /* A gufunc kernel may leave elements of an output unwritten: a cast copy
+     * of out= must start from out's values, not garbage (NumPy's defaults
+     * plus READWRITE instead of WRITEONLY). */
+    for (int k = nin; ug_ufunc_layout(f) && k < nin + nout; k++)
+        ((PyUFuncObject *)uf)->op_flags[k] = NPY_ITER_READWRITE | NPY_ITER_UPDATEIFCOPY | NPY_ITER_ALIGNED |
+                                             NPY_ITER_ALLOCATE | NPY_ITER_NO_BROADCAST | NPY_ITER_NO_SUBTYPE |
+                                             NPY_ITER_OVERLAP_ASSUME_ELEMENTWISE;
     return uf;
 fail:
     Py_XDECREF(uf);

@@ -388,6 +388,7 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
         return NULL;
     spec_variant *found = NULL;
+    loops_enter(); /* no fork while smu is held (loops.h) */
     pthread_mutex_lock(&rec->smu);
     n = atomic_load_explicit(&rec->nspec, memory_order_relaxed);
     for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
@@ -396,6 +397,7 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
     if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done))
         found = spec_make(rec, key, n);
     pthread_mutex_unlock(&rec->smu);
+    loops_leave();
     return found;
 }
 
@@ -534,12 +536,22 @@ static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *inde
     ug_status st = ug_sig_parse(s, &sig, err);
     if (st == UG_OK)
         st = ug_sig_finish(&sig, s, u->gufunc, u->nin, u->nout, err);
+    bool spelled_arrays = false; /* Numba's spelling marks arrays (f8[:]): then a bare type is a scalar */
+    for (int k = 0; st == UG_OK && k < u->nin + u->nout; k++)
+        spelled_arrays |= sig.ndim[k] > 0;
     if (st == UG_OK && u->gufunc)
-        for (int k = 0; k < u->nin + u->nout; k++)
+        for (int k = 0; k < u->nin + u->nout; k++) {
             if (sig.ndim[k] && u->layout->op_ncore[k] && sig.ndim[k] != u->layout->op_ncore[k])
                 return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
+            if (spelled_arrays && !sig.ndim[k] && u->layout->op_ncore[k])
+                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                                        "argument %d is a scalar (%s) but the layout gives it %d core dimension%s "
+                                        "(write %s[%s])", k + 1, ug_dtype_name(sig.types[k]), u->layout->op_ncore[k],
+                                        u->layout->op_ncore[k] == 1 ? "" : "s", ug_dtype_name(sig.types[k]),
+                                        u->layout->op_ncore[k] == 1 ? ":" : ":, ...");
+        }
     if (st)
         return st;
     uint64_t boxed = 0;
@@ -587,8 +599,21 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
     return u;
 }
 
+static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts_in, ug_ufunc **out);
+
+/* Creation runs entered (loops.h): a fork waits for it to finish. */
 static ug_status create(ug_context *ctx, const char *src, const char *layout, const char *const *sigs, int nsigs,
                         const ug_options *opts_in, ug_ufunc **out)
+{
+    loops_enter();
+    ug_status st = create_entered(ctx, src, layout, sigs, nsigs, opts_in, out);
+    loops_leave();
+    return st;
+}
+
+static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+                                int nsigs, const ug_options *opts_in, ug_ufunc **out)
 {
     *out = NULL;
     if (!ctx)
@@ -664,8 +689,10 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     if (!u)
         return;
     int n = atomic_load(&u->nloops);
+    loops_enter();
     for (int i = 0; i < n; i++)
         rec_free(u->loops[i]);
+    loops_leave();
     kernel_module_free(u->mod);
     layout_free(u->layout);
     pthread_mutex_destroy(&u->mu);
@@ -774,6 +801,7 @@ static ug_status no_loop(const ug_ufunc *u, const ug_dtype *in, int n, ug_error 
 
 static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_error *err)
 {
+    loops_enter(); /* no fork while u->mu is held (loops.h) */
     pthread_mutex_lock(&u->mu);
     int n = ug_ufunc_nloops(u);
     int i = find_exact(u, in, n);
@@ -784,6 +812,7 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
         st = add_loop(u, types, 0, true, &i, err);
     }
     pthread_mutex_unlock(&u->mu);
+    loops_leave();
     *loop = i;
     return st;
 }

@@ -142,6 +142,15 @@ typedef struct ug_config {
 /* Fill *cfg with the defaults. */
 UG_API void ug_config_init(ug_config *cfg);
 
+/* fork(): safe at any time, also while other threads are inside ufuncgen
+ * (compiling, loading, calling). fork() waits until compiles and loads in
+ * flight finish, so the child starts with every lock free; the child may
+ * compile and call as usual. target=parallel ufuncs run serially in a child
+ * forked by a thread that had made parallel calls (OpenMP's thread pool of
+ * that thread does not survive fork: libgomp would hang in the child's next
+ * parallel region); a process that wants threads there should start with
+ * exec, as multiprocessing's "spawn" and "forkserver" do. */
+
 /* Create a context from *cfg (NULL: defaults). Returns NULL only when out of
  * memory. A field out of range (num_threads outside 0..4096, opt_level
  * outside 0..3) is not clamped: every ug_vectorize / ug_guvectorize on the

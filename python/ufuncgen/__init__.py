@@ -80,7 +80,9 @@ _DISABLE_JIT = os.environ.get("UFUNCGEN_DISABLE_JIT", "0") not in ("", "0")
 # ------------------------------------------------------------------ threads
 
 def _max_threads() -> int:
-    return _ufuncgen.default_num_threads()
+    # Numba's maximum is NUMBA_NUM_THREADS, else the CPU count; OpenMP's default
+    # alone would let OMP_NUM_THREADS=1 (which Dask sets around its workers) forbid 2
+    return max(_ufuncgen.default_num_threads(), os.cpu_count() or 1)
 
 
 def _check_threads(n, what: str) -> int:

@@ -596,10 +596,12 @@ static void check_node(const kernel_node *n, char *why, size_t cap)
         snprintf(why, cap, "weak type left at line %d col %d", n->pos.line, n->pos.col);
     else if (n->kind == N_NAME && n->symkind != SYM_LOCAL && n->symkind != SYM_PARAM)
         snprintf(why, cap, "unresolved name %s", n->name);
-    else if (n->kind < N_TUPLE && n->ty.kind == KT_VOID && !(n->kind == N_CALL && n->callee))
+    else if (n->kind < N_TUPLE && n->ty.kind == KT_VOID && !(n->kind == N_CALL && (n->callee || n->builtin == B_PRINT)))
         snprintf(why, cap, "untyped expression at line %d col %d", n->pos.line, n->pos.col);
-    else if (n->kind == N_BINARY && memcmp(&n->ty, &n->opty, sizeof n->ty) != 0)
+    else if (n->kind == N_BINARY && n->ty.kind == KT_SCALAR && memcmp(&n->ty, &n->opty, sizeof n->ty) != 0)
         snprintf(why, cap, "binary result %s differs from opty", kernel_type_str(n->ty, b, sizeof b));
+    else if (n->kind == N_BINARY && n->ty.kind == KT_ARRAY && (n->opty.kind != KT_SCALAR || n->opty.dt != n->ty.dt))
+        snprintf(why, cap, "element-wise result %s differs from opty", kernel_type_str(n->ty, b, sizeof b));
     for (int k = 0; n->kind == N_COMPARE && k + 1 < n->nkids; k++)
         if (n->cmptys[k].weak || n->cmptys[k].kind != KT_SCALAR)
             snprintf(why, cap, "comparison type not concrete at line %d", n->pos.line);

@@ -111,14 +111,16 @@ def run_mutant(mutant, f):
     k = mutant.kernel
     dt = np.dtype(k.in_dtypes[0])
     with np.errstate(all="ignore"):
-        if k.layout is None:
-            args = [np.array([-2, -1, 0, 1, 3], dtype=dt)] * f.nin
-            f(*args)
-        else:
-            try:
+        try:
+            if k.layout is None:
+                f(*[np.array([-2, -1, 0, 1, 3], dtype=dt)] * f.nin)
+            else:
                 f(np.arange(6, dtype=dt).reshape(2, 3), np.ones((2, 3), dtype=dt))
-            except IndexError:  # boundscheck: a mutated index may be out of range
-                pass
+        except IndexError:  # boundscheck: a mutated index may be out of range
+            pass
+        except (AssertionError, ValueError, ArithmeticError, RuntimeError, MemoryError) as e:
+            # an inserted `assert x`, `raise ...` or range(..., 0) stops the call as the kernel says
+            assert re.search(r"\(kernel '\w+', line \d+\)", str(e)), f"{type(e).__name__}: {e}"
 
 
 def check_invalid(mutant):

@@ -429,3 +429,80 @@ def test_bare_literal_local_accumulates_in_float64_like_numba():
 def test_literals_stay_weak_inside_expressions():
     uf = ufuncgen.vectorize("def k(x):\n    return x * 2.0 + 1\n")
     assert uf(np.float32(1.5)).dtype == np.float32
+
+
+def test_print_numbers_and_strings(capfd):
+    uf = ufuncgen.guvectorize("""
+def k(a, out):
+    print("row", a[0], len(a), a[0] > 1, np.float32(0.1), -np.inf)
+    out[0] = 1
+""", ["void(float64[:], float64[:])", "void(int32[:], int32[:])"], "(n)->()")
+    with np.errstate(all="raise"):  # printing raises no FP flag
+        uf(np.array([[1.5, 2.0], [3.0, 4.0]]))
+        uf(np.array([[7, 8]], dtype=np.int32))
+    assert capfd.readouterr().out == ("row 1.5 2 True 0.1 -inf\nrow 3.0 2 True 0.1 -inf\n"
+                                      "row 7 2 True 0.1 -inf\n")
+
+
+# ------------------------------------------------------------------ nesting (front-end cost)
+
+def _nested(kind: str, n: int) -> str:
+    """n nested statements of one kind around `s += x`, with break/continue."""
+    lines, ind = ["def k(x):", "    s = 0.0"], "    "
+    for i in range(n):
+        if kind == "for":
+            lines.append(f"{ind}for i{i} in range(1):")
+            ind += "    "
+            if i % 3 == 0:
+                lines += [f"{ind}if x < -5:", f"{ind}    continue"]
+        elif kind == "while":
+            lines += [f"{ind}w{i} = 0", f"{ind}while w{i} < 1:"]
+            ind += "    "
+            lines.append(f"{ind}w{i} += 1")
+            if i % 2:
+                lines += [f"{ind}if x > 100:", f"{ind}    break"]
+        else:
+            lines.append(f"{ind}if x > {-i}:")
+            ind += "    "
+    lines += [f"{ind}s += x", "    return s"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("kind", ["for", "while", "if"])
+def test_deep_nesting_compiles_fast_and_right(kind):
+    # the definite-assignment pass once walked each loop body twice per level: 2**depth
+    # (24 nested loops took 14 s and 1.1 GB); bench/bench_frontend.py times the depths
+    # (CPython refuses more than 20 nested blocks: the oracle runs 15 deep, which
+    # computes the same function as 60 deep: x, or 0 where a guard stops it)
+    uf = ufuncgen.vectorize(_nested(kind, 60), ["f8(f8)"])
+    x = np.array([-10.0, -0.5, 0.5, 3.0, 200.0])
+    np.testing.assert_array_equal(uf(x), np.vectorize(python_kernel(_nested(kind, 15), "k"))(x))
+
+
+def test_nesting_past_the_limit_is_a_positioned_error():
+    with pytest.raises(NotImplementedError, match=r"kernel 'k', line \d+, column \d+: nesting loops more than 64"):
+        ufuncgen.vectorize(_nested("for", 65), ["f8(f8)"])
+    with pytest.raises(SyntaxError, match="too many levels of indentation"):
+        ufuncgen.vectorize(_nested("if", 200), ["f8(f8)"])
+
+
+def test_scalar_type_for_a_core_operand_names_the_argument():
+    with pytest.raises(ValueError, match=r"argument 2 is a scalar \(int32\) but the layout gives it 1 core dimension"):
+        ufuncgen.guvectorize("def k(a, n, out):\n    out[0] = a[0]\n", ["void(int32[:], int32, int32[:])"],
+                             "(n),(n)->(n)")
+    # a '()' operand spelled as an array is Numba's convention and stays accepted
+    uf = ufuncgen.guvectorize("def k(a, n, out):\n    out[0] = a[0] * n[0]\n", ["void(int32[:], int32[:], int32[:])"],
+                              "(n),()->()")
+    assert uf(np.array([3, 4], dtype=np.int32), 2) == 6
+
+
+def test_cast_output_keeps_the_elements_the_kernel_does_not_write():
+    # issue 16 item 6 (second half): NumPy's cast copy of out= starts from out's values
+    h = ufuncgen.guvectorize("def k(a, out):\n    out[0] = a[0]\n", ["void(float64[:], float64[:])"], "(n)->(n)")
+    o = np.full(3, 7, dtype=np.float32)
+    h(np.array([1.0, 2.0, 3.0]), out=o, casting="unsafe")
+    np.testing.assert_array_equal(o, [1.0, 7.0, 7.0])
+    o2 = np.full((2, 3), 5.0)
+    h(np.ones((2, 3)), out=o2)
+    np.testing.assert_array_equal(o2, [[1, 5, 5], [1, 5, 5]])
+    assert h(np.ones((2, 3))).shape == (2, 3)  # allocated outputs still work
