@@ -675,13 +675,34 @@ static ug_status block_stmts(loops_gen *g, const kernel_node *n)
     return UG_OK;
 }
 
+/* Branch on the truth of c: `and`/`or`/`not` as jumps, not as Python's
+ * value-returning forms (`if not isnan(v) and v:` tests v's truth directly
+ * instead of converting v to the promoted type and testing that). */
+static ug_status cond_branch(loops_gen *g, const kernel_node *c, LLVMBasicBlockRef yes, LLVMBasicBlockRef no)
+{
+    if (c->kind == N_UNARY && c->op == TK_NOT)
+        return cond_branch(g, c->a, no, yes);
+    if (c->kind == N_BOOLOP) {
+        LLVMBasicBlockRef rhs = block(g, c->op == TK_AND ? "and.rhs" : "or.rhs");
+        ug_status st = c->op == TK_AND ? cond_branch(g, c->a, rhs, no) : cond_branch(g, c->a, yes, rhs);
+        if (st)
+            return st;
+        LLVMPositionBuilderAtEnd(g->B, rhs);
+        return cond_branch(g, c->b, yes, no);
+    }
+    LLVMValueRef v = expr(g, c);
+    if (!v)
+        return g->err->code;
+    LLVMBuildCondBr(g->B, loops_emit_truth(g, v, (ug_dtype)c->ty.dt), yes, no);
+    return UG_OK;
+}
+
 static ug_status if_stmt(loops_gen *g, const kernel_node *n)
 {
-    LLVMValueRef c = expr(g, n->cond);
-    if (!c)
-        return g->err->code;
     LLVMBasicBlockRef tb = block(g, "if.then"), eb = block(g, "if.else"), end = block(g, "if.end");
-    LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), tb, eb);
+    ug_status cst = cond_branch(g, n->cond, tb, eb);
+    if (cst)
+        return cst;
     LLVMPositionBuilderAtEnd(g->B, tb);
     ug_status st = block_stmts(g, n->body);
     br_to(g, end);
@@ -711,10 +732,9 @@ static ug_status while_stmt(loops_gen *g, const kernel_node *n)
     LLVMBasicBlockRef cond = block(g, "loop.cond"), body = block(g, "loop.body"), exit = block(g, "loop.exit");
     LLVMBuildBr(g->B, cond);
     LLVMPositionBuilderAtEnd(g->B, cond);
-    LLVMValueRef c = expr(g, n->cond);
-    if (!c)
-        return g->err->code;
-    LLVMBuildCondBr(g->B, loops_emit_truth(g, c, (ug_dtype)n->cond->ty.dt), body, exit);
+    ug_status cst = cond_branch(g, n->cond, body, exit);
+    if (cst)
+        return cst;
     LLVMPositionBuilderAtEnd(g->B, body);
     ug_status st = loop_body(g, n->body, exit, cond);
     LLVMPositionBuilderAtEnd(g->B, exit);
@@ -793,6 +813,14 @@ static ug_status range_loop(loops_gen *g, const kernel_node *n, LLVMValueRef *r,
         k = LLVMBuildSub(g->B, LLVMBuildSub(g->B, trips, LLVMConstInt(g->i64, 1, 0), ""), k, "k.rev");
     LLVMValueRef i = unit_step(r[2]) ? LLVMBuildNSWAdd(g->B, r[0], LLVMBuildNSWMul(g->B, k, r[2], ""), "i")
                                      : LLVMBuildAdd(g->B, r[0], LLVMBuildMul(g->B, k, r[2], ""), "i");
+    if (unit_step(r[2])) { /* tell LLVM the bound i never passes (range(n - 1, -1, -1): i >= 0), so an
+                              index's negative-wrap test folds away as it does going up */
+        LLVMValueRef lo = LLVMConstIntGetSExtValue(r[2]) > 0 ? r[0] : LLVMBuildAdd(g->B, r[1], LLVMConstInt(g->i64, 1, 0), "");
+        unsigned id = LLVMLookupIntrinsicID("llvm.assume", 11);
+        LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->M, id, NULL, 0);
+        LLVMValueRef ge = LLVMBuildICmp(g->B, LLVMIntSGE, i, lo, "in.range");
+        LLVMBuildCall2(g->B, LLVMGlobalGetValueType(fn), fn, &ge, 1, "");
+    }
     LLVMBuildStore(g->B, i, slot_of(g, n->kids[0]));
     ug_status st = loop_body(g, n->body, c.exit, c.step);
     loops_count_end(g, &c, loop_id);
