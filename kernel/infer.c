@@ -40,6 +40,7 @@ typedef struct fstate {
     int role;
     kernel_type *pt;       /* parameter types as read (may be weak for helpers) */
     kernel_type *lt;       /* local types joined so far (KT_VOID: nothing assigned yet) */
+    bool *fixed;           /* per local: its type was given (locals=), values are converted to it */
     kernel_type ret;       /* joined return type (helpers, lazy scalar kernels) */
     bool fixed_ret;        /* scalar kernel with a declared output */
     bool any_value_ret, any_bare_ret;
@@ -47,6 +48,7 @@ typedef struct fstate {
     bool unresolved;       /* this pass read a local that has no type yet (assigned later in a loop) */
     bool strict;           /* final check: reading an untyped local is an error */
     bool falls_off;        /* the end of the body is reachable */
+    const char *locals_spec; /* the kernel's locals= ("s:float64,n:int32"), or NULL */
 } fstate;
 
 typedef struct infer {
@@ -1277,6 +1279,12 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
         return;
     }
     k = local_index(fs->fn, t->name);
+    if (fs->fixed && fs->fixed[k]) { /* locals={...}: the value is converted on store */
+        t->symkind = SYM_LOCAL;
+        t->index = k;
+        t->ty = fs->lt[k];
+        return;
+    }
     if (fs->lt[k].kind == KT_ARRAY || fs->lt[k].kind == KT_SHAPE) {
         fail(I, UG_ETYPE, t->pos, "'%s' holds %s elsewhere: it cannot also hold %s", t->name, tstr(fs->lt[k], b),
              tstr(v, (char[48]){0}));
@@ -1756,6 +1764,46 @@ static void shadow_params(infer *I, kernel_func *f)
     f->body->nkids += n;
 }
 
+/* locals="s:float64,n:int32": each named local gets that type for good. */
+static void fix_locals(infer *I, fstate *fs, const char *spec)
+{
+    kernel_func *f = fs->fn;
+    fs->fixed = kernel_arena_alloc(I->a, (size_t)f->nlocals + 1);
+    if (!fs->fixed) {
+        fail(I, UG_ENOMEM, f->pos, "out of memory");
+        return;
+    }
+    for (const char *p = spec; *p && !I->failed;) {
+        char name[128], dt[64];
+        size_t n = strcspn(p, ":"), m;
+        if (!p[n] || n >= sizeof name) {
+            fail(I, UG_ETYPE, f->pos, "locals: '%s' is not of the form name:dtype", p);
+            return;
+        }
+        memcpy(name, p, n);
+        name[n] = 0;
+        p += n + 1;
+        m = strcspn(p, ",");
+        if (m >= sizeof dt) {
+            fail(I, UG_ETYPE, f->pos, "locals: the dtype of '%s' is too long", name);
+            return;
+        }
+        memcpy(dt, p, m);
+        dt[m] = 0;
+        p += m + (p[m] == ',');
+        ug_dtype t = ug_dtype_from_name(dt);
+        int k = local_index(f, name);
+        if (t == UG_DTYPE_NONE)
+            fail(I, UG_ETYPE, f->pos, "locals: unknown dtype '%s' for '%s'", dt, name);
+        else if (k < 0)
+            fail(I, UG_ETYPE, f->pos, "locals: '%s' is not a local variable of '%s'", name, f->name);
+        else {
+            fs->lt[k] = scalar(t, false);
+            fs->fixed[k] = true;
+        }
+    }
+}
+
 static bool type_function(infer *I, fstate *fs)
 {
     kernel_func *f = fs->fn;
@@ -1769,6 +1817,8 @@ static bool type_function(infer *I, fstate *fs)
         fail(I, UG_ENOMEM, f->pos, "out of memory");
     for (int k = 0; k < f->nlocals && fs->lt; k++)
         fs->lt[k] = T_VOID;
+    if (!I->failed && fs->locals_spec)
+        fix_locals(I, fs, fs->locals_spec);
     if (!I->failed)
         check_assigned(I, fs);
     int iter = 0;
@@ -1891,7 +1941,8 @@ static bool infer_kernel(infer *I, const kernel_func *kernel, const kernel_infer
     spec *s = new_spec(I, kernel, pt, kernel->nparams);
     if (!s)
         return false;
-    fstate fs = {.fn = s->fn, .role = o->gufunc ? ROLE_GUFUNC : ROLE_SCALAR, .pt = s->args, .ret = T_VOID};
+    fstate fs = {.fn = s->fn, .role = o->gufunc ? ROLE_GUFUNC : ROLE_SCALAR, .pt = s->args, .ret = T_VOID,
+                 .locals_spec = o->locals && *o->locals ? o->locals : NULL};
     if (!o->gufunc && !o->infer_output) {
         fs.fixed_ret = true;
         fs.ret = scalar(o->args[o->nin].dt, false);

@@ -334,6 +334,7 @@ typedef struct kernel_infer_opts {
     int nin, nout;         /* gufunc: how params split; scalar: nin = nparams, nout = 1 */
     const kernel_argtype *args; /* nin + nout entries (scalar kernel: nin inputs, then the output) */
     bool infer_output;     /* scalar kernel, lazy: args[nin].dt is ignored; out_dt = inferred return type */
+    const char *locals;    /* "s:float64,n:int32": fixed types of the kernel's locals (Numba's locals=), or NULL */
 } kernel_infer_opts;
 
 /* Type-check one specialisation. Helpers are specialised per distinct tuple

@@ -74,7 +74,7 @@ typedef struct ug_loop_rec {
 struct ug_ufunc {
     ug_context *ctx;
     ug_options opts;            /* strings below are owned copies */
-    char *src, *name, *doc, *kernel_name;
+    char *src, *name, *doc, *kernel_name, *locals;
     kernel_source ksrc;
     kernel_module *mod;
     const kernel_func *kfunc;
@@ -104,7 +104,7 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
 {
     cache_hasher h;
     cache_hash_init(&h);
-    cache_hash_str(&h, "ufuncgen kernel key v1");
+    cache_hash_str(&h, "ufuncgen kernel key v2"); /* v2: the kernel language of round 2 (typing of bare-literal locals) */
     cache_hash_str(&h, u->kfunc->name);
     const kernel_func **deps = NULL;
     int n = kernel_deps(u->mod, u->kfunc, &deps);
@@ -120,6 +120,7 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
     cache_hash_int(&h, u->opts.target);
     cache_hash_int(&h, u->opts.fastmath);
     cache_hash_int(&h, u->opts.boundscheck);
+    cache_hash_str(&h, u->opts.locals ? u->opts.locals : "");
     cache_hash_int(&h, u->ctx->cfg.opt_level);
     cache_hash_host(&h);
     cache_hash_final(&h, out);
@@ -177,7 +178,7 @@ static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed,
     kernel_argtype args[UG_MAXARGS];
     arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
-                           .infer_output = infer_out};
+                           .infer_output = infer_out, .locals = u->opts.locals};
     ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
     if (st == UG_OK && dump_has("types"))
         kernel_dump_typed(stderr, *tk);
@@ -589,9 +590,11 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
     u->src = strdup(src);
     u->kernel_name = dup_or_null(opts->kernel);
     u->opts.kernel = u->kernel_name;
+    u->locals = dup_or_null(opts->locals);
+    u->opts.locals = u->locals;
     u->opts.name = u->opts.doc = NULL;
     pthread_mutex_init(&u->mu, NULL);
-    if (!u->src || (opts->kernel && !u->kernel_name)) {
+    if (!u->src || (opts->kernel && !u->kernel_name) || (opts->locals && !u->locals)) {
         ug_ufunc_free(u);
         return NULL;
     }
@@ -700,6 +703,7 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     free(u->name);
     free(u->doc);
     free(u->kernel_name);
+    free(u->locals);
     free(u);
 }
 

@@ -227,6 +227,9 @@ typedef struct ug_options {
     int boundscheck;      /* 1: out-of-range array indexing fails with UG_EINDEX */
     ug_identity identity; /* default UG_IDENTITY_NONE */
     int num_threads;      /* threads for this ufunc, 0..4096 (0: the context's setting; else UG_EINVAL naming it) */
+    const char *locals;   /* fixed types of the kernel's locals, Numba's locals=: "s:float64,n:int32"
+                             (a value assigned is converted to that type); NULL: none. A name that is
+                             not a local of the kernel, or an unknown dtype, is UG_ETYPE */
 } ug_options;
 
 UG_API void ug_options_init(ug_options *opts);

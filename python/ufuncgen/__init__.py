@@ -157,7 +157,7 @@ def njit(*args, **options):
     """Mark a helper function (Numba's @njit): kernels that call it compile its
     source with them. Used as @njit, @njit(signature) or @njit(**options);
     Numba's options are accepted (helpers are compiled with the kernel's
-    options), except forceobj=True and locals."""
+    options), except forceobj=True and locals= (honoured on the kernel's own decorator, not on helpers)."""
     unknown = set(options) - _NJIT_OPTIONS
     if unknown:
         raise KeyError(f"Unrecognized options: {unknown}. Known options are {sorted(_NJIT_OPTIONS)}")
@@ -227,6 +227,23 @@ _COMMON = {"target", "cache", "identity", "fastmath", "boundscheck", "nopython",
 _KNOWN = {"vectorize": _COMMON, "guvectorize": _COMMON | {"is_dynamic"}}
 
 
+def _locals_spec(loc, kind: str) -> str | None:
+    """Numba's locals={'s': float64, 'n': 'int32'} as the C option "s:float64,n:int32"."""
+    if not loc:
+        return None
+    if not isinstance(loc, dict):
+        raise TypeError(f"{kind}(locals=...) takes a dict of local name to type, not {type(loc).__name__}")
+    parts = []
+    for name, t in loc.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"{kind}(locals=...): {name!r} is not a variable name")
+        s = _types.type_string(t)
+        if "[" in s:
+            raise TypeError(f"{kind}(locals=...): local {name!r} can be given a scalar type only, not {s}")
+        parts.append(f"{name}:{s}")
+    return ",".join(parts)
+
+
 def _options(kind: str, kw: dict) -> dict:
     """Check and normalise decorator options (Numba's names and checks)."""
     unknown = set(kw) - _KNOWN[kind]
@@ -237,11 +254,7 @@ def _options(kind: str, kw: dict) -> dict:
             f"{kind}(forceobj=True): object mode is not supported; ufuncgen compiles nopython kernels only "
             "(UFUNCGEN_DISABLE_JIT=1 runs the Python function instead)")
     # nopython=False: Numba falls back to object mode only when typing fails; ufuncgen compiles or raises.
-    if kw.get("locals"):
-        raise NotImplementedError(
-            f"{kind}(locals={kw['locals']!r}): typing locals by hand is not supported by ufuncgen yet "
-            "(a local's type is the unification of the values assigned to it; cast with float32(...) etc.)")
-    o = dict(
+    o = dict(locals=_locals_spec(kw.get("locals"), kind),
         target=kw.get("target", "cpu"), cache=bool(kw.get("cache", False)), identity=kw.get("identity"),
         fastmath=_fastmath_code(kw.get("fastmath", False)), boundscheck=bool(kw.get("boundscheck") or False),
         writable_args=kw.get("writable_args") or (), name=kw.get("name"), kernel=kw.get("kernel"),
@@ -333,7 +346,7 @@ def _make_ufunc(spec: dict, sigs):
         target=_target_code(spec["target"]), cache=int(bool(spec["cache"])),
         fastmath=int(spec["fastmath"]), boundscheck=int(bool(spec["boundscheck"])),
         identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
-        writable_args=tuple(spec["writable_args"]),
+        writable_args=tuple(spec["writable_args"]), locals=spec.get("locals"),
     )
 
 
@@ -397,6 +410,7 @@ def _spec(kernel, layout, signatures, opts: dict, kind: str):
         "target": opts["target"],
         "cache": opts["cache"],
         "fastmath": opts["fastmath"],
+        "locals": opts.get("locals"),
         "boundscheck": opts["boundscheck"],
         "identity": opts["identity"],
         "num_threads": opts["num_threads"],

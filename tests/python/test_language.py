@@ -506,3 +506,28 @@ def test_cast_output_keeps_the_elements_the_kernel_does_not_write():
     h(np.ones((2, 3)), out=o2)
     np.testing.assert_array_equal(o2, [[1, 5, 5], [1, 5, 5]])
     assert h(np.ones((2, 3))).shape == (2, 3)  # allocated outputs still work
+
+
+def test_locals_fix_a_local_type_as_numba():
+    numba = pytest.importorskip("numba")
+    src = """
+    def k(a, out):
+        s = 0.0
+        for x in a:
+            s += x
+        out[0] = s
+    """
+    ns = {}
+    exec(textwrap.dedent(src), {"np": np}, ns)  # noqa: S102
+    a = (np.arange(1, 20001, dtype=np.float32) * np.float32(0.1)).reshape(1, -1)
+    for loc in ({"s": "float32"}, {"s": numba.float32}, {"s": ufuncgen.float32}):
+        ours = ufuncgen.guvectorize(["void(float32[:], float32[:])"], "(n)->()", locals=loc)(textwrap.dedent(src))(a)
+        theirs = numba.guvectorize(["void(float32[:], float32[:])"], "(n)->()", locals={"s": numba.float32})(ns["k"])(a)
+        np.testing.assert_array_equal(ours, theirs)
+    f32 = np.float32(0)
+    for x in a[0]:
+        f32 += x
+    assert ours[0] == f32  # accumulated in float32, unlike the default (float64, see above)
+    with pytest.raises(TypeError, match="locals: 'nope' is not a local variable of 'k'"):
+        ufuncgen.guvectorize(["void(float32[:], float32[:])"], "(n)->()", locals={"nope": "float32"})(
+            textwrap.dedent(src))

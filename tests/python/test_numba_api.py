@@ -93,9 +93,13 @@ def test_unknown_option_is_a_key_error_as_in_numba(sigs, target):
         ufuncgen.guvectorize(["void(f8[:], f8[:], f8[:])"], "(n),(n)->(n)", bogus=True)
 
 
-def test_locals_are_refused_naming_them():
-    with pytest.raises(NotImplementedError, match="locals"):
+def test_locals_name_locals_of_the_kernel():
+    # locals= fixes a local's type (test_language.py checks the results against Numba);
+    # a name that is not a local of the kernel, a bad type or a non-dict is an error naming it
+    with pytest.raises(TypeError, match="locals: 'y' is not a local variable"):
         ufuncgen.vectorize(["f8(f8, f8)"], locals={"y": float64})(add2)
+    with pytest.raises(TypeError, match="locals"):
+        ufuncgen.vectorize(["f8(f8, f8)"], locals=[("y", float64)])(add2)
 
 
 def test_fastmath_flag_sets_are_validated_as_numba_does():
