@@ -186,3 +186,21 @@ def test_unequal_slice_store_error_names_the_line():
     f = ufuncgen.guvectorize(["void(f8[:], f8[:], f8[:])"], "(n),(n)->(n)")(src)
     with pytest.raises(ValueError, match=r"could not broadcast .*\(kernel 'g', line 3\)"):
         f(np.arange(3.0), np.ones(3))
+
+
+@pytest.mark.xfail(strict=True, reason="a gufunc kernel that makes a view and calls itself never finishes compiling "
+                   "(the write analysis walks the recursive call: writes() -> walk() without end) instead of "
+                   "'recursive call to 'g' is not supported'; found by the invalid-program generator "
+                   "(statement 'x = g(a, b, out)' in a kernel with slices)")
+def test_recursive_call_after_a_view_is_an_error():
+    import subprocess
+    import sys
+
+    src = "def g(a, b, out):\n    v = a[1:]\n    x = g(a, b, out)\n"
+    code = ("import ufuncgen\ntry:\n    ufuncgen.guvectorize(['void(f8[:], f8[:], f8[:])'], '(n),(n)->()')(%r)\n"
+            "except TypeError as e:\n    print(e)\n" % src)
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("compiling a recursive kernel with a view did not finish in 20 s")
+    assert "line 3, column 9: recursive call to 'g' is not supported" in r.stdout, r.stdout + r.stderr
