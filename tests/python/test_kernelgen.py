@@ -76,13 +76,38 @@ def check_kernel(kernel, data):
     rnd = data.draw(st.randoms(use_true_random=False))  # replayable and shrinkable by hypothesis
     shape = rnd.randint(1, 16) if kernel.layout is None else (rnd.randint(1, 3), rnd.randint(0, 6))
     inputs = [values(rnd, dtype, shape, kernel.tainted) for _ in kernel.in_dtypes]
+    strided = kernel.layout is not None and rnd.random() < 0.4
+    if strided:  # rows that are strided or reversed views (slices and views of them in the kernel)
+        inputs = [_strided(rnd, x) for x in inputs]
     f = compile_kernel(kernel)
+    want = kg.reference(kernel, *inputs)
+    if isinstance(want, kg.Raised):  # the Python run stopped at a raise: so must the kernel
+        with pytest.raises(want.type) as e, np.errstate(all="ignore"):
+            f(*inputs)
+        where = f"(kernel '{kernel.name}', line {want.line})"
+        assert str(e.value) == f"{want.message} {where}" if want.message else where in str(e.value), \
+            _describe(kernel, inputs, None, None, []) + f"\nwant {want}, got {e.value!r}"
+        return
     with np.errstate(all="ignore"):
         got = f(*inputs)
-    want = kg.reference(kernel, *inputs)
     assert got.dtype == np.dtype(kernel.out_dtype) and got.shape == want.shape
     bad = kg.mismatches(got, want)
     assert not bad, _describe(kernel, inputs, got, want, bad)
+    if strided:  # and a strided out=
+        out = _strided(rnd, np.zeros_like(got))
+        with np.errstate(all="ignore"):
+            f(*inputs, out=out)
+        bad = kg.mismatches(out, want)
+        assert not bad, "out=strided\n" + _describe(kernel, inputs, out, want, bad)
+
+
+def _strided(rnd, x):
+    """x as a view whose last axis is stepped by 2, -1 or -2 over a larger buffer."""
+    step = rnd.choice([2, -1, -2])
+    base = np.zeros(x.shape[:-1] + (x.shape[-1] * abs(step),), dtype=x.dtype)
+    v = base[..., ::step]
+    v[...] = x
+    return v
 
 
 @pytest.mark.parametrize("dtypes", [[kg.F8], [kg.F4], [kg.I8], [kg.I4, kg.U1]], ids=["f8", "f4", "i8", "i4-u1"])
@@ -151,3 +176,31 @@ def test_error_oracle_keyword_as_name():
         with pytest.raises(SyntaxError) as e:
             ufuncgen.vectorize(src, ["f8(f8,f8,f8)"])
         assert kg.check_error(e.value, src) == (2, 5, name)
+
+
+@pytest.mark.xfail(strict=True, reason="a slice store of unequal lengths raises NumPy's ValueError without the "
+                   "kernel's name and line, unlike the other run-time errors (negative size, raise): found by "
+                   "the GUFUNC_MUTANTS of kernelgen.py")
+def test_unequal_slice_store_error_names_the_line():
+    src = "def g(a, b, out):\n    out[:] = 0\n    out[:2] = a[:3]\n"
+    f = ufuncgen.guvectorize(["void(f8[:], f8[:], f8[:])"], "(n),(n)->(n)")(src)
+    with pytest.raises(ValueError, match=r"could not broadcast .*\(kernel 'g', line 3\)"):
+        f(np.arange(3.0), np.ones(3))
+
+
+@pytest.mark.xfail(strict=True, reason="a gufunc kernel that makes a view and calls itself never finishes compiling "
+                   "(the write analysis walks the recursive call: writes() -> walk() without end) instead of "
+                   "'recursive call to 'g' is not supported'; found by the invalid-program generator "
+                   "(statement 'x = g(a, b, out)' in a kernel with slices)")
+def test_recursive_call_after_a_view_is_an_error():
+    import subprocess
+    import sys
+
+    src = "def g(a, b, out):\n    v = a[1:]\n    x = g(a, b, out)\n"
+    code = ("import ufuncgen\ntry:\n    ufuncgen.guvectorize(['void(f8[:], f8[:], f8[:])'], '(n),(n)->()')(%r)\n"
+            "except TypeError as e:\n    print(e)\n" % src)
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("compiling a recursive kernel with a view did not finish in 20 s")
+    assert "line 3, column 9: recursive call to 'g' is not supported" in r.stdout, r.stdout + r.stderr
