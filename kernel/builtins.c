@@ -32,7 +32,7 @@ static const struct {
     {"maximum", B_MAXIMUM}, {"minimum", B_MINIMUM},   {"fmax", B_FMAX},       {"fmin", B_FMIN},
     {"empty", B_EMPTY},     {"zeros", B_ZEROS},       {"ones", B_ONES},       {"full", B_FULL},
     {"empty_like", B_EMPTY_LIKE}, {"zeros_like", B_ZEROS_LIKE}, {"ones_like", B_ONES_LIKE},
-    {"full_like", B_FULL_LIKE},   {"print", B_PRINT},
+    {"full_like", B_FULL_LIKE},   {"print", B_PRINT},     {"get_thread_id", B_THREAD_ID},
 };
 
 /* The canonical spelling of each builtin (the first table entry naming it). */

@@ -1166,6 +1166,13 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
     int b = kernel_builtin_lookup(n->name, &cast_to);
     if (b >= B_EMPTY && b <= B_FULL_LIKE)
         return new_array(I, fs, n, b);
+    if (b == B_THREAD_ID) {
+        if (n->nkids)
+            return fail(I, UG_ETYPE, n->pos, "get_thread_id() takes no arguments"), T_VOID;
+        n->builtin = b;
+        n->opty = scalar(UG_INT64, false);
+        return n->opty;
+    }
     if (b == B_PRINT) { /* numbers and string literals, as Numba's print in nopython mode */
         for (int k = 0; k < n->nkids && !I->failed; k++) {
             if (n->kwnames && n->kwnames[k])

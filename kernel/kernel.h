@@ -296,6 +296,8 @@ typedef enum kernel_builtin {
     B_EMPTY, B_ZEROS, B_ONES, B_FULL, B_EMPTY_LIKE, B_ZEROS_LIKE, B_ONES_LIKE, B_FULL_LIKE,
     /* print(numbers and string literals): a statement, for debugging */
     B_PRINT,
+    /* get_thread_id(): the thread running this item in a parallel call (0 when serial), int64 */
+    B_THREAD_ID,
     B_NBUILTINS
 } kernel_builtin;
 

@@ -10,6 +10,7 @@
  * is compiled. Views are tracked by name to a fixpoint; at most 64
  * parameters are tracked (a bit each).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel/kernel.h"
@@ -17,8 +18,21 @@
 #define MAX_ALIAS 256
 #define MAX_DEPTH 32
 
+/* The functions whose answer is known or being worked out in one query:
+ * each function is analysed once (a recursive call, which inference
+ * rejects anyway, counts as writing nothing), so the cost is linear. */
+#define MAX_FUNCS 1024
+
+typedef struct wmemo {
+    const kernel_func *f[MAX_FUNCS];
+    uint64_t written[MAX_FUNCS];
+    bool done[MAX_FUNCS];
+    int n;
+} wmemo;
+
 typedef struct wstate {
     const kernel_module *m;
+    wmemo *memo;
     const kernel_func *f;
     const char *name[MAX_ALIAS]; /* locals that may view parameters */
     uint64_t mask[MAX_ALIAS];
@@ -117,16 +131,34 @@ static void walk(wstate *w, const kernel_node *n)
         walk(w, n->kids[k]);
 }
 
-static uint64_t writes(const kernel_module *m, const kernel_func *f, int depth)
+static uint64_t writes(const kernel_module *m, wmemo *memo, const kernel_func *f, int depth)
 {
-    wstate w = {.m = m, .f = f, .depth = depth + 1};
+    for (int k = 0; k < memo->n; k++)
+        if (memo->f[k] == f)
+            return memo->done[k] ? memo->written[k] : 0; /* known, or recursion */
+    int slot = memo->n < MAX_FUNCS ? memo->n++ : -1;
+    if (slot < 0)
+        return 0;
+    memo->f[slot] = f;
+    memo->done[slot] = false;
+    wstate w = {.m = m, .memo = memo, .f = f, .depth = depth + 1};
     int rounds = 0;
     do /* views of views: to a fixpoint */
         w.changed = false, walk(&w, f->body);
     while (w.changed && ++rounds < 16);
+    memo->written[slot] = w.written;
+    memo->done[slot] = true;
     return w.written;
 }
 
-static uint64_t helper_writes(const wstate *w, const kernel_func *h) { return writes(w->m, h, w->depth); }
+static uint64_t helper_writes(const wstate *w, const kernel_func *h) { return writes(w->m, w->memo, h, w->depth); }
 
-uint64_t kernel_written_params(const kernel_module *m, const kernel_func *f) { return writes(m, f, 0); }
+uint64_t kernel_written_params(const kernel_module *m, const kernel_func *f)
+{
+    wmemo *memo = calloc(1, sizeof *memo);
+    if (!memo) /* out of memory: say every parameter may be written (read-write is always safe) */
+        return ~(uint64_t)0;
+    uint64_t w = writes(m, memo, f, 0);
+    free(memo);
+    return w;
+}

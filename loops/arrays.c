@@ -329,8 +329,9 @@ static void span(loops_gen *g, const loops_arr *a, ug_dtype dt, LLVMValueRef *lo
 }
 
 /* Broadcast src to dst's shape (NumPy: trailing axes, size 1 repeats via a
- * zero stride), or stop the call with ValueError naming both shapes. */
-static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src)
+ * zero stride), or stop the call with ValueError naming both shapes and the
+ * kernel's line. */
+static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, int line)
 {
     int off = dst->ndim - src->ndim;
     LLVMValueRef bad = LLVMConstInt(g->i1, 0, 0), one = i64c(g, 1);
@@ -350,9 +351,11 @@ static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src)
         LLVMValueRef v = d < src->ndim ? src->shape[d] : dst->shape[d - src->ndim];
         LLVMBuildStore(g->B, v, LLVMBuildInBoundsGEP2(g->B, LLVMArrayType2(g->i64, 2 * UG_MAXDIMS), ss, ix, 2, ""));
     }
-    LLVMTypeRef ps[3] = {g->ptr, g->i32, g->i32};
-    LLVMValueRef args[3] = {ss, LLVMConstInt(g->i32, (unsigned)src->ndim, 0), LLVMConstInt(g->i32, (unsigned)dst->ndim, 0)};
-    loops_rt_call(g, "loops_rt_broadcast_error", g->vd, ps, args, 3, true);
+    LLVMTypeRef ps[5] = {g->ptr, g->i32, g->i32, g->ptr, g->i32};
+    LLVMValueRef args[5] = {ss, LLVMConstInt(g->i32, (unsigned)src->ndim, 0), LLVMConstInt(g->i32, (unsigned)dst->ndim, 0),
+                            LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : g->fs->f->name, "kname"),
+                            LLVMConstInt(g->i32, (unsigned)line, 0)};
+    loops_rt_call(g, "loops_rt_broadcast_error", g->vd, ps, args, 5, true);
     loops_fail_here(g);
     LLVMPositionBuilderAtEnd(g->B, yes);
 }
@@ -548,7 +551,7 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
         if (!ew_collect(g, mask, &mew))
             return g->err->code;
         for (int k = 0; k < mew.n; k++)
-            broadcast_check(g, dst, &mew.arr[k]);
+            broadcast_check(g, dst, &mew.arr[k], mask->pos.line);
         c.mnode = mask;
         c.mew = &mew;
     }
@@ -566,7 +569,7 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
         return g->err->code;
     LLVMValueRef safe = LLVMConstInt(g->i1, 1, 0);
     for (int k = 0; k < ew.n; k++) {
-        broadcast_check(g, dst, &ew.arr[k]);
+        broadcast_check(g, dst, &ew.arr[k], value->pos.line);
         safe = LLVMBuildAnd(g->B, safe, leaf_safe(g, dst, ddt, &ew.arr[k], (ug_dtype)ew.leaf[k]->ty.dt), "");
     }
     c.ew = &ew;
@@ -632,7 +635,7 @@ static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
         }
     }
     for (int k = 0; k < ew.n; k++)
-        broadcast_check(g, &shape, &ew.arr[k]);
+        broadcast_check(g, &shape, &ew.arr[k], n->pos.line);
     return materialize_like(g, &shape, n, &ew, out);
 }
 

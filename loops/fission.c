@@ -85,7 +85,7 @@ static void scan_node(scan *sc, const kernel_node *n)
         sc->bad = true;
         return;
     case N_CALL:
-        sc->bad |= n->builtin < 0 || n->builtin == B_PRINT; /* a helper, or output whose order counts */
+        sc->bad |= n->builtin < 0 || n->builtin == B_PRINT || n->builtin == B_THREAD_ID; /* a helper, output, a thread */
         break;
     case N_INDEX:
         if (n->a->kind == N_NAME && n->a->symkind == SYM_PARAM)

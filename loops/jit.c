@@ -129,6 +129,7 @@ static ug_status bind_runtime(ug_error *err)
         {"loops_rt_print_str", (void *)loops_rt_print_str},
         {"loops_rt_print_num", (void *)loops_rt_print_num},
         {"loops_rt_print_end", (void *)loops_rt_print_end},
+        {"loops_rt_thread_id", (void *)loops_rt_thread_id},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

@@ -112,11 +112,13 @@ void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t es
 void loops_rt_print_str(const char *s);
 void loops_rt_print_num(int64_t bits, int32_t code);
 void loops_rt_print_end(void);
+/* get_thread_id(): the thread's number in the parallel call running it, 0 if serial. */
+int64_t loops_rt_thread_id(void);
 /* Release every block of *frame (a few go to a per-thread cache for reuse). */
 void loops_rt_free_frame(void **frame);
 /* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the
  * source's, shapes[sn..sn+dn-1] the target's. */
-void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn);
+void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void loops_rt_fpe(int32_t flags);
 /* Take the calling thread's recorded loop error: nonzero if there was one

@@ -468,6 +468,8 @@ static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
     LLVMValueRef args[16];
     if (n->builtin == B_PRINT)
         return print_call(g, n);
+    if (n->builtin == B_THREAD_ID)
+        return loops_rt_call(g, "loops_rt_thread_id", g->i64, NULL, NULL, 0, false);
     if (n->builtin == B_LEN) {
         loops_arr buf;
         const loops_arr *a = arr_of(g, n->kids[0], &buf);

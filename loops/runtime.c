@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "loops/loops.h"
+#include "parallel/parallel.h"
 #include "ufuncgen/internal.h"
 
 static _Thread_local ug_error rt_err;
@@ -133,7 +134,7 @@ void loops_rt_free_frame(void **frame)
     *frame = NULL;
 }
 
-void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn)
+void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line)
 {
     char a[256] = "", b[256] = "";
     for (int d = 0; d < sn; d++)
@@ -145,7 +146,7 @@ void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn)
     if (rt_has_err)
         return;
     record();
-    ug_err_set(&rt_err, UG_ERAISE, "ValueError: %s", m);
+    ug_err_set(&rt_err, UG_ERAISE, "ValueError: %s (kernel '%s', line %d)", m, kname ? kname : "?", (int)line);
 }
 
 /* ---- print() ---- */
@@ -207,6 +208,8 @@ void loops_rt_print_end(void)
     pthread_mutex_unlock(&rt_print_mu);
     rt_len = 0;
 }
+
+int64_t loops_rt_thread_id(void) { return par_thread_id(); }
 
 void loops_rt_fpe(int32_t flags) { feraiseexcept(flags); }
 

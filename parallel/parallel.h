@@ -24,6 +24,9 @@ int par_threads(int api);
  * one, its OpenMP pool is gone, and everything runs serially. */
 void par_note_region(void);
 int par_in_forked_child(void);
+/* The calling thread's number in the parallel region running it (0 ..
+ * threads-1), 0 outside one (a serial call): get_thread_id() in kernels. */
+int par_thread_id(void);
 /* The parse of one UFUNCGEN_NUM_THREADS value: 1..PAR_MAX_THREADS, or 0 when
  * invalid (empty, non-numeric, <= 0, too large, trailing junk). No warning. */
 int par_parse_threads(const char *s);

@@ -43,6 +43,8 @@ void par_note_region(void) { tl_pool = 1; }
 
 int par_in_forked_child(void) { return __atomic_load_n(&forked_child, __ATOMIC_RELAXED); }
 
+int par_thread_id(void) { return omp_in_parallel() ? omp_get_thread_num() : 0; }
+
 static void before_fork(void) { pthread_mutex_lock(&env_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&env_lock); }
 

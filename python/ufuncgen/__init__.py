@@ -69,7 +69,7 @@ from ._types import TYPES as _TYPES
 
 __version__ = _ufuncgen.__version__
 __all__ = ["vectorize", "guvectorize", "njit", "jit", "prange", "Vectorize", "GUVectorize",
-           "set_num_threads", "get_num_threads", "is_ufuncgen", "loops", "wrapper"] + sorted(_TYPES)
+           "set_num_threads", "get_num_threads", "get_thread_id", "is_ufuncgen", "loops", "wrapper"] + sorted(_TYPES)
 
 globals().update(_TYPES)  # float64, int32, boolean, void, f8, ... (numba.types spellings)
 
@@ -104,6 +104,12 @@ def set_num_threads(n: int) -> None:
         _ufuncgen.set_num_threads(0)
         return
     _ufuncgen.set_num_threads(_check_threads(n, "the number of threads"))
+
+
+def get_thread_id() -> int:
+    """The calling thread's number in a parallel call (as Numba's): inside a
+    kernel, the thread running that item (0 in a serial call); from Python, 0."""
+    return 0
 
 
 def get_num_threads() -> int:

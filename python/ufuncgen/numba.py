@@ -10,7 +10,7 @@ style code written as ``from ufuncgen.numba import types``.
 """
 import sys as _sys
 
-from . import (GUVectorize, Vectorize, get_num_threads, guvectorize, jit, njit, prange,  # noqa: F401
+from . import (GUVectorize, Vectorize, get_num_threads, get_thread_id, guvectorize, jit, njit, prange,  # noqa: F401
                set_num_threads, vectorize)
 from ._types import TYPES as _TYPES
 
@@ -18,4 +18,4 @@ globals().update(_TYPES)
 types = _sys.modules[__name__]
 
 __all__ = ["vectorize", "guvectorize", "njit", "jit", "prange", "Vectorize", "GUVectorize", "set_num_threads",
-           "get_num_threads", "types"] + sorted(_TYPES)
+           "get_num_threads", "get_thread_id", "types"] + sorted(_TYPES)

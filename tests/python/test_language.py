@@ -189,7 +189,7 @@ def test_slice_copy_shape_mismatch_is_numpys_error():
 def k(a, out):
     out[0:2] = a[0:3]
 """, ["void(float64[:], float64[:])"], "(n)->(n)")
-    with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(3,\) into shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"could not broadcast input array from shape \(3,\) into shape \(2,\) \(kernel .k., line 3\)"):
         uf(np.ones(5))
 
 
@@ -531,3 +531,14 @@ def test_locals_fix_a_local_type_as_numba():
     with pytest.raises(TypeError, match="locals: 'nope' is not a local variable of 'k'"):
         ufuncgen.guvectorize(["void(float32[:], float32[:])"], "(n)->()", locals={"nope": "float32"})(
             textwrap.dedent(src))
+
+
+def test_get_thread_id_inside_kernels():
+    src = "def k(x):\n    return get_thread_id() + x * 0\n"
+    serial = ufuncgen.vectorize(src, ["int64(int64)"])
+    assert not serial(np.arange(100_000)).any()  # a serial call runs on thread 0
+    par = ufuncgen.vectorize(src, ["int64(int64)"], target="parallel", num_threads=2)
+    ids = par(np.zeros(4_000_000, dtype=np.int64))
+    assert set(np.unique(ids)) <= {0, 1}
+    assert ufuncgen.get_thread_id() == 0
+    from ufuncgen.numba import get_thread_id  # noqa: F401 - the drop-in import path has it
