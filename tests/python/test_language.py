@@ -61,6 +61,15 @@ def check_gufunc(src, sig, layout, *args, name=None, out_dtypes=(np.float64,)):
     return got
 
 
+def same_as_python(uf, src, a, nout):
+    """One call of a one-input gufunc (output of nout elements, given as out=)
+    against the kernel text run as Python on the same input."""
+    out, want = np.zeros(nout), np.zeros(nout)
+    uf(a, out=out)
+    python_kernel(src, "k")(a, want)
+    np.testing.assert_array_equal(out, want)
+
+
 RNG = np.random.default_rng(7)
 X = RNG.standard_normal((4, 9))
 X[X < -1] = np.nan
@@ -154,12 +163,7 @@ def test_slices_as_python(expr):
         out[1] = s
     """
     uf = ufuncgen.guvectorize(src, ["void(float64[:], float64[:])"], "(n)->(m)")
-    a = np.arange(9.0)
-    out = np.zeros(2)
-    uf(a, out=out)
-    want = np.zeros(2)
-    python_kernel(src, "k")(a, want)
-    np.testing.assert_array_equal(out, want)
+    same_as_python(uf, src, np.arange(9.0), 2)
 
 
 def test_slice_stores_fill_copy_broadcast_overlap():
@@ -349,10 +353,7 @@ def test_helper_returning_a_local_array():
             out[i] = s[i]
     """
     uf = ufuncgen.guvectorize(src, ["void(float64[:, :], float64[:])"], "(n,m)->(n)", kernel="k")
-    got = uf(X)
-    want = np.zeros(4)
-    python_kernel(src, "k")(X, want)
-    np.testing.assert_array_equal(got, want)
+    same_as_python(uf, src, X, 4)
 
 
 def test_dtype_type_and_scalar_constructors():
