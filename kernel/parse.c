@@ -429,8 +429,6 @@ static kernel_node *subscript(parser *P, kernel_node *base)
     return n;
 }
 
-static const char *t_text(parser *P, kernel_token *t) { return tok_str(P, t); }
-
 /* np.linalg.NAME: the name is kept whole ("linalg.norm"), so inference can
  * name what it does not support. */
 static kernel_node *linalg(parser *P, kernel_node *base)
@@ -460,7 +458,7 @@ static kernel_node *attribute(parser *P, kernel_node *base, bool *prefix_ok)
         return NULL;
     if (*prefix_ok && base->kind == N_NAME && is_module_prefix(base->name)) {
         if (strcmp(base->name, "np") == 0 || strcmp(base->name, "numpy") == 0) {
-            if (strcmp(t_text(P, t), "linalg") == 0 && at(P, TK_DOT)) { /* np.linalg.norm → "linalg.norm" */
+            if (strcmp(tok_str(P, t), "linalg") == 0 && at(P, TK_DOT)) { /* np.linalg.norm → "linalg.norm" */
                 *prefix_ok = false;
                 return linalg(P, base);
             }
@@ -921,7 +919,7 @@ static kernel_node *raise_stmt(parser *P)
         return unsupported(P, e->pos, "raising this expression is");
     }
     n->pos = e->pos;
-    if (at(P, TK_NAME) && strcmp(t_text(P, peek(P)), "from") == 0)
+    if (at(P, TK_NAME) && strcmp(tok_str(P, peek(P)), "from") == 0)
         return unsupported(P, peek(P)->pos, "'raise ... from' is");
     return n;
 }

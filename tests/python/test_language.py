@@ -406,15 +406,18 @@ def k(a, n):
 
 # ------------------------------------------------------------------ typing as Numba types locals
 
+SUM_SRC = """
+def k(a, out):
+    s = 0.0
+    for x in a:
+        s += x
+    out[0] = s
+"""
+
+
 def test_bare_literal_local_accumulates_in_float64_like_numba():
     numba = pytest.importorskip("numba")
-    src = """
-    def k(a, out):
-        s = 0.0
-        for x in a:
-            s += x
-        out[0] = s
-    """
+    src = SUM_SRC
     a = (np.arange(1, 20001, dtype=np.float32) * np.float32(0.1)).reshape(1, -1)
     ours = ufuncgen.guvectorize(src, ["void(float32[:], float32[:])"], "(n)->()")(a)
     ns = {}
@@ -511,13 +514,7 @@ def test_cast_output_keeps_the_elements_the_kernel_does_not_write():
 
 def test_locals_fix_a_local_type_as_numba():
     numba = pytest.importorskip("numba")
-    src = """
-    def k(a, out):
-        s = 0.0
-        for x in a:
-            s += x
-        out[0] = s
-    """
+    src = SUM_SRC
     ns = {}
     exec(textwrap.dedent(src), {"np": np}, ns)  # noqa: S102
     a = (np.arange(1, 20001, dtype=np.float32) * np.float32(0.1)).reshape(1, -1)
