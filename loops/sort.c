@@ -1,0 +1,221 @@
+/* sort.c — sorting and selection for array functions in kernels (np.sort,
+ * a.sort(), np.argsort, np.partition, np.unique, and the sorted copies
+ * behind np.median and np.quantile). Called from JIT code, bound as
+ * absolute symbols (jit.c); no LLVM here.
+ *
+ * Order is NumPy's: numbers ascending, NaN after everything (so a sorted
+ * float array ends with its NaNs), -0.0 and 0.0 equal. Sorting is an
+ * introsort (quicksort with median-of-three, insertion sort for short
+ * ranges, heapsort when the recursion gets deep), so no input is quadratic;
+ * argsort is a stable merge sort of indices (NumPy's kind='stable' order;
+ * its default quicksort leaves the order of equal elements unspecified);
+ * partition is an introselect per kth, smallest kth first, each on the part
+ * the previous one left unordered.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loops/loops.h"
+
+/* a < b in NumPy's sort order (NaN last). */
+#define LT_INT(a, b) ((a) < (b))
+#define LT_FLT(a, b) ((a) < (b) || ((b) != (b) && (a) == (a)))
+
+#define SMALL 16
+
+#define DEFINE_SORT(NAME, T, LT)                                                                                     \
+    static void NAME##_insertion(T *v, int64_t n)                                                                    \
+    {                                                                                                                \
+        for (int64_t i = 1; i < n; i++) {                                                                            \
+            T x = v[i];                                                                                              \
+            int64_t j = i;                                                                                           \
+            for (; j > 0 && LT(x, v[j - 1]); j--)                                                                    \
+                v[j] = v[j - 1];                                                                                     \
+            v[j] = x;                                                                                                \
+        }                                                                                                            \
+    }                                                                                                                \
+    static void NAME##_sift(T *v, int64_t root, int64_t n)                                                           \
+    {                                                                                                                \
+        T x = v[root];                                                                                               \
+        for (int64_t c; (c = 2 * root + 1) < n; root = c) {                                                          \
+            if (c + 1 < n && LT(v[c], v[c + 1]))                                                                     \
+                c++;                                                                                                 \
+            if (!LT(x, v[c]))                                                                                        \
+                break;                                                                                               \
+            v[root] = v[c];                                                                                          \
+        }                                                                                                            \
+        v[root] = x;                                                                                                 \
+    }                                                                                                                \
+    static void NAME##_heapsort(T *v, int64_t n)                                                                     \
+    {                                                                                                                \
+        for (int64_t i = n / 2 - 1; i >= 0; i--)                                                                     \
+            NAME##_sift(v, i, n);                                                                                    \
+        for (int64_t i = n - 1; i > 0; i--) {                                                                        \
+            T t = v[0];                                                                                              \
+            v[0] = v[i];                                                                                             \
+            v[i] = t;                                                                                                \
+            NAME##_sift(v, 0, i);                                                                                    \
+        }                                                                                                            \
+    }                                                                                                                \
+    /* Hoare partition around the median of three; v[lo..hi] ends split at the returned index:  \
+     * everything left of it <= pivot <= everything from it on. */                                                  \
+    static int64_t NAME##_split(T *v, int64_t lo, int64_t hi)                                                        \
+    {                                                                                                                \
+        int64_t mid = lo + (hi - lo) / 2;                                                                            \
+        T t;                                                                                                         \
+        if (LT(v[mid], v[lo])) { t = v[mid]; v[mid] = v[lo]; v[lo] = t; }                                            \
+        if (LT(v[hi], v[mid])) { t = v[hi]; v[hi] = v[mid]; v[mid] = t; }                                            \
+        if (LT(v[mid], v[lo])) { t = v[mid]; v[mid] = v[lo]; v[lo] = t; }                                            \
+        T p = v[mid];                                                                                                \
+        int64_t i = lo - 1, j = hi + 1;                                                                              \
+        for (;;) {                                                                                                   \
+            do i++; while (LT(v[i], p));                                                                             \
+            do j--; while (LT(p, v[j]));                                                                             \
+            if (i >= j)                                                                                              \
+                return j + 1;                                                                                        \
+            t = v[i]; v[i] = v[j]; v[j] = t;                                                                         \
+        }                                                                                                            \
+    }                                                                                                                \
+    static void NAME##_intro(T *v, int64_t lo, int64_t hi, int depth)                                                \
+    {                                                                                                                \
+        while (hi - lo + 1 > SMALL) {                                                                                \
+            if (depth-- == 0) {                                                                                      \
+                NAME##_heapsort(v + lo, hi - lo + 1);                                                                \
+                return;                                                                                              \
+            }                                                                                                        \
+            int64_t m = NAME##_split(v, lo, hi);                                                                     \
+            if (m - lo < hi - m + 1) { /* recurse into the smaller part */                                           \
+                NAME##_intro(v, lo, m - 1, depth);                                                                   \
+                lo = m;                                                                                              \
+            } else {                                                                                                 \
+                NAME##_intro(v, m, hi, depth);                                                                       \
+                hi = m - 1;                                                                                          \
+            }                                                                                                        \
+        }                                                                                                            \
+        NAME##_insertion(v + lo, hi - lo + 1);                                                                       \
+    }                                                                                                                \
+    /* Put the k-th smallest of v[lo..hi] at v[k], smaller ones before, larger after. */                            \
+    static void NAME##_select(T *v, int64_t lo, int64_t hi, int64_t k)                                               \
+    {                                                                                                                \
+        int depth = 2 * (64 - __builtin_clzll((unsigned long long)(hi - lo + 2)));                                   \
+        while (hi - lo + 1 > SMALL) {                                                                                \
+            if (depth-- == 0) { /* degenerate input: sort the rest */                                                \
+                NAME##_heapsort(v + lo, hi - lo + 1);                                                                \
+                return;                                                                                              \
+            }                                                                                                        \
+            int64_t m = NAME##_split(v, lo, hi);                                                                     \
+            if (k < m)                                                                                               \
+                hi = m - 1;                                                                                          \
+            else                                                                                                     \
+                lo = m;                                                                                              \
+        }                                                                                                            \
+        NAME##_insertion(v + lo, hi - lo + 1);                                                                       \
+    }                                                                                                                \
+    static void NAME##_sort(T *v, int64_t n)                                                                         \
+    {                                                                                                                \
+        if (n > 1)                                                                                                   \
+            NAME##_intro(v, 0, n - 1, 2 * (64 - __builtin_clzll((unsigned long long)n)));                          \
+    }                                                                                                                \
+    static void NAME##_partition(T *v, int64_t n, const int64_t *kth, int64_t nk)                                    \
+    {                                                                                                                \
+        int64_t lo = 0;                                                                                              \
+        for (int64_t i = 0; i < nk && lo < n; i++) {                                                                 \
+            if (kth[i] < lo)                                                                                         \
+                continue; /* already in place */                                                                     \
+            NAME##_select(v, lo, n - 1, kth[i]);                                                                     \
+            lo = kth[i] + 1;                                                                                         \
+        }                                                                                                            \
+    }                                                                                                                \
+    static void NAME##_argsort(const char *p, int64_t stride, int64_t n, int64_t *ix, int64_t *tmp)                  \
+    {                                                                                                                \
+        for (int64_t i = 0; i < n; i++)                                                                              \
+            ix[i] = i;                                                                                               \
+        for (int64_t w = 1; w < n; w *= 2) { /* bottom-up merge sort: stable */                                      \
+            for (int64_t lo = 0; lo < n; lo += 2 * w) {                                                              \
+                int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;                         \
+                int64_t a = lo, b = mid, o = lo;                                                                     \
+                while (a < mid && b < hi) {                                                                          \
+                    T x, y;                                                                                          \
+                    memcpy(&x, p + ix[a] * stride, sizeof x);                                                        \
+                    memcpy(&y, p + ix[b] * stride, sizeof y);                                                        \
+                    tmp[o++] = LT(y, x) ? ix[b++] : ix[a++];                                                         \
+                }                                                                                                    \
+                while (a < mid)                                                                                      \
+                    tmp[o++] = ix[a++];                                                                              \
+                while (b < hi)                                                                                       \
+                    tmp[o++] = ix[b++];                                                                              \
+            }                                                                                                        \
+            memcpy(ix, tmp, (size_t)n * sizeof *ix);                                                                 \
+        }                                                                                                            \
+    }                                                                                                                \
+    static int64_t NAME##_unique(T *v, int64_t n)                                                                    \
+    {                                                                                                                \
+        NAME##_sort(v, n);                                                                                           \
+        int64_t m = 0;                                                                                               \
+        for (int64_t i = 0; i < n; i++) /* equal neighbours (and NaNs, all at the end) collapse */                   \
+            if (m == 0 || (LT(v[m - 1], v[i])))                                                                      \
+                v[m++] = v[i];                                                                                       \
+        return m;                                                                                                    \
+    }
+
+DEFINE_SORT(s_b, uint8_t, LT_INT)
+DEFINE_SORT(s_i8, int8_t, LT_INT)
+DEFINE_SORT(s_u8, uint8_t, LT_INT)
+DEFINE_SORT(s_i16, int16_t, LT_INT)
+DEFINE_SORT(s_u16, uint16_t, LT_INT)
+DEFINE_SORT(s_i32, int32_t, LT_INT)
+DEFINE_SORT(s_u32, uint32_t, LT_INT)
+DEFINE_SORT(s_i64, int64_t, LT_INT)
+DEFINE_SORT(s_u64, uint64_t, LT_INT)
+DEFINE_SORT(s_f32, float, LT_FLT)
+DEFINE_SORT(s_f64, double, LT_FLT)
+
+/* One dispatch per operation over the dtypes (bool sorts as its bytes). */
+#define DISPATCH(dt, OP, ...)                                                                                        \
+    switch ((ug_dtype)(dt)) {                                                                                        \
+    case UG_BOOL: OP(s_b, __VA_ARGS__); break;                                                                       \
+    case UG_INT8: OP(s_i8, __VA_ARGS__); break;                                                                      \
+    case UG_UINT8: OP(s_u8, __VA_ARGS__); break;                                                                     \
+    case UG_INT16: OP(s_i16, __VA_ARGS__); break;                                                                    \
+    case UG_UINT16: OP(s_u16, __VA_ARGS__); break;                                                                   \
+    case UG_INT32: OP(s_i32, __VA_ARGS__); break;                                                                    \
+    case UG_UINT32: OP(s_u32, __VA_ARGS__); break;                                                                   \
+    case UG_INT64: OP(s_i64, __VA_ARGS__); break;                                                                    \
+    case UG_UINT64: OP(s_u64, __VA_ARGS__); break;                                                                   \
+    case UG_FLOAT32: OP(s_f32, __VA_ARGS__); break;                                                                  \
+    case UG_FLOAT64: OP(s_f64, __VA_ARGS__); break;                                                                  \
+    default: break;                                                                                                  \
+    }
+
+#define OP_SORT(N, v, n) N##_sort((void *)(v), n)
+#define OP_PART(N, v, n, k, nk) N##_partition((void *)(v), n, k, nk)
+#define OP_ARGSORT(N, p, s, n, ix, tmp) N##_argsort(p, s, n, ix, tmp)
+#define OP_UNIQUE(N, v, n, out) (*(out) = N##_unique((void *)(v), n))
+
+void loops_rt_sort(void *v, int64_t n, int32_t dt) { DISPATCH(dt, OP_SORT, v, n) }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void loops_rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk)
+{
+    qsort(kth, (size_t)nk, sizeof *kth, cmp_i64); /* kth is the caller's scratch copy */
+    DISPATCH(dt, OP_PART, v, n, kth, nk)
+}
+
+void loops_rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp)
+{
+    DISPATCH(dt, OP_ARGSORT, (const char *)p, stride, n, ix, tmp)
+}
+
+int64_t loops_rt_unique(void *v, int64_t n, int32_t dt)
+{
+    int64_t m = n;
+    DISPATCH(dt, OP_UNIQUE, v, n, &m)
+    return m;
+}
