@@ -1272,9 +1272,10 @@ static kernel_type reduction(infer *I, fstate *fs, kernel_node *n, int b, kernel
     case B_COUNT_NONZERO: acc = res = UG_INT64; break;
     default: acc = res = dt; break; /* amin amax nanmin nanmax */
     }
-    if (b == B_AMIN || b == B_AMAX || b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX ||
-        n->ival >= 0)
-        I->t->fallible = true; /* an empty (or all-NaN) array is a ValueError; an axis result is allocated */
+    if (b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
+        b == B_NANARGMIN || b == B_NANARGMAX || n->ival >= 0 || t.ndim > 1)
+        I->t->fallible = true; /* an empty (or all-NaN) array is a ValueError; an n-d operand is copied, an
+                                  axis result allocated */
     n->opty = scalar(acc, false);
     return n->ival >= 0 ? array_t(res, t.ndim - 1) : scalar(res, false);
 }
@@ -1453,6 +1454,7 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
             return fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
                         x.ndim), T_VOID;
         n->opty = scalar(float_dtype(x.dt), false);
+        I->t->fallible = true; /* inf norms of an empty array are a ValueError */
         return n->opty;
     }
     kernel_type y = array_of(I, fs, n->kids[1], "a linear algebra operand");

@@ -617,6 +617,10 @@ ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n)
  * ew (each leaf's strides are set for it). */
 void loops_ew_broadcast(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *shape_out)
 {
+    if (ew->n == 1 && ew->arr[0].ndim == n->ty.ndim) { /* one array: its own shape, nothing to check */
+        *shape_out = ew->arr[0];
+        return;
+    }
     loops_arr shape = {.ndim = n->ty.ndim};
     for (int d = 0; d < shape.ndim; d++) { /* the broadcast size: a leaf's size unless it is 1 */
         shape.shape[d] = i64c(g, 1);
@@ -647,6 +651,13 @@ static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
 }
 
 bool loops_arr_copy(loops_gen *g, const kernel_node *n, loops_arr *out) { return materialize(g, n, out); }
+
+bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out)
+{
+    loops_arr shape;
+    loops_ew_broadcast(g, n, ew, &shape);
+    return materialize_like(g, &shape, n, ew, out);
+}
 
 void loops_free_frame(loops_gen *g)
 {

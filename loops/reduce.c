@@ -6,8 +6,10 @@
  * element-wise machinery. The reduced operand may be any array value,
  * element-wise expressions included: its elements are computed inside the
  * reduction's loop (np.sum((a - m) ** 2) makes no temporary). An n-d
- * operand reduced whole is first copied C-contiguous (its elements in C
- * order); with axis= each output element reduces one line along the axis.
+ * operand reduced whole is first copied contiguous: a 2-d one in memory
+ * order (NumPy's iterator visits a Fortran-ordered array column by column),
+ * others in C order, as are the arg forms (their index counts in C order);
+ * with axis= each output element reduces one line along the axis.
  *
  * Summation order is NumPy's, so float results are NumPy's bit for bit:
  * add.reduce sums a line pairwise (blocks of up to 128 elements summed with
@@ -68,16 +70,50 @@ static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
 
 static LLVMValueRef seq_len(const seq *s) { return s->shape.shape[s->axis]; }
 
+/* A 2-d operand reduced whole is visited in memory order, as NumPy's
+ * iterator does: when the first array's rows are closer in memory than its
+ * columns (a transposed or Fortran-ordered array), every 2-d leaf is
+ * transposed (selects on the descriptors, no second copy of the code). */
+static void memory_order(loops_gen *g, loops_ewise *ew)
+{
+    for (int k = 0; k < ew->n; k++)
+        if (ew->arr[k].ndim != 2)
+            return; /* a broadcast row: keep C order */
+    if (ew->n == 0)
+        return;
+    LLVMBuilderRef B = g->B;
+    const loops_arr *l = &ew->arr[0];
+    LLVMValueRef a0 = l->stride[0], a1 = l->stride[1], zero = i64c(g, 0), one = i64c(g, 1);
+    a0 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a0, zero, ""), LLVMBuildNeg(B, a0, ""), a0, "");
+    a1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a1, zero, ""), LLVMBuildNeg(B, a1, ""), a1, "");
+    LLVMValueRef swap = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, a0, a1, ""),
+                                     LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, l->shape[0], one, ""),
+                                                  LLVMBuildICmp(B, LLVMIntSGT, l->shape[1], one, ""), ""), "forder");
+    for (int k = 0; k < ew->n; k++) {
+        loops_arr *a = &ew->arr[k], o = *a;
+        for (int d = 0; d < 2; d++) {
+            a->shape[d] = LLVMBuildSelect(B, swap, o.shape[1 - d], o.shape[d], "");
+            a->stride[d] = LLVMBuildSelect(B, swap, o.stride[1 - d], o.stride[d], "");
+        }
+    }
+}
+
 /* Set s up over the operand x: along `axis` (then the caller fills the other
- * indices), or whole (axis -1: n-d operands are copied C-contiguous first). */
-static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis)
+ * indices), or whole (axis -1: an n-d operand is copied contiguous first,
+ * in memory order when 2-d and korder, else in C order). */
+static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool korder)
 {
     memset(s, 0, sizeof *s);
     s->x = x;
     if (axis < 0 && x->ty.ndim > 1) {
         loops_arr c;
-        if (!loops_arr_copy(g, x, &c))
+        if (!loops_ew_collect(g, x, &s->ew))
             return false;
+        if (x->ty.ndim == 2 && korder)
+            memory_order(g, &s->ew);
+        if (!loops_ew_copy(g, x, &s->ew, &c))
+            return false;
+        memset(&s->ew, 0, sizeof s->ew);
         LLVMValueRef n = i64c(g, 1);
         for (int d = 0; d < c.ndim; d++)
             n = LLVMBuildMul(g->B, n, c.shape[d], "size");
@@ -107,7 +143,9 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis)
         LLVMValueRef a = l->stride[lax], o = l->stride[d];
         a = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, a, i64c(g, 0), ""), LLVMBuildNeg(g->B, a, ""), a, "");
         o = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, o, i64c(g, 0), ""), LLVMBuildNeg(g->B, o, ""), o, "");
-        s->inner = LLVMBuildAnd(g->B, s->inner, LLVMBuildICmp(g->B, LLVMIntULE, a, o, ""), "inner");
+        LLVMValueRef le = LLVMBuildICmp(g->B, LLVMIntULE, a, o, ""); /* an axis of size 1 does not count */
+        le = LLVMBuildOr(g->B, le, LLVMBuildICmp(g->B, LLVMIntSLE, l->shape[d], i64c(g, 1), ""), "");
+        s->inner = LLVMBuildAnd(g->B, s->inner, le, "inner");
     }
     return true;
 }
@@ -472,7 +510,7 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
 bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     seq s;
-    if (!seq_init(g, &s, n->kids[0], (int)n->ival))
+    if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
         return false;
     ug_dtype rdt = (ug_dtype)n->ty.dt;
     LLVMValueRef dims[UG_MAXDIMS];
@@ -588,7 +626,8 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
     LLVMBuilderRef B = g->B;
     int b = n->builtin;
     ug_dtype xd = (ug_dtype)s->x->ty.dt, T = (ug_dtype)n->opty.dt;
-    bool nan = (b == B_NANQUANTILE || b == B_NANPERCENTILE) && is_flt(xd), pct = b == B_PERCENTILE || b == B_NANPERCENTILE;
+    bool nanfn = b == B_NANQUANTILE || b == B_NANPERCENTILE, nan = nanfn && is_flt(xd);
+    bool pct = b == B_PERCENTILE || b == B_NANPERCENTILE;
     LLVMValueRef q = loops_conv(g, n->b, UG_FLOAT64);
     if (!q)
         return NULL;
@@ -600,7 +639,7 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
             pct ? "Percentiles must be in the range [0, 100]" : "Quantiles must be in the range [0, 1]", n->pos.line);
     LLVMValueRef m, p = gather_line(g, n, s, nan, &m);
     LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1);
-    if (!nan)
+    if (!nanfn) /* np.nanquantile of nothing is NaN (np.nanmean's answer), np.quantile an IndexError */
         loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, m, zero, ""), "IndexError",
                 "cannot take a quantile of an empty array", n->pos.line);
     LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
@@ -642,7 +681,7 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
     seq s;
     if (x->ty.ndim == 2 && ord != 0) { /* matrix 1, -1: column sums; inf, -inf: row sums; then max / min */
         bool rows = isinf(ord);
-        if (!seq_init(g, &s, x, rows ? 1 : 0))
+        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
             return NULL;
         int other = rows ? 0 : 1;
         LLVMValueRef cnt = s.shape.shape[other];
@@ -660,7 +699,7 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
         loops_count_end(g, &c, NULL);
         return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
     }
-    if (!seq_init(g, &s, x, -1))
+    if (!seq_init(g, &s, x, -1, true))
         return NULL;
     if (ord == 0 || ord == 2) { /* sqrt(x . x) */
         LLVMValueRef v = line_sum(g, &(term){.s = &s, .s2 = &s, .kind = T_PROD2, .T = T});
@@ -693,7 +732,7 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
 static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
 {
     seq s, s2;
-    if (!seq_init(g, &s, n->kids[0], -1) || !seq_init(g, &s2, n->kids[1], -1))
+    if (!seq_init(g, &s, n->kids[0], -1, true) || !seq_init(g, &s2, n->kids[1], -1, true))
         return NULL;
     LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, seq_len(&s), seq_len(&s2), "");
     loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError", "shapes not aligned in dot()", n->pos.line);
@@ -713,8 +752,9 @@ LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
                      y = x ? loops_conv(g, n->kids[2], T) : NULL;
         return y ? LLVMBuildSelect(g->B, loops_emit_truth(g, c, (ug_dtype)n->kids[0]->ty.dt), x, y, "where") : NULL;
     }
-    seq s;
-    if (!seq_init(g, &s, n->kids[0], -1))
+    seq s; /* flat indices count in C order: the arg forms visit it */
+    bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+    if (!seq_init(g, &s, n->kids[0], -1, !arg))
         return NULL;
     if (b == B_MEDIAN || b == B_NANMEDIAN)
         return median(g, n, &s);
