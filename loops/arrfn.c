@@ -183,15 +183,26 @@ static bool unique(loops_gen *g, const kernel_node *n, loops_arr *out)
 static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     ug_dtype T = (ug_dtype)n->opty.dt;
-    if (!flat_copy(g, n->kids[0], T, n->pos.line, out))
+    const kernel_node *x = n->kids[0];
+    loops_ewise ew = {0};
+    loops_arr src;
+    if (x->ty.ndim == 1) { /* read the operand straight into the running values */
+        if (!loops_ew_collect(g, x, &ew))
+            return false;
+        loops_ew_broadcast(g, x, &ew, &src);
+        new_block(g, src.shape, 1, T, n->pos.line, out);
+    } else if (!flat_copy(g, x, T, n->pos.line, out)) {
         return false;
+    }
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "running");
     LLVMBuildStore(g->B, loops_emit_cast(g, i64c(g, n->builtin == B_CUMPROD), UG_INT64, T), acc);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, out->shape[0]);
     LLVMValueRef p = at1(g, out->base, k, T);
+    LLVMValueRef x_k = x->ty.ndim == 1 ? loops_emit_cast(g, loops_ew_elem(g, x, &ew, &k, 1), (ug_dtype)x->ty.dt, T)
+                                       : loops_load_elem(g, p, T);
     LLVMValueRef v = loops_emit_binop(g, n->builtin == B_CUMPROD ? TK_STAR : TK_PLUS,
-                                      LLVMBuildLoad2(g->B, loops_vty(g, T), acc, ""), loops_load_elem(g, p, T), T);
+                                      LLVMBuildLoad2(g->B, loops_vty(g, T), acc, ""), x_k, T);
     LLVMBuildStore(g->B, v, acc);
     loops_store_elem(g, v, p, T);
     loops_count_end(g, &c, NULL);

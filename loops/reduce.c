@@ -377,6 +377,49 @@ static LLVMValueRef line_anyall(loops_gen *g, seq *s, bool all)
     return LLVMBuildLoad2(g->B, g->i1, acc, "anyall");
 }
 
+/* The min / max (op: B_MINIMUM, B_MAXIMUM, B_FMIN, B_FMAX) of a non-empty
+ * line in 8 lanes (their order does not change the value), so the loop
+ * vectorises as NumPy's does; early: stop at the first block holding a NaN
+ * (it is the answer). */
+static LLVMValueRef line_minmax(loops_gen *g, seq *s, int op, bool early)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    LLVMTypeRef vt = loops_vty(g, xd);
+    LLVMValueRef len = seq_len(s), r[8], first = seq_at(g, s, i64c(g, 0));
+    for (int j = 0; j < 8; j++) {
+        r[j] = loops_entry_alloca(g, vt, "mm.r");
+        LLVMBuildStore(B, first, r[j]);
+    }
+    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8");
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), ""));
+    LLVMValueRef base = LLVMBuildShl(B, k, i64c(g, 3), ""), anynan = LLVMConstInt(g->i1, 0, 0);
+    for (int j = 0; j < 8; j++) {
+        LLVMValueRef two[2] = {LLVMBuildLoad2(B, vt, r[j], ""), seq_at(g, s, LLVMBuildAdd(B, base, i64c(g, j), ""))};
+        LLVMValueRef m = loops_emit_builtin(g, op, two, 2, xd, xd);
+        LLVMBuildStore(B, m, r[j]);
+        if (early)
+            anynan = LLVMBuildOr(B, anynan, isnan_of(g, m, xd), "");
+    }
+    if (early) {
+        LLVMBasicBlockRef go = loops_block(g, "minmax.go");
+        LLVMBuildCondBr(B, anynan, c.exit, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    loops_count_end(g, &c, NULL);
+    k = loops_count_begin(g, &c, LLVMBuildSub(B, len, n8, ""));
+    LLVMValueRef two[2] = {LLVMBuildLoad2(B, vt, r[0], ""), seq_at(g, s, LLVMBuildAdd(B, n8, k, ""))};
+    LLVMBuildStore(B, loops_emit_builtin(g, op, two, 2, xd, xd), r[0]);
+    loops_count_end(g, &c, NULL);
+    LLVMValueRef acc = LLVMBuildLoad2(B, vt, r[0], "");
+    for (int j = 1; j < 8; j++) {
+        LLVMValueRef p[2] = {acc, LLVMBuildLoad2(B, vt, r[j], "")};
+        acc = loops_emit_builtin(g, op, p, 2, xd, xd);
+    }
+    return acc;
+}
+
 /* min/max (NaN propagates, as np.minimum), nanmin/nanmax (fmin/fmax), and
  * the arg forms: the first index of the extreme (argmin: of the first NaN;
  * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
@@ -398,6 +441,8 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
                  what[mx + 2 * (nan && !arg)]);
     LLVMValueRef len = seq_len(s);
     loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+    if (!arg)
+        return line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
     LLVMTypeRef vt = loops_vty(g, xd);
     LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
     LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
@@ -405,11 +450,12 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     loops_counted c;
     LLVMValueRef k = LLVMBuildAdd(B, loops_count_begin(g, &c, LLVMBuildSub(B, len, i64c(g, 1), "")), i64c(g, 1), "");
     LLVMValueRef v = seq_at(g, s, k), cur = LLVMBuildLoad2(B, vt, best, "");
-    if (!arg) {
-        LLVMValueRef two[2] = {cur, v};
-        int op = nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM);
-        LLVMBuildStore(B, loops_emit_builtin(g, op, two, 2, xd, xd), best);
-    } else {
+    if (!nan && is_flt(xd)) { /* a NaN decides min, max, argmin and argmax (its first one): stop there */
+        LLVMBasicBlockRef go = loops_block(g, "extreme.go");
+        LLVMBuildCondBr(B, isnan_of(g, cur, xd), c.exit, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    {
         LLVMValueRef better = loops_emit_compare(g, mx ? TK_GT : TK_LT, v, cur, xd);
         LLVMValueRef vn = isnan_of(g, v, xd), cn = isnan_of(g, cur, xd);
         LLVMValueRef take = nan ? LLVMBuildAnd(B, LLVMBuildNot(B, vn, ""), LLVMBuildOr(B, cn, better, ""), "")
@@ -419,8 +465,6 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     }
     loops_count_end(g, &c, NULL);
     LLVMValueRef r = LLVMBuildLoad2(B, vt, best, "extreme");
-    if (!arg)
-        return r;
     if (nan)
         loops_raise_if(g, isnan_of(g, r, xd), "ValueError", "All-NaN slice encountered", n->pos.line);
     return LLVMBuildLoad2(B, g->i64, bi, "argextreme");
@@ -482,6 +526,57 @@ static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
     }
 }
 
+/* reduce_line twice: once where every array leaf walks the line with unit
+ * stride (the strides then constants, so LLVM vectorises the loads, as
+ * NumPy's contiguous loops are), once for any strides. */
+static LLVMValueRef versioned_line(loops_gen *g, const kernel_node *n, seq *s)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef contig = LLVMConstInt(g->i1, 1, 0), saved[LOOPS_EW_MAX];
+    int axis[LOOPS_EW_MAX];
+    bool any = false;
+    for (int k = 0; k < s->ew.n; k++) {
+        loops_arr *a = &s->ew.arr[k];
+        axis[k] = s->axis - (s->nd - a->ndim);
+        if (axis[k] < 0 || LLVMIsAConstant(a->stride[axis[k]]))
+            continue;
+        LLVMValueRef es = i64c(g, (long long)ug_dtype_size((ug_dtype)s->ew.leaf[k]->ty.dt));
+        contig = LLVMBuildAnd(B, contig, LLVMBuildICmp(B, LLVMIntEQ, a->stride[axis[k]], es, ""), "contig");
+        any = true;
+    }
+    if (!any)
+        return reduce_line(g, n, s);
+    LLVMBasicBlockRef fast = loops_block(g, "red.contig"), slow = loops_block(g, "red.strided"),
+                      join = loops_block(g, "red.join");
+    LLVMBuildCondBr(B, contig, fast, slow);
+    LLVMPositionBuilderAtEnd(B, fast);
+    for (int k = 0; k < s->ew.n; k++)
+        if (axis[k] >= 0) {
+            saved[k] = s->ew.arr[k].stride[axis[k]];
+            s->ew.arr[k].stride[axis[k]] = i64c(g, (long long)ug_dtype_size((ug_dtype)s->ew.leaf[k]->ty.dt));
+        }
+    LLVMValueRef v1 = reduce_line(g, n, s);
+    for (int k = 0; k < s->ew.n; k++)
+        if (axis[k] >= 0)
+            s->ew.arr[k].stride[axis[k]] = saved[k];
+    if (!v1)
+        return NULL;
+    LLVMBasicBlockRef end1 = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMValueRef v2 = reduce_line(g, n, s);
+    if (!v2)
+        return NULL;
+    LLVMBasicBlockRef end2 = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, LLVMTypeOf(v1), "red");
+    LLVMValueRef vals[2] = {v1, v2};
+    LLVMBasicBlockRef bbs[2] = {end1, end2};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    return phi;
+}
+
 /* ---------------------------------------------------------- axis reductions */
 
 typedef struct axis_ctx {
@@ -498,7 +593,7 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     for (int d = 0, o = 0; d < c->s->nd; d++)
         if (d != c->s->axis)
             c->s->idx[d] = oidx[o++];
-    LLVMValueRef v = reduce_line(g, c->n, c->s);
+    LLVMValueRef v = versioned_line(g, c->n, c->s);
     if (!v) {
         c->ok = false;
         return;
@@ -535,22 +630,28 @@ bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
 
 /* The line's elements (nan forms: the non-NaN ones) in a new contiguous
  * block; *count how many. */
-static LLVMValueRef gather_line(loops_gen *g, const kernel_node *n, seq *s, bool skip_nan, LLVMValueRef *count)
+static LLVMValueRef gather_line(loops_gen *g, const kernel_node *n, seq *s, bool skip_nan, LLVMValueRef *count,
+                                LLVMValueRef *hasnan)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype xd = (ug_dtype)s->x->ty.dt;
     LLVMValueRef len = seq_len(s);
     LLVMValueRef p = loops_alloc_block(g, &len, 1, xd, n->pos.line);
-    LLVMValueRef cnt = loops_entry_alloca(g, g->i64, "kept");
+    LLVMValueRef cnt = loops_entry_alloca(g, g->i64, "kept"), seen = loops_entry_alloca(g, g->i1, "seen.nan");
     LLVMBuildStore(B, i64c(g, 0), cnt);
+    LLVMBuildStore(B, LLVMConstInt(g->i1, 0, 0), seen);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, len);
     LLVMValueRef v = seq_at(g, s, k), at = LLVMBuildLoad2(B, g->i64, cnt, "");
     loops_store_elem(g, v, LLVMBuildInBoundsGEP2(B, loops_mty(g, xd), p, &at, 1, ""), xd);
     LLVMValueRef keep = skip_nan ? LLVMBuildZExt(B, LLVMBuildNot(B, isnan_of(g, v, xd), ""), g->i64, "") : i64c(g, 1);
     LLVMBuildStore(B, LLVMBuildAdd(B, at, keep, ""), cnt);
+    LLVMValueRef nanv = LLVMBuildLoad2(B, g->i1, seen, "");
+    if (!skip_nan) /* a NaN kept makes the statistic NaN */
+        LLVMBuildStore(B, LLVMBuildOr(B, nanv, isnan_of(g, v, xd), ""), seen);
     loops_count_end(g, &c, NULL);
     *count = LLVMBuildLoad2(B, g->i64, cnt, "count");
+    *hasnan = LLVMBuildLoad2(B, g->i1, seen, "hasnan");
     return p;
 }
 
@@ -571,15 +672,13 @@ static void partition_at(loops_gen *g, LLVMValueRef p, LLVMValueRef m, ug_dtype 
     loops_rt_call(g, "loops_rt_partition", g->vd, ps, args, 5, false);
 }
 
-/* The result r of an order statistic on the partitioned copy p (NaN if
- * p[last] is NaN: NaN sorts last, so the data had one), joined with NaN
- * from block `from` (nothing to take the statistic of). */
-static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef p, LLVMValueRef last, ug_dtype xd,
-                                ug_dtype T, LLVMBasicBlockRef from, LLVMBasicBlockRef join)
+/* The result r of an order statistic (NaN if the kept data had a NaN),
+ * joined with NaN from block `from` (nothing to take the statistic of). */
+static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef hasnan, ug_dtype T,
+                                LLVMBasicBlockRef from, LLVMBasicBlockRef join)
 {
     LLVMBuilderRef B = g->B;
-    if (is_flt(xd))
-        r = LLVMBuildSelect(B, isnan_of(g, elem(g, p, last, xd), xd), num(g, T, NAN), r, "");
+    r = LLVMBuildSelect(B, hasnan, num(g, T, NAN), r, "");
     LLVMBasicBlockRef wend = LLVMGetInsertBlock(B);
     LLVMBuildBr(B, join);
     LLVMPositionBuilderAtEnd(B, join);
@@ -598,25 +697,24 @@ static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s)
     LLVMBuilderRef B = g->B;
     ug_dtype xd = (ug_dtype)s->x->ty.dt, T = (ug_dtype)n->opty.dt;
     bool nan = n->builtin == B_NANMEDIAN;
-    LLVMValueRef m, p = gather_line(g, n, s, nan && is_flt(xd), &m);
+    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan && is_flt(xd), &m, &hasnan);
     LLVMValueRef one = i64c(g, 1), zero = i64c(g, 0);
-    LLVMValueRef last = LLVMBuildSub(B, m, one, "last");
     LLVMValueRef half = LLVMBuildSDiv(B, m, i64c(g, 2), "half");
     LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildSRem(B, m, i64c(g, 2), ""), zero, "odd");
     LLVMValueRef lo = LLVMBuildSelect(B, odd, half, LLVMBuildSub(B, half, one, ""), "lo");
     LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
-    LLVMValueRef safe_lo = LLVMBuildSelect(B, empty, zero, lo, ""), safe_last = LLVMBuildSelect(B, empty, zero, last, "");
+    LLVMValueRef safe_lo = LLVMBuildSelect(B, empty, zero, lo, "");
     LLVMBasicBlockRef work = loops_block(g, "median.work"), join = loops_block(g, "median.end"),
                       from = LLVMGetInsertBlock(B);
     LLVMBuildCondBr(B, empty, join, work);
     LLVMPositionBuilderAtEnd(B, work);
-    LLVMValueRef ks[3] = {safe_lo, LLVMBuildSelect(B, odd, safe_lo, half, ""), safe_last};
-    partition_at(g, p, m, xd, ks, 3);
+    LLVMValueRef ks[2] = {safe_lo, LLVMBuildSelect(B, odd, safe_lo, half, "")};
+    partition_at(g, p, m, xd, ks, 2);
     LLVMValueRef a = loops_emit_cast(g, elem(g, p, safe_lo, xd), xd, T);
     LLVMValueRef bv = loops_emit_cast(g, elem(g, p, half, xd), xd, T);
     LLVMValueRef s1 = add(g, num(g, T, 0), a, T), s2 = add(g, s1, bv, T);
     LLVMValueRef r = LLVMBuildSelect(B, odd, divide(g, s1, one, T), divide(g, s2, i64c(g, 2), T), "");
-    return stat_result(g, r, p, safe_last, xd, T, from, join);
+    return stat_result(g, r, hasnan, T, from, join);
 }
 
 /* quantile / percentile and the nan forms with a scalar q, NumPy's
@@ -637,7 +735,7 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
                                     LLVMBuildFCmp(B, LLVMRealOLE, q, num(g, UG_FLOAT64, 1), ""), "");
     loops_raise_if(g, LLVMBuildNot(B, inr, ""), "ValueError",
             pct ? "Percentiles must be in the range [0, 100]" : "Quantiles must be in the range [0, 1]", n->pos.line);
-    LLVMValueRef m, p = gather_line(g, n, s, nan, &m);
+    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan, &m, &hasnan);
     LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1);
     if (!nanfn) /* np.nanquantile of nothing is NaN (np.nanmean's answer), np.quantile an IndexError */
         loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, m, zero, ""), "IndexError",
@@ -657,8 +755,8 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
     /* gamma = vi - prev, with prev as NumPy has it (-1 above the bounds) */
     LLVMValueRef pf = LLVMBuildSelect(B, above, num(g, UG_FLOAT64, -1), fl, "");
     LLVMValueRef gamma = loops_emit_binop(g, TK_MINUS, vi, pf, UG_FLOAT64);
-    LLVMValueRef ks[3] = {prev, next, last};
-    partition_at(g, p, m, xd, ks, 3);
+    LLVMValueRef ks[2] = {prev, next};
+    partition_at(g, p, m, xd, ks, 2);
     LLVMValueRef av = elem(g, p, prev, xd), bv = elem(g, p, next, xd);
     LLVMValueRef diff = loops_emit_cast(g, loops_emit_binop(g, TK_MINUS, bv, av, xd), xd, T);
     LLVMValueRef gt = loops_emit_cast(g, gamma, UG_FLOAT64, T);
@@ -667,7 +765,7 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
                                       UG_FLOAT64, T);
     LLVMValueRef hi = loops_emit_binop(g, TK_MINUS, loops_emit_cast(g, bv, xd, T), loops_emit_binop(g, TK_STAR, diff, om, T), T);
     LLVMValueRef r = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOGE, gamma, num(g, UG_FLOAT64, 0.5), ""), hi, lo, "");
-    return stat_result(g, r, p, last, xd, T, from, join);
+    return stat_result(g, r, hasnan, T, from, join);
 }
 
 /* -------------------------------------------------------------- linalg */
@@ -760,5 +858,5 @@ LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
         return median(g, n, &s);
     if (b >= B_QUANTILE && b <= B_NANPERCENTILE)
         return quantile(g, n, &s);
-    return reduce_line(g, n, &s);
+    return versioned_line(g, n, &s);
 }

@@ -118,17 +118,27 @@
         if (n > 1)                                                                                                   \
             NAME##_intro(v, 0, n - 1, 2 * (64 - __builtin_clzll((unsigned long long)n)));                          \
     }                                                                                                                \
-    static void NAME##_partition(T *v, int64_t n, const int64_t *kth, int64_t nk)                                    \
+    __attribute__((unused)) static void NAME##_partition(T *v, int64_t n, const int64_t *kth, int64_t nk)                                    \
     {                                                                                                                \
         int64_t lo = 0;                                                                                              \
         for (int64_t i = 0; i < nk && lo < n; i++) {                                                                 \
             if (kth[i] < lo)                                                                                         \
                 continue; /* already in place */                                                                     \
-            NAME##_select(v, lo, n - 1, kth[i]);                                                                     \
+            if (kth[i] == lo) { /* the smallest of the rest: one scan */                                             \
+                int64_t m = lo;                                                                                      \
+                for (int64_t j = lo + 1; j < n; j++)                                                                 \
+                    if (LT(v[j], v[m]))                                                                              \
+                        m = j;                                                                                       \
+                T t = v[lo];                                                                                         \
+                v[lo] = v[m];                                                                                        \
+                v[m] = t;                                                                                            \
+            } else {                                                                                                 \
+                NAME##_select(v, lo, n - 1, kth[i]);                                                                 \
+            }                                                                                                        \
             lo = kth[i] + 1;                                                                                         \
         }                                                                                                            \
     }                                                                                                                \
-    static void NAME##_argsort(const char *p, int64_t stride, int64_t n, int64_t *ix, int64_t *tmp)                  \
+    __attribute__((unused)) static void NAME##_argsort(const char *p, int64_t stride, int64_t n, int64_t *ix, int64_t *tmp)                  \
     {                                                                                                                \
         for (int64_t i = 0; i < n; i++)                                                                              \
             ix[i] = i;                                                                                               \
@@ -150,7 +160,7 @@
             memcpy(ix, tmp, (size_t)n * sizeof *ix);                                                                 \
         }                                                                                                            \
     }                                                                                                                \
-    static int64_t NAME##_unique(T *v, int64_t n)                                                                    \
+    __attribute__((unused)) static int64_t NAME##_unique(T *v, int64_t n)                                                                    \
     {                                                                                                                \
         NAME##_sort(v, n);                                                                                           \
         int64_t m = 0;                                                                                               \
@@ -171,6 +181,49 @@ DEFINE_SORT(s_i64, int64_t, LT_INT)
 DEFINE_SORT(s_u64, uint64_t, LT_INT)
 DEFINE_SORT(s_f32, float, LT_FLT)
 DEFINE_SORT(s_f64, double, LT_FLT)
+DEFINE_SORT(p_f32, float, LT_INT) /* NaN-free float ranges: one comparison per step */
+DEFINE_SORT(p_f64, double, LT_INT)
+
+/* Floats: NaNs swapped to the end first, then the rest sorted or
+ * partitioned with a plain `<` (NaN last, as NumPy). Returns the count of
+ * numbers. */
+#define NAN_TO_END(T)                                                                                                \
+    static int64_t nan_to_end_##T(T *v, int64_t n)                                                                   \
+    {                                                                                                                \
+        int64_t i = 0, j = n;                                                                                        \
+        while (i < j) {                                                                                              \
+            if (v[i] != v[i]) {                                                                                      \
+                T t = v[i];                                                                                          \
+                v[i] = v[--j];                                                                                       \
+                v[j] = t;                                                                                            \
+            } else {                                                                                                 \
+                i++;                                                                                                 \
+            }                                                                                                        \
+        }                                                                                                            \
+        return j;                                                                                                    \
+    }
+NAN_TO_END(float)
+NAN_TO_END(double)
+
+static void f32_sort(float *v, int64_t n) { p_f32_sort(v, nan_to_end_float(v, n)); }
+static void f64_sort(double *v, int64_t n) { p_f64_sort(v, nan_to_end_double(v, n)); }
+
+/* kth at or past the numbers land on NaNs, which are already in place. */
+static void f32_partition(float *v, int64_t n, const int64_t *kth, int64_t nk)
+{
+    int64_t m = nan_to_end_float(v, n), c = 0;
+    while (c < nk && kth[c] < m)
+        c++;
+    p_f32_partition(v, m, kth, c);
+}
+
+static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
+{
+    int64_t m = nan_to_end_double(v, n), c = 0;
+    while (c < nk && kth[c] < m)
+        c++;
+    p_f64_partition(v, m, kth, c);
+}
 
 /* One dispatch per operation over the dtypes (bool sorts as its bytes). */
 #define DISPATCH(dt, OP, ...)                                                                                        \
@@ -191,6 +244,10 @@ DEFINE_SORT(s_f64, double, LT_FLT)
 
 #define OP_SORT(N, v, n) N##_sort((void *)(v), n)
 #define OP_PART(N, v, n, k, nk) N##_partition((void *)(v), n, k, nk)
+#define s_f32_sort f32_sort /* the float entries of DISPATCH for sort and partition */
+#define s_f64_sort f64_sort
+#define s_f32_partition f32_partition
+#define s_f64_partition f64_partition
 #define OP_ARGSORT(N, p, s, n, ix, tmp) N##_argsort(p, s, n, ix, tmp)
 #define OP_UNIQUE(N, v, n, out) (*(out) = N##_unique((void *)(v), n))
 
