@@ -4,15 +4,19 @@
  * absolute symbols (jit.c); no LLVM here.
  *
  * Order is NumPy's: numbers ascending, NaN after everything (so a sorted
- * float array ends with its NaNs), -0.0 and 0.0 equal. Sorting is an
- * introsort (quicksort with median-of-three, insertion sort for short
- * ranges, heapsort when the recursion gets deep), so no input is quadratic;
+ * float array ends with its NaNs), -0.0 and 0.0 equal. Floats have their
+ * NaNs moved to the end first, so the rest compares with a plain `<`.
+ * Arrays of 256 or more 4- and 8-byte numbers are radix-sorted (1.5-2x
+ * faster than comparisons here); the rest use an introsort (quicksort with
+ * median-of-three, insertion sort for short ranges, heapsort when the
+ * recursion gets deep), so no input is quadratic;
  * argsort is a stable merge sort of indices (NumPy's kind='stable' order;
  * its default quicksort leaves the order of equal elements unspecified);
  * partition is an introselect per kth, smallest kth first, each on the part
  * the previous one left unordered.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,8 +209,92 @@ DEFINE_SORT(p_f64, double, LT_INT)
 NAN_TO_END(float)
 NAN_TO_END(double)
 
-static void f32_sort(float *v, int64_t n) { p_f32_sort(v, nan_to_end_float(v, n)); }
-static void f64_sort(double *v, int64_t n) { p_f64_sort(v, nan_to_end_double(v, n)); }
+/* LSD radix sort of n values of `bytes` bytes through their
+ * order-preserving unsigned images (sign flipped for ints; for floats all
+ * bits flipped if negative, else the sign set), one byte per pass, skipping
+ * bytes every key shares; the images map back to the very same values.
+ * O(n) and branch-free: long arrays sort several times faster than by
+ * comparisons. false when no scratch memory (the caller then compares). */
+static uint64_t key_of(uint64_t u, uint64_t top, int kind)
+{
+    if (kind == 1) /* signed int */
+        return u ^ top;
+    if (kind == 2) /* float */
+        return (u & top) ? ~u & (top | (top - 1)) : u | top;
+    return u;
+}
+
+static uint64_t value_of(uint64_t k, uint64_t top, int kind)
+{
+    if (kind == 1)
+        return k ^ top;
+    if (kind == 2)
+        return (k & top) ? k & ~top : ~k & (top | (top - 1));
+    return k;
+}
+
+static bool radix_sort(void *v, int64_t n, int bytes, int kind)
+{
+    uint64_t *keys = malloc((size_t)n * 2 * sizeof *keys);
+    if (!keys)
+        return false;
+    uint64_t top = (uint64_t)1 << (bytes * 8 - 1), *k0 = keys, *k1 = keys + n;
+    char *a = v;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t u = 0;
+        memcpy(&u, a + i * bytes, (size_t)bytes); /* little-endian: the low bytes */
+        k0[i] = key_of(u, top, kind);
+    }
+    for (int pass = 0; pass < bytes; pass++) {
+        int shift = pass * 8;
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < n; i++)
+            count[((k0[i] >> shift) & 255) + 1]++;
+        if (count[((k0[0] >> shift) & 255) + 1] == n)
+            continue; /* every key has this byte: the order stands */
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++)
+            k1[count[(k0[i] >> shift) & 255]++] = k0[i];
+        uint64_t *t = k0;
+        k0 = k1;
+        k1 = t;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t u = value_of(k0[i], top, kind);
+        memcpy(a + i * bytes, &u, (size_t)bytes);
+    }
+    free(keys);
+    return true;
+}
+
+#define RADIX_MIN 256 /* shorter arrays sort faster by comparisons */
+
+static void f32_sort(float *v, int64_t n)
+{
+    int64_t m = nan_to_end_float(v, n);
+    if (m < RADIX_MIN || !radix_sort(v, m, 4, 2))
+        p_f32_sort(v, m);
+}
+
+static void f64_sort(double *v, int64_t n)
+{
+    int64_t m = nan_to_end_double(v, n);
+    if (m < RADIX_MIN || !radix_sort(v, m, 8, 2))
+        p_f64_sort(v, m);
+}
+
+/* Integers of 4 and 8 bytes: radix when long. */
+#define RADIX_INT(T, NAME, BYTES, KIND)                                                                              \
+    static void T##_radix_sort(NAME *v, int64_t n)                                                                   \
+    {                                                                                                                \
+        if (n < RADIX_MIN || !radix_sort(v, n, BYTES, KIND))                                                         \
+            s_##T##_sort(v, n);                                                                                      \
+    }
+RADIX_INT(i32, int32_t, 4, 1)
+RADIX_INT(u32, uint32_t, 4, 0)
+RADIX_INT(i64, int64_t, 8, 1)
+RADIX_INT(u64, uint64_t, 8, 0)
 
 /* kth at or past the numbers land on NaNs, which are already in place. */
 static void f32_partition(float *v, int64_t n, const int64_t *kth, int64_t nk)
@@ -244,8 +332,12 @@ static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
 
 #define OP_SORT(N, v, n) N##_sort((void *)(v), n)
 #define OP_PART(N, v, n, k, nk) N##_partition((void *)(v), n, k, nk)
-#define s_f32_sort f32_sort /* the float entries of DISPATCH for sort and partition */
+#define s_f32_sort f32_sort /* the float and wide int entries of DISPATCH for sort and partition */
 #define s_f64_sort f64_sort
+#define s_i32_sort i32_radix_sort
+#define s_u32_sort u32_radix_sort
+#define s_i64_sort i64_radix_sort
+#define s_u64_sort u64_radix_sort
 #define s_f32_partition f32_partition
 #define s_f64_partition f64_partition
 #define OP_ARGSORT(N, p, s, n, ix, tmp) N##_argsort(p, s, n, ix, tmp)

@@ -314,3 +314,20 @@ def test_unsupported_forms_are_positioned_errors(src, msg):
     with pytest.raises((TypeError, NotImplementedError, ValueError, NameError), match=re.escape(msg)) as e:
         ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()")
     assert "line" in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "uint32", "uint64", "int16", "bool"])
+def test_long_sorts_match_numpy(dtype, rng):
+    """Long arrays take the radix path (256 elements and more): every value, NaN, inf and -0.0 in NumPy's order."""
+    k = gufunc("def k(a, out):\n    out[:] = np.sort(a)\n    out.sort()\n", f"void({dtype}[:], {dtype}[:])", "(n)->(n)")
+    for n in (255, 256, 1000, 4099):
+        if np.dtype(dtype).kind == "f":
+            a = (rng.standard_normal(n) * 10.0 ** rng.integers(-30, 30, n)).astype(dtype)
+            a[::7], a[::11], a[::13], a[::17] = np.nan, -0.0, np.inf, -np.inf
+        elif dtype == "bool":
+            a = rng.random(n) < 0.5
+        else:
+            info = np.iinfo(dtype)
+            a = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+        same(k(a), np.sort(a))
+        same(k(a[::-3]), np.sort(a[::-3]))
