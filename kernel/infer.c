@@ -1289,13 +1289,13 @@ static kernel_type order_stat(infer *I, fstate *fs, kernel_node *n, int b, kerne
         return T_VOID;
     bool withq = b >= B_QUANTILE;
     if (!again) {
-        kernel_node *ax = arg[withq ? 2 : 1];
-        if (ax)
-            return fail(I, UG_EUNSUPPORTED, ax->pos, "%s() with axis= is not supported in kernels", n->name), T_VOID;
+        int ax = axis_arg(I, arg[withq ? 2 : 1], t.ndim);
+        if (ax == -2)
+            return T_VOID;
         if (withq && !arg[1])
             return fail(I, UG_ETYPE, n->pos, "%s() needs q", n->name), T_VOID;
         n->b = withq ? arg[1] : NULL;
-        n->ival = -1;
+        n->ival = t.ndim == 1 ? -1 : ax;
     }
     if (n->b) {
         kernel_type q = value_expr(I, fs, n->b);
@@ -1307,7 +1307,9 @@ static kernel_type order_stat(infer *I, fstate *fs, kernel_node *n, int b, kerne
     }
     I->t->fallible = true; /* the sorted copy is allocated; q may be out of range */
     n->opty = scalar(float_dtype(t.dt), false);
-    return I->failed ? T_VOID : n->opty;
+    if (I->failed)
+        return T_VOID;
+    return n->ival >= 0 ? array_t(n->opty.dt, t.ndim - 1) : n->opty;
 }
 
 /* np.where(c, x, y): element-wise when any operand is an array. */
@@ -1394,7 +1396,7 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
     }
     I->t->fallible = true; /* the new array is allocated */
     switch (b) {
-    case B_SORT: case B_ARGSORT: case B_PARTITION: case B_SORT_INPLACE: case B_DIFF:
+    case B_PARTITION: case B_SORT_INPLACE: case B_DIFF:
         if (need_1d(I, n, t).kind != KT_ARRAY)
             return T_VOID;
         break;
@@ -1409,7 +1411,7 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
         return T_VOID;
     switch (b) {
     case B_SORT_INPLACE: n->opty = scalar(t.dt, false); return T_VOID;
-    case B_ARGSORT: n->opty = scalar(t.dt, false); return array_t(UG_INT64, 1);
+    case B_ARGSORT: n->opty = scalar(t.dt, false); return array_t(UG_INT64, t.ndim); /* along the last axis */
     case B_UNIQUE: n->opty = scalar(t.dt, false); return array_t(t.dt, 1);
     case B_CUMSUM: case B_CUMPROD: n->opty = scalar(sum_dtype(t.dt), false); return array_t(n->opty.dt, 1);
     case B_ARRAY: case B_COPY:

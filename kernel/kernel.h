@@ -440,12 +440,14 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints);
  *    .ty a number, or with an axis an array of ndim - 1.
  *  - B_MEDIAN .. B_NANPERCENTILE: kids[0] the array; .b q (float64) or NULL;
- *    .opty = .ty the float dtype of the result.
+ *    .ival the axis as for reductions; .opty the float dtype of the result,
+ *    .ty a number or an array of ndim - 1.
  *  - B_WHERE: kids[0..2] condition, x, y; element-wise (like N_BINARY) when
  *    .ty is an array, else a select of numbers; x and y converted to .opty.
  *  - B_LIST ([x, y, ...]): kids the numbers, converted to .opty; .ty a 1-d array.
  *  - B_ARRAY / B_COPY: kids[0] an array; .opty the new dtype (astype).
- *    B_SORT, B_ARGSORT, B_PARTITION (.b kth: an int or a 1-d int array),
+ *    B_SORT, B_ARGSORT (n-d: along the last axis), B_PARTITION (.b kth: an
+ *    int or a 1-d int array),
  *    B_SORT_INPLACE (a.sort(): .ty void), B_DIFF (.fval the n), B_CUMSUM,
  *    B_CUMPROD, B_UNIQUE: kids[0] the array, .opty the element dtype
  *    worked in. B_FILL: kids[0] the array, .b the value (to .opty).

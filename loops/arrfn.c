@@ -149,19 +149,52 @@ static bool partition(loops_gen *g, const kernel_node *n, loops_arr *out)
     return true;
 }
 
-/* np.argsort(a): the stable sorting permutation (int64). */
+/* The rows (every line along the last axis) of a C-contiguous array a:
+ * row k starts at a.base + k * rowbytes. Returns the count of rows. */
+static LLVMValueRef rows_of(loops_gen *g, const loops_arr *a, ug_dtype dt, LLVMValueRef *rowbytes)
+{
+    LLVMValueRef rows = i64c(g, 1);
+    for (int d = 0; d + 1 < a->ndim; d++)
+        rows = LLVMBuildMul(g->B, rows, a->shape[d], "rows");
+    *rowbytes = LLVMBuildMul(g->B, a->shape[a->ndim - 1], i64c(g, (long long)ug_dtype_size(dt)), "");
+    return rows;
+}
+
+/* np.sort(a): a sorted copy, each row along the last axis. */
+static bool sort_rows(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    ug_dtype dt = (ug_dtype)n->opty.dt;
+    if (!copy_as(g, n->kids[0], dt, n->pos.line, out))
+        return false;
+    LLVMValueRef rb, rows = rows_of(g, out, dt, &rb);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, rows), off = LLVMBuildMul(g->B, k, rb, "");
+    rt_sort(g, LLVMBuildGEP2(g->B, g->i8, out->base, &off, 1, ""), out->shape[out->ndim - 1], dt);
+    loops_count_end(g, &c, NULL);
+    return true;
+}
+
+/* np.argsort(a): the stable sorting permutation (int64) of each row. */
 static bool argsort(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     const kernel_node *x = n->kids[0];
     ug_dtype dt = (ug_dtype)x->ty.dt;
     loops_arr a;
-    if (loops_is_ewise(x) ? !copy_as(g, x, dt, n->pos.line, &a) : !loops_arr_eval(g, x, &a))
+    if (!copy_as(g, x, dt, n->pos.line, &a))
         return false;
-    new_block(g, a.shape, 1, UG_INT64, n->pos.line, out);
-    LLVMValueRef tmp = loops_alloc_block(g, a.shape, 1, UG_INT64, n->pos.line);
+    int last = a.ndim - 1;
+    new_block(g, a.shape, a.ndim, UG_INT64, n->pos.line, out);
+    LLVMValueRef tmp = loops_alloc_block(g, &a.shape[last], 1, UG_INT64, n->pos.line);
+    LLVMValueRef rb, ob, rows = rows_of(g, &a, dt, &rb);
+    rows_of(g, out, UG_INT64, &ob);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, rows);
+    LLVMValueRef ao = LLVMBuildMul(g->B, k, rb, ""), oo = LLVMBuildMul(g->B, k, ob, "");
     LLVMTypeRef ps[6] = {g->ptr, g->i64, g->i64, g->i32, g->ptr, g->ptr};
-    LLVMValueRef args[6] = {a.base, a.stride[0], a.shape[0], i32c(g, (int)dt), out->base, tmp};
+    LLVMValueRef args[6] = {LLVMBuildGEP2(g->B, g->i8, a.base, &ao, 1, ""), a.stride[last], a.shape[last],
+                            i32c(g, (int)dt), LLVMBuildGEP2(g->B, g->i8, out->base, &oo, 1, ""), tmp};
     loops_rt_call(g, "loops_rt_argsort", g->vd, ps, args, 6, false);
+    loops_count_end(g, &c, NULL);
     return true;
 }
 
@@ -377,11 +410,7 @@ bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
     case B_LIST: return list_value(g, n, out);
     case B_ARRAY:
     case B_COPY: return copy_as(g, n->kids[0], (ug_dtype)n->opty.dt, n->pos.line, out);
-    case B_SORT:
-        if (!copy_as(g, n->kids[0], (ug_dtype)n->opty.dt, n->pos.line, out))
-            return false;
-        rt_sort(g, out->base, out->shape[0], (ug_dtype)n->opty.dt);
-        return true;
+    case B_SORT: return sort_rows(g, n, out);
     case B_ARGSORT: return argsort(g, n, out);
     case B_PARTITION: return partition(g, n, out);
     case B_UNIQUE: return unique(g, n, out);
@@ -391,7 +420,7 @@ bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
     case B_DOT: return matmul(g, n, out);
     case B_OUTER: return outer(g, n, out);
     default:
-        if (n->builtin >= B_SUM && n->builtin <= B_COUNT_NONZERO)
+        if (n->builtin >= B_SUM && n->builtin <= B_NANPERCENTILE)
             return loops_reduce_axis(g, n, out);
         break;
     }

@@ -577,6 +577,9 @@ static LLVMValueRef versioned_line(loops_gen *g, const kernel_node *n, seq *s)
     return phi;
 }
 
+static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s);
+static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s);
+
 /* ---------------------------------------------------------- axis reductions */
 
 typedef struct axis_ctx {
@@ -593,7 +596,10 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     for (int d = 0, o = 0; d < c->s->nd; d++)
         if (d != c->s->axis)
             c->s->idx[d] = oidx[o++];
-    LLVMValueRef v = versioned_line(g, c->n, c->s);
+    int b = c->n->builtin;
+    LLVMValueRef v = b == B_MEDIAN || b == B_NANMEDIAN ? median(g, c->n, c->s)
+                     : b >= B_QUANTILE && b <= B_NANPERCENTILE ? quantile(g, c->n, c->s)
+                                                                : versioned_line(g, c->n, c->s);
     if (!v) {
         c->ok = false;
         return;
@@ -601,7 +607,7 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     loops_store_elem(g, v, loops_elem_at(g, c->out, oidx), c->rdt);
 }
 
-/* a.sum(axis=k) and friends: a new array without axis k. */
+/* a.sum(axis=k), np.median(a, axis=k) and friends: a new array without axis k. */
 bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     seq s;

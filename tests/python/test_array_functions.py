@@ -308,7 +308,7 @@ def test_empty_and_all_nan_errors_are_numpys():
     ("def k(a, out):\n    out[0] = np.sum(a, axis=3)\n", "axis 3 is out of bounds"),
     ("def k(a, out):\n    out[0] = np.sum(a, where=a)\n", "unexpected keyword argument 'where'"),
     ("def k(a, out):\n    out[0] = a.ravel()\n", "the method 'ravel' of array(float64, 1d) is not supported"),
-    ("def k(a, out):\n    out[0] = np.median(a, axis=0)\n", "median() with axis= is not supported"),
+    ("def k(a, out):\n    out[0] = np.quantile(a, [0.1, 0.2])\n", "quantile() of an array of q is not supported"),
 ])
 def test_unsupported_forms_are_positioned_errors(src, msg):
     with pytest.raises((TypeError, NotImplementedError, ValueError, NameError), match=re.escape(msg)) as e:
@@ -331,3 +331,28 @@ def test_long_sorts_match_numpy(dtype, rng):
             a = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
         same(k(a), np.sort(a))
         same(k(a[::-3]), np.sort(a[::-3]))
+
+
+@pytest.mark.parametrize("f", ["median", "nanmedian", "quantile", "nanpercentile"])
+@pytest.mark.parametrize("axis", [0, 1])
+@N
+@given(st.data())
+def test_order_statistics_along_an_axis(f, axis, d):
+    shape = (d.draw(st.integers(1, 8)), d.draw(st.integers(1, 30)))
+    a = d.draw(hnp.arrays("float64", shape, elements=st.floats(-1e3, 1e3) | st.just(np.nan)))
+    q = "" if "median" in f else (", 37.5" if "percentile" in f else ", 0.375")
+    k = gufunc(f"def k(a, out):\n    out[:] = np.{f}(a{q}, axis={axis})\n", "void(f8[:, :], f8[:])",
+               "(n,m)->(m)" if axis == 0 else "(n,m)->(n)")
+    qv = () if "median" in f else ((37.5,) if "percentile" in f else (0.375,))
+    check(ours(lambda: k(a)), numpy_result(lambda: getattr(np, f)(a, *qv, axis=axis)))
+
+
+@N
+@given(hnp.arrays("float64", st.tuples(st.integers(1, 6), st.integers(0, 40)),
+                  elements=st.floats(-1e3, 1e3) | st.just(np.nan) | st.just(-0.0)))
+def test_2d_sorts_sort_each_row(a):
+    k = gufunc("def k(a, s, i):\n    s[:, :] = np.sort(a)\n    i[:, :] = np.argsort(a.T).T\n",
+               "void(f8[:, :], f8[:, :], i8[:, :])", "(n,m)->(n,m),(n,m)")
+    s, i = k(a)
+    same(s, np.sort(a))
+    same(i, np.argsort(a.T, kind="stable").T)
