@@ -194,7 +194,7 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
 
 /* ---------------------------------------------------------- pairwise sums */
 
-/* Elements [off, off + n) of the term summed as NumPy's pairwise leaf:
+/* Elements [off, off + n) of a float term summed as NumPy's pairwise leaf:
  * 8 accumulators over the multiple-of-8 part (none when n < 8), combined
  * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one. */
 static LLVMValueRef pw_leaf(loops_gen *g, const term *t, LLVMValueRef off, LLVMValueRef n)
@@ -202,24 +202,26 @@ static LLVMValueRef pw_leaf(loops_gen *g, const term *t, LLVMValueRef off, LLVMV
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
     LLVMTypeRef vt = loops_vty(g, T);
-    LLVMValueRef r[8], res = loops_entry_alloca(g, vt, "pw.res");
-    for (int j = 0; j < 8; j++) {
-        r[j] = loops_entry_alloca(g, vt, "pw.r");
-        LLVMBuildStore(B, num(g, T, 0), r[j]);
-    }
+    /* the 8 accumulators as one <8 x T> vector: lane j adds exactly what
+     * r[j] would, and the loads of a unit-stride line combine into vector loads */
+    LLVMTypeRef v8 = LLVMVectorType(vt, 8);
+    LLVMValueRef r = loops_entry_alloca(g, v8, "pw.r"), res = loops_entry_alloca(g, vt, "pw.res");
+    LLVMBuildStore(B, LLVMConstNull(v8), r);
     LLVMValueRef n8 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, n, i64c(g, 8), ""), i64c(g, 0),
                                       LLVMBuildAnd(B, n, i64c(g, -8), ""), "n8");
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), ""));
     LLVMValueRef base = LLVMBuildAdd(B, off, LLVMBuildShl(B, k, i64c(g, 3), ""), "");
+    LLVMValueRef vec = LLVMGetUndef(v8);
     for (int j = 0; j < 8; j++) {
         LLVMValueRef v = term_at(g, t, LLVMBuildAdd(B, base, i64c(g, j), ""));
-        LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, vt, r[j], ""), v, T), r[j]);
+        vec = LLVMBuildInsertElement(B, vec, v, LLVMConstInt(g->i32, (unsigned)j, 0), "");
     }
+    LLVMBuildStore(B, loops_fm(g, LLVMBuildFAdd(B, LLVMBuildLoad2(B, v8, r, ""), vec, "pw.lanes")), r);
     loops_count_end(g, &c, NULL);
-    LLVMValueRef q[8];
+    LLVMValueRef q[8], lanes = LLVMBuildLoad2(B, v8, r, "");
     for (int j = 0; j < 8; j++)
-        q[j] = LLVMBuildLoad2(B, vt, r[j], "");
+        q[j] = LLVMBuildExtractElement(B, lanes, LLVMConstInt(g->i32, (unsigned)j, 0), "");
     LLVMValueRef s = add(g, add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T),
                          add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T);
     LLVMBuildStore(B, s, res);
