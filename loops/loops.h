@@ -144,6 +144,10 @@ void loops_rt_fpe(int32_t flags);
 /* Take the calling thread's recorded loop error: nonzero if there was one
  * (copied to err if not NULL), and clear it. */
 int loops_rt_take_error(ug_error *err);
+/* A RuntimeWarning of NumPy's (msg a constant string in the object code):
+ * the first one per thread is kept until taken. */
+void loops_rt_warn(const char *msg);
+int loops_rt_take_warning(const char **msg);
 /* Put an error into the calling thread's record (the parallel driver moves
  * a worker thread's error to the caller) unless one is recorded already. */
 void loops_rt_put_error(const ug_error *err);

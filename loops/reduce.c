@@ -47,6 +47,8 @@ static LLVMValueRef add(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_dtype t
     return loops_emit_binop(g, TK_PLUS, a, b, t);
 }
 
+static void warn_if(loops_gen *g, LLVMValueRef cond, const char *msg);
+
 /* ------------------------------------------------------------ sequences
  * The line being reduced: element k of the operand x along `axis`, the
  * other axes fixed at idx (axis 0 of a 1-d operand for whole reductions). */
@@ -443,8 +445,12 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
                  what[mx + 2 * (nan && !arg)]);
     LLVMValueRef len = seq_len(s);
     loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
-    if (!arg)
-        return line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
+    if (!arg) {
+        LLVMValueRef r = line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
+        if (nan)
+            warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
+        return r;
+    }
     LLVMTypeRef vt = loops_vty(g, xd);
     LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
     LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
@@ -478,6 +484,29 @@ static LLVMValueRef divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_
     return loops_emit_binop(g, TK_SLASH, s, loops_emit_cast(g, count, UG_INT64, T), T);
 }
 
+/* NumPy's RuntimeWarning msg where cond holds (taken after the loop: the
+ * NumPy bridge warns, C callers ask ug_take_loop_warning). */
+static void warn_if(loops_gen *g, LLVMValueRef cond, const char *msg)
+{
+    LLVMBasicBlockRef yes = loops_block(g, "warn"), no = loops_block(g, "warn.done");
+    LLVMBuildCondBr(g->B, cond, yes, no);
+    LLVMPositionBuilderAtEnd(g->B, yes);
+    LLVMTypeRef ps[1] = {g->ptr};
+    LLVMValueRef args[1] = {LLVMBuildGlobalStringPtr(g->B, msg, "warning")};
+    loops_rt_call(g, "loops_rt_warn", g->vd, ps, args, 1, true);
+    LLVMBuildBr(g->B, no);
+    LLVMPositionBuilderAtEnd(g->B, no);
+}
+
+/* s / count in T, NaN where count <= 0 without dividing by it (the nan
+ * forms: NumPy divides there with 'invalid' ignored). */
+static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_dtype T)
+{
+    LLVMValueRef none = LLVMBuildICmp(g->B, LLVMIntSLE, count, i64c(g, 0), "");
+    LLVMValueRef d = divide(g, s, LLVMBuildSelect(g->B, none, i64c(g, 1), count, ""), T);
+    return LLVMBuildSelect(g->B, none, num(g, T, NAN), d, "");
+}
+
 /* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). */
 static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
 {
@@ -490,15 +519,15 @@ static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtyp
     if (nan)
         cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
     term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = T};
-    LLVMValueRef m = divide(g, line_sum(g, &t), cnt, T);
+    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, T) : divide(g, line_sum(g, &t), cnt, T);
     t.kind = nan ? T_NANSQDEV : T_SQDEV;
     t.m = m;
     LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
     LLVMValueRef zero = i64c(g, 0);
     LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");
-    LLVMValueRef v = divide(g, line_sum(g, &t), LLVMBuildSelect(g->B, bad, zero, dof, ""), T);
-    if (nan) /* nanvar: no degrees of freedom left is NaN */
-        v = LLVMBuildSelect(g->B, bad, num(g, T, NAN), v, "");
+    warn_if(g, bad, nan ? "Degrees of freedom <= 0 for slice." : "Degrees of freedom <= 0 for slice");
+    LLVMValueRef v = nan ? quiet_divide(g, line_sum(g, &t), dof, T) /* nanvar: no degrees of freedom left is NaN */
+                         : divide(g, line_sum(g, &t), LLVMBuildSelect(g->B, bad, zero, dof, ""), T);
     if (b == B_STD || b == B_NANSTD)
         v = loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     return v;
@@ -514,12 +543,16 @@ static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
     case B_NANSUM: return line_sum(g, &(term){.s = s, .kind = fx ? T_NANZERO : T_X, .T = T});
     case B_PROD: return line_prod(g, &(term){.s = s, .kind = T_X, .T = T});
     case B_NANPROD: return line_prod(g, &(term){.s = s, .kind = fx ? T_NANONE : T_X, .T = T});
-    case B_MEAN: return divide(g, line_sum(g, &(term){.s = s, .kind = T_X, .T = T}), seq_len(s), T);
-    case B_NANMEAN:
-        if (!fx)
+    case B_MEAN:
+    case B_NANMEAN: {
+        if (n->builtin == B_MEAN || !fx) {
+            warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(s), i64c(g, 0), ""), "Mean of empty slice");
             return divide(g, line_sum(g, &(term){.s = s, .kind = T_X, .T = T}), seq_len(s), T);
-        return divide(g, line_sum(g, &(term){.s = s, .kind = T_NANZERO, .T = T}),
-                      line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64}), T);
+        }
+        LLVMValueRef cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
+        warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "Mean of empty slice");
+        return quiet_divide(g, line_sum(g, &(term){.s = s, .kind = T_NANZERO, .T = T}), cnt, T);
+    }
     case B_VAR: case B_STD: case B_NANVAR: case B_NANSTD: return line_var(g, n, s, T);
     case B_ANY: return line_anyall(g, s, false);
     case B_ALL: return line_anyall(g, s, true);
@@ -680,6 +713,15 @@ static void partition_at(loops_gen *g, LLVMValueRef p, LLVMValueRef m, ug_dtype 
     loops_rt_call(g, "loops_rt_partition", g->vd, ps, args, 5, false);
 }
 
+/* NumPy's warnings for an order statistic with nothing to work on: no data
+ * at all, or only NaNs (the nan forms). */
+static void empty_warnings(loops_gen *g, LLVMValueRef empty, LLVMValueRef len)
+{
+    LLVMValueRef none = LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), "");
+    warn_if(g, LLVMBuildAnd(g->B, empty, none, ""), "Mean of empty slice");
+    warn_if(g, LLVMBuildAnd(g->B, empty, LLVMBuildNot(g->B, none, ""), ""), "All-NaN slice encountered");
+}
+
 /* The result r of an order statistic (NaN if the kept data had a NaN),
  * joined with NaN from block `from` (nothing to take the statistic of). */
 static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef hasnan, ug_dtype T,
@@ -711,6 +753,7 @@ static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s)
     LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildSRem(B, m, i64c(g, 2), ""), zero, "odd");
     LLVMValueRef lo = LLVMBuildSelect(B, odd, half, LLVMBuildSub(B, half, one, ""), "lo");
     LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
+    empty_warnings(g, empty, seq_len(s));
     LLVMValueRef safe_lo = LLVMBuildSelect(B, empty, zero, lo, "");
     LLVMBasicBlockRef work = loops_block(g, "median.work"), join = loops_block(g, "median.end"),
                       from = LLVMGetInsertBlock(B);
@@ -749,6 +792,7 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
         loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, m, zero, ""), "IndexError",
                 "cannot take a quantile of an empty array", n->pos.line);
     LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
+    empty_warnings(g, empty, seq_len(s));
     LLVMBasicBlockRef work = loops_block(g, "quantile.work"), join = loops_block(g, "quantile.end"),
                       from = LLVMGetInsertBlock(B);
     LLVMBuildCondBr(B, empty, join, work);

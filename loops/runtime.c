@@ -233,3 +233,27 @@ void loops_rt_put_error(const ug_error *err)
 }
 
 UG_API int ug_take_loop_error(ug_error *err) { return loops_rt_take_error(err); }
+
+static _Thread_local const char *rt_warning;
+static atomic_int rt_warnings; /* threads holding one: the common case skips the TLS access */
+
+void loops_rt_warn(const char *msg)
+{
+    if (rt_warning)
+        return;
+    rt_warning = msg;
+    atomic_fetch_add_explicit(&rt_warnings, 1, memory_order_relaxed);
+}
+
+int loops_rt_take_warning(const char **msg)
+{
+    if (!atomic_load_explicit(&rt_warnings, memory_order_relaxed) || !rt_warning)
+        return 0;
+    if (msg)
+        *msg = rt_warning;
+    rt_warning = NULL;
+    atomic_fetch_sub_explicit(&rt_warnings, 1, memory_order_relaxed);
+    return 1;
+}
+
+UG_API int ug_take_loop_warning(const char **msg) { return loops_rt_take_warning(msg); }

@@ -103,6 +103,7 @@ typedef struct region {
     const job *j;
     int64_t lo, n;       /* items [lo, lo + n) */
     int best;            /* lowest chunk that recorded an error (INT_MAX: none) */
+    const char *warning; /* a RuntimeWarning some chunk recorded, or NULL */
     ug_error err;        /* its error */
     int team;            /* threads the region got */
     int nchunks;         /* pieces of [lo, lo + n) */
@@ -202,6 +203,9 @@ static void chunk(int64_t n, int t, int T, int64_t *a, int64_t *b)
 static void collect_error(region *g, int t)
 {
     ug_error e;
+    const char *w;
+    if (loops_rt_take_warning(&w))
+        __atomic_store_n(&g->warning, w, __ATOMIC_RELAXED);
     if (!loops_rt_take_error(&e))
         return;
 #pragma omp critical(par_driver_err)
@@ -264,6 +268,8 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
         feraiseexcept(g.fpe);
     if (g.best != INT_MAX)
         loops_rt_put_error(&g.err);
+    if (g.warning)
+        loops_rt_warn(g.warning);
     if (g.team > 0 && g.slowest_ns > 0 && !g.faulted) /* the busiest thread sets the pace (a busy core, a straggler) */
         cost_fold(j, j->c_par, (double)g.slowest_ns * g.team / (double)n);
     par_fork_join_note(p, (double)(wall - g.slowest_ns));

@@ -237,6 +237,16 @@ static int strided_loop(PyArrayMethod_Context *ctx, char *const *data, const npy
     else
         a->fn((char **)data, (const intptr_t *)dims, (const intptr_t *)strides, a->data);
     ug_error err;
+    const char *warning;
+    if (ug_take_loop_warning(&warning)) { /* NumPy's RuntimeWarning (np.nanmean of all NaN ...) */
+        PyGILState_STATE g = PyGILState_Ensure();
+        int bad = PyErr_WarnEx(PyExc_RuntimeWarning, warning, 1); /* -1: warnings are errors here */
+        PyGILState_Release(g);
+        if (bad) {
+            ug_take_loop_error(NULL);
+            return -1;
+        }
+    }
     if (!ug_take_loop_error(&err))
         return 0;
     PyGILState_STATE g = PyGILState_Ensure();

@@ -330,6 +330,13 @@ UG_API int ug_ufunc_is_lazy(const ug_ufunc *f);
  * the NumPy bridge) that run loops directly. */
 UG_API int ug_take_loop_error(ug_error *err);
 
+/* After a loop ran on the calling thread: nonzero if a kernel's array
+ * function recorded one of NumPy's RuntimeWarnings ("Mean of empty slice",
+ * "All-NaN slice encountered", "Degrees of freedom <= 0 for slice"); *msg
+ * (may be NULL) gets the text, valid while the ufunc lives, and the record is
+ * cleared. The result stays valid; NumPy's bridge turns it into a warning. */
+UG_API int ug_take_loop_warning(const char **msg);
+
 /* ------------------------------------------------------------------ calling */
 
 enum {

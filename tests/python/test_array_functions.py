@@ -356,3 +356,32 @@ def test_2d_sorts_sort_each_row(a):
     s, i = k(a)
     same(s, np.sort(a))
     same(i, np.argsort(a.T, kind="stable").T)
+
+
+WARNED = [("mean", "e", "", "Mean of empty slice"), ("var", "e", "", "Degrees of freedom <= 0 for slice"),
+          ("std", "one", ", ddof=1", "Degrees of freedom <= 0 for slice"), ("nanmean", "n", "", "Mean of empty slice"),
+          ("nanvar", "n", "", "Degrees of freedom <= 0 for slice."), ("nanmin", "n", "", "All-NaN slice encountered"),
+          ("nanmax", "n", "", "All-NaN slice encountered"), ("median", "e", "", "Mean of empty slice"),
+          ("nanmedian", "n", "", "All-NaN slice encountered"), ("nanquantile", "n", ", 0.5", "All-NaN slice encountered"),
+          ("nanpercentile", "e", ", 5", "Mean of empty slice")]
+
+
+@pytest.mark.parametrize("f, data_, extra, msg", WARNED)
+@pytest.mark.parametrize("target", ["cpu", "parallel"])
+def test_numpy_runtime_warnings(f, data_, extra, msg, target):
+    """NumPy's RuntimeWarning where NumPy gives one (np.nanmean of all NaN ...), the value NaN; as an error under
+    warnings-as-errors; none where there is data."""
+    arg = {"e": np.zeros((3, 0)), "n": np.full((3, 2), np.nan), "one": np.ones((3, 1))}[data_]
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a{extra})\n", ["void(f8[:], f8[:])"], "(n)->()",
+                             target=target)
+    with warnings.catch_warnings(record=True) as w, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        got = k(arg)
+        want = [str(x.message) for x in w]
+    assert np.isnan(got).all()
+    assert msg in want, want
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning, match=re.escape(msg)):
+            k(arg)
+        k(np.ones((3, 4)))  # data: no warning
