@@ -556,7 +556,7 @@ def _disable_compile(uf):
     _ufuncgen.disable_compile(uf)
     st.spec["dynamic"] = False
     # What a rebuild (unpickling) compiles: the loops there are now, in order.
-    st.spec["signatures"] = tuple(_loop_sig(t, uf.nin) for t in loops(uf)) or None
+    st.spec["signatures"] = tuple(_loop_sig(uf, t) for t in loops(uf)) or None
     _refresh(uf)
 
 
@@ -566,8 +566,14 @@ def _refresh(uf):
         uf.signatures = list(uf.types)
 
 
-def _loop_sig(types, nin):
-    return ",".join(types[:nin]) + "->" + ",".join(types[nin:])
+def _loop_sig(uf, types):
+    """A loop's dtypes as a signature string the C parser reads back. A gufunc
+    without outputs ("(n),()") has no NumPy spelling ("d->" is not one), so
+    it is written as Numba's void(float64[:], float64), ranks from the layout."""
+    if uf.nout:
+        return ",".join(types[:uf.nin]) + "->" + ",".join(types[uf.nin:])
+    ranks = [len([d for d in core.split(",") if d.strip()]) for core in re.findall(r"\(([^)]*)\)", uf.signature or "")]
+    return "void(" + ", ".join(t + ("[" + ", ".join([":"] * r) + "]" if r else "") for t, r in zip(types, ranks)) + ")"
 
 
 def _inspect_text(uf, what: str, file=None):

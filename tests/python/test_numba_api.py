@@ -617,6 +617,26 @@ def test_inspect_text_per_signature():
     assert "mul_add" in ty["dd->d"] and "float64" in ty["dd->d"] and "float32" in ty["ff->f"]
 
 
+def test_inspect_and_disable_compile_of_a_gufunc_without_outputs():
+    """'(n,m),()' has no NumPy signature spelling ('dd->' is refused): the
+    dumps and the frozen signatures a pickle carries were 'float64->...'."""
+    src = "def fill(a, x):\n    for i in range(a.shape[0]):\n        a[i, 0] = x\n"
+    g = ufuncgen.guvectorize(["void(f8[:, :], f8)", "void(f4[:, :], f4)"], "(n,m),()", writable_args=(0,))(src)
+    w = ufuncgen.wrapper(g)
+    ir, asm, ty = w.inspect_llvm(), w.inspect_asm(), w.inspect_types()
+    assert list(ir) == list(asm) == list(ty) == ["dd->", "ff->"]
+    assert "double" in ir["dd->"] and "float" in ir["ff->"] and ".text" in asm["dd->"]
+    assert "fill" in ty["dd->"] and "float32" in ty["ff->"]
+    lazy = ufuncgen.guvectorize(layout="(n)", writable_args=(0,))("def neg(a):\n    for i in range(a.shape[0]):\n        a[i] = -a[i]\n")
+    a = np.arange(3.0)
+    lazy(a)
+    ufuncgen.wrapper(lazy).disable_compile()
+    again = pickle.loads(pickle.dumps(lazy))
+    assert again.types == ["d->"]
+    again(a)
+    np.testing.assert_array_equal(a, [0.0, 1.0, 2.0])
+
+
 def test_disable_jit_runs_python(run_python, tmp_path):
     script = tmp_path / "nojit.py"
     script.write_text(textwrap.dedent("""
