@@ -945,3 +945,31 @@ def test_typing_files_and_license_ship_with_the_package():
     dist = importlib.metadata.distribution("ufuncgen")
     lic = [f for f in dist.files or () if f.name.startswith("LICENSE")]
     assert lic and "Copyright (c) 2026, the ufuncgen developers" in lic[0].read_text()
+
+
+def test_loop_variable_read_after_a_loop_that_may_not_run_is_numbas_value():
+    """Python raises UnboundLocalError when such a loop ran zero times; Numba
+    compiles the read (its own test_dataflow.for_break, in nopython mode) and
+    gives 0 there. ufuncgen accepts the kernels Numba accepts, with Numba's
+    values: the search idiom (break out, use the index) must compile."""
+    def last(n):
+        for i in range(n):
+            pass
+        return i
+
+    def first_above(a, x, out):
+        for j in range(a.shape[0]):
+            if a[j] > x:
+                break
+        out[0] = j
+
+    u, nb = ufuncgen.vectorize(["i8(i8)"])(last), numba.vectorize(["i8(i8)"])(last)
+    n = np.array([3, 0, -2, 1])
+    np.testing.assert_array_equal(u(n), nb(n))
+    assert u(n).tolist() == [2, 0, 0, 0]
+    sig, layout = ["void(f8[:], f8, i8[:])"], "(n),()->()"
+    gu, gnb = ufuncgen.guvectorize(sig, layout)(first_above), numba.guvectorize(sig, layout)(first_above)
+    a = np.array([[1.0, 5.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(gu(a, 1.5), gnb(a, 1.5))
+    assert gu(a, 1.5).tolist() == [1, 2]
+    assert gu(np.zeros(0), 1.0) == gnb(np.zeros(0), 1.0) == 0
