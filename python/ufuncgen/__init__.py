@@ -694,7 +694,8 @@ def guvectorize(*args, **kwargs):
     "f8[:], f8[:], f8[:]", "dd->d", void(float64[:], ...) or a tuple of
     type objects (float64[:], int64, float64[:]); [::1] is accepted (every
     stride is honoured). guvectorize(layout) alone makes a lazy gufunc whose
-    outputs take the promoted input dtype. writable_args: inputs (index or
+    outputs take the promoted input dtype, or out='s dtypes when given (a loop
+    is compiled for them, as Numba's dynamic gufunc does). writable_args: inputs (index or
     name) the kernel may write. boundscheck: out-of-range indexing raises
     IndexError instead of being undefined. Other options as for vectorize.
 
