@@ -2,7 +2,8 @@
  *
  * The driver is a straight line: new context → lower the kernel (lower.c) →
  * emit the NumPy-ABI loop (inner.c) → verify → optimise (default<On>, or a
- * leaner pipeline for scalar kernels at O2) → object bytes.
+ * leaner pipeline for scalar kernels at O2) → guard speculated FP operations
+ * (guard.c) → object bytes.
  * Each call owns its LLVMContext, so compilations on different threads share
  * nothing but the host TargetMachine, which is created once per thread
  * (creating one costs about a millisecond; a TargetMachine is not safe to use
@@ -346,7 +347,10 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
         st = optimise(g, tm);
     if (!st) {
         drop_compiler_used(g);
+        loops_guard_speculated(g);
         loops_finish_inner(g);
+        if (want_verify())
+            st = verify(g);
     }
     double t2 = cpu_ms();
     if (!st && dump_has("ir"))
