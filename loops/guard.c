@@ -160,13 +160,39 @@ static int fp_kind(LLVMValueRef I, double *safe)
     return PARTIAL;
 }
 
+/* The predicate true exactly where p is false (NaN operands included). */
+static LLVMRealPredicate inverse(LLVMRealPredicate p)
+{
+    static const LLVMRealPredicate inv[] = {
+        [LLVMRealPredicateFalse] = LLVMRealPredicateTrue, [LLVMRealOEQ] = LLVMRealUNE, [LLVMRealOGT] = LLVMRealULE,
+        [LLVMRealOGE] = LLVMRealULT, [LLVMRealOLT] = LLVMRealUGE, [LLVMRealOLE] = LLVMRealUGT,
+        [LLVMRealONE] = LLVMRealUEQ, [LLVMRealORD] = LLVMRealUNO, [LLVMRealUNO] = LLVMRealORD,
+        [LLVMRealUEQ] = LLVMRealONE, [LLVMRealUGT] = LLVMRealOLE, [LLVMRealUGE] = LLVMRealOLT,
+        [LLVMRealULT] = LLVMRealOGE, [LLVMRealULE] = LLVMRealOGT, [LLVMRealUNE] = LLVMRealOEQ,
+        [LLVMRealPredicateTrue] = LLVMRealPredicateFalse,
+    };
+    return inv[p];
+}
+
 /* select(cond, o, safe) when the arm is the true one, else select(cond, safe, o). */
 static LLVMValueRef guarded(LLVMBuilderRef B, LLVMValueRef cond, bool taken_if_true, LLVMValueRef o, double safe)
 {
     LLVMTypeRef t = LLVMTypeOf(o);
     LLVMValueRef s;
     unsigned n = lanes(t);
-    if (n) {
+    if (!n) {
+        s = LLVMConstReal(t, safe);
+        /* A comparison of its own, the inverse one (an identical compare
+         * would be merged back): x86 turns a scalar select into compare and
+         * blend only when its compare has one use, else into a branch (the
+         * blend's select too: a leaky ReLU on strided data ran 4.5x slower
+         * on mispredicted branches). */
+        if (LLVMIsAFCmpInst(cond)) {
+            LLVMRealPredicate inv = inverse(LLVMGetFCmpPredicate(cond));
+            cond = LLVMBuildFCmp(B, inv, LLVMGetOperand(cond, 0), LLVMGetOperand(cond, 1), "ug.guard.c");
+            taken_if_true = !taken_if_true;
+        }
+    } else {
         LLVMValueRef e = LLVMConstReal(LLVMGetElementType(t), safe);
         LLVMValueRef *es = malloc(sizeof *es * n);
         if (!es)
@@ -175,8 +201,7 @@ static LLVMValueRef guarded(LLVMBuilderRef B, LLVMValueRef cond, bool taken_if_t
             es[k] = e;
         s = LLVMConstVector(es, n);
         free(es);
-    } else
-        s = LLVMConstReal(t, safe);
+    }
     return taken_if_true ? LLVMBuildSelect(B, cond, o, s, "ug.guard") : LLVMBuildSelect(B, cond, s, o, "ug.guard");
 }
 
