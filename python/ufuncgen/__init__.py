@@ -206,6 +206,17 @@ def _fastmath_code(fm) -> int:
     return code
 
 
+_MATH = {"fast": 0, "libm": 1}  # ug_math: UG_MATH_FAST, UG_MATH_LIBM
+
+
+def _math_code(math) -> int:
+    """math='fast' (libmvec, the default) or 'libm' (glibc's scalar libm: NumPy's bits)."""
+    try:
+        return _MATH[math]
+    except (KeyError, TypeError):
+        raise ValueError(f"math must be 'fast' or 'libm', not {math!r}") from None
+
+
 def _identity_code(identity) -> int:
     if identity is None:
         return _ufuncgen.IDENTITY_NONE
@@ -229,7 +240,7 @@ def _target_code(target) -> int:
 
 # Numba's option names (UFuncTargetOptions and the decorators' own), then ufuncgen's.
 _COMMON = {"target", "cache", "identity", "fastmath", "boundscheck", "nopython", "forceobj", "nogil", "locals",
-           "writable_args", "name", "kernel", "num_threads"}
+           "writable_args", "name", "kernel", "num_threads", "math"}
 _KNOWN = {"vectorize": _COMMON, "guvectorize": _COMMON | {"is_dynamic"}}
 
 
@@ -264,8 +275,10 @@ def _options(kind: str, kw: dict) -> dict:
         target=kw.get("target", "cpu"), cache=bool(kw.get("cache", False)), identity=kw.get("identity"),
         fastmath=_fastmath_code(kw.get("fastmath", False)), boundscheck=bool(kw.get("boundscheck") or False),
         writable_args=kw.get("writable_args") or (), name=kw.get("name"), kernel=kw.get("kernel"),
-        num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)))
+        num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)),
+        math=kw.get("math", "fast"))
     _target_code(o["target"])
+    _math_code(o["math"])
     _identity_code(o["identity"])
     if o["num_threads"] not in (0, None):
         o["num_threads"] = _check_threads(o["num_threads"], "num_threads")
@@ -353,6 +366,7 @@ def _make_ufunc(spec: dict, sigs):
         fastmath=int(spec["fastmath"]), boundscheck=int(bool(spec["boundscheck"])),
         identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
         writable_args=tuple(spec["writable_args"]), locals=spec.get("locals"),
+        math=_math_code(spec.get("math", "fast")),
     )
 
 
@@ -416,6 +430,7 @@ def _spec(kernel, layout, signatures, opts: dict, kind: str):
         "target": opts["target"],
         "cache": opts["cache"],
         "fastmath": opts["fastmath"],
+        "math": opts["math"],
         "locals": opts.get("locals"),
         "boundscheck": opts["boundscheck"],
         "identity": opts["identity"],
@@ -624,8 +639,8 @@ def _vectorize_args(signatures=None, target="cpu", cache=False, identity=None, f
 
 def vectorize(*args, **kwargs):
     """vectorize(signatures=None, target='cpu', cache=False, identity=None, fastmath=False,
-    boundscheck=False, *, name=None, kernel=None, num_threads=0, nopython=True, nogil=False,
-    forceobj=False, writable_args=())
+    boundscheck=False, *, name=None, kernel=None, num_threads=0, math='fast', nopython=True,
+    nogil=False, forceobj=False, writable_args=())
 
     Make a numpy.ufunc from a scalar kernel (Numba's @vectorize).
 
@@ -640,7 +655,10 @@ def vectorize(*args, **kwargs):
       'arcp', 'contract', 'afn', 'reassoc'}. boundscheck: kept for symmetry
       with guvectorize. name: the ufunc's __name__. kernel: which def of a
       multi-def source is the kernel. num_threads: threads of this ufunc
-      (target='parallel'). nopython, nogil, forceobj=False: Numba's, no-ops;
+      (target='parallel'). math: 'fast' (glibc's libmvec vector routines,
+      within the ulp bounds the README lists) or 'libm' (glibc's scalar
+      libm per element: NumPy's results bit for bit where NumPy calls libm;
+      x ** y is glibc's pow in both). nopython, nogil, forceobj=False: Numba's, no-ops;
       forceobj=True and locals= raise NotImplementedError, unknown options
       KeyError (as Numba).
 
@@ -682,7 +700,7 @@ def _guvectorize_args(signatures=None, layout=None, target="cpu", cache=False, w
 
 def guvectorize(*args, **kwargs):
     """guvectorize(signatures, layout, target='cpu', cache=False, writable_args=(), identity=None,
-    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False,
+    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False, math='fast',
     nopython=True, nogil=False, forceobj=False)
 
     Make a generalized numpy.ufunc (gufunc) from a kernel over core
