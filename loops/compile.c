@@ -205,6 +205,20 @@ static void drop_compiler_used(loops_gen *g)
         LLVMDeleteGlobal(gv);
 }
 
+/* After optimisation the vectoriser is done with the vector-function-abi-
+ * variant attributes of math calls; IPO may since have changed such a call
+ * (ug.mvec.log1p(25.0) specialised to a call without arguments), which the
+ * verifier then rejects as a variant for the wrong signature. */
+static void drop_vector_variants(loops_gen *g)
+{
+    static const char k[] = "vector-function-abi-variant";
+    for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); fn; fn = LLVMGetNextFunction(fn))
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+            for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+                if (LLVMGetInstructionOpcode(in) == LLVMCall)
+                    LLVMRemoveCallSiteStringAttribute(in, LLVMAttributeFunctionIndex, k, sizeof k - 1);
+}
+
 static bool want_verify(void)
 {
 #ifndef NDEBUG
@@ -347,6 +361,7 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
         st = optimise(g, tm);
     if (!st) {
         drop_compiler_used(g);
+        drop_vector_variants(g);
         loops_guard_speculated(g);
         loops_finish_inner(g);
         if (want_verify())

@@ -9,42 +9,73 @@
  * written at lowering do not survive: inside the branch the condition is
  * known true and the guard folds away before vectorisation.
  *
- * So this pass runs after optimisation, on the blends themselves. For each
- * select (and masked store/scatter) with a variable condition, the cone of
- * an arm is the instructions of its block whose every use is in the cone or
- * that arm: they are computed only for it. In lanes where the arm is not
- * taken, their floating-point operations get safe operands instead —
- * select(cond, x, 1.0) — so they raise nothing there. Operations with a
- * partial domain (division, remainder, math calls, float-to-int) get all
- * their operands guarded; total ones (+, -, *, fma, narrowing) those from
- * outside the cone (inside it, operands are already results of guarded
- * operations). A cone stops at lane-crossing instructions (shuffles,
- * element insert/extract, reductions, bitcasts that change the lane count):
- * there the condition's lanes are no longer the value's. Values in taken
- * lanes are unchanged, so results are bit-identical; the cost is one blend
- * per guarded operand, only in if-converted code.
+ * So this pass runs after optimisation and asks, for each instruction of a
+ * block, in which lanes its value is needed: a set of conditions that all
+ * hold wherever some use needs it. An arm of a select is needed where the
+ * select is and its condition holds (or fails, for the other arm); a
+ * masked store's value where its mask holds; an element-wise operand where
+ * its user is; anything else (stores, other blocks, phis, shuffles, calls
+ * with side effects) everywhere. Walking the block backwards gives every
+ * instruction the conditions common to all its uses; a condition that is a
+ * logical and (select c, a, false) also implies its parts, so `if y != 0:
+ * q = x / y` followed by `if q > 1.0:` leaves x / y needed where y != 0
+ * only. A condition computed from the instruction itself is dropped.
+ *
+ * A floating-point operation needed only under conditions then gets safe
+ * operands where they fail — select(cond, x, 1.0) — so it raises nothing
+ * there: partial-domain ones (division, remainder, math calls,
+ * float-to-int) all their operands, total ones (+, -, *, fma, narrowing)
+ * those not computed under the same conditions (those are results of
+ * guarded operations already). Values in the lanes that use them are
+ * unchanged, so results are bit-identical; the cost is a blend per guarded
+ * operand, only in if-converted code.
  *
  * Requires optimised IR (runs once, after the pipeline); breaks nothing.
  * Skipped under fastmath (flags are not kept exact there either).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loops/gen.h"
 
-#define CONE_MAX 256
+#define MAXLIT 8 /* conditions remembered per instruction; more are dropped (fewer guards, never wrong ones) */
 
-typedef struct cone {
-    LLVMValueRef v[CONE_MAX];
+typedef struct lit {
+    LLVMValueRef cond;
+    bool holds; /* needed where cond is true (else where it is false) */
+} lit;
+
+/* Where an instruction's value is needed: everywhere (all) or where every
+ * literal holds. */
+typedef struct need {
+    bool all;
     int n;
-} cone;
+    lit l[MAXLIT];
+} need;
 
-static bool in_cone(const cone *c, LLVMValueRef v)
+typedef struct block {
+    LLVMValueRef *ins; /* the block's instructions in order */
+    need *need;
+    int n;
+    LLVMValueRef *keys; /* open addressing: instruction -> index + 1 */
+    int *vals;
+    int cap;
+    int *seen; /* per instruction: the stamp of the last depends_on question that visited it */
+    int stamp;
+    struct made { /* guards made so far, in block order: each is above the later instructions */
+        LLVMValueRef o, g;
+        double safe;
+        need s;
+    } *made;
+    int nmade, capmade;
+} block;
+
+/* ------------------------------------------------------------ helpers */
+
+static unsigned lanes(LLVMTypeRef t)
 {
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i] == v)
-            return true;
-    return false;
+    return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetVectorSize(t) : 0;
 }
 
 static bool is_fp(LLVMTypeRef t)
@@ -55,11 +86,6 @@ static bool is_fp(LLVMTypeRef t)
     return k == LLVMFloatTypeKind || k == LLVMDoubleTypeKind || k == LLVMHalfTypeKind;
 }
 
-static unsigned lanes(LLVMTypeRef t)
-{
-    return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetVectorSize(t) : 0;
-}
-
 static const char *callee_name(LLVMValueRef call)
 {
     LLVMValueRef f = LLVMGetCalledValue(call);
@@ -67,66 +93,248 @@ static const char *callee_name(LLVMValueRef call)
     return f && LLVMIsAFunction(f) ? LLVMGetValueName2(f, &len) : "";
 }
 
-/* Whether an instruction may sit inside a cone: element-wise, same lanes. */
-static bool lane_wise(LLVMValueRef I)
+/* A call that only computes: memory(none) on the callee (math functions,
+ * libmvec variants, pure intrinsics). Others run regardless of their uses. */
+static bool pure_call(LLVMValueRef call)
 {
-    switch (LLVMGetInstructionOpcode(I)) {
+    LLVMValueRef f = LLVMGetCalledValue(call);
+    if (!f || !LLVMIsAFunction(f))
+        return false;
+    unsigned k = LLVMGetEnumAttributeKindForName("memory", 6);
+    LLVMAttributeRef a = LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, k);
+    return a && LLVMGetEnumAttributeValue(a) == 0;
+}
+
+/* Whether a use by U passes U's own need on: U is element-wise, lane for lane. */
+static bool lane_wise(LLVMValueRef U)
+{
+    switch (LLVMGetInstructionOpcode(U)) {
     case LLVMPHI:
     case LLVMShuffleVector:
     case LLVMExtractElement:
     case LLVMInsertElement:
     case LLVMStore:
-    case LLVMLoad: /* its address is not a lane value; loads raise no FP flags anyway */
+    case LLVMLoad:
+    case LLVMGetElementPtr:
+    case LLVMAlloca:
+    case LLVMBr:
+    case LLVMSwitch:
+    case LLVMRet:
         return false;
-    case LLVMBitCast: return lanes(LLVMTypeOf(I)) == lanes(LLVMTypeOf(LLVMGetOperand(I, 0)));
-    case LLVMCall: {
-        const char *name = callee_name(I);
-        return strncmp(name, "llvm.vector.reduce", 18) && strncmp(name, "llvm.masked", 11) &&
-               strncmp(name, "llvm.experimental", 17);
-    }
+    case LLVMBitCast: return lanes(LLVMTypeOf(U)) == lanes(LLVMTypeOf(LLVMGetOperand(U, 0)));
+    case LLVMCall: return pure_call(U) && strncmp(callee_name(U), "llvm.vector.reduce", 18);
     default: return true;
     }
 }
 
-/* Every use of v is an instruction of the cone, or operand `arm` of S. */
-static bool used_only_by(LLVMValueRef v, const cone *c, LLVMValueRef S, unsigned arm)
+/* A constant of all ones bits: true, or a vector of trues. */
+static bool all_ones(LLVMValueRef v)
 {
-    for (LLVMUseRef u = LLVMGetFirstUse(v); u; u = LLVMGetNextUse(u)) {
-        LLVMValueRef user = LLVMGetUser(u);
-        if (user == S ? u != LLVMGetOperandUse(S, arm) : !in_cone(c, user))
+    if (!v || !LLVMIsConstant(v))
+        return false;
+    if (LLVMIsAConstantInt(v))
+        return LLVMConstIntGetZExtValue(v) == (LLVMGetIntTypeWidth(LLVMTypeOf(v)) >= 64 ? ~0ULL
+                                               : (1ULL << LLVMGetIntTypeWidth(LLVMTypeOf(v))) - 1);
+    unsigned n = lanes(LLVMTypeOf(v));
+    for (unsigned k = 0; k < n; k++)
+        if (!all_ones(LLVMGetAggregateElement(v, k)))
             return false;
+    return n > 0;
+}
+
+static bool is_masked_store(LLVMValueRef I)
+{
+    if (LLVMGetInstructionOpcode(I) != LLVMCall)
+        return false;
+    const char *name = callee_name(I);
+    return !strncmp(name, "llvm.masked.store", 17) || !strncmp(name, "llvm.masked.scatter", 19);
+}
+
+/* ------------------------------------------------------------ the block's index */
+
+static size_t slot(const block *b, LLVMValueRef v)
+{
+    return (size_t)(((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15u) & (size_t)(b->cap - 1);
+}
+
+static int index_of(const block *b, LLVMValueRef v)
+{
+    for (size_t s = slot(b, v);; s = (s + 1) & (size_t)(b->cap - 1)) {
+        if (!b->keys[s])
+            return -1;
+        if (b->keys[s] == v)
+            return b->vals[s] - 1;
+    }
+}
+
+static bool block_load(block *b, LLVMBasicBlockRef bb)
+{
+    int n = 0;
+    for (LLVMValueRef I = LLVMGetFirstInstruction(bb); I; I = LLVMGetNextInstruction(I))
+        n++;
+    b->n = n;
+    for (b->cap = 16; b->cap < 2 * n; b->cap *= 2)
+        ;
+    b->ins = malloc(sizeof *b->ins * (size_t)(n ? n : 1));
+    b->need = calloc((size_t)(n ? n : 1), sizeof *b->need);
+    b->keys = calloc((size_t)b->cap, sizeof *b->keys);
+    b->vals = calloc((size_t)b->cap, sizeof *b->vals);
+    b->seen = calloc((size_t)(n ? n : 1), sizeof *b->seen);
+    if (!b->ins || !b->need || !b->keys || !b->vals || !b->seen)
+        return false;
+    int i = 0;
+    for (LLVMValueRef I = LLVMGetFirstInstruction(bb); I; I = LLVMGetNextInstruction(I), i++) {
+        b->ins[i] = I;
+        size_t s = slot(b, I);
+        while (b->keys[s])
+            s = (s + 1) & (size_t)(b->cap - 1);
+        b->keys[s] = I;
+        b->vals[s] = i + 1;
     }
     return true;
 }
 
-static bool candidate(LLVMValueRef v, LLVMBasicBlockRef bb)
+static void block_free(block *b)
 {
-    return v && LLVMIsAInstruction(v) && LLVMGetInstructionParent(v) == bb && lane_wise(v);
+    free(b->ins);
+    free(b->need);
+    free(b->keys);
+    free(b->vals);
+    free(b->seen);
+    free(b->made);
 }
 
-/* The instructions computed only for operand `arm` of S (its block's). */
-static void grow_cone(cone *c, LLVMValueRef S, unsigned arm)
+/* ------------------------------------------------------------ needed lanes */
+
+static bool has_lit(const need *s, lit l)
 {
-    LLVMBasicBlockRef bb = LLVMGetInstructionParent(S);
-    LLVMValueRef v = LLVMGetOperand(S, arm);
-    c->n = 0;
-    if (!candidate(v, bb) || !used_only_by(v, c, S, arm))
+    for (int k = 0; k < s->n; k++)
+        if (s->l[k].cond == l.cond && s->l[k].holds == l.holds)
+            return true;
+    return false;
+}
+
+static void add_lit(need *s, lit l)
+{
+    if (!has_lit(s, l) && s->n < MAXLIT)
+        s->l[s->n++] = l;
+}
+
+/* l and what it implies: (a and b) holds -> a, b hold; (a or b) fails -> a,
+ * b fail; (not a) holds -> a fails. Select forms too (LLVM's logical and/or). */
+static void add_implied(need *s, lit l, int depth)
+{
+    add_lit(s, l);
+    LLVMValueRef c = l.cond;
+    if (depth > 4 || !LLVMIsAInstruction(c))
         return;
-    c->v[c->n++] = v;
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (int i = 0; i < c->n && c->n < CONE_MAX; i++) {
-            int nops = LLVMGetNumOperands(c->v[i]);
-            for (int k = 0; k < nops && c->n < CONE_MAX; k++) {
-                LLVMValueRef o = LLVMGetOperand(c->v[i], (unsigned)k);
-                if (candidate(o, bb) && !in_cone(c, o) && used_only_by(o, c, S, arm)) {
-                    c->v[c->n++] = o;
-                    grew = true;
-                }
-            }
-        }
+    LLVMOpcode op = LLVMGetInstructionOpcode(c);
+    if (op == LLVMXor && all_ones(LLVMGetOperand(c, 1))) {
+        add_implied(s, (lit){LLVMGetOperand(c, 0), !l.holds}, depth + 1);
+        return;
+    }
+    bool and_like = false, or_like = false;
+    LLVMValueRef a = NULL, b = NULL;
+    if (op == LLVMAnd || op == LLVMOr) {
+        a = LLVMGetOperand(c, 0), b = LLVMGetOperand(c, 1);
+        and_like = op == LLVMAnd, or_like = op == LLVMOr;
+    } else if (op == LLVMSelect) {
+        LLVMValueRef t = LLVMGetOperand(c, 1), f = LLVMGetOperand(c, 2);
+        a = LLVMGetOperand(c, 0);
+        if (LLVMIsConstant(f) && LLVMIsNull(f))
+            b = t, and_like = true; /* select a, b, false */
+        else if (all_ones(t))
+            b = f, or_like = true; /* select a, true, b */
+    }
+    if ((and_like && l.holds) || (or_like && !l.holds)) {
+        add_implied(s, (lit){a, l.holds}, depth + 1);
+        add_implied(s, (lit){b, l.holds}, depth + 1);
     }
 }
+
+/* Whether value v is computed from instruction i of the block: only
+ * instructions after it can be; each is visited once per question. */
+static bool depends_on(block *b, LLVMValueRef v, int i)
+{
+    int j = LLVMIsAInstruction(v) ? index_of(b, v) : -1;
+    if (j == i)
+        return true;
+    if (j < i || LLVMIsAPHINode(v) || b->seen[j] == b->stamp)
+        return false;
+    b->seen[j] = b->stamp;
+    for (int k = 0; k < LLVMGetNumOperands(v); k++)
+        if (depends_on(b, LLVMGetOperand(v, (unsigned)k), i))
+            return true;
+    return false;
+}
+
+/* What one use (operand k of user U) needs of the value. */
+static need use_need(const block *b, LLVMValueRef U, unsigned k)
+{
+    need all = {.all = true};
+    int u = index_of(b, U);
+    if (u < 0)
+        return all; /* another block */
+    need s = b->need[u];
+    if (LLVMGetInstructionOpcode(U) == LLVMSelect && k > 0 && !LLVMIsConstant(LLVMGetOperand(U, 0))) {
+        if (s.all)
+            s = (need){0};
+        add_implied(&s, (lit){LLVMGetOperand(U, 0), k == 1}, 0);
+        return s;
+    }
+    if (is_masked_store(U)) {
+        if (k != 0)
+            return all;
+        s = (need){0};
+        add_implied(&s, (lit){LLVMGetOperand(U, 3), true}, 0);
+        return s;
+    }
+    return lane_wise(U) ? s : all;
+}
+
+/* Intersection of what the uses of instruction i need. */
+static void compute_need(block *b, int i)
+{
+    LLVMValueRef x = b->ins[i];
+    need r = {.all = true};
+    bool first = true;
+    LLVMOpcode op = LLVMGetInstructionOpcode(x);
+    if (op == LLVMStore || op == LLVMPHI || (op == LLVMCall && !pure_call(x) && !is_masked_store(x)) ||
+        !LLVMGetFirstUse(x)) {
+        b->need[i] = r; /* runs regardless (or nothing reads it) */
+        return;
+    }
+    for (LLVMUseRef use = LLVMGetFirstUse(x); use && !(!first && r.all); use = LLVMGetNextUse(use)) {
+        LLVMValueRef U = LLVMGetUser(use);
+        unsigned k = 0;
+        while ((int)k < LLVMGetNumOperands(U) && LLVMGetOperandUse(U, k) != use)
+            k++;
+        need s = use_need(b, U, k);
+        if (first) {
+            r = s;
+            first = false;
+        } else if (s.all) {
+            r = s;
+        } else {
+            need t = {0};
+            for (int m = 0; m < r.n; m++)
+                if (has_lit(&s, r.l[m]))
+                    t.l[t.n++] = r.l[m];
+            r = t;
+            r.all = r.n == 0;
+        }
+    }
+    need clean = {0}; /* conditions computed from x itself cannot guard it */
+    for (int m = 0; !r.all && m < r.n; m++) {
+        b->stamp++;
+        if (!depends_on(b, r.l[m].cond, i))
+            clean.l[clean.n++] = r.l[m];
+    }
+    clean.all = clean.n == 0;
+    b->need[i] = clean;
+}
+
+/* ------------------------------------------------------------ guards */
 
 enum { NO_FLAGS, TOTAL, PARTIAL };
 
@@ -146,9 +354,11 @@ static int fp_kind(LLVMValueRef I, double *safe)
     case LLVMCall: break;
     default: return NO_FLAGS;
     }
+    if (!pure_call(I))
+        return NO_FLAGS;
     static const char *const quiet[] = {"llvm.fabs", "llvm.copysign", "llvm.floor", "llvm.ceil", "llvm.trunc",
                                         "llvm.rint", "llvm.nearbyint", "llvm.round", "llvm.minnum", "llvm.maxnum",
-                                        "llvm.minimum", "llvm.maximum", "llvm.assume"};
+                                        "llvm.minimum", "llvm.maximum"};
     const char *name = callee_name(I);
     for (size_t k = 0; k < sizeof quiet / sizeof *quiet; k++)
         if (!strncmp(name, quiet[k], strlen(quiet[k])))
@@ -157,6 +367,8 @@ static int fp_kind(LLVMValueRef I, double *safe)
         return TOTAL;
     if (strstr(name, "atanh") || strstr(name, "fpto"))
         *safe = 0.0;
+    if (strstr(name, "acosh")) /* libmvec's acosh(1.0) raises "invalid" (measured: glibc 2.36) */
+        *safe = 2.0;
     return PARTIAL;
 }
 
@@ -174,37 +386,6 @@ static LLVMRealPredicate inverse(LLVMRealPredicate p)
     return inv[p];
 }
 
-/* select(cond, o, safe) when the arm is the true one, else select(cond, safe, o). */
-static LLVMValueRef guarded(LLVMBuilderRef B, LLVMValueRef cond, bool taken_if_true, LLVMValueRef o, double safe)
-{
-    LLVMTypeRef t = LLVMTypeOf(o);
-    LLVMValueRef s;
-    unsigned n = lanes(t);
-    if (!n) {
-        s = LLVMConstReal(t, safe);
-        /* A comparison of its own, the inverse one (an identical compare
-         * would be merged back): x86 turns a scalar select into compare and
-         * blend only when its compare has one use, else into a branch (the
-         * blend's select too: a leaky ReLU on strided data ran 4.5x slower
-         * on mispredicted branches). */
-        if (LLVMIsAFCmpInst(cond)) {
-            LLVMRealPredicate inv = inverse(LLVMGetFCmpPredicate(cond));
-            cond = LLVMBuildFCmp(B, inv, LLVMGetOperand(cond, 0), LLVMGetOperand(cond, 1), "ug.guard.c");
-            taken_if_true = !taken_if_true;
-        }
-    } else {
-        LLVMValueRef e = LLVMConstReal(LLVMGetElementType(t), safe);
-        LLVMValueRef *es = malloc(sizeof *es * n);
-        if (!es)
-            return o;
-        for (unsigned k = 0; k < n; k++)
-            es[k] = e;
-        s = LLVMConstVector(es, n);
-        free(es);
-    }
-    return taken_if_true ? LLVMBuildSelect(B, cond, o, s, "ug.guard") : LLVMBuildSelect(B, cond, s, o, "ug.guard");
-}
-
 /* Whether instruction v comes after instruction I in their block. */
 static bool after(LLVMValueRef v, LLVMValueRef I)
 {
@@ -216,7 +397,7 @@ static bool after(LLVMValueRef v, LLVMValueRef I)
 
 /* Move the computation of mask v (pure instructions of I's block) above I,
  * so a guard placed before I may use it: a nested if's mask is often
- * computed after the arms it selects between. false if it cannot move. */
+ * computed after the values it selects between. false if it cannot move. */
 static bool hoist_above(LLVMBuilderRef B, LLVMValueRef v, LLVMValueRef I, int depth)
 {
     if (!LLVMIsAInstruction(v) || LLVMGetInstructionParent(v) != LLVMGetInstructionParent(I) || !after(v, I))
@@ -241,95 +422,136 @@ static bool hoist_above(LLVMBuilderRef B, LLVMValueRef v, LLVMValueRef I, int de
     return true;
 }
 
-static void guard_cone(LLVMBuilderRef B, const cone *c, LLVMValueRef cond, bool taken_if_true)
+/* Literal l as an i1 (vector) that is true where it holds. Scalar
+ * comparisons get a compare of their own, the inverse one when l fails (an
+ * identical compare would be merged back): x86 turns a scalar select into
+ * compare and blend only when its compare has one use, else into a branch
+ * (the blend's select too: a leaky ReLU on strided data ran 4.5x slower on
+ * mispredicted branches). */
+static LLVMValueRef lit_value(LLVMBuilderRef B, lit l)
 {
-    unsigned cl = lanes(LLVMTypeOf(cond));
-    struct {
-        LLVMValueRef o, g;
-        double safe;
-    } made[CONE_MAX]; /* one guard per operand value and safe value: sin(pi*x) / (pi*x) blends pi*x once */
-    int nmade = 0;
-    if (!c->n)
-        return;
-    /* In block order: a guard made before its first user is above the later ones. */
-    for (LLVMValueRef I = LLVMGetFirstInstruction(LLVMGetInstructionParent(c->v[0])); I; I = LLVMGetNextInstruction(I)) {
-        double safe;
-        int kind = in_cone(c, I) ? fp_kind(I, &safe) : NO_FLAGS;
-        if (kind == NO_FLAGS || !hoist_above(B, cond, I, 0))
-            continue;
-        int nops = LLVMGetNumOperands(I) - (LLVMGetInstructionOpcode(I) == LLVMCall);
-        for (int k = 0; k < nops; k++) {
-            LLVMValueRef o = LLVMGetOperand(I, (unsigned)k);
-            if (LLVMIsConstant(o) || !is_fp(LLVMTypeOf(o)) || lanes(LLVMTypeOf(o)) != cl ||
-                (kind == TOTAL && in_cone(c, o)))
+    LLVMValueRef c = l.cond;
+    if (!lanes(LLVMTypeOf(c)) && LLVMIsAFCmpInst(c)) {
+        LLVMRealPredicate p = LLVMGetFCmpPredicate(c);
+        return LLVMBuildFCmp(B, l.holds ? p : inverse(p), LLVMGetOperand(c, 0), LLVMGetOperand(c, 1), "ug.guard.c");
+    }
+    return l.holds ? c : LLVMBuildNot(B, c, "ug.guard.not");
+}
+
+/* The literals of s not implied by another of them (fewer ands). */
+static need essential(const need *s)
+{
+    need r = {0};
+    for (int k = 0; k < s->n; k++) {
+        bool implied = false;
+        for (int m = 0; m < s->n && !implied; m++) {
+            need e = {0};
+            if (m == k)
                 continue;
-            int m = 0;
-            while (m < nmade && !(made[m].o == o && made[m].safe == safe))
-                m++;
-            if (m == nmade) {
-                LLVMPositionBuilderBefore(B, I);
-                made[m].o = o, made[m].safe = safe, made[m].g = guarded(B, cond, taken_if_true, o, safe);
-                nmade += nmade < CONE_MAX - 1;
-            }
-            LLVMSetOperand(I, (unsigned)k, made[m].g);
+            add_implied(&e, s->l[m], 0);
+            implied = has_lit(&e, s->l[k]);
         }
+        if (!implied)
+            r.l[r.n++] = s->l[k];
     }
+    return r;
 }
 
-/* A blend: a select with a variable condition (arms 1 and 2), or a masked
- * store/scatter (value operand 0, mask operand 3). */
-static bool is_blend(LLVMValueRef I)
+/* select(mask of s, o, safe) placed before I; NULL if a mask cannot be placed there. */
+static LLVMValueRef guarded(LLVMBuilderRef B, const need *s, LLVMValueRef I, LLVMValueRef o, double safe)
 {
-    LLVMOpcode op = LLVMGetInstructionOpcode(I);
-    if (op == LLVMSelect)
-        return !LLVMIsConstant(LLVMGetOperand(I, 0));
-    if (op != LLVMCall)
+    LLVMTypeRef t = LLVMTypeOf(o);
+    unsigned n = lanes(t);
+    for (int k = 0; k < s->n; k++)
+        if (lanes(LLVMTypeOf(s->l[k].cond)) != n || !hoist_above(B, s->l[k].cond, I, 0))
+            return NULL;
+    LLVMPositionBuilderBefore(B, I);
+    LLVMValueRef m = NULL;
+    bool keep_if = true;
+    if (s->n == 1 && n) /* one vector condition: select on it, arms swapped where it fails */
+        m = s->l[0].cond, keep_if = s->l[0].holds;
+    else
+        for (int k = 0; k < s->n; k++) {
+            LLVMValueRef v = lit_value(B, s->l[k]);
+            m = m ? LLVMBuildAnd(B, m, v, "ug.guard.m") : v;
+        }
+    LLVMValueRef e = LLVMConstReal(n ? LLVMGetElementType(t) : t, safe), c = e;
+    if (n) {
+        LLVMValueRef es[64];
+        if (n > 64)
+            return NULL;
+        for (unsigned k = 0; k < n; k++)
+            es[k] = e;
+        c = LLVMConstVector(es, n);
+    }
+    return keep_if ? LLVMBuildSelect(B, m, o, c, "ug.guard") : LLVMBuildSelect(B, m, c, o, "ug.guard");
+}
+
+static bool same_need(const need *a, const need *b)
+{
+    if (a->n != b->n)
         return false;
-    const char *name = callee_name(I);
-    return (!strncmp(name, "llvm.masked.store", 17) || !strncmp(name, "llvm.masked.scatter", 19)) &&
-           !LLVMIsConstant(LLVMGetOperand(I, 3));
+    for (int k = 0; k < a->n; k++)
+        if (!has_lit(b, a->l[k]))
+            return false;
+    return true;
 }
 
-static void guard_blend(LLVMBuilderRef B, LLVMValueRef S, cone *c)
+static bool grow_made(block *b)
 {
-    if (LLVMGetInstructionOpcode(S) == LLVMSelect) {
-        LLVMValueRef cond = LLVMGetOperand(S, 0);
-        grow_cone(c, S, 1);
-        guard_cone(B, c, cond, true);
-        grow_cone(c, S, 2);
-        guard_cone(B, c, cond, false);
+    int cap = b->capmade ? 2 * b->capmade : 16;
+    struct made *m = realloc(b->made, sizeof *m * (size_t)cap);
+    if (!m)
+        return false;
+    b->made = m, b->capmade = cap;
+    return true;
+}
+
+/* Guard the operands of instruction i (needed only under b->need[i]). */
+static void guard_one(LLVMBuilderRef B, block *b, int i)
+{
+    double safe;
+    LLVMValueRef I = b->ins[i];
+    int kind = fp_kind(I, &safe);
+    if (kind == NO_FLAGS || b->need[i].all)
         return;
+    need s = essential(&b->need[i]);
+    int nops = LLVMGetNumOperands(I) - (LLVMGetInstructionOpcode(I) == LLVMCall);
+    for (int k = 0; k < nops; k++) {
+        LLVMValueRef o = LLVMGetOperand(I, (unsigned)k);
+        if (LLVMIsConstant(o) || !is_fp(LLVMTypeOf(o)))
+            continue;
+        int j = LLVMIsAInstruction(o) ? index_of(b, o) : -1;
+        double unused;
+        if (kind == TOTAL && j >= 0 && !b->need[j].all && same_need(&b->need[j], &b->need[i]) &&
+            fp_kind(o, &unused) != NO_FLAGS)
+            continue; /* the result of an operation guarded under the same conditions */
+        LLVMValueRef g = NULL;
+        for (int m = 0; m < b->nmade && !g; m++)
+            if (b->made[m].o == o && b->made[m].safe == safe && same_need(&b->made[m].s, &s))
+                g = b->made[m].g;
+        if (!g && (g = guarded(B, &s, I, o, safe)) && (b->nmade < b->capmade || grow_made(b)))
+            b->made[b->nmade++] = (struct made){o, g, safe, s};
+        if (g)
+            LLVMSetOperand(I, (unsigned)k, g);
     }
-    grow_cone(c, S, 0);
-    guard_cone(B, c, LLVMGetOperand(S, 3), true);
 }
 
 void loops_guard_speculated(loops_gen *g)
 {
     if (g->fmf)
         return;
-    cone *c = malloc(sizeof *c);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(g->C);
-    for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); c && fn; fn = LLVMGetNextFunction(fn))
+    for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); fn; fn = LLVMGetNextFunction(fn))
         for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
-            /* The blends first: the guards this adds are selects too, not to be guarded again. */
-            int n = 0, cap = 0;
-            LLVMValueRef *blends = NULL;
-            for (LLVMValueRef I = LLVMGetFirstInstruction(bb); I; I = LLVMGetNextInstruction(I)) {
-                if (!is_blend(I))
-                    continue;
-                if (n == cap) {
-                    LLVMValueRef *b = realloc(blends, sizeof *b * (size_t)(cap = cap ? 2 * cap : 16));
-                    if (!b)
-                        break;
-                    blends = b;
-                }
-                blends[n++] = I;
+            block b = {0};
+            if (block_load(&b, bb)) {
+                for (int i = b.n - 1; i >= 0; i--) /* uses before definitions */
+                    compute_need(&b, i);
+                for (int i = 0; i < b.n; i++) /* the guards are new instructions: not in b */
+                    guard_one(B, &b, i);
             }
-            for (int k = 0; k < n; k++)
-                guard_blend(B, blends[k], c);
-            free(blends);
+            block_free(&b);
         }
     LLVMDisposeBuilder(B);
-    free(c);
 }

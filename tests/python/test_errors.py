@@ -188,16 +188,39 @@ def test_a_guarded_operation_raises_no_flag_where_the_source_skips_it(name, dt):
         np.testing.assert_allclose(r, want, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="known limit of loops/guard.c: q = x / y is used by the nested if's "
-                   "conditions as well as its arms, so no single blend owns it and 0/0 stays in the y == 0 lanes")
 def test_a_guarded_value_the_nested_conditions_read():
+    """q = x / y under `if y != 0.0` is read by the nested if's conditions as well as its arms: it is
+    needed where y != 0 only, so 0/0 in the y == 0 lanes is guarded too (acosh and atanh under theirs)."""
     f = ufuncgen.vectorize("def f(x, y):\n    if y != 0.0:\n        q = x / y\n        if q > 1.0:\n"
                            "            return acosh(q)\n        elif q > -1.0:\n            return atanh(q * 0.5)\n"
                            "    return 0.0\n", ["f8(f8, f8)"])
     x = np.linspace(-4.0, 4.0, 64)
     y = np.where(np.arange(64) % 4 == 0, 0.0, 0.7)
     with np.errstate(all="raise"):
-        f(x, y)
+        r = f(x, y)
+    q = x / np.where(y == 0.0, 1.0, y)
+    with np.errstate(all="ignore"):
+        want = np.where(y == 0.0, 0.0, np.where(q > 1.0, np.arccosh(q), np.where(q > -1.0, np.arctanh(q * 0.5), 0.0)))
+    np.testing.assert_allclose(r, want, rtol=1e-14)
+
+
+def test_guarded_operations_in_gufunc_loops_raise_no_flag():
+    """The same in gufunc kernels: a division stored under a condition (a masked store once
+    vectorised) and a conditional reduction of logarithms."""
+    div = ufuncgen.guvectorize("def f(a, b, out):\n    for i in range(a.shape[0]):\n        if b[i] != 0.0:\n"
+                               "            out[i] = a[i] / b[i]\n        else:\n            out[i] = -1.0\n",
+                               ["void(f8[:], f8[:], f8[:])"], "(n),(n)->(n)")
+    logsum = ufuncgen.guvectorize("def g(a, out):\n    s = 0.0\n    for i in range(a.shape[0]):\n"
+                                  "        if a[i] > 0.0:\n            s += log(a[i])\n    out[0] = s\n",
+                                  ["void(f8[:], f8[:])"], "(n)->()")
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal((8, 1001)), rng.standard_normal((8, 1001))
+    b[:, ::3] = 0.0
+    a[:, ::5] = 0.0
+    with np.errstate(all="raise"):
+        r, s = div(a, b), logsum(a)
+    np.testing.assert_array_equal(r, np.where(b != 0.0, a / np.where(b != 0.0, b, 1.0), -1.0))
+    np.testing.assert_allclose(s, np.where(a > 0.0, np.log(np.where(a > 0.0, a, 1.0)), 0.0).sum(axis=1), rtol=1e-12)
 
 
 def test_operations_the_source_runs_still_raise():
