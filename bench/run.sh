@@ -6,6 +6,7 @@
 #   bash bench/run.sh --only sigmoid,dot --threads 1
 #   bash bench/run.sh --numbagg  # numbagg's kernels, ufuncgen vs Numba (bench_numbagg.py; ~15 min)
 #   bash bench/run.sh --numbagg --quick --only nanmean,move_mean
+#   bash bench/run.sh --arrayfns # array functions in kernels vs Numba and NumPy (bench_arrayfns.py; ~5 min)
 #
 # 1. installs bench/requirements.txt (numba, numexpr, matplotlib, numbagg) with pip,
 #    pinning the numpy already installed so nothing downgrades it; a package
@@ -27,6 +28,9 @@ cd "$ROOT"
 SUITE="bench_suite.py"
 if [ "${1:-}" = "--numbagg" ]; then
     SUITE="bench_numbagg.py"
+    shift
+elif [ "${1:-}" = "--arrayfns" ]; then
+    SUITE="bench_arrayfns.py"
     shift
 fi
 

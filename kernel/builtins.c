@@ -33,6 +33,18 @@ static const struct {
     {"empty", B_EMPTY},     {"zeros", B_ZEROS},       {"ones", B_ONES},       {"full", B_FULL},
     {"empty_like", B_EMPTY_LIKE}, {"zeros_like", B_ZEROS_LIKE}, {"ones_like", B_ONES_LIKE},
     {"full_like", B_FULL_LIKE},   {"print", B_PRINT},     {"get_thread_id", B_THREAD_ID},
+    {"sum", B_SUM},         {"prod", B_PROD},         {"product", B_PROD},    {"mean", B_MEAN},
+    {"var", B_VAR},         {"std", B_STD},           {"amin", B_AMIN},       {"amax", B_AMAX},
+    {"argmin", B_ARGMIN},   {"argmax", B_ARGMAX},     {"any", B_ANY},         {"all", B_ALL},
+    {"nansum", B_NANSUM},   {"nanprod", B_NANPROD},   {"nanmean", B_NANMEAN}, {"nanvar", B_NANVAR},
+    {"nanstd", B_NANSTD},   {"nanmin", B_NANMIN},     {"nanmax", B_NANMAX},   {"nanargmin", B_NANARGMIN},
+    {"nanargmax", B_NANARGMAX}, {"count_nonzero", B_COUNT_NONZERO}, {"median", B_MEDIAN},
+    {"nanmedian", B_NANMEDIAN}, {"quantile", B_QUANTILE}, {"nanquantile", B_NANQUANTILE},
+    {"percentile", B_PERCENTILE}, {"nanpercentile", B_NANPERCENTILE}, {"where", B_WHERE},
+    {"sort", B_SORT},       {"argsort", B_ARGSORT},   {"partition", B_PARTITION}, {"unique", B_UNIQUE},
+    {"array", B_ARRAY},     {"asarray", B_ARRAY},     {"$list", B_LIST},      {"copy", B_COPY},
+    {"cumsum", B_CUMSUM},   {"cumprod", B_CUMPROD},   {"diff", B_DIFF},       {"dot", B_DOT},
+    {"outer", B_OUTER},     {"linalg.norm", B_NORM},  {"$sort", B_SORT_INPLACE}, {"$fill", B_FILL},
 };
 
 /* The canonical spelling of each builtin (the first table entry naming it). */

@@ -211,9 +211,8 @@ static int local_index(const kernel_func *f, const char *name)
 
 static void add_local(infer *I, kernel_func *f, const kernel_node *name, int *cap)
 {
-    int pi = param_index(f, name->name);
-    if ((pi >= 0 && f->params[pi].ty.kind == KT_ARRAY) || local_index(f, name->name) >= 0)
-        return; /* assigning an array argument is an error, reported when typed */
+    if (local_index(f, name->name) >= 0)
+        return;
     if (f->nlocals == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         kernel_var *v = kernel_arena_alloc(I->a, (size_t)*cap * sizeof *v);
@@ -862,13 +861,15 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         if (I->failed)
             return T_VOID;
         if (mt.kind == KT_ARRAY) {
-            if (mt.dt != UG_BOOL || mt.ndim != t.ndim)
+            bool fancy = mt.dt != UG_BOOL && is_intlike(scalar(mt.dt, false)) && mt.ndim == 1 && t.ndim == 1;
+            if (fancy && I->store_target)
+                return fail(I, UG_EUNSUPPORTED, n->pos, "a[indices] = v is not supported in kernels (a[mask] = v "
+                                                        "is)"), T_VOID;
+            if (!fancy && (mt.dt != UG_BOOL || mt.ndim != t.ndim))
                 return fail(I, UG_ETYPE, n->kids[0]->pos, "an array index must be a boolean mask of the array's %d "
-                                                          "dimension%s", t.ndim, t.ndim == 1 ? "" : "s"), T_VOID;
-            if (!I->store_target)
-                return fail(I, UG_EUNSUPPORTED, n->pos, "a[mask] as a value is not supported in kernels yet (a[mask] = v is)"),
-                       T_VOID;
-            n->opty = mt; /* marks the mask for lowering */
+                                                          "dimension%s or a 1-d array of integers indexing a 1-d "
+                                                          "array", t.ndim, t.ndim == 1 ? "" : "s"), T_VOID;
+            n->opty = mt; /* marks the mask (bool) or the indices (int) for lowering */
             I->t->fallible = true; /* the mask's shape is checked at run time */
             return (kernel_type){KT_ARRAY, t.dt, 1, 0};
         }
@@ -1133,6 +1134,419 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0};
 }
 
+/* --------------------------------------------------------- array functions
+ * np.sum(a), a.sum(axis=1), np.where(c, x, y), np.sort(a), [x, y], ...:
+ * after the first pass a call is in canonical form (see "Array functions"
+ * in kernel.h): kids the array operands, .b the extra operand, .ival the
+ * axis (-1: the whole array) or the dtype of astype, .name the canonical
+ * spelling, no keywords, no receiver; later passes of the fixpoint type
+ * that form again. */
+
+/* The parameters of each array function, in positional order; a name
+ * starting with '*' is keyword-only. */
+static const char *const *fn_params(int b)
+{
+    static const char *const red[] = {"a", "axis", NULL}, *const var[] = {"a", "axis", "*ddof", NULL},
+                             *const qt[] = {"a", "q", "axis", NULL}, *const wh[] = {"condition", "x", "y", NULL},
+                             *const part[] = {"a", "kth", "axis", NULL}, *const one[] = {"a", NULL},
+                             *const arr[] = {"object", "dtype", NULL}, *const diff[] = {"a", "n", "axis", NULL},
+                             *const two[] = {"a", "b", NULL}, *const norm[] = {"x", "ord", "axis", NULL},
+                             *const fill[] = {"a", "value", NULL}, *const uniq[] = {"ar", NULL};
+    switch (b) {
+    case B_VAR: case B_STD: case B_NANVAR: case B_NANSTD: return var;
+    case B_QUANTILE: case B_NANQUANTILE: case B_PERCENTILE: case B_NANPERCENTILE: return qt;
+    case B_WHERE: return wh;
+    case B_PARTITION: return part;
+    case B_COPY: case B_LIST: return one;
+    case B_UNIQUE: return uniq;
+    case B_ARRAY: return arr;
+    case B_DIFF: return diff;
+    case B_DOT: case B_OUTER: return two;
+    case B_NORM: return norm;
+    case B_FILL: return fill;
+    default: return red;
+    }
+}
+
+/* Sort a call's arguments into fn_params order (NULL where not given). */
+static bool bind_args(infer *I, kernel_node *n, int b, kernel_node **out)
+{
+    const char *const *ps = fn_params(b);
+    int np = 0, npos = 0;
+    while (ps[np])
+        np++;
+    for (int k = 0; k < np; k++)
+        out[k] = NULL;
+    for (int k = 0; k < n->nkids; k++) {
+        const char *kw = n->kwnames ? n->kwnames[k] : NULL;
+        int at = -1;
+        if (!kw) {
+            if (npos < np && ps[npos][0] != '*')
+                at = npos++;
+            else
+                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes at most %d positional argument%s in kernels",
+                            n->name, npos, npos == 1 ? "" : "s") != NULL;
+        } else {
+            for (int j = 0; j < np && at < 0; j++)
+                if (strcmp(kw, ps[j] + (ps[j][0] == '*')) == 0)
+                    at = j;
+            if (at < 0)
+                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got an unexpected keyword argument '%s' in a kernel",
+                            n->name, kw) != NULL;
+        }
+        if (out[at])
+            return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got multiple values for argument '%s'", n->name,
+                        ps[at] + (ps[at][0] == '*')) != NULL;
+        out[at] = n->kids[k];
+    }
+    if (!out[0])
+        return fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name, b == B_WHERE ? "three arguments" : "an array") !=
+               NULL;
+    return true;
+}
+
+/* An integer literal (possibly negated): its value. */
+static bool int_literal(const kernel_node *x, int64_t *v)
+{
+    bool neg = false;
+    while (x->kind == N_UNARY && (x->op == TK_MINUS || x->op == TK_PLUS)) {
+        neg ^= x->op == TK_MINUS;
+        x = x->a;
+    }
+    if (x->kind != N_INT || x->big)
+        return false;
+    *v = neg ? -x->ival : x->ival;
+    return true;
+}
+
+/* axis= as a constant: normalised to 0..ndim-1; -1 when not given. */
+static int axis_arg(infer *I, kernel_node *x, int ndim)
+{
+    int64_t v;
+    if (!x)
+        return -1;
+    if (!int_literal(x, &v))
+        return fail(I, UG_ETYPE, x->pos, "axis= must be an integer constant in kernels"), -2;
+    if (v < -ndim || v >= ndim)
+        return fail(I, UG_ETYPE, x->pos, "axis %lld is out of bounds for an array of dimension %d", (long long)v, ndim),
+               -2;
+    return (int)(v < 0 ? v + ndim : v);
+}
+
+/* The dtype a sum or product of dt accumulates in (NumPy's add.reduce):
+ * small and signed ints and bool in int64, unsigned in uint64. */
+static int sum_dtype(int dt)
+{
+    ug_kind k = ug_dtype_kind((ug_dtype)dt);
+    return k == UG_KIND_FLOAT ? dt : k == UG_KIND_UINT ? UG_UINT64 : UG_INT64;
+}
+
+static int float_dtype(int dt) { return ug_dtype_kind((ug_dtype)dt) == UG_KIND_FLOAT ? dt : UG_FLOAT64; }
+
+static kernel_type array_t(int dt, int ndim) { return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0}; }
+
+/* sum prod mean var std amin amax argmin argmax any all, the nan* forms,
+ * count_nonzero: a number, or with axis= on an n-d array an (n-1)-d array. */
+static kernel_type reduction(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
+{
+    kernel_type t = array_of(I, fs, n->kids[0], "reduced");
+    if (I->failed)
+        return T_VOID;
+    if (!again) {
+        int ax = axis_arg(I, arg[1], t.ndim);
+        if (ax == -2)
+            return T_VOID;
+        n->ival = t.ndim == 1 ? -1 : ax;
+        n->b = arg[2]; /* ddof */
+    }
+    if (n->b && !want_index(I, fs, n->b, "ddof"))
+        return T_VOID;
+    int dt = t.dt, acc, res;
+    switch (b) {
+    case B_SUM: case B_PROD: case B_NANSUM: case B_NANPROD: acc = res = sum_dtype(dt); break;
+    case B_MEAN: case B_VAR: case B_STD: case B_NANMEAN: case B_NANVAR: case B_NANSTD:
+        acc = res = float_dtype(dt);
+        break;
+    case B_ARGMIN: case B_ARGMAX: case B_NANARGMIN: case B_NANARGMAX: acc = dt, res = UG_INT64; break;
+    case B_ANY: case B_ALL: acc = res = UG_BOOL; break;
+    case B_COUNT_NONZERO: acc = res = UG_INT64; break;
+    default: acc = res = dt; break; /* amin amax nanmin nanmax */
+    }
+    if (b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
+        b == B_NANARGMIN || b == B_NANARGMAX || n->ival >= 0 || t.ndim > 1)
+        I->t->fallible = true; /* an empty (or all-NaN) array is a ValueError; an n-d operand is copied, an
+                                  axis result allocated */
+    n->opty = scalar(acc, false);
+    return n->ival >= 0 ? array_t(res, t.ndim - 1) : scalar(res, false);
+}
+
+/* median, quantile(a, q), percentile(a, q) and the nan* forms: a number
+ * from a sorted copy of the data (float64, or the array's float dtype). */
+static kernel_type order_stat(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
+{
+    kernel_type t = array_of(I, fs, n->kids[0], "reduced");
+    if (I->failed)
+        return T_VOID;
+    bool withq = b >= B_QUANTILE;
+    if (!again) {
+        int ax = axis_arg(I, arg[withq ? 2 : 1], t.ndim);
+        if (ax == -2)
+            return T_VOID;
+        if (withq && !arg[1])
+            return fail(I, UG_ETYPE, n->pos, "%s() needs q", n->name), T_VOID;
+        n->b = withq ? arg[1] : NULL;
+        n->ival = t.ndim == 1 ? -1 : ax;
+    }
+    if (n->b) {
+        kernel_type q = value_expr(I, fs, n->b);
+        if (!I->failed && q.kind == KT_ARRAY)
+            return fail(I, UG_EUNSUPPORTED, n->b->pos, "%s() of an array of q is not supported in kernels (one q "
+                                                       "per call)", n->name), T_VOID;
+        if (!I->failed && !is_scalar(q))
+            want_scalar(I, n->b, q);
+    }
+    I->t->fallible = true; /* the sorted copy is allocated; q may be out of range */
+    n->opty = scalar(float_dtype(t.dt), false);
+    if (I->failed)
+        return T_VOID;
+    return n->ival >= 0 ? array_t(n->opty.dt, t.ndim - 1) : n->opty;
+}
+
+/* np.where(c, x, y): element-wise when any operand is an array. */
+static kernel_type where_call(infer *I, fstate *fs, kernel_node *n)
+{
+    kernel_type c = value_expr(I, fs, n->kids[0]), x = value_expr(I, fs, n->kids[1]),
+                y = value_expr(I, fs, n->kids[2]);
+    if (I->failed)
+        return T_VOID;
+    kernel_type p = kernel_promote(elem_of(x), elem_of(y));
+    n->opty = p;
+    kernel_type big = c.kind == KT_ARRAY ? c : T_VOID;
+    if (x.kind == KT_ARRAY && (big.kind != KT_ARRAY || x.ndim > big.ndim))
+        big = x;
+    if (y.kind == KT_ARRAY && (big.kind != KT_ARRAY || y.ndim > big.ndim))
+        big = y;
+    return big.kind == KT_ARRAY ? elementwise(I, settle(p), big, big) : p;
+}
+
+/* [x, y, ...]: a new 1-d array of the elements' promoted dtype. */
+static kernel_type list_call(infer *I, fstate *fs, kernel_node *n)
+{
+    kernel_type p = T_VOID;
+    for (int k = 0; k < n->nkids && !I->failed; k++) {
+        kernel_type t = expr(I, fs, n->kids[k]);
+        if (!I->failed && t.kind == KT_ARRAY)
+            return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "nested lists are not supported in kernels"), T_VOID;
+        if (!want_scalar(I, n->kids[k], t))
+            return T_VOID;
+        p = k == 0 ? t : kernel_promote(p, t);
+    }
+    n->opty = settle(p);
+    I->t->fallible = true;
+    return I->failed ? T_VOID : array_t(n->opty.dt, 1);
+}
+
+static kernel_type need_1d(infer *I, kernel_node *n, kernel_type t)
+{
+    if (!I->failed && t.ndim != 1)
+        return fail(I, UG_EUNSUPPORTED, n->pos, "%s() of a %d-d array is not supported in kernels (only 1-d)", n->name,
+                    t.ndim), T_VOID;
+    return t;
+}
+
+/* sort argsort partition unique, array/asarray/copy/astype, cumsum cumprod diff. */
+static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
+{
+    if (b == B_ARRAY && !again && arg[0]->kind == N_CALL && arg[0]->builtin < 0 && arg[0]->name &&
+        strcmp(arg[0]->name, "$list") == 0 && !arg[1]) { /* np.array([x, y]) is the list itself */
+        *n = *arg[0];
+        return list_call(I, fs, n);
+    }
+    kernel_type t = array_of(I, fs, n->kids[0], b == B_SORT_INPLACE ? "sorted" : "copied");
+    if (I->failed)
+        return T_VOID;
+    if (!again) {
+        n->ival = -1;
+        n->b = NULL;
+        if (b == B_ARRAY && arg[1]) {
+            if ((n->ival = dtype_arg(I, fs, arg[1])) < 0)
+                return T_VOID;
+        }
+        if (b == B_PARTITION) {
+            if (!arg[1])
+                return fail(I, UG_ETYPE, n->pos, "partition() needs kth"), T_VOID;
+            n->b = arg[1];
+        }
+        kernel_node *ax = b == B_PARTITION ? arg[2] : b == B_DIFF ? arg[2] : b <= B_ARGSORT || b == B_CUMSUM ||
+                                                                             b == B_CUMPROD || b == B_SORT_INPLACE
+                                                                         ? arg[1] : NULL;
+        int a = axis_arg(I, ax, t.ndim);
+        if (a == -2)
+            return T_VOID;
+        if (a >= 0 && a != t.ndim - 1)
+            return fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
+                                                     "(only the last axis)", n->name, a, t.ndim), T_VOID;
+        if (b == B_DIFF) {
+            int64_t k = 1;
+            if (arg[1] && (!int_literal(arg[1], &k) || k < 0))
+                return fail(I, UG_ETYPE, arg[1]->pos, "diff()'s n must be a non-negative integer constant in kernels"),
+                       T_VOID;
+            n->fval = (double)k;
+        }
+    }
+    I->t->fallible = true; /* the new array is allocated */
+    switch (b) {
+    case B_PARTITION: case B_SORT_INPLACE: case B_DIFF:
+        if (need_1d(I, n, t).kind != KT_ARRAY)
+            return T_VOID;
+        break;
+    default: break;
+    }
+    if (n->b) { /* partition's kth: an int or a 1-d int array */
+        kernel_type k = value_expr(I, fs, n->b);
+        if (!I->failed && (!is_intlike(elem_of(k)) || is_bool(elem_of(k)) || (k.kind == KT_ARRAY && k.ndim != 1)))
+            return fail(I, UG_ETYPE, n->b->pos, "kth must be an integer or a 1-d array of integers"), T_VOID;
+    }
+    if (I->failed)
+        return T_VOID;
+    switch (b) {
+    case B_SORT_INPLACE: n->opty = scalar(t.dt, false); return T_VOID;
+    case B_ARGSORT: n->opty = scalar(t.dt, false); return array_t(UG_INT64, t.ndim); /* along the last axis */
+    case B_UNIQUE: n->opty = scalar(t.dt, false); return array_t(t.dt, 1);
+    case B_CUMSUM: case B_CUMPROD: n->opty = scalar(sum_dtype(t.dt), false); return array_t(n->opty.dt, 1);
+    case B_ARRAY: case B_COPY:
+        n->opty = scalar(n->ival >= 0 ? (int)n->ival : t.dt, false);
+        return array_t(n->opty.dt, t.ndim);
+    default: n->opty = scalar(t.dt, false); return array_t(t.dt, t.ndim); /* sort partition diff */
+    }
+}
+
+/* dot(a, b) / a @ b (1-d and 2-d), outer(a, b), linalg.norm(x[, ord[, axis]]). */
+static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
+{
+    char b1[48], b2[48];
+    kernel_type x = array_of(I, fs, n->kids[0], "a linear algebra operand");
+    if (b == B_NORM) {
+        if (I->failed)
+            return T_VOID;
+        if (!again) {
+            if (arg[2])
+                return fail(I, UG_EUNSUPPORTED, arg[2]->pos, "linalg.norm() with axis= is not supported in kernels"),
+                       T_VOID;
+            int64_t o = 0;
+            n->fval = 0; /* ord: 0 means None (2-norm / Frobenius); else the number; NaN: 'fro' */
+            if (arg[1] && arg[1]->kind == N_STR && strcmp(arg[1]->str, "fro") == 0 && x.ndim == 2)
+                n->fval = 0;
+            else if (arg[1] && arg[1]->kind == N_NAME && strcmp(arg[1]->name, "inf") == 0)
+                n->fval = 1.0 / 0.0;
+            else if (arg[1] && arg[1]->kind == N_UNARY && arg[1]->op == TK_MINUS && arg[1]->a->kind == N_NAME &&
+                     strcmp(arg[1]->a->name, "inf") == 0)
+                n->fval = -1.0 / 0.0;
+            else if (arg[1] && int_literal(arg[1], &o) && o != 0 &&
+                     (x.ndim == 1 || o == 1 || o == -1))
+                n->fval = (double)o;
+            else if (arg[1])
+                return fail(I, UG_EUNSUPPORTED, arg[1]->pos, "this ord of linalg.norm() is not supported in kernels "
+                                                             "(None, 'fro', inf, -inf, 1, -1; any integer for "
+                                                             "vectors)"), T_VOID;
+            n->b = NULL;
+            n->ival = -1;
+        }
+        if (x.ndim > 2)
+            return fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
+                        x.ndim), T_VOID;
+        n->opty = scalar(float_dtype(x.dt), false);
+        I->t->fallible = true; /* inf norms of an empty array are a ValueError */
+        return n->opty;
+    }
+    kernel_type y = array_of(I, fs, n->kids[1], "a linear algebra operand");
+    if (I->failed)
+        return T_VOID;
+    kernel_type p = kernel_promote(elem_of(x), elem_of(y));
+    if (is_bool(p))
+        return fail(I, UG_EUNSUPPORTED, n->pos, "%s() of boolean arrays is not supported in kernels", n->name), T_VOID;
+    n->opty = p;
+    n->ival = -1;
+    n->b = NULL;
+    I->t->fallible = true; /* shapes are checked at run time */
+    if (b == B_OUTER)
+        return array_t(p.dt, 2);
+    if (x.ndim > 2 || y.ndim > 2)
+        return fail(I, UG_EUNSUPPORTED, n->pos, "dot() of %s and %s is not supported in kernels (1-d and 2-d only)",
+                    tstr(x, b1), tstr(y, b2)), T_VOID;
+    int nd = x.ndim + y.ndim - 2;
+    return nd == 0 ? p : array_t(p.dt, nd);
+}
+
+/* The array functions; again: the call is in canonical form already. */
+static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
+{
+    bool again = n->builtin == b;
+    kernel_node *arg[4] = {0};
+    if (!again) {
+        if (b != B_LIST && !bind_args(I, n, b, arg))
+            return T_VOID;
+        if (b == B_WHERE && (!arg[1] || !arg[2]))
+            return fail(I, UG_EUNSUPPORTED, n->pos, "np.where() with one argument is not supported in kernels"), T_VOID;
+        if (b != B_LIST) { /* canonical kids: the array operands */
+            int nk = b == B_WHERE ? 3 : b == B_DOT || b == B_OUTER ? 2 : 1;
+            if (nk == 2 && !arg[1])
+                return fail(I, UG_ETYPE, n->pos, "%s() needs two arrays", n->name), T_VOID;
+            kernel_node **kids = kernel_arena_alloc(I->a, 3 * sizeof *kids);
+            if (!kids)
+                return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+            memcpy(kids, arg, (size_t)nk * sizeof *kids);
+            n->kids = kids;
+            n->nkids = nk;
+            if (b == B_FILL)
+                n->b = arg[1];
+        }
+        n->kwnames = NULL;
+        n->name = kernel_builtin_name(b);
+        if (b == B_FILL && !n->b)
+            return fail(I, UG_ETYPE, n->pos, "fill() needs a value"), T_VOID;
+    }
+    kernel_type r;
+    if (b <= B_COUNT_NONZERO)
+        r = reduction(I, fs, n, b, arg, again);
+    else if (b <= B_NANPERCENTILE)
+        r = order_stat(I, fs, n, b, arg, again);
+    else if (b == B_WHERE)
+        r = where_call(I, fs, n);
+    else if (b == B_LIST)
+        r = list_call(I, fs, n);
+    else if (b == B_DOT || b == B_OUTER || b == B_NORM)
+        r = linalg_call(I, fs, n, b, arg, again);
+    else if (b == B_FILL) {
+        kernel_type t = array_of(I, fs, n->kids[0], "filled");
+        if (!I->failed)
+            scalar_expr(I, fs, n->b);
+        n->opty = scalar(t.dt, false);
+        r = T_VOID;
+    } else
+        r = new_from_array(I, fs, n, b, arg, again);
+    if (!I->failed)
+        n->builtin = b;
+    return I->failed ? T_VOID : r;
+}
+
+/* The array function a method names (a.sum(), a.sort() ...), or -1. */
+static int method_builtin(const char *name)
+{
+    static const struct {
+        const char *name;
+        int b;
+    } tab[] = {{"sum", B_SUM},        {"prod", B_PROD},       {"mean", B_MEAN},     {"var", B_VAR},
+               {"std", B_STD},        {"min", B_AMIN},        {"max", B_AMAX},      {"argmin", B_ARGMIN},
+               {"argmax", B_ARGMAX},  {"any", B_ANY},         {"all", B_ALL},       {"sort", B_SORT_INPLACE},
+               {"argsort", B_ARGSORT}, {"cumsum", B_CUMSUM},  {"cumprod", B_CUMPROD}, {"copy", B_COPY},
+               {"astype", B_ARRAY},   {"fill", B_FILL},       {"dot", B_DOT}};
+    for (size_t k = 0; k < sizeof tab / sizeof *tab; k++)
+        if (strcmp(name, tab[k].name) == 0)
+            return tab[k].b;
+    return -1;
+}
+
 /* x.method(...): a.dtype.type(x) casts to a's dtype; the rest is named. */
 static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
 {
@@ -1148,6 +1562,23 @@ static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
     }
     if (r->kind == N_NAME && strcmp(r->name, "linalg") == 0)
         return fail(I, UG_EUNSUPPORTED, n->pos, "np.linalg.%s is not supported in kernels", n->name), T_VOID;
+    int mb = method_builtin(n->name);
+    if (mb >= 0) { /* a.f(x, k=v) is f(a, x, k=v) */
+        kernel_node **kids = kernel_arena_alloc(I->a, (size_t)(n->nkids + 1) * sizeof *kids);
+        const char **kw = n->kwnames ? kernel_arena_alloc(I->a, (size_t)(n->nkids + 1) * sizeof *kw) : NULL;
+        if (!kids || (n->kwnames && !kw))
+            return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+        kids[0] = r;
+        memcpy(kids + 1, n->kids, (size_t)n->nkids * sizeof *kids);
+        if (kw)
+            memcpy(kw + 1, n->kwnames, (size_t)n->nkids * sizeof *kw);
+        n->kids = kids;
+        n->kwnames = kw;
+        n->nkids++;
+        n->a = NULL;
+        n->prefixed = 1;
+        return array_call(I, fs, n, mb);
+    }
     kernel_type t = expr(I, fs, r);
     char b[48];
     if (!I->failed)
@@ -1184,6 +1615,14 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
         n->builtin = B_PRINT;
         n->opty = T_VOID;
         return T_VOID;
+    }
+    if ((b == B_MIN || b == B_MAX) && (n->nkids == 1 || n->kwnames)) { /* np.min(a), max(a): a reduction */
+        n->prefixed = 1;
+        return array_call(I, fs, n, b == B_MIN ? B_AMIN : B_AMAX);
+    }
+    if (b >= B_SUM) {
+        n->prefixed = 1; /* its canonical name never resolves to a helper */
+        return array_call(I, fs, n, b);
     }
     if (b < 0 && strncmp(n->name, "linalg.", 7) == 0)
         return fail(I, UG_EUNSUPPORTED, n->pos, "np.%s is not supported in kernels", n->name), T_VOID;
@@ -1254,7 +1693,7 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
     if (I->failed)
         return;
     int k = param_index(fs->fn, t->name);
-    if (k >= 0 && fs->pt[k].kind == KT_ARRAY) {
+    if (k >= 0 && fs->pt[k].kind == KT_ARRAY && local_index(fs->fn, t->name) < 0) {
         fail(I, UG_ETYPE, t->pos, "cannot assign to array argument '%s' (write to its elements instead)", t->name);
         return;
     }
@@ -1319,8 +1758,18 @@ static void unpack(infer *I, fstate *fs, kernel_node *n)
             assign_name(I, fs, t->kids[k], scalar(UG_INT64, false));
         return;
     }
-    if (v->kind != N_TUPLE || v->nkids != t->nkids) {
-        fail(I, UG_ETYPE, n->pos, "can only unpack a.shape or a tuple of %d values here", t->nkids);
+    if (v->kind != N_TUPLE) { /* x, y = a: the elements of a 1-d array (its length checked at run time) */
+        kernel_type at = expr(I, fs, v);
+        if (!I->failed && (at.kind != KT_ARRAY || at.ndim != 1))
+            fail(I, UG_ETYPE, n->pos, "can only unpack a.shape, a 1-d array or a tuple of %d values here", t->nkids);
+        n->opty = at; /* marks the array for lowering */
+        I->t->fallible = true;
+        for (int k = 0; k < t->nkids && !I->failed; k++)
+            assign_name(I, fs, t->kids[k], scalar(at.dt, false));
+        return;
+    }
+    if (v->nkids != t->nkids) {
+        fail(I, UG_ETYPE, n->pos, "cannot unpack a tuple of %d values into %d names", v->nkids, t->nkids);
         return;
     }
     kernel_type vt[256];
@@ -1711,6 +2160,14 @@ static void resolve(infer *I, kernel_node *n, kernel_type want)
         if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE) {
             resolve(I, n->kids[0], n->kids[0]->ty.kind == KT_ARRAY ? T_VOID : scalar(UG_INT64, false));
             resolve(I, n->b, n->opty);
+            return;
+        }
+        if (n->builtin >= B_SUM) { /* array functions: scalar operands take the computing type */
+            for (int k = 0; k < n->nkids; k++)
+                resolve(I, n->kids[k], n->builtin == B_LIST || (n->builtin == B_WHERE && k > 0) ? n->opty : T_VOID);
+            resolve(I, n->b, n->builtin == B_FILL ? n->opty : n->builtin >= B_MEDIAN && n->builtin <= B_NANPERCENTILE
+                                                                  ? scalar(UG_FLOAT64, false)
+                                                                  : scalar(UG_INT64, false));
             return;
         }
         for (int k = 0; k < n->nkids; k++)

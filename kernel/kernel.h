@@ -298,6 +298,18 @@ typedef enum kernel_builtin {
     B_PRINT,
     /* get_thread_id(): the thread running this item in a parallel call (0 when serial), int64 */
     B_THREAD_ID,
+    /* array functions (see "Array functions" in the invariants); a method
+       a.f(...) is the call f(a, ...). Reductions first (B_SUM .. B_COUNT_NONZERO). */
+    B_SUM, B_PROD, B_MEAN, B_VAR, B_STD, B_AMIN, B_AMAX, B_ARGMIN, B_ARGMAX, B_ANY, B_ALL,
+    B_NANSUM, B_NANPROD, B_NANMEAN, B_NANVAR, B_NANSTD, B_NANMIN, B_NANMAX, B_NANARGMIN, B_NANARGMAX,
+    B_COUNT_NONZERO,
+    /* order statistics: a scalar from a sorted copy */
+    B_MEDIAN, B_NANMEDIAN, B_QUANTILE, B_NANQUANTILE, B_PERCENTILE, B_NANPERCENTILE,
+    /* new arrays from arrays */
+    B_WHERE, B_SORT, B_ARGSORT, B_PARTITION, B_UNIQUE, B_ARRAY, B_LIST, B_COPY,
+    B_CUMSUM, B_CUMPROD, B_DIFF, B_DOT, B_OUTER, B_NORM,
+    /* a.sort() and a.fill(v): statements on an array */
+    B_SORT_INPLACE, B_FILL,
     B_NBUILTINS
 } kernel_builtin;
 
@@ -416,6 +428,40 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    value fills the view, an array value (ndim <= the view's) is copied
  *    with NumPy's broadcasting (checked at run time).
  *  - N_CAST: .a converted to .ty (explicit, NumPy unsafe cast).
+ *
+ * Array functions (N_CALL with .builtin >= B_SUM; a method a.f(...) is
+ * rewritten to the call f(a, ...), min(a)/max(a) with one array to B_AMIN/
+ * B_AMAX; keywords are sorted into place and dropped: no .kwnames, no
+ * receiver .a; .name is the canonical spelling)
+ *  - Reductions B_SUM .. B_COUNT_NONZERO: kids[0] the array operand (any
+ *    array expression, element-wise ones included); .ival the axis (0 ..
+ *    ndim-1) or -1 for the whole array (a 1-d operand is always -1); .b the
+ *    ddof of var/std (int64) or NULL; .opty the dtype it accumulates in
+ *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints);
+ *    .ty a number, or with an axis an array of ndim - 1.
+ *  - B_MEDIAN .. B_NANPERCENTILE: kids[0] the array; .b q (float64) or NULL;
+ *    .ival the axis as for reductions; .opty the float dtype of the result,
+ *    .ty a number or an array of ndim - 1.
+ *  - B_WHERE: kids[0..2] condition, x, y; element-wise (like N_BINARY) when
+ *    .ty is an array, else a select of numbers; x and y converted to .opty.
+ *  - B_LIST ([x, y, ...]): kids the numbers, converted to .opty; .ty a 1-d array.
+ *  - B_ARRAY / B_COPY: kids[0] an array; .opty the new dtype (astype).
+ *    B_SORT, B_ARGSORT (n-d: along the last axis), B_PARTITION (.b kth: an
+ *    int or a 1-d int array),
+ *    B_SORT_INPLACE (a.sort(): .ty void), B_DIFF (.fval the n), B_CUMSUM,
+ *    B_CUMPROD, B_UNIQUE: kids[0] the array, .opty the element dtype
+ *    worked in. B_FILL: kids[0] the array, .b the value (to .opty).
+ *  - B_DOT / B_OUTER: kids[0..1] arrays (1-d or 2-d), .opty their promoted
+ *    dtype; .ty a number (vector . vector) or an array. B_NORM: kids[0]
+ *    the array, .fval the ord (0 for None/'fro', else the number, +-inf).
+ *  - N_INDEX with .opty KT_ARRAY: kids[0] a bool mask of the array's shape
+ *    (a[mask]) or, on a 1-d array, a 1-d int array of indices (a[idx]); as
+ *    a value it is a new 1-d array; as a store target only the mask form.
+ *  - N_ASSIGN to an N_TUPLE with .opty KT_ARRAY: `x, y = a` unpacks a 1-d
+ *    array (its length checked at run time); .opty is a's type.
+ *  - Every array function that makes a new array, and the reductions that
+ *    can fail (min/max/argmin of empty, all-NaN nanargmin), make the
+ *    kernel fallible.
  *
  * Statements
  *  - N_ASSIGN to N_NAME: value converted to the local's type (.kids[0].ty).

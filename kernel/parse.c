@@ -310,7 +310,25 @@ static kernel_node *atom(parser *P)
         if (n && !(n->str = string_value(P, t)))
             return fail_at(P, UG_ENOMEM, t->pos, "%s", "out of memory");
         return n;
-    case TK_LBRACKET: return unsupported(P, t->pos, "lists are");
+    case TK_LBRACKET: { /* [a, b, ...]: a list display, typed as a new 1-d array ("$list") */
+        open_bracket(P);
+        if (at(P, TK_RBRACKET))
+            return unsupported(P, t->pos, "empty lists are");
+        n = new_node(P, N_CALL, t);
+        nodelist l = {0};
+        kernel_node *e = expr_test(P);
+        if (e && at(P, TK_FOR))
+            return unsupported(P, peek(P)->pos, "list comprehensions are");
+        list_push(P, &l, e);
+        while (!P->failed && accept(P, TK_COMMA) && !at(P, TK_RBRACKET))
+            list_push(P, &l, expr_test(P));
+        if (!n || !close_bracket(P, TK_RBRACKET, t))
+            return NULL;
+        n->name = "$list";
+        n->prefixed = 1;
+        list_finish(P, &l, n);
+        return n;
+    }
     case TK_LAMBDA: return unsupported(P, t->pos, "a lambda inside a kernel is");
     case TK_LPAREN: {
         open_bracket(P);
@@ -566,8 +584,19 @@ static kernel_node *left_assoc(parser *P, kernel_node *(*sub)(parser *), const i
         if (!n || !kinds[k])
             return n;
         kernel_token *op = next(P);
-        if (op->kind == TK_AT)
-            return unsupported(P, op->pos, "matrix multiplication '@' is");
+        if (op->kind == TK_AT) { /* a @ b is np.dot(a, b) (1-d and 2-d operands) */
+            kernel_node *c = new_node(P, N_CALL, op), *rhs = sub(P);
+            nodelist l = {0};
+            list_push(P, &l, n);
+            list_push(P, &l, rhs);
+            if (!c || !rhs)
+                return NULL;
+            c->name = "dot";
+            c->prefixed = 1;
+            list_finish(P, &l, c);
+            n = c;
+            continue;
+        }
         n = binary(P, op, n, sub(P));
     }
 }

@@ -115,6 +115,8 @@ static void walk(wstate *w, const kernel_node *n)
         break;
     }
     case N_CALL: {
+        if (n->a && (strcmp(n->name, "sort") == 0 || strcmp(n->name, "fill") == 0) && (r = root(n->a)))
+            w->written |= mask_of(w, r); /* a.sort(), a.fill(v) change a */
         const kernel_func *h = n->a || n->prefixed ? NULL : find_def(w->m, n->name);
         uint64_t hw = h && w->depth < MAX_DEPTH ? helper_writes(w, h) : 0;
         for (int k = 0; k < n->nkids && k < 64; k++)

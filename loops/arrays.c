@@ -25,7 +25,6 @@
 #include "ufuncgen/internal.h"
 
 static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
-static bool is_ewise(const kernel_node *n);
 static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out);
 
 void loops_arr_store(loops_gen *g, const loops_aslot *s, const loops_arr *v)
@@ -190,7 +189,7 @@ static void fill_block(loops_gen *g, LLVMValueRef p, LLVMValueRef count, LLVMVal
 
 /* A block for an array of shape dims[0..nd-1] in the function's frame; a
  * negative or too large size stops the call (loops_rt_alloc says which). */
-static LLVMValueRef alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, ug_dtype dt, int line)
+LLVMValueRef loops_alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, ug_dtype dt, int line)
 {
     LLVMTypeRef at = LLVMArrayType2(g->i64, UG_MAXDIMS);
     LLVMValueRef dv = loops_entry_alloca(g, at, "dims");
@@ -232,7 +231,7 @@ static bool new_array(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef fill = NULL;
     if (n->b && !(fill = loops_conv(g, n->b, dt)))
         return false;
-    LLVMValueRef p = alloc_block(g, dims, nd, dt, n->pos.line);
+    LLVMValueRef p = loops_alloc_block(g, dims, nd, dt, n->pos.line);
     out->ndim = nd;
     out->base = p;
     LLVMValueRef st = i64c(g, (long long)ug_dtype_size(dt)), count = i64c(g, 1);
@@ -261,7 +260,7 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
         }
         loops_arr_load(g, &g->fs->aslot[n->index], n->ty.ndim, out);
         return true;
-    case N_INDEX: return view_of(g, n, out);
+    case N_INDEX: return n->opty.kind == KT_ARRAY ? loops_gather(g, n, out) : view_of(g, n, out);
     case N_ATTR:
         if (!loops_arr_eval(g, n->a, out))
             return false;
@@ -276,16 +275,18 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
     case N_UNARY:
     case N_BINARY:
     case N_COMPARE:
-        if (is_ewise(n))
+        if (loops_is_ewise(n))
             return materialize(g, n, out);
         break;
     case N_CALL:
-        if (is_ewise(n))
+        if (loops_is_ewise(n))
             return materialize(g, n, out);
         if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE)
             return new_array(g, n, out);
         if (n->callee)
             return loops_helper_array(g, n, out);
+        if (n->builtin >= B_SUM)
+            return loops_arrfn_eval(g, n, out);
         break;
     default: break;
     }
@@ -297,9 +298,8 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
 /* ------------------------------------------------------------ slice stores */
 
 /* Nested counted loops over shape[0..nd-1]; body(idx) at the innermost. */
-typedef void (*nd_body)(loops_gen *g, LLVMValueRef *idx, void *ctx);
 
-static void nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, nd_body body, void *ctx)
+void loops_nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_body body, void *ctx)
 {
     loops_counted c[UG_MAXDIMS];
     LLVMValueRef idx[UG_MAXDIMS];
@@ -331,7 +331,7 @@ static void span(loops_gen *g, const loops_arr *a, ug_dtype dt, LLVMValueRef *lo
 /* Broadcast src to dst's shape (NumPy: trailing axes, size 1 repeats via a
  * zero stride), or stop the call with ValueError naming both shapes and the
  * kernel's line. */
-static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, int line)
+void loops_broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, int line)
 {
     int off = dst->ndim - src->ndim;
     LLVMValueRef bad = LLVMConstInt(g->i1, 0, 0), one = i64c(g, 1);
@@ -369,23 +369,12 @@ static void broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, 
  * evaluated once before the loop. A leaf overlapping the target without
  * being it element for element is read whole first, as NumPy does. */
 
-#define EW_MAX 32
-
-typedef struct ewise {
-    const kernel_node *leaf[EW_MAX]; /* array leaves */
-    loops_arr arr[EW_MAX];
-    int n;
-    const kernel_node *snode[EW_MAX]; /* scalar operands, evaluated before the loop */
-    LLVMValueRef sval[EW_MAX];
-    int ns;
-} ewise;
-
-static bool is_ewise(const kernel_node *n)
+bool loops_is_ewise(const kernel_node *n)
 {
     if (n->ty.kind != KT_ARRAY)
         return false;
     return n->kind == N_UNARY || n->kind == N_BINARY || n->kind == N_COMPARE ||
-           (n->kind == N_CALL && !n->callee && n->builtin >= 0 && n->builtin < B_CAST);
+           (n->kind == N_CALL && !n->callee && n->builtin >= 0 && (n->builtin < B_CAST || n->builtin == B_WHERE));
 }
 
 static bool ew_unsupported(loops_gen *g, const kernel_node *n, const char *what)
@@ -395,35 +384,35 @@ static bool ew_unsupported(loops_gen *g, const kernel_node *n, const char *what)
     return false;
 }
 
-static bool ew_collect(loops_gen *g, const kernel_node *n, ewise *ew)
+bool loops_ew_collect(loops_gen *g, const kernel_node *n, loops_ewise *ew)
 {
-    if (is_ewise(n)) {
+    if (loops_is_ewise(n)) {
         const kernel_node *kids[2] = {n->a, n->b};
         if (n->kind == N_COMPARE || n->kind == N_CALL) {
             for (int k = 0; k < n->nkids; k++)
-                if (!ew_collect(g, n->kids[k], ew))
+                if (!loops_ew_collect(g, n->kids[k], ew))
                     return false;
             return true;
         }
         for (int k = 0; k < 2; k++)
-            if (kids[k] && !ew_collect(g, kids[k], ew))
+            if (kids[k] && !loops_ew_collect(g, kids[k], ew))
                 return false;
         return true;
     }
     if (n->ty.kind == KT_ARRAY) {
-        if (ew->n == EW_MAX)
+        if (ew->n == LOOPS_EW_MAX)
             return ew_unsupported(g, n, "an element-wise expression with more than 32 arrays is not supported");
         ew->leaf[ew->n] = n;
         return loops_arr_eval(g, n, &ew->arr[ew->n++]);
     }
-    if (ew->ns == EW_MAX)
+    if (ew->ns == LOOPS_EW_MAX)
         return ew_unsupported(g, n, "an element-wise expression with more than 32 scalars is not supported");
     ew->snode[ew->ns] = n;
     return (ew->sval[ew->ns++] = loops_expr(g, n)) != NULL;
 }
 
 /* The value of element idx (of the consumer's nd axes) of n, in n's element dtype. */
-static LLVMValueRef ew_elem(loops_gen *g, const kernel_node *n, ewise *ew, LLVMValueRef *idx, int nd)
+LLVMValueRef loops_ew_elem(loops_gen *g, const kernel_node *n, loops_ewise *ew, LLVMValueRef *idx, int nd)
 {
     for (int k = 0; k < ew->n; k++) /* a leaf (also a whole expression read from a temporary) */
         if (ew->leaf[k] == n) {
@@ -433,15 +422,15 @@ static LLVMValueRef ew_elem(loops_gen *g, const kernel_node *n, ewise *ew, LLVMV
     for (int k = 0; k < ew->ns; k++)
         if (ew->snode[k] == n)
             return ew->sval[k];
-    if (!is_ewise(n))
+    if (!loops_is_ewise(n))
         return NULL;
     ug_dtype ot = (ug_dtype)n->opty.dt;
     if (n->kind == N_UNARY) {
-        LLVMValueRef v = ew_elem(g, n->a, ew, idx, nd);
+        LLVMValueRef v = loops_ew_elem(g, n->a, ew, idx, nd);
         return v ? loops_emit_unop(g, n->op, loops_emit_cast(g, v, (ug_dtype)n->a->ty.dt, ot), ot) : NULL;
     }
     if (n->kind == N_BINARY) {
-        LLVMValueRef a = ew_elem(g, n->a, ew, idx, nd), b = a ? ew_elem(g, n->b, ew, idx, nd) : NULL;
+        LLVMValueRef a = loops_ew_elem(g, n->a, ew, idx, nd), b = a ? loops_ew_elem(g, n->b, ew, idx, nd) : NULL;
         if (!b)
             return NULL;
         return loops_emit_binop(g, n->op, loops_emit_cast(g, a, (ug_dtype)n->a->ty.dt, ot),
@@ -449,7 +438,7 @@ static LLVMValueRef ew_elem(loops_gen *g, const kernel_node *n, ewise *ew, LLVMV
     }
     if (n->kind == N_COMPARE) {
         ug_dtype ct = (ug_dtype)n->cmptys[0].dt;
-        LLVMValueRef a = ew_elem(g, n->kids[0], ew, idx, nd), b = a ? ew_elem(g, n->kids[1], ew, idx, nd) : NULL;
+        LLVMValueRef a = loops_ew_elem(g, n->kids[0], ew, idx, nd), b = a ? loops_ew_elem(g, n->kids[1], ew, idx, nd) : NULL;
         if (!b)
             return NULL;
         return loops_emit_compare(g, n->cmpops[0], loops_emit_cast(g, a, (ug_dtype)n->kids[0]->ty.dt, ct),
@@ -458,8 +447,17 @@ static LLVMValueRef ew_elem(loops_gen *g, const kernel_node *n, ewise *ew, LLVMV
     LLVMValueRef args[16];
     if (n->nkids > 16)
         return NULL;
+    if (n->builtin == B_WHERE) { /* np.where(c, x, y): both sides are plain values, select one */
+        LLVMValueRef c = loops_ew_elem(g, n->kids[0], ew, idx, nd), x = c ? loops_ew_elem(g, n->kids[1], ew, idx, nd) : NULL,
+                     y = x ? loops_ew_elem(g, n->kids[2], ew, idx, nd) : NULL;
+        if (!y)
+            return NULL;
+        c = loops_emit_truth(g, c, (ug_dtype)n->kids[0]->ty.dt);
+        return LLVMBuildSelect(g->B, c, loops_emit_cast(g, x, (ug_dtype)n->kids[1]->ty.dt, ot),
+                               loops_emit_cast(g, y, (ug_dtype)n->kids[2]->ty.dt, ot), "where");
+    }
     for (int k = 0; k < n->nkids; k++) {
-        LLVMValueRef v = ew_elem(g, n->kids[k], ew, idx, nd);
+        LLVMValueRef v = loops_ew_elem(g, n->kids[k], ew, idx, nd);
         if (!v)
             return NULL;
         args[k] = loops_emit_cast(g, v, (ug_dtype)n->kids[k]->ty.dt, ot);
@@ -488,13 +486,13 @@ typedef struct store_ctx {
     const loops_arr *dst;
     ug_dtype ddt;
     const kernel_node *value;
-    ewise *ew;
+    loops_ewise *ew;
     LLVMValueRef scalar; /* a scalar value (ew NULL) */
     int op;              /* 0: dst = value; else dst = dst op value in opty */
     ug_dtype opty;
     const loops_arr *mask; /* a[mask] = v: only where mask holds */
     const kernel_node *mnode;
-    ewise *mew;
+    loops_ewise *mew;
 } store_ctx;
 
 static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
@@ -502,7 +500,7 @@ static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
     store_ctx *c = p;
     LLVMBasicBlockRef skip = NULL;
     if (c->mnode) {
-        LLVMValueRef m = ew_elem(g, c->mnode, c->mew, idx, c->dst->ndim);
+        LLVMValueRef m = loops_ew_elem(g, c->mnode, c->mew, idx, c->dst->ndim);
         LLVMBasicBlockRef yes = loops_block(g, "mask.set");
         skip = loops_block(g, "mask.next");
         LLVMBuildCondBr(g->B, loops_emit_truth(g, m, UG_BOOL), yes, skip);
@@ -511,7 +509,7 @@ static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
     LLVMValueRef v = c->scalar, at = loops_elem_at(g, c->dst, idx);
     ug_dtype vdt = c->ew ? (ug_dtype)c->value->ty.dt : (c->op ? c->opty : c->ddt);
     if (c->ew)
-        v = ew_elem(g, c->value, c->ew, idx, c->dst->ndim);
+        v = loops_ew_elem(g, c->value, c->ew, idx, c->dst->ndim);
     if (c->op) {
         LLVMValueRef cur = loops_emit_cast(g, loops_load_elem(g, at, c->ddt), c->ddt, c->opty);
         v = loops_emit_binop(g, c->op, cur, loops_emit_cast(g, v, vdt, c->opty), c->opty);
@@ -525,19 +523,19 @@ static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
 }
 
 /* A C-contiguous temporary of dst's shape holding value (its element dtype). */
-static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kernel_node *value, ewise *ew,
+static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kernel_node *value, loops_ewise *ew,
                              loops_arr *t)
 {
     ug_dtype vdt = (ug_dtype)value->ty.dt;
     *t = *shape_of;
-    t->base = alloc_block(g, shape_of->shape, shape_of->ndim, vdt, value->pos.line);
+    t->base = loops_alloc_block(g, shape_of->shape, shape_of->ndim, vdt, value->pos.line);
     LLVMValueRef st = i64c(g, (long long)ug_dtype_size(vdt));
     for (int d = shape_of->ndim - 1; d >= 0; d--) {
         t->stride[d] = st;
         st = LLVMBuildMul(g->B, st, shape_of->shape[d], "");
     }
     store_ctx c = {.dst = t, .ddt = vdt, .value = value, .ew = ew};
-    nd_loop(g, t->ndim, t->shape, store_one, &c);
+    loops_nd_loop(g, t->ndim, t->shape, store_one, &c);
     return true;
 }
 
@@ -546,30 +544,30 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
                             ug_dtype opty, const kernel_node *mask)
 {
     store_ctx c = {.dst = dst, .ddt = ddt, .value = value, .op = op, .opty = opty};
-    ewise mew = {0};
+    loops_ewise mew = {0};
     if (mask) {
-        if (!ew_collect(g, mask, &mew))
+        if (!loops_ew_collect(g, mask, &mew))
             return g->err->code;
         for (int k = 0; k < mew.n; k++)
-            broadcast_check(g, dst, &mew.arr[k], mask->pos.line);
+            loops_broadcast_check(g, dst, &mew.arr[k], mask->pos.line);
         c.mnode = mask;
         c.mew = &mew;
     }
     if (value->ty.kind != KT_ARRAY) {
         if (!(c.scalar = loops_conv(g, value, op ? opty : ddt)))
             return g->err->code;
-        nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+        loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
         return UG_OK;
     }
     if (mask)
         return ew_unsupported(g, value, "a[mask] = <array> is not supported in kernels yet (a scalar value is)"),
                g->err->code;
-    ewise ew = {0};
-    if (!ew_collect(g, value, &ew))
+    loops_ewise ew = {0};
+    if (!loops_ew_collect(g, value, &ew))
         return g->err->code;
     LLVMValueRef safe = LLVMConstInt(g->i1, 1, 0);
     for (int k = 0; k < ew.n; k++) {
-        broadcast_check(g, dst, &ew.arr[k], value->pos.line);
+        loops_broadcast_check(g, dst, &ew.arr[k], value->pos.line);
         safe = LLVMBuildAnd(g->B, safe, leaf_safe(g, dst, ddt, &ew.arr[k], (ug_dtype)ew.leaf[k]->ty.dt), "");
     }
     c.ew = &ew;
@@ -577,16 +575,16 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
                       end = loops_block(g, "store.end");
     LLVMBuildCondBr(g->B, safe, direct, via);
     LLVMPositionBuilderAtEnd(g->B, direct);
-    nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+    loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
     LLVMBuildBr(g->B, end);
     LLVMPositionBuilderAtEnd(g->B, via); /* the value read whole into a temporary first */
     loops_arr t;
     materialize_like(g, dst, value, &ew, &t);
-    ewise tw = {.n = 1}; /* the temporary stands for the whole value */
+    loops_ewise tw = {.n = 1}; /* the temporary stands for the whole value */
     tw.leaf[0] = value;
     tw.arr[0] = t;
     c.ew = &tw;
-    nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+    loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
     LLVMBuildBr(g->B, end);
     LLVMPositionBuilderAtEnd(g->B, end);
     return UG_OK;
@@ -615,28 +613,50 @@ ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n)
     return store_into(g, &dst, (ug_dtype)t->ty.dt, n->b, n->op, (ug_dtype)n->opty.dt, masked ? t->kids[0] : NULL);
 }
 
-/* An element-wise expression kept as a value (t = a - m): a new array of
- * the operands' broadcast shape. */
-static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
+/* The broadcast shape of an element-wise expression n whose leaves are in
+ * ew (each leaf's strides are set for it). */
+void loops_ew_broadcast(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *shape_out)
 {
-    ewise ew = {0};
-    if (!ew_collect(g, n, &ew))
-        return false;
+    if (ew->n == 1 && ew->arr[0].ndim == n->ty.ndim) { /* one array: its own shape, nothing to check */
+        *shape_out = ew->arr[0];
+        return;
+    }
     loops_arr shape = {.ndim = n->ty.ndim};
     for (int d = 0; d < shape.ndim; d++) { /* the broadcast size: a leaf's size unless it is 1 */
         shape.shape[d] = i64c(g, 1);
-        for (int k = 0; k < ew.n; k++) {
-            int ld = d - (shape.ndim - ew.arr[k].ndim);
+        for (int k = 0; k < ew->n; k++) {
+            int ld = d - (shape.ndim - ew->arr[k].ndim);
             if (ld < 0)
                 continue;
-            LLVMValueRef s = ew.arr[k].shape[ld];
+            LLVMValueRef s = ew->arr[k].shape[ld];
             shape.shape[d] = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, s, i64c(g, 1), ""),
                                              shape.shape[d], s, "bshape");
         }
     }
-    for (int k = 0; k < ew.n; k++)
-        broadcast_check(g, &shape, &ew.arr[k], n->pos.line);
+    for (int k = 0; k < ew->n; k++)
+        loops_broadcast_check(g, &shape, &ew->arr[k], n->pos.line);
+    *shape_out = shape;
+}
+
+/* An element-wise expression (or any array value) kept as a value: a new
+ * C-contiguous array of the operands' broadcast shape. */
+static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    loops_ewise ew = {0};
+    loops_arr shape;
+    if (!loops_ew_collect(g, n, &ew))
+        return false;
+    loops_ew_broadcast(g, n, &ew, &shape);
     return materialize_like(g, &shape, n, &ew, out);
+}
+
+bool loops_arr_copy(loops_gen *g, const kernel_node *n, loops_arr *out) { return materialize(g, n, out); }
+
+bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out)
+{
+    loops_arr shape;
+    loops_ew_broadcast(g, n, ew, &shape);
+    return materialize_like(g, &shape, n, ew, out);
 }
 
 void loops_free_frame(loops_gen *g)

@@ -133,12 +133,16 @@ LLVMValueRef loops_count_begin(loops_gen *g, loops_counted *c, LLVMValueRef trip
 void loops_count_end(loops_gen *g, loops_counted *c, LLVMMetadataRef loop_id);
 /* raise cls(msg) at source line `line`: loops_rt_raise records it, then loops_fail_here. */
 void loops_raise(loops_gen *g, const char *cls, const char *msg, int line);
+/* The same where cond (i1) holds; the builder continues where it does not. */
+void loops_raise_if(loops_gen *g, LLVMValueRef cond, const char *cls, const char *msg, int line);
 /* Call a runtime function by name (declared on first use, cold + nounwind when cold). */
 LLVMValueRef loops_rt_call(loops_gen *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, LLVMValueRef *args,
                            unsigned n, bool cold);
 /* Index i of axis `axis` (size `size`) of the array named `what`: negative
  * indices wrap once; with boundscheck an out-of-range index stops the call. */
 LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size);
+/* The same, always checked (an IndexError whatever boundscheck says: fancy indexing). */
+LLVMValueRef loops_index_always(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size);
 
 /* ---- arrays.c ---- */
 /* The array value of n (an array argument, an array local, a view, a new
@@ -157,6 +161,58 @@ ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kerne
 /* target op= value where target is an array (a name or a view): in place,
  * element by element (value a scalar or broadcast array expression). */
 ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n);
+/* Element-wise array expressions (a + 1, np.isnan(a) & m, np.where(c, x, y)):
+ * evaluated element by element inside the loop of whatever consumes them.
+ * loops_ew_collect evaluates the array leaves (descriptors) and the scalar
+ * parts once, before the loop; loops_ew_elem gives the value at index
+ * idx[0..nd-1] of the consumer's nd axes (a leaf of fewer axes is aligned
+ * to the trailing ones), in n's element dtype. */
+#define LOOPS_EW_MAX 32
+
+typedef struct loops_ewise {
+    const kernel_node *leaf[LOOPS_EW_MAX]; /* array leaves */
+    loops_arr arr[LOOPS_EW_MAX];
+    int n;
+    const kernel_node *snode[LOOPS_EW_MAX]; /* scalar operands, evaluated before the loop */
+    LLVMValueRef sval[LOOPS_EW_MAX];
+    int ns;
+} loops_ewise;
+bool loops_is_ewise(const kernel_node *n);
+bool loops_ew_collect(loops_gen *g, const kernel_node *n, loops_ewise *ew);
+LLVMValueRef loops_ew_elem(loops_gen *g, const kernel_node *n, loops_ewise *ew, LLVMValueRef *idx, int nd);
+/* The broadcast shape of n's leaves in *shape (checked; each leaf gets zero
+ * strides where it repeats). */
+void loops_ew_broadcast(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *shape);
+/* A C-contiguous copy of the array value n (element-wise expressions fused). */
+bool loops_arr_copy(loops_gen *g, const kernel_node *n, loops_arr *out);
+/* The same from n's collected leaves (the caller may have permuted their axes). */
+bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out);
+/* Broadcast src to dst's shape (zero strides where src has size 1), or stop
+ * the call with ValueError naming both shapes and the kernel's line. */
+void loops_broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, int line);
+/* A block for an array of shape dims[0..nd-1] in the function's frame (freed
+ * at its return); a negative or too large size stops the call. */
+LLVMValueRef loops_alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, ug_dtype dt, int line);
+/* Nested counted loops over shape[0..nd-1]; body(idx) at the innermost. */
+typedef void (*loops_nd_body)(loops_gen *g, LLVMValueRef *idx, void *ctx);
+void loops_nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_body body, void *ctx);
+/* a[mask] / a[indices] as a value (arrfn.c): a new 1-d array. */
+bool loops_gather(loops_gen *g, const kernel_node *n, loops_arr *out);
+
+/* ---- reduce.c ---- */
+/* A reduction, order statistic, norm or vector dot product with a number
+ * as its result (builtin >= B_SUM, .ty scalar); also np.where of numbers. */
+LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n);
+/* A reduction with axis= (.ival >= 0): a new array without that axis. */
+bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out);
+
+/* ---- arrfn.c ---- */
+/* An array function with an array result (sort, unique, [x, y], cumsum,
+ * dot with a matrix, axis reductions ...): a new C-contiguous array. */
+bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out);
+/* The statements a.sort() and a.fill(v). */
+ug_status loops_arrfn_stmt(loops_gen *g, const kernel_node *n);
+
 /* Free the local arrays of the current function (at its return). */
 void loops_free_frame(loops_gen *g);
 /* Declare and define one LLVM function per typed function (internal,
@@ -179,9 +235,9 @@ struct loops_fission {
 bool loops_fission_plan(const kernel_func *f, const kernel_node *loop, loops_fission *p);
 
 /* ---- guard.c ---- */
-/* After optimisation: floating-point operations computed only for one arm
- * of a blend (if-converted code) get safe operands in the lanes where that
- * arm is not taken, so they raise no FP flags there. No-op under fastmath. */
+/* After optimisation: floating-point operations whose value is needed only
+ * in some lanes (if-converted code: blends, masked stores) get safe operands
+ * in the others, so they raise no FP flags there. No-op under fastmath. */
 void loops_guard_speculated(loops_gen *g);
 
 /* ---- inner.c ---- */

@@ -130,6 +130,10 @@ static ug_status bind_runtime(ug_error *err)
         {"loops_rt_print_num", (void *)loops_rt_print_num},
         {"loops_rt_print_end", (void *)loops_rt_print_end},
         {"loops_rt_thread_id", (void *)loops_rt_thread_id},
+        {"loops_rt_sort", (void *)loops_rt_sort},
+        {"loops_rt_partition", (void *)loops_rt_partition},
+        {"loops_rt_argsort", (void *)loops_rt_argsort},
+        {"loops_rt_unique", (void *)loops_rt_unique},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

@@ -5,6 +5,11 @@
  *   lower.c     typed kernel functions → LLVM functions (kernel body)   loops_lower_kernel
  *   arrays.c    array values in kernels: views, slices, local arrays,
  *               slice stores, element-wise expressions (called by lower.c) loops_arr_eval
+ *   reduce.c    reductions in kernels: sum/mean/var/min/argmax..., nan*
+ *               forms, median, quantile, norm, NumPy's pairwise order     loops_reduce
+ *   arrfn.c     array functions giving new arrays: sort, argsort,
+ *               partition, unique, lists, copy/astype, cumsum, diff,
+ *               dot/outer, a[mask] and a[indices] as values            loops_arrfn_eval
  *   fission.c   whether to split a loop whose recurrence feeds an
  *               expensive store in two (lower.c asks)                   loops_fission_plan
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
@@ -16,6 +21,8 @@
  *   runtime.c   functions the JIT code calls (index errors, raise, FP
  *               flags, local-array frames, print)                       loops_rt_*
  *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
+ *   sort.c      sorting and selection for np.sort, argsort, partition,
+ *               unique, median, quantile (called by JIT code)           loops_rt_sort
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
  *               out of this contract)
@@ -121,6 +128,19 @@ void loops_rt_free_frame(void **frame);
 /* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the
  * source's, shapes[sn..sn+dn-1] the target's. */
 void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line);
+/* ---- sort.c: sorting in NumPy's order (NaN last), for array functions ---- */
+/* Sort the contiguous array v[0..n-1] of dtype dt in place. */
+void loops_rt_sort(void *v, int64_t n, int32_t dt);
+/* Partition v[0..n-1] so that v[k] for each k of kth[0..nk-1] (each in
+ * 0..n-1; the array is reordered as scratch) holds what a sorted v would,
+ * smaller elements before it and larger after. */
+void loops_rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk);
+/* ix[0..n-1] = the stable sorting permutation of the n elements at p (byte
+ * stride `stride`); tmp is n int64 of scratch. */
+void loops_rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp);
+/* Sort v[0..n-1] and move its distinct values (NaNs count as one) to the
+ * front; returns their count. */
+int64_t loops_rt_unique(void *v, int64_t n, int32_t dt);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void loops_rt_fpe(int32_t flags);
 /* Take the calling thread's recorded loop error: nonzero if there was one

@@ -175,6 +175,15 @@ void loops_raise(loops_gen *g, const char *cls, const char *msg, int line)
     loops_fail_here(g);
 }
 
+void loops_raise_if(loops_gen *g, LLVMValueRef cond, const char *cls, const char *msg, int line)
+{
+    LLVMBasicBlockRef bad = block(g, "raise.if"), ok = block(g, "raise.not");
+    LLVMBuildCondBr(g->B, cond, bad, ok);
+    LLVMPositionBuilderAtEnd(g->B, bad);
+    loops_raise(g, cls, msg, line);
+    LLVMPositionBuilderAtEnd(g->B, ok);
+}
+
 /* Boundscheck failure: report, set the flag, return from the function. */
 static void index_fail(loops_gen *g, const char *what, int axis, LLVMValueRef idx, LLVMValueRef size)
 {
@@ -188,11 +197,11 @@ static void index_fail(loops_gen *g, const char *what, int axis, LLVMValueRef id
     LLVMBuildBr(g->B, g->fs->ret_bb);
 }
 
-LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size)
+static LLVMValueRef wrap_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size, bool check)
 {
     LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, i, LLVMConstInt(g->i64, 0, 0), "neg");
     LLVMValueRef w = LLVMBuildSelect(g->B, neg, LLVMBuildAdd(g->B, i, size, ""), i, "idx");
-    if (!g->req->boundscheck)
+    if (!check)
         return w;
     LLVMBasicBlockRef bad = block(g, "index.bad"), ok = block(g, "index.ok");
     LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntUGE, w, size, "oob"), bad, ok);
@@ -200,6 +209,16 @@ LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMV
     index_fail(g, what, axis, i, size);
     LLVMPositionBuilderAtEnd(g->B, ok);
     return w;
+}
+
+LLVMValueRef loops_checked_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size)
+{
+    return wrap_index(g, what, axis, i, size, g->req->boundscheck);
+}
+
+LLVMValueRef loops_index_always(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size)
+{
+    return wrap_index(g, what, axis, i, size, true);
 }
 
 /* The array a node names or computes (see arrays.c), or NULL. */
@@ -470,6 +489,10 @@ static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
         return print_call(g, n);
     if (n->builtin == B_THREAD_ID)
         return loops_rt_call(g, "loops_rt_thread_id", g->i64, NULL, NULL, 0, false);
+    if (n->builtin == B_SORT_INPLACE || n->builtin == B_FILL)
+        return loops_arrfn_stmt(g, n) == UG_OK ? LLVMConstInt(g->i1, 0, 0) : NULL;
+    if (n->builtin >= B_SUM)
+        return loops_reduce(g, n);
     if (n->builtin == B_LEN) {
         loops_arr buf;
         const loops_arr *a = arr_of(g, n->kids[0], &buf);
@@ -593,7 +616,25 @@ static ug_status assign_tuple(loops_gen *g, const kernel_node *n)
     ug_dtype dts[64];
     if (t->nkids > 64)
         return unsupported(g, n, "unpacking more than 64 values");
-    for (int k = 0; k < t->nkids; k++) { /* evaluate every value before storing any */
+    if (n->opty.kind == KT_ARRAY) { /* x, y = a: a 1-d array of exactly that many elements */
+        loops_arr a;
+        if (!loops_arr_eval(g, v, &a))
+            return g->err->code;
+        LLVMBasicBlockRef bad = block(g, "unpack.bad"), ok = block(g, "unpack.ok");
+        LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntNE, a.shape[0], LLVMConstInt(g->i64, (unsigned)t->nkids, 0), ""),
+                        bad, ok);
+        LLVMPositionBuilderAtEnd(g->B, bad);
+        char msg[80];
+        snprintf(msg, sizeof msg, "the array does not have exactly %d elements to unpack", t->nkids);
+        loops_raise(g, "ValueError", msg, n->pos.line);
+        LLVMPositionBuilderAtEnd(g->B, ok);
+        for (int k = 0; k < t->nkids; k++) {
+            LLVMValueRef i = LLVMConstInt(g->i64, (unsigned)k, 0);
+            vals[k] = loops_load_elem(g, loops_elem_at(g, &a, &i), (ug_dtype)n->opty.dt);
+            dts[k] = (ug_dtype)n->opty.dt;
+        }
+    }
+    for (int k = 0; n->opty.kind != KT_ARRAY && k < t->nkids; k++) { /* evaluate every value before storing any */
         if (v->kind == N_ATTR) {
             loops_arr buf;
             const loops_arr *a = arr_of(g, v->a, &buf);

@@ -1,4 +1,4 @@
 # sig: float64(float64)
-# expect error UG_ESYNTAX line 4 col 12: lists are not supported in kernels
+# expect error UG_ESYNTAX line 4 col 15: list comprehensions are not supported in kernels
 def f(x):
     return [i for i in range(3)]

@@ -1,4 +1,4 @@
 # sig: float64(float64)
-# expect error UG_ESYNTAX line 4 col 14: matrix multiplication '@' is not supported
+# expect error UG_ETYPE line 4 col 12: 'x' is float64, not an array: it cannot be a linear algebra operand
 def f(x):
     return x @ x

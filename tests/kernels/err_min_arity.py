@@ -1,4 +1,4 @@
 # sig: float64(float64)
-# expect error UG_ETYPE line 4 col 12: min() needs at least 2 arguments (1 given)
+# expect error UG_ETYPE line 4 col 16: 'x' is float64, not an array: it cannot be reduced
 def f(x):
     return min(x)

@@ -24,7 +24,9 @@ range, negative, or integer locals of any value, steps +-1/2/3, then
 ``empty`` ones filled before use); element stores, slice stores of a scalar
 or of an array slice of provably equal length (also overlapping ``out``),
 element-wise array expressions (``out[:] = a * c + b``, kept as a new local
-or stored), in-place operators on arrays and slices, boolean-mask stores;
+or stored), in-place operators on arrays and slices, boolean-mask stores,
+reductions of such expressions (``r = np.nanmean(a * c)``, ``(a - b).sum()``:
+NumPy's own results, bit for bit);
 chained assignment ``p = q = e``, swaps ``p, q = q, p``; ``raise`` in a
 branch the data never takes or may take (the Python run must raise the same
 exception at the same line). Each array knows its element dtype and what
@@ -461,7 +463,7 @@ class _Gen:
                 kinds += ["store", "store"]
                 if self.arrays_ok:
                     kinds += ["forarr", "forarr", "view", "localarr", "localarr", "slicestore", "slicestore",
-                              "arrexpr", "inplace", "chain", "swap", "raise"]
+                              "arrexpr", "inplace", "chain", "swap", "raise", "reduce", "reduce"]
                     if self.dtype in FLOATS or arrays(env, True):
                         kinds.append("mask")
             out, ends = getattr(self, "s_" + self.pick(kinds))(env, depth, in_loop, ret)
@@ -894,6 +896,26 @@ class _Gen:
         else:
             op = "="
         return [f"{name}[:] {op} {e}" if op == "=" or self.chance(0.5) else f"{name} {op} {e}"], False
+
+    def s_reduce(self, env, depth, in_loop, ret):
+        """r = np.sum(<array expression>) and the other reductions NumPy gives
+        bit for bit (pairwise sums, nan forms), as a function or a method."""
+        e, d = self.arr_expr(env, 2)
+        fs = ["sum", "mean", "var", "std", "nansum", "nanmean", "nanvar", "any", "all", "count_nonzero", "prod"]
+        for _ in range(10):
+            f = self.pick(fs)
+            rd = np.asarray(getattr(np, f)(np.ones(2, d))).dtype.name
+            if rd in NUMERIC + (B,):
+                break
+        else:
+            f, rd = "mean", F8
+        r = self.fresh("r")
+        if f in ("sum", "mean", "var", "std", "any", "all", "prod") and self.chance(0.4):
+            text = f"({e}).{f}()"
+        else:
+            text = f"np.{f}({e})"
+        env[r] = Var(rd)
+        return [f"{r} = {text}"], False
 
     def s_inplace(self, env, depth, in_loop, ret):
         targets = arrays(env, True)

@@ -160,14 +160,7 @@ def _calls():
 
 CALLS = _calls()
 
-# Kernels that wait for array operations inside kernels (the issue "Real Numba
-# kernels compile unchanged (II)"): strict, so the day they compile this fails
-# and the mark must go.
-WAITING = {
-    "nanquantile": "needs np.sum/np.nanmax/np.where on arrays, list values, np.unique and np.partition in kernels",
-}
-CALLS = [pytest.param(*c, id=c[0], marks=[pytest.mark.xfail(strict=True, reason=WAITING[c[0]])] if c[0] in WAITING else [])
-         for c in CALLS]
+CALLS = [pytest.param(*c, id=c[0]) for c in CALLS]
 
 
 def _run(fname, args, kwargs):

@@ -1,0 +1,868 @@
+/* reduce.c — reductions of arrays inside kernels: np.sum(a), a.mean(),
+ * np.nanvar(a, ddof=1), a.max(axis=1), np.argmin, np.count_nonzero,
+ * np.median, np.quantile, np.linalg.norm, np.dot of two vectors.
+ *
+ * Requires: a typed kernel ("Array functions" in kernel.h), arrays.c's
+ * element-wise machinery. The reduced operand may be any array value,
+ * element-wise expressions included: its elements are computed inside the
+ * reduction's loop (np.sum((a - m) ** 2) makes no temporary). An n-d
+ * operand reduced whole is first copied contiguous: a 2-d one in memory
+ * order (NumPy's iterator visits a Fortran-ordered array column by column),
+ * others in C order, as are the arg forms (their index counts in C order);
+ * with axis= each output element reduces one line along the axis.
+ *
+ * Summation order is NumPy's, so float results are NumPy's bit for bit:
+ * add.reduce sums a line pairwise (blocks of up to 128 elements summed with
+ * 8 accumulators, longer lines split in halves at multiples of 8), adding
+ * the result to a zero; a line whose elements need a cast (the float64
+ * mean of an int array) is summed in buffers of 8192 elements, as NumPy's
+ * buffered iterator does. Along axis 0 of a 2-d array NumPy accumulates
+ * row after row instead (sequential per output element), and so do we when
+ * the reduced axis is not the one with the smallest stride. The products,
+ * minima and maxima are sequential. Order statistics partition a copy
+ * (sort.c) and interpolate as NumPy's 'linear' method.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "loops/gen.h"
+#include "ufuncgen/internal.h"
+
+static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+
+static bool is_flt(ug_dtype t) { return ug_dtype_kind(t) == UG_KIND_FLOAT; }
+
+static LLVMValueRef num(loops_gen *g, ug_dtype t, double v)
+{
+    return is_flt(t) ? LLVMConstReal(loops_vty(g, t), v) : LLVMConstInt(loops_vty(g, t), (unsigned long long)(long long)v, 1);
+}
+
+static LLVMValueRef isnan_of(loops_gen *g, LLVMValueRef v, ug_dtype t)
+{
+    return is_flt(t) ? LLVMBuildFCmp(g->B, LLVMRealUNO, v, v, "isnan") : LLVMConstInt(g->i1, 0, 0);
+}
+
+static LLVMValueRef add(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_dtype t)
+{
+    return loops_emit_binop(g, TK_PLUS, a, b, t);
+}
+
+/* ------------------------------------------------------------ sequences
+ * The line being reduced: element k of the operand x along `axis`, the
+ * other axes fixed at idx (axis 0 of a 1-d operand for whole reductions). */
+
+typedef struct seq {
+    loops_ewise ew;
+    const kernel_node *x;
+    int nd, axis;
+    LLVMValueRef idx[UG_MAXDIMS];
+    loops_arr shape; /* the operand's broadcast shape */
+    loops_arr flat;  /* an n-d operand reduced whole: its contiguous copy, as 1-d */
+    bool whole_copy;
+    LLVMValueRef inner; /* i1: the walked axis has the smallest |stride| (NumPy sums it pairwise) */
+} seq;
+
+static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
+{
+    s->idx[s->axis] = k;
+    return loops_ew_elem(g, s->x, &s->ew, s->idx, s->nd);
+}
+
+static LLVMValueRef seq_len(const seq *s) { return s->shape.shape[s->axis]; }
+
+/* A 2-d operand reduced whole is visited in memory order, as NumPy's
+ * iterator does: when the first array's rows are closer in memory than its
+ * columns (a transposed or Fortran-ordered array), every 2-d leaf is
+ * transposed (selects on the descriptors, no second copy of the code). */
+static void memory_order(loops_gen *g, loops_ewise *ew)
+{
+    for (int k = 0; k < ew->n; k++)
+        if (ew->arr[k].ndim != 2)
+            return; /* a broadcast row: keep C order */
+    if (ew->n == 0)
+        return;
+    LLVMBuilderRef B = g->B;
+    const loops_arr *l = &ew->arr[0];
+    LLVMValueRef a0 = l->stride[0], a1 = l->stride[1], zero = i64c(g, 0), one = i64c(g, 1);
+    a0 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a0, zero, ""), LLVMBuildNeg(B, a0, ""), a0, "");
+    a1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a1, zero, ""), LLVMBuildNeg(B, a1, ""), a1, "");
+    LLVMValueRef swap = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, a0, a1, ""),
+                                     LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, l->shape[0], one, ""),
+                                                  LLVMBuildICmp(B, LLVMIntSGT, l->shape[1], one, ""), ""), "forder");
+    for (int k = 0; k < ew->n; k++) {
+        loops_arr *a = &ew->arr[k], o = *a;
+        for (int d = 0; d < 2; d++) {
+            a->shape[d] = LLVMBuildSelect(B, swap, o.shape[1 - d], o.shape[d], "");
+            a->stride[d] = LLVMBuildSelect(B, swap, o.stride[1 - d], o.stride[d], "");
+        }
+    }
+}
+
+/* Set s up over the operand x: along `axis` (then the caller fills the other
+ * indices), or whole (axis -1: an n-d operand is copied contiguous first,
+ * in memory order when 2-d and korder, else in C order). */
+static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool korder)
+{
+    memset(s, 0, sizeof *s);
+    s->x = x;
+    if (axis < 0 && x->ty.ndim > 1) {
+        loops_arr c;
+        if (!loops_ew_collect(g, x, &s->ew))
+            return false;
+        if (x->ty.ndim == 2 && korder)
+            memory_order(g, &s->ew);
+        if (!loops_ew_copy(g, x, &s->ew, &c))
+            return false;
+        memset(&s->ew, 0, sizeof s->ew);
+        LLVMValueRef n = i64c(g, 1);
+        for (int d = 0; d < c.ndim; d++)
+            n = LLVMBuildMul(g->B, n, c.shape[d], "size");
+        s->flat = (loops_arr){.base = c.base, .ndim = 1};
+        s->flat.shape[0] = n;
+        s->flat.stride[0] = i64c(g, (long long)ug_dtype_size((ug_dtype)x->ty.dt));
+        s->ew.leaf[0] = x; /* the copy stands for the whole expression */
+        s->ew.arr[0] = s->flat;
+        s->ew.n = 1;
+        s->shape = s->flat;
+        s->nd = 1;
+        s->axis = 0;
+        s->whole_copy = true;
+        return true;
+    }
+    if (!loops_ew_collect(g, x, &s->ew))
+        return false;
+    loops_ew_broadcast(g, x, &s->ew, &s->shape);
+    s->nd = x->ty.ndim;
+    s->axis = axis < 0 ? 0 : axis;
+    s->inner = LLVMConstInt(g->i1, 1, 0);
+    const loops_arr *l = &s->ew.arr[0]; /* the first array operand's layout decides, as NumPy's iterator */
+    int lax = s->axis - (s->nd - l->ndim);
+    for (int d = 0; s->ew.n && lax >= 0 && d < l->ndim; d++) {
+        if (d == lax)
+            continue;
+        LLVMValueRef a = l->stride[lax], o = l->stride[d];
+        a = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, a, i64c(g, 0), ""), LLVMBuildNeg(g->B, a, ""), a, "");
+        o = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, o, i64c(g, 0), ""), LLVMBuildNeg(g->B, o, ""), o, "");
+        LLVMValueRef le = LLVMBuildICmp(g->B, LLVMIntULE, a, o, ""); /* an axis of size 1 does not count */
+        le = LLVMBuildOr(g->B, le, LLVMBuildICmp(g->B, LLVMIntSLE, l->shape[d], i64c(g, 1), ""), "");
+        s->inner = LLVMBuildAnd(g->B, s->inner, le, "inner");
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ terms */
+
+enum { T_X, T_NANZERO, T_NANONE, T_SQDEV, T_NANSQDEV, T_ABS, T_TRUTH, T_NOTNAN, T_PROD2, T_ABSPOW };
+
+typedef struct term {
+    seq *s, *s2;     /* s2: the second operand of a dot product */
+    int kind;
+    ug_dtype T;      /* the accumulator's dtype */
+    LLVMValueRef m;  /* T_SQDEV / T_NANSQDEV: the mean; T_ABSPOW: the power */
+} term;
+
+static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
+{
+    ug_dtype xd = (ug_dtype)t->s->x->ty.dt, T = t->T;
+    LLVMValueRef v = seq_at(g, t->s, k);
+    if (t->kind == T_TRUTH)
+        return LLVMBuildZExt(g->B, loops_emit_truth(g, v, xd), loops_vty(g, T), "");
+    if (t->kind == T_NOTNAN)
+        return LLVMBuildZExt(g->B, LLVMBuildNot(g->B, isnan_of(g, v, xd), ""), loops_vty(g, T), "");
+    LLVMValueRef c = loops_emit_cast(g, v, xd, T), d;
+    switch (t->kind) {
+    case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
+    case T_NANONE: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 1), c, "");
+    case T_SQDEV:
+    case T_NANSQDEV:
+        d = loops_emit_binop(g, TK_MINUS, c, t->m, T);
+        if (t->kind == T_NANSQDEV)
+            d = LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), d, "");
+        return loops_emit_binop(g, TK_STAR, d, d, T);
+    case T_ABS: return loops_emit_builtin(g, B_ABS, &c, 1, T, T);
+    case T_ABSPOW: {
+        LLVMValueRef a[2] = {loops_emit_builtin(g, B_ABS, &c, 1, T, T), t->m};
+        return loops_emit_builtin(g, B_POW, a, 2, T, T);
+    }
+    case T_PROD2: {
+        LLVMValueRef w = seq_at(g, t->s2, k);
+        return loops_emit_binop(g, TK_STAR, c, loops_emit_cast(g, w, (ug_dtype)t->s2->x->ty.dt, T), T);
+    }
+    default: return c;
+    }
+}
+
+/* ---------------------------------------------------------- pairwise sums */
+
+/* Elements [off, off + n) of the term summed as NumPy's pairwise leaf:
+ * 8 accumulators over the multiple-of-8 part (none when n < 8), combined
+ * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one. */
+static LLVMValueRef pw_leaf(loops_gen *g, const term *t, LLVMValueRef off, LLVMValueRef n)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype T = t->T;
+    LLVMTypeRef vt = loops_vty(g, T);
+    LLVMValueRef r[8], res = loops_entry_alloca(g, vt, "pw.res");
+    for (int j = 0; j < 8; j++) {
+        r[j] = loops_entry_alloca(g, vt, "pw.r");
+        LLVMBuildStore(B, num(g, T, 0), r[j]);
+    }
+    LLVMValueRef n8 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, n, i64c(g, 8), ""), i64c(g, 0),
+                                      LLVMBuildAnd(B, n, i64c(g, -8), ""), "n8");
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), ""));
+    LLVMValueRef base = LLVMBuildAdd(B, off, LLVMBuildShl(B, k, i64c(g, 3), ""), "");
+    for (int j = 0; j < 8; j++) {
+        LLVMValueRef v = term_at(g, t, LLVMBuildAdd(B, base, i64c(g, j), ""));
+        LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, vt, r[j], ""), v, T), r[j]);
+    }
+    loops_count_end(g, &c, NULL);
+    LLVMValueRef q[8];
+    for (int j = 0; j < 8; j++)
+        q[j] = LLVMBuildLoad2(B, vt, r[j], "");
+    LLVMValueRef s = add(g, add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T),
+                         add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T);
+    LLVMBuildStore(B, s, res);
+    k = loops_count_begin(g, &c, LLVMBuildSub(B, n, n8, ""));
+    LLVMValueRef v = term_at(g, t, LLVMBuildAdd(B, LLVMBuildAdd(B, off, n8, ""), k, ""));
+    LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, vt, res, ""), v, T), res);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, vt, res, "pw.leaf");
+}
+
+/* NumPy's pairwise sum of elements [off, off + n): n <= 128 is a leaf,
+ * else the halves at n2 = n/2 rounded down to a multiple of 8, summed
+ * left + right. The recursion runs on an explicit stack of frames
+ * (offset, length, state, left sum): at most 64 deep. */
+static LLVMValueRef pairwise(loops_gen *g, const term *t, LLVMValueRef off0, LLVMValueRef n0)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMTypeRef vt = loops_vty(g, t->T), a64 = LLVMArrayType2(g->i64, 64), av = LLVMArrayType2(vt, 64);
+    LLVMValueRef soff = loops_entry_alloca(g, a64, "pw.off"), sn = loops_entry_alloca(g, a64, "pw.n"),
+                 sst = loops_entry_alloca(g, a64, "pw.state"), sleft = loops_entry_alloca(g, av, "pw.left"),
+                 sp = loops_entry_alloca(g, g->i64, "pw.sp"), ret = loops_entry_alloca(g, vt, "pw.ret");
+#define AT(arr, ty, i) LLVMBuildInBoundsGEP2(B, ty, arr, (LLVMValueRef[]){i64c(g, 0), i}, 2, "")
+    LLVMBuildStore(B, off0, AT(soff, a64, i64c(g, 0)));
+    LLVMBuildStore(B, n0, AT(sn, a64, i64c(g, 0)));
+    LLVMBuildStore(B, i64c(g, 0), AT(sst, a64, i64c(g, 0)));
+    LLVMBuildStore(B, i64c(g, 1), sp);
+    LLVMBuildStore(B, num(g, t->T, 0), ret);
+    LLVMBasicBlockRef head = loops_block(g, "pw.head"), body = loops_block(g, "pw.frame"),
+                      leaf = loops_block(g, "pw.leaf"), split = loops_block(g, "pw.split"),
+                      s0 = loops_block(g, "pw.left"), s1 = loops_block(g, "pw.right"), s2 = loops_block(g, "pw.join"),
+                      done = loops_block(g, "pw.done");
+    LLVMBuildBr(B, head);
+    LLVMPositionBuilderAtEnd(B, head);
+    LLVMValueRef spv = LLVMBuildLoad2(B, g->i64, sp, "sp");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, spv, i64c(g, 0), ""), done, body);
+    LLVMPositionBuilderAtEnd(B, body);
+    LLVMValueRef f = LLVMBuildSub(B, spv, i64c(g, 1), "f");
+    LLVMValueRef off = LLVMBuildLoad2(B, g->i64, AT(soff, a64, f), "off"),
+                 n = LLVMBuildLoad2(B, g->i64, AT(sn, a64, f), "n");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, n, i64c(g, 128), ""), leaf, split);
+    LLVMPositionBuilderAtEnd(B, leaf);
+    LLVMBuildStore(B, pw_leaf(g, t, off, n), ret);
+    LLVMBuildStore(B, f, sp);
+    LLVMBuildBr(B, head);
+    LLVMPositionBuilderAtEnd(B, split);
+    LLVMValueRef n2 = LLVMBuildAnd(B, LLVMBuildSDiv(B, n, i64c(g, 2), ""), i64c(g, -8), "n2");
+    LLVMValueRef st = LLVMBuildLoad2(B, g->i64, AT(sst, a64, f), "state");
+    LLVMValueRef sw = LLVMBuildSwitch(B, st, s2, 2);
+    LLVMAddCase(sw, i64c(g, 0), s0);
+    LLVMAddCase(sw, i64c(g, 1), s1);
+    for (int part = 0; part < 2; part++) { /* push the left half, then (its sum kept) the right half */
+        LLVMPositionBuilderAtEnd(B, part ? s1 : s0);
+        if (part)
+            LLVMBuildStore(B, LLVMBuildLoad2(B, vt, ret, ""), AT(sleft, av, f));
+        LLVMBuildStore(B, i64c(g, part + 1), AT(sst, a64, f));
+        LLVMBuildStore(B, part ? LLVMBuildAdd(B, off, n2, "") : off, AT(soff, a64, spv));
+        LLVMBuildStore(B, part ? LLVMBuildSub(B, n, n2, "") : n2, AT(sn, a64, spv));
+        LLVMBuildStore(B, i64c(g, 0), AT(sst, a64, spv));
+        LLVMBuildStore(B, LLVMBuildAdd(B, spv, i64c(g, 1), ""), sp);
+        LLVMBuildBr(B, head);
+    }
+    LLVMPositionBuilderAtEnd(B, s2);
+    LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, vt, AT(sleft, av, f), ""), LLVMBuildLoad2(B, vt, ret, ""), t->T), ret);
+    LLVMBuildStore(B, f, sp);
+    LLVMBuildBr(B, head);
+#undef AT
+    LLVMPositionBuilderAtEnd(B, done);
+    return LLVMBuildLoad2(B, vt, ret, "pairwise");
+}
+
+static LLVMValueRef line_pairwise(loops_gen *g, const term *t, LLVMValueRef n);
+
+/* NumPy's add.reduce of the term over the line: exact sums in any order;
+ * float sums pairwise when the line is the operand's innermost axis (or
+ * the whole operand), else sequential (NumPy's outer-axis accumulation). */
+static LLVMValueRef line_sum(loops_gen *g, const term *t)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype T = t->T;
+    LLVMValueRef n = seq_len(t->s);
+    if (!is_flt(T) || t->kind == T_TRUTH || t->kind == T_NOTNAN) { /* exact: any order, vectorised */
+        LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
+        LLVMBuildStore(B, num(g, T, 0), acc);
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, n);
+        LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, loops_vty(g, T), acc, ""), term_at(g, t, k), T), acc);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(B, loops_vty(g, T), acc, "sum");
+    }
+    if (t->s->nd > 1 && !t->s->whole_copy) { /* along an axis that is not the innermost: row after row */
+        LLVMValueRef seqv = loops_entry_alloca(g, loops_vty(g, T), "seqsum");
+        LLVMBasicBlockRef one = loops_block(g, "sum.seq"), pw = loops_block(g, "sum.pw"), end = loops_block(g, "sum.end");
+        LLVMBuildCondBr(B, t->s->inner, pw, one);
+        LLVMPositionBuilderAtEnd(B, one);
+        LLVMBuildStore(B, num(g, T, 0), seqv);
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, n);
+        LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, loops_vty(g, T), seqv, ""), term_at(g, t, k), T), seqv);
+        loops_count_end(g, &c, NULL);
+        LLVMBuildBr(B, end);
+        LLVMPositionBuilderAtEnd(B, pw);
+        LLVMBuildStore(B, line_pairwise(g, t, n), seqv);
+        LLVMBuildBr(B, end);
+        LLVMPositionBuilderAtEnd(B, end);
+        return LLVMBuildLoad2(B, loops_vty(g, T), seqv, "sum");
+    }
+    return line_pairwise(g, t, n);
+}
+
+/* add.reduce of a line NumPy hands to its loop whole: 0 + pairwise, in
+ * buffers of 8192 elements when they are cast on the way. */
+static LLVMValueRef line_pairwise(loops_gen *g, const term *t, LLVMValueRef n)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype T = t->T;
+    bool cast = t->kind == T_X && (ug_dtype)t->s->x->ty.dt != T && !t->s->whole_copy;
+    if (!cast)
+        return add(g, num(g, T, 0), pairwise(g, t, i64c(g, 0), n), T);
+    LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
+    LLVMBuildStore(B, num(g, T, 0), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildSDiv(B, LLVMBuildAdd(B, n, i64c(g, 8191), ""), i64c(g, 8192), ""));
+    LLVMValueRef off = LLVMBuildMul(B, k, i64c(g, 8192), "");
+    LLVMValueRef left = LLVMBuildSub(B, n, off, "");
+    LLVMValueRef len = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, left, i64c(g, 8192), ""), left, i64c(g, 8192), "");
+    LLVMValueRef part = pairwise(g, t, off, len);
+    LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, loops_vty(g, T), acc, ""), part, T), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, loops_vty(g, T), acc, "sum");
+}
+
+/* A product (nanprod: NaN counts as 1), sequential as NumPy's multiply.reduce. */
+static LLVMValueRef line_prod(loops_gen *g, const term *t)
+{
+    LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, t->T), "prod");
+    LLVMBuildStore(g->B, num(g, t->T, 1), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, seq_len(t->s));
+    LLVMValueRef v = term_at(g, t, k);
+    LLVMBuildStore(g->B, loops_emit_binop(g, TK_STAR, LLVMBuildLoad2(g->B, loops_vty(g, t->T), acc, ""), v, t->T), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(g->B, loops_vty(g, t->T), acc, "prod");
+}
+
+/* any / all: truthiness or-ed / and-ed. */
+static LLVMValueRef line_anyall(loops_gen *g, seq *s, bool all)
+{
+    LLVMValueRef acc = loops_entry_alloca(g, g->i1, "anyall");
+    LLVMBuildStore(g->B, LLVMConstInt(g->i1, all, 0), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, seq_len(s));
+    LLVMValueRef v = loops_emit_truth(g, seq_at(g, s, k), (ug_dtype)s->x->ty.dt), cur = LLVMBuildLoad2(g->B, g->i1, acc, "");
+    LLVMBuildStore(g->B, all ? LLVMBuildAnd(g->B, cur, v, "") : LLVMBuildOr(g->B, cur, v, ""), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(g->B, g->i1, acc, "anyall");
+}
+
+/* The min / max (op: B_MINIMUM, B_MAXIMUM, B_FMIN, B_FMAX) of a non-empty
+ * line in 8 lanes (their order does not change the value), so the loop
+ * vectorises as NumPy's does; early: stop at the first block holding a NaN
+ * (it is the answer). */
+static LLVMValueRef line_minmax(loops_gen *g, seq *s, int op, bool early)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    LLVMTypeRef vt = loops_vty(g, xd);
+    LLVMValueRef len = seq_len(s), r[8], first = seq_at(g, s, i64c(g, 0));
+    for (int j = 0; j < 8; j++) {
+        r[j] = loops_entry_alloca(g, vt, "mm.r");
+        LLVMBuildStore(B, first, r[j]);
+    }
+    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8");
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), ""));
+    LLVMValueRef base = LLVMBuildShl(B, k, i64c(g, 3), ""), anynan = LLVMConstInt(g->i1, 0, 0);
+    for (int j = 0; j < 8; j++) {
+        LLVMValueRef two[2] = {LLVMBuildLoad2(B, vt, r[j], ""), seq_at(g, s, LLVMBuildAdd(B, base, i64c(g, j), ""))};
+        LLVMValueRef m = loops_emit_builtin(g, op, two, 2, xd, xd);
+        LLVMBuildStore(B, m, r[j]);
+        if (early)
+            anynan = LLVMBuildOr(B, anynan, isnan_of(g, m, xd), "");
+    }
+    if (early) {
+        LLVMBasicBlockRef go = loops_block(g, "minmax.go");
+        LLVMBuildCondBr(B, anynan, c.exit, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    loops_count_end(g, &c, NULL);
+    k = loops_count_begin(g, &c, LLVMBuildSub(B, len, n8, ""));
+    LLVMValueRef two[2] = {LLVMBuildLoad2(B, vt, r[0], ""), seq_at(g, s, LLVMBuildAdd(B, n8, k, ""))};
+    LLVMBuildStore(B, loops_emit_builtin(g, op, two, 2, xd, xd), r[0]);
+    loops_count_end(g, &c, NULL);
+    LLVMValueRef acc = LLVMBuildLoad2(B, vt, r[0], "");
+    for (int j = 1; j < 8; j++) {
+        LLVMValueRef p[2] = {acc, LLVMBuildLoad2(B, vt, r[j], "")};
+        acc = loops_emit_builtin(g, op, p, 2, xd, xd);
+    }
+    return acc;
+}
+
+/* min/max (NaN propagates, as np.minimum), nanmin/nanmax (fmin/fmax), and
+ * the arg forms: the first index of the extreme (argmin: of the first NaN;
+ * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
+ * ValueError, as NumPy's. */
+static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
+{
+    LLVMBuilderRef B = g->B;
+    int b = n->builtin;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
+    bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+    bool nan = (b == B_NANMIN || b == B_NANMAX || b == B_NANARGMIN || b == B_NANARGMAX) && is_flt(xd);
+    static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
+    char msg[96];
+    if (arg)
+        snprintf(msg, sizeof msg, "attempt to get %s of an empty sequence", kernel_builtin_name(b));
+    else
+        snprintf(msg, sizeof msg, "zero-size array to reduction operation %s which has no identity",
+                 what[mx + 2 * (nan && !arg)]);
+    LLVMValueRef len = seq_len(s);
+    loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+    if (!arg)
+        return line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
+    LLVMTypeRef vt = loops_vty(g, xd);
+    LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
+    LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
+    LLVMBuildStore(B, i64c(g, 0), bi);
+    loops_counted c;
+    LLVMValueRef k = LLVMBuildAdd(B, loops_count_begin(g, &c, LLVMBuildSub(B, len, i64c(g, 1), "")), i64c(g, 1), "");
+    LLVMValueRef v = seq_at(g, s, k), cur = LLVMBuildLoad2(B, vt, best, "");
+    if (!nan && is_flt(xd)) { /* a NaN decides min, max, argmin and argmax (its first one): stop there */
+        LLVMBasicBlockRef go = loops_block(g, "extreme.go");
+        LLVMBuildCondBr(B, isnan_of(g, cur, xd), c.exit, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    {
+        LLVMValueRef better = loops_emit_compare(g, mx ? TK_GT : TK_LT, v, cur, xd);
+        LLVMValueRef vn = isnan_of(g, v, xd), cn = isnan_of(g, cur, xd);
+        LLVMValueRef take = nan ? LLVMBuildAnd(B, LLVMBuildNot(B, vn, ""), LLVMBuildOr(B, cn, better, ""), "")
+                                : LLVMBuildOr(B, better, LLVMBuildAnd(B, vn, LLVMBuildNot(B, cn, ""), ""), "");
+        LLVMBuildStore(B, LLVMBuildSelect(B, take, v, cur, ""), best);
+        LLVMBuildStore(B, LLVMBuildSelect(B, take, k, LLVMBuildLoad2(B, g->i64, bi, ""), ""), bi);
+    }
+    loops_count_end(g, &c, NULL);
+    LLVMValueRef r = LLVMBuildLoad2(B, vt, best, "extreme");
+    if (nan)
+        loops_raise_if(g, isnan_of(g, r, xd), "ValueError", "All-NaN slice encountered", n->pos.line);
+    return LLVMBuildLoad2(B, g->i64, bi, "argextreme");
+}
+
+/* sum / N in T (np.mean: a NaN for an empty line, 0/0). */
+static LLVMValueRef divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_dtype T)
+{
+    return loops_emit_binop(g, TK_SLASH, s, loops_emit_cast(g, count, UG_INT64, T), T);
+}
+
+/* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). */
+static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
+{
+    int b = n->builtin;
+    bool nan = (b == B_NANVAR || b == B_NANSTD) && is_flt((ug_dtype)s->x->ty.dt);
+    LLVMValueRef ddof = n->b ? loops_conv(g, n->b, UG_INT64) : i64c(g, 0);
+    if (!ddof)
+        return NULL;
+    LLVMValueRef cnt = seq_len(s);
+    if (nan)
+        cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
+    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = T};
+    LLVMValueRef m = divide(g, line_sum(g, &t), cnt, T);
+    t.kind = nan ? T_NANSQDEV : T_SQDEV;
+    t.m = m;
+    LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
+    LLVMValueRef zero = i64c(g, 0);
+    LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");
+    LLVMValueRef v = divide(g, line_sum(g, &t), LLVMBuildSelect(g->B, bad, zero, dof, ""), T);
+    if (nan) /* nanvar: no degrees of freedom left is NaN */
+        v = LLVMBuildSelect(g->B, bad, num(g, T, NAN), v, "");
+    if (b == B_STD || b == B_NANSTD)
+        v = loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
+    return v;
+}
+
+/* One reduction of the line s (B_SUM .. B_COUNT_NONZERO). */
+static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
+    bool fx = is_flt(xd);
+    switch (n->builtin) {
+    case B_SUM: return line_sum(g, &(term){.s = s, .kind = T_X, .T = T});
+    case B_NANSUM: return line_sum(g, &(term){.s = s, .kind = fx ? T_NANZERO : T_X, .T = T});
+    case B_PROD: return line_prod(g, &(term){.s = s, .kind = T_X, .T = T});
+    case B_NANPROD: return line_prod(g, &(term){.s = s, .kind = fx ? T_NANONE : T_X, .T = T});
+    case B_MEAN: return divide(g, line_sum(g, &(term){.s = s, .kind = T_X, .T = T}), seq_len(s), T);
+    case B_NANMEAN:
+        if (!fx)
+            return divide(g, line_sum(g, &(term){.s = s, .kind = T_X, .T = T}), seq_len(s), T);
+        return divide(g, line_sum(g, &(term){.s = s, .kind = T_NANZERO, .T = T}),
+                      line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64}), T);
+    case B_VAR: case B_STD: case B_NANVAR: case B_NANSTD: return line_var(g, n, s, T);
+    case B_ANY: return line_anyall(g, s, false);
+    case B_ALL: return line_anyall(g, s, true);
+    case B_COUNT_NONZERO: return line_sum(g, &(term){.s = s, .kind = T_TRUTH, .T = UG_INT64});
+    default: return line_extreme(g, n, s);
+    }
+}
+
+/* reduce_line twice: once where every array leaf walks the line with unit
+ * stride (the strides then constants, so LLVM vectorises the loads, as
+ * NumPy's contiguous loops are), once for any strides. */
+static LLVMValueRef versioned_line(loops_gen *g, const kernel_node *n, seq *s)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef contig = LLVMConstInt(g->i1, 1, 0), saved[LOOPS_EW_MAX];
+    int axis[LOOPS_EW_MAX];
+    bool any = false;
+    for (int k = 0; k < s->ew.n; k++) {
+        loops_arr *a = &s->ew.arr[k];
+        axis[k] = s->axis - (s->nd - a->ndim);
+        if (axis[k] < 0 || LLVMIsAConstant(a->stride[axis[k]]))
+            continue;
+        LLVMValueRef es = i64c(g, (long long)ug_dtype_size((ug_dtype)s->ew.leaf[k]->ty.dt));
+        contig = LLVMBuildAnd(B, contig, LLVMBuildICmp(B, LLVMIntEQ, a->stride[axis[k]], es, ""), "contig");
+        any = true;
+    }
+    if (!any)
+        return reduce_line(g, n, s);
+    LLVMBasicBlockRef fast = loops_block(g, "red.contig"), slow = loops_block(g, "red.strided"),
+                      join = loops_block(g, "red.join");
+    LLVMBuildCondBr(B, contig, fast, slow);
+    LLVMPositionBuilderAtEnd(B, fast);
+    for (int k = 0; k < s->ew.n; k++)
+        if (axis[k] >= 0) {
+            saved[k] = s->ew.arr[k].stride[axis[k]];
+            s->ew.arr[k].stride[axis[k]] = i64c(g, (long long)ug_dtype_size((ug_dtype)s->ew.leaf[k]->ty.dt));
+        }
+    LLVMValueRef v1 = reduce_line(g, n, s);
+    for (int k = 0; k < s->ew.n; k++)
+        if (axis[k] >= 0)
+            s->ew.arr[k].stride[axis[k]] = saved[k];
+    if (!v1)
+        return NULL;
+    LLVMBasicBlockRef end1 = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMValueRef v2 = reduce_line(g, n, s);
+    if (!v2)
+        return NULL;
+    LLVMBasicBlockRef end2 = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, LLVMTypeOf(v1), "red");
+    LLVMValueRef vals[2] = {v1, v2};
+    LLVMBasicBlockRef bbs[2] = {end1, end2};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    return phi;
+}
+
+static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s);
+static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s);
+
+/* ---------------------------------------------------------- axis reductions */
+
+typedef struct axis_ctx {
+    const kernel_node *n;
+    seq *s;
+    loops_arr *out;
+    ug_dtype rdt;
+    bool ok;
+} axis_ctx;
+
+static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
+{
+    axis_ctx *c = p;
+    for (int d = 0, o = 0; d < c->s->nd; d++)
+        if (d != c->s->axis)
+            c->s->idx[d] = oidx[o++];
+    int b = c->n->builtin;
+    LLVMValueRef v = b == B_MEDIAN || b == B_NANMEDIAN ? median(g, c->n, c->s)
+                     : b >= B_QUANTILE && b <= B_NANPERCENTILE ? quantile(g, c->n, c->s)
+                                                                : versioned_line(g, c->n, c->s);
+    if (!v) {
+        c->ok = false;
+        return;
+    }
+    loops_store_elem(g, v, loops_elem_at(g, c->out, oidx), c->rdt);
+}
+
+/* a.sum(axis=k), np.median(a, axis=k) and friends: a new array without axis k. */
+bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    seq s;
+    if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
+        return false;
+    ug_dtype rdt = (ug_dtype)n->ty.dt;
+    LLVMValueRef dims[UG_MAXDIMS];
+    int nd = 0;
+    for (int d = 0; d < s.nd; d++)
+        if (d != s.axis)
+            dims[nd++] = s.shape.shape[d];
+    out->ndim = nd;
+    out->base = loops_alloc_block(g, dims, nd, rdt, n->pos.line);
+    LLVMValueRef st = i64c(g, (long long)ug_dtype_size(rdt));
+    for (int d = nd - 1; d >= 0; d--) {
+        out->shape[d] = dims[d];
+        out->stride[d] = st;
+        st = LLVMBuildMul(g->B, st, dims[d], "");
+    }
+    axis_ctx c = {.n = n, .s = &s, .out = out, .rdt = rdt, .ok = true};
+    loops_nd_loop(g, nd, dims, axis_one, &c);
+    return c.ok;
+}
+
+/* ------------------------------------------------------- order statistics */
+
+/* The line's elements (nan forms: the non-NaN ones) in a new contiguous
+ * block; *count how many. */
+static LLVMValueRef gather_line(loops_gen *g, const kernel_node *n, seq *s, bool skip_nan, LLVMValueRef *count,
+                                LLVMValueRef *hasnan)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    LLVMValueRef len = seq_len(s);
+    LLVMValueRef p = loops_alloc_block(g, &len, 1, xd, n->pos.line);
+    LLVMValueRef cnt = loops_entry_alloca(g, g->i64, "kept"), seen = loops_entry_alloca(g, g->i1, "seen.nan");
+    LLVMBuildStore(B, i64c(g, 0), cnt);
+    LLVMBuildStore(B, LLVMConstInt(g->i1, 0, 0), seen);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, len);
+    LLVMValueRef v = seq_at(g, s, k), at = LLVMBuildLoad2(B, g->i64, cnt, "");
+    loops_store_elem(g, v, LLVMBuildInBoundsGEP2(B, loops_mty(g, xd), p, &at, 1, ""), xd);
+    LLVMValueRef keep = skip_nan ? LLVMBuildZExt(B, LLVMBuildNot(B, isnan_of(g, v, xd), ""), g->i64, "") : i64c(g, 1);
+    LLVMBuildStore(B, LLVMBuildAdd(B, at, keep, ""), cnt);
+    LLVMValueRef nanv = LLVMBuildLoad2(B, g->i1, seen, "");
+    if (!skip_nan) /* a NaN kept makes the statistic NaN */
+        LLVMBuildStore(B, LLVMBuildOr(B, nanv, isnan_of(g, v, xd), ""), seen);
+    loops_count_end(g, &c, NULL);
+    *count = LLVMBuildLoad2(B, g->i64, cnt, "count");
+    *hasnan = LLVMBuildLoad2(B, g->i1, seen, "hasnan");
+    return p;
+}
+
+static LLVMValueRef elem(loops_gen *g, LLVMValueRef p, LLVMValueRef i, ug_dtype dt)
+{
+    return loops_load_elem(g, LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p, &i, 1, ""), dt);
+}
+
+/* Partition p[0..m-1] at the indices k[0..nk-1] (sort.c). */
+static void partition_at(loops_gen *g, LLVMValueRef p, LLVMValueRef m, ug_dtype dt, LLVMValueRef *k, int nk)
+{
+    LLVMTypeRef at = LLVMArrayType2(g->i64, 4);
+    LLVMValueRef kv = loops_entry_alloca(g, at, "kth");
+    for (int j = 0; j < nk; j++)
+        LLVMBuildStore(g->B, k[j], LLVMBuildInBoundsGEP2(g->B, at, kv, (LLVMValueRef[]){i64c(g, 0), i64c(g, j)}, 2, ""));
+    LLVMTypeRef ps[5] = {g->ptr, g->i64, g->i32, g->ptr, g->i64};
+    LLVMValueRef args[5] = {p, m, LLVMConstInt(g->i32, (unsigned)dt, 0), kv, i64c(g, nk)};
+    loops_rt_call(g, "loops_rt_partition", g->vd, ps, args, 5, false);
+}
+
+/* The result r of an order statistic (NaN if the kept data had a NaN),
+ * joined with NaN from block `from` (nothing to take the statistic of). */
+static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef hasnan, ug_dtype T,
+                                LLVMBasicBlockRef from, LLVMBasicBlockRef join)
+{
+    LLVMBuilderRef B = g->B;
+    r = LLVMBuildSelect(B, hasnan, num(g, T, NAN), r, "");
+    LLVMBasicBlockRef wend = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, loops_vty(g, T), "stat");
+    LLVMValueRef vals[2] = {num(g, T, NAN), r};
+    LLVMBasicBlockRef bbs[2] = {from, wend};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    return phi;
+}
+
+/* median / nanmedian: the mean of the middle one or two of a partitioned
+ * copy (0 + a [+ b], / count, as np.mean of that slice); NaN if the data
+ * has a NaN (median) or nothing is left (both). */
+static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt, T = (ug_dtype)n->opty.dt;
+    bool nan = n->builtin == B_NANMEDIAN;
+    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan && is_flt(xd), &m, &hasnan);
+    LLVMValueRef one = i64c(g, 1), zero = i64c(g, 0);
+    LLVMValueRef half = LLVMBuildSDiv(B, m, i64c(g, 2), "half");
+    LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildSRem(B, m, i64c(g, 2), ""), zero, "odd");
+    LLVMValueRef lo = LLVMBuildSelect(B, odd, half, LLVMBuildSub(B, half, one, ""), "lo");
+    LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
+    LLVMValueRef safe_lo = LLVMBuildSelect(B, empty, zero, lo, "");
+    LLVMBasicBlockRef work = loops_block(g, "median.work"), join = loops_block(g, "median.end"),
+                      from = LLVMGetInsertBlock(B);
+    LLVMBuildCondBr(B, empty, join, work);
+    LLVMPositionBuilderAtEnd(B, work);
+    LLVMValueRef ks[2] = {safe_lo, LLVMBuildSelect(B, odd, safe_lo, half, "")};
+    partition_at(g, p, m, xd, ks, 2);
+    LLVMValueRef a = loops_emit_cast(g, elem(g, p, safe_lo, xd), xd, T);
+    LLVMValueRef bv = loops_emit_cast(g, elem(g, p, half, xd), xd, T);
+    LLVMValueRef s1 = add(g, num(g, T, 0), a, T), s2 = add(g, s1, bv, T);
+    LLVMValueRef r = LLVMBuildSelect(B, odd, divide(g, s1, one, T), divide(g, s2, i64c(g, 2), T), "");
+    return stat_result(g, r, hasnan, T, from, join);
+}
+
+/* quantile / percentile and the nan forms with a scalar q, NumPy's
+ * 'linear' method with a Python-float q (weak: computed in T). */
+static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
+{
+    LLVMBuilderRef B = g->B;
+    int b = n->builtin;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt, T = (ug_dtype)n->opty.dt;
+    bool nanfn = b == B_NANQUANTILE || b == B_NANPERCENTILE, nan = nanfn && is_flt(xd);
+    bool pct = b == B_PERCENTILE || b == B_NANPERCENTILE;
+    LLVMValueRef q = loops_conv(g, n->b, UG_FLOAT64);
+    if (!q)
+        return NULL;
+    if (pct)
+        q = loops_emit_binop(g, TK_SLASH, q, num(g, UG_FLOAT64, 100), UG_FLOAT64);
+    LLVMValueRef inr = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOGE, q, num(g, UG_FLOAT64, 0), ""),
+                                    LLVMBuildFCmp(B, LLVMRealOLE, q, num(g, UG_FLOAT64, 1), ""), "");
+    loops_raise_if(g, LLVMBuildNot(B, inr, ""), "ValueError",
+            pct ? "Percentiles must be in the range [0, 100]" : "Quantiles must be in the range [0, 1]", n->pos.line);
+    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan, &m, &hasnan);
+    LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1);
+    if (!nanfn) /* np.nanquantile of nothing is NaN (np.nanmean's answer), np.quantile an IndexError */
+        loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, m, zero, ""), "IndexError",
+                "cannot take a quantile of an empty array", n->pos.line);
+    LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
+    LLVMBasicBlockRef work = loops_block(g, "quantile.work"), join = loops_block(g, "quantile.end"),
+                      from = LLVMGetInsertBlock(B);
+    LLVMBuildCondBr(B, empty, join, work);
+    LLVMPositionBuilderAtEnd(B, work);
+    LLVMValueRef last = LLVMBuildSub(B, m, one, "last");
+    LLVMValueRef vi = loops_emit_binop(g, TK_STAR, loops_emit_cast(g, last, UG_INT64, UG_FLOAT64), q, UG_FLOAT64);
+    LLVMValueRef fl = loops_emit_builtin(g, B_FLOOR, &vi, 1, UG_FLOAT64, UG_FLOAT64);
+    LLVMValueRef prev = LLVMBuildFPToSI(B, fl, g->i64, ""), next = LLVMBuildAdd(B, prev, one, "");
+    LLVMValueRef above = LLVMBuildFCmp(B, LLVMRealOGE, vi, loops_emit_cast(g, last, UG_INT64, UG_FLOAT64), "");
+    prev = LLVMBuildSelect(B, above, last, prev, "prev"); /* NumPy's -1: the last */
+    next = LLVMBuildSelect(B, above, last, next, "next");
+    /* gamma = vi - prev, with prev as NumPy has it (-1 above the bounds) */
+    LLVMValueRef pf = LLVMBuildSelect(B, above, num(g, UG_FLOAT64, -1), fl, "");
+    LLVMValueRef gamma = loops_emit_binop(g, TK_MINUS, vi, pf, UG_FLOAT64);
+    LLVMValueRef ks[2] = {prev, next};
+    partition_at(g, p, m, xd, ks, 2);
+    LLVMValueRef av = elem(g, p, prev, xd), bv = elem(g, p, next, xd);
+    LLVMValueRef diff = loops_emit_cast(g, loops_emit_binop(g, TK_MINUS, bv, av, xd), xd, T);
+    LLVMValueRef gt = loops_emit_cast(g, gamma, UG_FLOAT64, T);
+    LLVMValueRef lo = add(g, loops_emit_cast(g, av, xd, T), loops_emit_binop(g, TK_STAR, diff, gt, T), T);
+    LLVMValueRef om = loops_emit_cast(g, loops_emit_binop(g, TK_MINUS, num(g, UG_FLOAT64, 1), gamma, UG_FLOAT64),
+                                      UG_FLOAT64, T);
+    LLVMValueRef hi = loops_emit_binop(g, TK_MINUS, loops_emit_cast(g, bv, xd, T), loops_emit_binop(g, TK_STAR, diff, om, T), T);
+    LLVMValueRef r = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOGE, gamma, num(g, UG_FLOAT64, 0.5), ""), hi, lo, "");
+    return stat_result(g, r, hasnan, T, from, join);
+}
+
+/* -------------------------------------------------------------- linalg */
+
+/* np.linalg.norm(x[, ord]) of a vector or a matrix, as NumPy computes it. */
+static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    const kernel_node *x = n->kids[0];
+    double ord = n->fval;
+    seq s;
+    if (x->ty.ndim == 2 && ord != 0) { /* matrix 1, -1: column sums; inf, -inf: row sums; then max / min */
+        bool rows = isinf(ord);
+        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
+            return NULL;
+        int other = rows ? 0 : 1;
+        LLVMValueRef cnt = s.shape.shape[other];
+        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation", n->pos.line);
+        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, cnt);
+        s.idx[other] = k;
+        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
+        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
+        LLVMValueRef two[2] = {cur, v};
+        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
+        LLVMBuildStore(g->B, LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, ""), best);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+    }
+    if (!seq_init(g, &s, x, -1, true))
+        return NULL;
+    if (ord == 0 || ord == 2) { /* sqrt(x . x) */
+        LLVMValueRef v = line_sum(g, &(term){.s = &s, .s2 = &s, .kind = T_PROD2, .T = T});
+        return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
+    }
+    if (isinf(ord)) { /* max / min of |x| */
+        LLVMValueRef len = seq_len(&s);
+        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation", n->pos.line);
+        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+        term t = {.s = &s, .kind = T_ABS, .T = T};
+        LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, len);
+        LLVMValueRef two[2] = {LLVMBuildLoad2(g->B, loops_vty(g, T), best, ""), term_at(g, &t, k)};
+        LLVMBuildStore(g->B, loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T), best);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+    }
+    if (ord == 1)
+        return line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T});
+    /* sum(|x| ** ord) ** (1 / ord) */
+    LLVMValueRef p = num(g, T, ord);
+    LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABSPOW, .T = T, .m = p});
+    LLVMValueRef args[2] = {v, loops_emit_binop(g, TK_SLASH, num(g, T, 1), p, T)};
+    return loops_emit_builtin(g, B_POW, args, 2, T, T);
+}
+
+/* np.dot(a, b) of two vectors: the sum of products (pairwise for floats). */
+static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
+{
+    seq s, s2;
+    if (!seq_init(g, &s, n->kids[0], -1, true) || !seq_init(g, &s2, n->kids[1], -1, true))
+        return NULL;
+    LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, seq_len(&s), seq_len(&s2), "");
+    loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError", "shapes not aligned in dot()", n->pos.line);
+    return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = (ug_dtype)n->opty.dt});
+}
+
+LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
+{
+    int b = n->builtin;
+    if (b == B_NORM)
+        return norm(g, n);
+    if (b == B_DOT)
+        return dot(g, n);
+    if (b == B_WHERE) { /* np.where of three numbers */
+        ug_dtype T = (ug_dtype)n->opty.dt;
+        LLVMValueRef c = loops_expr(g, n->kids[0]), x = c ? loops_conv(g, n->kids[1], T) : NULL,
+                     y = x ? loops_conv(g, n->kids[2], T) : NULL;
+        return y ? LLVMBuildSelect(g->B, loops_emit_truth(g, c, (ug_dtype)n->kids[0]->ty.dt), x, y, "where") : NULL;
+    }
+    seq s; /* flat indices count in C order: the arg forms visit it */
+    bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+    if (!seq_init(g, &s, n->kids[0], -1, !arg))
+        return NULL;
+    if (b == B_MEDIAN || b == B_NANMEDIAN)
+        return median(g, n, &s);
+    if (b >= B_QUANTILE && b <= B_NANPERCENTILE)
+        return quantile(g, n, &s);
+    return versioned_line(g, n, &s);
+}

@@ -1,0 +1,358 @@
+"""Array functions inside gufunc kernels against NumPy.
+
+Each function runs inside a kernel on random data (hypothesis: random
+lengths including 0, NaN, inf, -0.0, strided and reversed views, several
+dtypes) and must give NumPy's result on the same core array: reductions bit
+for bit (NumPy's pairwise summation order), errors of the same class.
+np.dot and the default norm use BLAS in NumPy (a different summation
+order), so those compare to rounding.
+"""
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import ufuncgen
+
+hyp = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+DTYPES = ["float64", "float32", "int64", "int32"]
+# Examples per test: ~200 tests here, so fewer each than the suite's profile
+# (the long profile runs thousands).
+N = settings(max_examples={"ci": 120, "long": 3000}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 60))
+_compiled = {}
+
+
+def gufunc(src, sig, layout):
+    key = (src, sig, layout)
+    if key not in _compiled:
+        _compiled[key] = ufuncgen.guvectorize(src, [sig], layout)
+    return _compiled[key]
+
+
+def numpy_result(fn):
+    """fn() with NumPy's warnings silenced: ("ok", value) or ("raise", exception class)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", fn()
+        except (ValueError, IndexError) as e:
+            return "raise", type(e)
+
+
+def ours(fn):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", fn()
+        except (ValueError, IndexError) as e:
+            return "raise", type(e)
+
+
+def same(got, want, exact=True):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if exact:
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-12 if got.dtype == np.float64 else 2e-5, atol=1e-300)
+
+
+def check(kind_got, kind_want, exact=True):
+    (gk, gv), (wk, wv) = kind_got, kind_want
+    assert gk == wk, (kind_got, kind_want)
+    if gk == "raise":
+        assert issubclass(gv, wv) or issubclass(wv, gv), (gv, wv)
+    else:
+        same(gv, wv, exact)
+
+
+def data(dtype, min_size=0, max_size=300, nan=True):
+    if np.dtype(dtype).kind == "f":
+        el = st.floats(allow_nan=nan, allow_infinity=nan, width=np.dtype(dtype).itemsize * 8,
+                       min_value=None if nan else -1e6, max_value=None if nan else 1e6)
+    else:
+        info = np.iinfo(dtype)
+        el = st.integers(max(info.min, -10**6), min(info.max, 10**6))
+    return hnp.arrays(dtype, st.integers(min_size, max_size), elements=el)
+
+
+def view(a, step):
+    """a itself (1), a strided view of a copy (2) or a reversed view of a copy (-1)."""
+    if step == 1:
+        return a
+    if step == 2:
+        b = np.empty(a.size * 2, a.dtype)
+        b[::2] = a
+        return b[::2]
+    return np.ascontiguousarray(a[::-1])[::-1]
+
+
+def result_dtype(f, dtype):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return np.asarray(getattr(np, f)(np.ones(3, dtype))).dtype
+
+
+REDUCTIONS = ["sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "nansum",
+              "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin", "nanargmax",
+              "count_nonzero", "median", "nanmedian"]
+METHODS = ["sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all"]
+
+
+def reduce_kernel(f, dtype, method=False, extra=""):
+    rdt = result_dtype(f, dtype)
+    call = f"a.{f}({extra})" if method else f"np.{f}(a{', ' + extra if extra else ''})"
+    src = f"def k(a, out):\n    out[0] = {call}\n"
+    return gufunc(src, f"void({dtype}[:], {rdt}[:])", "(n)->()"), rdt
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("f", REDUCTIONS)
+@N
+@given(st.data())
+def test_reduction_matches_numpy(f, dtype, d):
+    a = view(d.draw(data(dtype)), d.draw(st.sampled_from([1, 2, -1])))
+    k, rdt = reduce_kernel(f, dtype)
+    want = numpy_result(lambda: np.asarray(getattr(np, f)(a)).astype(rdt))
+    check(ours(lambda: k(a)), want)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32"])
+@pytest.mark.parametrize("f", METHODS)
+@N
+@given(st.data())
+def test_method_form_matches_numpy(f, dtype, d):
+    a = d.draw(data(dtype, max_size=40))
+    k, rdt = reduce_kernel(f, dtype, method=True)
+    check(ours(lambda: k(a)), numpy_result(lambda: np.asarray(getattr(a, f)()).astype(rdt)))
+
+
+@pytest.mark.parametrize("f", ["var", "std", "nanvar", "nanstd"])
+@N
+@given(data("float64", max_size=40), st.integers(0, 3))
+def test_ddof(f, a, ddof):
+    k, _ = reduce_kernel(f, "float64", extra=f"ddof={ddof}")
+    check(ours(lambda: k(a)), numpy_result(lambda: getattr(np, f)(a, ddof=ddof)))
+
+
+def test_long_sums_follow_numpy_pairwise_order(rng):
+    """Lengths around NumPy's block (128) and buffer (8192) sizes, magnitudes that expose the order."""
+    for dtype in ("float64", "float32", "int64"):
+        ks = {f: reduce_kernel(f, dtype)[0] for f in ("sum", "mean", "var", "nansum", "nanmean")}
+        for n in (7, 8, 9, 127, 128, 129, 1000, 8191, 8192, 8193, 20000, 100003):
+            a = (rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)).astype(dtype)
+            for f, k in ks.items():
+                assert k(a) == getattr(np, f)(a), (dtype, n, f)
+                assert k(a[::3]) == getattr(np, f)(a[::3]), (dtype, n, f, "strided")
+
+
+AXIS_FNS = ["sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "nansum", "nanmean",
+            "nanmax", "prod", "count_nonzero"]
+
+
+@pytest.mark.parametrize("f", AXIS_FNS)
+@pytest.mark.parametrize("axis", [0, 1, None])
+@N
+@given(st.data())
+def test_2d_reductions_match_numpy(f, axis, d):
+    dtype = d.draw(st.sampled_from(["float64", "int64"]))
+    shape = (d.draw(st.integers(1, 12)), d.draw(st.integers(1, 40)))
+    a = d.draw(hnp.arrays(dtype, shape, elements=st.floats(-1e3, 1e3, width=64) if dtype == "float64"
+                          else st.integers(-1000, 1000)))
+    if d.draw(st.booleans()):
+        a = np.ascontiguousarray(a.T).T  # Fortran order: NumPy sums along the contiguous axis pairwise
+    rdt = result_dtype(f, dtype)
+    if axis is None:
+        k = gufunc(f"def k(a, out):\n    out[0] = np.{f}(a)\n", f"void({dtype}[:, :], {rdt}[:])", "(n,m)->()")
+    else:
+        k = gufunc(f"def k(a, out):\n    out[:] = np.{f}(a, axis={axis})\n", f"void({dtype}[:, :], {rdt}[:])",
+                   "(n,m)->(n)" if axis == 1 else "(n,m)->(m)")
+    want = numpy_result(lambda: np.asarray(getattr(np, f)(a, axis=axis)).astype(rdt))
+    # NumPy's order for a whole non-contiguous 2-d array depends on its buffering: equal to rounding there
+    exact = True
+    check(ours(lambda: k(a)), want, exact=exact)
+
+
+@pytest.mark.parametrize("f", ["quantile", "nanquantile", "percentile", "nanpercentile"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+@N
+@given(st.data())
+def test_quantiles_match_numpy(f, dtype, d):
+    a = d.draw(data(dtype, max_size=60))
+    top = 100.0 if "percentile" in f else 1.0
+    q = d.draw(st.one_of(st.floats(0, top), st.sampled_from([0.0, top, top / 2, top * 1.5, -top])))
+    rdt = np.asarray(getattr(np, f)(np.ones(3, dtype), top / 2)).dtype
+    k = gufunc(f"def k(a, q, out):\n    out[0] = np.{f}(a, q)\n", f"void({dtype}[:], float64, {rdt}[:])", "(n),()->()")
+    check(ours(lambda: k(a, q)), numpy_result(lambda: np.asarray(getattr(np, f)(a, q)).astype(rdt)))
+
+
+@N
+@given(data("float64", max_size=50), data("float64", max_size=50))
+def test_where_and_masks_match_numpy(a, b):
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    k = gufunc("def k(a, b, out):\n    out[:] = np.where(a > 0, a, b * 2.0)\n", "void(f8[:], f8[:], f8[:])",
+               "(n),(n)->(n)")
+    same(k(a, b), np.where(a > 0, a, b * 2.0))
+    k2 = gufunc("def k(a, out):\n    v = a[~np.isnan(a)]\n    out[0] = v.sum()\n    out[1] = len(v)\n",
+                "void(f8[:], f8[:])", "(n)->(m)")
+    v = a[~np.isnan(a)]
+    same(k2(a, np.zeros(2)), [v.sum(), len(v)])
+    k3 = gufunc("def k(a, out):\n    out[:] = np.where(np.isnan(a), 0, a)\n", "void(f8[:], f8[:])", "(n)->(n)")
+    same(k3(a), np.where(np.isnan(a), 0, a))
+
+
+@N
+@given(data("float64", max_size=40, nan=True), st.integers(0, 2))
+def test_sorting_matches_numpy(a, step):
+    k = gufunc("def k(a, out):\n    out[:] = np.sort(a)\n", "void(f8[:], f8[:])", "(n)->(n)")
+    same(k(a), np.sort(a))
+    k = gufunc("def k(a, out):\n    out[:] = np.argsort(a)\n", "void(f8[:], i8[:])", "(n)->(n)")
+    same(k(a), np.argsort(a, kind="stable"))
+    k = gufunc("def k(a, out):\n    b = a.copy()\n    b.sort()\n    out[:] = b\n", "void(f8[:], f8[:])", "(n)->(n)")
+    same(k(a), np.sort(a))
+    k = gufunc("def k(a, out, n):\n    u = np.unique(a)\n    out[:len(u)] = u\n    n[0] = len(u)\n",
+               "void(f8[:], f8[:], i8[:])", "(n)->(n),()")
+    u = np.unique(a)
+    got, cnt = k(a)
+    assert cnt == len(u)
+    same(got[: len(u)], u)
+    if len(a):
+        kth = step * len(a) // 3
+        k = gufunc("def k(a, kth, out):\n    out[:] = np.partition(a, kth)\n", "void(f8[:], i8, f8[:])",
+                   "(n),()->(n)")
+        p, s = k(a, kth), np.sort(a)
+        assert p[kth] == s[kth] or (np.isnan(p[kth]) and np.isnan(s[kth]))
+        assert not (p[:kth] > p[kth]).any() and not (p[kth + 1:] < p[kth]).any()
+
+
+@N
+@given(data("int64", max_size=40), data("float64", min_size=1, max_size=40))
+def test_running_and_linalg_match_numpy(ai, af):
+    k = gufunc("def k(a, s, p, d):\n    s[:] = np.cumsum(a)\n    p[:] = a.cumprod()\n    d[:len(a) - 1] = np.diff(a)\n",
+               "void(i8[:], i8[:], i8[:], i8[:])", "(n)->(n),(n),(n)")
+    s, p, d = k(ai)
+    same(s, np.cumsum(ai))
+    same(p, np.cumprod(ai))
+    same(d[: max(len(ai) - 1, 0)], np.diff(ai))
+    x = np.where(np.isfinite(af), af, 1.0)
+    x = np.clip(x, -1e100, 1e100)
+    k = gufunc("def k(a, out):\n    out[0] = np.dot(a, a)\n    out[1] = a @ a[::-1]\n    out[2] = np.linalg.norm(a)\n"
+               "    out[3] = np.linalg.norm(a, 1)\n    out[4] = np.linalg.norm(a, np.inf)\n"
+               "    out[5] = np.linalg.norm(a, -np.inf)\n", "void(f8[:], f8[:])", "(n)->(m)")
+    got = k(x, np.zeros(6))
+    want = [np.dot(x, x), x @ x[::-1], np.linalg.norm(x), np.linalg.norm(x, 1), np.linalg.norm(x, np.inf),
+            np.linalg.norm(x, -np.inf)]
+    same(got[[0, 1, 2]], np.array(want)[[0, 1, 2]], exact=False)
+    same(got[3:], want[3:])
+    k = gufunc("def k(a, b, out):\n    out[:, :] = np.outer(a, b)\n", "void(f8[:], f8[:], f8[:, :])", "(n),(m)->(n,m)")
+    same(k(x, x[:3]), np.outer(x, x[:3]))
+
+
+def test_matrix_products_match_numpy(rng):
+    A, B, v = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    k = gufunc("def k(a, b, out):\n    out[:, :] = a @ b\n", "void(f8[:, :], f8[:, :], f8[:, :])", "(n,k),(k,m)->(n,m)")
+    same(k(A, B), A @ B, exact=False)
+    k = gufunc("def k(a, v, out):\n    out[:] = np.dot(a, v)\n", "void(f8[:, :], f8[:], f8[:])", "(n,k),(j)->(n)")
+    same(k(A, v), A @ v, exact=False)
+    with pytest.raises(ValueError, match="not aligned"):
+        k(A, v[:4])
+    k = gufunc("def k(a, out):\n    out[0] = np.linalg.norm(a)\n    out[1] = np.linalg.norm(a, 1)\n"
+               "    out[2] = np.linalg.norm(a, np.inf)\n    out[3] = np.linalg.norm(a, 'fro')\n",
+               "void(f8[:, :], f8[:])", "(n,m)->(k)")
+    got = k(A, np.zeros(4))
+    same(got[[1, 2]], [np.linalg.norm(A, 1), np.linalg.norm(A, np.inf)])
+    same(got[[0, 3]], [np.linalg.norm(A), np.linalg.norm(A, "fro")], exact=False)
+
+
+def test_lists_copies_and_unpacking():
+    k = gufunc("def k(a, out):\n    lo, hi = np.array([a.min(), a.max()])\n    b = a.astype(np.int32)\n"
+               "    c = a.copy()\n    c.fill(7.5)\n    out[:] = [lo, hi, b[0], c[-1]]\n",
+               "void(f8[:], f8[:])", "(n)->(m)")
+    same(k(np.array([2.7, -1.5, 4.25]), np.zeros(4)), [-1.5, 4.25, 2.0, 7.5])
+    k = gufunc("def k(a, out):\n    x, y = a\n    out[0] = x - y\n", "void(f8[:], f8[:])", "(n)->()")
+    assert k(np.array([5.0, 2.0])) == 3.0
+    with pytest.raises(ValueError, match="exactly 2 elements"):
+        k(np.array([1.0, 2.0, 3.0]))
+
+
+def test_expressions_reduced_without_temporaries_match_python():
+    src = "def k(a, out):\n    m = a.mean()\n    out[0] = np.sum((a - m) ** 2) / len(a)\n    t = a - m\n    out[1] = (t * t).mean()\n"
+    k = gufunc(src, "void(f8[:], f8[:])", "(n)->(m)")
+    a = np.linspace(-3, 7, 101)
+    m = a.mean()
+    same(k(a, np.zeros(2)), [np.sum((a - m) ** 2) / len(a), ((a - m) * (a - m)).mean()])
+
+
+def test_empty_and_all_nan_errors_are_numpys():
+    for f in ("min", "max", "argmin", "nanargmax"):
+        k, _ = reduce_kernel(f, "float64")
+        with pytest.raises(ValueError):
+            k(np.array([], dtype=np.float64))
+    k, _ = reduce_kernel("nanargmin", "float64")
+    with pytest.raises(ValueError, match="All-NaN slice encountered"):
+        k(np.array([np.nan, np.nan]))
+    k = gufunc("def k(a, q, out):\n    out[0] = np.quantile(a, q)\n", "void(f8[:], f8, f8[:])", "(n),()->()")
+    with pytest.raises(ValueError, match=r"Quantiles must be in the range \[0, 1\]"):
+        k(np.ones(3), 1.5)
+
+
+@pytest.mark.parametrize("src, msg", [
+    ("def k(a, out):\n    out[0] = np.linalg.svd(a)\n", "np.linalg.svd is not supported in kernels"),
+    ("def k(a, out):\n    out[0] = a.sum(axis=n)\n", "axis= must be an integer constant"),
+    ("def k(a, out):\n    out[0] = np.sum(a, axis=3)\n", "axis 3 is out of bounds"),
+    ("def k(a, out):\n    out[0] = np.sum(a, where=a)\n", "unexpected keyword argument 'where'"),
+    ("def k(a, out):\n    out[0] = a.ravel()\n", "the method 'ravel' of array(float64, 1d) is not supported"),
+    ("def k(a, out):\n    out[0] = np.quantile(a, [0.1, 0.2])\n", "quantile() of an array of q is not supported"),
+])
+def test_unsupported_forms_are_positioned_errors(src, msg):
+    with pytest.raises((TypeError, NotImplementedError, ValueError, NameError), match=re.escape(msg)) as e:
+        ufuncgen.guvectorize(src, ["void(f8[:], f8[:])"], "(n)->()")
+    assert "line" in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "uint32", "uint64", "int16", "bool"])
+def test_long_sorts_match_numpy(dtype, rng):
+    """Long arrays take the radix path (256 elements and more): every value, NaN, inf and -0.0 in NumPy's order."""
+    k = gufunc("def k(a, out):\n    out[:] = np.sort(a)\n    out.sort()\n", f"void({dtype}[:], {dtype}[:])", "(n)->(n)")
+    for n in (255, 256, 1000, 4099):
+        if np.dtype(dtype).kind == "f":
+            a = (rng.standard_normal(n) * 10.0 ** rng.integers(-30, 30, n)).astype(dtype)
+            a[::7], a[::11], a[::13], a[::17] = np.nan, -0.0, np.inf, -np.inf
+        elif dtype == "bool":
+            a = rng.random(n) < 0.5
+        else:
+            info = np.iinfo(dtype)
+            a = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+        same(k(a), np.sort(a))
+        same(k(a[::-3]), np.sort(a[::-3]))
+
+
+@pytest.mark.parametrize("f", ["median", "nanmedian", "quantile", "nanpercentile"])
+@pytest.mark.parametrize("axis", [0, 1])
+@N
+@given(st.data())
+def test_order_statistics_along_an_axis(f, axis, d):
+    shape = (d.draw(st.integers(1, 8)), d.draw(st.integers(1, 30)))
+    a = d.draw(hnp.arrays("float64", shape, elements=st.floats(-1e3, 1e3) | st.just(np.nan)))
+    q = "" if "median" in f else (", 37.5" if "percentile" in f else ", 0.375")
+    k = gufunc(f"def k(a, out):\n    out[:] = np.{f}(a{q}, axis={axis})\n", "void(f8[:, :], f8[:])",
+               "(n,m)->(m)" if axis == 0 else "(n,m)->(n)")
+    qv = () if "median" in f else ((37.5,) if "percentile" in f else (0.375,))
+    check(ours(lambda: k(a)), numpy_result(lambda: getattr(np, f)(a, *qv, axis=axis)))
+
+
+@N
+@given(hnp.arrays("float64", st.tuples(st.integers(1, 6), st.integers(0, 40)),
+                  elements=st.floats(-1e3, 1e3) | st.just(np.nan) | st.just(-0.0)))
+def test_2d_sorts_sort_each_row(a):
+    k = gufunc("def k(a, s, i):\n    s[:, :] = np.sort(a)\n    i[:, :] = np.argsort(a.T).T\n",
+               "void(f8[:, :], f8[:, :], i8[:, :])", "(n,m)->(n,m),(n,m)")
+    s, i = k(a)
+    same(s, np.sort(a))
+    same(i, np.argsort(a.T, kind="stable").T)
