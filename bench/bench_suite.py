@@ -114,6 +114,7 @@ SRC = {
         """),
 }
 
+LIBM_ROWS = ("sigmoid", "poly8")  # also timed with math='libm' (row "ufuncgen libm")
 NIN = {"a*b+c": 3, "sigmoid": 1, "leaky_relu": 1, "poly8": 1, "intmod": 2, "add": 2}
 DESC = {"a*b+c": "memory bound", "sigmoid": "transcendental: 1/(1+exp(-x))",
         "leaky_relu": "branchy: x if x > 0 else 0.01*x", "poly8": "compute bound: degree-8 Horner",
@@ -360,6 +361,17 @@ def elementwise_cands(wl, dt, T, ins, out_base, out, opt, kcache):
                               threads=lambda: opt.ug.set_num_threads(T)))
         except Exception as e:
             cands.append(Cand("ufuncgen", status="error: %s" % str(e).splitlines()[0][:150]))
+        if wl in LIBM_ROWS and opt.ug.via == "package":  # the cost of math='libm' (NumPy's bits)
+            key = ("ug libm", wl, target)
+            try:
+                if key not in kcache:
+                    sigs = [sig_of(wl, "float64"), sig_of(wl, "float32")]
+                    kcache[key] = opt.ug.vectorize(SRC[wl], sigs, target=target, math="libm")
+                f = kcache[key]
+                cands.append(Cand("ufuncgen libm", (lambda f=f: f(*ins, out=out)), out, out_base,
+                                  threads=lambda: opt.ug.set_num_threads(T)))
+            except Exception as e:
+                cands.append(Cand("ufuncgen libm", status="error: %s" % str(e).splitlines()[0][:150]))
 
     # NumPy
     fe, fo = numpy_expr(wl), numpy_out(wl)

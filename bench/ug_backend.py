@@ -48,8 +48,8 @@ class PackageBackend:
             # decorator-factory spelling: vectorize(sigs, ...)(source)
             return fn(*args, **kw)(src)
 
-    def vectorize(self, src, sigs, target="cpu", cache=False):
-        return self._call(self.mod.vectorize, src, (list(sigs),), self._kw(target, cache))
+    def vectorize(self, src, sigs, target="cpu", cache=False, **options):
+        return self._call(self.mod.vectorize, src, (list(sigs),), dict(self._kw(target, cache), **options))
 
     def guvectorize(self, src, sigs, layout, target="cpu", cache=False):
         return self._call(self.mod.guvectorize, src, (list(sigs), layout), self._kw(target, cache))

@@ -87,8 +87,9 @@ void cache_hash_host_parts(cache_hasher *h, const cache_host *host)
      * at load time (v2: no loops_rt_stream; v3: loops_rt_strided; v4: its
      * descriptor's flags), so older objects are misses, not link failures
      * or wrong calls; also when it makes faster code from the same request
-     * (v5: split loops, fission.c), so older objects are remade. */
-    cache_hash_str(h, "ufuncgen host v5");
+     * (v5: split loops, fission.c), or other code (v6: guarded speculated FP
+     * operations, guard.c), so older objects are remade. */
+    cache_hash_str(h, "ufuncgen host v6");
     cache_hash_str(h, host->ug_version);
     cache_hash_int(h, host->llvm_major);
     cache_hash_int(h, host->llvm_minor);

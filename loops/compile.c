@@ -2,7 +2,8 @@
  *
  * The driver is a straight line: new context → lower the kernel (lower.c) →
  * emit the NumPy-ABI loop (inner.c) → verify → optimise (default<On>, or a
- * leaner pipeline for scalar kernels at O2) → object bytes.
+ * leaner pipeline for scalar kernels at O2) → guard speculated FP operations
+ * (guard.c) → object bytes.
  * Each call owns its LLVMContext, so compilations on different threads share
  * nothing but the host TargetMachine, which is created once per thread
  * (creating one costs about a millisecond; a TargetMachine is not safe to use
@@ -204,6 +205,20 @@ static void drop_compiler_used(loops_gen *g)
         LLVMDeleteGlobal(gv);
 }
 
+/* After optimisation the vectoriser is done with the vector-function-abi-
+ * variant attributes of math calls; IPO may since have changed such a call
+ * (ug.mvec.log1p(25.0) specialised to a call without arguments), which the
+ * verifier then rejects as a variant for the wrong signature. */
+static void drop_vector_variants(loops_gen *g)
+{
+    static const char k[] = "vector-function-abi-variant";
+    for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); fn; fn = LLVMGetNextFunction(fn))
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+            for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+                if (LLVMGetInstructionOpcode(in) == LLVMCall)
+                    LLVMRemoveCallSiteStringAttribute(in, LLVMAttributeFunctionIndex, k, sizeof k - 1);
+}
+
 static bool want_verify(void)
 {
 #ifndef NDEBUG
@@ -346,7 +361,11 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
         st = optimise(g, tm);
     if (!st) {
         drop_compiler_used(g);
+        drop_vector_variants(g);
+        loops_guard_speculated(g);
         loops_finish_inner(g);
+        if (want_verify())
+            st = verify(g);
     }
     double t2 = cpu_ms();
     if (!st && dump_has("ir"))

@@ -1,5 +1,5 @@
 /* gen.h — private header of loops/: the IR generator state shared by
- * lower.c, cast.c, math.c, inner.c and compile.c. It is not part of the
+ * lower.c, cast.c, math.c, inner.c, guard.c and compile.c. It is not part of the
  * folder's contract (loops.h) because it exposes LLVM types; only files in
  * loops/ include it.
  *
@@ -233,6 +233,12 @@ struct loops_fission {
 };
 /* Whether loop (N_FOR in f) is to be split; *p says how. */
 bool loops_fission_plan(const kernel_func *f, const kernel_node *loop, loops_fission *p);
+
+/* ---- guard.c ---- */
+/* After optimisation: floating-point operations whose value is needed only
+ * in some lanes (if-converted code: blends, masked stores) get safe operands
+ * in the others, so they raise no FP flags there. No-op under fastmath. */
+void loops_guard_speculated(loops_gen *g);
 
 /* ---- inner.c ---- */
 /* The external loop function req->symbol with NumPy's ABI. */

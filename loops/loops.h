@@ -46,6 +46,7 @@ typedef struct loops_request {
     const char *kname;        /* kernel name, for boundscheck messages */
     int fastmath;             /* ug_options.fastmath: 0, 1 (all flags) or UG_FASTMATH_* bits */
     int boundscheck;          /* check every array index */
+    ug_math math;             /* ug_options.math: libmvec (UG_MATH_FAST) or scalar libm calls */
     int opt_level;            /* 0..3 */
     /* Gufuncs only, both NULL or both set: a variant for one shape of the
      * core. core_sizes[d] is the size of layout dimension d (layout->ndims
@@ -65,7 +66,8 @@ typedef struct loops_request {
  * assembly, CPU time per stage; printed to stderr). err may be NULL.
  * Math functions that glibc's libmvec has are computed by its widest variant
  * the host runs, in vector and scalar code alike, so an element's result
- * never depends on how a call's range was split (parallel chunks, buffers).
+ * never depends on how a call's range was split (parallel chunks, buffers);
+ * with math == UG_MATH_LIBM, by glibc's scalar libm function instead.
  * Errors: UG_EJIT (LLVM message), UG_EUNSUPPORTED (a construct lowering does
  * not handle; names the source position), UG_ENOMEM. */
 ug_status loops_compile(const loops_request *r, void **obj /* OUT */, size_t *size /* OUT */, ug_error *err);

@@ -48,7 +48,7 @@ static const mfun *mfun_of(int b)
         [B_EXP] = {"llvm.exp", "exp", 1, true},       [B_EXP2] = {"llvm.exp2", "exp2", 1, true},
         [B_LOG] = {"llvm.log", "log", 1, true},       [B_LOG2] = {"llvm.log2", "log2", 1, true},
         [B_LOG10] = {"llvm.log10", "log10", 1, true}, [B_SIN] = {"llvm.sin", "sin", 1, true},
-        [B_COS] = {"llvm.cos", "cos", 1, true},       [B_POW] = {"llvm.pow", "pow", 2, true},
+        [B_COS] = {"llvm.cos", "cos", 1, true},       [B_POW] = {"llvm.pow", "pow", 2, false}, /* as ** */
         [B_SQRT] = {"llvm.sqrt", NULL, 1, false},     [B_FLOOR] = {"llvm.floor", NULL, 1, false},
         [B_CEIL] = {"llvm.ceil", NULL, 1, false},     [B_TRUNC] = {"llvm.trunc", NULL, 1, false},
         [B_RINT] = {"llvm.rint", NULL, 1, false},     [B_FABS] = {"llvm.fabs", NULL, 1, false},
@@ -153,11 +153,17 @@ static LLVMValueRef mfun_decl(loops_gen *g, const mfun *m, ug_dtype dt, LLVMType
 
 /* A math call. Functions libmvec has go through ug.mvec.<f>, whose call
  * carries vector-function-abi-variant naming the libmvec variant, so the
- * vectoriser can call it (kept alive by llvm.compiler.used until then). */
+ * vectoriser can call it (kept alive by llvm.compiler.used until then).
+ * With math=libm they are glibc's scalar function by its libm name (never
+ * the intrinsic: no vector library is configured, so a vectorised loop
+ * still calls it once per element). */
 static LLVMValueRef call_math(loops_gen *g, const mfun *m, ug_dtype dt, LLVMValueRef *args)
 {
     LLVMTypeRef fty;
     char scalar[64], variant[256];
+    mfun libm = {NULL, m->libm, m->arity, false};
+    if (m->mvec && g->req->math == UG_MATH_LIBM)
+        m = &libm;
     if (!m->mvec) {
         LLVMValueRef fn = mfun_decl(g, m, dt, &fty, scalar, sizeof scalar);
         return loops_fm(g, LLVMBuildCall2(g->B, fty, fn, args, (unsigned)m->arity, "m"));

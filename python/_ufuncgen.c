@@ -89,13 +89,14 @@ static int thread_count(PyObject *v, const char *what, int *out)
 static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"source", "layout", "signatures", "name", "kernel", "doc", "target", "cache",
-                             "fastmath", "boundscheck", "identity", "num_threads", "writable_args", "locals", NULL};
+                             "fastmath", "boundscheck", "identity", "num_threads", "writable_args", "locals",
+                             "math", NULL};
     const char *src, *layout = NULL, *name = NULL, *kernel = NULL, *doc = NULL, *locals = NULL;
     PyObject *sigs = Py_None, *writable = Py_None, *threads = NULL;
-    int target = 0, cache = 0, fastmath = 0, boundscheck = 0, identity = 0, num_threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiOOz", kwlist, &src, &layout, &sigs, &name, &kernel,
+    int target = 0, cache = 0, fastmath = 0, boundscheck = 0, identity = 0, num_threads = 0, math = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiOOzi", kwlist, &src, &layout, &sigs, &name, &kernel,
                                      &doc, &target, &cache, &fastmath, &boundscheck, &identity, &threads,
-                                     &writable, &locals))
+                                     &writable, &locals, &math))
         return NULL;
     if (threads && thread_count(threads, "num_threads", &num_threads) < 0)
         return NULL;
@@ -119,6 +120,7 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
     o.identity = (ug_identity)identity;
     o.num_threads = num_threads;
     o.locals = locals;
+    o.math = (ug_math)math;
     ug_ufunc *f = NULL;
     ug_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -248,7 +250,7 @@ static PyMethodDef methods[] = {
     {"get_user", py_get_user, METH_O, "The object kept by set_user, or None."},
     {"make", (PyCFunction)(void (*)(void))py_make, METH_VARARGS | METH_KEYWORDS,
      "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
-     "num_threads, writable_args, locals) -> numpy.ufunc"},
+     "num_threads, writable_args, locals, math) -> numpy.ufunc"},
     {"set_num_threads", py_set_num_threads, METH_O, "Default thread count of target='parallel' ufuncs."},
     {"is_ufuncgen", py_is_ufuncgen, METH_O, "True if the object is a ufunc made by ufuncgen."},
     {"loops", py_loops, METH_O, "The dtype names of each compiled loop (inputs then outputs)."},

@@ -27,6 +27,9 @@
  *   lazy ufunc, compiles a new loop (ug_ufunc_resolve) and registers it
  *   there and then; NumPy then re-dispatches to the now exact loop. Asking
  *   for a loop that cannot exist raises TypeError listing the loops.
+ * - A lazy gufunc's calls first pass out_vectorcall (the ufunc's vectorcall
+ *   slot), which compiles a loop for out='s dtypes and names them in
+ *   signature=: NumPy's dispatch does not show out= to promoters.
  * - For introspection (ufunc.types/ntypes) and for NumPy's legacy fallback
  *   path, the legacy loop table is kept in sync too: our loops have exactly
  *   the legacy signature.
@@ -632,6 +635,150 @@ static int add_promoter(PyObject *ufobj, int nargs)
     return res;
 }
 
+/* ------------------------------------------------------------ out= of a lazy gufunc */
+
+/* A lazy gufunc's outputs are arrays the kernel writes, so their dtype has
+ * no inference to come from: a new loop takes the promoted input dtype.
+ * Numba's dynamic gufunc instead compiles for the dtypes of all arguments,
+ * out= included, and NumPy's dispatch never shows out= to a promoter (it
+ * picks loops from the inputs, then casts into out). So `A * 1.5` into a
+ * float64 out from int32 A computed int32 and gave [1, 3, 4, 6]. A lazy
+ * gufunc's calls go through out_vectorcall first: when every output is an
+ * exact ndarray of a supported dtype (and dtype=/signature= are not given),
+ * the loop for (the inputs as the promoter types them, the out dtypes) is
+ * compiled and the call is NumPy's own with signature=(None, ..., out
+ * dtypes) added, which the promoter's exact search matches. Anything else
+ * (lists, subclasses with __array_ufunc__, ...) is NumPy's call unchanged. */
+
+static vectorcallfunc numpy_vectorcall; /* NumPy's, saved from the first lazy gufunc */
+
+/* An input object as the promoter would classify its DType: 0 if it is not
+ * an exact ndarray, list, tuple, NumPy scalar or Python int/float. */
+static int classify_object(PyObject *o, in_kind *out)
+{
+    *out = (in_kind){.dt = UG_DTYPE_NONE};
+    if (PyLong_CheckExact(o) || PyFloat_CheckExact(o)) {
+        out->weak = PyLong_CheckExact(o) ? WEAK_INT : WEAK_FLOAT;
+        return 1;
+    }
+    if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) { /* the dtype NumPy gives it (converted twice: rare) */
+        PyObject *a = PyArray_FROM_O(o);
+        if (!a) {
+            PyErr_Clear(); /* NumPy's own call reports it */
+            return 0;
+        }
+        out->dt = dtype_of_typenum(PyArray_DESCR((PyArrayObject *)a)->type_num);
+        Py_DECREF(a);
+    } else if (PyArray_CheckExact(o))
+        out->dt = dtype_of_typenum(PyArray_DESCR((PyArrayObject *)o)->type_num);
+    else if (PyArray_IsScalar(o, Generic)) {
+        PyArray_Descr *d = PyArray_DescrFromScalar(o);
+        out->dt = d ? dtype_of_typenum(d->type_num) : UG_DTYPE_NONE;
+        Py_XDECREF(d);
+    }
+    return out->dt != UG_DTYPE_NONE;
+}
+
+/* Output k of the call (positional or out=), borrowed, or NULL. 0: the
+ * call has dtype=/signature=/sig=, or out= is not an array or a tuple. */
+static int call_outputs(PyObject *const *args, Py_ssize_t npos, PyObject *kwnames, int nin, int nout, PyObject **outs)
+{
+    for (int k = 0; k < nout; k++)
+        outs[k] = nin + k < npos ? args[nin + k] : NULL;
+    for (Py_ssize_t j = 0; kwnames && j < PyTuple_GET_SIZE(kwnames); j++) {
+        const char *kw = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, j));
+        PyObject *v = args[npos + j];
+        if (!kw || !strcmp(kw, "dtype") || !strcmp(kw, "signature") || !strcmp(kw, "sig"))
+            return 0;
+        if (strcmp(kw, "out"))
+            continue;
+        if (PyTuple_Check(v) && PyTuple_GET_SIZE(v) == nout)
+            for (int k = 0; k < nout; k++)
+                outs[k] = PyTuple_GET_ITEM(v, k);
+        else if (nout == 1)
+            outs[0] = v;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+/* signature=(None, ..., out dtypes) for this call, with its loop compiled
+ * and registered; NULL (no error set) when the call is left as it is. */
+static PyObject *out_signature(PyObject *ufobj, bridge *b, PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
+{
+    int nin = ug_ufunc_nin(b->f), nout = ug_ufunc_nout(b->f), nargs = nin + nout;
+    PyObject *outs[UG_MAXARGS];
+    in_kind in[UG_MAXARGS];
+    ug_dtype types[UG_MAXARGS], have[UG_MAXARGS];
+    if (nout == 0 || npos < nin || !call_outputs(args, npos, kwnames, nin, nout, outs))
+        return NULL;
+    for (int k = 0; k < nin; k++)
+        if (!classify_object(args[k], &in[k]))
+            return NULL;
+    concretize(in, nin, types);
+    for (int k = 0; k < nout; k++) {
+        if (!outs[k] || !PyArray_CheckExact(outs[k]))
+            return NULL;
+        if ((types[nin + k] = dtype_of_typenum(PyArray_DESCR((PyArrayObject *)outs[k])->type_num)) == UG_DTYPE_NONE)
+            return NULL;
+    }
+    int i = 0, n = ug_ufunc_nloops(b->f);
+    while (i < n && !(ug_ufunc_loop_types(b->f, i, have) == UG_OK && !memcmp(have, types, sizeof(ug_dtype) * (size_t)nargs)))
+        i++;
+    if (i == n) {
+        char sig[UG_MAXARGS * 12 + 4] = "";
+        for (int k = 0; k < nargs; k++) {
+            strcat(sig, k == nin ? "->" : k ? "," : "");
+            strcat(sig, ug_dtype_name(types[k]));
+        }
+        ug_error err;
+        ug_status st;
+        Py_BEGIN_ALLOW_THREADS
+        st = ug_ufunc_add(b->f, sig, &i, &err); /* as resolve_nogil: registered once the GIL is back */
+        Py_END_ALLOW_THREADS
+        if (st != UG_OK) /* NumPy's own call then gives its loop and error */
+            return NULL;
+        if (register_new_loops(ufobj, b) < 0)
+            return NULL;
+    }
+    PyObject *sig = PyTuple_New(nargs);
+    for (int k = 0; sig && k < nargs; k++) {
+        PyObject *item = k < nin ? Py_NewRef(Py_None) : (PyObject *)PyArray_DescrFromType(typenum_of(types[k]));
+        if (!item)
+            Py_CLEAR(sig);
+        else
+            PyTuple_SET_ITEM(sig, k, item);
+    }
+    return sig;
+}
+
+static PyObject *out_vectorcall(PyObject *ufobj, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t npos = PyVectorcall_NARGS(nargsf), nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    bridge *b = bridge_of(ufobj);
+    PyObject *sig = b && ug_ufunc_is_lazy(b->f) ? out_signature(ufobj, b, args, npos, kwnames) : NULL;
+    if (!sig)
+        return PyErr_Occurred() ? NULL : numpy_vectorcall(ufobj, args, nargsf, kwnames);
+    PyObject *stack[2 * UG_MAXARGS + 16], *res = NULL;
+    PyObject *names = npos + nkw < (Py_ssize_t)(sizeof stack / sizeof *stack) ? PyTuple_New(nkw + 1) : NULL;
+    if (names) {
+        for (Py_ssize_t j = 0; j < npos + nkw; j++)
+            stack[j] = args[j];
+        stack[npos + nkw] = sig;
+        for (Py_ssize_t j = 0; j < nkw; j++)
+            PyTuple_SET_ITEM(names, j, Py_NewRef(PyTuple_GET_ITEM(kwnames, j)));
+        PyObject *kw = PyUnicode_InternFromString("signature");
+        if (kw) {
+            PyTuple_SET_ITEM(names, nkw, kw);
+            res = numpy_vectorcall(ufobj, stack, (size_t)npos, names);
+        }
+        Py_DECREF(names);
+    }
+    Py_DECREF(sig);
+    return res ? res : PyErr_Occurred() ? NULL : numpy_vectorcall(ufobj, args, nargsf, kwnames);
+}
+
 /* ------------------------------------------------------------ creation */
 
 static int numpy_identity(ug_identity id)
@@ -675,6 +822,10 @@ PyObject *ug_numpy_ufunc(ug_ufunc *f)
     if (register_new_loops(uf, b) < 0 || add_promoter(uf, nin + nout) < 0) {
         Py_DECREF(uf);
         return NULL;
+    }
+    if (ug_ufunc_is_lazy(f) && ug_ufunc_layout(f) && nout > 0) { /* a lazy gufunc's out= dtypes count */
+        numpy_vectorcall = ((PyUFuncObject *)uf)->vectorcall;
+        ((PyUFuncObject *)uf)->vectorcall = out_vectorcall;
     }
     for (int k = 0; k < nin; k++) /* inputs the kernel writes: read-write, written back through casts */
         if (ug_ufunc_writes_input(f, k))

@@ -120,6 +120,7 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
     cache_hash_int(&h, u->opts.target);
     cache_hash_int(&h, u->opts.fastmath);
     cache_hash_int(&h, u->opts.boundscheck);
+    cache_hash_int(&h, u->opts.math);
     cache_hash_str(&h, u->opts.locals ? u->opts.locals : "");
     cache_hash_int(&h, u->ctx->cfg.opt_level);
     cache_hash_host(&h);
@@ -189,7 +190,7 @@ static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug
                              void **obj, size_t *size, ug_error *err)
 {
     loops_request r = {.tk = tk, .layout = u->layout, .dtypes = types, .symbol = symbol, .kname = u->name,
-                       .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
+                       .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck, .math = u->opts.math,
                        .opt_level = u->ctx->cfg.opt_level};
     return loops_compile(&r, obj, size, err);
 }
@@ -296,6 +297,7 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached
         if (st == UG_OK) {
             loops_request r = {.tk = tk, .layout = u->layout, .dtypes = rec->types, .symbol = symbol,
                                .kname = u->name, .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
+                               .math = u->opts.math,
                                .opt_level = u->ctx->cfg.opt_level, .core_sizes = sizes, .core_steps = steps};
             st = loops_compile(&r, &obj, &size, err);
         }
@@ -577,6 +579,8 @@ static ug_status validate_opts(const ug_options *o, ug_error *err)
         return ug_err_set(err, UG_EINVAL, "num_threads %d is out of range (0..%d)", o->num_threads, UG_MAX_THREADS);
     if ((unsigned)o->identity > UG_IDENTITY_REORDERABLE)
         return ug_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
+    if ((unsigned)o->math > UG_MATH_LIBM)
+        return ug_err_set(err, UG_EINVAL, "unknown math %d (UG_MATH_FAST or UG_MATH_LIBM)", (int)o->math);
     return UG_OK;
 }
 

@@ -216,6 +216,15 @@ enum {
     UG_FASTMATH_AFN = 1 << 7        /* 'afn': approximate math functions */
 };
 
+/* Math functions (exp, sin, tanh, ...) for ug_options.math. */
+typedef enum ug_math {
+    UG_MATH_FAST = 0, /* glibc's libmvec vector routines in vector and scalar code: within a few
+                         ulp (the README's table, checked by a test), not always NumPy's bits */
+    UG_MATH_LIBM      /* glibc's scalar libm, one call per element: NumPy's results bit for bit
+                         wherever NumPy calls libm (float64 sin, cos, exp, log, tanh, ...);
+                         sqrt, fabs, floor, ** and arithmetic stay vectorised (same bits) */
+} ug_math;
+
 /* Options of one ufunc. Fill with ug_options_init; the ufunc copies them. */
 typedef struct ug_options {
     const char *kernel;   /* which def in the source is the kernel; NULL: the only or the last def */
@@ -230,6 +239,8 @@ typedef struct ug_options {
     const char *locals;   /* fixed types of the kernel's locals, Numba's locals=: "s:float64,n:int32"
                              (a value assigned is converted to that type); NULL: none. A name that is
                              not a local of the kernel, or an unknown dtype, is UG_ETYPE */
+    ug_math math;         /* default UG_MATH_FAST; x ** y with a float y is glibc's pow (correctly
+                             rounded in practice) in both, unless fastmath */
 } ug_options;
 
 UG_API void ug_options_init(ug_options *opts);

@@ -206,6 +206,17 @@ def _fastmath_code(fm) -> int:
     return code
 
 
+_MATH = {"fast": 0, "libm": 1}  # ug_math: UG_MATH_FAST, UG_MATH_LIBM
+
+
+def _math_code(math) -> int:
+    """math='fast' (libmvec, the default) or 'libm' (glibc's scalar libm: NumPy's bits)."""
+    try:
+        return _MATH[math]
+    except (KeyError, TypeError):
+        raise ValueError(f"math must be 'fast' or 'libm', not {math!r}") from None
+
+
 def _identity_code(identity) -> int:
     if identity is None:
         return _ufuncgen.IDENTITY_NONE
@@ -229,7 +240,7 @@ def _target_code(target) -> int:
 
 # Numba's option names (UFuncTargetOptions and the decorators' own), then ufuncgen's.
 _COMMON = {"target", "cache", "identity", "fastmath", "boundscheck", "nopython", "forceobj", "nogil", "locals",
-           "writable_args", "name", "kernel", "num_threads"}
+           "writable_args", "name", "kernel", "num_threads", "math"}
 _KNOWN = {"vectorize": _COMMON, "guvectorize": _COMMON | {"is_dynamic"}}
 
 
@@ -264,8 +275,10 @@ def _options(kind: str, kw: dict) -> dict:
         target=kw.get("target", "cpu"), cache=bool(kw.get("cache", False)), identity=kw.get("identity"),
         fastmath=_fastmath_code(kw.get("fastmath", False)), boundscheck=bool(kw.get("boundscheck") or False),
         writable_args=kw.get("writable_args") or (), name=kw.get("name"), kernel=kw.get("kernel"),
-        num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)))
+        num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)),
+        math=kw.get("math", "fast"))
     _target_code(o["target"])
+    _math_code(o["math"])
     _identity_code(o["identity"])
     if o["num_threads"] not in (0, None):
         o["num_threads"] = _check_threads(o["num_threads"], "num_threads")
@@ -353,6 +366,7 @@ def _make_ufunc(spec: dict, sigs):
         fastmath=int(spec["fastmath"]), boundscheck=int(bool(spec["boundscheck"])),
         identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
         writable_args=tuple(spec["writable_args"]), locals=spec.get("locals"),
+        math=_math_code(spec.get("math", "fast")),
     )
 
 
@@ -416,6 +430,7 @@ def _spec(kernel, layout, signatures, opts: dict, kind: str):
         "target": opts["target"],
         "cache": opts["cache"],
         "fastmath": opts["fastmath"],
+        "math": opts["math"],
         "locals": opts.get("locals"),
         "boundscheck": opts["boundscheck"],
         "identity": opts["identity"],
@@ -556,7 +571,7 @@ def _disable_compile(uf):
     _ufuncgen.disable_compile(uf)
     st.spec["dynamic"] = False
     # What a rebuild (unpickling) compiles: the loops there are now, in order.
-    st.spec["signatures"] = tuple(_loop_sig(t, uf.nin) for t in loops(uf)) or None
+    st.spec["signatures"] = tuple(_loop_sig(uf, t) for t in loops(uf)) or None
     _refresh(uf)
 
 
@@ -566,8 +581,14 @@ def _refresh(uf):
         uf.signatures = list(uf.types)
 
 
-def _loop_sig(types, nin):
-    return ",".join(types[:nin]) + "->" + ",".join(types[nin:])
+def _loop_sig(uf, types):
+    """A loop's dtypes as a signature string the C parser reads back. A gufunc
+    without outputs ("(n),()") has no NumPy spelling ("d->" is not one), so
+    it is written as Numba's void(float64[:], float64), ranks from the layout."""
+    if uf.nout:
+        return ",".join(types[:uf.nin]) + "->" + ",".join(types[uf.nin:])
+    ranks = [len([d for d in core.split(",") if d.strip()]) for core in re.findall(r"\(([^)]*)\)", uf.signature or "")]
+    return "void(" + ", ".join(t + ("[" + ", ".join([":"] * r) + "]" if r else "") for t, r in zip(types, ranks)) + ")"
 
 
 def _inspect_text(uf, what: str, file=None):
@@ -618,8 +639,8 @@ def _vectorize_args(signatures=None, target="cpu", cache=False, identity=None, f
 
 def vectorize(*args, **kwargs):
     """vectorize(signatures=None, target='cpu', cache=False, identity=None, fastmath=False,
-    boundscheck=False, *, name=None, kernel=None, num_threads=0, nopython=True, nogil=False,
-    forceobj=False, writable_args=())
+    boundscheck=False, *, name=None, kernel=None, num_threads=0, math='fast', nopython=True,
+    nogil=False, forceobj=False, writable_args=())
 
     Make a numpy.ufunc from a scalar kernel (Numba's @vectorize).
 
@@ -634,7 +655,10 @@ def vectorize(*args, **kwargs):
       'arcp', 'contract', 'afn', 'reassoc'}. boundscheck: kept for symmetry
       with guvectorize. name: the ufunc's __name__. kernel: which def of a
       multi-def source is the kernel. num_threads: threads of this ufunc
-      (target='parallel'). nopython, nogil, forceobj=False: Numba's, no-ops;
+      (target='parallel'). math: 'fast' (glibc's libmvec vector routines,
+      within the ulp bounds the README lists) or 'libm' (glibc's scalar
+      libm per element: NumPy's results bit for bit where NumPy calls libm;
+      x ** y is glibc's pow in both). nopython, nogil, forceobj=False: Numba's, no-ops;
       forceobj=True and locals= raise NotImplementedError, unknown options
       KeyError (as Numba).
 
@@ -676,7 +700,7 @@ def _guvectorize_args(signatures=None, layout=None, target="cpu", cache=False, w
 
 def guvectorize(*args, **kwargs):
     """guvectorize(signatures, layout, target='cpu', cache=False, writable_args=(), identity=None,
-    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False,
+    fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False, math='fast',
     nopython=True, nogil=False, forceobj=False)
 
     Make a generalized numpy.ufunc (gufunc) from a kernel over core
@@ -688,7 +712,8 @@ def guvectorize(*args, **kwargs):
     "f8[:], f8[:], f8[:]", "dd->d", void(float64[:], ...) or a tuple of
     type objects (float64[:], int64, float64[:]); [::1] is accepted (every
     stride is honoured). guvectorize(layout) alone makes a lazy gufunc whose
-    outputs take the promoted input dtype. writable_args: inputs (index or
+    outputs take the promoted input dtype, or out='s dtypes when given (a loop
+    is compiled for them, as Numba's dynamic gufunc does). writable_args: inputs (index or
     name) the kernel may write. boundscheck: out-of-range indexing raises
     IndexError instead of being undefined. Other options as for vectorize.
 

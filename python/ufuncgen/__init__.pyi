@@ -75,6 +75,8 @@ def vectorize(
     identity: int | str | None = ...,
     fastmath: _FastMath = ...,
     boundscheck: bool | None = ...,
+    *,
+    math: Literal["fast", "libm"] = ...,
     **options: Any,
 ) -> Callable[[_Kernel], np.ufunc]: ...
 @overload
@@ -91,6 +93,8 @@ def guvectorize(
     identity: int | str | None = ...,
     fastmath: _FastMath = ...,
     boundscheck: bool | None = ...,
+    *,
+    math: Literal["fast", "libm"] = ...,
     **options: Any,
 ) -> Callable[[_Kernel], np.ufunc]: ...
 @overload

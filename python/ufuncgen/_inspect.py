@@ -53,7 +53,7 @@ def dump(uf, spec: dict, what: str, file=None):
     file (inspect_types(file=...)), the text is written there instead."""
     from . import _loop_sig, _make_ufunc, loops
 
-    sigs = [_loop_sig(t, uf.nin) for t in loops(uf)]
+    sigs = [_loop_sig(uf, t) for t in loops(uf)]
     old = os.environ.get("UFUNCGEN_DUMP")
     s = dict(spec, cache=False)
     texts = []

@@ -476,6 +476,48 @@ START_TEST(module_constants_are_keyed)
 }
 END_TEST
 
+/* ug_options.math: UG_MATH_LIBM computes with glibc's scalar functions,
+ * bit for bit what this file's own sin/expf calls give (the default's libmvec
+ * differs by an ulp or two on some of these inputs); an unknown value is
+ * UG_EINVAL naming the field. Both ufuncgen loops share one cache directory:
+ * the key tells them apart. */
+START_TEST(math_libm_is_glibc_bit_for_bit)
+{
+    const char *sigs[] = {"f8(f8)", "f4(f4)"};
+    ug_options o;
+    ug_options_init(&o);
+    ck_assert_int_eq(o.math, UG_MATH_FAST);
+    o.math = UG_MATH_LIBM;
+    o.cache = 1;
+    ug_ufunc *f = NULL;
+    ck_assert_msg(ug_vectorize(ctx, "def f(x):\n    return sin(x) + exp(x * 0.001)\n", sigs, 2, &o, &f) == UG_OK,
+                  "%s", ug_errmsg(ctx));
+    enum { N = 4099 };
+    static double x[N], y[N];
+    static float xf[N], yf[N];
+    for (int i = 0; i < N; i++)
+        xf[i] = (float)(x[i] = (i - N / 2) * 0.731);
+    ug_operand ops[2];
+    op1d(&ops[0], x, UG_FLOAT64, N, 8);
+    op1d(&ops[1], y, UG_FLOAT64, N, 8);
+    call_ok(f, ops, 2);
+    op1d(&ops[0], xf, UG_FLOAT32, N, 4);
+    op1d(&ops[1], yf, UG_FLOAT32, N, 4);
+    call_ok(f, ops, 2);
+    for (int i = 0; i < N; i++) {
+        volatile double xi = x[i]; /* no constant folding of the reference */
+        volatile float xfi = xf[i];
+        ck_assert_msg(y[i] == sin(xi) + exp(xi * 0.001), "x = %.17g: %.17g", x[i], y[i]);
+        ck_assert_msg(yf[i] == sinf(xfi) + expf(xfi * 0.001f), "x = %.9g: %.9g", (double)xf[i], (double)yf[i]);
+    }
+    ug_ufunc_free(f);
+    o.math = (ug_math)7;
+    ck_assert_int_eq(ug_vectorize(ctx, "def g(x):\n    return x\n", sigs, 1, &o, &f), UG_EINVAL);
+    ck_assert_ptr_null(f);
+    ck_assert_ptr_nonnull(strstr(ug_errmsg(ctx), "math"));
+}
+END_TEST
+
 START_TEST(thread_counts)
 {
     int def = ug_default_num_threads();
@@ -523,6 +565,7 @@ int main(void)
     tcase_add_test(tc, all_dtypes_roundtrip);
     tcase_add_test(tc, add_and_disable_compile);
     tcase_add_test(tc, thread_counts);
+    tcase_add_test(tc, math_libm_is_glibc_bit_for_bit);
     tcase_add_test(tc, module_constants_are_keyed);
     tcase_add_test(tc, create_call_free_cycles);
     suite_add_tcase(s, tc);

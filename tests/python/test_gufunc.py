@@ -150,6 +150,40 @@ def test_lazy_gufunc_layout_only():
     np.testing.assert_array_equal(f, a.sum(axis=1) / 2)
 
 
+def test_lazy_gufunc_compiles_for_the_dtype_of_out_as_numba():
+    """Issue 16 item 6: NumPy picks a loop from the inputs alone, so int32 A
+    with a float64 out= ran int32 -> int32 and truncated A * 1.5 to [1, 3, 4,
+    6]. Numba's dynamic gufunc compiles its first loop for the out= dtypes:
+    the same loop and values here. Numba then reuses any loop the out= casts
+    from (an int64 out after an int32 -> float64 loop is a casting error
+    there); ufuncgen compiles for each out= dtype, so no order matters."""
+    numba = pytest.importorskip("numba")
+
+    def scale(a, out):
+        for i in range(a.shape[0]):
+            out[i] = a[i] * 1.5
+
+    A = np.array([1, 2, 3, 4], np.int32)
+    firsts = [(lambda g: g(A, out=np.zeros(4)), "i->d"),
+              (lambda g: g(A, np.zeros(4, np.float32)), "i->f"),  # out positional
+              (lambda g: g(A, out=np.zeros(4, np.int64)), "i->l"),  # Numba truncates too
+              (lambda g: g(np.array([1, 2]), out=np.zeros(2)), "l->d")]
+    for call, loop in firsts:
+        ours, theirs = ufuncgen.guvectorize("(n)->(n)")(scale), numba.guvectorize("(n)->(n)")(scale)
+        r, n = call(ours), call(theirs)
+        assert r.dtype == n.dtype and ours.types == theirs.types == [loop]
+        np.testing.assert_array_equal(r, n)
+    ours = ufuncgen.guvectorize("(n)->(n)")(scale)
+    assert ours(A, out=np.zeros(4, np.int64)).tolist() == [1, 3, 4, 6]
+    np.testing.assert_array_equal(ours(A, out=np.zeros(4)), [1.5, 3.0, 4.5, 6.0])
+    np.testing.assert_array_equal(ours(A.astype(np.uint8), out=(np.zeros(4),)), [1.5, 3.0, 4.5, 6.0])
+    np.testing.assert_array_equal(ours([1, 2], out=np.zeros(2)), [1.5, 3.0])  # a list: int64
+    stack = np.arange(6, dtype=np.int16).reshape(2, 3)
+    np.testing.assert_array_equal(ours(stack, out=np.empty((2, 3))), stack * 1.5)
+    assert ours.types == ["i->l", "i->d", "B->d", "l->d", "h->d"]
+    assert ours(A).dtype == np.int64  # without out=: the first loop for int32, as NumPy picks
+
+
 PARALLEL_GUFUNC = """
 import numpy as np, ufuncgen
 src = "def rownorm(a, out):\\n    s = 0.0\\n    for i in range(a.shape[0]):\\n        s += a[i] * a[i]\\n    out[0] = sqrt(s)\\n"
