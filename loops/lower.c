@@ -199,7 +199,11 @@ static void index_fail(loops_gen *g, const char *what, int axis, LLVMValueRef id
 
 static LLVMValueRef wrap_index(loops_gen *g, const char *what, int axis, LLVMValueRef i, LLVMValueRef size, bool check)
 {
-    LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, i, LLVMConstInt(g->i64, 0, 0), "neg");
+    /* a - b < 0 is a < b when the sub cannot wrap (index_nsw): a test LLVM
+     * then folds under a dominating `if a >= b` */
+    bool nsw_sub = LLVMIsAInstruction(i) && LLVMGetInstructionOpcode(i) == LLVMSub && LLVMGetNSW(i);
+    LLVMValueRef neg = nsw_sub ? LLVMBuildICmp(g->B, LLVMIntSLT, LLVMGetOperand(i, 0), LLVMGetOperand(i, 1), "neg")
+                               : LLVMBuildICmp(g->B, LLVMIntSLT, i, LLVMConstInt(g->i64, 0, 0), "neg");
     LLVMValueRef w = LLVMBuildSelect(g->B, neg, LLVMBuildAdd(g->B, i, size, ""), i, "idx");
     if (!check)
         return w;
@@ -234,6 +238,36 @@ static const char *arr_name(loops_gen *g, const kernel_node *n)
     return n->kind == N_NAME ? g->fs->f->locals[n->index].name : "array";
 }
 
+/* An index computed as Python computes it: without boundscheck, the int64
+ * `+ - *` that build a subscript (a[i - w], a[2*i + 1]) get nsw, as Numba's
+ * signed arithmetic has. Python's ints do not wrap, so an index whose exact
+ * value overflows int64 is out of range, which is undefined without
+ * boundscheck; with nsw LLVM may use i >= w to drop the negative-index
+ * wrap-around of a[i - w] (move_var/move_std's inner loops). Elsewhere int
+ * arithmetic keeps wrapping (DESIGN.md), and so does all of it under
+ * boundscheck, whose test must see the wrapped value. */
+static void index_nsw(const kernel_node *n, LLVMValueRef v)
+{
+    if (n->kind != N_BINARY || n->opty.kind != KT_SCALAR || (ug_dtype)n->opty.dt != UG_INT64 || !LLVMIsAInstruction(v))
+        return;
+    LLVMOpcode op = LLVMGetInstructionOpcode(v);
+    bool arith = (n->op == TK_PLUS && op == LLVMAdd) || (n->op == TK_MINUS && op == LLVMSub) ||
+                 (n->op == TK_STAR && op == LLVMMul);
+    if (!arith)
+        return;
+    LLVMSetNSW(v, 1);
+    index_nsw(n->a, LLVMGetOperand(v, 0));
+    index_nsw(n->b, LLVMGetOperand(v, 1));
+}
+
+static LLVMValueRef index_value(loops_gen *g, const kernel_node *n)
+{
+    LLVMValueRef v = conv(g, n, UG_INT64);
+    if (v && !g->req->boundscheck)
+        index_nsw(n, v);
+    return v;
+}
+
 /* Address of arr[kids...] (every axis indexed by an int, or by one tuple). */
 static LLVMValueRef elem_addr(loops_gen *g, const kernel_node *n)
 {
@@ -249,7 +283,7 @@ static LLVMValueRef elem_addr(loops_gen *g, const kernel_node *n)
             return NULL;
     } else {
         for (; nd < n->nkids && nd < a->ndim; nd++)
-            if (!(idx[nd] = conv(g, n->kids[nd], UG_INT64)))
+            if (!(idx[nd] = index_value(g, n->kids[nd])))
                 return NULL;
     }
     for (int d = 0; d < nd && d < a->ndim; d++)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache/cache.h"
 #include "kernel/kernel.h"
@@ -93,6 +94,14 @@ static bool dump_has(const char *what)
 {
     const char *d = getenv("UFUNCGEN_DUMP");
     return d && strstr(d, what);
+}
+
+/* Thread CPU time in ms, for UFUNCGEN_DUMP=time. */
+static double cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -217,9 +226,14 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     size_t size = 0;
     sig_text(types, u->nin, u->nout, rec->boxed, rec->sig);
     loop_symbol(u, rec->sig, symbol);
+    double t0 = cpu_ms();
     ug_status st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, true, &obj, &size, err);
+    double t1 = cpu_ms();
     if (st == UG_OK) {
         st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
+        if (dump_has("time"))
+            fprintf(stderr, "ufuncgen loop %s %s: infer+compile (or cache) %.2f ms, JIT load %.2f ms (thread CPU)\n",
+                    u->name, rec->sig, t1 - t0, cpu_ms() - t1);
         if (st != UG_OK && u->opts.cache) {
             /* A cached object that verified but does not load: compile afresh (and overwrite it). */
             free(obj);
@@ -644,7 +658,10 @@ static ug_status create_entered(ug_context *ctx, const char *src, const char *la
     /* opts->name/doc are copied by setup_kernel into u->name/u->doc. */
     u->opts.name = opts->name;
     u->opts.doc = opts->doc;
+    double t0 = cpu_ms();
     st = setup_kernel(u, layout, err);
+    if (dump_has("time"))
+        fprintf(stderr, "ufuncgen parse %s: %.2f ms (thread CPU)\n", u->name ? u->name : "?", cpu_ms() - t0);
     u->opts.name = u->name;
     u->opts.doc = u->doc;
     for (int i = 0; st == UG_OK && i < nsigs; i++)

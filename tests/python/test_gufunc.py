@@ -214,3 +214,24 @@ def bump(a, out):
     r = f(x)
     np.testing.assert_array_equal(x, np.ones((2, 3)))
     np.testing.assert_array_equal(r, [1.0, 1.0])
+
+
+LAGGED = """
+def lagged(a, w, out):
+    for i in range(len(a)):
+        if i >= w:
+            out[i] = a[i - w] + a[i - w - 1] * 2.0
+        else:
+            out[i] = a[i - w]
+"""
+
+
+@pytest.mark.parametrize("boundscheck", [False, True])
+def test_index_arithmetic_wraps_negative_like_python(boundscheck):
+    # a[i - w] and a[i - w - 1] index as Python does: negative from the end
+    # (the index arithmetic is marked no-signed-wrap without boundscheck)
+    f = ufuncgen.guvectorize(LAGGED, ["void(f8[:], i8, f8[:])"], "(n),()->(n)", boundscheck=boundscheck)
+    a = np.arange(10.0) ** 2
+    for w in (0, 1, 3, 9):
+        want = np.array([a[i - w] + a[i - w - 1] * 2.0 if i >= w else a[i - w] for i in range(10)])
+        np.testing.assert_array_equal(f(a, w), want)
