@@ -16,10 +16,12 @@
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
  *   inner.c     the inner loop: a vector loop, a serial loop, and strided
  *               calls handed to strided.c                               loops_emit_inner
+ *   guard.c     after optimisation: no FP flags from operations only one
+ *               arm of a blend needs (safe operands in the other lanes)  loops_guard_speculated
  *   compile.c   module → verify → default<O3> → object bytes            loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
  *   runtime.c   functions the JIT code calls (index errors, raise, FP
- *               flags, local-array frames, print)                       loops_rt_*
+ *               flags, local-array frames, print, NumPy's warnings)    loops_rt_*
  *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
  *   sort.c      sorting and selection for np.sort, argsort, partition,
  *               unique, median, quantile (called by JIT code)           loops_rt_sort
