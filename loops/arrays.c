@@ -650,8 +650,6 @@ static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
     return materialize_like(g, &shape, n, &ew, out);
 }
 
-bool loops_arr_copy(loops_gen *g, const kernel_node *n, loops_arr *out) { return materialize(g, n, out); }
-
 bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out)
 {
     loops_arr shape;

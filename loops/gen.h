@@ -183,9 +183,8 @@ LLVMValueRef loops_ew_elem(loops_gen *g, const kernel_node *n, loops_ewise *ew, 
 /* The broadcast shape of n's leaves in *shape (checked; each leaf gets zero
  * strides where it repeats). */
 void loops_ew_broadcast(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *shape);
-/* A C-contiguous copy of the array value n (element-wise expressions fused). */
-bool loops_arr_copy(loops_gen *g, const kernel_node *n, loops_arr *out);
-/* The same from n's collected leaves (the caller may have permuted their axes). */
+/* A C-contiguous copy of the array value n from its collected leaves
+ * (element-wise expressions fused; the caller may have permuted axes). */
 bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out);
 /* Broadcast src to dst's shape (zero strides where src has size 1), or stop
  * the call with ValueError naming both shapes and the kernel's line. */

@@ -154,7 +154,7 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
 
 /* ------------------------------------------------------------------ terms */
 
-enum { T_X, T_NANZERO, T_NANONE, T_SQDEV, T_NANSQDEV, T_ABS, T_TRUTH, T_NOTNAN, T_PROD2, T_ABSPOW };
+enum { T_X, T_NANZERO, T_NANONE, T_SQDEV, T_NANSQDEV, T_SQ, T_ABS, T_TRUTH, T_NOTNAN, T_PROD2, T_ABSPOW };
 
 typedef struct term {
     seq *s, *s2;     /* s2: the second operand of a dot product */
@@ -181,6 +181,7 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
         if (t->kind == T_NANSQDEV)
             d = LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), d, "");
         return loops_emit_binop(g, TK_STAR, d, d, T);
+    case T_SQ: return loops_emit_binop(g, TK_STAR, c, c, T);
     case T_ABS: return loops_emit_builtin(g, B_ABS, &c, 1, T, T);
     case T_ABSPOW: {
         LLVMValueRef a[2] = {loops_emit_builtin(g, B_ABS, &c, 1, T, T), t->m};
@@ -852,7 +853,7 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
     if (!seq_init(g, &s, x, -1, true))
         return NULL;
     if (ord == 0 || ord == 2) { /* sqrt(x . x) */
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .s2 = &s, .kind = T_PROD2, .T = T});
+        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_SQ, .T = T});
         return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     }
     if (isinf(ord)) { /* max / min of |x| */
