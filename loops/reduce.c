@@ -688,9 +688,8 @@ static LLVMValueRef gather_line(loops_gen *g, const kernel_node *n, seq *s, bool
     loops_store_elem(g, v, LLVMBuildInBoundsGEP2(B, loops_mty(g, xd), p, &at, 1, ""), xd);
     LLVMValueRef keep = skip_nan ? LLVMBuildZExt(B, LLVMBuildNot(B, isnan_of(g, v, xd), ""), g->i64, "") : i64c(g, 1);
     LLVMBuildStore(B, LLVMBuildAdd(B, at, keep, ""), cnt);
-    LLVMValueRef nanv = LLVMBuildLoad2(B, g->i1, seen, "");
     if (!skip_nan) /* a NaN kept makes the statistic NaN */
-        LLVMBuildStore(B, LLVMBuildOr(B, nanv, isnan_of(g, v, xd), ""), seen);
+        LLVMBuildStore(B, LLVMBuildOr(B, LLVMBuildLoad2(B, g->i1, seen, ""), isnan_of(g, v, xd), ""), seen);
     loops_count_end(g, &c, NULL);
     *count = LLVMBuildLoad2(B, g->i64, cnt, "count");
     *hasnan = LLVMBuildLoad2(B, g->i1, seen, "hasnan");
