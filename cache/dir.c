@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "cache/cache.h"
 
 static const char *env(const char *name)
@@ -57,7 +58,7 @@ char *cache_resolve_dir(const char *dir)
 {
     if (dir && *dir)
         return strdup(dir);
-    const char *v = env("UFUNCGEN_CACHE_DIR");
+    const char *v = base_env_cache_dir();
     if (v)
         return strdup(v);
     v = env("XDG_CACHE_HOME");
@@ -93,18 +94,13 @@ int cache_mkdirs(const char *path)
     return err;
 }
 
-static int env_debug(void)
-{
-    const char *v = env("UFUNCGEN_DEBUG_CACHE");
-    return v && strcmp(v, "0") != 0;
-}
 
 cache *cache_open(const char *dir, int debug)
 {
     cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->debug = debug || env_debug();
+    c->debug = debug || base_env_debug_cache();
     c->dir = cache_resolve_dir(dir);
     atomic_init(&c->writable, c->dir != NULL);
     if (!c->dir)

@@ -19,6 +19,7 @@
 #include <llvm-c/blake3.h>
 
 #include "cache/cache.h"
+#include "loops/loops.h"
 
 static_assert(sizeof(((cache_hasher *)0)->state) >= sizeof(llvm_blake3_hasher),
               "cache_hasher.state too small for llvm_blake3_hasher");
@@ -84,12 +85,12 @@ void cache_key_hex(const cache_key *k, char out[65])
 void cache_hash_host_parts(cache_hasher *h, const cache_host *host)
 {
     /* Bumped whenever generated code changes what it needs from the library
-     * at load time (v2: no loops_rt_stream; v3: loops_rt_strided; v4: its
+     * at load time (v2: no loops_rt_stream; v3: rt_strided; v4: its
      * descriptor's flags), so older objects are misses, not link failures
      * or wrong calls; also when it makes faster code from the same request
      * (v5: split loops, fission.c), or other code (v6: guarded speculated FP
      * operations, guard.c), so older objects are remade. */
-    cache_hash_str(h, "ufuncgen host v6");
+    cache_hash_str(h, "ufuncgen host v7");
     cache_hash_str(h, host->ug_version);
     cache_hash_int(h, host->llvm_major);
     cache_hash_int(h, host->llvm_minor);
@@ -101,7 +102,7 @@ void cache_hash_host_parts(cache_hasher *h, const cache_host *host)
 /* ---- the running host, computed once ---- */
 
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-static char *host_cpu, *host_features; /* LLVM-owned messages kept until exit */
+static const char *host_cpu, *host_features;
 static cache_host host;
 static cache_key host_digest;
 
@@ -109,8 +110,8 @@ static void host_init(void)
 {
     host.ug_version = UG_VERSION_STRING;
     LLVMGetVersion(&host.llvm_major, &host.llvm_minor, &host.llvm_patch);
-    host_cpu = LLVMGetHostCPUName();          /* owned here, never disposed */
-    host_features = LLVMGetHostCPUFeatures(); /* likewise */
+    host_cpu = loops_host_cpu(); /* the facts code is generated for (loops/host.c) */
+    host_features = loops_host_features();
     host.cpu = host_cpu ? host_cpu : "";
     host.features = host_features ? host_features : "";
     cache_hasher h;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -13,15 +13,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data, size);
     s[size] = 0;
-    ug_sig sig;
+    base_sig sig;
     ug_error err;
-    ug_status st = ug_sig_parse(s, &sig, &err);
+    ug_status st = base_sig_parse(s, &sig, &err);
     if (st == UG_ESIGNATURE && (err.column < 1 || (size_t)err.column > strlen(s) + 1))
         abort(); /* an error must point inside the string (or just past its end) */
     if (st == UG_OK) {
-        ug_sig copy = sig;
-        ug_sig_finish(&sig, s, false, sig.nin, 1, &err);
-        ug_sig_finish(&copy, s, true, copy.nin > 1 ? copy.nin - 1 : 1, 1, &err);
+        base_sig copy = sig;
+        base_sig_finish(&sig, s, false, sig.nin, 1, &err);
+        base_sig_finish(&copy, s, true, copy.nin > 1 ? copy.nin - 1 : 1, 1, &err);
     }
     free(s);
     return 0;

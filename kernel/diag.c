@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "kernel/kernel.h"
-#include "ufuncgen/internal.h"
 
 /* Append the source line holding `offset`, then the caret line. */
 static size_t append_caret(char *buf, size_t n, size_t cap, const kernel_source *src, kernel_pos pos)
@@ -43,7 +43,7 @@ ug_status kernel_error_at(ug_error *err, ug_status code, const kernel_source *sr
 {
     if (!err)
         return code;
-    ug_err_clear(err);
+    base_err_clear(err);
     err->code = code;
     err->line = pos.line;
     err->column = pos.col;
@@ -60,6 +60,6 @@ ug_status kernel_error_at(ug_error *err, ug_status code, const kernel_source *sr
     va_end(ap);
     if (n < cap)
         append_caret(err->msg, n, cap, src, pos);
-    ug_err_utf8_fix(err->msg); /* a cut or malformed character never reaches Python's strict decoder */
+    base_utf8_fix(err->msg); /* a cut or malformed character never reaches Python's strict decoder */
     return code;
 }

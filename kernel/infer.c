@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "kernel/kernel.h"
-#include "ufuncgen/internal.h"
 
 enum role { ROLE_SCALAR, ROLE_GUFUNC, ROLE_HELPER };
 
@@ -67,9 +67,9 @@ static kernel_type scalar(int dt, bool weak) { return (kernel_type){KT_SCALAR, (
 static const kernel_type T_VOID = {KT_VOID, UG_DTYPE_NONE, 0, 0};
 
 static bool is_scalar(kernel_type t) { return t.kind == KT_SCALAR; }
-static int kind_of(kernel_type t) { return ug_dtype_kind((ug_dtype)t.dt); }
-static bool is_float(kernel_type t) { return is_scalar(t) && kind_of(t) == UG_KIND_FLOAT; }
-static bool is_bool(kernel_type t) { return is_scalar(t) && kind_of(t) == UG_KIND_BOOL; }
+static int kind_of(kernel_type t) { return base_dtype_kind((ug_dtype)t.dt); }
+static bool is_float(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_FLOAT; }
+static bool is_bool(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_BOOL; }
 static bool is_intlike(kernel_type t) { return is_scalar(t) && !is_float(t); }
 static bool same_type(kernel_type a, kernel_type b)
 {
@@ -103,15 +103,15 @@ kernel_type kernel_promote(kernel_type a, kernel_type b)
     if (!a.weak && !b.weak)
         return scalar(ug_promote((ug_dtype)a.dt, (ug_dtype)b.dt), false);
     if (a.weak && b.weak) { /* Python scalars: bool < int < float */
-        return kind_of(a) == UG_KIND_FLOAT || kind_of(b) == UG_KIND_FLOAT ? scalar(UG_FLOAT64, true)
-               : kind_of(a) == UG_KIND_BOOL && kind_of(b) == UG_KIND_BOOL ? scalar(UG_BOOL, true)
-               : scalar(kind_of(a) == UG_KIND_BOOL ? b.dt : kind_of(b) == UG_KIND_BOOL ? a.dt
+        return kind_of(a) == BASE_KIND_FLOAT || kind_of(b) == BASE_KIND_FLOAT ? scalar(UG_FLOAT64, true)
+               : kind_of(a) == BASE_KIND_BOOL && kind_of(b) == BASE_KIND_BOOL ? scalar(UG_BOOL, true)
+               : scalar(kind_of(a) == BASE_KIND_BOOL ? b.dt : kind_of(b) == BASE_KIND_BOOL ? a.dt
                         : a.dt == UG_UINT64 || b.dt == UG_UINT64 ? UG_UINT64 : UG_INT64, true);
     }
     kernel_type w = a.weak ? a : b, s = a.weak ? b : a;
     switch (kind_of(w)) {
-    case UG_KIND_BOOL: return s;
-    case UG_KIND_FLOAT: return is_float(s) ? s : scalar(UG_FLOAT64, false);
+    case BASE_KIND_BOOL: return s;
+    case BASE_KIND_FLOAT: return is_float(s) ? s : scalar(UG_FLOAT64, false);
     default: return is_bool(s) ? scalar(UG_INT64, false) : s;
     }
 }
@@ -553,7 +553,7 @@ static bool literal_int(const kernel_node *n, bool *neg, uint64_t *mag)
 static bool int_holds(int dt, bool neg, uint64_t mag)
 {
     unsigned bits = (unsigned)ug_dtype_size((ug_dtype)dt) * 8;
-    if (ug_dtype_kind((ug_dtype)dt) == UG_KIND_UINT)
+    if (base_dtype_kind((ug_dtype)dt) == BASE_KIND_UINT)
         return !neg && (bits == 64 || mag >> bits == 0);
     uint64_t lim = (uint64_t)1 << (bits - 1);
     return neg ? mag <= lim : mag < lim;
@@ -593,10 +593,10 @@ static const char *const_string(infer *I, fstate *fs, kernel_node *n)
         kernel_type t = array_of(I, fs, n->a->a, "asked for its dtype");
         if (I->failed)
             return NULL;
-        switch (ug_dtype_kind((ug_dtype)t.dt)) {
-        case UG_KIND_FLOAT: return "f";
-        case UG_KIND_INT: return "i";
-        case UG_KIND_UINT: return "u";
+        switch (base_dtype_kind((ug_dtype)t.dt)) {
+        case BASE_KIND_FLOAT: return "f";
+        case BASE_KIND_INT: return "i";
+        case BASE_KIND_UINT: return "u";
         default: return "b";
         }
     }
@@ -1237,11 +1237,11 @@ static int axis_arg(infer *I, kernel_node *x, int ndim)
  * small and signed ints and bool in int64, unsigned in uint64. */
 static int sum_dtype(int dt)
 {
-    ug_kind k = ug_dtype_kind((ug_dtype)dt);
-    return k == UG_KIND_FLOAT ? dt : k == UG_KIND_UINT ? UG_UINT64 : UG_INT64;
+    base_kind k = base_dtype_kind((ug_dtype)dt);
+    return k == BASE_KIND_FLOAT ? dt : k == BASE_KIND_UINT ? UG_UINT64 : UG_INT64;
 }
 
-static int float_dtype(int dt) { return ug_dtype_kind((ug_dtype)dt) == UG_KIND_FLOAT ? dt : UG_FLOAT64; }
+static int float_dtype(int dt) { return base_dtype_kind((ug_dtype)dt) == BASE_KIND_FLOAT ? dt : UG_FLOAT64; }
 
 static kernel_type array_t(int dt, int ndim) { return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0}; }
 
@@ -2368,7 +2368,7 @@ static bool param_types(infer *I, const kernel_func *k, const kernel_infer_opts 
         int nd = o->args[i].ndim;
         if (o->gufunc && i >= o->nin && nd == 0)
             nd = 1; /* out[0] = v for an output with layout () */
-        if (!ug_dtype_valid(o->args[i].dt))
+        if (!base_dtype_valid(o->args[i].dt))
             return fail(I, UG_ETYPE, k->pos, "argument %d has no valid dtype", i + 1) != NULL;
         pt[i] = nd > 0 ? (kernel_type){KT_ARRAY, (int8_t)o->args[i].dt, (uint8_t)nd, 0} : scalar(o->args[i].dt, false);
     }
@@ -2433,7 +2433,7 @@ ug_status kernel_infer(const kernel_module *m, const kernel_func *kernel, const 
     kernel_typed *t = calloc(1, sizeof *t);
     if (!t || !(t->arena = kernel_arena_new())) {
         free(t);
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     }
     t->src = &m->src;
     t->gufunc = o->gufunc;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "kernel/kernel.h"
-#include "ufuncgen/internal.h"
 
 #define MAX_INDENT 100
 
@@ -481,7 +481,7 @@ ug_status kernel_lex(kernel_arena *a, const kernel_source *src, kernel_token **t
     if (st == UG_OK)
         st = finish(&L);
     if (st == UG_ENOMEM)
-        return ug_err_set(err, UG_ENOMEM, "out of memory while tokenizing");
+        return base_err_set(err, UG_ENOMEM, "out of memory while tokenizing");
     if (st)
         return st;
     *toks = L.toks;

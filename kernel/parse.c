@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "kernel/kernel.h"
-#include "ufuncgen/internal.h"
 
 /* Deepest nesting of expressions (brackets, unary operators, `not`,
  * ternaries) the parser accepts, as CPython refuses more than 200 nested
@@ -1457,7 +1457,7 @@ ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *
     kernel_module *m = calloc(1, sizeof *m);
     if (!m || !(m->arena = kernel_arena_new())) {
         free(m);
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     }
     m->src = *src;
     parser P = {.m = m, .err = err};
@@ -1500,14 +1500,14 @@ static kernel_func *find_def(const kernel_module *m, const char *name)
 kernel_func *kernel_find(const kernel_module *m, const char *name, ug_error *err)
 {
     if (!m || m->nfuncs == 0) {
-        ug_err_set(err, UG_ENAME, "the source defines no kernel");
+        base_err_set(err, UG_ENAME, "the source defines no kernel");
         return NULL;
     }
     if (name && *name) {
         for (int k = m->nfuncs - 1; k >= 0; k--)
             if (strcmp(m->funcs[k]->name, name) == 0)
                 return m->funcs[k];
-        ug_err_set(err, UG_ENAME, "the source defines no function named '%s'", name);
+        base_err_set(err, UG_ENAME, "the source defines no function named '%s'", name);
         return NULL;
     }
     return m->funcs[m->nfuncs - 1];

@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "layout/layout.h"
-#include "loops/loops.h"
 #include "parallel/parallel.h"
-#include "ufuncgen/internal.h"
+#include "runtime/runtime.h"
 
 UG_API void ug_free(void *p) { free(p); }
 
@@ -71,115 +71,16 @@ typedef struct exec {
  * (each over 1 KB, so glibc consolidated its fast bins on every call). */
 #define SMALL_OPS 4
 
-/* ---------------------------------------------------------------- casts */
-
-/* x86 cvttsd2si semantics without undefined behaviour: NaN and values out
- * of range give the "integer indefinite" value INT_MIN. */
-static int32_t f2i32(double x) { return x > -2147483649.0 && x < 2147483648.0 ? (int32_t)x : INT32_MIN; }
-static int64_t f2i64(double x)
-{
-    return x >= -9223372036854775808.0 && x < 9223372036854775808.0 ? (int64_t)x : INT64_MIN;
-}
-/* gcc's float → uint64 sequence, which NumPy gives on x86-64. */
-static uint64_t f2u64(double x)
-{
-    if (!(x >= 9223372036854775808.0))
-        return (uint64_t)f2i64(x);
-    return (uint64_t)f2i64(x - 9223372036854775808.0) ^ (UINT64_C(1) << 63);
-}
-
-/* A loaded element: integers as their 64-bit two's complement bits. */
-typedef struct val {
-    bool isfloat, isunsigned;
-    uint64_t bits;
-    double d;
-} val;
-
-static val load(const char *p, ug_dtype t)
-{
-    val v = {0};
-    switch (t) {
-    case UG_BOOL: v.bits = *(const uint8_t *)p != 0; v.isunsigned = true; break;
-    case UG_INT8: v.bits = (uint64_t)(int64_t) * (const int8_t *)p; break;
-    case UG_UINT8: v.bits = *(const uint8_t *)p; v.isunsigned = true; break;
-    case UG_INT16: v.bits = (uint64_t)(int64_t) * (const int16_t *)p; break;
-    case UG_UINT16: v.bits = *(const uint16_t *)p; v.isunsigned = true; break;
-    case UG_INT32: v.bits = (uint64_t)(int64_t) * (const int32_t *)p; break;
-    case UG_UINT32: v.bits = *(const uint32_t *)p; v.isunsigned = true; break;
-    case UG_INT64: v.bits = (uint64_t) * (const int64_t *)p; break;
-    case UG_UINT64: v.bits = *(const uint64_t *)p; v.isunsigned = true; break;
-    case UG_FLOAT32: v.d = *(const float *)p; v.isfloat = true; break;
-    case UG_FLOAT64: v.d = *(const double *)p; v.isfloat = true; break;
-    default: abort();
-    }
-    return v;
-}
-
-/* The integer bits a value converts to for an integer destination of `bits` width. */
-static uint64_t int_bits(val v, int bits, bool dst_unsigned)
-{
-    if (!v.isfloat)
-        return v.bits;
-    if (bits == 64)
-        return dst_unsigned ? f2u64(v.d) : (uint64_t)f2i64(v.d);
-    if (bits == 32 && dst_unsigned)
-        return (uint64_t)f2i64(v.d);
-    return (uint64_t)(int64_t)f2i32(v.d);
-}
-
-static float to_f32(val v)
-{
-    if (v.isfloat)
-        return (float)v.d;
-    return v.isunsigned ? (float)v.bits : (float)(int64_t)v.bits;
-}
-
-static double to_f64(val v)
-{
-    if (v.isfloat)
-        return v.d;
-    return v.isunsigned ? (double)v.bits : (double)(int64_t)v.bits;
-}
-
-static void store(char *p, ug_dtype t, val v)
-{
-    switch (t) {
-    case UG_BOOL: *(uint8_t *)p = v.isfloat ? v.d != 0 : v.bits != 0; break;
-    case UG_INT8: case UG_UINT8: *(uint8_t *)p = (uint8_t)int_bits(v, 8, t == UG_UINT8); break;
-    case UG_INT16: case UG_UINT16: *(uint16_t *)p = (uint16_t)int_bits(v, 16, t == UG_UINT16); break;
-    case UG_INT32: case UG_UINT32: *(uint32_t *)p = (uint32_t)int_bits(v, 32, t == UG_UINT32); break;
-    case UG_INT64: case UG_UINT64: *(uint64_t *)p = int_bits(v, 64, t == UG_UINT64); break;
-    case UG_FLOAT32: *(float *)p = to_f32(v); break;
-    case UG_FLOAT64: *(double *)p = to_f64(v); break;
-    default: abort();
-    }
-}
-
-void layout_cast_strided(void *dst, int64_t dstride, ug_dtype dt, const void *src, int64_t sstride, ug_dtype st,
-                         int64_t n)
-{
-    char *d = dst;
-    const char *s = src;
-    if (dt == st) {
-        size_t sz = ug_dtype_size(dt);
-        for (int64_t i = 0; i < n; i++, d += dstride, s += sstride)
-            memcpy(d, s, sz);
-        return;
-    }
-    for (int64_t i = 0; i < n; i++, d += dstride, s += sstride)
-        store(d, dt, load(s, st));
-}
-
 /* Copy/cast an N-d strided array (shape, strides) into another (dstrides). */
 static void cast_nd(char *dst, const int64_t *dstrides, ug_dtype dt, const char *src, const int64_t *sstrides,
                     ug_dtype st, int ndim, const int64_t *shape)
 {
     if (ndim == 0) {
-        layout_cast_strided(dst, 0, dt, src, 0, st, 1);
+        rt_cast_strided(dst, 0, dt, src, 0, st, 1);
         return;
     }
     if (ndim == 1) {
-        layout_cast_strided(dst, dstrides[0], dt, src, sstrides[0], st, shape[0]);
+        rt_cast_strided(dst, dstrides[0], dt, src, sstrides[0], st, shape[0]);
         return;
     }
     for (int64_t i = 0; i < shape[0]; i++)
@@ -258,7 +159,7 @@ static ug_status check_ndim(exec *x, int k)
             x->missing[ix] = true;
     }
     if (ndim < present_core(x, k))
-        return ug_err_set(x->err, UG_ESHAPE,
+        return base_err_set(x->err, UG_ESHAPE,
                           "%s: %s %d does not have enough dimensions (has %d, layout %s requires %d)", x->name,
                           opkind(x, k), opnum(x, k), ndim, sig->text, present_core(x, k));
     return UG_OK;
@@ -271,17 +172,17 @@ static ug_status check_operand(exec *x, int k)
     if (alloc)
         return UG_OK;
     if (op->ndim < 0 || op->ndim > UG_MAXDIMS)
-        return ug_err_set(x->err, UG_EINVAL, "%s: %s %d has ndim %d (must be 0..%d)", x->name, opkind(x, k),
+        return base_err_set(x->err, UG_EINVAL, "%s: %s %d has ndim %d (must be 0..%d)", x->name, opkind(x, k),
                           opnum(x, k), op->ndim, UG_MAXDIMS);
-    if (!ug_dtype_valid(op->dtype))
-        return ug_err_set(x->err, UG_EDTYPE, "%s: %s %d has an invalid dtype (%d)", x->name, opkind(x, k),
+    if (!base_dtype_valid(op->dtype))
+        return base_err_set(x->err, UG_EDTYPE, "%s: %s %d has an invalid dtype (%d)", x->name, opkind(x, k),
                           opnum(x, k), (int)op->dtype);
     for (int d = 0; d < op->ndim; d++)
         if (op->shape[d] < 0)
-            return ug_err_set(x->err, UG_ESHAPE, "%s: %s %d has a negative size in dimension %d", x->name,
+            return base_err_set(x->err, UG_ESHAPE, "%s: %s %d has a negative size in dimension %d", x->name,
                               opkind(x, k), opnum(x, k), d);
     if (!op->data && count(op->shape, op->ndim) != 0)
-        return ug_err_set(x->err, UG_EINVAL, "%s: %s %d has no data", x->name, opkind(x, k), opnum(x, k));
+        return base_err_set(x->err, UG_EINVAL, "%s: %s %d has no data", x->name, opkind(x, k), opnum(x, k));
     return check_ndim(x, k);
 }
 
@@ -300,12 +201,12 @@ static ug_status bind_operand(exec *x, int k)
             x->core_size[ix] = n;
             x->bound_by[ix] = k;
         } else if (x->core_size[ix] != n && x->bound_by[ix] < 0) {
-            return ug_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' is fixed to %lld by layout %s but is %lld in %s %d",
+            return base_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' is fixed to %lld by layout %s but is %lld in %s %d",
                               x->name, sig->dim_name[ix], (long long)x->core_size[ix], sig->text, (long long)n,
                               opkind(x, k), opnum(x, k));
         } else if (x->core_size[ix] != n) {
             int b = x->bound_by[ix];
-            return ug_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' is %lld in %s %d but %lld in %s %d", x->name,
+            return base_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' is %lld in %s %d but %lld in %s %d", x->name,
                               sig->dim_name[ix], (long long)x->core_size[ix], opkind(x, b), opnum(x, b),
                               (long long)n, opkind(x, k), opnum(x, k));
         }
@@ -331,7 +232,7 @@ static ug_status check_and_bind(exec *x)
         if (x->missing[ix])
             x->core_size[ix] = 1;
         else if (x->core_size[ix] < 0)
-            return ug_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' of layout %s is not set by any operand",
+            return base_err_set(x->err, UG_ESHAPE, "%s: core dimension '%s' of layout %s is not set by any operand",
                               x->name, sig->dim_name[ix], sig->text);
     }
     return UG_OK;
@@ -347,7 +248,7 @@ static ug_status broadcast_error(exec *x)
         if (!x->allocated[k])
             w += (size_t)snprintf(msg + w, sizeof msg - w, " %s",
                                   shape_str(sh, sizeof sh, x->ops[k].shape, x->ops[k].ndim - present_core(x, k)));
-    return ug_err_set(x->err, UG_ESHAPE, "%s: operands could not be broadcast together with shapes%s%s", x->name,
+    return base_err_set(x->err, UG_ESHAPE, "%s: operands could not be broadcast together with shapes%s%s", x->name,
                       msg, x->sig->scalar ? "" : " (loop dimensions; core dimensions removed)");
 }
 
@@ -385,7 +286,7 @@ static ug_status check_outputs(exec *x)
         if (n == x->lnd && memcmp(x->ops[k].shape, x->lshape, sizeof(int64_t) * (size_t)n) == 0)
             continue;
         char a[256], b[256];
-        return ug_err_set(x->err, UG_ESHAPE, "%s: output %d has loop shape %s but the broadcast shape is %s (outputs are not broadcast)",
+        return base_err_set(x->err, UG_ESHAPE, "%s: output %d has loop shape %s but the broadcast shape is %s (outputs are not broadcast)",
                           x->name, opnum(x, k), shape_str(a, sizeof a, x->ops[k].shape, n),
                           shape_str(b, sizeof b, x->lshape, x->lnd));
     }
@@ -399,12 +300,12 @@ static ug_status allocate_output(exec *x, int k)
     ug_operand *op = &x->ops[k];
     int nc = present_core(x, k);
     if (x->lnd + nc > UG_MAXDIMS)
-        return ug_err_set(x->err, UG_ESHAPE, "%s: output %d would have %d dimensions (at most %d)", x->name,
+        return base_err_set(x->err, UG_ESHAPE, "%s: output %d would have %d dimensions (at most %d)", x->name,
                           opnum(x, k), x->lnd + nc, UG_MAXDIMS);
     if (op->dtype == UG_DTYPE_NONE)
         op->dtype = x->loop_types[k];
-    if (!ug_dtype_valid(op->dtype))
-        return ug_err_set(x->err, UG_EDTYPE, "%s: output %d has an invalid dtype (%d)", x->name, opnum(x, k),
+    if (!base_dtype_valid(op->dtype))
+        return base_err_set(x->err, UG_EDTYPE, "%s: output %d has an invalid dtype (%d)", x->name, opnum(x, k),
                           (int)op->dtype);
     op->ndim = x->lnd + nc;
     memcpy(op->shape, x->lshape, sizeof(int64_t) * (size_t)x->lnd);
@@ -417,7 +318,7 @@ static ug_status allocate_output(exec *x, int k)
     op->data = alloc_array(op->shape, op->ndim, ug_dtype_size(op->dtype));
     x->did_alloc[k] = op->data != NULL;
     if (!op->data)
-        return ug_err_set(x->err, UG_ENOMEM, "%s: cannot allocate output %d of shape %s", x->name, opnum(x, k),
+        return base_err_set(x->err, UG_ENOMEM, "%s: cannot allocate output %d of shape %s", x->name, opnum(x, k),
                           shape_str((char[256]){0}, 256, op->shape, op->ndim));
     return UG_OK;
 }
@@ -450,7 +351,7 @@ static ug_status to_temp(exec *x, view *v, ug_dtype dt, bool fill)
 {
     void *buf = alloc_array(v->shape, v->ndim, ug_dtype_size(dt));
     if (!buf)
-        return ug_err_set(x->err, UG_ENOMEM, "%s: cannot allocate a temporary of %lld elements", x->name,
+        return base_err_set(x->err, UG_ENOMEM, "%s: cannot allocate a temporary of %lld elements", x->name,
                           (long long)count(v->shape, v->ndim));
     int64_t strides[UG_MAXDIMS];
     c_strides(strides, v->shape, v->ndim, (int64_t)ug_dtype_size(dt));
@@ -510,7 +411,7 @@ static ug_status check_self_overlap(exec *x, int k)
     int n = v->ndim - v->ncore;
     for (int a = 0; a < n; a++)
         if (v->strides[a] == 0 && v->shape[a] > 1)
-            return ug_err_set(x->err, UG_EOVERLAP,
+            return base_err_set(x->err, UG_EOVERLAP,
                               "%s: output %d has stride 0 in dimension %d of size %lld (it would overlap itself)",
                               x->name, opnum(x, k), a, (long long)v->shape[a]);
     return UG_OK;
@@ -525,7 +426,7 @@ static ug_status check_overlap(exec *x)
             return st;
         for (int p = o + 1; p < x->nops; p++)
             if (overlaps(&x->v[o], &x->v[p]))
-                return ug_err_set(x->err, UG_EOVERLAP, "%s: outputs %d and %d overlap in memory", x->name, o - nin,
+                return base_err_set(x->err, UG_EOVERLAP, "%s: outputs %d and %d overlap in memory", x->name, o - nin,
                                   p - nin);
     }
     return UG_OK;
@@ -541,7 +442,7 @@ static ug_status prepare_outputs(exec *x)
         if (v->dt == lt)
             continue;
         if (!ug_can_cast_same_kind(lt, v->dt))
-            return ug_err_set(x->err, UG_EDTYPE, "%s: cannot write the loop's %s result to output %d of dtype %s (not a same_kind cast)",
+            return base_err_set(x->err, UG_EDTYPE, "%s: cannot write the loop's %s result to output %d of dtype %s (not a same_kind cast)",
                               x->name, ug_dtype_name(lt), opnum(x, k), ug_dtype_name(v->dt));
         ug_status st = to_temp(x, v, lt, false);
         if (st)
@@ -732,7 +633,7 @@ static ug_status run_loop(exec *x)
     bool heap = x->nops > SMALL_OPS;
     run *r = heap ? malloc(sizeof *r + table) : (run *)small;
     if (!r)
-        return ug_err_set(x->err, UG_ENOMEM, "%s: out of memory", x->name);
+        return base_err_set(x->err, UG_ENOMEM, "%s: out of memory", x->name);
     r->x = x;
     r->nouter = 0;
     r->inner = 0;
@@ -741,7 +642,7 @@ static ug_status run_loop(exec *x)
     r->steps = malloc(sizeof(intptr_t) * ((size_t)x->nops + (size_t)x->sig->ncore_total));
     ug_status st = UG_OK;
     if (!r->dims || !r->steps) {
-        st = ug_err_set(x->err, UG_ENOMEM, "%s: out of memory", x->name);
+        st = base_err_set(x->err, UG_ENOMEM, "%s: out of memory", x->name);
         goto done;
     }
     coalesce(x, &r->sp);
@@ -786,8 +687,8 @@ static ug_status execute(exec *x)
     if ((st = check_overlap(x)) || (st = prepare_outputs(x)) || (st = prepare_inputs(x)) || (st = run_loop(x)))
         return st;
     ug_error lerr;
-    if (loops_rt_take_error(&lerr)) {
-        ug_err_set(x->err, UG_EINDEX, "%s", lerr.msg);
+    if (rt_take_error(&lerr)) {
+        base_err_set(x->err, UG_EINDEX, "%s", lerr.msg);
         return UG_EINDEX;
     }
     write_back_outputs(x);
@@ -817,7 +718,7 @@ ug_status layout_execute(const layout_sig *sig, ug_operand *ops, int nops, const
     exec x = {.sig = sig, .ops = ops, .nops = nops, .loop_types = loop_types, .loop = loop, .err = err,
               .name = loop && loop->kname ? loop->kname : "ufunc"};
     if (!sig || !ops || !loop_types || !loop || !loop->fn || nops != sig->nin + sig->nout || nops > UG_MAXARGS)
-        return ug_err_set(err, UG_EINVAL, "layout_execute: bad arguments");
+        return base_err_set(err, UG_EINVAL, "layout_execute: bad arguments");
     size_t nd = (size_t)sig->ndims + 1;
     view small[SMALL_OPS]; /* filled by make_view; only what release() reads is set here */
     x.v_heap = nops > SMALL_OPS;
@@ -832,7 +733,7 @@ ug_status layout_execute(const layout_sig *sig, ug_operand *ops, int nops, const
     for (int k = sig->nin; k < nops; k++)
         x.allocated[k] = (ops[k].flags & UG_OPERAND_ALLOCATE) != 0;
     ug_status st = x.v && x.core_size && x.missing && x.bound_by ? execute(&x)
-                                                                 : ug_err_set(err, UG_ENOMEM, "out of memory");
+                                                                 : base_err_set(err, UG_ENOMEM, "out of memory");
     release(&x, st);
     return st;
 }

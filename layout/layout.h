@@ -73,13 +73,8 @@ typedef struct layout_loop {
  * followed by their core dims, C order; their shape/strides/ndim/data are set.
  * Errors: UG_ESHAPE (names the dimension, both operands and sizes),
  * UG_EDTYPE, UG_EOVERLAP, UG_ENOMEM, UG_EINDEX (a loop recorded a
- * boundscheck failure; collected with loops_rt_take_error). */
+ * boundscheck failure; collected with rt_take_error). */
 ug_status layout_execute(const layout_sig *sig, ug_operand *ops, int nops, const ug_dtype *loop_types,
                          const layout_loop *loop, ug_error *err);
-
-/* Cast n elements (strided) between dtypes with NumPy's astype('unsafe')
- * semantics (NaN-safe: same results as loops' generated casts). */
-void layout_cast_strided(void *dst, int64_t dstride, ug_dtype dt, const void *src, int64_t sstride,
-                         ug_dtype st, int64_t n);
 
 #endif /* UG_LAYOUT_H */

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "layout/layout.h"
-#include "ufuncgen/internal.h"
 
 typedef struct parser {
     const char *s;
@@ -49,11 +49,11 @@ static ug_status fail(parser *p, size_t at, const char *msg)
     if (p->s[at] == 0)
         snprintf(shown, sizeof shown, "end");
     else
-        ug_utf8_quote(shown, sizeof shown, p->s + at);
-    return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1, "%s, found %s", msg, shown);
+        base_utf8_quote(shown, sizeof shown, p->s + at);
+    return base_err_at(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1, "%s, found %s", msg, shown);
 }
 
-static ug_status oom(parser *p) { return ug_err_set(p->err, UG_ENOMEM, "out of memory parsing a layout"); }
+static ug_status oom(parser *p) { return base_err_set(p->err, UG_ENOMEM, "out of memory parsing a layout"); }
 
 /* NumPy's _get_size: a positive frozen size, or -1 if the text at s is not a
  * well-formed number (no digits, followed by a letter or '_', or overflow). */
@@ -125,7 +125,7 @@ static ug_status parse_dim(parser *p, int ncore)
     if (flexible)
         end++;
     if (ncore >= UG_MAXDIMS)
-        return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
+        return base_err_at(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
                                 "an operand may have at most %d core dimensions", UG_MAXDIMS);
     int ix = find_dim(p, at, frozen);
     if (ix < 0) {
@@ -134,10 +134,10 @@ static ug_status parse_dim(parser *p, int ncore)
             return st;
         ix = p->sig->ndims - 1;
     } else if (flexible && !p->sig->dim_flexible[ix]) {
-        return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
+        return base_err_at(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
                                 "'?' cannot be used: dimension '%s' was already seen without '?'", p->sig->dim_name[ix]);
     } else if (!flexible && p->sig->dim_flexible[ix]) {
-        return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
+        return base_err_at(p->err, UG_ELAYOUT, "layout", p->s, (int)at + 1,
                                 "'?' must be used: dimension '%s' was already seen with '?'", p->sig->dim_name[ix]);
     }
     p->ixs[p->nixs++] = ix;
@@ -164,7 +164,7 @@ static ug_status add_operand(parser *p, int first)
 static ug_status unclosed(parser *p, size_t open)
 {
     char msg[96];
-    snprintf(msg, sizeof msg, "expected ')' to close '(' at column %d", ug_utf8_column(p->s, (int)open + 1));
+    snprintf(msg, sizeof msg, "expected ')' to close '(' at column %d", base_utf8_column(p->s, (int)open + 1));
     return fail(p, p->i, msg);
 }
 
@@ -174,7 +174,7 @@ static ug_status parse_arg(parser *p, bool output)
     if (p->s[p->i] != '(')
         return fail(p, p->i, output ? "expected '(' to start an output" : "expected '(' to start an input");
     if (p->sig->nin + p->sig->nout >= UG_MAXARGS)
-        return ug_err_at_string(p->err, UG_ELAYOUT, "layout", p->s, (int)p->i + 1,
+        return base_err_at(p->err, UG_ELAYOUT, "layout", p->s, (int)p->i + 1,
                                 "a layout may have at most %d operands", UG_MAXARGS);
     size_t open = p->i;
     int first = p->nixs;
@@ -298,7 +298,7 @@ ug_status layout_parse(const char *s, layout_sig **out, ug_error *err)
 {
     *out = NULL;
     if (!s)
-        return ug_err_set(err, UG_EINVAL, "layout string is NULL");
+        return base_err_set(err, UG_EINVAL, "layout string is NULL");
     size_t len = strlen(s);
     parser p = {.s = s, .len = len, .err = err};
     p.sig = sig_alloc(len + 1);

@@ -8,7 +8,7 @@
  * slots (loops_aslot), which mem2reg turns back into SSA.
  *
  * Local arrays (np.empty/zeros/ones/full and the *_like forms) are
- * C-contiguous blocks from loops_rt_alloc, linked into the function's frame
+ * C-contiguous blocks from rt_alloc, linked into the function's frame
  * and freed when the function returns (every exit goes through its return
  * block, errors included); the runtime keeps a few freed blocks per thread,
  * so a kernel allocating the same size for every item of the outer loop
@@ -21,8 +21,8 @@
  */
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
 static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out);
@@ -168,7 +168,7 @@ bool loops_shape_eval(loops_gen *g, const kernel_node *n, LLVMValueRef *vals, in
         *nd = 1;
         return (vals[0] = loops_conv(g, n, UG_INT64)) != NULL;
     }
-    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d: this shape is not supported by lowering",
+    base_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d: this shape is not supported by lowering",
                g->req->kname ? g->req->kname : "?", n->pos.line);
     return false;
 }
@@ -188,7 +188,7 @@ static void fill_block(loops_gen *g, LLVMValueRef p, LLVMValueRef count, LLVMVal
 }
 
 /* A block for an array of shape dims[0..nd-1] in the function's frame; a
- * negative or too large size stops the call (loops_rt_alloc says which). */
+ * negative or too large size stops the call (rt_alloc says which). */
 LLVMValueRef loops_alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, ug_dtype dt, int line)
 {
     LLVMTypeRef at = LLVMArrayType2(g->i64, UG_MAXDIMS);
@@ -197,13 +197,13 @@ LLVMValueRef loops_alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, u
         LLVMValueRef ix[2] = {i64c(g, 0), i64c(g, d)};
         LLVMBuildStore(g->B, dims[d], LLVMBuildInBoundsGEP2(g->B, at, dv, ix, 2, ""));
     }
-    /* loops_rt_alloc(frame, dims, ndim, esize, kname, line): NULL after recording the error */
+    /* rt_alloc(frame, dims, ndim, esize, kname, line): NULL after recording the error */
     LLVMTypeRef ps[6] = {g->ptr, g->ptr, g->i32, g->i64, g->ptr, g->i32};
     LLVMValueRef args[6] = {g->fs->frame, dv, LLVMConstInt(g->i32, (unsigned)nd, 0),
                             i64c(g, (long long)ug_dtype_size(dt)),
                             LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : "?", "kname"),
                             LLVMConstInt(g->i32, (unsigned)line, 0)};
-    LLVMValueRef p = loops_rt_call(g, "loops_rt_alloc", g->ptr, ps, args, 6, false);
+    LLVMValueRef p = loops_rt_call(g, "rt_alloc", g->ptr, ps, args, 6, false);
     LLVMBasicBlockRef bad = loops_block(g, "alloc.failed"), ok = loops_block(g, "alloc.ok");
     LLVMBuildCondBr(g->B, LLVMBuildIsNull(g->B, p, ""), bad, ok);
     LLVMPositionBuilderAtEnd(g->B, bad);
@@ -290,7 +290,7 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
         break;
     default: break;
     }
-    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: this array expression is not supported by "
+    base_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: this array expression is not supported by "
                "lowering", g->req->kname ? g->req->kname : "?", n->pos.line, n->pos.col);
     return false;
 }
@@ -355,7 +355,7 @@ void loops_broadcast_check(loops_gen *g, const loops_arr *dst, loops_arr *src, i
     LLVMValueRef args[5] = {ss, LLVMConstInt(g->i32, (unsigned)src->ndim, 0), LLVMConstInt(g->i32, (unsigned)dst->ndim, 0),
                             LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : g->fs->f->name, "kname"),
                             LLVMConstInt(g->i32, (unsigned)line, 0)};
-    loops_rt_call(g, "loops_rt_broadcast_error", g->vd, ps, args, 5, true);
+    loops_rt_call(g, "rt_broadcast_error", g->vd, ps, args, 5, true);
     loops_fail_here(g);
     LLVMPositionBuilderAtEnd(g->B, yes);
 }
@@ -379,7 +379,7 @@ bool loops_is_ewise(const kernel_node *n)
 
 static bool ew_unsupported(loops_gen *g, const kernel_node *n, const char *what)
 {
-    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s", g->req->kname ? g->req->kname : "?",
+    base_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s", g->req->kname ? g->req->kname : "?",
                n->pos.line, n->pos.col, what);
     return false;
 }
@@ -662,5 +662,5 @@ void loops_free_frame(loops_gen *g)
     if (!g->fs->frame)
         return;
     LLVMTypeRef ps[1] = {g->ptr};
-    loops_rt_call(g, "loops_rt_free_frame", g->vd, ps, &g->fs->frame, 1, false);
+    loops_rt_call(g, "rt_free_frame", g->vd, ps, &g->fs->frame, 1, false);
 }

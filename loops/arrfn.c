@@ -13,8 +13,8 @@
  */
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
 static LLVMValueRef i32c(loops_gen *g, int v) { return LLVMConstInt(g->i32, (unsigned)v, 0); }
@@ -105,11 +105,11 @@ static bool list_value(loops_gen *g, const kernel_node *n, loops_arr *out)
 
 /* -------------------------------------------------------------- sorting */
 
-static void rt_sort(loops_gen *g, LLVMValueRef p, LLVMValueRef n, ug_dtype dt)
+static void emit_sort(loops_gen *g, LLVMValueRef p, LLVMValueRef n, ug_dtype dt)
 {
     LLVMTypeRef ps[3] = {g->ptr, g->i64, g->i32};
     LLVMValueRef args[3] = {p, n, i32c(g, (int)dt)};
-    loops_rt_call(g, "loops_rt_sort", g->vd, ps, args, 3, false);
+    loops_rt_call(g, "rt_sort", g->vd, ps, args, 3, false);
 }
 
 /* np.partition(a, kth): kth an int or a 1-d int array, each wrapped once
@@ -145,7 +145,7 @@ static bool partition(loops_gen *g, const kernel_node *n, loops_arr *out)
     loops_count_end(g, &c, NULL);
     LLVMTypeRef ps[5] = {g->ptr, g->i64, g->i32, g->ptr, g->i64};
     LLVMValueRef args[5] = {out->base, len, i32c(g, (int)dt), kbuf, nk};
-    loops_rt_call(g, "loops_rt_partition", g->vd, ps, args, 5, false);
+    loops_rt_call(g, "rt_partition", g->vd, ps, args, 5, false);
     return true;
 }
 
@@ -169,7 +169,7 @@ static bool sort_rows(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef rb, rows = rows_of(g, out, dt, &rb);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, rows), off = LLVMBuildMul(g->B, k, rb, "");
-    rt_sort(g, LLVMBuildGEP2(g->B, g->i8, out->base, &off, 1, ""), out->shape[out->ndim - 1], dt);
+    emit_sort(g, LLVMBuildGEP2(g->B, g->i8, out->base, &off, 1, ""), out->shape[out->ndim - 1], dt);
     loops_count_end(g, &c, NULL);
     return true;
 }
@@ -193,7 +193,7 @@ static bool argsort(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMTypeRef ps[6] = {g->ptr, g->i64, g->i64, g->i32, g->ptr, g->ptr};
     LLVMValueRef args[6] = {LLVMBuildGEP2(g->B, g->i8, a.base, &ao, 1, ""), a.stride[last], a.shape[last],
                             i32c(g, (int)dt), LLVMBuildGEP2(g->B, g->i8, out->base, &oo, 1, ""), tmp};
-    loops_rt_call(g, "loops_rt_argsort", g->vd, ps, args, 6, false);
+    loops_rt_call(g, "rt_argsort", g->vd, ps, args, 6, false);
     loops_count_end(g, &c, NULL);
     return true;
 }
@@ -206,7 +206,7 @@ static bool unique(loops_gen *g, const kernel_node *n, loops_arr *out)
         return false;
     LLVMTypeRef ps[3] = {g->ptr, g->i64, g->i32};
     LLVMValueRef args[3] = {out->base, out->shape[0], i32c(g, (int)dt)};
-    out->shape[0] = loops_rt_call(g, "loops_rt_unique", g->i64, ps, args, 3, false);
+    out->shape[0] = loops_rt_call(g, "rt_unique", g->i64, ps, args, 3, false);
     return true;
 }
 
@@ -424,7 +424,7 @@ bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
             return loops_reduce_axis(g, n, out);
         break;
     }
-    ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d: %s() is not supported by lowering",
+    base_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d: %s() is not supported by lowering",
                g->req->kname ? g->req->kname : "?", n->pos.line, kernel_builtin_name(n->builtin));
     return false;
 }
@@ -458,7 +458,7 @@ ug_status loops_arrfn_stmt(loops_gen *g, const kernel_node *n)
     loops_arr t;
     if (!copy_as(g, n->kids[0], dt, n->pos.line, &t))
         return g->err->code;
-    rt_sort(g, t.base, t.shape[0], dt);
+    emit_sort(g, t.base, t.shape[0], dt);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, a.shape[0]);
     loops_store_elem(g, loops_load_elem(g, at1(g, t.base, k, dt), dt), loops_elem_at(g, &a, &k), dt);

@@ -10,11 +10,11 @@
  * (int8/int16/uint8/uint16) or int64 (uint32), then truncate; uint64 uses
  * gcc's split at 2**63.
  */
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
-static bool is_signed(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_INT; }
-static bool is_float(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_FLOAT; }
+static bool is_signed(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_INT; }
+static bool is_float(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_FLOAT; }
 static unsigned bits_of(ug_dtype dt) { return dt == UG_BOOL ? 1 : (unsigned)ug_dtype_size(dt) * 8; }
 
 LLVMTypeRef loops_vty(loops_gen *g, ug_dtype dt)

@@ -5,10 +5,7 @@
  * leaner pipeline for scalar kernels at O2) → guard speculated FP operations
  * (guard.c) → object bytes.
  * Each call owns its LLVMContext, so compilations on different threads share
- * nothing but the host TargetMachine, which is created once per thread
- * (creating one costs about a millisecond; a TargetMachine is not safe to use
- * from two threads at once, so it is never shared between threads) and
- * disposed when the thread exits. UFUNCGEN_DUMP=time prints the CPU time of
+ * nothing; the host TargetMachine is one per thread (host.c). UFUNCGEN_DUMP=time prints the CPU time of
  * each stage (lowering, optimisation, code generation) to stderr.
  */
 #include <llvm-c/Analysis.h>
@@ -22,109 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 static atomic_long compile_count;
-static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-static char *host_cpu, *host_features, *host_triple;
-static pthread_key_t tm_key;
-static char llvm_version[32];
-
-static void dispose_tm(void *tm) { LLVMDisposeTargetMachine(tm); }
-
-/* Targets and host facts, once per process. LLVM's strings are kept for the
- * process lifetime (they are the static answers of loops_host_*). */
-static void host_init(void)
-{
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    host_cpu = LLVMGetHostCPUName();
-    host_features = LLVMGetHostCPUFeatures();
-    host_triple = LLVMGetDefaultTargetTriple();
-    pthread_key_create(&tm_key, dispose_tm);
-    unsigned maj, min, pat;
-    LLVMGetVersion(&maj, &min, &pat);
-    snprintf(llvm_version, sizeof llvm_version, "%u.%u.%u", maj, min, pat);
-}
-
-const char *loops_host_cpu(void)
-{
-    pthread_once(&host_once, host_init);
-    return host_cpu;
-}
-
-const char *loops_host_features(void)
-{
-    pthread_once(&host_once, host_init);
-    return host_features;
-}
-
-const char *loops_llvm_version(void)
-{
-    pthread_once(&host_once, host_init);
-    return llvm_version;
-}
 
 long loops_compile_count(void) { return atomic_load(&compile_count); }
-
-/* This thread's host TargetMachine (PIC, aggressive codegen). */
-static LLVMTargetMachineRef thread_tm(ug_error *err)
-{
-    pthread_once(&host_once, host_init);
-    LLVMTargetMachineRef tm = pthread_getspecific(tm_key);
-    if (tm)
-        return tm;
-    LLVMTargetRef t;
-    char *msg = NULL;
-    if (LLVMGetTargetFromTriple(host_triple, &t, &msg)) {
-        ug_err_set(err, UG_EJIT, "LLVM target for %s: %s", host_triple, msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        return NULL;
-    }
-    tm = LLVMCreateTargetMachine(t, host_triple, host_cpu, host_features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                 LLVMCodeModelDefault);
-    if (!tm)
-        ug_err_set(err, UG_EJIT, "cannot create an LLVM target machine for %s", host_cpu);
-    else
-        pthread_setspecific(tm_key, tm);
-    return tm;
-}
-
-/* ---------------------------------------------------------------- helpers for gen.h */
-
-void loops_attr(loops_gen *g, LLVMValueRef fn, int idx, const char *name)
-{
-    unsigned k = LLVMGetEnumAttributeKindForName(name, strlen(name));
-    LLVMAddAttributeAtIndex(fn, (LLVMAttributeIndex)idx, LLVMCreateEnumAttribute(g->C, k, 0));
-}
-
-void loops_sattr(loops_gen *g, LLVMValueRef fn, const char *key, const char *val)
-{
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateStringAttribute(g->C, key, (unsigned)strlen(key), val, (unsigned)strlen(val)));
-}
-
-void loops_keep(loops_gen *g, LLVMValueRef decl)
-{
-    if (g->nused < LOOPS_MAX_USED)
-        g->used[g->nused++] = decl;
-}
-
-LLVMValueRef loops_entry_alloca(loops_gen *g, LLVMTypeRef t, const char *name)
-{
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(g->B);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(LLVMGetBasicBlockParent(cur));
-    LLVMValueRef first = LLVMGetFirstInstruction(entry);
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(g->C);
-    if (first)
-        LLVMPositionBuilderBefore(b, first);
-    else
-        LLVMPositionBuilderAtEnd(b, entry);
-    LLVMValueRef a = LLVMBuildAlloca(b, t, name);
-    LLVMDisposeBuilder(b);
-    return a;
-}
 
 /* ---------------------------------------------------------------- stages */
 
@@ -163,12 +63,12 @@ static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLV
     g->f64 = LLVMDoubleTypeInContext(C);
     g->ptr = LLVMPointerTypeInContext(C, 0);
     g->vd = LLVMVoidTypeInContext(C);
-    g->avx2 = strstr(host_features, "+avx2") != NULL;
-    g->avx512 = strstr(host_features, "+avx512f") != NULL;
+    g->avx2 = strstr(loops_host_features(), "+avx2") != NULL;
+    g->avx512 = strstr(loops_host_features(), "+avx512f") != NULL;
     g->fmf = fast_math_flags(r->fastmath);
     g->errflag = r->boundscheck || (r->tk && r->tk->fallible);
     g->frames = r->tk && r->tk->fallible;
-    LLVMSetTarget(g->M, host_triple);
+    LLVMSetTarget(g->M, loops_host_triple());
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     char *dl = LLVMCopyStringRepOfTargetData(td);
     LLVMSetDataLayout(g->M, dl);
@@ -224,28 +124,15 @@ static bool want_verify(void)
 #ifndef NDEBUG
     return true;
 #else
-    const char *v = getenv("UFUNCGEN_VERIFY");
-    return v && *v && strcmp(v, "0") != 0;
+    return base_env_verify();
 #endif
-}
-
-static bool dump_has(const char *what)
-{
-    const char *d = getenv("UFUNCGEN_DUMP");
-    if (!d)
-        return false;
-    size_t n = strlen(what);
-    for (const char *p = strstr(d, what); p; p = strstr(p + 1, what))
-        if ((p == d || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
-            return true;
-    return false;
 }
 
 static ug_status verify(loops_gen *g)
 {
     char *msg = NULL;
     if (LLVMVerifyModule(g->M, LLVMReturnStatusAction, &msg)) {
-        ug_err_set(g->err, UG_EJIT, "internal error: generated IR for '%s' does not verify: %s", g->req->symbol,
+        base_err_set(g->err, UG_EJIT, "internal error: generated IR for '%s' does not verify: %s", g->req->symbol,
                    msg ? msg : "?");
         LLVMDisposeMessage(msg);
         return UG_EJIT;
@@ -288,7 +175,7 @@ static ug_status optimise(loops_gen *g, LLVMTargetMachineRef tm)
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *m = LLVMGetErrorMessage(e); /* consumes e */
-        ug_err_set(g->err, UG_EJIT, "LLVM optimisation failed: %s", m);
+        base_err_set(g->err, UG_EJIT, "LLVM optimisation failed: %s", m);
         LLVMDisposeErrorMessage(m);
         return UG_EJIT;
     }
@@ -300,7 +187,7 @@ static ug_status emit(loops_gen *g, LLVMTargetMachineRef tm, LLVMCodeGenFileType
     char *msg = NULL;
     /* the module is only read; the buffer is ours to dispose */
     if (LLVMTargetMachineEmitToMemoryBuffer(tm, g->M, kind, &msg, buf)) {
-        ug_err_set(g->err, UG_EJIT, "LLVM code generation failed: %s", msg ? msg : "?");
+        base_err_set(g->err, UG_EJIT, "LLVM code generation failed: %s", msg ? msg : "?");
         LLVMDisposeMessage(msg);
         return UG_EJIT;
     }
@@ -329,7 +216,7 @@ static ug_status copy_out(LLVMMemoryBufferRef buf, void **obj, size_t *size, ug_
     size_t n = LLVMGetBufferSize(buf);
     void *p = malloc(n ? n : 1);
     if (!p)
-        return ug_err_set(err, UG_ENOMEM, "out of memory copying an object file of %zu bytes", n);
+        return base_err_set(err, UG_ENOMEM, "out of memory copying an object file of %zu bytes", n);
     memcpy(p, LLVMGetBufferStart(buf), n);
     *obj = p;
     *size = n;
@@ -352,7 +239,7 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
 {
     double t0 = cpu_ms();
     ug_status st = build(g);
-    if (!st && dump_has("ir"))
+    if (!st && base_env_dump("ir"))
         dump_ir(g, "lowered");
     if (!st && want_verify())
         st = verify(g);
@@ -368,13 +255,13 @@ static ug_status run_stages(loops_gen *g, LLVMTargetMachineRef tm, LLVMMemoryBuf
             st = verify(g);
     }
     double t2 = cpu_ms();
-    if (!st && dump_has("ir"))
+    if (!st && base_env_dump("ir"))
         dump_ir(g, "optimised");
-    if (!st && dump_has("asm"))
+    if (!st && base_env_dump("asm"))
         dump_asm(g, tm);
     if (!st)
         st = emit(g, tm, LLVMObjectFile, buf);
-    if (dump_has("time"))
+    if (base_env_dump("time"))
         fprintf(stderr, "ufuncgen compile %s: lower+verify %.2f ms, optimise %.2f ms, codegen %.2f ms (thread CPU)\n",
                 g->req->symbol, t1 - t0, t2 - t1, cpu_ms() - t2);
     return st;
@@ -397,8 +284,8 @@ static ug_status compile_entered(const loops_request *r, void **obj, size_t *siz
     *size = 0;
     if (!err)
         err = &local;
-    ug_err_clear(err); /* lowering tests err->code to tell "unsupported" from a reported error */
-    LLVMTargetMachineRef tm = thread_tm(err);
+    base_err_clear(err); /* lowering tests err->code to tell "unsupported" from a reported error */
+    LLVMTargetMachineRef tm = loops_host_tm(err);
     if (!tm)
         return UG_EJIT;
     atomic_fetch_add(&compile_count, 1);

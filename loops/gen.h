@@ -1,5 +1,6 @@
 /* gen.h — private header of loops/: the IR generator state shared by
- * lower.c, cast.c, math.c, inner.c, guard.c and compile.c. It is not part of the
+ * the files of loops/ (lower.c, arrays.c, reduce.c, arrfn.c, cast.c, math.c,
+ * inner.c, guard.c, ir.c, host.c, compile.c). It is not part of the
  * folder's contract (loops.h) because it exposes LLVM types; only files in
  * loops/ include it.
  *
@@ -12,6 +13,7 @@
 #define UG_LOOPS_GEN_H
 
 #include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
 #include <stdbool.h>
 
 #include "loops/loops.h"
@@ -45,9 +47,10 @@ typedef struct loops_gen {
     struct loops_fstate *fs;            /* function being lowered (lower.c) */
 } loops_gen;
 
-/* ---- compile.c ---- */
+/* ---- cast.c: value types ---- */
 LLVMTypeRef loops_vty(loops_gen *g, ug_dtype dt); /* value type (bool: i1) */
 LLVMTypeRef loops_mty(loops_gen *g, ug_dtype dt); /* memory type (bool: i8) */
+/* ---- ir.c ---- */
 /* Add an enum attribute by name at index (LLVMAttributeFunctionIndex, ...). */
 void loops_attr(loops_gen *g, LLVMValueRef fn, int idx, const char *name);
 /* Add a string attribute key=val to function fn. */
@@ -56,8 +59,13 @@ void loops_sattr(loops_gen *g, LLVMValueRef fn, const char *key, const char *val
 void loops_keep(loops_gen *g, LLVMValueRef decl);
 /* An alloca in the entry block of the current function. */
 LLVMValueRef loops_entry_alloca(loops_gen *g, LLVMTypeRef t, const char *name);
+/* ---- math.c: fast-math flags ---- */
 /* Set fast-math flags on v if any (and v is a float operation). */
 LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v);
+
+/* ---- host.c ---- */
+/* This thread's host TargetMachine (PIC, aggressive codegen); NULL with err set. */
+LLVMTargetMachineRef loops_host_tm(ug_error *err);
 
 /* ---- cast.c ---- */
 /* v of dtype `from` converted to dtype `to` with NumPy astype('unsafe'). */
@@ -107,7 +115,7 @@ typedef struct loops_fstate {
     LLVMValueRef ret_slot;
     LLVMBasicBlockRef ret_bb;
     LLVMValueRef errflag; /* g->errflag: ptr to i8, set when the call is to stop with an error */
-    LLVMValueRef frame;   /* the local arrays this call allocated (loops_rt_alloc), freed at return */
+    LLVMValueRef frame;   /* the local arrays this call allocated (rt_alloc), freed at return */
     const loops_fission *park; /* lowering a split's first loop: its store parks the local s */
     LLVMBasicBlockRef brk[MAX_LOOP_DEPTH], cont[MAX_LOOP_DEPTH];
     int depth;
@@ -131,7 +139,7 @@ typedef struct loops_counted {
 } loops_counted;
 LLVMValueRef loops_count_begin(loops_gen *g, loops_counted *c, LLVMValueRef trips);
 void loops_count_end(loops_gen *g, loops_counted *c, LLVMMetadataRef loop_id);
-/* raise cls(msg) at source line `line`: loops_rt_raise records it, then loops_fail_here. */
+/* raise cls(msg) at source line `line`: rt_raise records it, then loops_fail_here. */
 void loops_raise(loops_gen *g, const char *cls, const char *msg, int line);
 /* The same where cond (i1) holds; the builder continues where it does not. */
 void loops_raise_if(loops_gen *g, LLVMValueRef cond, const char *cls, const char *msg, int line);

@@ -9,7 +9,7 @@
  *            declared parallel (llvm.loop.parallel_accesses), which LLVM
  *            vectorises without runtime alias checks. Pointers may alias
  *            (out == in); never noalias, since exact overlap is allowed.
- *   strided  anything else goes to loops_rt_strided (strided.c), which runs
+ *   strided  anything else goes to rt_strided (strided.c), which runs
  *            the call in gathered blocks, each a call of this function with
  *            unit steps, or answers that it must run element after element
  *            (NumPy's reduce: output stride 0; accumulate: an input one
@@ -28,8 +28,8 @@
 #include <llvm-c/DebugInfo.h>
 #include <llvm-c/IRReader.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 /* What the loop function reads from its arguments. */
 typedef struct abi {
@@ -177,7 +177,7 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
-/* The constant loops_rt_desc (loops.h) strided.c reads:
+/* The constant rt_desc (loops.h) strided.c reads:
  * {ptr loop, i32 nin, i32 nops, i64 flags, [nops x i64] esize}, loop being
  * this function itself; flags are set by loops_finish_inner. */
 static LLVMValueRef desc_init(loops_gen *g, LLVMValueRef fn, int nin, int nops, int64_t flags)
@@ -201,12 +201,12 @@ static LLVMValueRef strided_desc(loops_gen *g, abi *a)
     return gv;
 }
 
-/* i32 loops_rt_strided(ptr args, i64 n, ptr steps, ptr desc): nonzero when done. */
+/* i32 rt_strided(ptr args, i64 n, ptr steps, ptr desc): nonzero when done. */
 static LLVMValueRef call_strided(loops_gen *g, abi *a, LLVMValueRef desc)
 {
     LLVMTypeRef ps[4] = {g->ptr, g->i64, g->ptr, g->ptr};
     LLVMTypeRef fty = LLVMFunctionType(g->i32, ps, 4, 0);
-    LLVMValueRef fn = LLVMAddFunction(g->M, "loops_rt_strided", fty);
+    LLVMValueRef fn = LLVMAddFunction(g->M, "rt_strided", fty);
     loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
     LLVMValueRef args[4] = {LLVMGetParam(a->fn, 0), a->n, LLVMGetParam(a->fn, 2), desc};
     return LLVMBuildCall2(g->B, fty, fn, args, 4, "strided.done");
@@ -252,7 +252,7 @@ static void branch_if(loops_gen *g, abi *a, LLVMValueRef cond, LLVMBasicBlockRef
 }
 
 /* Unit strides everywhere and no partial overlap: the vector loop.
- * Anything else: loops_rt_strided runs the call in gathered blocks, each
+ * Anything else: rt_strided runs the call in gathered blocks, each
  * block a call of this same function with unit steps (so it takes the
  * vector loop), or answers 0 and the serial loop runs it element after
  * element. (Non-temporal "streaming" stores of large outputs were tried and
@@ -406,7 +406,7 @@ static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueR
     if (!core || !args) {
         free(core);
         free(args);
-        return ug_err_set(g->err, UG_ENOMEM, "out of memory generating a gufunc loop");
+        return base_err_set(g->err, UG_ENOMEM, "out of memory generating a gufunc loop");
     }
     load_core(g, a, dims, steps, core);
     if (g->req->core_sizes && g->req->core_steps) {
@@ -463,7 +463,7 @@ ug_status loops_emit_inner(loops_gen *g)
     abi a = {.nin = r->tk->gufunc ? r->tk->nin : r->layout->nin};
     a.nops = r->layout->nin + r->layout->nout;
     if (a.nops > UG_MAXARGS || (!r->tk->gufunc && (r->layout->nout != 1 || a.nin != r->tk->kernel->nparams)))
-        return ug_err_set(g->err, UG_EJIT, "internal error: kernel '%s' has %d parameters for %d inputs and %d outputs",
+        return base_err_set(g->err, UG_EJIT, "internal error: kernel '%s' has %d parameters for %d inputs and %d outputs",
                           r->kname ? r->kname : "?", r->tk->kernel->nparams, r->layout->nin, r->layout->nout);
     a.fn = declare_loop(g);
     LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, a.fn, "entry"));
@@ -555,5 +555,5 @@ void loops_finish_inner(loops_gen *g)
     if (r->tk->gufunc || !gv || !fn || vector_work(fn) >= WORK_BLOCKED)
         return;
     int nin = r->layout->nin, nops = r->layout->nin + r->layout->nout;
-    LLVMSetInitializer(gv, desc_init(g, fn, nin, nops, LOOPS_RT_SERIAL_STRIDED));
+    LLVMSetInitializer(gv, desc_init(g, fn, nin, nops, RT_SERIAL_STRIDED));
 }

@@ -23,8 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/loops.h"
-#include "ufuncgen/internal.h"
+#include "parallel/parallel.h"
 
 struct loops_code {
     char *symbol;
@@ -110,7 +111,7 @@ static void report(void *ctx, LLVMErrorRef e)
 static ug_status jit_err(ug_error *err, LLVMErrorRef e, const char *what, const char *symbol)
 {
     char *m = LLVMGetErrorMessage(e);
-    ug_err_set(err, UG_EJIT, "JIT: %s '%s' failed: %s%s%s", what, symbol, m, session_msg[0] ? "; " : "", session_msg);
+    base_err_set(err, UG_EJIT, "JIT: %s '%s' failed: %s%s%s", what, symbol, m, session_msg[0] ? "; " : "", session_msg);
     LLVMDisposeErrorMessage(m);
     session_msg[0] = 0;
     return UG_EJIT;
@@ -119,22 +120,22 @@ static ug_status jit_err(ug_error *err, LLVMErrorRef e, const char *what, const 
 static ug_status bind_runtime(ug_error *err)
 {
     static const struct { const char *name; void *addr; } rt[] = {
-        {"loops_rt_index_error", (void *)loops_rt_index_error},
-        {"loops_rt_fpe", (void *)loops_rt_fpe},
-        {"loops_rt_strided", (void *)loops_rt_strided},
-        {"loops_rt_raise", (void *)loops_rt_raise},
-        {"loops_rt_alloc", (void *)loops_rt_alloc},
-        {"loops_rt_free_frame", (void *)loops_rt_free_frame},
-        {"loops_rt_broadcast_error", (void *)loops_rt_broadcast_error},
-        {"loops_rt_print_str", (void *)loops_rt_print_str},
-        {"loops_rt_print_num", (void *)loops_rt_print_num},
-        {"loops_rt_print_end", (void *)loops_rt_print_end},
-        {"loops_rt_thread_id", (void *)loops_rt_thread_id},
-        {"loops_rt_sort", (void *)loops_rt_sort},
-        {"loops_rt_warn", (void *)loops_rt_warn},
-        {"loops_rt_partition", (void *)loops_rt_partition},
-        {"loops_rt_argsort", (void *)loops_rt_argsort},
-        {"loops_rt_unique", (void *)loops_rt_unique},
+        {"rt_index_error", (void *)rt_index_error},
+        {"rt_fpe", (void *)rt_fpe},
+        {"rt_strided", (void *)rt_strided},
+        {"rt_raise", (void *)rt_raise},
+        {"rt_alloc", (void *)rt_alloc},
+        {"rt_free_frame", (void *)rt_free_frame},
+        {"rt_broadcast_error", (void *)rt_broadcast_error},
+        {"rt_print_str", (void *)rt_print_str},
+        {"rt_print_num", (void *)rt_print_num},
+        {"rt_print_end", (void *)rt_print_end},
+        {"par_kernel_thread_id", (void *)par_kernel_thread_id},
+        {"rt_sort", (void *)rt_sort},
+        {"rt_warn", (void *)rt_warn},
+        {"rt_partition", (void *)rt_partition},
+        {"rt_argsort", (void *)rt_argsort},
+        {"rt_unique", (void *)rt_unique},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];
@@ -147,7 +148,7 @@ static ug_status bind_runtime(ug_error *err)
     /* the materialization unit takes over the names' references; Define takes the unit */
     LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, NRT);
     LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
-    return e ? jit_err(err, e, "binding runtime symbols for", "loops_rt_*") : UG_OK;
+    return e ? jit_err(err, e, "binding runtime symbols for", "rt_*") : UG_OK;
 }
 
 static ug_status add_generators(ug_error *err)
@@ -213,7 +214,7 @@ static ug_status add_object(const void *obj, size_t size, const char *symbol, lo
     if (e)
         return jit_err(err, e, "looking up", symbol);
     if (!addr)
-        return ug_err_set(err, UG_EJIT, "JIT: symbol '%s' resolved to a null address", symbol);
+        return base_err_set(err, UG_EJIT, "JIT: symbol '%s' resolved to a null address", symbol);
     c->fn = (ug_loop_fn)(uintptr_t)addr;
     return UG_OK;
 }
@@ -242,7 +243,7 @@ static ug_status load_locked(const void *obj, size_t size, const char *symbol, l
     }
     if (!(c = calloc(1, sizeof *c)) || !(c->symbol = strdup(symbol))) {
         free(c);
-        return ug_err_set(err, UG_ENOMEM, "out of memory loading '%s'", symbol);
+        return base_err_set(err, UG_ENOMEM, "out of memory loading '%s'", symbol);
     }
     session_msg[0] = 0;
     if ((st = add_object(obj, size, symbol, c, err))) {
@@ -264,7 +265,7 @@ ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_cod
     *code = NULL;
     *fn = NULL;
     if (!obj || !size || !symbol)
-        return ug_err_set(err, UG_EJIT, "JIT: empty object or symbol");
+        return base_err_set(err, UG_EJIT, "JIT: empty object or symbol");
     loops_enter();
     pthread_mutex_lock(&jit_mu);
     ug_status st = load_locked(obj, size, symbol, code, err);

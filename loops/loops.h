@@ -18,13 +18,12 @@
  *               calls handed to strided.c                               loops_emit_inner
  *   guard.c     after optimisation: no FP flags from operations only one
  *               arm of a blend needs (safe operands in the other lanes)  loops_guard_speculated
- *   compile.c   module → verify → default<O3> → object bytes            loops_compile
+ *   compile.c   drives the stages: lower → inner loop → verify →
+ *               optimise → guard → object bytes                          loops_compile
  *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
- *   runtime.c   functions the JIT code calls (index errors, raise, FP
- *               flags, local-array frames, print, NumPy's warnings)    loops_rt_*
- *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
- *   sort.c      sorting and selection for np.sort, argsort, partition,
- *               unique, median, quantile (called by JIT code)           loops_rt_sort
+ *   ir.c        IR helpers the lowering files share (attributes, allocas)
+ *   host.c      host facts: CPU, features, triple, LLVM version, the
+ *               per-thread TargetMachine (compiling and cache keys)    loops_host_*
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
  *               out of this contract)
@@ -37,6 +36,7 @@
 
 #include "kernel/kernel.h"
 #include "layout/layout.h"
+#include "runtime/runtime.h"
 #include "ufuncgen/ufuncgen.h"
 
 /* What to compile: one loop for one dtype signature. */
@@ -95,94 +95,15 @@ void loops_unload(loops_code *code);
 void loops_enter(void);
 void loops_leave(void);
 
-/* Host facts for cache keys: CPU name and feature string (static storage,
- * computed once), and LLVM's version string ("19.1.7"). */
+/* Host facts (host.c), the one source of them: the CPU name and feature
+ * string code is generated for, which cache keys also name; the target
+ * triple; LLVM's version string ("19.1.7"). Static storage, computed once. */
 const char *loops_host_cpu(void);
 const char *loops_host_features(void);
+const char *loops_host_triple(void);
 const char *loops_llvm_version(void);
 
 /* Counter of loops_compile calls in this process (tests of the cache). */
 long loops_compile_count(void);
-
-/* ---- runtime.c: called from JIT code (bound as absolute symbols) ---- */
-
-/* Record an out-of-range index (first one per thread wins). kname and
- * argname are constant strings in the object code. */
-void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size);
-/* Record `raise cls(msg)` at kernel line `line` (UG_ERAISE, "cls: msg
- * (kernel 'k', line n)"); msg may be NULL. */
-void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t line);
-/* A zeroed-header block for a local array of shape dims[0..ndim-1] and
- * element size esize, linked into *frame; NULL after recording a
- * ValueError (negative dimensions) or MemoryError (too large). */
-void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line);
-/* print(): parts appended to the calling thread's line (a string; a number
- * as int64/uint64 bits or float64 bits with a code 0 int, 1 uint, 2 bool,
- * 3 float64, 4 float32, formatted as Python prints it), then the line
- * written to stdout whole. */
-void loops_rt_print_str(const char *s);
-void loops_rt_print_num(int64_t bits, int32_t code);
-void loops_rt_print_end(void);
-/* get_thread_id(): the thread's number in the parallel call running it, 0 if serial. */
-int64_t loops_rt_thread_id(void);
-/* Release every block of *frame (a few go to a per-thread cache for reuse). */
-void loops_rt_free_frame(void **frame);
-/* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the
- * source's, shapes[sn..sn+dn-1] the target's. */
-void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line);
-/* ---- sort.c: sorting in NumPy's order (NaN last), for array functions ---- */
-/* Sort the contiguous array v[0..n-1] of dtype dt in place. */
-void loops_rt_sort(void *v, int64_t n, int32_t dt);
-/* Partition v[0..n-1] so that v[k] for each k of kth[0..nk-1] (each in
- * 0..n-1; the array is reordered as scratch) holds what a sorted v would,
- * smaller elements before it and larger after. */
-void loops_rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk);
-/* ix[0..n-1] = the stable sorting permutation of the n elements at p (byte
- * stride `stride`); tmp is n int64 of scratch. */
-void loops_rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp);
-/* Sort v[0..n-1] and move its distinct values (NaNs count as one) to the
- * front; returns their count. */
-int64_t loops_rt_unique(void *v, int64_t n, int32_t dt);
-/* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
-void loops_rt_fpe(int32_t flags);
-/* Take the calling thread's recorded loop error: nonzero if there was one
- * (copied to err if not NULL), and clear it. */
-int loops_rt_take_error(ug_error *err);
-/* A RuntimeWarning of NumPy's (msg a constant string in the object code):
- * the first one per thread is kept until taken. */
-void loops_rt_warn(const char *msg);
-int loops_rt_take_warning(const char **msg);
-/* Put an error into the calling thread's record (the parallel driver moves
- * a worker thread's error to the caller) unless one is recorded already. */
-void loops_rt_put_error(const ug_error *err);
-
-/* ---- strided.c: the strided path of scalar loops (called from JIT code) ---- */
-
-/* What a generated scalar loop tells loops_rt_strided about itself: a
- * constant in its object code (inner.c builds the same layout in IR). */
-typedef struct loops_rt_desc {
-    ug_loop_fn loop;    /* the loop itself (NumPy's ABI); with unit steps it runs its vector loop */
-    int32_t nin, nops;  /* nops = nin + 1 (one output, last) */
-    int64_t flags;      /* LOOPS_RT_SERIAL_STRIDED */
-    intptr_t esize[];   /* element size of each operand: also the unit steps */
-} loops_rt_desc;
-
-/* Strided calls run the serial loop directly, not in gathered blocks:
- *  - the "vector" loop did not vectorise (an int64 division, say): blocks
- *    only add copies (stride-2 (a*31 + b) % 1009 on 10M int64: 21.6 ms
- *    through blocks, 13.2 ms for a plain C loop);
- *  - or its body is so cheap that the copies cost more than vectorising
- *    saves (a*b+c, a + b, x if x > 0 else 0.01*x on stride-2 float64:
- *    serial 0.48-0.62x the blocked time at 1K and 100K, 1.02-1.06x at 10M;
- *    float32 0.28-0.76x; sigmoid and a degree-8 polynomial stay blocked:
- *    serial would be 1.6-4x slower). inner.c counts the work. */
-#define LOOPS_RT_SERIAL_STRIDED 1
-
-/* A scalar loop call that is not all unit-stride and disjoint: runs it in
- * gathered blocks, each through desc->loop with unit steps, and returns 1;
- * or returns 0 when the call must run element after element (a zero-stride
- * output, an input partly overlapping the output), which the caller then
- * does. */
-int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_rt_desc *desc);
 
 #endif /* UG_LOOPS_H */

@@ -8,14 +8,14 @@
  * anywhere is a store and a branch. Code after a terminator (return, break,
  * continue) goes into a fresh unreachable block that the optimiser drops.
  * With boundscheck every function takes a trailing pointer to the loop's
- * error flag: a failed index check calls loops_rt_index_error, sets the flag
+ * error flag: a failed index check calls rt_index_error, sets the flag
  * and returns; callers test the flag after each helper call.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 
 static LLVMValueRef expr(loops_gen *g, const kernel_node *n);
@@ -23,7 +23,7 @@ static ug_status stmt(loops_gen *g, const kernel_node *n);
 
 static ug_status unsupported(loops_gen *g, const kernel_node *n, const char *what)
 {
-    return ug_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s is not supported by lowering",
+    return base_err_set(g->err, UG_EUNSUPPORTED, "kernel '%s', line %d, column %d: %s is not supported by lowering",
                       g->req->kname ? g->req->kname : "?", n ? n->pos.line : -1, n ? n->pos.col : -1, what);
 }
 
@@ -117,7 +117,7 @@ static LLVMValueRef constant(loops_gen *g, const kernel_node *n)
 {
     ug_dtype dt = (ug_dtype)n->ty.dt;
     LLVMTypeRef t = loops_vty(g, dt);
-    bool fl = ug_dtype_kind(dt) == UG_KIND_FLOAT;
+    bool fl = base_dtype_kind(dt) == BASE_KIND_FLOAT;
     if (n->kind == N_FLOAT)
         return fl ? LLVMConstReal(t, n->fval) : loops_emit_cast(g, LLVMConstReal(g->f64, n->fval), UG_FLOAT64, dt);
     if (dt == UG_BOOL)
@@ -171,7 +171,7 @@ void loops_raise(loops_gen *g, const char *cls, const char *msg, int line)
                             msg ? LLVMBuildGlobalStringPtr(g->B, msg, "msg") : LLVMConstNull(g->ptr),
                             LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : g->fs->f->name, "kname"),
                             LLVMConstInt(g->i32, (unsigned)line, 0)};
-    loops_rt_call(g, "loops_rt_raise", g->vd, ps, args, 4, true);
+    loops_rt_call(g, "rt_raise", g->vd, ps, args, 4, true);
     loops_fail_here(g);
 }
 
@@ -192,7 +192,7 @@ static void index_fail(loops_gen *g, const char *what, int axis, LLVMValueRef id
     LLVMValueRef args[5] = {LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : f->name, "kname"),
                             LLVMBuildGlobalStringPtr(g->B, what, "argname"),
                             LLVMConstInt(g->i32, (unsigned)axis, 0), idx, size};
-    loops_rt_call(g, "loops_rt_index_error", g->vd, ps, args, 5, true);
+    loops_rt_call(g, "rt_index_error", g->vd, ps, args, 5, true);
     LLVMBuildStore(g->B, LLVMConstInt(g->i8, 1, 0), g->fs->errflag);
     LLVMBuildBr(g->B, g->fs->ret_bb);
 }
@@ -496,23 +496,23 @@ static LLVMValueRef print_call(loops_gen *g, const kernel_node *n)
         LLVMTypeRef ps[2] = {g->ptr, g->i64};
         if (x->kind == N_STR) {
             LLVMValueRef s = LLVMBuildGlobalStringPtr(g->B, x->str, "str");
-            loops_rt_call(g, "loops_rt_print_str", g->vd, ps, &s, 1, false);
+            loops_rt_call(g, "rt_print_str", g->vd, ps, &s, 1, false);
             continue;
         }
         ug_dtype dt = (ug_dtype)x->ty.dt;
         LLVMValueRef v = expr(g, x);
         if (!v)
             return NULL;
-        ug_kind kind = ug_dtype_kind(dt);
+        base_kind kind = base_dtype_kind(dt);
         /* every number travels as float64 or (u)int64 bits plus a code: 0 int, 1 uint, 2 bool, 3 float64, 4 float32 */
-        int code = kind == UG_KIND_INT ? 0 : kind == UG_KIND_UINT ? 1 : kind == UG_KIND_BOOL ? 2 : dt == UG_FLOAT32 ? 4 : 3;
+        int code = kind == BASE_KIND_INT ? 0 : kind == BASE_KIND_UINT ? 1 : kind == BASE_KIND_BOOL ? 2 : dt == UG_FLOAT32 ? 4 : 3;
         LLVMValueRef bits = code >= 3 ? LLVMBuildBitCast(g->B, loops_emit_cast(g, v, dt, UG_FLOAT64), g->i64, "")
                                       : loops_emit_cast(g, v, dt, code == 1 ? UG_UINT64 : UG_INT64);
         LLVMTypeRef pn[2] = {g->i64, g->i32};
         LLVMValueRef args[2] = {bits, LLVMConstInt(g->i32, (unsigned)code, 0)};
-        loops_rt_call(g, "loops_rt_print_num", g->vd, pn, args, 2, false);
+        loops_rt_call(g, "rt_print_num", g->vd, pn, args, 2, false);
     }
-    loops_rt_call(g, "loops_rt_print_end", g->vd, NULL, NULL, 0, false);
+    loops_rt_call(g, "rt_print_end", g->vd, NULL, NULL, 0, false);
     return LLVMConstInt(g->i1, 0, 0);
 }
 
@@ -522,7 +522,7 @@ static LLVMValueRef builtin_call(loops_gen *g, const kernel_node *n)
     if (n->builtin == B_PRINT)
         return print_call(g, n);
     if (n->builtin == B_THREAD_ID)
-        return loops_rt_call(g, "loops_rt_thread_id", g->i64, NULL, NULL, 0, false);
+        return loops_rt_call(g, "par_kernel_thread_id", g->i64, NULL, NULL, 0, false);
     if (n->builtin == B_SORT_INPLACE || n->builtin == B_FILL)
         return loops_arrfn_stmt(g, n) == UG_OK ? LLVMConstInt(g->i1, 0, 0) : NULL;
     if (n->builtin >= B_SUM)
@@ -553,8 +553,8 @@ static LLVMValueRef int_exponent(loops_gen *g, const kernel_node *e, ug_dtype *e
         return conv(g, e, UG_INT64);
     }
     *edt = (ug_dtype)e->ty.dt;
-    ug_kind k = ug_dtype_kind(*edt);
-    return k == UG_KIND_INT || k == UG_KIND_UINT ? expr(g, e) : NULL;
+    base_kind k = base_dtype_kind(*edt);
+    return k == BASE_KIND_INT || k == BASE_KIND_UINT ? expr(g, e) : NULL;
 }
 
 /* a ** b in float dtype ot: an integer exponent as Numba, else pow. */
@@ -583,7 +583,7 @@ static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
         return v ? loops_emit_unop(g, n->op, v, ot) : NULL;
     }
     case N_BINARY: {
-        if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+        if (n->op == TK_DSTAR && base_dtype_kind(ot) == BASE_KIND_FLOAT) {
             LLVMValueRef a = conv(g, n->a, ot);
             return a ? float_power(g, a, n->b, ot) : NULL;
         }
@@ -719,7 +719,7 @@ static ug_status augassign(loops_gen *g, const kernel_node *n)
         return g->err->code ? g->err->code : unsupported(g, n, "this augmented assignment target");
     LLVMValueRef cur = t->kind == N_NAME ? LLVMBuildLoad2(g->B, loops_vty(g, tt), p, t->name) : loops_load_elem(g, p, tt);
     LLVMValueRef r, a = loops_emit_cast(g, cur, tt, ot);
-    if (n->op == TK_DSTAR && ug_dtype_kind(ot) == UG_KIND_FLOAT) {
+    if (n->op == TK_DSTAR && base_dtype_kind(ot) == BASE_KIND_FLOAT) {
         if (!(r = float_power(g, a, n->b, ot)))
             return g->err->code ? g->err->code : unsupported(g, n, "this operator");
     } else {
@@ -1218,10 +1218,10 @@ static ug_status prologue(loops_gen *g, loops_fstate *fs)
     fs->pslot = calloc((size_t)f->nparams + 1, sizeof *fs->pslot);
     fs->arrs = calloc((size_t)f->nparams + 1, sizeof *fs->arrs);
     if (!fs->lslot || !fs->pslot || !fs->arrs)
-        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
+        return base_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
     fs->aslot = calloc((size_t)f->nlocals + 1, sizeof *fs->aslot);
     if (!fs->aslot)
-        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
+        return base_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", f->name);
     for (int k = 0; k < f->nlocals; k++) {
         kernel_type t = f->locals[k].ty;
         if (t.kind != KT_ARRAY && t.kind != KT_SHAPE)
@@ -1296,13 +1296,13 @@ ug_status loops_lower_kernel(loops_gen *g)
 {
     const kernel_typed *tk = g->req->tk;
     if (!(g->fns = calloc((size_t)tk->nfuncs + 1, sizeof *g->fns)))
-        return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering a kernel");
+        return base_err_set(g->err, UG_ENOMEM, "out of memory lowering a kernel");
     for (int k = 0; k < tk->nfuncs; k++) {
         char name[256];
         snprintf(name, sizeof name, "ug.%s.%d", tk->funcs[k]->name ? tk->funcs[k]->name : "lambda", k);
         LLVMTypeRef fty = loops_func_type(g, tk->funcs[k]);
         if (!fty)
-            return ug_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", tk->funcs[k]->name);
+            return base_err_set(g->err, UG_ENOMEM, "out of memory lowering '%s'", tk->funcs[k]->name);
         g->fns[k] = LLVMAddFunction(g->M, name, fty);
         LLVMSetLinkage(g->fns[k], LLVMInternalLinkage);
         loops_attr(g, g->fns[k], LLVMAttributeFunctionIndex, "alwaysinline");

@@ -2,7 +2,7 @@
  *
  * Requires: operands already converted to the operation's dtype (cast.c).
  * Breaks nothing. Every operation is total: integer division by zero gives 0
- * and raises FE_DIVBYZERO through loops_rt_fpe, INT_MIN // -1 wraps, shifts
+ * and raises FE_DIVBYZERO through rt_fpe, INT_MIN // -1 wraps, shifts
  * by >= the width give 0 (or -1), never poison. Float math uses LLVM
  * intrinsics where they exist and libm calls otherwise; calls that glibc's
  * libmvec implements carry a vector-function-abi-variant attribute naming the
@@ -12,11 +12,11 @@
 #include <fenv.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
-static bool is_float(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_FLOAT; }
-static bool is_signed(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_INT; }
+static bool is_float(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_FLOAT; }
+static bool is_signed(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_INT; }
 
 LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v)
 {
@@ -189,10 +189,10 @@ static LLVMValueRef call_intr(loops_gen *g, const char *name, ug_dtype dt, LLVMV
 /* Raise FE_DIVBYZERO when cond holds (a cold call into the runtime). */
 static void fpe_if(loops_gen *g, LLVMValueRef cond)
 {
-    LLVMValueRef fn = LLVMGetNamedFunction(g->M, "loops_rt_fpe");
+    LLVMValueRef fn = LLVMGetNamedFunction(g->M, "rt_fpe");
     LLVMTypeRef fty = LLVMFunctionType(g->vd, &g->i32, 1, 0);
     if (!fn) {
-        fn = LLVMAddFunction(g->M, "loops_rt_fpe", fty);
+        fn = LLVMAddFunction(g->M, "rt_fpe", fty);
         loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
         loops_attr(g, fn, LLVMAttributeFunctionIndex, "cold");
     }

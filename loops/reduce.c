@@ -25,12 +25,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "loops/gen.h"
-#include "ufuncgen/internal.h"
 
 static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
 
-static bool is_flt(ug_dtype t) { return ug_dtype_kind(t) == UG_KIND_FLOAT; }
+static bool is_flt(ug_dtype t) { return base_dtype_kind(t) == BASE_KIND_FLOAT; }
 
 static LLVMValueRef num(loops_gen *g, ug_dtype t, double v)
 {
@@ -494,7 +494,7 @@ static void warn_if(loops_gen *g, LLVMValueRef cond, const char *msg)
     LLVMPositionBuilderAtEnd(g->B, yes);
     LLVMTypeRef ps[1] = {g->ptr};
     LLVMValueRef args[1] = {LLVMBuildGlobalStringPtr(g->B, msg, "warning")};
-    loops_rt_call(g, "loops_rt_warn", g->vd, ps, args, 1, true);
+    loops_rt_call(g, "rt_warn", g->vd, ps, args, 1, true);
     LLVMBuildBr(g->B, no);
     LLVMPositionBuilderAtEnd(g->B, no);
 }
@@ -710,7 +710,7 @@ static void partition_at(loops_gen *g, LLVMValueRef p, LLVMValueRef m, ug_dtype 
         LLVMBuildStore(g->B, k[j], LLVMBuildInBoundsGEP2(g->B, at, kv, (LLVMValueRef[]){i64c(g, 0), i64c(g, j)}, 2, ""));
     LLVMTypeRef ps[5] = {g->ptr, g->i64, g->i32, g->ptr, g->i64};
     LLVMValueRef args[5] = {p, m, LLVMConstInt(g->i32, (unsigned)dt, 0), kv, i64c(g, nk)};
-    loops_rt_call(g, "loops_rt_partition", g->vd, ps, args, 5, false);
+    loops_rt_call(g, "rt_partition", g->vd, ps, args, 5, false);
 }
 
 /* NumPy's warnings for an order statistic with nothing to work on: no data

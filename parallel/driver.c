@@ -71,8 +71,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "loops/loops.h"
 #include "parallel/parallel.h"
+#include "runtime/runtime.h"
 
 #define MARGIN 1.0        /* required saving, in units of the fork/join cost */
 #define PROBE_MIN_O 0.5   /* a probe slice must last this many fork/join costs */
@@ -204,9 +204,9 @@ static void collect_error(region *g, int t)
 {
     ug_error e;
     const char *w;
-    if (loops_rt_take_warning(&w))
+    if (rt_take_warning(&w))
         __atomic_store_n(&g->warning, w, __ATOMIC_RELAXED);
-    if (!loops_rt_take_error(&e))
+    if (!rt_take_error(&e))
         return;
 #pragma omp critical(par_driver_err)
     if (t < g->best) {
@@ -227,7 +227,7 @@ static void note_chunk_ns(region *g, int64_t ns)
 static void run_chunks(region *g, int t, int T)
 {
     if (t != 0) { /* a pool thread starts with a clean record and clean FP flags */
-        loops_rt_take_error(NULL);
+        rt_take_error(NULL);
         feclearexcept(FE_ALL_EXCEPT);
     }
     int64_t busy = 0;
@@ -267,9 +267,9 @@ static void run_region(const job *j, int64_t lo, int64_t n, int p)
     if (g.fpe)
         feraiseexcept(g.fpe);
     if (g.best != INT_MAX)
-        loops_rt_put_error(&g.err);
+        rt_put_error(&g.err);
     if (g.warning)
-        loops_rt_warn(g.warning);
+        rt_warn(g.warning);
     if (g.team > 0 && g.slowest_ns > 0 && !g.faulted) /* the busiest thread sets the pace (a busy core, a straggler) */
         cost_fold(j, j->c_par, (double)g.slowest_ns * g.team / (double)n);
     par_fork_join_note(p, (double)(wall - g.slowest_ns));

@@ -11,9 +11,6 @@
 
 #include <stdint.h>
 
-/* Most threads accepted from the API or UFUNCGEN_NUM_THREADS. */
-#define PAR_MAX_THREADS 4096
-
 #include "ufuncgen/ufuncgen.h"
 
 /* Threads to use: api > 0 wins, else UFUNCGEN_NUM_THREADS (a bad value gives
@@ -27,9 +24,8 @@ int par_in_forked_child(void);
 /* The calling thread's number in the parallel region running it (0 ..
  * threads-1), 0 outside one (a serial call): get_thread_id() in kernels. */
 int par_thread_id(void);
-/* The parse of one UFUNCGEN_NUM_THREADS value: 1..PAR_MAX_THREADS, or 0 when
- * invalid (empty, non-numeric, <= 0, too large, trailing junk). No warning. */
-int par_parse_threads(const char *s);
+/* The same as int64_t: get_thread_id() in generated code calls it (loops/jit.c binds it). */
+int64_t par_kernel_thread_id(void);
 
 /* A parallel loop: the state behind the ug_loop_fn that target=parallel
  * ufuncs expose (par_loop_fn with data = the par_loop). */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "parallel/parallel.h"
 
 #define ENV_NAME "UFUNCGEN_NUM_THREADS"
@@ -44,6 +45,7 @@ void par_note_region(void) { tl_pool = 1; }
 int par_in_forked_child(void) { return __atomic_load_n(&forked_child, __ATOMIC_RELAXED); }
 
 int par_thread_id(void) { return omp_in_parallel() ? omp_get_thread_num() : 0; }
+int64_t par_kernel_thread_id(void) { return par_thread_id(); }
 
 static void before_fork(void) { pthread_mutex_lock(&env_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&env_lock); }
@@ -60,24 +62,6 @@ __attribute__((constructor)) static void fork_handlers(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-int par_parse_threads(const char *s)
-{
-    if (!s)
-        return 0;
-    while (isspace((unsigned char)*s))
-        s++;
-    if (!isdigit((unsigned char)*s))
-        return 0; /* no sign, no empty string */
-    errno = 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    while (isspace((unsigned char)*end))
-        end++;
-    if (errno || *end || v < 1 || v > PAR_MAX_THREADS)
-        return 0;
-    return (int)v;
-}
-
 /* Report a bad value unless it was reported before. */
 static void warn_once(const char *s)
 {
@@ -87,7 +71,7 @@ static void warn_once(const char *s)
     if (env_nwarned < 8)
         snprintf(env_warned[env_nwarned++], sizeof env_warned[0], "%s", s);
     fprintf(stderr, "ufuncgen: warning: ignoring %s='%s' (expected an integer from 1 to %d)\n", ENV_NAME, s,
-            PAR_MAX_THREADS);
+            UG_MAX_THREADS);
 }
 
 /* Parse s (not NULL) unless it is the value seen last; warn once per new bad value. */
@@ -97,7 +81,7 @@ static int env_threads_locked(const char *s)
         return env_last_threads;
     snprintf(env_last, sizeof env_last, "%s", s);
     env_last_set = 1;
-    env_last_threads = par_parse_threads(s);
+    env_last_threads = base_parse_threads(s);
     if (!env_last_threads)
         warn_once(s);
     return env_last_threads;
@@ -106,7 +90,7 @@ static int env_threads_locked(const char *s)
 /* UFUNCGEN_NUM_THREADS, or 0 when unset or invalid. */
 static int env_threads(void)
 {
-    const char *s = getenv(ENV_NAME);
+    const char *s = base_env_num_threads();
     if (!s)
         return 0;
     pthread_mutex_lock(&env_lock);
@@ -120,7 +104,7 @@ int par_threads(int api)
     if (par_in_forked_child())
         return 1;
     if (api > 0)
-        return api > PAR_MAX_THREADS ? PAR_MAX_THREADS : api;
+        return api > UG_MAX_THREADS ? UG_MAX_THREADS : api;
     int n = env_threads();
     if (n > 0)
         return n;

@@ -14,7 +14,7 @@
 #include "cache/cache.h"
 #include "loops/loops.h"
 #include "parallel/parallel.h"
-#include "ufuncgen/context.h"
+#include "ufuncgen/internal.h"
 
 static _Thread_local struct {
     const ug_context *ctx;
@@ -74,9 +74,9 @@ UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
 {
     if (!ctx)
         return UG_EINVAL;
-    ug_error *err = ug_ctx_err(ctx); /* a success clears the previous call's message */
+    ug_error *err = drv_ctx_err(ctx); /* a success clears the previous call's message */
     if (n < 0 || n > UG_MAX_THREADS)
-        return ug_err_set(err, UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
+        return base_err_set(err, UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
     __atomic_store_n(&ctx->num_threads, n, __ATOMIC_RELAXED); /* loops read it at each call */
     return UG_OK;
 }
@@ -89,14 +89,14 @@ UG_API int ug_context_num_threads(const ug_context *ctx)
 
 UG_API int ug_default_num_threads(void) { return par_threads(0); }
 
-ug_error *ug_ctx_err(const ug_context *ctx)
+ug_error *drv_ctx_err(const ug_context *ctx)
 {
     last.ctx = ctx;
-    ug_err_clear(&last.err);
+    base_err_clear(&last.err);
     return &last.err;
 }
 
-struct cache *ug_ctx_cache(ug_context *ctx)
+struct cache *drv_ctx_cache(ug_context *ctx)
 {
     loops_enter(); /* no fork while ctx->mu is held (loops.h) */
     pthread_mutex_lock(&ctx->mu);

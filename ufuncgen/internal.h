@@ -1,79 +1,35 @@
-/* internal.h — internal header of ufuncgen/: errors, dtypes, signature
- * strings, contexts and ufunc objects.
+/* internal.h — internal header of ufuncgen/, the driver: the public API's
+ * objects, built on every other folder. Nothing includes this header but
+ * the driver's own files (base/ is what every folder shares).
  *
- *   error.c      status names, error records, string carets       ug_err_*
- *   dtype.c      dtype names, sizes, promotion, casting rules      ug_dtype_*
- *   signature.c  dtype signature strings (Numba and NumPy styles)  ug_sig_parse
- *   context.c    contexts, per-thread last error, options          ug_context_*
+ *   context.c    contexts, per-thread last error, options          ug_context_*, drv_ctx_*
  *   ufunc.c      ufunc objects: compile per signature (cache →
  *                infer → lower → load), loop selection, ug_call    ug_vectorize ...
+ *   numpy.c      the NumPy bridge (ufuncgen/numpy.h): a ug_ufunc as a
+ *                numpy.ufunc; built into the Python module and into
+ *                C extensions, not into libufuncgen
  */
 #ifndef UG_INTERNAL_H
 #define UG_INTERNAL_H
 
-#include <stdarg.h>
-#include <stdbool.h>
+#include <pthread.h>
 
-#include "ufuncgen/ufuncgen.h"
+#include "base/base.h"
 
-/* ======================================================================
- * error.c
- * ====================================================================== */
+struct cache;
 
-/* Set err (may be NULL) to code with a printf message; line/column -1. Returns code. */
-ug_status ug_err_set(ug_error *err, ug_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* An error at 1-based byte column `col` of a one-line string (signature, layout):
- *   <what> '<text>', column <c>: <message>
- *       <text>
- *         ^
- * where c counts code points (ug_utf8_column). Sets err->column = c,
- * err->line = -1. Returns code. */
-ug_status ug_err_at_string(ug_error *err, ug_status code, const char *what, const char *text, int col,
-                           const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* Clear to UG_OK / "" / -1. */
-void ug_err_clear(ug_error *err);
-/* UTF-8 in messages. ug_utf8_len: length of the sequence at s (1..4), 0 at
- * the end, -1 if s starts no well-formed sequence. ug_utf8_column: the
- * 1-based code-point column of 1-based byte column bytecol in s.
- * ug_utf8_quote: the character at s for a message, whole: 'é', \xNN for a
- * control or malformed byte, "the end"; returns snprintf's count.
- * ug_err_utf8_fix: make msg valid UTF-8 in place (drop a sequence cut at the
- * end, stray bytes become '?'); every message writer calls it last. */
-int ug_utf8_len(const char *s);
-int ug_utf8_column(const char *s, int bytecol);
-size_t ug_utf8_quote(char *buf, size_t n, const char *s);
-void ug_err_utf8_fix(char *msg);
+struct ug_context {
+    ug_config cfg;          /* copied; cfg.cache_dir points at cache_dir */
+    char *cache_dir;
+    int num_threads;        /* ug_context_set_num_threads; 0: env / OpenMP default */
+    pthread_mutex_t mu;     /* guards cache creation */
+    struct cache *cache;    /* opened on first use by a cache=1 ufunc */
+    char cfg_error[128];    /* a bad ug_config field, reported by every call that creates a ufunc ("" if none) */
+};
 
-/* ======================================================================
- * dtype.c
- * ====================================================================== */
-
-typedef enum ug_kind { UG_KIND_BOOL, UG_KIND_UINT, UG_KIND_INT, UG_KIND_FLOAT } ug_kind;
-ug_kind ug_dtype_kind(ug_dtype t);
-bool ug_dtype_valid(int t);
-/* NumPy's one-character type code ('d'); and the short Numba name ("f8"). */
-char ug_dtype_char(ug_dtype t);
-
-/* ======================================================================
- * signature.c
- * ====================================================================== */
-
-/* One parsed dtype signature. Arguments are inputs then outputs. */
-typedef struct ug_sig {
-    int nin, nout;          /* nout is -1 when the spelling leaves it open ("void(a, b, c)", "(a, b)"):
-                               the layout decides */
-    ug_dtype types[UG_MAXARGS];
-    int ndim[UG_MAXARGS];   /* "[:, :]" → 2; no brackets → 0; */
-    char text[256];         /* canonical NumPy form "dd->d" (filled by ug_sig_finish) */
-} ug_sig;
-
-/* Parse "float64(float64, float64)", "f8(f8,f8)", "void(float64[:], float64[:])",
- * "(float64[:], float64)", "dd->d", "f8,f8->f8", "float32,float32->float32".
- * Errors: UG_ESIGNATURE with the column of the offending character. */
-ug_status ug_sig_parse(const char *s, ug_sig *out, ug_error *err);
-/* Fix nin/nout for a kernel with nparams parameters: scalar kernels take
- * nin = nparams, nout = 1; gufuncs take nin/nout from the layout. Checks the
- * counts and fills .text. Errors: UG_ESIGNATURE naming expected and found counts. */
-ug_status ug_sig_finish(ug_sig *sig, const char *s, bool gufunc, int nin, int nout, ug_error *err);
+/* The calling thread's error record for ctx, cleared. */
+ug_error *drv_ctx_err(const ug_context *ctx);
+/* The context's cache, opened on first use (NULL only on OOM). */
+struct cache *drv_ctx_cache(ug_context *ctx);
 
 #endif /* UG_INTERNAL_H */

@@ -933,7 +933,7 @@ PyObject *ug_numpy_raise(ug_status st, const char *msg, int line, int column, co
     case UG_ERAISE: return raise_named(msg);
     default: exc = PyExc_RuntimeError; break;
     }
-    /* messages are valid UTF-8 (ug_err_utf8_fix); decode leniently anyway,
+    /* messages are valid UTF-8 (base_utf8_fix); decode leniently anyway,
      * so a message can never turn into a UnicodeDecodeError */
     PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "backslashreplace");
     if (text) {

@@ -23,9 +23,9 @@
 #include "layout/layout.h"
 #include "loops/loops.h"
 #include "parallel/parallel.h"
-#include "ufuncgen/context.h"
+#include "ufuncgen/internal.h"
 
-#define UG_MAX_LOOPS 256
+#define DRV_MAX_LOOPS 256
 
 /* Core-shape variants of gufunc loops. A gufunc's loop reads its core sizes
  * and core strides at run time, so a 4x4 matmul kernel runs loops of
@@ -54,7 +54,7 @@ typedef struct spec_variant {
     par_loop par;               /* its parallel driver state */
 } spec_variant;
 
-typedef struct ug_loop_rec {
+typedef struct drv_loop {
     ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
     char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
     uint64_t boxed;             /* bit k: input k has layout () but the signature gives it an array type
@@ -70,7 +70,7 @@ typedef struct ug_loop_rec {
     spec_variant spec[SPEC_MAX];
     uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
     unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
-} ug_loop_rec;
+} drv_loop;
 
 struct ug_ufunc {
     ug_context *ctx;
@@ -86,15 +86,9 @@ struct ug_ufunc {
     uint64_t written;           /* inputs the kernel stores into (kernel_written_params) */
     cache_key kkey;
     pthread_mutex_t mu;         /* serialises lazy compilation */
-    ug_loop_rec *loops[UG_MAX_LOOPS];
+    drv_loop *loops[DRV_MAX_LOOPS];
     atomic_int nloops;
 };
-
-static bool dump_has(const char *what)
-{
-    const char *d = getenv("UFUNCGEN_DUMP");
-    return d && strstr(d, what);
-}
 
 /* Thread CPU time in ms, for UFUNCGEN_DUMP=time. */
 static double cpu_ms(void)
@@ -159,7 +153,7 @@ static void sig_text(const ug_dtype *types, int nin, int nout, uint64_t boxed, c
             out[n++] = '-';
             out[n++] = '>';
         }
-        out[n++] = ug_dtype_char(types[k]);
+        out[n++] = base_dtype_char(types[k]);
     }
     out[n] = 0;
     for (int k = 0; boxed && k < nin && n < 240; k++) /* "dd->d:a1": input 1 boxed (a cache key of its own) */
@@ -190,7 +184,7 @@ static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed,
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
                            .infer_output = infer_out, .locals = u->opts.locals};
     ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
-    if (st == UG_OK && dump_has("types"))
+    if (st == UG_OK && base_env_dump("types"))
         kernel_dump_typed(stderr, *tk);
     return st;
 }
@@ -208,7 +202,7 @@ static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug
 static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, uint64_t boxed, const char *sig,
                             const char *symbol, bool from_cache, void **obj, size_t *size, ug_error *err)
 {
-    struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
+    struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
     if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
         return UG_OK;
     ug_status st = *tk ? UG_OK : infer(u, types, boxed, false, tk, err);
@@ -219,7 +213,7 @@ static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *type
     return st;
 }
 
-static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk, ug_loop_rec *rec, ug_error *err)
+static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk, drv_loop *rec, ug_error *err)
 {
     char symbol[48];
     void *obj = NULL;
@@ -231,7 +225,7 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     double t1 = cpu_ms();
     if (st == UG_OK) {
         st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
-        if (dump_has("time"))
+        if (base_env_dump("time"))
             fprintf(stderr, "ufuncgen loop %s %s: infer+compile (or cache) %.2f ms, JIT load %.2f ms (thread CPU)\n",
                     u->name, rec->sig, t1 - t0, cpu_ms() - t1);
         if (st != UG_OK && u->opts.cache) {
@@ -250,16 +244,10 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
 
 /* ------------------------------------------------------------ core-shape variants */
 
-static bool spec_enabled(void)
-{
-    const char *e = getenv("UFUNCGEN_SPECIALIZE");
-    return !(e && strcmp(e, "0") == 0);
-}
-
 /* Variant key length of a gufunc loop, 0 if it makes no variants. */
 static int spec_key_len(const ug_ufunc *u)
 {
-    if (!u->gufunc || u->opts.fastmath || !spec_enabled())
+    if (!u->gufunc || u->opts.fastmath || !base_env_specialize())
         return 0;
     int n = u->layout->ndims;
     for (int k = 0; k < u->nin + u->nout; k++)
@@ -267,7 +255,7 @@ static int spec_key_len(const ug_ufunc *u)
     return n > 0 && n <= SPEC_MAX_KEY ? n : 0;
 }
 
-static void spec_key(const ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
+static void spec_key(const drv_loop *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
 {
     const ug_ufunc *u = rec->u;
     int nd = u->layout->ndims, nops = u->nin + u->nout;
@@ -276,7 +264,7 @@ static void spec_key(const ug_loop_rec *rec, const intptr_t *dims, const intptr_
 }
 
 /* "dd->d@4,4,4:32,8,...": the variant's name in the cache and its symbol. */
-static void spec_sig(const ug_loop_rec *rec, const intptr_t *key, char *out, size_t cap)
+static void spec_sig(const drv_loop *rec, const intptr_t *key, char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "%s@", rec->sig);
     for (int i = 0; i < rec->nkey && n < cap; i++)
@@ -287,7 +275,7 @@ static void spec_sig(const ug_loop_rec *rec, const intptr_t *key, char *out, siz
 /* The variant for key into v: from the cache, else (unless cached_only)
  * compiled (and cached). cached_only and not in the cache: UG_OK with
  * v->fn NULL. */
-static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
+static ug_status spec_compile(drv_loop *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
 {
     ug_ufunc *u = rec->u;
     char sig[1536], symbol[48];
@@ -297,7 +285,7 @@ static ug_status spec_compile(ug_loop_rec *rec, const intptr_t *key, bool cached
         (i < nd ? sizes : steps)[i < nd ? i : i - nd] = key[i];
     spec_sig(rec, key, sig, sizeof sig);
     loop_symbol(u, sig, symbol);
-    struct cache *c = u->opts.cache ? ug_ctx_cache(u->ctx) : NULL;
+    struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
     void *obj = NULL;
     size_t size = 0;
     ug_status st = UG_OK;
@@ -341,7 +329,7 @@ static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
 }
 
 /* Whether this core shape was seen in an earlier large call; remembers it. */
-static bool spec_seen(ug_loop_rec *rec, const intptr_t *key)
+static bool spec_seen(drv_loop *rec, const intptr_t *key)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the key's bytes: a collision only compiles early */
     const unsigned char *b = (const unsigned char *)key;
@@ -355,7 +343,7 @@ static bool spec_seen(ug_loop_rec *rec, const intptr_t *key)
 }
 
 /* Publish v (made under rec->smu) as the n-th variant. */
-static spec_variant *spec_publish(ug_loop_rec *rec, spec_variant *v, int n)
+static spec_variant *spec_publish(drv_loop *rec, spec_variant *v, int n)
 {
     v->par = rec->par;
     v->par.fn = v->fn;
@@ -368,7 +356,7 @@ static spec_variant *spec_publish(ug_loop_rec *rec, spec_variant *v, int n)
 
 /* Make the variant for key under rec->smu: from the cache at a core shape's
  * first large call, compiled at its second. NULL: not (yet) made. */
-static spec_variant *spec_make(ug_loop_rec *rec, const intptr_t *key, int n)
+static spec_variant *spec_make(drv_loop *rec, const intptr_t *key, int n)
 {
     spec_variant *v = &rec->spec[n];
     memcpy(v->key, key, sizeof *key * (size_t)rec->nkey);
@@ -381,8 +369,7 @@ static spec_variant *spec_make(ug_loop_rec *rec, const intptr_t *key, int n)
     if (st != UG_OK) {
         /* The generic loop is always right: stop making variants of this
          * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
-        const char *dbg = getenv("UFUNCGEN_DEBUG_CACHE");
-        if (rec->u->ctx->cfg.debug_cache || (dbg && strcmp(dbg, "1") == 0))
+        if (rec->u->ctx->cfg.debug_cache || base_env_debug_cache())
             fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
         atomic_store(&rec->spec_done, 1);
     }
@@ -391,7 +378,7 @@ static spec_variant *spec_make(ug_loop_rec *rec, const intptr_t *key, int n)
 
 /* The variant for this call's core shape: an existing one, or a new one if
  * the call is large enough; NULL: use the generic loop. */
-static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const intptr_t *steps)
+static spec_variant *spec_find(drv_loop *rec, const intptr_t *dims, const intptr_t *steps)
 {
     if (!rec->nkey)
         return NULL;
@@ -421,19 +408,19 @@ static spec_variant *spec_find(ug_loop_rec *rec, const intptr_t *dims, const int
 /* Loop functions handed out for gufunc loops that make variants (data: the loop record). */
 static void spec_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    ug_loop_rec *rec = data;
+    drv_loop *rec = data;
     spec_variant *v = spec_find(rec, dims, steps);
     (v ? v->fn : rec->fn)(args, dims, steps, NULL);
 }
 
 static void spec_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    ug_loop_rec *rec = data;
+    drv_loop *rec = data;
     spec_variant *v = spec_find(rec, dims, steps);
     par_loop_fn(args, dims, steps, v ? &v->par : &rec->par);
 }
 
-static void rec_free(ug_loop_rec *rec)
+static void rec_free(drv_loop *rec)
 {
     int n = atomic_load(&rec->nspec);
     for (int i = 0; i < n; i++)
@@ -468,11 +455,11 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
                           ug_error *err)
 {
     int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
-    if (n >= UG_MAX_LOOPS)
-        return ug_err_set(err, UG_EUNSUPPORTED, "ufunc '%s' has %d loops, the most one ufunc can have", u->name, n);
-    ug_loop_rec *rec = calloc(1, sizeof *rec);
+    if (n >= DRV_MAX_LOOPS)
+        return base_err_set(err, UG_EUNSUPPORTED, "ufunc '%s' has %d loops, the most one ufunc can have", u->name, n);
+    drv_loop *rec = calloc(1, sizeof *rec);
     if (!rec)
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
     rec->boxed = boxed;
     kernel_typed *tk = NULL;
@@ -515,10 +502,10 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     ug_status st = kernel_parse(&u->ksrc, &u->mod, err);
     if (st)
         return st;
-    if (dump_has("ast"))
+    if (base_env_dump("ast"))
         kernel_dump_module(stderr, u->mod);
     if (!(u->kfunc = kernel_find(u->mod, u->opts.kernel, err)))
-        return err && err->code ? err->code : ug_err_set(err, UG_ENAME, "no kernel found in the source");
+        return err && err->code ? err->code : base_err_set(err, UG_ENAME, "no kernel found in the source");
     if (u->gufunc) {
         if ((st = layout_parse(layout, &u->layout, err)))
             return st;
@@ -531,7 +518,7 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
             return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos,
                                    "a vectorize kernel takes 1 to %d parameters, not %d", UG_MAXARGS - 1, u->nin);
         if (!(u->layout = layout_scalar(u->nin, 1)))
-            return ug_err_set(err, UG_ENOMEM, "out of memory");
+            return base_err_set(err, UG_ENOMEM, "out of memory");
     }
     if ((st = check_arity(u, err)))
         return st;
@@ -539,31 +526,31 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     if (u->nin < 64)
         u->written &= ((uint64_t)1 << u->nin) - 1;
     if (!(u->name = strdup(u->opts.name ? u->opts.name : u->kfunc->name)))
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     const char *doc = u->opts.doc ? u->opts.doc : u->kfunc->doc;
     if (doc && !(u->doc = strdup(doc)))
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     kernel_key(u, &u->kkey);
     return UG_OK;
 }
 
 static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *index, ug_error *err)
 {
-    ug_sig sig;
-    ug_status st = ug_sig_parse(s, &sig, err);
+    base_sig sig;
+    ug_status st = base_sig_parse(s, &sig, err);
     if (st == UG_OK)
-        st = ug_sig_finish(&sig, s, u->gufunc, u->nin, u->nout, err);
+        st = base_sig_finish(&sig, s, u->gufunc, u->nin, u->nout, err);
     bool spelled_arrays = false; /* Numba's spelling marks arrays (f8[:]): then a bare type is a scalar */
     for (int k = 0; st == UG_OK && k < u->nin + u->nout; k++)
         spelled_arrays |= sig.ndim[k] > 0;
     if (st == UG_OK && u->gufunc)
         for (int k = 0; k < u->nin + u->nout; k++) {
             if (sig.ndim[k] && u->layout->op_ncore[k] && sig.ndim[k] != u->layout->op_ncore[k])
-                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d has %d array dimension%s but the layout gives it %d", k + 1,
                                         sig.ndim[k], sig.ndim[k] == 1 ? "" : "s", u->layout->op_ncore[k]);
             if (spelled_arrays && !sig.ndim[k] && u->layout->op_ncore[k])
-                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d is a scalar (%s) but the layout gives it %d core dimension%s "
                                         "(write %s[%s])", k + 1, ug_dtype_name(sig.types[k]), u->layout->op_ncore[k],
                                         u->layout->op_ncore[k] == 1 ? "" : "s", ug_dtype_name(sig.types[k]),
@@ -588,13 +575,13 @@ static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *inde
 static ug_status validate_opts(const ug_options *o, ug_error *err)
 {
     if (o->target != UG_TARGET_CPU && o->target != UG_TARGET_PARALLEL)
-        return ug_err_set(err, UG_EINVAL, "unknown target %d (UG_TARGET_CPU or UG_TARGET_PARALLEL)", (int)o->target);
+        return base_err_set(err, UG_EINVAL, "unknown target %d (UG_TARGET_CPU or UG_TARGET_PARALLEL)", (int)o->target);
     if (o->num_threads < 0 || o->num_threads > UG_MAX_THREADS)
-        return ug_err_set(err, UG_EINVAL, "num_threads %d is out of range (0..%d)", o->num_threads, UG_MAX_THREADS);
+        return base_err_set(err, UG_EINVAL, "num_threads %d is out of range (0..%d)", o->num_threads, UG_MAX_THREADS);
     if ((unsigned)o->identity > UG_IDENTITY_REORDERABLE)
-        return ug_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
+        return base_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
     if ((unsigned)o->math > UG_MATH_LIBM)
-        return ug_err_set(err, UG_EINVAL, "unknown math %d (UG_MATH_FAST or UG_MATH_LIBM)", (int)o->math);
+        return base_err_set(err, UG_EINVAL, "unknown math %d (UG_MATH_FAST or UG_MATH_LIBM)", (int)o->math);
     return UG_OK;
 }
 
@@ -639,20 +626,20 @@ static ug_status create_entered(ug_context *ctx, const char *src, const char *la
     *out = NULL;
     if (!ctx)
         return UG_EINVAL;
-    ug_error *err = ug_ctx_err(ctx);
+    ug_error *err = drv_ctx_err(ctx);
     if (ctx->cfg_error[0])
-        return ug_err_set(err, UG_EINVAL, "%s", ctx->cfg_error);
+        return base_err_set(err, UG_EINVAL, "%s", ctx->cfg_error);
     ug_options defaults;
     ug_options_init(&defaults);
     const ug_options *opts = opts_in ? opts_in : &defaults;
     if (!src || nsigs < 0 || (nsigs > 0 && !sigs) || (layout == NULL && sigs == NULL && nsigs > 0))
-        return ug_err_set(err, UG_EINVAL, "source is NULL or the signature list is invalid (nsigs %d)", nsigs);
+        return base_err_set(err, UG_EINVAL, "source is NULL or the signature list is invalid (nsigs %d)", nsigs);
     ug_status st = validate_opts(opts, err);
     if (st)
         return st;
     ug_ufunc *u = ufunc_alloc(ctx, src, opts);
     if (!u)
-        return ug_err_set(err, UG_ENOMEM, "out of memory");
+        return base_err_set(err, UG_ENOMEM, "out of memory");
     u->gufunc = layout != NULL;
     atomic_init(&u->lazy, nsigs == 0);
     /* opts->name/doc are copied by setup_kernel into u->name/u->doc. */
@@ -660,13 +647,13 @@ static ug_status create_entered(ug_context *ctx, const char *src, const char *la
     u->opts.doc = opts->doc;
     double t0 = cpu_ms();
     st = setup_kernel(u, layout, err);
-    if (dump_has("time"))
+    if (base_env_dump("time"))
         fprintf(stderr, "ufuncgen parse %s: %.2f ms (thread CPU)\n", u->name ? u->name : "?", cpu_ms() - t0);
     u->opts.name = u->name;
     u->opts.doc = u->doc;
     for (int i = 0; st == UG_OK && i < nsigs; i++)
         if (!sigs[i])
-            st = ug_err_set(err, UG_EINVAL, "signature %d is NULL", i);
+            st = base_err_set(err, UG_EINVAL, "signature %d is NULL", i);
         else {
             int index;
             st = add_signature(u, sigs[i], false, &index, err);
@@ -683,7 +670,7 @@ static ug_status create_entered(ug_context *ctx, const char *src, const char *la
  * ug_errmsg never shows an earlier call's message. */
 static ug_status null_out(ug_context *ctx, const char *fn)
 {
-    return ctx ? ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "%s: out is NULL", fn) : UG_EINVAL;
+    return ctx ? base_err_set(drv_ctx_err(ctx), UG_EINVAL, "%s: out is NULL", fn) : UG_EINVAL;
 }
 
 UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *const *sigs, int nsigs,
@@ -703,7 +690,7 @@ UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *la
     if (!layout) {
         if (!ctx)
             return UG_EINVAL;
-        return ug_err_set(ug_ctx_err(ctx), UG_EINVAL, "layout is NULL (use ug_vectorize for scalar kernels)");
+        return base_err_set(drv_ctx_err(ctx), UG_EINVAL, "layout is NULL (use ug_vectorize for scalar kernels)");
     }
     return create(ctx, src, layout, sigs, nsigs, opts, out);
 }
@@ -743,7 +730,7 @@ UG_API ug_identity ug_ufunc_identity(const ug_ufunc *u) { return u ? u->opts.ide
 UG_API ug_target ug_ufunc_target(const ug_ufunc *u) { return u ? u->opts.target : UG_TARGET_CPU; }
 UG_API int ug_ufunc_nloops(const ug_ufunc *u) { return u ? atomic_load_explicit(&u->nloops, memory_order_acquire) : 0; }
 
-static ug_loop_rec *loop_at(const ug_ufunc *u, int i)
+static drv_loop *loop_at(const ug_ufunc *u, int i)
 {
     return u && i >= 0 && i < ug_ufunc_nloops(u) ? u->loops[i] : NULL;
 }
@@ -753,16 +740,16 @@ static ug_status bad_loop_arg(const ug_ufunc *u, int i, bool have_rec, const cha
 {
     if (!u)
         return UG_EINVAL;
-    ug_error *err = ug_ctx_err(u->ctx);
+    ug_error *err = drv_ctx_err(u->ctx);
     if (!have_rec)
-        return ug_err_set(err, UG_EINVAL, "%s: loop %d is out of range (ufunc '%s' has %d loops)", fn, i, u->name,
+        return base_err_set(err, UG_EINVAL, "%s: loop %d is out of range (ufunc '%s' has %d loops)", fn, i, u->name,
                           ug_ufunc_nloops(u));
-    return ug_err_set(err, UG_EINVAL, "%s: an output pointer is NULL", fn);
+    return base_err_set(err, UG_EINVAL, "%s: an output pointer is NULL", fn);
 }
 
 UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
 {
-    ug_loop_rec *rec = loop_at(u, i);
+    drv_loop *rec = loop_at(u, i);
     if (!rec || !types)
         return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop_types");
     memcpy(types, rec->types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
@@ -771,7 +758,7 @@ UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
 
 UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **data)
 {
-    ug_loop_rec *rec = loop_at(u, i);
+    drv_loop *rec = loop_at(u, i);
     if (fn)
         *fn = NULL;
     if (data)
@@ -818,7 +805,7 @@ static ug_status no_loop(const ug_ufunc *u, const ug_dtype *in, int n, ug_error 
         w += (size_t)snprintf(want + w, sizeof want - w, "%s%s", k ? ", " : "", ug_dtype_name(in[k]));
     for (int i = 0; i < n && h < sizeof have - 300; i++)
         h += (size_t)snprintf(have + h, sizeof have - h, "%s%s", i ? ", " : "", u->loops[i]->sig);
-    return ug_err_set(err, UG_EDTYPE,
+    return base_err_set(err, UG_EDTYPE,
                       "ufunc '%s' has no loop for input types (%s) and they cannot be cast safely to one; "
                       "loops: %s",
                       u->name, want, n ? have : "(none)");
@@ -848,7 +835,7 @@ UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error 
         return UG_EINVAL;
     *loop = -1;
     if (!u || !sig)
-        return ug_err_set(err, UG_EINVAL, "NULL ufunc or signature");
+        return base_err_set(err, UG_EINVAL, "NULL ufunc or signature");
     pthread_mutex_lock(&u->mu);
     ug_status st = add_signature(u, sig, true, loop, err);
     pthread_mutex_unlock(&u->mu);
@@ -866,15 +853,15 @@ UG_API int ug_ufunc_is_lazy(const ug_ufunc *u) { return u && atomic_load(&u->laz
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
 {
     if (!err && u)
-        err = ug_ctx_err(u->ctx); /* as ug_call: the error stays on u's context */
+        err = drv_ctx_err(u->ctx); /* as ug_call: the error stays on u's context */
     if (!loop)
-        return ug_err_set(err, UG_EINVAL, "ug_ufunc_resolve: loop is NULL");
+        return base_err_set(err, UG_EINVAL, "ug_ufunc_resolve: loop is NULL");
     *loop = -1;
     if (!u || !in_types)
-        return ug_err_set(err, UG_EINVAL, "NULL ufunc or input types");
+        return base_err_set(err, UG_EINVAL, "NULL ufunc or input types");
     for (int k = 0; k < u->nin; k++)
-        if (!ug_dtype_valid(in_types[k]))
-            return ug_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
+        if (!base_dtype_valid(in_types[k]))
+            return base_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
     int n = ug_ufunc_nloops(u);
     int i = find_exact(u, in_types, n);
     if (i < 0 && atomic_load(&u->lazy))
@@ -892,7 +879,7 @@ UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *lo
 static ug_status check_operands(const ug_ufunc *u, const ug_operand *ops, int nops, ug_error *err)
 {
     if (nops != u->nin + u->nout)
-        return ug_err_set(err, UG_EOPERANDS,
+        return base_err_set(err, UG_EOPERANDS,
                           "ufunc '%s' takes %d input%s and %d output%s (%d operands), got %d operands", u->name,
                           u->nin, u->nin == 1 ? "" : "s", u->nout, u->nout == 1 ? "" : "s", u->nin + u->nout, nops);
     for (int k = 0; k < nops; k++) {
@@ -901,25 +888,25 @@ static ug_status check_operands(const ug_ufunc *u, const ug_operand *ops, int no
         const char *kind = k < u->nin ? "input" : "output";
         int idx = k < u->nin ? k : k - u->nin;
         if (alloc) {
-            if (op->dtype != UG_DTYPE_NONE && !ug_dtype_valid(op->dtype))
-                return ug_err_set(err, UG_EDTYPE, "output %d: unsupported dtype (%d)", idx, (int)op->dtype);
+            if (op->dtype != UG_DTYPE_NONE && !base_dtype_valid(op->dtype))
+                return base_err_set(err, UG_EDTYPE, "output %d: unsupported dtype (%d)", idx, (int)op->dtype);
             continue;
         }
-        if (!ug_dtype_valid(op->dtype))
-            return ug_err_set(err, UG_EDTYPE, "%s %d: unsupported dtype (%d)", kind, idx, (int)op->dtype);
+        if (!base_dtype_valid(op->dtype))
+            return base_err_set(err, UG_EDTYPE, "%s %d: unsupported dtype (%d)", kind, idx, (int)op->dtype);
         if (op->ndim < 0 || op->ndim > UG_MAXDIMS)
-            return ug_err_set(err, UG_EINVAL, "%s %d: ndim %d is out of range (0..%d)", kind, idx, op->ndim,
+            return base_err_set(err, UG_EINVAL, "%s %d: ndim %d is out of range (0..%d)", kind, idx, op->ndim,
                               UG_MAXDIMS);
         for (int d = 0; d < op->ndim; d++)
             if (op->shape[d] < 0)
-                return ug_err_set(err, UG_ESHAPE, "%s %d: negative extent %lld in dimension %d", kind, idx,
+                return base_err_set(err, UG_ESHAPE, "%s %d: negative extent %lld in dimension %d", kind, idx,
                                   (long long)op->shape[d], d);
         if (!op->data) {
             int64_t size = 1;
             for (int d = 0; d < op->ndim; d++)
                 size *= op->shape[d];
             if (size != 0)
-                return ug_err_set(err, UG_EINVAL, "%s %d: data is NULL", kind, idx);
+                return base_err_set(err, UG_EINVAL, "%s %d: data is NULL", kind, idx);
         }
     }
     return UG_OK;
@@ -935,13 +922,13 @@ static int call_threads(const ug_ufunc *u)
 UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
 {
     if (!u)
-        return ug_err_set(err, UG_EINVAL, "ufunc is NULL");
+        return base_err_set(err, UG_EINVAL, "ufunc is NULL");
     if (err)
-        ug_err_clear(err);
+        base_err_clear(err);
     else
-        err = ug_ctx_err(u->ctx);
+        err = drv_ctx_err(u->ctx);
     if (!ops && nops)
-        return ug_err_set(err, UG_EINVAL, "operands are NULL");
+        return base_err_set(err, UG_EINVAL, "operands are NULL");
     ug_status st = check_operands(u, ops, nops, err);
     if (st)
         return st;
@@ -951,7 +938,7 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     int li;
     if ((st = ug_ufunc_resolve(u, in, &li, err)))
         return st;
-    const ug_loop_rec *rec = u->loops[li];
+    const drv_loop *rec = u->loops[li];
     layout_loop ll = {.fn = rec->nkey ? spec_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
                       .nthreads = call_threads(u), .kname = u->name};
     if (ll.nthreads > 1)

@@ -55,6 +55,9 @@ extern "C" {
 #define UG_MAXDIMS 64
 /* Most operands (inputs + outputs) of one ufunc (NumPy's NPY_MAXARGS). */
 #define UG_MAXARGS 64
+/* Most threads a count may ask for (ug_options.num_threads, ug_config.num_threads,
+ * ug_context_set_num_threads, UFUNCGEN_NUM_THREADS). */
+#define UG_MAX_THREADS 4096
 
 /* ------------------------------------------------------------------ status */
 
@@ -132,7 +135,7 @@ typedef struct ug_context ug_context;
  * context copies it, so the caller may free its strings after creation. */
 typedef struct ug_config {
     const char *cache_dir; /* cache directory; NULL: UFUNCGEN_CACHE_DIR, then $XDG_CACHE_HOME/ufuncgen, then ~/.cache/ufuncgen */
-    int num_threads;       /* threads for target=parallel, 0..4096; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
+    int num_threads;       /* threads for target=parallel, 0..UG_MAX_THREADS; 0: UFUNCGEN_NUM_THREADS, then OpenMP's default */
     int opt_level;         /* 0, 1, 3: LLVM's pipeline default<On>; 2 (the default): default<O2> for
                             * gufunc kernels, and for scalar kernels a leaner pipeline that gives
                             * the same vector loops as O2/O3 in 3/4 of O2's time */
@@ -152,7 +155,7 @@ UG_API void ug_config_init(ug_config *cfg);
  * exec, as multiprocessing's "spawn" and "forkserver" do. */
 
 /* Create a context from *cfg (NULL: defaults). Returns NULL only when out of
- * memory. A field out of range (num_threads outside 0..4096, opt_level
+ * memory. A field out of range (num_threads outside 0..UG_MAX_THREADS, opt_level
  * outside 0..3) is not clamped: every ug_vectorize / ug_guvectorize on the
  * context then fails with UG_EINVAL naming the field and its value. Free
  * with ug_context_free. A context may be used from several threads; ufuncs
@@ -177,7 +180,7 @@ UG_API int ug_errcolumn(const ug_context *ctx);
  * (0 = back to UFUNCGEN_NUM_THREADS / OpenMP default); it applies from the
  * next call of each of them, including ufuncs made before, except those
  * with their own ug_options.num_threads. UG_EINVAL, with a message naming
- * n, if n < 0 or n > 4096. */
+ * n, if n < 0 or n > UG_MAX_THREADS. */
 UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n);
 /* Threads a target=parallel ufunc made from ctx (without its own
  * num_threads) uses now: the count set above, else the default below. */
@@ -235,7 +238,7 @@ typedef struct ug_options {
     int fastmath;         /* 0: none; 1: all of the flags below; else an OR of UG_FASTMATH_* flags */
     int boundscheck;      /* 1: out-of-range array indexing fails with UG_EINDEX */
     ug_identity identity; /* default UG_IDENTITY_NONE */
-    int num_threads;      /* threads for this ufunc, 0..4096 (0: the context's setting; else UG_EINVAL naming it) */
+    int num_threads;      /* threads for this ufunc, 0..UG_MAX_THREADS (0: the context's setting; else UG_EINVAL naming it) */
     const char *locals;   /* fixed types of the kernel's locals, Numba's locals=: "s:float64,n:int32"
                              (a value assigned is converted to that type); NULL: none. A name that is
                              not a local of the kernel, or an unknown dtype, is UG_ETYPE */

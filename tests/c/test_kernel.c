@@ -16,7 +16,7 @@
  *   # out: float32                   kernel_typed.out_dt
  *   # funcs: 2                       number of specialised functions
  *   # tree: (+ x 1)                  a substring of the kernel's typed tree, compact form
- * The signature parser here is a small stand-in for ug_sig_parse.
+ * The signature parser here is a small stand-in for base_sig_parse.
  */
 #include <check.h>
 #include <dirent.h>
@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "layout/layout.h"
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 /* ====================================================================== parser vs NumPy */
 
@@ -370,7 +370,7 @@ static void oob_loop(char **args, const intptr_t *dims, const intptr_t *steps, v
     for (intptr_t i = 0; i < dims[0]; i++)
         AT(args[1], i * steps[1]) = AT(args[0], i * steps[0]);
     if (dims[0] > 5)
-        loops_rt_index_error("oob", "a", 0, 7, 3);
+        rt_index_error("oob", "a", 0, 7, 3);
 }
 
 /* --- helpers --- */
@@ -808,7 +808,7 @@ START_TEST(exec_index_error)
     ug_error err;
     ck_assert_int_eq(layout_execute(sig, ops, 2, (ug_dtype[]){UG_FLOAT64, UG_FLOAT64}, &loop, &err), UG_EINDEX);
     ck_assert_ptr_nonnull(strstr(err.msg, "kernel 'oob': index 7 is out of bounds for axis 0 with size 3"));
-    ck_assert_int_eq(loops_rt_take_error(NULL), 0); /* taken */
+    ck_assert_int_eq(rt_take_error(NULL), 0); /* taken */
     /* Recorded on a worker thread, reported by the caller. */
     enum { N = 1 << 16 };
     double *big = calloc(N, sizeof(double)), *bo = calloc(N, sizeof(double));
@@ -817,7 +817,7 @@ START_TEST(exec_index_error)
     loop.nthreads = 2;
     for (int rep = 0; rep < 3; rep++)
         ck_assert_int_eq(layout_execute(sig, ops, 2, (ug_dtype[]){UG_FLOAT64, UG_FLOAT64}, &loop, &err), UG_EINDEX);
-    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+    ck_assert_int_eq(rt_take_error(NULL), 0);
     free(big);
     free(bo);
     layout_free(sig);
@@ -899,7 +899,7 @@ static const cast_case cast_cases[] = {
 static int64_t cast_one(double x, ug_dtype t)
 {
     uint64_t buf = 0;
-    layout_cast_strided(&buf, 0, t, &x, 0, UG_FLOAT64, 1);
+    rt_cast_strided(&buf, 0, t, &x, 0, UG_FLOAT64, 1);
     switch (t) {
     case UG_INT8: return (int8_t)buf;
     case UG_UINT8: return (uint8_t)buf;
@@ -927,29 +927,29 @@ START_TEST(cast_float_to_int_matches_numpy)
         float f = (float)c->x;
         if ((double)f == c->x || isnan(c->x)) {
             uint64_t b = 0;
-            layout_cast_strided(&b, 0, UG_INT32, &f, 0, UG_FLOAT32, 1);
+            rt_cast_strided(&b, 0, UG_INT32, &f, 0, UG_FLOAT32, 1);
             ck_assert_int_eq((int32_t)b, c->i32);
         }
     }
     /* bool and int conversions */
     double d[3] = {NAN, 0.0, -0.0};
     uint8_t bo[3];
-    layout_cast_strided(bo, 1, UG_BOOL, d, 8, UG_FLOAT64, 3);
+    rt_cast_strided(bo, 1, UG_BOOL, d, 8, UG_FLOAT64, 3);
     ck_assert(bo[0] == 1 && bo[1] == 0 && bo[2] == 0);
     int64_t wide[4] = {-1, 300, 70000, -5};
     uint8_t narrow[4];
-    layout_cast_strided(narrow, 1, UG_UINT8, wide, 8, UG_INT64, 4);
+    rt_cast_strided(narrow, 1, UG_UINT8, wide, 8, UG_INT64, 4);
     ck_assert(narrow[0] == 255 && narrow[1] == 44 && narrow[2] == 112 && narrow[3] == 251);
     uint64_t big = UINT64_MAX;
     float fb;
-    layout_cast_strided(&fb, 4, UG_FLOAT32, &big, 8, UG_UINT64, 1);
+    rt_cast_strided(&fb, 4, UG_FLOAT32, &big, 8, UG_UINT64, 1);
     ck_assert_float_eq(fb, 18446744073709551616.0f);
     int64_t i64 = INT64_C(9007199254740993); /* 2^53 + 1: straight to float32, not via float64 */
-    layout_cast_strided(&fb, 4, UG_FLOAT32, &i64, 8, UG_INT64, 1);
+    rt_cast_strided(&fb, 4, UG_FLOAT32, &i64, 8, UG_INT64, 1);
     ck_assert_float_eq(fb, (float)i64);
     int8_t neg = -3;
     uint64_t u;
-    layout_cast_strided(&u, 8, UG_UINT64, &neg, 1, UG_INT8, 1);
+    rt_cast_strided(&u, 8, UG_UINT64, &neg, 1, UG_INT8, 1);
     ck_assert_uint_eq(u, UINT64_MAX - 2);
 }
 END_TEST

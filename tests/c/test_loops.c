@@ -18,7 +18,7 @@
 #include "layout/layout.h"
 #include "loops/gen.h"
 #include "loops/loops.h"
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 /* ---------------------------------------------------------------- allocations */
 
@@ -220,7 +220,7 @@ static ug_loop_fn build(kernel_typed *tk, const ug_dtype *dts)
 static const ug_dtype ints[] = {UG_INT8, UG_UINT8, UG_INT16, UG_UINT16, UG_INT32, UG_UINT32, UG_INT64, UG_UINT64};
 
 static int bits(ug_dtype dt) { return (int)ug_dtype_size(dt) * 8; }
-static bool sgn(ug_dtype dt) { return ug_dtype_kind(dt) == UG_KIND_INT; }
+static bool sgn(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_INT; }
 
 /* Wrap a 64-bit pattern to dt's width (sign- or zero-extended back). */
 static int64_t wrap(uint64_t x, ug_dtype dt)
@@ -392,7 +392,7 @@ START_TEST(compare_every_dtype)
     ug_dtype dt = (ug_dtype)(_i + 1); /* int8 .. float64 */
     int64_t vals[32];
     double fv[] = {0.0, -0.0, 1.0, -1.0, NAN, INFINITY, -INFINITY, 2.5};
-    bool fl = ug_dtype_kind(dt) == UG_KIND_FLOAT;
+    bool fl = base_dtype_kind(dt) == BASE_KIND_FLOAT;
     int nv = fl ? 8 : int_values(dt, vals);
     for (size_t o = 0; o < 6; o++) {
         kernel_node *c = nd(N_COMPARE, sty(UG_BOOL));
@@ -587,7 +587,7 @@ START_TEST(casts_every_pair)
                                 -200.5, 70000.2, 0x1p31, 0x1p32 + 5, -0.0, 0.0, 2147483647.5, -2147483648.9, 255.9};
     ug_dtype from = (ug_dtype)(_i / UG_NDTYPES), to = (ug_dtype)(_i % UG_NDTYPES);
     int64_t iv[32];
-    bool ff = ug_dtype_kind(from) == UG_KIND_FLOAT, tf = ug_dtype_kind(to) == UG_KIND_FLOAT;
+    bool ff = base_dtype_kind(from) == BASE_KIND_FLOAT, tf = base_dtype_kind(to) == BASE_KIND_FLOAT;
     int nv = ff ? (int)(sizeof fv / sizeof fv[0]) : from == UG_BOOL ? 2 : int_values(from, iv);
     if (from == UG_BOOL)
         iv[0] = 0, iv[1] = 1;
@@ -1208,7 +1208,7 @@ START_TEST(gufunc_dot)
             want += a[i][j] * b[j][i];
         ck_assert_msg(out[i] == want, "row %d: %g want %g", i, out[i], want);
     }
-    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+    ck_assert_int_eq(rt_take_error(NULL), 0);
 }
 END_TEST
 
@@ -1225,7 +1225,7 @@ START_TEST(gufunc_boundscheck)
     intptr_t dims[2] = {2, 2}, steps[5] = {16, 16, 8, 8, 8};
     fn(args, dims, steps, NULL);
     ug_error err;
-    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_int_eq(rt_take_error(&err), 1);
     ck_assert_int_eq(err.code, UG_EINDEX);
     ck_assert_msg(strstr(err.msg, "index 1 is out of bounds for axis 0 with size 1") && strstr(err.msg, "'out'"), "%s",
                   err.msg);
@@ -1651,7 +1651,7 @@ START_TEST(source_strided_many_operands_and_mixed_sizes)
 END_TEST
 
 /* A body that does not vectorise (int64 modulo): strided calls skip the
- * blocks and run the serial loop (LOOPS_RT_SERIAL_STRIDED); results over
+ * blocks and run the serial loop (RT_SERIAL_STRIDED); results over
  * stride patterns against C. */
 START_TEST(source_scalar_body_strided)
 {
@@ -1762,17 +1762,17 @@ START_TEST(source_gufunc_negative_index_and_boundscheck)
     char *args[3] = {(char *)a, (char *)k, (char *)out};
     intptr_t dims[2] = {2, 3}, steps[4] = {12, 8, 4, 4};
     fn(args, dims, steps, NULL);
-    ck_assert_int_eq(loops_rt_take_error(NULL), 0);
+    ck_assert_int_eq(rt_take_error(NULL), 0);
     ck_assert_int_eq(out[0], 3 + 2);
     ck_assert_int_eq(out[1], 6 + 4);
     k[1] = 3; /* out of range for n = 3 */
     fn(args, dims, steps, NULL);
     ug_error err;
-    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_int_eq(rt_take_error(&err), 1);
     ck_assert_msg(strstr(err.msg, "index 3 is out of bounds for axis 0 with size 3") && strstr(err.msg, "'a'"), "%s", err.msg);
     k[1] = -4;
     fn(args, dims, steps, NULL);
-    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_int_eq(rt_take_error(&err), 1);
     ck_assert_msg(strstr(err.msg, "index -4 is out of bounds"), "%s", err.msg);
 }
 END_TEST
@@ -1898,7 +1898,7 @@ START_TEST(source_boundscheck_in_helper)
     intptr_t dims[2] = {3, 4}, steps[4] = {0, 8, 8, 8};
     fn(args, dims, steps, NULL);
     ug_error err;
-    ck_assert_int_eq(loops_rt_take_error(&err), 1);
+    ck_assert_int_eq(rt_take_error(&err), 1);
     ck_assert_msg(strstr(err.msg, "index 5 is out of bounds for axis 0 with size 4"), "%s", err.msg);
     ck_assert(out[0] == 4.0 && out[1] == -1.0 && out[2] == 7.0);
 }
@@ -2078,7 +2078,7 @@ START_TEST(strided_decision_follows_work)
     ug_dtype F = UG_FLOAT64;
     kernel_node *x = param(0, sty(F)), *y = param(1, sty(F)), *z = param(2, sty(F));
     kernel_node *fma = bin(TK_PLUS, bin(TK_STAR, x, y, F), z, F);
-    ck_assert_int_eq(desc_flags_of(fma, 3), LOOPS_RT_SERIAL_STRIDED);
+    ck_assert_int_eq(desc_flags_of(fma, 3), RT_SERIAL_STRIDED);
     ck_assert_int_eq(desc_flags_of(bin(TK_SLASH, fma, fnum(3.0, F), F), 3), 0);
     kernel_node *sig = sigmoid_kernel(F)->kernel->body->kids[0]->a;
     ck_assert_int_eq(desc_flags_of(sig, 1), 0);

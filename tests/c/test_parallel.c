@@ -90,7 +90,7 @@ static void loop_check_d(char **args, const intptr_t *dims, const intptr_t *step
     for (intptr_t i = 0; i < dims[0]; i++) {
         double x = *(const double *)(args[0] + i * steps[0]);
         if (x < 0)
-            loops_rt_index_error("kern", "x", 0, (int64_t)-x, 10);
+            rt_index_error("kern", "x", 0, (int64_t)-x, 10);
         *(double *)(args[1] + i * steps[1]) = x;
     }
 }
@@ -593,7 +593,7 @@ static int run_check_loop(int n, const int *neg, int nneg, int nt, ug_error *err
         par_loop_fn(args, dims, steps, &pl);
     free(x);
     free(y);
-    return loops_rt_take_error(err);
+    return rt_take_error(err);
 }
 
 START_TEST(test_error_from_worker)
@@ -606,7 +606,7 @@ START_TEST(test_error_from_worker)
             ck_assert(run_check_loop(1000, negs[i], 2, nt, &par));
             ck_assert_str_eq(serial.msg, par.msg);
             ck_assert_int_eq(par.code, UG_EINDEX);
-            ck_assert(!loops_rt_take_error(NULL)); /* taken: nothing left */
+            ck_assert(!rt_take_error(NULL)); /* taken: nothing left */
         }
 }
 END_TEST
@@ -616,10 +616,10 @@ START_TEST(test_error_earlier_record_kept)
 {
     ug_error old = {.code = UG_EINDEX, .line = -1, .column = -1, .msg = "earlier"}, got;
     int neg[1] = {900};
-    loops_rt_put_error(&old);
+    rt_put_error(&old);
     ck_assert(run_check_loop(1000, neg, 1, 4, &got));
     ck_assert_str_eq(got.msg, "earlier");
-    ck_assert(!loops_rt_take_error(NULL));
+    ck_assert(!rt_take_error(NULL));
 }
 END_TEST
 
@@ -690,8 +690,8 @@ START_TEST(test_parse_threads)
     } t[] = {{"1", 1},   {"8", 8},   {" 3 ", 3}, {"4096", 4096}, {"4097", 0}, {"0", 0},   {"-2", 0},
              {"+2", 0},  {"", 0},    {"abc", 0}, {"4x", 0},      {"2.5", 0},  {"99999999999999999999999", 0}};
     for (int i = 0; i < (int)(sizeof t / sizeof t[0]); i++)
-        ck_assert_msg(par_parse_threads(t[i].text) == t[i].want, "'%s'", t[i].text);
-    ck_assert_int_eq(par_parse_threads(NULL), 0);
+        ck_assert_msg(base_parse_threads(t[i].text) == t[i].want, "'%s'", t[i].text);
+    ck_assert_int_eq(base_parse_threads(NULL), 0);
 }
 END_TEST
 
@@ -704,7 +704,7 @@ START_TEST(test_threads_precedence)
     ck_assert_int_eq(par_threads(0), 3);
     ck_assert_int_eq(par_threads(-1), 3);
     ck_assert_int_eq(par_threads(7), 7);
-    ck_assert_int_eq(par_threads(100000), PAR_MAX_THREADS);
+    ck_assert_int_eq(par_threads(100000), UG_MAX_THREADS);
     unsetenv("UFUNCGEN_NUM_THREADS");
 }
 END_TEST

@@ -10,31 +10,31 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 static const struct {
     const char *name;
     size_t size;
-    ug_kind kind;
+    base_kind kind;
     char code;
 } info[UG_NDTYPES] = {
-    [UG_BOOL] = {"bool", 1, UG_KIND_BOOL, '?'},      [UG_INT8] = {"int8", 1, UG_KIND_INT, 'b'},
-    [UG_UINT8] = {"uint8", 1, UG_KIND_UINT, 'B'},    [UG_INT16] = {"int16", 2, UG_KIND_INT, 'h'},
-    [UG_UINT16] = {"uint16", 2, UG_KIND_UINT, 'H'},  [UG_INT32] = {"int32", 4, UG_KIND_INT, 'i'},
-    [UG_UINT32] = {"uint32", 4, UG_KIND_UINT, 'I'},  [UG_INT64] = {"int64", 8, UG_KIND_INT, 'q'},
-    [UG_UINT64] = {"uint64", 8, UG_KIND_UINT, 'Q'},  [UG_FLOAT32] = {"float32", 4, UG_KIND_FLOAT, 'f'},
-    [UG_FLOAT64] = {"float64", 8, UG_KIND_FLOAT, 'd'},
+    [UG_BOOL] = {"bool", 1, BASE_KIND_BOOL, '?'},      [UG_INT8] = {"int8", 1, BASE_KIND_INT, 'b'},
+    [UG_UINT8] = {"uint8", 1, BASE_KIND_UINT, 'B'},    [UG_INT16] = {"int16", 2, BASE_KIND_INT, 'h'},
+    [UG_UINT16] = {"uint16", 2, BASE_KIND_UINT, 'H'},  [UG_INT32] = {"int32", 4, BASE_KIND_INT, 'i'},
+    [UG_UINT32] = {"uint32", 4, BASE_KIND_UINT, 'I'},  [UG_INT64] = {"int64", 8, BASE_KIND_INT, 'q'},
+    [UG_UINT64] = {"uint64", 8, BASE_KIND_UINT, 'Q'},  [UG_FLOAT32] = {"float32", 4, BASE_KIND_FLOAT, 'f'},
+    [UG_FLOAT64] = {"float64", 8, BASE_KIND_FLOAT, 'd'},
 };
 
-bool ug_dtype_valid(int t) { return t >= 0 && t < UG_NDTYPES; }
+bool base_dtype_valid(int t) { return t >= 0 && t < UG_NDTYPES; }
 
-UG_API const char *ug_dtype_name(ug_dtype t) { return ug_dtype_valid(t) ? info[t].name : "invalid"; }
+UG_API const char *ug_dtype_name(ug_dtype t) { return base_dtype_valid(t) ? info[t].name : "invalid"; }
 
-UG_API size_t ug_dtype_size(ug_dtype t) { return ug_dtype_valid(t) ? info[t].size : 0; }
+UG_API size_t ug_dtype_size(ug_dtype t) { return base_dtype_valid(t) ? info[t].size : 0; }
 
-ug_kind ug_dtype_kind(ug_dtype t) { return ug_dtype_valid(t) ? info[t].kind : UG_KIND_BOOL; }
+base_kind base_dtype_kind(ug_dtype t) { return base_dtype_valid(t) ? info[t].kind : BASE_KIND_BOOL; }
 
-char ug_dtype_char(ug_dtype t) { return ug_dtype_valid(t) ? info[t].code : '?'; }
+char base_dtype_char(ug_dtype t) { return base_dtype_valid(t) ? info[t].code : '?'; }
 
 /* Spellings other than the canonical names: Numba short names, NumPy type
  * codes and C-ish aliases. Case-sensitive, as NumPy's are ('b' is int8, 'B' uint8). */
@@ -92,25 +92,25 @@ static ug_dtype int_of_bits(int b, bool sign)
 
 UG_API ug_dtype ug_promote(ug_dtype a, ug_dtype b)
 {
-    if (!ug_dtype_valid(a) || !ug_dtype_valid(b))
+    if (!base_dtype_valid(a) || !base_dtype_valid(b))
         return UG_DTYPE_NONE;
     if (a == b)
         return a;
-    ug_kind ka = info[a].kind, kb = info[b].kind;
-    if (ka == UG_KIND_BOOL)
+    base_kind ka = info[a].kind, kb = info[b].kind;
+    if (ka == BASE_KIND_BOOL)
         return b;
-    if (kb == UG_KIND_BOOL)
+    if (kb == BASE_KIND_BOOL)
         return a;
-    if (ka == UG_KIND_FLOAT || kb == UG_KIND_FLOAT) {
-        if (ka == UG_KIND_FLOAT && kb == UG_KIND_FLOAT)
+    if (ka == BASE_KIND_FLOAT || kb == BASE_KIND_FLOAT) {
+        if (ka == BASE_KIND_FLOAT && kb == BASE_KIND_FLOAT)
             return bits(a) > bits(b) ? a : b;
-        ug_dtype f = ka == UG_KIND_FLOAT ? a : b, i = ka == UG_KIND_FLOAT ? b : a;
+        ug_dtype f = ka == BASE_KIND_FLOAT ? a : b, i = ka == BASE_KIND_FLOAT ? b : a;
         /* float32 holds 8- and 16-bit integers exactly; wider ones need float64. */
         return (f == UG_FLOAT32 && bits(i) <= 16) ? UG_FLOAT32 : UG_FLOAT64;
     }
     if (ka == kb)
         return bits(a) > bits(b) ? a : b;
-    ug_dtype s = ka == UG_KIND_INT ? a : b, u = ka == UG_KIND_INT ? b : a;
+    ug_dtype s = ka == BASE_KIND_INT ? a : b, u = ka == BASE_KIND_INT ? b : a;
     if (bits(s) > bits(u))
         return s;
     return bits(u) == 64 ? UG_FLOAT64 : int_of_bits(bits(u) * 2, true);
@@ -118,16 +118,16 @@ UG_API ug_dtype ug_promote(ug_dtype a, ug_dtype b)
 
 UG_API int ug_can_cast_safe(ug_dtype from, ug_dtype to)
 {
-    if (!ug_dtype_valid(from) || !ug_dtype_valid(to))
+    if (!base_dtype_valid(from) || !base_dtype_valid(to))
         return 0;
     return ug_promote(from, to) == to;
 }
 
 UG_API int ug_can_cast_same_kind(ug_dtype from, ug_dtype to)
 {
-    if (!ug_dtype_valid(from) || !ug_dtype_valid(to))
+    if (!base_dtype_valid(from) || !base_dtype_valid(to))
         return 0;
     /* NumPy's kind order b < u < i < f: a cast within or up the order is same_kind. */
-    static const int rank[] = {[UG_KIND_BOOL] = 0, [UG_KIND_UINT] = 1, [UG_KIND_INT] = 2, [UG_KIND_FLOAT] = 3};
+    static const int rank[] = {[BASE_KIND_BOOL] = 0, [BASE_KIND_UINT] = 1, [BASE_KIND_INT] = 2, [BASE_KIND_FLOAT] = 3};
     return ug_can_cast_safe(from, to) || rank[info[from].kind] <= rank[info[to].kind];
 }

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loops/loops.h"
+#include "runtime/runtime.h"
 
 /* a < b in NumPy's sort order (NaN last). */
 #define LT_INT(a, b) ((a) < (b))
@@ -343,7 +343,7 @@ static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
 #define OP_ARGSORT(N, p, s, n, ix, tmp) N##_argsort(p, s, n, ix, tmp)
 #define OP_UNIQUE(N, v, n, out) (*(out) = N##_unique((void *)(v), n))
 
-void loops_rt_sort(void *v, int64_t n, int32_t dt) { DISPATCH(dt, OP_SORT, v, n) }
+void rt_sort(void *v, int64_t n, int32_t dt) { DISPATCH(dt, OP_SORT, v, n) }
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -351,18 +351,18 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void loops_rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk)
+void rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk)
 {
     qsort(kth, (size_t)nk, sizeof *kth, cmp_i64); /* kth is the caller's scratch copy */
     DISPATCH(dt, OP_PART, v, n, kth, nk)
 }
 
-void loops_rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp)
+void rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp)
 {
     DISPATCH(dt, OP_ARGSORT, (const char *)p, stride, n, ix, tmp)
 }
 
-int64_t loops_rt_unique(void *v, int64_t n, int32_t dt)
+int64_t rt_unique(void *v, int64_t n, int32_t dt)
 {
     int64_t m = n;
     DISPATCH(dt, OP_UNIQUE, v, n, &m)

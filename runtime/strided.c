@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "loops/loops.h"
+#include "runtime/runtime.h"
 
 #define LOOPS_BLOCK 256
 #define LOOPS_BLOCK_BYTES 16384 /* stack buffers of one call, all operands */
@@ -47,7 +47,7 @@ static void copy_elems(char *dst, intptr_t ds, const char *src, intptr_t ss, int
  * pointer, step and size: in place). NumPy's accumulate calls binary loops
  * with args[0] one element behind args[2]: such a call carries a dependency
  * through memory and must run element after element. */
-static int no_partial_overlap(char **args, int64_t n, const intptr_t *steps, const loops_rt_desc *d, int k)
+static int no_partial_overlap(char **args, int64_t n, const intptr_t *steps, const rt_desc *d, int k)
 {
     int o = d->nin;
     if (args[k] == args[o] && steps[k] == steps[o] && d->esize[k] == d->esize[o])
@@ -63,7 +63,7 @@ static int no_partial_overlap(char **args, int64_t n, const intptr_t *steps, con
     return hi[0] <= lo[1] || hi[1] <= lo[0];
 }
 
-int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_rt_desc *d)
+int rt_strided(char **args, int64_t n, const intptr_t *steps, const rt_desc *d)
 {
     int nin = d->nin, nops = d->nops, o = d->nin;
     if (n <= 0)
@@ -71,7 +71,7 @@ int loops_rt_strided(char **args, int64_t n, const intptr_t *steps, const loops_
     /* NumPy's reduce (the output is also an input), or a body that did not
      * vectorise or is cheap (blocks would only add copies): the caller's
      * serial loop */
-    if (steps[o] == 0 || (d->flags & LOOPS_RT_SERIAL_STRIDED))
+    if (steps[o] == 0 || (d->flags & RT_SERIAL_STRIDED))
         return 0;
     int unit = 1;
     for (int k = 0; k < nin; k++)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 static const char *const status_names[] = {
     "UG_OK", "UG_ENOMEM", "UG_EINVAL", "UG_ESYNTAX", "UG_ENAME", "UG_ETYPE", "UG_ESIGNATURE", "UG_ELAYOUT",
@@ -28,7 +28,7 @@ UG_API const char *ug_status_name(ug_status s)
 
 /* The length of the UTF-8 sequence starting at s: 1..4 for a well-formed
  * one, 0 at the end, -1 for a byte that starts no well-formed sequence. */
-int ug_utf8_len(const char *s)
+int base_utf8_len(const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
     if (!u[0])
@@ -48,7 +48,7 @@ int ug_utf8_len(const char *s)
     return n;
 }
 
-int ug_utf8_column(const char *s, int bytecol)
+int base_utf8_column(const char *s, int bytecol)
 {
     int col = 1;
     for (int i = 0; i + 1 < bytecol && s[i]; i++)
@@ -56,9 +56,9 @@ int ug_utf8_column(const char *s, int bytecol)
     return col;
 }
 
-size_t ug_utf8_quote(char *buf, size_t n, const char *s)
+size_t base_utf8_quote(char *buf, size_t n, const char *s)
 {
-    int len = ug_utf8_len(s);
+    int len = base_utf8_len(s);
     if (len == 0)
         return (size_t)snprintf(buf, n, "the end");
     if (len < 0 || (unsigned char)*s < 0x20 || *s == 0x7f)
@@ -66,10 +66,10 @@ size_t ug_utf8_quote(char *buf, size_t n, const char *s)
     return (size_t)snprintf(buf, n, "'%.*s'", len, s);
 }
 
-void ug_err_utf8_fix(char *msg)
+void base_utf8_fix(char *msg)
 {
     for (char *p = msg; *p;) {
-        int len = ug_utf8_len(p);
+        int len = base_utf8_len(p);
         if (len > 0) {
             p += len;
             continue;
@@ -90,7 +90,7 @@ void ug_err_utf8_fix(char *msg)
     }
 }
 
-void ug_err_clear(ug_error *err)
+void base_err_clear(ug_error *err)
 {
     if (!err)
         return;
@@ -100,32 +100,32 @@ void ug_err_clear(ug_error *err)
     err->msg[0] = 0;
 }
 
-ug_status ug_err_set(ug_error *err, ug_status code, const char *fmt, ...)
+ug_status base_err_set(ug_error *err, ug_status code, const char *fmt, ...)
 {
     if (!err)
         return code;
-    ug_err_clear(err);
+    base_err_clear(err);
     err->code = code;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    ug_err_utf8_fix(err->msg);
+    base_utf8_fix(err->msg);
     return code;
 }
 
-ug_status ug_err_at_string(ug_error *err, ug_status code, const char *what, const char *text, int col,
+ug_status base_err_at(ug_error *err, ug_status code, const char *what, const char *text, int col,
                            const char *fmt, ...)
 {
     if (!err)
         return code;
-    ug_err_clear(err);
+    base_err_clear(err);
     err->code = code;
     int bytecol = col;
-    err->column = col = ug_utf8_column(text, bytecol);
+    err->column = col = base_utf8_column(text, bytecol);
     size_t n = (size_t)snprintf(err->msg, sizeof err->msg, "%s '%s', column %d: ", what, text, col);
     if (n >= sizeof err->msg) {
-        ug_err_utf8_fix(err->msg);
+        base_utf8_fix(err->msg);
         return code;
     }
     va_list ap;
@@ -142,6 +142,6 @@ ug_status ug_err_at_string(ug_error *err, ug_status code, const char *what, cons
         err->msg[n++] = '^';
         err->msg[n] = 0;
     }
-    ug_err_utf8_fix(err->msg);
+    base_utf8_fix(err->msg);
     return code;
 }

@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loops/loops.h"
-#include "parallel/parallel.h"
-#include "ufuncgen/internal.h"
+#include "base/base.h"
+#include "runtime/runtime.h"
 
 static _Thread_local ug_error rt_err;
 static _Thread_local int rt_has_err;
@@ -34,21 +33,21 @@ static void record(void)
     atomic_fetch_add_explicit(&rt_pending, 1, memory_order_relaxed);
 }
 
-void loops_rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size)
+void rt_index_error(const char *kname, const char *argname, int32_t axis, int64_t index, int64_t size)
 {
     if (rt_has_err)
         return;
     record();
-    ug_err_set(&rt_err, UG_EINDEX, "kernel '%s': index %lld is out of bounds for axis %d with size %lld of argument '%s'",
+    base_err_set(&rt_err, UG_EINDEX, "kernel '%s': index %lld is out of bounds for axis %d with size %lld of argument '%s'",
                kname ? kname : "?", (long long)index, (int)axis, (long long)size, argname ? argname : "?");
 }
 
-void loops_rt_raise(const char *cls, const char *msg, const char *kname, int32_t line)
+void rt_raise(const char *cls, const char *msg, const char *kname, int32_t line)
 {
     if (rt_has_err)
         return;
     record();
-    ug_err_set(&rt_err, UG_ERAISE, "%s: %s%s(kernel '%s', line %d)", cls, msg ? msg : "", msg && *msg ? " " : "",
+    base_err_set(&rt_err, UG_ERAISE, "%s: %s%s(kernel '%s', line %d)", cls, msg ? msg : "", msg && *msg ? " " : "",
                kname ? kname : "?", (int)line);
 }
 
@@ -66,20 +65,20 @@ typedef struct rt_block {
 #define RT_CACHE_MAX ((size_t)4 << 20) /* larger blocks go back to the system (their fill costs more than malloc) */
 static _Thread_local rt_block *rt_cache[RT_CACHE];
 
-void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line)
+void *rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, const char *kname, int32_t line)
 {
     uint64_t n = 1;
     bool big = false;
     for (int d = 0; d < ndim; d++) {
         if (dims[d] < 0) {
-            loops_rt_raise("ValueError", "negative dimensions are not allowed", kname, line);
+            rt_raise("ValueError", "negative dimensions are not allowed", kname, line);
             return NULL;
         }
         big |= __builtin_mul_overflow(n, (uint64_t)dims[d], &n);
     }
     big |= __builtin_mul_overflow(n, (uint64_t)esize, &n) || n > ((uint64_t)1 << 62);
     if (big) {
-        loops_rt_raise("MemoryError", "array is too big for a local array", kname, line);
+        rt_raise("MemoryError", "array is too big for a local array", kname, line);
         return NULL;
     }
     size_t bytes = n ? (size_t)n : 1;
@@ -95,7 +94,7 @@ void *loops_rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t es
         if (!b) {
             char m[96];
             snprintf(m, sizeof m, "cannot allocate %llu bytes for a local array", (unsigned long long)bytes);
-            loops_rt_raise("MemoryError", m, kname, line);
+            rt_raise("MemoryError", m, kname, line);
             return NULL;
         }
         b->cap = bytes;
@@ -125,7 +124,7 @@ static void cache_put(rt_block *b)
     rt_cache[slot] = b;
 }
 
-void loops_rt_free_frame(void **frame)
+void rt_free_frame(void **frame)
 {
     for (rt_block *b = *frame, *next; b; b = next) {
         next = b->next;
@@ -134,7 +133,7 @@ void loops_rt_free_frame(void **frame)
     *frame = NULL;
 }
 
-void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line)
+void rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line)
 {
     char a[256] = "", b[256] = "";
     for (int d = 0; d < sn; d++)
@@ -146,7 +145,7 @@ void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, con
     if (rt_has_err)
         return;
     record();
-    ug_err_set(&rt_err, UG_ERAISE, "ValueError: %s (kernel '%s', line %d)", m, kname ? kname : "?", (int)line);
+    base_err_set(&rt_err, UG_ERAISE, "ValueError: %s (kernel '%s', line %d)", m, kname ? kname : "?", (int)line);
 }
 
 /* ---- print() ---- */
@@ -165,7 +164,7 @@ static void line_add(const char *s)
     rt_len += n;
 }
 
-void loops_rt_print_str(const char *s) { line_add(s ? s : ""); }
+void rt_print_str(const char *s) { line_add(s ? s : ""); }
 
 /* The shortest decimal that reads back as v (Python's repr of a float). */
 static void shortest(char *buf, size_t n, double v, bool single)
@@ -184,7 +183,7 @@ static void shortest(char *buf, size_t n, double v, bool single)
         strncat(buf, ".0", n - strlen(buf) - 1);
 }
 
-void loops_rt_print_num(int64_t bits, int32_t code)
+void rt_print_num(int64_t bits, int32_t code)
 {
     char buf[64];
     double d;
@@ -199,7 +198,7 @@ void loops_rt_print_num(int64_t bits, int32_t code)
     line_add(buf);
 }
 
-void loops_rt_print_end(void)
+void rt_print_end(void)
 {
     rt_line[rt_len++] = '\n';
     pthread_mutex_lock(&rt_print_mu);
@@ -209,11 +208,9 @@ void loops_rt_print_end(void)
     rt_len = 0;
 }
 
-int64_t loops_rt_thread_id(void) { return par_thread_id(); }
+void rt_fpe(int32_t flags) { feraiseexcept(flags); }
 
-void loops_rt_fpe(int32_t flags) { feraiseexcept(flags); }
-
-int loops_rt_take_error(ug_error *err)
+int rt_take_error(ug_error *err)
 {
     if (!atomic_load_explicit(&rt_pending, memory_order_relaxed) || !rt_has_err)
         return 0;
@@ -224,7 +221,7 @@ int loops_rt_take_error(ug_error *err)
     return 1;
 }
 
-void loops_rt_put_error(const ug_error *err)
+void rt_put_error(const ug_error *err)
 {
     if (rt_has_err || !err)
         return;
@@ -232,12 +229,12 @@ void loops_rt_put_error(const ug_error *err)
     record();
 }
 
-UG_API int ug_take_loop_error(ug_error *err) { return loops_rt_take_error(err); }
+UG_API int ug_take_loop_error(ug_error *err) { return rt_take_error(err); }
 
 static _Thread_local const char *rt_warning;
 static atomic_int rt_warnings; /* threads holding one: the common case skips the TLS access */
 
-void loops_rt_warn(const char *msg)
+void rt_warn(const char *msg)
 {
     if (rt_warning)
         return;
@@ -245,7 +242,7 @@ void loops_rt_warn(const char *msg)
     atomic_fetch_add_explicit(&rt_warnings, 1, memory_order_relaxed);
 }
 
-int loops_rt_take_warning(const char **msg)
+int rt_take_warning(const char **msg)
 {
     if (!atomic_load_explicit(&rt_warnings, memory_order_relaxed) || !rt_warning)
         return 0;
@@ -256,4 +253,4 @@ int loops_rt_take_warning(const char **msg)
     return 1;
 }
 
-UG_API int ug_take_loop_warning(const char **msg) { return loops_rt_take_warning(msg); }
+UG_API int ug_take_loop_warning(const char **msg) { return rt_take_warning(msg); }

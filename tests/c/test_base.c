@@ -1,12 +1,12 @@
-/* test_ufuncgen_base.c — dtype rules and signature strings (ufuncgen/dtype.c,
- * ufuncgen/signature.c, ufuncgen/error.c). The promotion/casting table was
+/* test_base.c — dtype rules, signature strings and the UFUNCGEN_* reader
+ * (base/dtype.c, base/signature.c, base/error.c, base/env.c). The promotion/casting table was
  * produced by NumPy 2 (np.promote_types, np.can_cast) and is the oracle. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 static const struct {
     ug_dtype promoted;
@@ -64,10 +64,10 @@ START_TEST(dtype_names)
 END_TEST
 
 /* Parse and finish; return the canonical text or the error. */
-static ug_status sig(const char *s, bool gufunc, int nin, int nout, ug_sig *out, ug_error *err)
+static ug_status sig(const char *s, bool gufunc, int nin, int nout, base_sig *out, ug_error *err)
 {
-    ug_status st = ug_sig_parse(s, out, err);
-    return st ? st : ug_sig_finish(out, s, gufunc, nin, nout, err);
+    ug_status st = base_sig_parse(s, out, err);
+    return st ? st : base_sig_finish(out, s, gufunc, nin, nout, err);
 }
 
 START_TEST(signature_spellings)
@@ -97,13 +97,13 @@ START_TEST(signature_spellings)
         {"np.float64(np.float64)", false, 1, 1, "d->d"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-        ug_sig s;
+        base_sig s;
         ug_error err;
         ug_status st = sig(ok[i].s, ok[i].gufunc, ok[i].nin, ok[i].nout, &s, &err);
         ck_assert_msg(st == UG_OK, "'%s': %s", ok[i].s, err.msg);
         ck_assert_str_eq(s.text, ok[i].text);
     }
-    ug_sig s;
+    base_sig s;
     ug_error err;
     ck_assert_int_eq(sig("void(float64[:,:], float64[:])", true, 1, 1, &s, &err), UG_OK);
     ck_assert_int_eq(s.ndim[0], 2);
@@ -140,7 +140,7 @@ START_TEST(signature_errors)
         {"()", false, 1, 1, 1, "at least one argument"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ug_sig s;
+        base_sig s;
         ug_error err;
         ug_status st = sig(bad[i].s, bad[i].gufunc, bad[i].nin, bad[i].nout, &s, &err);
         ck_assert_msg(st == UG_ESIGNATURE, "'%s' gave %s", bad[i].s, ug_status_name(st));
@@ -155,7 +155,7 @@ END_TEST
 START_TEST(error_caret)
 {
     ug_error err;
-    ug_err_at_string(&err, UG_ELAYOUT, "layout", "(n),(n->()", 7, "expected ')'");
+    base_err_at(&err, UG_ELAYOUT, "layout", "(n),(n->()", 7, "expected ')'");
     ck_assert_str_eq(err.msg, "layout '(n),(n->()', column 7: expected ')'\n    (n),(n->()\n          ^");
     ck_assert_int_eq(err.code, UG_ELAYOUT);
     ck_assert_int_eq(err.line, -1);
@@ -168,7 +168,7 @@ END_TEST
 static bool valid_utf8(const char *s)
 {
     for (int n; *s; s += n)
-        if ((n = ug_utf8_len(s)) <= 0)
+        if ((n = base_utf8_len(s)) <= 0)
             return false;
     return true;
 }
@@ -177,23 +177,23 @@ static bool valid_utf8(const char *s)
  * quoted one byte of 'é' and Python raised UnicodeDecodeError. */
 START_TEST(error_messages_utf8)
 {
-    ck_assert_int_eq(ug_utf8_len("a"), 1);
-    ck_assert_int_eq(ug_utf8_len("\xC3\xA9"), 2);
-    ck_assert_int_eq(ug_utf8_len("\xE2\x82\xAC"), 3);
-    ck_assert_int_eq(ug_utf8_len("\xF0\x9F\x98\x80"), 4);
-    ck_assert_int_eq(ug_utf8_len(""), 0);
+    ck_assert_int_eq(base_utf8_len("a"), 1);
+    ck_assert_int_eq(base_utf8_len("\xC3\xA9"), 2);
+    ck_assert_int_eq(base_utf8_len("\xE2\x82\xAC"), 3);
+    ck_assert_int_eq(base_utf8_len("\xF0\x9F\x98\x80"), 4);
+    ck_assert_int_eq(base_utf8_len(""), 0);
     static const char *const bad[] = {"\xC3", "\xC3(", "\x80", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
-        ck_assert_int_eq(ug_utf8_len(bad[k]), -1);
-    ug_sig sig;
+        ck_assert_int_eq(base_utf8_len(bad[k]), -1);
+    base_sig sig;
     ug_error err;
-    ck_assert_int_eq(ug_sig_parse("d->\xC3\xA9", &sig, &err), UG_ESIGNATURE);
+    ck_assert_int_eq(base_sig_parse("d->\xC3\xA9", &sig, &err), UG_ESIGNATURE);
     ck_assert_msg(strstr(err.msg, "unknown type code '\xC3\xA9'") && valid_utf8(err.msg), "%s", err.msg);
     ck_assert_int_eq(err.column, 4);
     /* columns and carets count code points: the second 'é' is column 2 */
-    ck_assert_int_eq(ug_sig_parse("\xC3\xA9\xC3\xA9->d", &sig, &err), UG_ESIGNATURE);
+    ck_assert_int_eq(base_sig_parse("\xC3\xA9\xC3\xA9->d", &sig, &err), UG_ESIGNATURE);
     ck_assert_msg(valid_utf8(err.msg), "%s", err.msg);
-    ug_err_at_string(&err, UG_ELAYOUT, "layout", "(\xC3\xA9\xC3\xA9,n", 4, "x");
+    base_err_at(&err, UG_ELAYOUT, "layout", "(\xC3\xA9\xC3\xA9,n", 4, "x");
     ck_assert_int_eq(err.column, 3);
     ck_assert_msg(strstr(err.msg, "\n      ^"), "caret: %s", err.msg);
     /* every cut of a long message of 2- to 4-byte characters stays valid */
@@ -205,21 +205,21 @@ START_TEST(error_messages_utf8)
         while (n + 4 < sizeof text)
             n += (size_t)snprintf(text + n, sizeof text - n, "%s", n % 3 ? "\xC3\xA9" : "\xF0\x9F\x98\x80");
         text[n] = 0;
-        ug_sig_parse(text, &sig, &err);
+        base_sig_parse(text, &sig, &err);
         ck_assert_msg(valid_utf8(err.msg), "shift %d: a cut character", shift);
-        ug_err_set(&err, UG_EINVAL, "x%.*s", shift, text + 1000);
-        ck_assert_msg(valid_utf8(err.msg), "shift %d: ug_err_set", shift);
-        ug_err_at_string(&err, UG_ELAYOUT, "layout", text, 100 + shift, "at");
-        ck_assert_msg(valid_utf8(err.msg), "shift %d: ug_err_at_string", shift);
+        base_err_set(&err, UG_EINVAL, "x%.*s", shift, text + 1000);
+        ck_assert_msg(valid_utf8(err.msg), "shift %d: base_err_set", shift);
+        base_err_at(&err, UG_ELAYOUT, "layout", text, 100 + shift, "at");
+        ck_assert_msg(valid_utf8(err.msg), "shift %d: base_err_at", shift);
     }
-    ug_err_set(&err, UG_EINVAL, "stray \xC3( and \xFF bytes");
+    base_err_set(&err, UG_EINVAL, "stray \xC3( and \xFF bytes");
     ck_assert_str_eq(err.msg, "stray ?( and ? bytes");
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ufuncgen_base");
+    Suite *s = suite_create("base");
     TCase *tc = tcase_create("base");
     tcase_add_test(tc, promotion_matches_numpy);
     tcase_add_test(tc, dtype_names);

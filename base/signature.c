@@ -7,7 +7,7 @@
  * Parsing yields the argument dtypes (inputs then outputs) and, for the
  * bracket forms, each argument's number of array dimensions; whether the
  * outputs are known depends on the spelling ("void(...)" leaves the split to
- * the layout). ug_sig_finish then checks the counts against the kernel and
+ * the layout). base_sig_finish then checks the counts against the kernel and
  * the layout and writes the canonical NumPy form used as the cache key.
  * Every error points at the offending column with a caret.
  */
@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ufuncgen/internal.h"
+#include "base/base.h"
 
 typedef struct sigparser {
     const char *s; /* the whole string, for error carets */
     const char *p; /* current position */
-    ug_sig *sig;
+    base_sig *sig;
     ug_error *err;
 } sigparser;
 
@@ -28,7 +28,7 @@ static int col_of(const sigparser *ps, const char *at) { return (int)(at - ps->s
 
 static ug_status fail_at(sigparser *ps, const char *at, const char *msg)
 {
-    return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, at), "%s", msg);
+    return base_err_at(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, at), "%s", msg);
 }
 
 static void skip_ws(sigparser *ps)
@@ -87,8 +87,8 @@ static ug_status parse_dims(sigparser *ps, int *ndim)
             return UG_OK;
         }
         if (!*ps->p)
-            return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
-                                    "']' expected (to close '[' at column %d)", ug_utf8_column(ps->s, col_of(ps, open)));
+            return base_err_at(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
+                                    "']' expected (to close '[' at column %d)", base_utf8_column(ps->s, col_of(ps, open)));
         return fail_at(ps, ps->p, "expected ',' or ']' in array dimensions");
     }
 }
@@ -108,7 +108,7 @@ static ug_status parse_type(sigparser *ps, ug_dtype *t, int *ndim, bool allow_vo
     }
     *t = ug_dtype_from_name(word);
     if (*t == UG_DTYPE_NONE)
-        return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, at),
+        return base_err_at(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, at),
                                 "unknown dtype '%s' (expected bool, int8..int64, uint8..uint64, float32, float64 "
                                 "or a short form such as f8)",
                                 word);
@@ -151,8 +151,8 @@ static ug_status parse_numba(sigparser *ps)
                 return fail_at(ps, ps->p, "expected a dtype name after ','");
         } else if (*ps->p != ')') {
             if (!*ps->p)
-                return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
-                                        "')' expected (to close '(' at column %d)", ug_utf8_column(ps->s, col_of(ps, open)));
+                return base_err_at(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
+                                        "')' expected (to close '(' at column %d)", base_utf8_column(ps->s, col_of(ps, open)));
             return fail_at(ps, ps->p, "expected ',' or ')'");
         }
     }
@@ -198,8 +198,8 @@ static ug_status parse_side(sigparser *ps, const char *end)
             ug_dtype c = ug_dtype_from_name(code);
             if (c == UG_DTYPE_NONE || !(isalpha((unsigned char)code[0]) || code[0] == '?')) {
                 char shown[16]; /* the whole character: 'é', not its first byte */
-                ug_utf8_quote(shown, sizeof shown, ps->p);
-                return ug_err_at_string(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
+                base_utf8_quote(shown, sizeof shown, ps->p);
+                return base_err_at(ps->err, UG_ESIGNATURE, "signature", ps->s, col_of(ps, ps->p),
                                         "unknown type code %s (NumPy codes: ? b B h H i I l L q Q f d)", shown);
             }
             if ((st = add_arg(ps, ps->p, c, 0)))
@@ -239,14 +239,14 @@ static ug_status parse_numpy(sigparser *ps, const char *arrow)
     return UG_OK;
 }
 
-ug_status ug_sig_parse(const char *s, ug_sig *out, ug_error *err)
+ug_status base_sig_parse(const char *s, base_sig *out, ug_error *err)
 {
     memset(out, 0, sizeof *out);
     out->nout = -1;
     if (!s)
-        return ug_err_set(err, UG_EINVAL, "signature is NULL");
+        return base_err_set(err, UG_EINVAL, "signature is NULL");
     if (strlen(s) > 4096)
-        return ug_err_set(err, UG_ESIGNATURE, "signature is longer than 4096 characters");
+        return base_err_set(err, UG_ESIGNATURE, "signature is longer than 4096 characters");
     sigparser ps = {s, s, out, err};
     const char *arrow = strstr(s, "->");
     ug_status st = arrow ? parse_numpy(&ps, arrow) : parse_numba(&ps);
@@ -257,7 +257,7 @@ ug_status ug_sig_parse(const char *s, ug_sig *out, ug_error *err)
     return UG_OK;
 }
 
-static void write_text(ug_sig *sig)
+static void write_text(base_sig *sig)
 {
     size_t n = 0;
     int total = sig->nin + sig->nout;
@@ -265,34 +265,34 @@ static void write_text(ug_sig *sig)
         if (k == sig->nin)
             n += (size_t)snprintf(sig->text + n, sizeof sig->text - n, "->");
         if (n + 2 < sizeof sig->text)
-            sig->text[n++] = ug_dtype_char(sig->types[k]);
+            sig->text[n++] = base_dtype_char(sig->types[k]);
     }
     sig->text[n < sizeof sig->text ? n : sizeof sig->text - 1] = 0;
 }
 
-ug_status ug_sig_finish(ug_sig *sig, const char *s, bool gufunc, int nin, int nout, ug_error *err)
+ug_status base_sig_finish(base_sig *sig, const char *s, bool gufunc, int nin, int nout, ug_error *err)
 {
     int total = sig->nin + (sig->nout > 0 ? sig->nout : 0);
     if (!gufunc) {
         if (sig->nout < 0)
-            return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+            return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                     "a vectorize signature names its output type, e.g. 'float64(float64)' or 'd->d'");
         for (int k = 0; k < total; k++)
             if (sig->ndim[k])
-                return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+                return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                         "argument %d is an array; vectorize kernels take scalars (use guvectorize "
                                         "for arrays)",
                                         k + 1);
     } else if (sig->nout < 0) {
         if (total != nin + nout)
-            return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+            return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                     "the layout has %d inputs and %d outputs (%d arguments) but the signature has %d",
                                     nin, nout, nin + nout, total);
         sig->nin = nin;
         sig->nout = nout;
     }
     if (sig->nin != nin || sig->nout != nout)
-        return ug_err_at_string(err, UG_ESIGNATURE, "signature", s, 1,
+        return base_err_at(err, UG_ESIGNATURE, "signature", s, 1,
                                 "expected %d input%s and %d output%s, the signature has %d and %d", nin,
                                 nin == 1 ? "" : "s", nout, nout == 1 ? "" : "s", sig->nin, sig->nout);
     write_text(sig);
