@@ -165,24 +165,34 @@ static ug_status check_ndim(exec *x, int k)
     return UG_OK;
 }
 
-static ug_status check_operand(exec *x, int k)
+ug_status layout_check_operand(const ug_operand *op, int k, int nin, const char *name, ug_error *err)
 {
-    const ug_operand *op = &x->ops[k];
-    bool alloc = k >= x->sig->nin && (op->flags & UG_OPERAND_ALLOCATE);
-    if (alloc)
+    const char *kind = k < nin ? "input" : "output";
+    int idx = k < nin ? k : k - nin;
+    if (k >= nin && (op->flags & UG_OPERAND_ALLOCATE)) {
+        if (op->dtype != UG_DTYPE_NONE && !base_dtype_valid(op->dtype))
+            return base_err_set(err, UG_EDTYPE, "%s: output %d has an invalid dtype (%d)", name, idx, (int)op->dtype);
         return UG_OK;
+    }
     if (op->ndim < 0 || op->ndim > UG_MAXDIMS)
-        return base_err_set(x->err, UG_EINVAL, "%s: %s %d has ndim %d (must be 0..%d)", x->name, opkind(x, k),
-                          opnum(x, k), op->ndim, UG_MAXDIMS);
+        return base_err_set(err, UG_EINVAL, "%s: %s %d has ndim %d (must be 0..%d)", name, kind, idx, op->ndim,
+                            UG_MAXDIMS);
     if (!base_dtype_valid(op->dtype))
-        return base_err_set(x->err, UG_EDTYPE, "%s: %s %d has an invalid dtype (%d)", x->name, opkind(x, k),
-                          opnum(x, k), (int)op->dtype);
+        return base_err_set(err, UG_EDTYPE, "%s: %s %d has an invalid dtype (%d)", name, kind, idx, (int)op->dtype);
     for (int d = 0; d < op->ndim; d++)
         if (op->shape[d] < 0)
-            return base_err_set(x->err, UG_ESHAPE, "%s: %s %d has a negative size in dimension %d", x->name,
-                              opkind(x, k), opnum(x, k), d);
+            return base_err_set(err, UG_ESHAPE, "%s: %s %d has a negative size (%lld) in dimension %d", name, kind,
+                                idx, (long long)op->shape[d], d);
     if (!op->data && count(op->shape, op->ndim) != 0)
-        return base_err_set(x->err, UG_EINVAL, "%s: %s %d has no data", x->name, opkind(x, k), opnum(x, k));
+        return base_err_set(err, UG_EINVAL, "%s: %s %d has no data", name, kind, idx);
+    return UG_OK;
+}
+
+static ug_status check_operand(exec *x, int k)
+{
+    ug_status st = layout_check_operand(&x->ops[k], k, x->sig->nin, x->name, x->err);
+    if (st != UG_OK || (k >= x->sig->nin && (x->ops[k].flags & UG_OPERAND_ALLOCATE)))
+        return st;
     return check_ndim(x, k);
 }
 

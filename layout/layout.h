@@ -64,6 +64,13 @@ typedef struct layout_loop {
     void *par_data;
 } layout_loop;
 
+/* The one check of an operand descriptor, for every entry point (the
+ * executor, ufunc.c's loop calls): ndim in 0..UG_MAXDIMS, a valid dtype,
+ * no negative extent, data unless the operand is empty. An output k >= nin
+ * flagged UG_OPERAND_ALLOCATE only needs a valid dtype or UG_DTYPE_NONE.
+ * Messages: "<name>: input 0 has ...". Errors: UG_EINVAL, UG_EDTYPE, UG_ESHAPE. */
+ug_status layout_check_operand(const ug_operand *op, int k, int nin, const char *name, ug_error *err);
+
 /* Execute one call. ops: nin inputs then nout outputs (nops must equal
  * nin + nout; the caller checked). loop_types: the dtypes of the selected
  * loop (nin + nout). Inputs of another dtype are cast to the loop's dtype

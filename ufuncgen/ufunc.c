@@ -25,71 +25,6 @@
 #include "parallel/parallel.h"
 #include "ufuncgen/internal.h"
 
-#define DRV_MAX_LOOPS 256
-
-/* Core-shape variants of gufunc loops. A gufunc's loop reads its core sizes
- * and core strides at run time, so a 4x4 matmul kernel runs loops of
- * unknown trip count over unknown strides. A large call (SPEC_MIN_OUTER
- * outer iterations, or SPEC_MIN_WORK of work: spec_worth) gets a variant
- * of the loop with that call's core sizes and core steps as constants,
- * which LLVM unrolls and vectorises; later calls with the same core shape
- * use it whatever their size. Up to SPEC_MAX variants per loop. A core
- * shape is compiled for at its second large call (a script that makes one
- * large call does not wait 10-40 ms for a variant it uses once); its first
- * large call takes the variant from the disk cache if it is there.
- * A variant computes exactly what the generic loop computes (no fast-math:
- * with it, variants are not made), so a result never depends on which one
- * ran. UFUNCGEN_SPECIALIZE=0 turns variants off. */
-#define SPEC_MAX 4
-#define SPEC_MIN_OUTER 65536
-#define SPEC_MIN_WORK (INT64_C(1) << 22) /* outer iterations x core sizes: as 65536 4x4x4 matmuls */
-#define SPEC_MAX_KEY 64
-#define SPEC_SEEN 8 /* core shapes remembered from a first large call */
-
-typedef struct spec_variant {
-    int nkey;
-    intptr_t key[SPEC_MAX_KEY]; /* core sizes (layout dims), then core steps */
-    ug_loop_fn fn;
-    loops_code *code;
-    par_loop par;               /* its parallel driver state */
-} spec_variant;
-
-typedef struct drv_loop {
-    ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
-    char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
-    uint64_t boxed;             /* bit k: input k has layout () but the signature gives it an array type
-                                   (Numba's "(n),()" with "f8[:]": the kernel gets a 1-element array) */
-    ug_loop_fn fn;              /* the serial loop */
-    loops_code *code;
-    par_loop par;               /* the parallel driver's state (target=parallel) */
-    struct ug_ufunc *u;
-    int nkey;                   /* key length of variants; 0: this loop makes none */
-    pthread_mutex_t smu;        /* serialises making variants */
-    atomic_int nspec;           /* published variants */
-    atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
-    spec_variant spec[SPEC_MAX];
-    uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
-    unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
-} drv_loop;
-
-struct ug_ufunc {
-    ug_context *ctx;
-    ug_options opts;            /* strings below are owned copies */
-    char *src, *name, *doc, *kernel_name, *locals;
-    kernel_source ksrc;
-    kernel_module *mod;
-    const kernel_func *kfunc;
-    layout_sig *layout;
-    bool gufunc;
-    atomic_bool lazy;           /* compiles a loop for new input dtypes (cleared by ug_ufunc_disable_compile) */
-    int nin, nout;
-    uint64_t written;           /* inputs the kernel stores into (kernel_written_params) */
-    cache_key kkey;
-    pthread_mutex_t mu;         /* serialises lazy compilation */
-    drv_loop *loops[DRV_MAX_LOOPS];
-    atomic_int nloops;
-};
-
 /* Thread CPU time in ms, for UFUNCGEN_DUMP=time. */
 static double cpu_ms(void)
 {
@@ -132,7 +67,7 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
 
 /* The loop's symbol: unique per (kernel key, signature), the same in every
  * process, so a cached object is looked up under the name it was built with. */
-static void loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
+void drv_loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
 {
     cache_hasher h;
     cache_key k;
@@ -176,8 +111,8 @@ static void arg_types(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, 
     }
 }
 
-static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
-                       ug_error *err)
+ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
+                    ug_error *err)
 {
     kernel_argtype args[UG_MAXARGS];
     arg_types(u, types, boxed, args);
@@ -189,12 +124,12 @@ static ug_status infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed,
     return st;
 }
 
-static ug_status compile_obj(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype *types, const char *symbol,
-                             void **obj, size_t *size, ug_error *err)
+ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype *types, const char *symbol,
+                      const int64_t *core_sizes, const int64_t *core_steps, void **obj, size_t *size, ug_error *err)
 {
     loops_request r = {.tk = tk, .layout = u->layout, .dtypes = types, .symbol = symbol, .kname = u->name,
                        .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck, .math = u->opts.math,
-                       .opt_level = u->ctx->cfg.opt_level};
+                       .opt_level = u->ctx->cfg.opt_level, .core_sizes = core_sizes, .core_steps = core_steps};
     return loops_compile(&r, obj, size, err);
 }
 
@@ -205,9 +140,9 @@ static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *type
     struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
     if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
         return UG_OK;
-    ug_status st = *tk ? UG_OK : infer(u, types, boxed, false, tk, err);
+    ug_status st = *tk ? UG_OK : drv_infer(u, types, boxed, false, tk, err);
     if (st == UG_OK)
-        st = compile_obj(u, *tk, types, symbol, obj, size, err);
+        st = drv_compile(u, *tk, types, symbol, NULL, NULL, obj, size, err);
     if (st == UG_OK && c)
         cache_put(c, u->name, &u->kkey, sig, *obj, *size);
     return st;
@@ -219,7 +154,7 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     void *obj = NULL;
     size_t size = 0;
     sig_text(types, u->nin, u->nout, rec->boxed, rec->sig);
-    loop_symbol(u, rec->sig, symbol);
+    drv_loop_symbol(u, rec->sig, symbol);
     double t0 = cpu_ms();
     ug_status st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, true, &obj, &size, err);
     double t1 = cpu_ms();
@@ -242,189 +177,9 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     return st;
 }
 
-/* ------------------------------------------------------------ core-shape variants */
-
-/* Variant key length of a gufunc loop, 0 if it makes no variants. */
-static int spec_key_len(const ug_ufunc *u)
-{
-    if (!u->gufunc || u->opts.fastmath || !base_env_specialize())
-        return 0;
-    int n = u->layout->ndims;
-    for (int k = 0; k < u->nin + u->nout; k++)
-        n += u->layout->op_ncore[k];
-    return n > 0 && n <= SPEC_MAX_KEY ? n : 0;
-}
-
-static void spec_key(const drv_loop *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
-{
-    const ug_ufunc *u = rec->u;
-    int nd = u->layout->ndims, nops = u->nin + u->nout;
-    memcpy(key, dims + 1, sizeof *key * (size_t)nd);
-    memcpy(key + nd, steps + nops, sizeof *key * (size_t)(rec->nkey - nd));
-}
-
-/* "dd->d@4,4,4:32,8,...": the variant's name in the cache and its symbol. */
-static void spec_sig(const drv_loop *rec, const intptr_t *key, char *out, size_t cap)
-{
-    size_t n = (size_t)snprintf(out, cap, "%s@", rec->sig);
-    for (int i = 0; i < rec->nkey && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i == 0 ? "" : i == rec->u->layout->ndims ? ":" : ",",
-                              (long long)key[i]);
-}
-
-/* The variant for key into v: from the cache, else (unless cached_only)
- * compiled (and cached). cached_only and not in the cache: UG_OK with
- * v->fn NULL. */
-static ug_status spec_compile(drv_loop *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
-{
-    ug_ufunc *u = rec->u;
-    char sig[1536], symbol[48];
-    int64_t sizes[SPEC_MAX_KEY], steps[SPEC_MAX_KEY];
-    int nd = u->layout->ndims;
-    for (int i = 0; i < rec->nkey; i++)
-        (i < nd ? sizes : steps)[i < nd ? i : i - nd] = key[i];
-    spec_sig(rec, key, sig, sizeof sig);
-    loop_symbol(u, sig, symbol);
-    struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
-    void *obj = NULL;
-    size_t size = 0;
-    ug_status st = UG_OK;
-    if (!c || !cache_get(c, u->name, &u->kkey, sig, &obj, &size)) {
-        if (cached_only) {
-            v->fn = NULL;
-            return UG_OK;
-        }
-        kernel_typed *tk = NULL;
-        st = infer(u, rec->types, rec->boxed, false, &tk, err);
-        if (st == UG_OK) {
-            loops_request r = {.tk = tk, .layout = u->layout, .dtypes = rec->types, .symbol = symbol,
-                               .kname = u->name, .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck,
-                               .math = u->opts.math,
-                               .opt_level = u->ctx->cfg.opt_level, .core_sizes = sizes, .core_steps = steps};
-            st = loops_compile(&r, &obj, &size, err);
-        }
-        kernel_typed_free(tk);
-        if (st == UG_OK && c)
-            cache_put(c, u->name, &u->kkey, sig, obj, size);
-    }
-    if (st == UG_OK)
-        st = loops_load(obj, size, symbol, &v->code, &v->fn, err);
-    free(obj);
-    return st;
-}
-
-/* Whether a call pays for a variant: many outer iterations, or much work
- * (the outer count times every core dimension's size, as a 500x500 pdist
- * over 8 coordinates or 10K series of 1000: few items, each large). */
-static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
-{
-    if (dims[0] >= SPEC_MIN_OUTER)
-        return true;
-    int64_t work = dims[0];
-    for (int d = 0; d < u->layout->ndims && work > 0 && work < SPEC_MIN_WORK; d++) {
-        int64_t n = dims[1 + d];
-        work = n >= SPEC_MIN_WORK ? SPEC_MIN_WORK : n > 1 ? work * n : work; /* both < 2**22: no overflow */
-    }
-    return work >= SPEC_MIN_WORK;
-}
-
-/* Whether this core shape was seen in an earlier large call; remembers it. */
-static bool spec_seen(drv_loop *rec, const intptr_t *key)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the key's bytes: a collision only compiles early */
-    const unsigned char *b = (const unsigned char *)key;
-    for (size_t i = 0; i < sizeof *key * (size_t)rec->nkey; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    for (unsigned i = 0; i < rec->nseen && i < SPEC_SEEN; i++)
-        if (rec->seen[i] == h)
-            return true;
-    rec->seen[rec->nseen++ % SPEC_SEEN] = h;
-    return false;
-}
-
-/* Publish v (made under rec->smu) as the n-th variant. */
-static spec_variant *spec_publish(drv_loop *rec, spec_variant *v, int n)
-{
-    v->par = rec->par;
-    v->par.fn = v->fn;
-    v->par.ns_per_elem = v->par.ns_par_elem = 0; /* its own costs */
-    atomic_store_explicit(&rec->nspec, n + 1, memory_order_release);
-    if (n + 1 >= SPEC_MAX)
-        atomic_store(&rec->spec_done, 1);
-    return v;
-}
-
-/* Make the variant for key under rec->smu: from the cache at a core shape's
- * first large call, compiled at its second. NULL: not (yet) made. */
-static spec_variant *spec_make(drv_loop *rec, const intptr_t *key, int n)
-{
-    spec_variant *v = &rec->spec[n];
-    memcpy(v->key, key, sizeof *key * (size_t)rec->nkey);
-    v->nkey = rec->nkey;
-    bool again = spec_seen(rec, key);
-    ug_error err;
-    ug_status st = spec_compile(rec, key, !again, v, &err);
-    if (st == UG_OK && v->fn)
-        return spec_publish(rec, v, n);
-    if (st != UG_OK) {
-        /* The generic loop is always right: stop making variants of this
-         * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
-        if (rec->u->ctx->cfg.debug_cache || base_env_debug_cache())
-            fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
-        atomic_store(&rec->spec_done, 1);
-    }
-    return NULL;
-}
-
-/* The variant for this call's core shape: an existing one, or a new one if
- * the call is large enough; NULL: use the generic loop. */
-static spec_variant *spec_find(drv_loop *rec, const intptr_t *dims, const intptr_t *steps)
-{
-    if (!rec->nkey)
-        return NULL;
-    intptr_t key[SPEC_MAX_KEY];
-    spec_key(rec, dims, steps, key);
-    size_t kb = sizeof *key * (size_t)rec->nkey;
-    int n = atomic_load_explicit(&rec->nspec, memory_order_acquire);
-    for (int i = 0; i < n; i++)
-        if (!memcmp(rec->spec[i].key, key, kb))
-            return &rec->spec[i];
-    if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
-        return NULL;
-    spec_variant *found = NULL;
-    loops_enter(); /* no fork while smu is held (loops.h) */
-    pthread_mutex_lock(&rec->smu);
-    n = atomic_load_explicit(&rec->nspec, memory_order_relaxed);
-    for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
-        if (!memcmp(rec->spec[i].key, key, kb))
-            found = &rec->spec[i];
-    if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done))
-        found = spec_make(rec, key, n);
-    pthread_mutex_unlock(&rec->smu);
-    loops_leave();
-    return found;
-}
-
-/* Loop functions handed out for gufunc loops that make variants (data: the loop record). */
-static void spec_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
-{
-    drv_loop *rec = data;
-    spec_variant *v = spec_find(rec, dims, steps);
-    (v ? v->fn : rec->fn)(args, dims, steps, NULL);
-}
-
-static void spec_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
-{
-    drv_loop *rec = data;
-    spec_variant *v = spec_find(rec, dims, steps);
-    par_loop_fn(args, dims, steps, v ? &v->par : &rec->par);
-}
-
 static void rec_free(drv_loop *rec)
 {
-    int n = atomic_load(&rec->nspec);
-    for (int i = 0; i < n; i++)
-        loops_unload(rec->spec[i].code);
+    drv_variants_free(rec);
     loops_unload(rec->code);
     pthread_mutex_destroy(&rec->smu);
     free(rec);
@@ -436,7 +191,7 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
 {
     if (!u->gufunc) {
         types[u->nin] = UG_FLOAT64; /* placeholder, ignored with infer_output */
-        ug_status st = infer(u, types, 0, true, tk, err);
+        ug_status st = drv_infer(u, types, 0, true, tk, err);
         if (st == UG_OK)
             types[u->nin] = (*tk)->out_dt;
         return st;
@@ -474,7 +229,7 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
                           .nthreads = u->opts.num_threads, .default_threads = &u->ctx->num_threads,
                           .ncore = u->gufunc ? u->layout->ndims : 0};
     rec->u = u;
-    rec->nkey = spec_key_len(u);
+    rec->nkey = drv_variant_key_len(u);
     pthread_mutex_init(&rec->smu, NULL);
     u->loops[n] = rec;
     atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
@@ -766,10 +521,10 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **
     if (!rec || !fn || !data)
         return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop");
     if (u->opts.target == UG_TARGET_PARALLEL) {
-        *fn = rec->nkey ? spec_par_loop : par_loop_fn;
+        *fn = rec->nkey ? drv_variant_par_loop : par_loop_fn;
         *data = rec->nkey ? (void *)rec : (void *)&rec->par;
     } else {
-        *fn = rec->nkey ? spec_loop : rec->fn;
+        *fn = rec->nkey ? drv_variant_loop : rec->fn;
         *data = rec->nkey ? rec : NULL;
     }
     return UG_OK;
@@ -883,31 +638,9 @@ static ug_status check_operands(const ug_ufunc *u, const ug_operand *ops, int no
                           "ufunc '%s' takes %d input%s and %d output%s (%d operands), got %d operands", u->name,
                           u->nin, u->nin == 1 ? "" : "s", u->nout, u->nout == 1 ? "" : "s", u->nin + u->nout, nops);
     for (int k = 0; k < nops; k++) {
-        const ug_operand *op = &ops[k];
-        bool alloc = k >= u->nin && (op->flags & UG_OPERAND_ALLOCATE);
-        const char *kind = k < u->nin ? "input" : "output";
-        int idx = k < u->nin ? k : k - u->nin;
-        if (alloc) {
-            if (op->dtype != UG_DTYPE_NONE && !base_dtype_valid(op->dtype))
-                return base_err_set(err, UG_EDTYPE, "output %d: unsupported dtype (%d)", idx, (int)op->dtype);
-            continue;
-        }
-        if (!base_dtype_valid(op->dtype))
-            return base_err_set(err, UG_EDTYPE, "%s %d: unsupported dtype (%d)", kind, idx, (int)op->dtype);
-        if (op->ndim < 0 || op->ndim > UG_MAXDIMS)
-            return base_err_set(err, UG_EINVAL, "%s %d: ndim %d is out of range (0..%d)", kind, idx, op->ndim,
-                              UG_MAXDIMS);
-        for (int d = 0; d < op->ndim; d++)
-            if (op->shape[d] < 0)
-                return base_err_set(err, UG_ESHAPE, "%s %d: negative extent %lld in dimension %d", kind, idx,
-                                  (long long)op->shape[d], d);
-        if (!op->data) {
-            int64_t size = 1;
-            for (int d = 0; d < op->ndim; d++)
-                size *= op->shape[d];
-            if (size != 0)
-                return base_err_set(err, UG_EINVAL, "%s %d: data is NULL", kind, idx);
-        }
+        ug_status st = layout_check_operand(&ops[k], k, u->nin, u->name, err);
+        if (st != UG_OK)
+            return st;
     }
     return UG_OK;
 }
@@ -939,7 +672,7 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     if ((st = ug_ufunc_resolve(u, in, &li, err)))
         return st;
     const drv_loop *rec = u->loops[li];
-    layout_loop ll = {.fn = rec->nkey ? spec_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
+    layout_loop ll = {.fn = rec->nkey ? drv_variant_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
                       .nthreads = call_threads(u), .kname = u->name};
     if (ll.nthreads > 1)
         ug_ufunc_loop(u, li, &ll.par_fn, &ll.par_data); /* the driver with this loop's learned costs */
