@@ -4,13 +4,13 @@
  *   1. parameters get their types (signature, or a call site's arguments);
  *   2. locals are collected (every assigned name and loop variable);
  *   3. a syntactic pass checks every local is assigned before use on every
- *      path and notes whether the end of the body is reachable;
+ *      path and notes whether the end of the body is reachable (assigned.c);
  *   4. the body is typed repeatedly until no local (or return) type changes:
  *      a local's type is the NEP 50 promotion of everything assigned to it,
  *      weak Python literals yielding to strong types;
  *   5. a last walk gives weak values concrete types ("Typed AST invariants"
  *      in kernel.h): a literal takes the type its parent converts it to,
- *      anything else weak becomes int64 / float64 / bool.
+ *      anything else weak becomes int64 / float64 / bool (concrete.c).
  * Helpers are specialised per tuple of argument types as calls reach them; a
  * call to a helper that is still being specialised is recursion (rejected).
  * The first error stops everything: `failed` is checked after every step.
@@ -20,67 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/base.h"
-#include "kernel/kernel.h"
-
-enum role { ROLE_SCALAR, ROLE_GUFUNC, ROLE_HELPER };
-
-typedef struct spec {
-    const kernel_func *orig;
-    kernel_type *args;
-    int nargs;
-    kernel_func *fn;
-    bool busy;
-    struct spec *next;
-} spec;
-
-/* The state of one function being specialised. */
-typedef struct fstate {
-    kernel_func *fn;
-    int role;
-    kernel_type *pt;       /* parameter types as read (may be weak for helpers) */
-    kernel_type *lt;       /* local types joined so far (KT_VOID: nothing assigned yet) */
-    bool *fixed;           /* per local: its type was given (locals=), values are converted to it */
-    kernel_type ret;       /* joined return type (helpers, lazy scalar kernels) */
-    bool fixed_ret;        /* scalar kernel with a declared output */
-    bool any_value_ret, any_bare_ret;
-    bool changed;
-    bool unresolved;       /* this pass read a local that has no type yet (assigned later in a loop) */
-    bool strict;           /* final check: reading an untyped local is an error */
-    bool falls_off;        /* the end of the body is reachable */
-    const char *locals_spec; /* the kernel's locals= ("s:float64,n:int32"), or NULL */
-} fstate;
-
-typedef struct infer {
-    const kernel_module *m;
-    kernel_typed *t;
-    kernel_arena *a;
-    ug_error *err;
-    const char *kname;
-    spec *specs;
-    int const_depth;       /* module constants being substituted (bounds A = B, B = A) */
-    bool store_target;     /* typing the target of a store (a[mask] is allowed there) */
-    bool failed;
-} infer;
-
-static kernel_type scalar(int dt, bool weak) { return (kernel_type){KT_SCALAR, (int8_t)dt, 0, weak}; }
-static const kernel_type T_VOID = {KT_VOID, UG_DTYPE_NONE, 0, 0};
-
-static bool is_scalar(kernel_type t) { return t.kind == KT_SCALAR; }
-static int kind_of(kernel_type t) { return base_dtype_kind((ug_dtype)t.dt); }
-static bool is_float(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_FLOAT; }
-static bool is_bool(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_BOOL; }
-static bool is_intlike(kernel_type t) { return is_scalar(t) && !is_float(t); }
-static bool same_type(kernel_type a, kernel_type b)
-{
-    return a.kind == b.kind && a.dt == b.dt && a.ndim == b.ndim && a.weak == b.weak;
-}
+#include "kernel/infer.h"
 
 /* The float type a float function computes in: floats stay, the rest float64. */
 static kernel_type float_of(kernel_type t) { return is_float(t) ? t : scalar(UG_FLOAT64, t.weak); }
 
-static void *fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void *fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...)
+void *kernel_fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...)
 {
     if (I->failed)
         return NULL;
@@ -94,7 +39,7 @@ static void *fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...
     return NULL;
 }
 
-static const char *tstr(kernel_type t, char *buf) { return kernel_type_str((kernel_type){t.kind, t.dt, t.ndim, 0}, buf, 48); }
+const char *kernel_tstr(kernel_type t, char *buf) { return kernel_type_str((kernel_type){t.kind, t.dt, t.ndim, 0}, buf, 48); }
 
 /* --------------------------------------------------------------- promotion */
 
@@ -120,12 +65,6 @@ kernel_type kernel_promote(kernel_type a, kernel_type b)
 static kernel_type join(kernel_type old, kernel_type v)
 {
     return old.kind == KT_VOID ? v : kernel_promote(old, v);
-}
-
-static kernel_type settle(kernel_type t)
-{
-    t.weak = 0;
-    return t;
 }
 
 /* ------------------------------------------------------------------ copying */
@@ -201,7 +140,7 @@ static int param_index(const kernel_func *f, const char *name)
     return -1;
 }
 
-static int local_index(const kernel_func *f, const char *name)
+int kernel_local_index(const kernel_func *f, const char *name)
 {
     for (int k = 0; k < f->nlocals; k++)
         if (strcmp(f->locals[k].name, name) == 0)
@@ -211,13 +150,13 @@ static int local_index(const kernel_func *f, const char *name)
 
 static void add_local(infer *I, kernel_func *f, const kernel_node *name, int *cap)
 {
-    if (local_index(f, name->name) >= 0)
+    if (kernel_local_index(f, name->name) >= 0)
         return;
     if (f->nlocals == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         kernel_var *v = kernel_arena_alloc(I->a, (size_t)*cap * sizeof *v);
         if (!v) {
-            fail(I, UG_ENOMEM, name->pos, "out of memory");
+            kernel_fail(I, UG_ENOMEM, name->pos, "out of memory");
             return;
         }
         if (f->nlocals)
@@ -261,166 +200,9 @@ static void collect_locals(infer *I, kernel_func *f, const kernel_node *s, int *
     }
 }
 
-/* ------------------------------------------------ definite assignment */
-
-/* Definite assignment, with loops assumed to run: branches of an if must
- * both assign a local for it to count after the if, but a loop body counts
- * as having run. Loops are walked twice — quietly, to learn what one
- * iteration assigns, then checking reads with that added — so loop-carried
- * values (`prev` assigned late in the body, read at the top of the next
- * iteration) and loop variables read after the loop are accepted, as Python
- * and Numba accept them. Where a loop runs zero times such a read sees 0:
- * lowering zero-initialises every local. */
-typedef struct dstate {
-    bool *set;  /* per local: assigned on some path so far */
-    bool dead;  /* this point is unreachable */
-    bool quiet; /* learning pass over a loop body: report nothing */
-} dstate;
-
-static void da_reads(infer *I, const kernel_func *f, const kernel_node *e, const dstate *s)
-{
-    if (!e || I->failed || s->dead)
-        return;
-    if (e->kind == N_NAME) {
-        int li = e->symkind == SYM_PARAM ? -1 : local_index(f, e->name);
-        if (li >= 0 && !s->set[li] && !s->quiet)
-            fail(I, UG_ENAME, e->pos, "local variable '%s' may be used before assignment", e->name);
-        return;
-    }
-    da_reads(I, f, e->a, s);
-    if (e->kind == N_IFEXP) /* evaluation order: condition first */
-        da_reads(I, f, e->cond, s);
-    da_reads(I, f, e->b, s);
-    for (int k = 0; k < e->nkids; k++)
-        da_reads(I, f, e->kids[k], s);
-}
-
-static void da_mark(const kernel_func *f, const kernel_node *t, dstate *s)
-{
-    if (t->kind == N_NAME) {
-        int li = local_index(f, t->name);
-        if (li >= 0)
-            s->set[li] = true;
-    }
-    for (int k = 0; t->kind == N_TUPLE && k < t->nkids; k++)
-        da_mark(f, t->kids[k], s);
-}
-
-static bool da_copy(infer *I, const kernel_func *f, const dstate *from, dstate *to)
-{
-    to->set = kernel_arena_alloc(I->a, (size_t)(f->nlocals + 1));
-    if (!to->set)
-        return fail(I, UG_ENOMEM, f->pos, "out of memory") != NULL;
-    memcpy(to->set, from->set, (size_t)f->nlocals);
-    to->dead = from->dead;
-    to->quiet = from->quiet;
-    return true;
-}
-
-/* After if/else: assigned on both reachable paths. */
-static void da_meet(const kernel_func *f, dstate *s, const dstate *x, const dstate *y)
-{
-    if (x->dead || y->dead) {
-        const dstate *live = x->dead ? y : x;
-        memcpy(s->set, live->set, (size_t)f->nlocals);
-        s->dead = x->dead && y->dead;
-        return;
-    }
-    for (int k = 0; k < f->nlocals; k++)
-        s->set[k] = x->set[k] && y->set[k];
-    s->dead = false;
-}
-
-static void da_stmt(infer *I, const kernel_func *f, const kernel_node *n, dstate *s);
-
-static void da_block(infer *I, const kernel_func *f, const kernel_node *b, dstate *s)
-{
-    for (int k = 0; b && k < b->nkids && !I->failed; k++)
-        da_stmt(I, f, b->kids[k], s);
-}
-
-static void da_stmt(infer *I, const kernel_func *f, const kernel_node *n, dstate *s)
-{
-    dstate x, y;
-    switch (n->kind) {
-    case N_ASSIGN:
-        da_reads(I, f, n->b, s);
-        if (n->kids[0]->kind == N_INDEX)
-            da_reads(I, f, n->kids[0], s);
-        da_mark(f, n->kids[0], s);
-        break;
-    case N_AUGASSIGN:
-        da_reads(I, f, n->kids[0], s);
-        da_reads(I, f, n->b, s);
-        break;
-    case N_EXPRSTMT: da_reads(I, f, n->a, s); break;
-    case N_RETURN:
-        da_reads(I, f, n->a, s);
-        s->dead = true;
-        break;
-    case N_RAISE: s->dead = true; break;
-    case N_ASSERT: da_reads(I, f, n->cond, s); break;
-    case N_BLOCK: da_block(I, f, n, s); break;
-    case N_BREAK:
-    case N_CONTINUE: s->dead = true; break;
-    case N_IF:
-        da_reads(I, f, n->cond, s);
-        if (!da_copy(I, f, s, &x) || !da_copy(I, f, s, &y))
-            return;
-        da_block(I, f, n->body, &x);
-        da_block(I, f, n->orelse, &y);
-        da_meet(f, s, &x, &y);
-        break;
-    case N_FOR:
-    case N_WHILE:
-        for (int k = 0; k < n->nrange; k++)
-            da_reads(I, f, n->range[k], s);
-        da_reads(I, f, n->a, s);
-        da_reads(I, f, n->b, s);
-        for (int k = 1; n->kind == N_FOR && k < n->nkids; k++)
-            da_reads(I, f, n->kids[k], s);
-        da_reads(I, f, n->cond, s);
-        if (!da_copy(I, f, s, &x))
-            return;
-        if (n->kind == N_FOR)
-            da_mark(f, n->kids[0], &x);
-        if (s->quiet) { /* learning already: one walk tells what the loop assigns (two would be exponential in nesting) */
-            da_block(I, f, n->body, &x);
-            for (int k = 0; k < f->nlocals; k++)
-                s->set[k] = s->set[k] || x.set[k];
-            break;
-        }
-        x.quiet = true; /* first pass: learn what one iteration assigns */
-        da_block(I, f, n->body, &x);
-        if (!da_copy(I, f, s, &y))
-            return;
-        for (int k = 0; k < f->nlocals; k++)
-            y.set[k] = y.set[k] || x.set[k];
-        if (n->kind == N_WHILE)
-            da_reads(I, f, n->cond, &y); /* the condition is re-read after each iteration */
-        da_block(I, f, n->body, &y);
-        for (int k = 0; k < f->nlocals; k++)
-            s->set[k] = s->set[k] || y.set[k];
-        break;
-    default: break;
-    }
-}
-
-static void check_assigned(infer *I, fstate *fs)
-{
-    dstate s = {.set = kernel_arena_alloc(I->a, (size_t)fs->fn->nlocals + 1)};
-    if (!s.set) {
-        fail(I, UG_ENOMEM, fs->fn->pos, "out of memory");
-        return;
-    }
-    da_block(I, fs->fn, fs->fn->body, &s);
-    fs->falls_off = !s.dead;
-}
-
 /* -------------------------------------------------------------- expressions */
 
 static kernel_type expr(infer *I, fstate *fs, kernel_node *n);
-static bool literal_chain(const kernel_node *n);
 
 /* The value must be a number (not an array, a shape, or nothing). */
 static bool want_scalar(infer *I, kernel_node *n, kernel_type t)
@@ -429,10 +211,10 @@ static bool want_scalar(infer *I, kernel_node *n, kernel_type t)
     if (I->failed || is_scalar(t))
         return !I->failed;
     if (t.kind == KT_ARRAY)
-        return fail(I, UG_ETYPE, n->pos, "expected a number, found %s", tstr(t, b)) != NULL;
+        return kernel_fail(I, UG_ETYPE, n->pos, "expected a number, found %s", kernel_tstr(t, b)) != NULL;
     if (t.kind == KT_SHAPE)
-        return fail(I, UG_ETYPE, n->pos, "a.shape can only be indexed (a.shape[0]) or unpacked") != NULL;
-    return fail(I, UG_ETYPE, n->pos, "this call returns no value") != NULL;
+        return kernel_fail(I, UG_ETYPE, n->pos, "a.shape can only be indexed (a.shape[0]) or unpacked") != NULL;
+    return kernel_fail(I, UG_ETYPE, n->pos, "this call returns no value") != NULL;
 }
 
 /* A value: a number or an array (arrays are rejected with the operator's message). */
@@ -472,7 +254,7 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
     if (I->failed)
         return T_VOID;
     if (!is_scalar(a) || !is_scalar(b))
-        return fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s", op_verb(op), tstr(a, x), tstr(b, y)), T_VOID;
+        return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s", op_verb(op), kernel_tstr(a, x), kernel_tstr(b, y)), T_VOID;
     kernel_type t = kernel_promote(a, b);
     switch (op) {
     case TK_SLASH: return is_float(t) ? t : scalar(UG_FLOAT64, t.weak);
@@ -482,8 +264,8 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
     case TK_LSHIFT:
     case TK_RSHIFT:
         if (is_float(t))
-            return fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s (bitwise operators need integers or bools)",
-                        op_verb(op), tstr(a, x), tstr(b, y)),
+            return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s (bitwise operators need integers or bools)",
+                        op_verb(op), kernel_tstr(a, x), kernel_tstr(b, y)),
                    T_VOID;
         return is_bool(t) && (op == TK_LSHIFT || op == TK_RSHIFT) ? scalar(UG_INT64, t.weak) : t;
     default: return is_bool(t) ? scalar(UG_INT64, t.weak) : t;
@@ -511,7 +293,7 @@ static kernel_type unary(infer *I, fstate *fs, kernel_node *n)
     if (I->failed)
         return T_VOID;
     if (at.kind == KT_ARRAY && n->op == TK_NOT)
-        return fail(I, UG_ETYPE, n->pos, "the truth value of an array is ambiguous (use ~ for element-wise not)"),
+        return kernel_fail(I, UG_ETYPE, n->pos, "the truth value of an array is ambiguous (use ~ for element-wise not)"),
                T_VOID;
     kernel_type t = elem_of(at);
     n->opty = t;
@@ -530,14 +312,14 @@ static kernel_type unary_result(infer *I, kernel_node *n, kernel_type t)
     char b[48];
     n->opty = t;
     if (n->op == TK_TILDE && is_float(t))
-        return fail(I, UG_ETYPE, n->pos, "bad operand type for ~: %s (needs an integer or bool)", tstr(t, b)), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "bad operand type for ~: %s (needs an integer or bool)", kernel_tstr(t, b)), T_VOID;
     if (n->op != TK_TILDE && is_bool(t))
         n->opty = scalar(UG_INT64, t.weak);
     return n->opty;
 }
 
 /* The value of an int literal chain (300, -5, +-1): sign and magnitude; false if n is not one. */
-static bool literal_int(const kernel_node *n, bool *neg, uint64_t *mag)
+bool kernel_literal_int(const kernel_node *n, bool *neg, uint64_t *mag)
 {
     bool ng = false;
     for (; n->kind == N_UNARY && (n->op == TK_MINUS || n->op == TK_PLUS); n = n->a)
@@ -550,7 +332,7 @@ static bool literal_int(const kernel_node *n, bool *neg, uint64_t *mag)
 }
 
 /* Whether integer dtype dt holds the value (neg, mag). */
-static bool int_holds(int dt, bool neg, uint64_t mag)
+bool kernel_int_holds(int dt, bool neg, uint64_t mag)
 {
     unsigned bits = (unsigned)ug_dtype_size((ug_dtype)dt) * 8;
     if (base_dtype_kind((ug_dtype)dt) == BASE_KIND_UINT)
@@ -575,11 +357,11 @@ static kernel_type compare_type(const kernel_node *a, kernel_type ta, const kern
         return t;
     bool neg;
     uint64_t mag;
-    if (!literal_int(w, &neg, &mag))
+    if (!kernel_literal_int(w, &neg, &mag))
         return ug_dtype_size((ug_dtype)strong.dt) < 8 ? scalar(UG_INT64, false) : t;
-    if (int_holds(strong.dt, neg, mag))
+    if (kernel_int_holds(strong.dt, neg, mag))
         return t;
-    return strong.dt != UG_UINT64 && int_holds(UG_INT64, neg, mag) ? scalar(UG_INT64, false) : scalar(UG_FLOAT64, false);
+    return strong.dt != UG_UINT64 && kernel_int_holds(UG_INT64, neg, mag) ? scalar(UG_INT64, false) : scalar(UG_FLOAT64, false);
 }
 
 static kernel_type array_of(infer *I, fstate *fs, kernel_node *n, const char *what);
@@ -627,7 +409,7 @@ static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
             return elementwise(I, scalar(UG_BOOL, false), prev, cur);
         }
         if (!is_scalar(prev) || !is_scalar(cur))
-            return fail(I, UG_ETYPE, n->pos, "cannot compare %s and %s", tstr(prev, x), tstr(cur, y)), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "cannot compare %s and %s", kernel_tstr(prev, x), kernel_tstr(cur, y)), T_VOID;
         n->cmptys[k - 1] = compare_type(n->kids[k - 1], prev, n->kids[k], cur);
         prev = cur;
     }
@@ -660,21 +442,21 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n);
 static kernel_type subst_const(infer *I, fstate *fs, kernel_node *n, const kernel_node *value, const char *name)
 {
     if (I->const_depth >= 32)
-        return fail(I, UG_ETYPE, n->pos, "module constant '%s' refers to itself", name), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "module constant '%s' refers to itself", name), T_VOID;
     if (value->kind == N_TUPLE)
-        return fail(I, UG_ETYPE, n->pos, "tuple constant '%s' can only be indexed with a constant (%s[0])", name,
+        return kernel_fail(I, UG_ETYPE, n->pos, "tuple constant '%s' can only be indexed with a constant (%s[0])", name,
                     name), T_VOID;
     kernel_node *v = copy_node(I, value), *c = kernel_arena_alloc(I->a, sizeof *c);
     if (!v || !c)
-        return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+        return kernel_fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
     I->const_depth++;
     kernel_type t = expr(I, fs, v);
     I->const_depth--;
     if (I->failed)
         return T_VOID;
     if (t.kind != KT_SCALAR)
-        return fail(I, UG_ETYPE, n->pos, "module constant '%s' is not a number", name), T_VOID;
-    *c = (kernel_node){.kind = N_CAST, .pos = n->pos, .a = v, .ty = settle(t), .opty = settle(t), .builtin = -1};
+        return kernel_fail(I, UG_ETYPE, n->pos, "module constant '%s' is not a number", name), T_VOID;
+    *c = (kernel_node){.kind = N_CAST, .pos = n->pos, .a = v, .ty = kernel_settle(t), .opty = kernel_settle(t), .builtin = -1};
     *n = *c;
     return n->ty;
 }
@@ -683,7 +465,7 @@ static kernel_type subst_const(infer *I, fstate *fs, kernel_node *n, const kerne
 static bool tuple_const_index(infer *I, fstate *fs, kernel_node *n, kernel_type *t)
 {
     kernel_node *a = n->a;
-    if (a->kind != N_NAME || a->prefixed || local_index(fs->fn, a->name) >= 0 || param_index(fs->fn, a->name) >= 0)
+    if (a->kind != N_NAME || a->prefixed || kernel_local_index(fs->fn, a->name) >= 0 || param_index(fs->fn, a->name) >= 0)
         return false;
     const kernel_const *mc = module_const(I->m, a->name);
     if (!mc || mc->value->kind != N_TUPLE)
@@ -691,8 +473,8 @@ static bool tuple_const_index(infer *I, fstate *fs, kernel_node *n, kernel_type 
     bool neg;
     uint64_t mag;
     int len = mc->value->nkids;
-    if (n->nkids != 1 || !literal_int(n->kids[0], &neg, &mag) || mag > (uint64_t)len || (!neg && mag == (uint64_t)len)) {
-        fail(I, UG_ETYPE, n->pos, "tuple constant '%s' (%d values) takes a constant index in range", a->name, len);
+    if (n->nkids != 1 || !kernel_literal_int(n->kids[0], &neg, &mag) || mag > (uint64_t)len || (!neg && mag == (uint64_t)len)) {
+        kernel_fail(I, UG_ETYPE, n->pos, "tuple constant '%s' (%d values) takes a constant index in range", a->name, len);
         return true;
     }
     int k = neg ? len - (int)mag : (int)mag;
@@ -702,7 +484,7 @@ static bool tuple_const_index(infer *I, fstate *fs, kernel_node *n, kernel_type 
 
 static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
 {
-    int k = local_index(fs->fn, n->name);
+    int k = kernel_local_index(fs->fn, n->name);
     if (n->symkind == SYM_PARAM) /* resolved before, or the shadow copy's source */
         return fs->pt[n->index];
     if (k >= 0) {
@@ -713,7 +495,7 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
              * type on the first pass: a weak int stands in (it yields to the
              * real type when that arrives) and the fixpoint runs again. */
             if (fs->strict)
-                return fail(I, UG_ENAME, n->pos, "local variable '%s' may be used before assignment", n->name), T_VOID;
+                return kernel_fail(I, UG_ENAME, n->pos, "local variable '%s' may be used before assignment", n->name), T_VOID;
             fs->unresolved = true;
             return scalar(UG_INT64, true);
         }
@@ -738,10 +520,10 @@ static kernel_type name_type(infer *I, fstate *fs, kernel_node *n)
             return scalar(UG_FLOAT64, true);
         }
     if (find_helper(I->m, n->name))
-        return fail(I, UG_ETYPE, n->pos, "function '%s' cannot be used as a value", n->name), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "function '%s' cannot be used as a value", n->name), T_VOID;
     if (kernel_builtin_lookup(n->name, NULL) >= 0)
-        return fail(I, UG_ETYPE, n->pos, "'%s' is a function: it cannot be used as a value", n->name), T_VOID;
-    return fail(I, UG_ENAME, n->pos, "name '%s' is not defined", n->name), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "'%s' is a function: it cannot be used as a value", n->name), T_VOID;
+    return kernel_fail(I, UG_ENAME, n->pos, "name '%s' is not defined", n->name), T_VOID;
 }
 
 /* An array expression (argument, local, view, new array), else an error. */
@@ -751,9 +533,9 @@ static kernel_type array_of(infer *I, fstate *fs, kernel_node *n, const char *wh
     kernel_type t = expr(I, fs, n);
     if (!I->failed && t.kind != KT_ARRAY) {
         if (n->kind == N_NAME)
-            return fail(I, UG_ETYPE, n->pos, "'%s' is %s, not an array: it cannot be %s", n->name, tstr(t, b), what),
+            return kernel_fail(I, UG_ETYPE, n->pos, "'%s' is %s, not an array: it cannot be %s", n->name, kernel_tstr(t, b), what),
                    T_VOID;
-        return fail(I, UG_ETYPE, n->pos, "this is %s, not an array: it cannot be %s", tstr(t, b), what), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "this is %s, not an array: it cannot be %s", kernel_tstr(t, b), what), T_VOID;
     }
     return t;
 }
@@ -763,7 +545,7 @@ static bool want_index(infer *I, fstate *fs, kernel_node *ix, const char *what)
     char b[48];
     kernel_type t = scalar_expr(I, fs, ix);
     if (!I->failed && (!is_intlike(t) || is_bool(t)))
-        fail(I, UG_ETYPE, ix->pos, "%s must be an integer, not %s", what, tstr(t, b));
+        kernel_fail(I, UG_ETYPE, ix->pos, "%s must be an integer, not %s", what, kernel_tstr(t, b));
     return !I->failed;
 }
 
@@ -778,16 +560,16 @@ static kernel_type attr(infer *I, fstate *fs, kernel_node *n)
         return scalar(UG_INT64, false);
     if (strcmp(n->name, "flat") == 0) {
         if (t.ndim != 1)
-            return fail(I, UG_EUNSUPPORTED, n->pos, "a.flat of a %d-d array is not supported in kernels (only 1-d)",
+            return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "a.flat of a %d-d array is not supported in kernels (only 1-d)",
                         t.ndim), T_VOID;
         return t; /* a 1-d array's flat iterator visits what the array does */
     }
     if (strcmp(n->name, "T") == 0)
         return t; /* a view with the axes reversed */
     if (strcmp(n->name, "dtype") == 0)
-        return fail(I, UG_ETYPE, n->pos, "a.dtype can only be used as a.dtype.type(x) or dtype=a.dtype in kernels"),
+        return kernel_fail(I, UG_ETYPE, n->pos, "a.dtype can only be used as a.dtype.type(x) or dtype=a.dtype in kernels"),
                T_VOID;
-    return fail(I, UG_ETYPE, n->pos,
+    return kernel_fail(I, UG_ETYPE, n->pos,
                 "arrays have no attribute '%s' in kernels (only shape, size, ndim, flat, T, dtype.type)", n->name),
            T_VOID;
 }
@@ -799,12 +581,12 @@ static kernel_type shape_index(infer *I, fstate *fs, kernel_node *n)
     if (I->failed)
         return T_VOID;
     if (s.kind != KT_SHAPE || n->nkids != 1)
-        return fail(I, UG_ETYPE, n->pos, "a.shape takes exactly one index"), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "a.shape takes exactly one index"), T_VOID;
     if (!want_index(I, fs, n->kids[0], "a shape index"))
         return T_VOID;
     kernel_node *k = n->kids[0];
     if (k->kind == N_INT && (k->ival >= s.ndim || k->big))
-        return fail(I, UG_ETYPE, k->pos, "index %lld is out of range for the shape of a %d-d array",
+        return kernel_fail(I, UG_ETYPE, k->pos, "index %lld is out of range for the shape of a %d-d array",
                     (long long)k->ival, s.ndim), T_VOID;
     return scalar(UG_INT64, false);
 }
@@ -816,7 +598,7 @@ static bool slice_part(infer *I, fstate *fs, kernel_node *x)
         return true;
     kernel_type t = scalar_expr(I, fs, x);
     if (!I->failed && (!is_intlike(t) || is_bool(t)))
-        fail(I, UG_ETYPE, x->pos, "slice bounds must be integers, not %s", tstr(t, b));
+        kernel_fail(I, UG_ETYPE, x->pos, "slice bounds must be integers, not %s", kernel_tstr(t, b));
     return !I->failed;
 }
 
@@ -839,7 +621,7 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         return I->failed ? T_VOID : at;
     if (n->a->kind == N_NAME && is_shape_value(I, fs, n->a, &at)) { /* s[k] of a shape tuple */
         if (n->nkids != 1 || n->kids[0]->kind == N_SLICE)
-            return fail(I, UG_ETYPE, n->pos, "a shape tuple takes exactly one integer index"), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "a shape tuple takes exactly one integer index"), T_VOID;
         return want_index(I, fs, n->kids[0], "a tuple index") ? scalar(UG_INT64, false) : T_VOID;
     }
     if (I->failed)
@@ -850,7 +632,7 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
     kernel_type st;
     if (n->nkids == 1 && is_shape_value(I, fs, n->kids[0], &st)) { /* a[idx] with a tuple idx */
         if (st.ndim != t.ndim)
-            return fail(I, UG_ETYPE, n->pos, "a %d-d array is indexed with a tuple of %d", t.ndim, st.ndim), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "a %d-d array is indexed with a tuple of %d", t.ndim, st.ndim), T_VOID;
         n->opty = st; /* marks the tuple index for lowering */
         return scalar(t.dt, false);
     }
@@ -863,10 +645,10 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         if (mt.kind == KT_ARRAY) {
             bool fancy = mt.dt != UG_BOOL && is_intlike(scalar(mt.dt, false)) && mt.ndim == 1 && t.ndim == 1;
             if (fancy && I->store_target)
-                return fail(I, UG_EUNSUPPORTED, n->pos, "a[indices] = v is not supported in kernels (a[mask] = v "
+                return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "a[indices] = v is not supported in kernels (a[mask] = v "
                                                         "is)"), T_VOID;
             if (!fancy && (mt.dt != UG_BOOL || mt.ndim != t.ndim))
-                return fail(I, UG_ETYPE, n->kids[0]->pos, "an array index must be a boolean mask of the array's %d "
+                return kernel_fail(I, UG_ETYPE, n->kids[0]->pos, "an array index must be a boolean mask of the array's %d "
                                                           "dimension%s or a 1-d array of integers indexing a 1-d "
                                                           "array", t.ndim, t.ndim == 1 ? "" : "s"), T_VOID;
             n->opty = mt; /* marks the mask (bool) or the indices (int) for lowering */
@@ -875,7 +657,7 @@ static kernel_type index_expr(infer *I, fstate *fs, kernel_node *n)
         }
     }
     if (n->nkids > t.ndim)
-        return fail(I, UG_ETYPE, n->pos, "too many indices: a %d-d array is indexed with %d", t.ndim, n->nkids),
+        return kernel_fail(I, UG_ETYPE, n->pos, "too many indices: a %d-d array is indexed with %d", t.ndim, n->nkids),
                T_VOID;
     int keep = t.ndim - n->nkids;
     for (int k = 0; k < n->nkids; k++) {
@@ -914,9 +696,9 @@ static bool check_arity(infer *I, kernel_node *n, int b)
 {
     int want = builtin_arity(b);
     if (want == -2 && n->nkids < 2)
-        return fail(I, UG_ETYPE, n->pos, "%s() needs at least 2 arguments (%d given)", n->name, n->nkids) != NULL;
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs at least 2 arguments (%d given)", n->name, n->nkids) != NULL;
     if (want >= 0 && n->nkids != want)
-        return fail(I, UG_ETYPE, n->pos, "%s() takes %d argument%s (%d given)", n->name, want, want == 1 ? "" : "s",
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() takes %d argument%s (%d given)", n->name, want, want == 1 ? "" : "s",
                     n->nkids) != NULL;
     return true;
 }
@@ -953,7 +735,7 @@ static kernel_type builtin_opty(int b, kernel_type p)
 static kernel_type builtin_call(infer *I, fstate *fs, kernel_node *n, int b, ug_dtype cast_to)
 {
     if (b == B_RANGE)
-        return fail(I, UG_ETYPE, n->pos, "range() can only be used in a for loop header"), T_VOID;
+        return kernel_fail(I, UG_ETYPE, n->pos, "range() can only be used in a for loop header"), T_VOID;
     if (!check_arity(I, n, b))
         return T_VOID;
     n->builtin = b;
@@ -990,10 +772,10 @@ static kernel_type helper_call(infer *I, fstate *fs, kernel_node *n, const kerne
     if (n->kwnames)
         for (int k = 0; k < n->nkids; k++)
             if (n->kwnames[k])
-                return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos,
+                return kernel_fail(I, UG_EUNSUPPORTED, n->kids[k]->pos,
                             "keyword arguments to helper functions are not supported in kernels"), T_VOID;
     if (n->nkids != g->nparams)
-        return fail(I, UG_ETYPE, n->pos, "%s() takes %d argument%s (%d given)", n->name, g->nparams,
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() takes %d argument%s (%d given)", n->name, g->nparams,
                     g->nparams == 1 ? "" : "s", n->nkids), T_VOID;
     kernel_type args[UG_MAXARGS * 4];
     for (int k = 0; k < n->nkids && !I->failed; k++) {
@@ -1022,7 +804,7 @@ static int dtype_arg(infer *I, fstate *fs, kernel_node *x)
         kernel_type t = array_of(I, fs, x->a, "asked for its dtype");
         return I->failed ? -1 : t.dt;
     }
-    fail(I, UG_ETYPE, x->pos, "dtype= takes a dtype name (np.float64, np.int64, np.bool_, ...) or a.dtype in kernels");
+    kernel_fail(I, UG_ETYPE, x->pos, "dtype= takes a dtype name (np.float64, np.int64, np.bool_, ...) or a.dtype in kernels");
     return -1;
 }
 
@@ -1032,7 +814,7 @@ static int shape_arg(infer *I, fstate *fs, kernel_node *x)
     kernel_type t;
     if (x->kind == N_TUPLE) {
         if (x->nkids < 1 || x->nkids > UG_MAXDIMS)
-            return fail(I, UG_ETYPE, x->pos, "a shape has 1 to %d dimensions", UG_MAXDIMS), -1;
+            return kernel_fail(I, UG_ETYPE, x->pos, "a shape has 1 to %d dimensions", UG_MAXDIMS), -1;
         for (int k = 0; k < x->nkids; k++)
             if (!want_index(I, fs, x->kids[k], "a dimension"))
                 return -1;
@@ -1060,7 +842,7 @@ static kernel_type new_array_again(infer *I, fstate *fs, kernel_node *n, bool li
     if (n->b) {
         kernel_type ft = scalar_expr(I, fs, n->b);
         if (!I->failed && !n->ival)
-            dt = settle(ft).dt;
+            dt = kernel_settle(ft).dt;
     }
     if (I->failed || ndim < 0)
         return T_VOID;
@@ -1095,14 +877,14 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
         else if (kw && strcmp(kw, "dtype") == 0 && !dtype)
             dtype = x;
         else if (kw)
-            return fail(I, UG_ETYPE, x->pos, "%s() got an unexpected keyword argument '%s' in a kernel", n->name, kw),
+            return kernel_fail(I, UG_ETYPE, x->pos, "%s() got an unexpected keyword argument '%s' in a kernel", n->name, kw),
                    T_VOID;
         else
-            return fail(I, UG_ETYPE, x->pos, "%s() takes at most %d positional arguments", n->name, full ? 3 : 2),
+            return kernel_fail(I, UG_ETYPE, x->pos, "%s() takes at most %d positional arguments", n->name, full ? 3 : 2),
                    T_VOID;
     }
     if (!shape || (full && !fill))
-        return fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name,
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name,
                     full ? (like ? "an array and a fill value" : "a shape and a fill value")
                          : like ? "an array" : "a shape"), T_VOID;
     int ndim, dt = UG_FLOAT64;
@@ -1119,7 +901,7 @@ static kernel_type new_array(infer *I, fstate *fs, kernel_node *n, int b)
     if (fill) {
         kernel_type ft = scalar_expr(I, fs, fill);
         if (!I->failed && !dtype && !like) /* np.full(n, 2) is an int64 array, np.full(n, 2.5) a float64 one */
-            dt = settle(ft).dt;
+            dt = kernel_settle(ft).dt;
     }
     if (I->failed)
         return T_VOID;
@@ -1184,23 +966,23 @@ static bool bind_args(infer *I, kernel_node *n, int b, kernel_node **out)
             if (npos < np && ps[npos][0] != '*')
                 at = npos++;
             else
-                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes at most %d positional argument%s in kernels",
+                return kernel_fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes at most %d positional argument%s in kernels",
                             n->name, npos, npos == 1 ? "" : "s") != NULL;
         } else {
             for (int j = 0; j < np && at < 0; j++)
                 if (strcmp(kw, ps[j] + (ps[j][0] == '*')) == 0)
                     at = j;
             if (at < 0)
-                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got an unexpected keyword argument '%s' in a kernel",
+                return kernel_fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got an unexpected keyword argument '%s' in a kernel",
                             n->name, kw) != NULL;
         }
         if (out[at])
-            return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got multiple values for argument '%s'", n->name,
+            return kernel_fail(I, UG_ETYPE, n->kids[k]->pos, "%s() got multiple values for argument '%s'", n->name,
                         ps[at] + (ps[at][0] == '*')) != NULL;
         out[at] = n->kids[k];
     }
     if (!out[0])
-        return fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name, b == B_WHERE ? "three arguments" : "an array") !=
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs %s", n->name, b == B_WHERE ? "three arguments" : "an array") !=
                NULL;
     return true;
 }
@@ -1226,9 +1008,9 @@ static int axis_arg(infer *I, kernel_node *x, int ndim)
     if (!x)
         return -1;
     if (!int_literal(x, &v))
-        return fail(I, UG_ETYPE, x->pos, "axis= must be an integer constant in kernels"), -2;
+        return kernel_fail(I, UG_ETYPE, x->pos, "axis= must be an integer constant in kernels"), -2;
     if (v < -ndim || v >= ndim)
-        return fail(I, UG_ETYPE, x->pos, "axis %lld is out of bounds for an array of dimension %d", (long long)v, ndim),
+        return kernel_fail(I, UG_ETYPE, x->pos, "axis %lld is out of bounds for an array of dimension %d", (long long)v, ndim),
                -2;
     return (int)(v < 0 ? v + ndim : v);
 }
@@ -1293,14 +1075,14 @@ static kernel_type order_stat(infer *I, fstate *fs, kernel_node *n, int b, kerne
         if (ax == -2)
             return T_VOID;
         if (withq && !arg[1])
-            return fail(I, UG_ETYPE, n->pos, "%s() needs q", n->name), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs q", n->name), T_VOID;
         n->b = withq ? arg[1] : NULL;
         n->ival = t.ndim == 1 ? -1 : ax;
     }
     if (n->b) {
         kernel_type q = value_expr(I, fs, n->b);
         if (!I->failed && q.kind == KT_ARRAY)
-            return fail(I, UG_EUNSUPPORTED, n->b->pos, "%s() of an array of q is not supported in kernels (one q "
+            return kernel_fail(I, UG_EUNSUPPORTED, n->b->pos, "%s() of an array of q is not supported in kernels (one q "
                                                        "per call)", n->name), T_VOID;
         if (!I->failed && !is_scalar(q))
             want_scalar(I, n->b, q);
@@ -1326,7 +1108,7 @@ static kernel_type where_call(infer *I, fstate *fs, kernel_node *n)
         big = x;
     if (y.kind == KT_ARRAY && (big.kind != KT_ARRAY || y.ndim > big.ndim))
         big = y;
-    return big.kind == KT_ARRAY ? elementwise(I, settle(p), big, big) : p;
+    return big.kind == KT_ARRAY ? elementwise(I, kernel_settle(p), big, big) : p;
 }
 
 /* [x, y, ...]: a new 1-d array of the elements' promoted dtype. */
@@ -1336,12 +1118,12 @@ static kernel_type list_call(infer *I, fstate *fs, kernel_node *n)
     for (int k = 0; k < n->nkids && !I->failed; k++) {
         kernel_type t = expr(I, fs, n->kids[k]);
         if (!I->failed && t.kind == KT_ARRAY)
-            return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "nested lists are not supported in kernels"), T_VOID;
+            return kernel_fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "nested lists are not supported in kernels"), T_VOID;
         if (!want_scalar(I, n->kids[k], t))
             return T_VOID;
         p = k == 0 ? t : kernel_promote(p, t);
     }
-    n->opty = settle(p);
+    n->opty = kernel_settle(p);
     I->t->fallible = true;
     return I->failed ? T_VOID : array_t(n->opty.dt, 1);
 }
@@ -1349,7 +1131,7 @@ static kernel_type list_call(infer *I, fstate *fs, kernel_node *n)
 static kernel_type need_1d(infer *I, kernel_node *n, kernel_type t)
 {
     if (!I->failed && t.ndim != 1)
-        return fail(I, UG_EUNSUPPORTED, n->pos, "%s() of a %d-d array is not supported in kernels (only 1-d)", n->name,
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() of a %d-d array is not supported in kernels (only 1-d)", n->name,
                     t.ndim), T_VOID;
     return t;
 }
@@ -1374,7 +1156,7 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
         }
         if (b == B_PARTITION) {
             if (!arg[1])
-                return fail(I, UG_ETYPE, n->pos, "partition() needs kth"), T_VOID;
+                return kernel_fail(I, UG_ETYPE, n->pos, "partition() needs kth"), T_VOID;
             n->b = arg[1];
         }
         kernel_node *ax = b == B_PARTITION ? arg[2] : b == B_DIFF ? arg[2] : b <= B_ARGSORT || b == B_CUMSUM ||
@@ -1384,12 +1166,12 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
         if (a == -2)
             return T_VOID;
         if (a >= 0 && a != t.ndim - 1)
-            return fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
+            return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
                                                      "(only the last axis)", n->name, a, t.ndim), T_VOID;
         if (b == B_DIFF) {
             int64_t k = 1;
             if (arg[1] && (!int_literal(arg[1], &k) || k < 0))
-                return fail(I, UG_ETYPE, arg[1]->pos, "diff()'s n must be a non-negative integer constant in kernels"),
+                return kernel_fail(I, UG_ETYPE, arg[1]->pos, "diff()'s n must be a non-negative integer constant in kernels"),
                        T_VOID;
             n->fval = (double)k;
         }
@@ -1405,7 +1187,7 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
     if (n->b) { /* partition's kth: an int or a 1-d int array */
         kernel_type k = value_expr(I, fs, n->b);
         if (!I->failed && (!is_intlike(elem_of(k)) || is_bool(elem_of(k)) || (k.kind == KT_ARRAY && k.ndim != 1)))
-            return fail(I, UG_ETYPE, n->b->pos, "kth must be an integer or a 1-d array of integers"), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->b->pos, "kth must be an integer or a 1-d array of integers"), T_VOID;
     }
     if (I->failed)
         return T_VOID;
@@ -1431,7 +1213,7 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
             return T_VOID;
         if (!again) {
             if (arg[2])
-                return fail(I, UG_EUNSUPPORTED, arg[2]->pos, "linalg.norm() with axis= is not supported in kernels"),
+                return kernel_fail(I, UG_EUNSUPPORTED, arg[2]->pos, "linalg.norm() with axis= is not supported in kernels"),
                        T_VOID;
             int64_t o = 0;
             n->fval = 0; /* ord: 0 means None (2-norm / Frobenius); else the number; NaN: 'fro' */
@@ -1446,14 +1228,14 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
                      (x.ndim == 1 || o == 1 || o == -1))
                 n->fval = (double)o;
             else if (arg[1])
-                return fail(I, UG_EUNSUPPORTED, arg[1]->pos, "this ord of linalg.norm() is not supported in kernels "
+                return kernel_fail(I, UG_EUNSUPPORTED, arg[1]->pos, "this ord of linalg.norm() is not supported in kernels "
                                                              "(None, 'fro', inf, -inf, 1, -1; any integer for "
                                                              "vectors)"), T_VOID;
             n->b = NULL;
             n->ival = -1;
         }
         if (x.ndim > 2)
-            return fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
+            return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
                         x.ndim), T_VOID;
         n->opty = scalar(float_dtype(x.dt), false);
         I->t->fallible = true; /* inf norms of an empty array are a ValueError */
@@ -1464,7 +1246,7 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
         return T_VOID;
     kernel_type p = kernel_promote(elem_of(x), elem_of(y));
     if (is_bool(p))
-        return fail(I, UG_EUNSUPPORTED, n->pos, "%s() of boolean arrays is not supported in kernels", n->name), T_VOID;
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() of boolean arrays is not supported in kernels", n->name), T_VOID;
     n->opty = p;
     n->ival = -1;
     n->b = NULL;
@@ -1472,8 +1254,8 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
     if (b == B_OUTER)
         return array_t(p.dt, 2);
     if (x.ndim > 2 || y.ndim > 2)
-        return fail(I, UG_EUNSUPPORTED, n->pos, "dot() of %s and %s is not supported in kernels (1-d and 2-d only)",
-                    tstr(x, b1), tstr(y, b2)), T_VOID;
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "dot() of %s and %s is not supported in kernels (1-d and 2-d only)",
+                    kernel_tstr(x, b1), kernel_tstr(y, b2)), T_VOID;
     int nd = x.ndim + y.ndim - 2;
     return nd == 0 ? p : array_t(p.dt, nd);
 }
@@ -1487,14 +1269,14 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
         if (b != B_LIST && !bind_args(I, n, b, arg))
             return T_VOID;
         if (b == B_WHERE && (!arg[1] || !arg[2]))
-            return fail(I, UG_EUNSUPPORTED, n->pos, "np.where() with one argument is not supported in kernels"), T_VOID;
+            return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "np.where() with one argument is not supported in kernels"), T_VOID;
         if (b != B_LIST) { /* canonical kids: the array operands */
             int nk = b == B_WHERE ? 3 : b == B_DOT || b == B_OUTER ? 2 : 1;
             if (nk == 2 && !arg[1])
-                return fail(I, UG_ETYPE, n->pos, "%s() needs two arrays", n->name), T_VOID;
+                return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs two arrays", n->name), T_VOID;
             kernel_node **kids = kernel_arena_alloc(I->a, 3 * sizeof *kids);
             if (!kids)
-                return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+                return kernel_fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
             memcpy(kids, arg, (size_t)nk * sizeof *kids);
             n->kids = kids;
             n->nkids = nk;
@@ -1504,7 +1286,7 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
         n->kwnames = NULL;
         n->name = kernel_builtin_name(b);
         if (b == B_FILL && !n->b)
-            return fail(I, UG_ETYPE, n->pos, "fill() needs a value"), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "fill() needs a value"), T_VOID;
     }
     kernel_type r;
     if (b <= B_COUNT_NONZERO)
@@ -1556,18 +1338,18 @@ static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
         if (I->failed)
             return T_VOID;
         if (n->nkids != 1 || n->kwnames)
-            return fail(I, UG_ETYPE, n->pos, "a.dtype.type() takes exactly one argument in kernels"), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "a.dtype.type() takes exactly one argument in kernels"), T_VOID;
         n->a = NULL;
         return cast(I, fs, n, t.dt);
     }
     if (r->kind == N_NAME && strcmp(r->name, "linalg") == 0)
-        return fail(I, UG_EUNSUPPORTED, n->pos, "np.linalg.%s is not supported in kernels", n->name), T_VOID;
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "np.linalg.%s is not supported in kernels", n->name), T_VOID;
     int mb = method_builtin(n->name);
     if (mb >= 0) { /* a.f(x, k=v) is f(a, x, k=v) */
         kernel_node **kids = kernel_arena_alloc(I->a, (size_t)(n->nkids + 1) * sizeof *kids);
         const char **kw = n->kwnames ? kernel_arena_alloc(I->a, (size_t)(n->nkids + 1) * sizeof *kw) : NULL;
         if (!kids || (n->kwnames && !kw))
-            return fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+            return kernel_fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
         kids[0] = r;
         memcpy(kids + 1, n->kids, (size_t)n->nkids * sizeof *kids);
         if (kw)
@@ -1582,7 +1364,7 @@ static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
     kernel_type t = expr(I, fs, r);
     char b[48];
     if (!I->failed)
-        fail(I, UG_EUNSUPPORTED, n->pos, "the method '%s' of %s is not supported in kernels", n->name, tstr(t, b));
+        kernel_fail(I, UG_EUNSUPPORTED, n->pos, "the method '%s' of %s is not supported in kernels", n->name, kernel_tstr(t, b));
     return T_VOID;
 }
 
@@ -1599,7 +1381,7 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
         return new_array(I, fs, n, b);
     if (b == B_THREAD_ID) {
         if (n->nkids)
-            return fail(I, UG_ETYPE, n->pos, "get_thread_id() takes no arguments"), T_VOID;
+            return kernel_fail(I, UG_ETYPE, n->pos, "get_thread_id() takes no arguments"), T_VOID;
         n->builtin = b;
         n->opty = scalar(UG_INT64, false);
         return n->opty;
@@ -1607,7 +1389,7 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
     if (b == B_PRINT) { /* numbers and string literals, as Numba's print in nopython mode */
         for (int k = 0; k < n->nkids && !I->failed; k++) {
             if (n->kwnames && n->kwnames[k])
-                return fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "print() keyword '%s' is not supported in kernels",
+                return kernel_fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "print() keyword '%s' is not supported in kernels",
                             n->kwnames[k]), T_VOID;
             if (n->kids[k]->kind != N_STR)
                 scalar_expr(I, fs, n->kids[k]);
@@ -1625,13 +1407,13 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
         return array_call(I, fs, n, b);
     }
     if (b < 0 && strncmp(n->name, "linalg.", 7) == 0)
-        return fail(I, UG_EUNSUPPORTED, n->pos, "np.%s is not supported in kernels", n->name), T_VOID;
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "np.%s is not supported in kernels", n->name), T_VOID;
     if (b < 0)
-        return fail(I, UG_ENAME, n->pos, "unknown function '%s'", n->name), T_VOID;
+        return kernel_fail(I, UG_ENAME, n->pos, "unknown function '%s'", n->name), T_VOID;
     if (n->kwnames)
         for (int k = 0; k < n->nkids; k++)
             if (n->kwnames[k])
-                return fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes no keyword argument '%s' in kernels", n->name,
+                return kernel_fail(I, UG_ETYPE, n->kids[k]->pos, "%s() takes no keyword argument '%s' in kernels", n->name,
                             n->kwnames[k]), T_VOID;
     return builtin_call(I, fs, n, b, cast_to);
 }
@@ -1667,10 +1449,10 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n)
     case N_CAST: scalar_expr(I, fs, n->a); return n->ty;
     case N_INDEX: return index_expr(I, fs, n);
     case N_ATTR: return attr(I, fs, n);
-    case N_TUPLE: return fail(I, UG_ETYPE, n->pos, "tuples are not supported as values in kernels"), T_VOID;
-    case N_STR: return fail(I, UG_ETYPE, n->pos, "strings are not supported as values in kernels"), T_VOID;
-    case N_SLICE: return fail(I, UG_ETYPE, n->pos, "a slice can only be an array index"), T_VOID;
-    default: return fail(I, UG_ETYPE, n->pos, "not an expression"), T_VOID;
+    case N_TUPLE: return kernel_fail(I, UG_ETYPE, n->pos, "tuples are not supported as values in kernels"), T_VOID;
+    case N_STR: return kernel_fail(I, UG_ETYPE, n->pos, "strings are not supported as values in kernels"), T_VOID;
+    case N_SLICE: return kernel_fail(I, UG_ETYPE, n->pos, "a slice can only be an array index"), T_VOID;
+    default: return kernel_fail(I, UG_ETYPE, n->pos, "not an expression"), T_VOID;
     }
 }
 
@@ -1693,20 +1475,20 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
     if (I->failed)
         return;
     int k = param_index(fs->fn, t->name);
-    if (k >= 0 && fs->pt[k].kind == KT_ARRAY && local_index(fs->fn, t->name) < 0) {
-        fail(I, UG_ETYPE, t->pos, "cannot assign to array argument '%s' (write to its elements instead)", t->name);
+    if (k >= 0 && fs->pt[k].kind == KT_ARRAY && kernel_local_index(fs->fn, t->name) < 0) {
+        kernel_fail(I, UG_ETYPE, t->pos, "cannot assign to array argument '%s' (write to its elements instead)", t->name);
         return;
     }
     if (v.kind == KT_ARRAY || v.kind == KT_SHAPE) { /* a view or a shape tuple: one type per variable */
-        int li = local_index(fs->fn, t->name);
+        int li = kernel_local_index(fs->fn, t->name);
         char c[48];
         if (li < 0) {
-            fail(I, UG_ETYPE, t->pos, "cannot assign %s to parameter '%s'", tstr(v, b), t->name);
+            kernel_fail(I, UG_ETYPE, t->pos, "cannot assign %s to parameter '%s'", kernel_tstr(v, b), t->name);
             return;
         }
         if (fs->lt[li].kind != KT_VOID && !same_type(fs->lt[li], v)) {
-            fail(I, UG_ETYPE, t->pos, "'%s' holds %s here but %s elsewhere: a variable has one type", t->name,
-                 tstr(v, b), tstr(fs->lt[li], c));
+            kernel_fail(I, UG_ETYPE, t->pos, "'%s' holds %s here but %s elsewhere: a variable has one type", t->name,
+                 kernel_tstr(v, b), kernel_tstr(fs->lt[li], c));
             return;
         }
         fs->changed |= fs->lt[li].kind == KT_VOID;
@@ -1718,13 +1500,13 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
     }
     if (!want_scalar(I, t, v))
         return;
-    if (k >= 0 && local_index(fs->fn, t->name) < 0) {
+    if (k >= 0 && kernel_local_index(fs->fn, t->name) < 0) {
         t->symkind = SYM_PARAM;
         t->index = k;
         t->ty = fs->pt[k];
         return;
     }
-    k = local_index(fs->fn, t->name);
+    k = kernel_local_index(fs->fn, t->name);
     if (fs->fixed && fs->fixed[k]) { /* locals={...}: the value is converted on store */
         t->symkind = SYM_LOCAL;
         t->index = k;
@@ -1732,8 +1514,8 @@ static void assign_name(infer *I, fstate *fs, kernel_node *t, kernel_type v)
         return;
     }
     if (fs->lt[k].kind == KT_ARRAY || fs->lt[k].kind == KT_SHAPE) {
-        fail(I, UG_ETYPE, t->pos, "'%s' holds %s elsewhere: it cannot also hold %s", t->name, tstr(fs->lt[k], b),
-             tstr(v, (char[48]){0}));
+        kernel_fail(I, UG_ETYPE, t->pos, "'%s' holds %s elsewhere: it cannot also hold %s", t->name, kernel_tstr(fs->lt[k], b),
+             kernel_tstr(v, (char[48]){0}));
         return;
     }
     kernel_type j = join(fs->lt[k], v);
@@ -1752,7 +1534,7 @@ static void unpack(infer *I, fstate *fs, kernel_node *n)
     if (v->kind == N_ATTR) {
         kernel_type s = expr(I, fs, v);
         if (!I->failed && (s.kind != KT_SHAPE || s.ndim != t->nkids))
-            fail(I, UG_ETYPE, n->pos, "cannot unpack %s into %d names", s.kind == KT_SHAPE ? "this shape" : "this value",
+            kernel_fail(I, UG_ETYPE, n->pos, "cannot unpack %s into %d names", s.kind == KT_SHAPE ? "this shape" : "this value",
                  t->nkids);
         for (int k = 0; k < t->nkids && !I->failed; k++)
             assign_name(I, fs, t->kids[k], scalar(UG_INT64, false));
@@ -1761,7 +1543,7 @@ static void unpack(infer *I, fstate *fs, kernel_node *n)
     if (v->kind != N_TUPLE) { /* x, y = a: the elements of a 1-d array (its length checked at run time) */
         kernel_type at = expr(I, fs, v);
         if (!I->failed && (at.kind != KT_ARRAY || at.ndim != 1))
-            fail(I, UG_ETYPE, n->pos, "can only unpack a.shape, a 1-d array or a tuple of %d values here", t->nkids);
+            kernel_fail(I, UG_ETYPE, n->pos, "can only unpack a.shape, a 1-d array or a tuple of %d values here", t->nkids);
         n->opty = at; /* marks the array for lowering */
         I->t->fallible = true;
         for (int k = 0; k < t->nkids && !I->failed; k++)
@@ -1769,17 +1551,17 @@ static void unpack(infer *I, fstate *fs, kernel_node *n)
         return;
     }
     if (v->nkids != t->nkids) {
-        fail(I, UG_ETYPE, n->pos, "cannot unpack a tuple of %d values into %d names", v->nkids, t->nkids);
+        kernel_fail(I, UG_ETYPE, n->pos, "cannot unpack a tuple of %d values into %d names", v->nkids, t->nkids);
         return;
     }
     kernel_type vt[256];
     if (t->nkids > 256) {
-        fail(I, UG_ETYPE, n->pos, "too many names to unpack");
+        kernel_fail(I, UG_ETYPE, n->pos, "too many names to unpack");
         return;
     }
     for (int k = 0; k < v->nkids && !I->failed; k++) { /* all values first, as Python does */
         vt[k] = v->kids[k]->ty = scalar_expr(I, fs, v->kids[k]);
-        if (vt[k].weak && literal_chain(v->kids[k])) /* a bare literal: its own type, as for `a = 0` */
+        if (vt[k].weak && kernel_literal_chain(v->kids[k])) /* a bare literal: its own type, as for `a = 0` */
             vt[k].weak = 0;
     }
     for (int k = 0; k < t->nkids && !I->failed; k++)
@@ -1798,7 +1580,7 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         /* A local assigned a bare literal takes the literal's own type, as Numba
          * types it (s = 0.0 is float64, n = 0 is int64); inside expressions
          * literals stay weak (NEP 50). */
-        if (v.kind == KT_SCALAR && v.weak && literal_chain(n->b))
+        if (v.kind == KT_SCALAR && v.weak && kernel_literal_chain(n->b))
             v.weak = 0;
         assign_name(I, fs, t, v);
         return;
@@ -1812,7 +1594,7 @@ static void assign(infer *I, fstate *fs, kernel_node *n)
         kernel_type vt = value_expr(I, fs, n->b);
         char b1[48], b2[48];
         if (!I->failed && vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
-            fail(I, UG_ETYPE, n->pos, "cannot assign %s to %s", tstr(vt, b1), tstr(tt, b2));
+            kernel_fail(I, UG_ETYPE, n->pos, "cannot assign %s to %s", kernel_tstr(vt, b1), kernel_tstr(tt, b2));
         if (vt.kind == KT_ARRAY) /* shapes checked at run time; an overlapping source is copied first */
             I->t->fallible = true;
         return;
@@ -1830,7 +1612,7 @@ static void augassign(infer *I, fstate *fs, kernel_node *n)
     if (!I->failed && tt.kind == KT_ARRAY) { /* a *= 2, out[1:] += b: in place, element by element */
         char b1[48], b2[48];
         if (vt.kind == KT_ARRAY && vt.ndim > tt.ndim)
-            fail(I, UG_ETYPE, n->pos, "cannot %s %s into %s in place", op_verb(n->op), tstr(vt, b1), tstr(tt, b2));
+            kernel_fail(I, UG_ETYPE, n->pos, "cannot %s %s into %s in place", op_verb(n->op), kernel_tstr(vt, b1), kernel_tstr(tt, b2));
         n->opty = binop_type(I, n, n->op, elem_of(tt), elem_of(vt));
         I->t->fallible |= vt.kind == KT_ARRAY;
         return;
@@ -1859,7 +1641,7 @@ static bool loop_target(infer *I, fstate *fs, kernel_node *var, kernel_type t)
 {
     int pi = param_index(fs->fn, var->name);
     if (pi >= 0 && fs->pt[pi].kind == KT_ARRAY)
-        return fail(I, UG_ETYPE, var->pos, "the loop variable '%s' cannot be an array argument", var->name) != NULL;
+        return kernel_fail(I, UG_ETYPE, var->pos, "the loop variable '%s' cannot be an array argument", var->name) != NULL;
     assign_name(I, fs, var, t);
     return !I->failed;
 }
@@ -1868,7 +1650,7 @@ static int want_names(infer *I, kernel_node *var, int n, const char *what)
 {
     int have = var->kind == N_TUPLE ? var->nkids : 1;
     if (have != n)
-        fail(I, UG_ETYPE, var->pos, "%s gives %d value%s per iteration, unpacked into %d name%s", what, n,
+        kernel_fail(I, UG_ETYPE, var->pos, "%s gives %d value%s per iteration, unpacked into %d name%s", what, n,
              n == 1 ? "" : "s", have, have == 1 ? "" : "s");
     return !I->failed;
 }
@@ -1882,7 +1664,7 @@ static void for_iter(infer *I, fstate *fs, kernel_node *n)
     case FOR_ARRAY:
         t = array_of(I, fs, n->a, "iterated over");
         if (!I->failed && var->kind == N_TUPLE)
-            fail(I, UG_EUNSUPPORTED, var->pos, "unpacking the rows of an array in a for loop is not supported in kernels");
+            kernel_fail(I, UG_EUNSUPPORTED, var->pos, "unpacking the rows of an array in a for loop is not supported in kernels");
         if (!I->failed)
             loop_target(I, fs, var, element_of(t));
         break;
@@ -1909,7 +1691,7 @@ static void for_iter(infer *I, fstate *fs, kernel_node *n)
         if (I->failed || nd < 0)
             return;
         if (nd > UG_MAXDIMS) {
-            fail(I, UG_ETYPE, n->pos, "np.ndindex() of more than %d dimensions", UG_MAXDIMS);
+            kernel_fail(I, UG_ETYPE, n->pos, "np.ndindex() of more than %d dimensions", UG_MAXDIMS);
             return;
         }
         if (var->kind == N_TUPLE) {
@@ -1935,7 +1717,7 @@ static void for_stmt(infer *I, fstate *fs, kernel_node *n)
     }
     kernel_node *var = n->kids[0];
     if (var->kind != N_NAME) {
-        fail(I, UG_ETYPE, var->pos, "range() gives one value per iteration: it cannot be unpacked");
+        kernel_fail(I, UG_ETYPE, var->pos, "range() gives one value per iteration: it cannot be unpacked");
         return;
     }
     if (!loop_target(I, fs, var, scalar(UG_INT64, false)))
@@ -1943,10 +1725,10 @@ static void for_stmt(infer *I, fstate *fs, kernel_node *n)
     for (int k = 0; k < n->nrange && !I->failed; k++) {
         kernel_type t = scalar_expr(I, fs, n->range[k]);
         if (!I->failed && is_float(t))
-            fail(I, UG_ETYPE, n->range[k]->pos, "range() arguments must be integers, not %s", tstr(t, b));
+            kernel_fail(I, UG_ETYPE, n->range[k]->pos, "range() arguments must be integers, not %s", kernel_tstr(t, b));
     }
     if (!I->failed && n->nrange == 3 && is_zero_literal(n->range[2]))
-        fail(I, UG_ETYPE, n->range[2]->pos, "range() step must not be zero");
+        kernel_fail(I, UG_ETYPE, n->range[2]->pos, "range() step must not be zero");
     if (!I->failed && n->nrange == 3 && !n->range[2]->ty.weak)
         I->t->fallible = true; /* a step known only at run time may be zero: ValueError */
     block(I, fs, n->body);
@@ -1955,11 +1737,11 @@ static void for_stmt(infer *I, fstate *fs, kernel_node *n)
 static void return_stmt(infer *I, fstate *fs, kernel_node *n)
 {
     if (fs->role == ROLE_GUFUNC && n->a) {
-        fail(I, UG_ETYPE, n->pos, "a gufunc kernel cannot return a value (write to its output arguments)");
+        kernel_fail(I, UG_ETYPE, n->pos, "a gufunc kernel cannot return a value (write to its output arguments)");
         return;
     }
     if (fs->role == ROLE_SCALAR && !n->a) {
-        fail(I, UG_ETYPE, n->pos, "a scalar kernel must return a value");
+        kernel_fail(I, UG_ETYPE, n->pos, "a scalar kernel must return a value");
         return;
     }
     if (n->a) {
@@ -1968,8 +1750,8 @@ static void return_stmt(infer *I, fstate *fs, kernel_node *n)
         char b1[48], b2[48];
         if (!I->failed && (t.kind == KT_ARRAY || fs->ret.kind == KT_ARRAY) && fs->ret.kind != KT_VOID &&
             !same_type(t, fs->ret)) {
-            fail(I, UG_ETYPE, n->a->pos, "function '%s' returns %s here and %s elsewhere", fs->fn->name, tstr(t, b1),
-                 tstr(fs->ret, b2));
+            kernel_fail(I, UG_ETYPE, n->a->pos, "function '%s' returns %s here and %s elsewhere", fs->fn->name, kernel_tstr(t, b1),
+                 kernel_tstr(fs->ret, b2));
             return;
         }
         if (!I->failed && t.kind == KT_ARRAY) {
@@ -1984,7 +1766,7 @@ static void return_stmt(infer *I, fstate *fs, kernel_node *n)
         fs->any_bare_ret = true;
     }
     if (fs->any_value_ret && fs->any_bare_ret)
-        fail(I, UG_ETYPE, n->pos, "function '%s' returns a value on some paths and nothing on others", fs->fn->name);
+        kernel_fail(I, UG_ETYPE, n->pos, "function '%s' returns a value on some paths and nothing on others", fs->fn->name);
 }
 
 static const char *const exc_classes[] = {"ValueError", "IndexError", "ZeroDivisionError", "RuntimeError",
@@ -1998,7 +1780,7 @@ static void raise_stmt(infer *I, kernel_node *n)
             I->t->fallible = true;
             return;
         }
-    fail(I, UG_EUNSUPPORTED, n->pos, "raising '%s' is not supported in kernels (ValueError, IndexError, "
+    kernel_fail(I, UG_EUNSUPPORTED, n->pos, "raising '%s' is not supported in kernels (ValueError, IndexError, "
                                      "ZeroDivisionError, RuntimeError, AssertionError, ArithmeticError, "
                                      "OverflowError, TypeError, ... are)", n->name);
 }
@@ -2007,7 +1789,7 @@ static void cond(infer *I, fstate *fs, kernel_node *c)
 {
     kernel_type t = expr(I, fs, c);
     if (!I->failed && !is_scalar(t))
-        fail(I, UG_ETYPE, c->pos, "the truth value of %s is ambiguous",
+        kernel_fail(I, UG_ETYPE, c->pos, "the truth value of %s is ambiguous",
              t.kind == KT_ARRAY ? "an array" : t.kind == KT_SHAPE ? "a shape" : "a call without a value");
 }
 
@@ -2045,148 +1827,6 @@ static void block(infer *I, fstate *fs, kernel_node *b)
         stmt(I, fs, b->kids[k]);
 }
 
-/* ------------------------------------------------- concrete types (step 5) */
-
-static bool literal_chain(const kernel_node *n)
-{
-    while (n->kind == N_UNARY && (n->op == TK_MINUS || n->op == TK_PLUS))
-        n = n->a;
-    return n->kind == N_INT || n->kind == N_FLOAT;
-}
-
-/* A weak literal may take the strong type it is converted to when its kind
- * fits (an int literal becomes any number type, a float literal a float). */
-static bool fits(kernel_type lit, kernel_type want)
-{
-    if (!is_scalar(want) || want.weak || is_bool(want))
-        return false;
-    return !is_float(lit) || is_float(want);
-}
-
-static void resolve(infer *I, kernel_node *n, kernel_type want);
-
-static void resolve_kids(infer *I, kernel_node *n, kernel_type want)
-{
-    for (int k = 0; k < n->nkids; k++)
-        resolve(I, n->kids[k], want);
-}
-
-/* A weak literal chain (fits(n->ty, want)) takes the strong type want. */
-static void give_literal(kernel_node *n, kernel_type want)
-{
-    for (; n->kind == N_UNARY; n = n->a)
-        n->ty = n->opty = want;
-    n->ty = want;
-}
-
-/* An int literal converted to an integer type that does not hold it is an
- * error, as NumPy's OverflowError for np.uint8(1) + 300 (NEP 50). */
-static void literal_in_range(infer *I, const kernel_node *n, kernel_type want)
-{
-    bool neg;
-    uint64_t mag;
-    char b[48];
-    if (is_intlike(want) && !is_bool(want) && literal_int(n, &neg, &mag) && !int_holds(want.dt, neg, mag))
-        fail(I, UG_ETYPE, n->pos, "integer literal %s%llu is out of range for %s", neg ? "-" : "",
-             (unsigned long long)mag, tstr(want, b));
-}
-
-static void resolve_stmt(infer *I, kernel_node *n, kernel_type ret)
-{
-    kernel_node *t = n->kind == N_ASSIGN || n->kind == N_AUGASSIGN ? n->kids[0] : NULL;
-    switch (n->kind) {
-    case N_ASSIGN:
-        resolve(I, t, T_VOID);
-        for (int k = 0; t->kind == N_TUPLE && n->b->kind == N_TUPLE && k < t->nkids; k++)
-            resolve(I, n->b->kids[k], t->kids[k]->ty);
-        resolve(I, n->b, t->kind == N_TUPLE ? T_VOID : t->ty);
-        break;
-    case N_AUGASSIGN:
-        n->opty = settle(n->opty);
-        resolve(I, t, T_VOID);
-        resolve(I, n->b, n->opty);
-        break;
-    case N_RETURN: /* `return 300` into uint8 casts (astype 'unsafe'), as any returned value does */
-        if (n->a && n->a->ty.weak && literal_chain(n->a) && fits(n->a->ty, ret))
-            give_literal(n->a, ret);
-        else
-            resolve(I, n->a, ret);
-        break;
-    case N_EXPRSTMT: resolve(I, n->a, T_VOID); break;
-    case N_FOR:
-        for (int k = 0; k < n->nkids; k++)
-            resolve(I, n->kids[k], k == 0 || n->iter != FOR_NDINDEX ? T_VOID : scalar(UG_INT64, false));
-        for (int k = 0; k < n->nrange; k++)
-            resolve(I, n->range[k], scalar(UG_INT64, false));
-        resolve(I, n->a, T_VOID);
-        resolve(I, n->b, scalar(UG_INT64, false));
-        break;
-    case N_RAISE: break;
-    default: resolve(I, n->cond, T_VOID); break;
-    }
-    if (n->body)
-        resolve_stmt(I, n->body, ret);
-    if (n->orelse)
-        resolve_stmt(I, n->orelse, ret);
-    for (int k = 0; n->kind == N_BLOCK && k < n->nkids; k++)
-        resolve_stmt(I, n->kids[k], ret);
-}
-
-static void resolve(infer *I, kernel_node *n, kernel_type want)
-{
-    if (!n)
-        return;
-    if (n->ty.weak && literal_chain(n) && fits(n->ty, want)) {
-        literal_in_range(I, n, want);
-        give_literal(n, want);
-        return;
-    }
-    n->ty = settle(n->ty);
-    n->opty = settle(n->opty);
-    switch (n->kind) {
-    case N_COMPARE:
-        for (int k = 0; k + 1 < n->nkids; k++)
-            n->cmptys[k] = settle(n->cmptys[k]);
-        for (int k = 0; k < n->nkids; k++)
-            resolve(I, n->kids[k], n->cmptys[k + 1 < n->nkids ? k : k - 1]);
-        return;
-    case N_BOOLOP:
-    case N_IFEXP:
-        resolve(I, n->cond, T_VOID);
-        resolve(I, n->a, n->ty);
-        resolve(I, n->b, n->ty);
-        return;
-    case N_CALL:
-        if (n->builtin >= B_EMPTY && n->builtin <= B_FULL_LIKE) {
-            resolve(I, n->kids[0], n->kids[0]->ty.kind == KT_ARRAY ? T_VOID : scalar(UG_INT64, false));
-            resolve(I, n->b, n->opty);
-            return;
-        }
-        if (n->builtin >= B_SUM) { /* array functions: scalar operands take the computing type */
-            for (int k = 0; k < n->nkids; k++)
-                resolve(I, n->kids[k], n->builtin == B_LIST || (n->builtin == B_WHERE && k > 0) ? n->opty : T_VOID);
-            resolve(I, n->b, n->builtin == B_FILL ? n->opty : n->builtin >= B_MEDIAN && n->builtin <= B_NANPERCENTILE
-                                                                  ? scalar(UG_FLOAT64, false)
-                                                                  : scalar(UG_INT64, false));
-            return;
-        }
-        for (int k = 0; k < n->nkids; k++)
-            resolve(I, n->kids[k], n->callee ? n->callee->params[k].ty : n->builtin == B_LEN ? T_VOID : n->opty);
-        return;
-    case N_INDEX: resolve(I, n->a, T_VOID); resolve_kids(I, n, scalar(UG_INT64, false)); return;
-    case N_SLICE:
-    case N_TUPLE: /* a slice's bounds, a shape's dimensions */
-        resolve(I, n->a, want);
-        resolve(I, n->b, want);
-        resolve(I, n->cond, want);
-        resolve_kids(I, n, want);
-        return;
-    case N_UNARY:
-    case N_BINARY: resolve(I, n->a, n->opty); resolve(I, n->b, n->opty); return;
-    default: resolve(I, n->a, T_VOID); resolve_kids(I, n, T_VOID); return;
-    }
-}
-
 /* ---------------------------------------------------------------- functions */
 
 /* A scalar parameter the body assigns to becomes a local of its own type
@@ -2201,7 +1841,7 @@ static void shadow_params(infer *I, kernel_func *f)
         return;
     kernel_node **kids = kernel_arena_alloc(I->a, (size_t)(f->body->nkids + n) * sizeof *kids);
     if (!kids) {
-        fail(I, UG_ENOMEM, f->pos, "out of memory");
+        kernel_fail(I, UG_ENOMEM, f->pos, "out of memory");
         return;
     }
     int j = 0;
@@ -2212,7 +1852,7 @@ static void shadow_params(infer *I, kernel_func *f)
         kernel_node *as = kernel_arena_alloc(I->a, sizeof *as), *t = kernel_arena_alloc(I->a, sizeof *t),
                     *v = kernel_arena_alloc(I->a, sizeof *v), **tk = kernel_arena_alloc(I->a, sizeof *tk);
         if (!as || !t || !v || !tk) {
-            fail(I, UG_ENOMEM, f->pos, "out of memory");
+            kernel_fail(I, UG_ENOMEM, f->pos, "out of memory");
             return;
         }
         *t = (kernel_node){.kind = N_NAME, .pos = f->params[pi].pos, .name = f->params[pi].name, .builtin = -1};
@@ -2234,14 +1874,14 @@ static void fix_locals(infer *I, fstate *fs, const char *spec)
     kernel_func *f = fs->fn;
     fs->fixed = kernel_arena_alloc(I->a, (size_t)f->nlocals + 1);
     if (!fs->fixed) {
-        fail(I, UG_ENOMEM, f->pos, "out of memory");
+        kernel_fail(I, UG_ENOMEM, f->pos, "out of memory");
         return;
     }
     for (const char *p = spec; *p && !I->failed;) {
         char name[128], dt[64];
         size_t n = strcspn(p, ":"), m;
         if (!p[n] || n >= sizeof name) {
-            fail(I, UG_ETYPE, f->pos, "locals: '%s' is not of the form name:dtype", p);
+            kernel_fail(I, UG_ETYPE, f->pos, "locals: '%s' is not of the form name:dtype", p);
             return;
         }
         memcpy(name, p, n);
@@ -2249,18 +1889,18 @@ static void fix_locals(infer *I, fstate *fs, const char *spec)
         p += n + 1;
         m = strcspn(p, ",");
         if (m >= sizeof dt) {
-            fail(I, UG_ETYPE, f->pos, "locals: the dtype of '%s' is too long", name);
+            kernel_fail(I, UG_ETYPE, f->pos, "locals: the dtype of '%s' is too long", name);
             return;
         }
         memcpy(dt, p, m);
         dt[m] = 0;
         p += m + (p[m] == ',');
         ug_dtype t = ug_dtype_from_name(dt);
-        int k = local_index(f, name);
+        int k = kernel_local_index(f, name);
         if (t == UG_DTYPE_NONE)
-            fail(I, UG_ETYPE, f->pos, "locals: unknown dtype '%s' for '%s'", dt, name);
+            kernel_fail(I, UG_ETYPE, f->pos, "locals: unknown dtype '%s' for '%s'", dt, name);
         else if (k < 0)
-            fail(I, UG_ETYPE, f->pos, "locals: '%s' is not a local variable of '%s'", name, f->name);
+            kernel_fail(I, UG_ETYPE, f->pos, "locals: '%s' is not a local variable of '%s'", name, f->name);
         else {
             fs->lt[k] = scalar(t, false);
             fs->fixed[k] = true;
@@ -2278,13 +1918,13 @@ static bool type_function(infer *I, fstate *fs)
     shadow_params(I, f);
     fs->lt = kernel_arena_alloc(I->a, (size_t)(f->nlocals + 1) * sizeof *fs->lt);
     if (!I->failed && !fs->lt)
-        fail(I, UG_ENOMEM, f->pos, "out of memory");
+        kernel_fail(I, UG_ENOMEM, f->pos, "out of memory");
     for (int k = 0; k < f->nlocals && fs->lt; k++)
         fs->lt[k] = T_VOID;
     if (!I->failed && fs->locals_spec)
         fix_locals(I, fs, fs->locals_spec);
     if (!I->failed)
-        check_assigned(I, fs);
+        kernel_check_assigned(I, fs);
     int iter = 0;
     do /* to a fixpoint: loops assign locals from themselves */
         fs->changed = fs->unresolved = false, block(I, fs, f->body);
@@ -2296,15 +1936,15 @@ static bool type_function(infer *I, fstate *fs)
     if (I->failed)
         return false;
     for (int k = 0; k < f->nlocals; k++)
-        f->locals[k].ty = settle(fs->lt[k]);
+        f->locals[k].ty = kernel_settle(fs->lt[k]);
     for (int k = 0; k < f->nparams; k++)
-        f->params[k].ty = settle(fs->pt[k]);
-    f->ret = fs->role == ROLE_GUFUNC || !fs->any_value_ret ? T_VOID : settle(fs->ret);
+        f->params[k].ty = kernel_settle(fs->pt[k]);
+    f->ret = fs->role == ROLE_GUFUNC || !fs->any_value_ret ? T_VOID : kernel_settle(fs->ret);
     if (fs->role == ROLE_SCALAR && fs->fixed_ret)
         f->ret = fs->ret;
     if ((fs->role == ROLE_SCALAR || fs->any_value_ret) && fs->falls_off)
-        return fail(I, UG_ETYPE, f->pos, "function '%s' may reach its end without returning a value", f->name) != NULL;
-    resolve_stmt(I, f->body, f->ret);
+        return kernel_fail(I, UG_ETYPE, f->pos, "function '%s' may reach its end without returning a value", f->name) != NULL;
+    kernel_concrete_types(I, f->body, f->ret);
     return !I->failed;
 }
 
@@ -2314,7 +1954,7 @@ static spec *new_spec(infer *I, const kernel_func *orig, const kernel_type *args
     if (s)
         s->args = kernel_arena_alloc(I->a, (size_t)(nargs + 1) * sizeof *s->args);
     if (!s || !s->args || !(s->fn = copy_func(I, orig)))
-        return fail(I, UG_ENOMEM, orig->pos, "out of memory");
+        return kernel_fail(I, UG_ENOMEM, orig->pos, "out of memory");
     memcpy(s->args, args, (size_t)nargs * sizeof *args);
     s->orig = orig;
     s->nargs = nargs;
@@ -2340,7 +1980,7 @@ static kernel_func *specialise(infer *I, const kernel_func *orig, const kernel_t
 {
     spec *s = find_spec(I, orig, args);
     if (s && s->busy)
-        return fail(I, UG_ETYPE, at, "recursive call to '%s' is not supported in kernels", orig->name);
+        return kernel_fail(I, UG_ETYPE, at, "recursive call to '%s' is not supported in kernels", orig->name);
     if (s)
         return s->fn;
     if (!(s = new_spec(I, orig, args, orig->nparams)))
@@ -2358,10 +1998,10 @@ static bool param_types(infer *I, const kernel_func *k, const kernel_infer_opts 
     int want = o->gufunc ? o->nin + o->nout : o->nin;
     if (k->nparams != want) {
         if (o->gufunc)
-            return fail(I, UG_ETYPE, k->pos, "kernel takes %d parameter%s but the signature has %d input%s and %d output%s",
+            return kernel_fail(I, UG_ETYPE, k->pos, "kernel takes %d parameter%s but the signature has %d input%s and %d output%s",
                         k->nparams, k->nparams == 1 ? "" : "s", o->nin, o->nin == 1 ? "" : "s", o->nout,
                         o->nout == 1 ? "" : "s") != NULL;
-        return fail(I, UG_ETYPE, k->pos, "kernel takes %d parameter%s but the signature has %d input%s", k->nparams,
+        return kernel_fail(I, UG_ETYPE, k->pos, "kernel takes %d parameter%s but the signature has %d input%s", k->nparams,
                     k->nparams == 1 ? "" : "s", o->nin, o->nin == 1 ? "" : "s") != NULL;
     }
     for (int i = 0; i < want; i++) {
@@ -2369,7 +2009,7 @@ static bool param_types(infer *I, const kernel_func *k, const kernel_infer_opts 
         if (o->gufunc && i >= o->nin && nd == 0)
             nd = 1; /* out[0] = v for an output with layout () */
         if (!base_dtype_valid(o->args[i].dt))
-            return fail(I, UG_ETYPE, k->pos, "argument %d has no valid dtype", i + 1) != NULL;
+            return kernel_fail(I, UG_ETYPE, k->pos, "argument %d has no valid dtype", i + 1) != NULL;
         pt[i] = nd > 0 ? (kernel_type){KT_ARRAY, (int8_t)o->args[i].dt, (uint8_t)nd, 0} : scalar(o->args[i].dt, false);
     }
     return true;
@@ -2419,7 +2059,7 @@ static bool infer_kernel(infer *I, const kernel_func *kernel, const kernel_infer
         cap++;
     t->funcs = kernel_arena_alloc(I->a, (size_t)cap * sizeof *t->funcs);
     if (!t->funcs)
-        return fail(I, UG_ENOMEM, kernel->pos, "out of memory") != NULL;
+        return kernel_fail(I, UG_ENOMEM, kernel->pos, "out of memory") != NULL;
     t->kernel = t->funcs[t->nfuncs++] = s->fn;
     collect_funcs(I, s->fn->body, t, cap);
     t->out_dt = o->gufunc ? UG_DTYPE_NONE : (ug_dtype)s->fn->ret.dt;

@@ -4,6 +4,12 @@
  *   lex.c     source text → token array (with INDENT/DEDENT/NEWLINE)   kernel_lex
  *   parse.c   tokens → AST module (all defs + lambdas)                  kernel_parse
  *   infer.c   module + kernel name + argument types → typed kernel     kernel_infer
+ *             (steps 3 and 5 of inference in their own files, private
+ *             header infer.h:)
+ *   assigned.c  definite assignment: every local assigned before use
+ *   concrete.c  concrete types: weak literals and values made concrete
+ *   builtins.c  the names callable without import (math, np.*)  kernel_builtin_lookup
+ *   arena.c   the bump allocator of modules and typed kernels        kernel_arena_*
  *   diag.c    error formatting with source line and caret              kernel_error_at
  *   dump.c    debug printing of AST and types (UFUNCGEN_DUMP=ast,types) kernel_dump
  *   writes.c  which parameters a kernel stores into                    kernel_written_params
@@ -27,7 +33,7 @@
 #include "ufuncgen/ufuncgen.h"
 
 /* ======================================================================
- * arena.c — bump allocator (shared by the whole library)
+ * arena.c — bump allocator (kernel/ only: modules and typed kernels)
  * ====================================================================== */
 
 typedef struct kernel_arena kernel_arena;
