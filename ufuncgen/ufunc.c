@@ -505,8 +505,11 @@ static ug_status bad_loop_arg(const ug_ufunc *u, int i, bool have_rec, const cha
 UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
 {
     drv_loop *rec = loop_at(u, i);
-    if (!rec || !types)
+    if (!rec || !types) {
+        for (int k = 0; types && u && k < u->nin + u->nout; k++)
+            types[k] = UG_DTYPE_NONE;
         return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop_types");
+    }
     memcpy(types, rec->types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
     return UG_OK;
 }
@@ -586,8 +589,10 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
 
 UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error *err)
 {
+    if (!err && u)
+        err = drv_ctx_err(u->ctx);
     if (!loop)
-        return UG_EINVAL;
+        return base_err_set(err, UG_EINVAL, "ug_ufunc_add: loop is NULL");
     *loop = -1;
     if (!u || !sig)
         return base_err_set(err, UG_EINVAL, "NULL ufunc or signature");

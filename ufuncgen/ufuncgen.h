@@ -304,7 +304,8 @@ UG_API ug_target ug_ufunc_target(const ug_ufunc *f);
 /* Number of compiled loops (grows for lazy ufuncs). */
 UG_API int ug_ufunc_nloops(const ug_ufunc *f);
 /* The dtypes of loop i: nin + nout entries written to types. UG_EINVAL (message
- * on f's context) if i is out of range or types is NULL. */
+ * on f's context) if i is out of range or types is NULL; types (if not NULL)
+ * then holds nin + nout UG_DTYPE_NONE. */
 UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *f, int i, ug_dtype *types /* OUT: nin+nout */);
 
 /* NumPy's inner-loop ABI. dimensions[0] is the outer count, then one entry per
@@ -320,14 +321,23 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *f, int i, ug_loop_fn *fn /* OUT *
 
 /* Find the loop for these input dtypes (exact match first, then the first
  * loop all inputs cast to safely; lazy ufuncs compile a new loop). Writes the
- * loop index. UG_EDTYPE (message lists the loops that exist) if none fits.
- * err: NULL to keep the error on f's context, else written there. */
+ * loop index (-1 on failure). err: NULL to keep the error on f's context,
+ * else written there. Errors:
+ *   UG_EINVAL   f, in_types or loop is NULL;
+ *   UG_EDTYPE   an input dtype is not a ug_dtype, or no loop fits (the
+ *               message lists the loops that exist);
+ *   and, when a lazy ufunc compiles a loop for new dtypes, what compiling
+ *   one signature can return: UG_ETYPE and UG_ENAME (the kernel does not
+ *   type-check for these dtypes; positioned message), UG_EUNSUPPORTED (a
+ *   construct lowering does not handle, or the ufunc has 256 loops),
+ *   UG_EJIT, UG_ENOMEM. */
 UG_API ug_status ug_ufunc_resolve(ug_ufunc *f, const ug_dtype *in_types, int *loop /* OUT */, ug_error *err);
 
 /* Compile one more loop for a dtype signature (any spelling ug_vectorize
  * accepts, outputs included), whether the ufunc is lazy or not; if a loop
  * with exactly these dtypes exists, that one. Writes the loop index (-1 on
- * failure). Safe while other threads call the ufunc. Errors as ug_vectorize's
+ * failure). err: NULL to keep the error on f's context, else written there.
+ * Safe while other threads call the ufunc. Errors as ug_vectorize's
  * for one signature (UG_ESIGNATURE, UG_ETYPE, ..., UG_EUNSUPPORTED when the
  * ufunc has 256 loops). */
 UG_API ug_status ug_ufunc_add(ug_ufunc *f, const char *sig, int *loop /* OUT */, ug_error *err);

@@ -217,6 +217,44 @@ START_TEST(error_messages_utf8)
 }
 END_TEST
 
+/* One rule per UFUNCGEN_* variable (env.c). UFUNCGEN_DUMP lists whole
+ * words: "fastmath" used to print the AST dump, read as a substring. */
+START_TEST(env_rules)
+{
+    setenv("UFUNCGEN_DUMP", "fastmath", 1);
+    ck_assert(!base_env_dump("ast"));
+    ck_assert(!base_env_dump("math"));
+    setenv("UFUNCGEN_DUMP", "ir,ast", 1);
+    ck_assert(base_env_dump("ast"));
+    ck_assert(base_env_dump("ir"));
+    ck_assert(!base_env_dump("i"));
+    ck_assert(!base_env_dump("asm"));
+    setenv("UFUNCGEN_DUMP", "", 1);
+    ck_assert(!base_env_dump(""));
+    unsetenv("UFUNCGEN_DUMP");
+    ck_assert(!base_env_dump("ast"));
+    static const struct { const char *v; bool on; } flags[] = {{"1", true}, {"yes", true}, {"0", false}, {"", false}};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        setenv("UFUNCGEN_DEBUG_CACHE", flags[i].v, 1);
+        ck_assert_msg(base_env_debug_cache() == flags[i].on, "UFUNCGEN_DEBUG_CACHE='%s'", flags[i].v);
+        setenv("UFUNCGEN_VERIFY", flags[i].v, 1);
+        ck_assert_msg(base_env_verify() == flags[i].on, "UFUNCGEN_VERIFY='%s'", flags[i].v);
+    }
+    unsetenv("UFUNCGEN_DEBUG_CACHE");
+    unsetenv("UFUNCGEN_VERIFY");
+    ck_assert(!base_env_debug_cache());
+    ck_assert(base_env_specialize());
+    setenv("UFUNCGEN_SPECIALIZE", "0", 1);
+    ck_assert(!base_env_specialize());
+    unsetenv("UFUNCGEN_SPECIALIZE");
+    setenv("UFUNCGEN_CACHE_DIR", "", 1);
+    ck_assert_ptr_null(base_env_cache_dir());
+    setenv("UFUNCGEN_CACHE_DIR", "/tmp/x", 1);
+    ck_assert_str_eq(base_env_cache_dir(), "/tmp/x");
+    unsetenv("UFUNCGEN_CACHE_DIR");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("base");
@@ -227,6 +265,7 @@ int main(void)
     tcase_add_test(tc, signature_errors);
     tcase_add_test(tc, error_caret);
     tcase_add_test(tc, error_messages_utf8);
+    tcase_add_test(tc, env_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -314,7 +314,11 @@ START_TEST(every_failure_sets_its_message)
     int loop;
     ASSERT_OWN_MESSAGE(ug_vectorize(ctx, "lambda a: a\n", sigs, 1, NULL, NULL), UG_EINVAL, "out is NULL");
     ASSERT_OWN_MESSAGE(ug_guvectorize(ctx, "lambda a: a\n", "()->()", sigs, 1, NULL, NULL), UG_EINVAL, "out is NULL");
+    types[0] = types[1] = UG_FLOAT64;
     ASSERT_OWN_MESSAGE(ug_ufunc_loop_types(f, 5, types), UG_EINVAL, "loop 5 is out of range");
+    ck_assert_int_eq(types[0], UG_DTYPE_NONE); /* the OUT array is set on failure too */
+    ck_assert_int_eq(types[1], UG_DTYPE_NONE);
+    ASSERT_OWN_MESSAGE(ug_ufunc_add(f, "f->f", NULL, NULL), UG_EINVAL, "loop is NULL");
     ASSERT_OWN_MESSAGE(ug_ufunc_loop_types(f, 0, NULL), UG_EINVAL, "NULL");
     ASSERT_OWN_MESSAGE(ug_ufunc_loop(f, -1, &fn, &data), UG_EINVAL, "loop -1 is out of range");
     ASSERT_OWN_MESSAGE(ug_ufunc_loop(f, 0, NULL, &data), UG_EINVAL, "NULL");
