@@ -61,12 +61,12 @@ if ! (cd /tmp && "$PY" -c 'import ufuncgen') 2>/dev/null; then
     say "installing the ufuncgen package from $ROOT (pip install --no-build-isolation .)"
     if ! "$PY" -m pip install -q --no-build-isolation "$ROOT" > "$HERE/build-pip.log" 2>&1; then
         say "package build failed (see bench/build-pip.log); trying the C library through ctypes"
-        if ! ls "$ROOT"/build*/ufuncgen/lib/libufuncgen.so >/dev/null 2>&1 && [ -z "${UFUNCGEN_LIB:-}" ]; then
+        if ! ls "$ROOT"/build*/ufuncgen/libufuncgen.so >/dev/null 2>&1 && [ -z "${UFUNCGEN_LIB:-}" ]; then
             if command -v meson >/dev/null && command -v ninja >/dev/null; then
                 (meson setup "$HERE/build/ug" -Dtests=false -Dbuildtype=release >/dev/null 2>&1 \
                     && ninja -C "$HERE/build/ug" >/dev/null 2>&1) || say "C library build failed too"
-                [ -f "$HERE/build/ug/ufuncgen/lib/libufuncgen.so" ] \
-                    && export UFUNCGEN_LIB="$HERE/build/ug/ufuncgen/lib/libufuncgen.so"
+                [ -f "$HERE/build/ug/ufuncgen/libufuncgen.so" ] \
+                    && export UFUNCGEN_LIB="$HERE/build/ug/ufuncgen/libufuncgen.so"
             fi
         fi
     fi

@@ -94,8 +94,8 @@ def find_library():
     env = os.environ.get("UFUNCGEN_LIB")
     if env:
         return env
-    pats = [os.path.join(ROOT, "build*", "ufuncgen", "lib", "libufuncgen.so"),
-            "/tmp/bench_ugbuild/ufuncgen/lib/libufuncgen.so"]
+    pats = [os.path.join(ROOT, "build*", "ufuncgen", "libufuncgen.so"),
+            "/tmp/bench_ugbuild/ufuncgen/libufuncgen.so"]
     for p in pats:
         hits = sorted(glob.glob(p), key=os.path.getmtime, reverse=True)
         if hits:

@@ -7,6 +7,7 @@
  * Requires: a fully typed body (the fixpoint of infer.c). Breaks: every
  * node's ty/opty loses `weak` (later passes must not re-run the fixpoint).
  */
+#include <assert.h>
 #include <stdint.h>
 
 #include "kernel/infer.h"
@@ -151,4 +152,33 @@ static void resolve(infer *I, kernel_node *n, kernel_type want)
     }
 }
 
-void kernel_concrete_types(infer *I, kernel_node *body, kernel_type ret) { resolve_stmt(I, body, ret); }
+#ifndef NDEBUG
+/* What kernel.h's "Typed AST invariants" promise lowering, checked in debug
+ * builds: no weak type is left, and a literal is a scalar of a real dtype. */
+static void check_concrete(const kernel_node *n)
+{
+    if (!n)
+        return;
+    assert(!n->ty.weak && !n->opty.weak);
+    assert(!(n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_BOOL) ||
+           (n->ty.kind == KT_SCALAR && base_dtype_valid(n->ty.dt)));
+    check_concrete(n->a);
+    check_concrete(n->b);
+    check_concrete(n->cond);
+    check_concrete(n->body);
+    check_concrete(n->orelse);
+    for (int k = 0; k < n->nkids; k++)
+        check_concrete(n->kids[k]);
+    for (int k = 0; k < n->nrange; k++)
+        check_concrete(n->range[k]);
+}
+#endif
+
+void kernel_concrete_types(infer *I, kernel_node *body, kernel_type ret)
+{
+    resolve_stmt(I, body, ret);
+#ifndef NDEBUG
+    if (!I->failed)
+        check_concrete(body);
+#endif
+}

@@ -252,7 +252,7 @@ void loops_guard_speculated(loops_gen *g);
 ug_status loops_emit_inner(loops_gen *g);
 /* After optimisation: a scalar loop whose vector loop did not vectorise, or
  * does little work per element (no division, root or call, fewer than 10
- * vector operations per stored vector), tells strided.c to run strided
+ * vector operations per stored vector), tells runtime/strided.c to run strided
  * calls serially instead of gathering them into blocks. */
 void loops_finish_inner(loops_gen *g);
 /* Metadata for a loop whose memory accesses are parallel: the access group

@@ -9,7 +9,7 @@
  *            declared parallel (llvm.loop.parallel_accesses), which LLVM
  *            vectorises without runtime alias checks. Pointers may alias
  *            (out == in); never noalias, since exact overlap is allowed.
- *   strided  anything else goes to rt_strided (strided.c), which runs
+ *   strided  anything else goes to rt_strided (runtime/strided.c), which runs
  *            the call in gathered blocks, each a call of this function with
  *            unit steps, or answers that it must run element after element
  *            (NumPy's reduce: output stride 0; accumulate: an input one
@@ -177,7 +177,7 @@ static void scalar_loop(loops_gen *g, abi *a, LLVMValueRef n, LLVMValueRef *base
 
 static LLVMValueRef esize(loops_gen *g, ug_dtype dt) { return LLVMConstInt(g->i64, ug_dtype_size(dt), 0); }
 
-/* The constant rt_desc (loops.h) strided.c reads:
+/* The constant rt_desc (runtime/runtime.h) runtime/strided.c reads:
  * {ptr loop, i32 nin, i32 nops, i64 flags, [nops x i64] esize}, loop being
  * this function itself; flags are set by loops_finish_inner. */
 static LLVMValueRef desc_init(loops_gen *g, LLVMValueRef fn, int nin, int nops, int64_t flags)

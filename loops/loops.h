@@ -15,7 +15,7 @@
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
  *   inner.c     the inner loop: a vector loop, a serial loop, and strided
- *               calls handed to strided.c                               loops_emit_inner
+ *               calls handed to runtime/strided.c                       loops_emit_inner
  *   guard.c     after optimisation: no FP flags from operations only one
  *               arm of a blend needs (safe operands in the other lanes)  loops_guard_speculated
  *   compile.c   drives the stages: lower → inner loop → verify →

@@ -1,6 +1,6 @@
-/* runtime.c — the few functions generated code calls back into.
+/* calls.c — the few functions generated code calls back into.
  *
- * They are bound into the JIT as absolute symbols (jit.c), so they need no
+ * They are bound into the JIT as absolute symbols (loops/jit.c), so they need no
  * dynamic export. Errors from a loop are recorded per thread: a loop has no
  * return value in NumPy's ABI, so the executor (or the NumPy bridge) takes
  * the record after the loop returns.

@@ -190,7 +190,11 @@ def test_libm_mode_has_numpys_bits_for_float64_sin_cos_exp():
     random inputs (NumPy calls glibc's scalar functions for them). With math='libm' none does."""
     x = np.random.default_rng(3).uniform(-700, 700, 100_000)
     for name in ("sin", "cos", "exp"):
-        assert np.array_equal(NUMPY[name](x[:3000]), glibc(name, "f8")(x[:3000])), f"NumPy's {name} is not glibc's"
+        if not np.array_equal(NUMPY[name](x[:3000]), glibc(name, "f8")(x[:3000])):
+            # NumPy runs its own AVX512F exp on CPUs that have it (numpy/_core/src/umath/
+            # loops_exponent_log.dispatch.c.src): there are no glibc bits to match then.
+            assert name == "exp", f"NumPy's {name} is not glibc's"
+            continue
         np.testing.assert_array_equal(kernel(name, "f8", "libm")(x), NUMPY[name](x))
         assert (kernel(name, "f8")(x) != NUMPY[name](x)).mean() > 0.05  # the default: libmvec's bits
 
