@@ -213,7 +213,7 @@ END_TEST
  * gufunc whose output is its input: the input is
  * read as it was before the call (the executor copies an overlapping
  * input), so out[i] = a[0] + a[i] sees the old a[0] throughout. The loop's
- * own overlap check is tested directly in test_loops. */
+ * own overlap check is tested directly in test_loops_source. */
 START_TEST(variant_in_place)
 {
     ug_ufunc *f = gu("def k(a, out):\n    for i in range(len(a)):\n        out[i] = a[0] + a[i]\n", "(n)->(n)",

@@ -1,0 +1,621 @@
+/* test_loops_source.c — white-box suite of loops/: the kernel/ front end and
+ * loops/ together: kernels from source text (helpers, control flow, Numba's
+ * `**`, casts, constants, array expressions, gufuncs with strides and
+ * variants, boundscheck) compiled and compared with C references.
+ */
+#include "tests/c/loops_support.h"
+
+static const char collatz_src[] =
+    "def steps(n):\n"
+    "    c = 0\n"
+    "    while n != 1:\n"
+    "        if c >= 1000:\n"
+    "            break\n"
+    "        n = n // 2 if n % 2 == 0 else 3 * n + 1\n"
+    "        c += 1\n"
+    "    return c\n"
+    "\n"
+    "def clamp(x, lo, hi):\n"
+    "    if x < lo:\n"
+    "        return lo\n"
+    "    elif x > hi:\n"
+    "        return hi\n"
+    "    return x\n"
+    "\n"
+    "def k(n, x):\n"
+    "    s = 0\n"
+    "    i = 0\n"
+    "    for i in range(10, 0, -3):\n"
+    "        if 0 < i <= 7 and not i == 4:\n"
+    "            continue\n"
+    "        s += i\n"
+    "    a, b = s, i\n"
+    "    return steps(n) * 1000 + clamp(x, -5, 5) * 10 + a + b * 100\n";
+
+static int64_t ref_collatz(int64_t n, int64_t x)
+{
+    int64_t c = 0, s = 0, last = 0;
+    while (n != 1 && c < 1000) {
+        n = n % 2 == 0 ? n / 2 : 3 * n + 1;
+        c++;
+    }
+    for (int64_t i = 10; i > 0; i -= 3) {
+        last = i;
+        if (0 < i && i <= 7 && i != 4)
+            continue;
+        s += i;
+    }
+    int64_t cl = x < -5 ? -5 : x > 5 ? 5 : x;
+    return c * 1000 + cl * 10 + s + last * 100;
+}
+
+START_TEST(source_helpers_control_flow)
+{
+    ug_dtype dts[3] = {UG_INT64, UG_INT64, UG_INT64};
+    ug_loop_fn fn = build_src(collatz_src, NULL, 2, 1, dts, NULL, 0);
+    enum { N = 300 };
+    int64_t n[N], x[N], out[N];
+    for (int i = 0; i < N; i++) {
+        n[i] = i + 1;
+        x[i] = i % 17 - 8;
+    }
+    char *args[3] = {(char *)n, (char *)x, (char *)out};
+    intptr_t d[1] = {N}, st[3] = {8, 8, 8};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(out[i] == ref_collatz(n[i], x[i]), "n=%lld x=%lld: %lld want %lld", (long long)n[i],
+                      (long long)x[i], (long long)out[i], (long long)ref_collatz(n[i], x[i]));
+}
+END_TEST
+
+START_TEST(source_sigmoid_float32_weak_literals)
+{
+    ug_dtype dts[2] = {UG_FLOAT32, UG_FLOAT32};
+    ug_loop_fn fn = build_src("def sig(x):\n    return 1.0 / (1.0 + exp(-x))\n", NULL, 1, 1, dts, NULL, 0);
+    enum { N = 1001 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(i - 500) * 0.05f;
+    char *args[2] = {(char *)x, (char *)y};
+    intptr_t d[1] = {N}, st[2] = {4, 4};
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(close_ulps(y[i], 1.0f / (1.0f + expf(-x[i])), 4, true), "x=%g: %.9g", x[i], y[i]);
+}
+END_TEST
+
+static const char matmul_src[] =
+    "def matmul(A, B, C):\n"
+    "    m, n = A.shape\n"
+    "    p = B.shape[1]\n"
+    "    for i in range(m):\n"
+    "        for j in range(p):\n"
+    "            acc = 0.0\n"
+    "            for k in range(n):\n"
+    "                acc += A[i, k] * B[k, j]\n"
+    "            C[i, j] = acc\n";
+
+
+
+/* Numba's static_power_impl in C: repeated squaring, r * v in its order. */
+static double numba_pow(double x, long long n)
+{
+    unsigned long long m = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    double r = 1.0, v = x;
+    for (; m; m >>= 1, v = v * v)
+        if (m & 1)
+            r = r * v;
+    return n < 0 ? 1.0 / r : r;
+}
+
+static float numba_powf(float x, long long n)
+{
+    unsigned long long m = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    float r = 1.0f, v = x;
+    for (; m; m >>= 1, v = v * v)
+        if (m & 1)
+            r = r * v;
+    return n < 0 ? 1.0f / r : r;
+}
+
+/* x ** <int literal> is Numba's multiplications bit for bit, with no pow
+ * call left (x ** 2 was a libmvec pow per element, 130x slower than x * x);
+ * x ** <int variable> runs the same loop; float exponents are glibc's pow,
+ * so 3.0 ** -1.0 is 1/3 rounded (libmvec's pow gave 0.33333333333333337). */
+START_TEST(source_power_as_numba)
+{
+    static const long long ns[] = {0, 1, 2, 3, 4, 5, 7, 10, 13, -1, -2, -3, -7, 65536, -65536};
+    enum { N = 41 };
+    double x[N];
+    float xf[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = i == 0 ? 0.0 : i == 1 ? -0.0 : i == 2 ? INFINITY : i == 3 ? NAN : (i - 20) * 0.37 + 0.013 * i;
+        xf[i] = (float)x[i];
+    }
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        char src[64];
+        snprintf(src, sizeof src, "def k(x):\n    return x ** %lld\n", ns[k]);
+        for (int f32 = 0; f32 < 2; f32++) {
+            ug_dtype dt = f32 ? UG_FLOAT32 : UG_FLOAT64, dts[2] = {dt, dt};
+            kernel_argtype at[2] = {{dt, 0}, {dt, 0}};
+            const char *ir = dump_of("ir", typed_src(src, false, 1, 1, at), dts);
+            const char *opt = strstr(ir, "optimised");
+            ck_assert_msg(opt && !strstr(opt, "@llvm.pow") && !strstr(opt, "@pow") && !strstr(opt, "_pow"),
+                          "x ** %lld (%s) still calls pow", ns[k], ug_dtype_name(dt));
+            ug_loop_fn fn = build_src(src, NULL, 1, 1, dts, NULL, 0);
+            double y[N];
+            float yf[N];
+            char *args[2] = {f32 ? (char *)xf : (char *)x, f32 ? (char *)yf : (char *)y};
+            intptr_t d[1] = {N}, st[2] = {f32 ? 4 : 8, f32 ? 4 : 8};
+            fn(args, d, st, NULL);
+            for (int i = 0; i < N; i++) {
+                double got = f32 ? yf[i] : y[i], want = f32 ? numba_powf(xf[i], ns[k]) : numba_pow(x[i], ns[k]);
+                ck_assert_msg(same(got, want), "%s %g ** %lld: %.17g want %.17g", ug_dtype_name(dt), x[i], ns[k], got, want);
+            }
+        }
+    }
+    /* an int64 exponent variable: the same multiplications; beyond 65536, pow */
+    ug_dtype di[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64}, dd[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    ug_loop_fn fi = build_src("def k(x, n):\n    return x ** n\n", NULL, 2, 1, di, NULL, 0);
+    ug_loop_fn fa = build_src("def k(x, n):\n    x **= n\n    return x\n", NULL, 2, 1, di, NULL, 0);
+    ug_loop_fn fd = build_src("def k(x, y):\n    return x ** y\n", NULL, 2, 1, dd, NULL, 0);
+    static const long long big[] = {65537, -65537, 1LL << 40, INT64_MIN, INT64_MAX};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0] + sizeof big / sizeof big[0]; k++) {
+        long long e = k < sizeof ns / sizeof ns[0] ? ns[k] : big[k - sizeof ns / sizeof ns[0]];
+        for (int i = 0; i < N; i++) {
+            double xi = k < sizeof ns / sizeof ns[0] ? x[i] : 1.0 + (i - 20) * 1e-7, out = 0, ed = (double)e;
+            char *args[3] = {(char *)&xi, (char *)&e, (char *)&out};
+            intptr_t d[1] = {1}, st[3] = {0, 0, 0};
+            fi(args, d, st, NULL);
+            double want = k < sizeof ns / sizeof ns[0] ? numba_pow(xi, e) : pow(xi, (double)e);
+            ck_assert_msg(same(out, want), "%g ** int64 %lld: %.17g want %.17g", xi, e, out, want);
+            fa(args, d, st, NULL);
+            ck_assert_msg(same(out, want), "%g **= int64 %lld: %.17g want %.17g", xi, e, out, want);
+            char *dargs[3] = {(char *)&xi, (char *)&ed, (char *)&out};
+            fd(dargs, d, st, NULL);
+            ck_assert_msg(same(out, pow(xi, ed)), "%g ** float64 %g: %.17g want pow %.17g", xi, ed, out, pow(xi, ed));
+        }
+    }
+    double three = 3.0, m1 = -1.0, r = 0;
+    char *args[3] = {(char *)&three, (char *)&m1, (char *)&r};
+    intptr_t d[1] = {1}, st[3] = {0, 0, 0};
+    fd(args, d, st, NULL);
+    ck_assert_msg(r == 1.0 / 3.0, "3.0 ** -1.0 = %.17g", r);
+}
+END_TEST
+
+/* Unary operators, int()/float()/bool() and the constants, by value. */
+START_TEST(source_unary_casts_constants)
+{
+    static const ug_dtype its[] = {UG_INT8, UG_UINT8, UG_INT32, UG_INT64};
+    for (size_t t = 0; t < sizeof its / sizeof its[0]; t++) { /* ~x wraps in the type, as NumPy's invert */
+        ug_dtype dts[2] = {its[t], its[t]};
+        ug_loop_fn fn = build_src("def k(x):\n    return ~x\n", NULL, 1, 1, dts, NULL, 0);
+        int64_t vals[] = {0, 1, -1, 5, 127, -128, 255};
+        for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+            char in[8] = {0}, out[8] = {0};
+            put(in, its[t], wrap((uint64_t)vals[v], its[t]));
+            char *args[2] = {in, out};
+            intptr_t d[1] = {1}, st[2] = {0, 0};
+            fn(args, d, st, NULL);
+            ck_assert_msg(get(out, its[t]) == wrap(~(uint64_t)wrap((uint64_t)vals[v], its[t]), its[t]), "~%lld in dtype %d",
+                          (long long)vals[v], its[t]);
+        }
+    }
+    enum { N = 9 };
+    const double x[N] = {0.0, -0.0, 2.7, -2.7, 0.5, 1e18, -1e18, INFINITY, NAN};
+    ug_dtype fb[2] = {UG_FLOAT64, UG_BOOL}, ff[2] = {UG_FLOAT64, UG_FLOAT64}, fi[2] = {UG_FLOAT64, UG_INT64};
+    bool b[N];
+    run_f64(build_src("def k(x):\n    return not x\n", NULL, 1, 1, fb, NULL, 0), x, b, UG_BOOL, N);
+    for (int i = 0; i < N; i++) /* Python: bool(nan) is True, bool(-0.0) False */
+        ck_assert_msg(b[i] == (x[i] == 0), "not %g", x[i]);
+    run_f64(build_src("def k(x):\n    return bool(x)\n", NULL, 1, 1, fb, NULL, 0), x, b, UG_BOOL, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(b[i] == (x[i] != 0 || isnan(x[i])), "bool(%g)", x[i]);
+    double y[N];
+    run_f64(build_src("def k(x):\n    return +x\n", NULL, 1, 1, ff, NULL, 0), x, y, UG_FLOAT64, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(same(y[i], x[i]), "+%g", x[i]);
+    int64_t r[N];
+    run_f64(build_src("def k(x):\n    return int(x)\n", NULL, 1, 1, fi, NULL, 0), x, r, UG_INT64, 7);
+    const int64_t want_int[7] = {0, 0, 2, -2, 0, 1000000000000000000, -1000000000000000000};
+    for (int i = 0; i < 7; i++) /* truncation toward zero (inf and nan have no int: NumPy leaves them unspecified) */
+        ck_assert_msg(r[i] == want_int[i], "int(%g) = %lld", x[i], (long long)r[i]);
+    ug_dtype idf[2] = {UG_INT64, UG_FLOAT64};
+    ug_loop_fn fl = build_src("def k(x):\n    return float(x) / 2\n", NULL, 1, 1, idf, NULL, 0);
+    int64_t iv[3] = {3, -7, (INT64_C(1) << 53) + 1};
+    double fo[3];
+    char *args[2] = {(char *)iv, (char *)fo};
+    intptr_t d[1] = {3}, st[2] = {8, 8};
+    fl(args, d, st, NULL);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(fo[i] == (double)iv[i] / 2, "float(%lld) / 2 = %.17g", (long long)iv[i], fo[i]);
+    static const struct { const char *src; double want; } cs[] = {
+        {"def k(x):\n    return x * 0.0 + pi\n", M_PI}, {"def k(x):\n    return x * 0.0 + math.e\n", M_E},
+        {"def k(x):\n    return np.pi * 2 + x * 0.0\n", 2 * M_PI}, {"def k(x):\n    return -inf\n", -INFINITY},
+        {"def k(x):\n    return np.inf\n", INFINITY}, {"def k(x):\n    return nan\n", NAN},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        run_f64(build_src(cs[c].src, NULL, 1, 1, ff, NULL, 0), x, y, UG_FLOAT64, 3);
+        for (int i = 0; i < 3; i++)
+            ck_assert_msg(same(y[i], cs[c].want), "%s: %.17g", cs[c].src, y[i]);
+    }
+}
+END_TEST
+
+/* bool operands by value: bitwise and comparisons stay bool (NumPy); + and
+ * * count as integers (Python and Numba: True + True == 2). */
+START_TEST(source_bool_operators)
+{
+    static const struct { const char *expr; ug_dtype out; int64_t want[4]; } cs[] = {
+        {"a & b | a ^ b", UG_BOOL, {0, 1, 1, 1}}, {"a < b", UG_BOOL, {0, 1, 0, 0}}, {"a == b", UG_BOOL, {1, 0, 0, 1}},
+        {"a >= b", UG_BOOL, {1, 0, 1, 1}}, {"~a", UG_BOOL, {1, 1, 0, 0}}, {"not a", UG_BOOL, {1, 1, 0, 0}},
+        {"a and not b", UG_BOOL, {0, 0, 1, 0}}, {"a + b", UG_INT64, {0, 1, 1, 2}}, {"a * b - b", UG_INT64, {0, -1, 0, 0}},
+    };
+    bool a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        char src[96];
+        snprintf(src, sizeof src, "def k(a, b):\n    return %s\n", cs[c].expr);
+        ug_dtype dts[3] = {UG_BOOL, UG_BOOL, cs[c].out};
+        ug_loop_fn fn = build_src(src, NULL, 2, 1, dts, NULL, 0);
+        int64_t out[4] = {0};
+        char *args[3] = {(char *)a, (char *)b, (char *)out};
+        intptr_t d[1] = {4}, st[3] = {1, 1, (intptr_t)ug_dtype_size(cs[c].out)};
+        fn(args, d, st, NULL);
+        for (int i = 0; i < 4; i++) {
+            int64_t got = cs[c].out == UG_BOOL ? ((bool *)out)[i] : out[i];
+            ck_assert_msg(got == cs[c].want[i], "%s with a=%d b=%d: %lld", cs[c].expr, a[i], b[i], (long long)got);
+        }
+    }
+}
+END_TEST
+
+/* The strided path (strided.c) with many wide operands, where the block
+ * shrinks to fit its stack area (12 float64 gathered inputs and a strided
+ * output: 104 bytes per element), and with operands of different sizes
+ * sharing memory (a float32 input over the float64 output is a partial
+ * overlap, so the call runs element after element). */
+START_TEST(source_strided_many_operands_and_mixed_sizes)
+{
+    enum { NIN = 12, N = 1001 };
+    char src[512] = "def k(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11):\n    return a0";
+    for (int k = 1; k < NIN; k++)
+        snprintf(src + strlen(src), sizeof src - strlen(src), " + %d.0 * a%d", k + 1, k);
+    strcat(src, "\n");
+    ug_dtype dts[NIN + 1];
+    for (int k = 0; k <= NIN; k++)
+        dts[k] = UG_FLOAT64;
+    ug_loop_fn fn = build_src(src, NULL, NIN, 1, dts, NULL, 0);
+    static double in[NIN][3 * N], out[3 * N];
+    char *args[NIN + 1];
+    intptr_t d[1] = {N}, st[NIN + 1];
+    for (int k = 0; k < NIN; k++) {
+        for (int i = 0; i < 3 * N; i++)
+            in[k][i] = (double)((i * 7 + k * 13) % 101) - 50.0;
+        args[k] = (char *)in[k];
+        st[k] = k == 0 ? 0 : k == 1 ? 8 : 16; /* one broadcast, one in place, the rest gathered */
+    }
+    for (int i = 0; i < 3 * N; i++)
+        out[i] = -99.0;
+    args[NIN] = (char *)out;
+    st[NIN] = 24;
+    fn(args, d, st, NULL);
+    for (int i = 0; i < N; i++) {
+        double want = *(double *)(args[0] + i * st[0]);
+        for (int k = 1; k < NIN; k++)
+            want = want + (k + 1.0) * *(double *)(args[k] + i * st[k]);
+        ck_assert_msg(out[3 * i] == want, "i=%d: %g want %g", i, out[3 * i], want);
+        ck_assert(out[3 * i + 1] == -99.0 && out[3 * i + 2] == -99.0);
+    }
+    /* float32 in, float64 out, over the same bytes; also with a disjoint input */
+    ug_dtype mix[2] = {UG_FLOAT32, UG_FLOAT64};
+    ug_loop_fn twice = build_src("def k(x):\n    return x * 2.0\n", NULL, 1, 1, mix, NULL, 0);
+    static double mem[N], sim[N];
+    for (int i = 0; i < N; i++)
+        mem[i] = sim[i] = i * 0.25 - 3.0;
+    char *a2[2] = {(char *)mem, (char *)mem};
+    intptr_t s2[2] = {4, 8};
+    twice(a2, d, s2, NULL);
+    for (int i = 0; i < N; i++) { /* element after element: read 4 bytes at 4i, write 8 bytes at 8i */
+        float x;
+        memcpy(&x, (char *)sim + 4 * i, 4);
+        sim[i] = (double)(x * 2.0f);
+    }
+    ck_assert(memcmp(mem, sim, sizeof mem) == 0);
+    static float f[N];
+    for (int i = 0; i < N; i++)
+        f[i] = (float)i - 500.5f;
+    char *a3[2] = {(char *)f, (char *)mem};
+    twice(a3, d, s2, NULL);
+    for (int i = 0; i < N; i++)
+        ck_assert(mem[i] == (double)(f[i] * 2.0f));
+}
+END_TEST
+
+/* A body that does not vectorise (int64 modulo): strided calls skip the
+ * blocks and run the serial loop (RT_SERIAL_STRIDED); results over
+ * stride patterns against C. */
+START_TEST(source_scalar_body_strided)
+{
+    ug_dtype dts[3] = {UG_INT64, UG_INT64, UG_INT64};
+    ug_loop_fn fn = build_src("def k(a, b):\n    return (a * 31 + b) % 1009\n", NULL, 2, 1, dts, NULL, 0);
+    enum { N = 777 };
+    static int64_t a[3 * N], b[3 * N], o[3 * N];
+    for (int i = 0; i < 3 * N; i++)
+        a[i] = i * 7919 - 1000000, b[i] = 5 - i * 13;
+    static const int pat[][3] = {{2, 1, 1}, {-1, 0, 3}, {1, 1, 2}, {0, 2, -3}};
+    for (size_t p = 0; p < sizeof pat / sizeof pat[0]; p++) {
+        intptr_t st[3], d[1] = {N};
+        char *args[3];
+        int64_t *mem[3] = {a, b, o};
+        for (int k = 0; k < 3; k++) {
+            st[k] = pat[p][k] * 8;
+            args[k] = (char *)(pat[p][k] < 0 ? mem[k] + 3 * N - 1 : mem[k]);
+        }
+        for (int i = 0; i < 3 * N; i++)
+            o[i] = -7;
+        fn(args, d, st, NULL);
+        for (int i = 0; i < N; i++) {
+            int64_t x = *(int64_t *)(args[0] + i * st[0]), y = *(int64_t *)(args[1] + i * st[1]);
+            int64_t m = (x * 31 + y) % 1009;
+            m += m < 0 ? 1009 : 0;
+            ck_assert_msg(*(int64_t *)(args[2] + i * st[2]) == m, "pattern %zu i=%d", p, i);
+        }
+    }
+}
+END_TEST
+
+START_TEST(source_gufunc_matmul_strided)
+{
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    int nd[3] = {2, 2, 2};
+    ug_loop_fn fn = build_src(matmul_src, "(m,n),(n,p)->(m,p)", 2, 1, dts, nd, 0);
+    enum { S = 3, M = 4, N = 5, P = 3 };
+    /* A stacked and C-contiguous; B shared by every item (outer stride 0) and
+     * transposed in memory; C Fortran-ordered */
+    double A[S][M][N], Bt[P][N], C[S][P][M];
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < N; k++)
+                A[s][i][k] = s + i * 0.5 - k;
+    for (int k = 0; k < N; k++)
+        for (int j = 0; j < P; j++)
+            Bt[j][k] = k * 0.25 + j;
+    char *args[3] = {(char *)A, (char *)Bt, (char *)C};
+    /* dims: outer, m, n, p; steps: 3 outer, then A(m,n) B(n,p) C(m,p) */
+    intptr_t dims[4] = {S, M, N, P};
+    intptr_t steps[9] = {M * N * 8, 0, P * M * 8, N * 8, 8, 8, N * 8, 8, M * 8};
+    fn(args, dims, steps, NULL);
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < P; j++) {
+                double want = 0;
+                for (int k = 0; k < N; k++)
+                    want += A[s][i][k] * Bt[j][k];
+                ck_assert_msg(C[s][j][i] == want, "C[%d][%d][%d] = %g want %g", s, i, j, C[s][j][i], want);
+            }
+}
+END_TEST
+
+/* A core-shape variant marks its array arguments noalias only when no
+ * output meets another operand anywhere in the call. Called directly (the
+ * executor would copy), with the output in place, one stack ahead, one
+ * behind, half a stack off, and apart: every result equals a C simulation
+ * of the serial order (out[i] = a[0] + a[i] re-reads a[0] once written). */
+START_TEST(source_gufunc_variant_overlap)
+{
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    static const int64_t sizes[1] = {4}, csteps[2] = {8, 8};
+    variant_sizes = sizes;
+    variant_steps = csteps;
+    ug_loop_fn fn = build_src("def k(a, out):\n    for i in range(len(a)):\n        out[i] = a[0] + a[i]\n",
+                              "(n)->(n)", 1, 1, dts, nd, 0);
+    variant_sizes = variant_steps = NULL;
+    enum { S = 1000, N = 4, LEN = S * N + 2 * N };
+    static const int offs[][2] = {{0, 0}, {0, N}, {N, 0}, {0, 2}, {0, S * N + N}};
+    double *mem = malloc(sizeof *mem * (LEN + S * N)), *ref = malloc(sizeof *ref * (LEN + S * N));
+    for (size_t c = 0; c < sizeof offs / sizeof offs[0]; c++) {
+        for (int i = 0; i < LEN + S * N; i++)
+            mem[i] = ref[i] = (double)(i % 97) - 40.0;
+        int ia = offs[c][0], io = offs[c][1];
+        for (int st = 0; st < S; st++) /* the serial order */
+            for (int i = 0; i < N; i++)
+                ref[io + st * N + i] = ref[ia + st * N] + ref[ia + st * N + i];
+        char *args[2] = {(char *)(mem + ia), (char *)(mem + io)};
+        intptr_t dims[2] = {S, N}, steps[4] = {N * 8, N * 8, 8, 8};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < LEN + S * N; i++)
+            ck_assert_msg(mem[i] == ref[i], "offsets %d,%d: element %d is %g, want %g", ia, io, i, mem[i], ref[i]);
+    }
+    free(mem);
+    free(ref);
+}
+END_TEST
+
+START_TEST(source_gufunc_negative_index_and_boundscheck)
+{
+    static const char src[] = "def last(a, k, out):\n    out[0] = a[-1] + a[k]\n";
+    ug_dtype dts[3] = {UG_INT32, UG_INT64, UG_INT32};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn = build_src(src, "(n),()->()", 2, 1, dts, nd, 1);
+    int32_t a[6] = {1, 2, 3, 4, 5, 6}, out[2] = {0, 0};
+    int64_t k[2] = {-2, 0};
+    char *args[3] = {(char *)a, (char *)k, (char *)out};
+    intptr_t dims[2] = {2, 3}, steps[4] = {12, 8, 4, 4};
+    fn(args, dims, steps, NULL);
+    ck_assert_int_eq(rt_take_error(NULL), 0);
+    ck_assert_int_eq(out[0], 3 + 2);
+    ck_assert_int_eq(out[1], 6 + 4);
+    k[1] = 3; /* out of range for n = 3 */
+    fn(args, dims, steps, NULL);
+    ug_error err;
+    ck_assert_int_eq(rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index 3 is out of bounds for axis 0 with size 3") && strstr(err.msg, "'a'"), "%s", err.msg);
+    k[1] = -4;
+    fn(args, dims, steps, NULL);
+    ck_assert_int_eq(rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index -4 is out of bounds"), "%s", err.msg);
+}
+END_TEST
+
+/* Expression statements whose value is an array or a.shape do nothing (they
+ * reached lowering as loads of an array and crashed LLVM's passes). */
+START_TEST(source_array_expression_statements)
+{
+    static const char src[] =
+        "def f(a, b, out):\n"
+        "    n0 = len(a)\n"
+        "    a\n"
+        "    (b)\n"
+        "    out\n"
+        "    a.shape\n"
+        "    a[0]\n"
+        "    out[0] = a[0] + b[n0 - 1]\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_FLOAT64, UG_FLOAT64};
+    int nd[3] = {1, 1, 1};
+    ug_loop_fn fn = build_src(src, "(n),(n)->()", 2, 1, dts, nd, 0);
+    double a[3] = {1, 2, 3}, b[3] = {10, 20, 30}, out[1] = {0};
+    char *args[3] = {(char *)a, (char *)b, (char *)out};
+    intptr_t dims[2] = {1, 3}, steps[5] = {0, 0, 0, 8, 8};
+    fn(args, dims, steps, NULL);
+    ck_assert(out[0] == 31);
+}
+END_TEST
+
+/* len, .size, .ndim, .shape[-1], 3-argument min/max, mixed int/float floor
+ * division and modulo, a returned float cast to int32 (NumPy unsafe). */
+START_TEST(source_array_attributes_and_mixed_arithmetic)
+{
+    static const char src[] =
+        "def f(a, x, out):\n"
+        "    t = len(a) * 1000 + a.size * 100 + a.ndim * 10 + a.shape[-1]\n"
+        "    q = x // 2.5 + x % -3\n"
+        "    out[0] = t + min(x, 7, q) + max(q, -1, x) * 0 + int32(q * 1e10)\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64};
+    int nd[3] = {2, 0, 1};
+    ug_loop_fn fn = build_src(src, "(m,n),()->()", 2, 1, dts, nd, 0);
+    double a[6] = {0};
+    int64_t x[4] = {-7, 0, 5, 12};
+    double out[4];
+    char *args[3] = {(char *)a, (char *)x, (char *)out};
+    intptr_t dims[3] = {4, 2, 3}, steps[5] = {0, 8, 8, 24, 8};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < 4; i++) {
+        double xd = (double)x[i], m;
+        double q = ref_divmod(xd, 2.5, &m);
+        ref_divmod(xd, -3.0, &m);
+        q += m;
+        double t = 2 * 1000 + 6 * 100 + 2 * 10 + 3;
+        double mn = xd, mx = q;
+        if (7 < mn)
+            mn = 7;
+        if (q < mn)
+            mn = q;
+        double want = t + mn + mx * 0 + (double)cvtt32(q * 1e10);
+        ck_assert_msg(out[i] == want, "x=%lld: %.17g want %.17g", (long long)x[i], out[i], want);
+    }
+}
+END_TEST
+
+/* An element's result does not depend on where a call's boundaries fall:
+ * one call over N, N calls over 1, and calls over odd pieces agree bit for
+ * bit (vector body, loop remainder and serial path use one libmvec routine). */
+START_TEST(results_independent_of_call_boundaries)
+{
+    static const int bs[] = {B_EXP, B_SIN, B_LOG1P, B_ATAN2, B_POW};
+    ug_dtype dt = _i ? UG_FLOAT32 : UG_FLOAT64;
+    size_t es = ug_dtype_size(dt);
+    for (size_t b = 0; b < sizeof bs / sizeof bs[0]; b++) {
+        int two = bs[b] == B_ATAN2 || bs[b] == B_POW;
+        kernel_node *args2[2] = {param(0, sty(dt)), param(1, sty(dt))};
+        ug_dtype in[2] = {dt, dt}, dts[3] = {dt, dt, dt};
+        ug_loop_fn fn = build(scalar_kernel(2, in, dt, call(bs[b], args2, two ? 2 : 1, dt, dt), 0, NULL), dts);
+        enum { N = 203 };
+        static char x[N * 8], y[N * 8], whole[N * 8], piece[N * 8], one[N * 8];
+        for (int i = 0; i < N; i++) {
+            double v = 0.37 + i * 0.0491, w = 1.3 - i * 0.011;
+            if (dt == UG_FLOAT32) {
+                ((float *)x)[i] = (float)v;
+                ((float *)y)[i] = (float)w;
+            } else {
+                ((double *)x)[i] = v;
+                ((double *)y)[i] = w;
+            }
+        }
+        intptr_t st[3] = {(intptr_t)es, (intptr_t)es, (intptr_t)es};
+        char *a0[3] = {x, y, whole};
+        fn(a0, (intptr_t[]){N}, st, NULL);
+        for (int i = 0; i < N; i++) {
+            char *a1[3] = {x + i * es, y + i * es, one + i * es};
+            fn(a1, (intptr_t[]){1}, st, NULL);
+        }
+        for (int i = 0; i < N;) {
+            int len = 1 + (i * 7) % 37;
+            if (len > N - i)
+                len = N - i;
+            char *a2[3] = {x + i * es, y + i * es, piece + i * es};
+            fn(a2, (intptr_t[]){len}, st, NULL);
+            i += len;
+        }
+        ck_assert_msg(!memcmp(whole, one, N * es), "builtin %d %s: one-element calls differ", bs[b], ug_dtype_name(dt));
+        ck_assert_msg(!memcmp(whole, piece, N * es), "builtin %d %s: pieces differ", bs[b], ug_dtype_name(dt));
+    }
+}
+END_TEST
+
+/* An index error inside a helper stops the kernel and the loop: later
+ * statements and later outer iterations do not run. */
+START_TEST(source_boundscheck_in_helper)
+{
+    static const char src[] =
+        "def get(a, i):\n    return a[i]\n\n"
+        "def k(a, i, out):\n    out[0] = -1.0\n    out[0] = get(a, i) * 2.0\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn = build_src(src, "(n),()->()", 2, 1, dts, nd, 1);
+    double a[4] = {1, 2, 3, 4}, out[3] = {7, 7, 7};
+    int64_t i[3] = {1, 5, 0};
+    char *args[3] = {(char *)a, (char *)i, (char *)out};
+    intptr_t dims[2] = {3, 4}, steps[4] = {0, 8, 8, 8};
+    fn(args, dims, steps, NULL);
+    ug_error err;
+    ck_assert_int_eq(rt_take_error(&err), 1);
+    ck_assert_msg(strstr(err.msg, "index 5 is out of bounds for axis 0 with size 4"), "%s", err.msg);
+    ck_assert(out[0] == 4.0 && out[1] == -1.0 && out[2] == 7.0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("loops_source");
+    TCase *tc = tcase_create("source");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    tcase_add_test(tc, source_helpers_control_flow);
+    tcase_add_test(tc, source_boundscheck_in_helper);
+    tcase_add_loop_test(tc, results_independent_of_call_boundaries, 0, 2);
+    tcase_add_test(tc, source_array_attributes_and_mixed_arithmetic);
+    tcase_add_test(tc, source_array_expression_statements);
+    tcase_add_test(tc, source_sigmoid_float32_weak_literals);
+    tcase_add_test(tc, source_gufunc_matmul_strided);
+    tcase_add_test(tc, source_unary_casts_constants);
+    tcase_add_test(tc, source_power_as_numba);
+    tcase_add_test(tc, source_bool_operators);
+    tcase_add_test(tc, source_strided_many_operands_and_mixed_sizes);
+    tcase_add_test(tc, source_scalar_body_strided);
+    tcase_add_test(tc, source_gufunc_variant_overlap);
+    tcase_add_test(tc, source_gufunc_negative_index_and_boundscheck);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    setenv("UFUNCGEN_VERIFY", "1", 1);
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
