@@ -8,6 +8,7 @@
  * nothing; the host TargetMachine is one per thread (host.c). UFUNCGEN_DUMP=time prints the CPU time of
  * each stage (lowering, optimisation, code generation) to stderr.
  */
+#include <assert.h>
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
@@ -280,6 +281,8 @@ ug_status loops_compile(const loops_request *r, void **obj, size_t *size, ug_err
 static ug_status compile_entered(const loops_request *r, void **obj, size_t *size, ug_error *err)
 {
     ug_error local;
+    assert(r && r->tk && r->layout && r->dtypes && r->symbol);
+    assert((r->core_sizes == NULL) == (r->core_steps == NULL)); /* loops.h: both NULL or both set */
     *obj = NULL;
     *size = 0;
     if (!err)

@@ -64,6 +64,7 @@
  * threads are raised again on the calling thread, so np.errstate and
  * fetestexcept see what a serial run would have shown.
  */
+#include <assert.h>
 #include <fenv.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -431,6 +432,7 @@ static double core_units(const intptr_t *dims, int ncore)
 void par_loop_fn(char **args, const intptr_t *dimensions, const intptr_t *steps, void *data)
 {
     par_loop *pl = data;
+    assert(pl && pl->fn);
     if (dimensions[0] < 2 || pl->nops > UG_MAXARGS || pl->nops < 0 || pl->ncore > MAX_CORE || pl->ncore < 0) {
         pl->fn(args, dimensions, steps, pl->data);
         return;

@@ -5,6 +5,7 @@
  * return value in NumPy's ABI, so the executor (or the NumPy bridge) takes
  * the record after the loop returns.
  */
+#include <assert.h>
 #include <fenv.h>
 #include <math.h>
 #include <pthread.h>
@@ -69,6 +70,7 @@ void *rt_alloc(void **frame, const int64_t *dims, int32_t ndim, int64_t esize, c
 {
     uint64_t n = 1;
     bool big = false;
+    assert(frame && ndim >= 0 && esize > 0);
     for (int d = 0; d < ndim; d++) {
         if (dims[d] < 0) {
             rt_raise("ValueError", "negative dimensions are not allowed", kname, line);

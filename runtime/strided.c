@@ -16,6 +16,7 @@
  * gathered into its buffer per block and a strided output is scattered back.
  * Elements move as raw bytes (bool bytes pass unchanged).
  */
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -66,6 +67,7 @@ static int no_partial_overlap(char **args, int64_t n, const intptr_t *steps, con
 int rt_strided(char **args, int64_t n, const intptr_t *steps, const rt_desc *d)
 {
     int nin = d->nin, nops = d->nops, o = d->nin;
+    assert(nops == nin + 1 && d->loop); /* runtime.h: one output, last */
     if (n <= 0)
         return 1;
     /* NumPy's reduce (the output is also an input), or a body that did not
