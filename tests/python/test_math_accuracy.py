@@ -202,8 +202,11 @@ def test_libm_mode_has_numpys_bits_for_float64_sin_cos_exp():
 def test_power_is_glibc_pow_in_both_modes_and_libm_mode_keeps_vector_code():
     rng = np.random.default_rng(4)
     x, y = rng.uniform(0, 50, 20000), rng.uniform(-10, 10, 20000)
+    pow_glibc = glibc("x**y", "f8")(x, y)
     for mode in ("fast", "libm"):
-        np.testing.assert_array_equal(kernel("x**y", "f8", mode)(x, y), np.power(x, y))
+        np.testing.assert_array_equal(kernel("x**y", "f8", mode)(x, y), pow_glibc)
+    if np.array_equal(np.power(x[:2000], y[:2000]), pow_glibc[:2000]):  # NumPy's own AVX512F pow differs
+        np.testing.assert_array_equal(kernel("x**y", "f8")(x, y), np.power(x, y))
     assert kernel("x**y", "f8")(3.0, -1.0) == 1.0 / 3.0
     sq = ufuncgen.vectorize("def f(x):\n    return sqrt(fabs(x)) + floor(x) * x ** 2\n", ["f8(f8)"], math="libm")
     ir = ufuncgen.wrapper(sq).inspect_llvm()["d->d"]

@@ -290,19 +290,20 @@ def test_minmax_signed_zeros_and_nans(name, dtype):
         np.testing.assert_array_equal(f(a, b).view(f"u{a.itemsize}"), want.view(f"u{a.itemsize}"))
 
 
-def test_dump_variable_lists_whole_words():
+def test_dump_variable_lists_whole_words(tmp_path):
     """UFUNCGEN_DUMP is a list of whole words, read by one reader: 'fastmath'
     is no dump word (it printed the AST when 'ast' was matched as a substring)."""
     import os
     import subprocess
     import sys
-    code = ("import ufuncgen\n"
+    script = tmp_path / "dumpme.py"
+    script.write_text("import ufuncgen\n"
             "@ufuncgen.vectorize(['f8(f8)'])\n"
             "def f(x):\n"
             "    return x + 1.0\n"
             "print(f(1.0))\n")
     for value, dumps in (("fastmath", False), ("ast", True), ("fastmath,types", True), ("asts", False)):
-        r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "UFUNCGEN_DUMP": value},
+        r = subprocess.run([sys.executable, str(script)], env={**os.environ, "UFUNCGEN_DUMP": value},
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "2.0"
