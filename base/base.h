@@ -92,6 +92,8 @@ bool base_env_debug_cache(void);
 bool base_env_verify(void);
 /* UFUNCGEN_SPECIALIZE: core-shape variants are on unless it is "0". */
 bool base_env_specialize(void);
+/* UFUNCGEN_LAZY: set, and neither empty nor "0" (defer eager signatures' loops to their first use). */
+bool base_env_lazy(void);
 /* UFUNCGEN_CACHE_DIR: its value, or NULL when unset or empty. */
 const char *base_env_cache_dir(void);
 /* UFUNCGEN_NUM_THREADS: its raw value, or NULL when unset (parallel/

@@ -51,6 +51,8 @@ bool base_env_debug_cache(void) { return env_flag("UFUNCGEN_DEBUG_CACHE"); }
 
 bool base_env_verify(void) { return env_flag("UFUNCGEN_VERIFY"); }
 
+bool base_env_lazy(void) { return env_flag("UFUNCGEN_LAZY"); }
+
 bool base_env_specialize(void)
 {
     const char *v = env("UFUNCGEN_SPECIALIZE");

@@ -71,6 +71,18 @@ const char *cache_path(const cache *c); /* the resolved directory */
  * rejected file: 0. Thread- and process-safe. */
 int cache_get(cache *c, const char *name, const cache_key *kkey, const char *sig, void **obj /* OUT */,
               size_t *size /* OUT */);
+/* A ufunc with many signatures reads its kernel's index once: the verified
+ * index of `name`/kkey, or NULL (no cache, no index, a rejected one, OOM);
+ * cache_index_slot gives a signature's slot in it (-1: absent, also for a
+ * NULL index); cache_get_slot reads that slot's object (verified to hold
+ * sig) as cache_get would: 1 on a hit. The index may be out of date by
+ * then: a missing or replaced object is a miss, never a wrong hit. */
+typedef struct cache_file cache_index;
+cache_index *cache_index_read(cache *c, const char *name, const cache_key *kkey);
+int cache_index_slot(const cache_index *idx, const char *sig);
+void cache_index_free(cache_index *idx); /* accepts NULL */
+int cache_get_slot(cache *c, const char *name, const cache_key *kkey, const char *sig, int slot, void **obj /* OUT */,
+                   size_t *size /* OUT */);
 /* Store it (atomic write, index updated under a lock). Failures degrade to
  * no caching (logged in debug mode; one warning for an unwritable dir). */
 void cache_put(cache *c, const char *name, const cache_key *kkey, const char *sig, const void *obj, size_t size);

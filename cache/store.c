@@ -442,6 +442,63 @@ static int miss(cache *c, const char *path, const char *why)
     return 0;
 }
 
+cache_index *cache_index_read(cache *c, const char *name, const cache_key *kkey)
+{
+    if (!c || !c->dir)
+        return NULL;
+    char file[256], path[PATH_MAX];
+    dir_path(path, sizeof path, c, cache_file_name(file, sizeof file, name, kkey, -1));
+    cache_file *idx = malloc(sizeof *idx);
+    if (!idx)
+        return NULL;
+    int r = read_expected(c, path, CACHE_KIND_INDEX, kkey, NULL, 0, idx);
+    if (r != 1) {
+        cache_log(c, "index", path, "%s", r < 0 ? "none" : "rejected");
+        free(idx);
+        return NULL;
+    }
+    cache_log(c, "index", path, "%zu signatures", idx->nentries);
+    return idx;
+}
+
+int cache_index_slot(const cache_index *idx, const char *sig) { return idx ? find_sig(idx, sig) : -1; }
+
+void cache_index_free(cache_index *idx)
+{
+    cache_file_free(idx);
+    free(idx);
+}
+
+/* The object of slot `slot` (from the index), verified to hold sig. */
+static int get_object(cache *c, const char *name, const cache_key *kkey, const char *sig, int slot, void **obj,
+                      size_t *size)
+{
+    char file[256], path[PATH_MAX];
+    dir_path(path, sizeof path, c, cache_file_name(file, sizeof file, name, kkey, slot));
+    cache_file f;
+    int r = read_expected(c, path, CACHE_KIND_OBJECT, kkey, sig, 1, &f);
+    if (r != 1)
+        return miss(c, path, r < 0 ? "object file missing" : "object rejected");
+    *obj = f.payload;
+    *size = (size_t)f.payload_size;
+    f.payload = NULL;
+    cache_file_free(&f);
+    atomic_fetch_add(&c->hits, 1);
+    cache_log(c, "hit", path, "%s, %zu bytes", sig, *size);
+    return 1;
+}
+
+int cache_get_slot(cache *c, const char *name, const cache_key *kkey, const char *sig, int slot, void **obj,
+                   size_t *size)
+{
+    *obj = NULL;
+    *size = 0;
+    if (!c || !c->dir || slot < 0)
+        return 0;
+    atomic_fetch_add(&c->lookups, 1);
+    return get_object(c, name, kkey, sig, slot, obj, size);
+}
+
 int cache_get(cache *c, const char *name, const cache_key *kkey, const char *sig, void **obj, size_t *size)
 {
     *obj = NULL;
@@ -460,18 +517,7 @@ int cache_get(cache *c, const char *name, const cache_key *kkey, const char *sig
     cache_file_free(&idx);
     if (slot < 0)
         return miss(c, path, "signature not in index");
-    dir_path(path, sizeof path, c, cache_file_name(file, sizeof file, name, kkey, slot));
-    cache_file f;
-    r = read_expected(c, path, CACHE_KIND_OBJECT, kkey, sig, 1, &f);
-    if (r != 1)
-        return miss(c, path, r < 0 ? "object file missing" : "object rejected");
-    *obj = f.payload;
-    *size = (size_t)f.payload_size;
-    f.payload = NULL;
-    cache_file_free(&f);
-    atomic_fetch_add(&c->hits, 1);
-    cache_log(c, "hit", path, "%s, %zu bytes", sig, *size);
-    return 1;
+    return get_object(c, name, kkey, sig, slot, obj, size);
 }
 
 /* ---------------------------------------------------------------- writing */

@@ -48,6 +48,10 @@ UG_API ug_context *ug_context_new(const ug_config *cfg)
                  ctx->cfg.num_threads, UG_MAX_THREADS);
         ctx->cfg.num_threads = 0;
     }
+    if (ctx->cfg.defer < -1 || ctx->cfg.defer > 1) {
+        snprintf(ctx->cfg_error, sizeof ctx->cfg_error, "ug_config.defer %d is out of range (-1..1)", ctx->cfg.defer);
+        ctx->cfg.defer = 0;
+    }
     if (cfg && cfg->cache_dir && !(ctx->cache_dir = strdup(cfg->cache_dir))) {
         free(ctx);
         return NULL;

@@ -5,6 +5,8 @@
  *   context.c    contexts, per-thread last error, options          ug_context_*, drv_ctx_*
  *   ufunc.c      ufunc objects: compile per signature (cache →
  *                infer → lower → load), loop selection, ug_call    ug_vectorize ...
+ *   pool.c       the compile pool: threads that compile and load loops in
+ *                the background; jobs a waiter runs itself if unstarted  drv_job_*
  *   variant.c    core-shape variants of gufunc loops: when a call pays
  *                for one, making it, picking it per call        drv_variant_*
  *   numpy.c      the NumPy bridge (ufuncgen/numpy.h): a ug_ufunc as a
@@ -55,6 +57,17 @@ typedef struct spec_variant {
     par_loop par;               /* its parallel driver state */
 } spec_variant;
 
+/* A job of the compile pool (pool.c): fn(j) runs once, on a pool thread
+ * or on the first thread that waits for it while it is queued. fn must
+ * publish its result last and do nothing when run again (after a fork, a
+ * job a vanished pool thread had claimed is queued again in the child). */
+typedef struct drv_job {
+    void (*fn)(struct drv_job *j);
+    void *arg;
+    int state;                  /* pool.c's JOB_* */
+    struct drv_job *next, *running_next;
+} drv_job;
+
 typedef struct drv_loop {
     ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
     char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
@@ -71,6 +84,16 @@ typedef struct drv_loop {
     spec_variant spec[SPEC_MAX];
     uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
     unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
+    /* made in the background (ufunc.c): */
+    drv_job job;                /* compiling or loading fn (pool.c) */
+    bool pending;               /* made with a job: its loop functions are the pending ones, which
+                                   wait for the job (fixed at creation; NumPy keeps the pointers) */
+    atomic_int ready;           /* 1: fn, code and par published; 2: the job failed (st, err) */
+    ug_status st;               /* the job's failure */
+    ug_error err;
+    kernel_typed *tk;           /* typed at creation for the job (it frees it) */
+    int slot;                   /* the cache's slot for sig from the index read at creation;
+                                   -1: not cached; -2: not looked up */
 } drv_loop;
 
 struct ug_ufunc {
@@ -102,6 +125,18 @@ ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype 
 /* The loop's symbol: unique per (kernel key, signature), the same in every
  * process, so a cached object is looked up under the name it was built with. */
 void drv_loop_symbol(const ug_ufunc *u, const char *sig, char out[48]);
+
+/* ---- pool.c ---- */
+
+void drv_job_init(drv_job *j, void (*fn)(drv_job *j), void *arg);
+/* Queue j on the pool (started at the first job, one thread per core). */
+void drv_job_submit(drv_job *j);
+/* Return once j has run: run it on this thread if nobody has started it
+ * (also a job never submitted), else wait for it. Never call it entered
+ * (loops_enter): the pool's lock is never taken entered. */
+void drv_job_wait(drv_job *j);
+/* Drop j from the queue if it has not started, else wait for it to end. */
+void drv_job_cancel(drv_job *j);
 
 /* ---- variant.c ---- */
 

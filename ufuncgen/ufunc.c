@@ -134,29 +134,39 @@ ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype 
 }
 
 /* Object code for one signature: from the cache, else compiled (and stored). */
-static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const ug_dtype *types, uint64_t boxed, const char *sig,
-                            const char *symbol, bool from_cache, void **obj, size_t *size, ug_error *err)
+/* The cached object of rec's signature: through the slot the index gave at
+ * creation (-1: not cached), else (-2) looked up. */
+static bool cached_object(ug_ufunc *u, struct cache *c, const drv_loop *rec, void **obj, size_t *size)
+{
+    if (rec->slot >= 0)
+        return cache_get_slot(c, u->name, &u->kkey, rec->sig, rec->slot, obj, size);
+    return rec->slot == -2 && cache_get(c, u->name, &u->kkey, rec->sig, obj, size);
+}
+
+/* Object code for one signature: from the cache, else compiled (and stored). */
+static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const drv_loop *rec, const char *symbol, bool from_cache,
+                            void **obj, size_t *size, ug_error *err)
 {
     struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
-    if (c && from_cache && cache_get(c, u->name, &u->kkey, sig, obj, size))
+    if (c && from_cache && cached_object(u, c, rec, obj, size))
         return UG_OK;
-    ug_status st = *tk ? UG_OK : drv_infer(u, types, boxed, false, tk, err);
+    ug_status st = *tk ? UG_OK : drv_infer(u, rec->types, rec->boxed, false, tk, err);
     if (st == UG_OK)
-        st = drv_compile(u, *tk, types, symbol, NULL, NULL, obj, size, err);
+        st = drv_compile(u, *tk, rec->types, symbol, NULL, NULL, obj, size, err);
     if (st == UG_OK && c)
-        cache_put(c, u->name, &u->kkey, sig, *obj, *size);
+        cache_put(c, u->name, &u->kkey, rec->sig, *obj, *size);
     return st;
 }
 
-static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk, drv_loop *rec, ug_error *err)
+/* Make rec's loop: object (cache or compile), then JIT load; frees tk. */
+static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, drv_loop *rec, ug_error *err)
 {
     char symbol[48];
     void *obj = NULL;
     size_t size = 0;
-    sig_text(types, u->nin, u->nout, rec->boxed, rec->sig);
     drv_loop_symbol(u, rec->sig, symbol);
     double t0 = cpu_ms();
-    ug_status st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, true, &obj, &size, err);
+    ug_status st = get_object(u, &tk, rec, symbol, true, &obj, &size, err);
     double t1 = cpu_ms();
     if (st == UG_OK) {
         st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
@@ -167,7 +177,7 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
             /* A cached object that verified but does not load: compile afresh (and overwrite it). */
             free(obj);
             obj = NULL;
-            st = get_object(u, &tk, types, rec->boxed, rec->sig, symbol, false, &obj, &size, err);
+            st = get_object(u, &tk, rec, symbol, false, &obj, &size, err);
             if (st == UG_OK)
                 st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
         }
@@ -177,8 +187,78 @@ static ug_status load_loop(ug_ufunc *u, const ug_dtype *types, kernel_typed *tk,
     return st;
 }
 
+/* The pool job of a loop made in the background (pool.c): make it, then
+ * publish fn and par (or the failure) last. Run again, it does nothing. */
+static void loop_job(drv_job *j)
+{
+    drv_loop *rec = j->arg;
+    if (atomic_load_explicit(&rec->ready, memory_order_acquire))
+        return;
+    kernel_typed *tk = rec->tk;
+    rec->tk = NULL;
+    ug_error err;
+    base_err_clear(&err);
+    ug_status st = load_loop(rec->u, tk, rec, &err);
+    if (st != UG_OK) {
+        rec->st = st;
+        rec->err = err;
+        atomic_store_explicit(&rec->ready, 2, memory_order_release);
+        return;
+    }
+    rec->par.fn = rec->fn;
+    atomic_store_explicit(&rec->ready, 1, memory_order_release);
+}
+
+/* Wait until rec's loop is made (running its job here if nobody started
+ * it). UG_OK, or the job's failure copied to err. */
+static ug_status loop_ready(drv_loop *rec, ug_error *err)
+{
+    int r = atomic_load_explicit(&rec->ready, memory_order_acquire);
+    if (!r) {
+        drv_job_wait(&rec->job);
+        r = atomic_load_explicit(&rec->ready, memory_order_acquire);
+    }
+    if (r == 1)
+        return UG_OK;
+    if (err)
+        *err = rec->err;
+    return rec->st ? rec->st : UG_EJIT;
+}
+
+/* The loop functions of a loop made in the background: wait for it once,
+ * then run what ug_ufunc_loop would have handed out. A failed job is a
+ * loop error (ug_take_loop_error), as NumPy's loop ABI has no status. */
+static void pending_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    drv_loop *rec = data;
+    ug_error err;
+    if (loop_ready(rec, &err) != UG_OK) {
+        rt_put_error(&err);
+        return;
+    }
+    if (rec->nkey)
+        drv_variant_loop(args, dims, steps, rec);
+    else
+        rec->fn(args, dims, steps, NULL);
+}
+
+static void pending_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    drv_loop *rec = data;
+    ug_error err;
+    if (loop_ready(rec, &err) != UG_OK) {
+        rt_put_error(&err);
+        return;
+    }
+    if (rec->nkey)
+        drv_variant_par_loop(args, dims, steps, rec);
+    else
+        par_loop_fn(args, dims, steps, &rec->par);
+}
+
 static void rec_free(drv_loop *rec)
 {
+    kernel_typed_free(rec->tk);
     drv_variants_free(rec);
     loops_unload(rec->code);
     pthread_mutex_destroy(&rec->smu);
@@ -204,10 +284,19 @@ static ug_status lazy_types(const ug_ufunc *u, ug_dtype *types, kernel_typed **t
     return UG_OK;
 }
 
-/* Compile and publish a loop for these dtypes (outputs: given, or inferred
- * when infer_out). Caller holds u->mu or is the creator. */
-static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed, bool infer_out, int *index,
-                          ug_error *err)
+/* How add_loop makes a loop. */
+typedef enum make_mode {
+    MAKE_NOW,   /* compile (or load) it before returning */
+    MAKE_QUEUE, /* type-check it now (unless cached), queue its job on the pool */
+    MAKE_DEFER, /* a job nobody queues: the loop's first use runs it */
+} make_mode;
+
+/* A new loop record for these dtypes (outputs: given, or inferred when
+ * infer_out), made as `mode` says, published as loop *index. Caller holds
+ * u->mu or is the creator; cix: the kernel's cache index read at creation
+ * (or NULL). */
+static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed, bool infer_out, make_mode mode,
+                          const cache_index *cix, int *index, ug_error *err)
 {
     int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
     if (n >= DRV_MAX_LOOPS)
@@ -217,22 +306,37 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
         return base_err_set(err, UG_ENOMEM, "out of memory");
     memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
     rec->boxed = boxed;
+    rec->u = u;
+    rec->slot = -2;
     kernel_typed *tk = NULL;
     ug_status st = infer_out ? lazy_types(u, rec->types, &tk, err) : UG_OK;
-    if (st == UG_OK)
-        st = load_loop(u, rec->types, tk, rec, err);
+    sig_text(rec->types, u->nin, u->nout, rec->boxed, rec->sig);
+    if (st == UG_OK && mode != MAKE_NOW && u->opts.cache)
+        rec->slot = cache_index_slot(cix, rec->sig); /* -1 also without an index: nothing cached */
+    if (st == UG_OK && mode == MAKE_QUEUE && rec->slot < 0 && !tk)
+        st = drv_infer(u, rec->types, rec->boxed, false, &tk, err); /* type errors belong to creation */
+    if (st == UG_OK && mode == MAKE_NOW) {
+        st = load_loop(u, tk, rec, err);
+        tk = NULL;
+        atomic_init(&rec->ready, 1);
+    }
     if (st != UG_OK) {
+        kernel_typed_free(tk);
         free(rec);
         return st;
     }
+    rec->tk = tk;
+    rec->pending = mode != MAKE_NOW;
     rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
                           .nthreads = u->opts.num_threads, .default_threads = &u->ctx->num_threads,
                           .ncore = u->gufunc ? u->layout->ndims : 0};
-    rec->u = u;
     rec->nkey = drv_variant_key_len(u);
     pthread_mutex_init(&rec->smu, NULL);
+    drv_job_init(&rec->job, loop_job, rec);
     u->loops[n] = rec;
     atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
+    if (mode == MAKE_QUEUE)
+        drv_job_submit(&rec->job);
     *index = n;
     return UG_OK;
 }
@@ -289,7 +393,8 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
     return UG_OK;
 }
 
-static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *index, ug_error *err)
+static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, make_mode mode, const cache_index *cix,
+                               int *index, ug_error *err)
 {
     base_sig sig;
     ug_status st = base_sig_parse(s, &sig, err);
@@ -324,7 +429,49 @@ static ug_status add_signature(ug_ufunc *u, const char *s, bool dedup, int *inde
                 *index = i;
                 return UG_OK;
             }
-    return add_loop(u, sig.types, boxed, false, index, err);
+    return add_loop(u, sig.types, boxed, false, mode, cix, index, err);
+}
+
+/* Whether a ufunc's eager signatures wait for their first use (options,
+ * then the context, then UFUNCGEN_LAZY). */
+static bool deferred(const ug_ufunc *u)
+{
+    if (u->opts.defer)
+        return u->opts.defer > 0;
+    if (u->ctx->cfg.defer)
+        return u->ctx->cfg.defer > 0;
+    return base_env_lazy();
+}
+
+/* The eager signatures of a new ufunc, in order: each typed (unless cached
+ * or deferred) and queued on the compile pool, so they compile concurrently;
+ * then, unless in the background or deferred, wait for all of them and
+ * report the first failure. The kernel's cache index is read once. */
+static ug_status add_signatures(ug_ufunc *u, const char *const *sigs, int nsigs, ug_error *err)
+{
+    make_mode mode = deferred(u) ? MAKE_DEFER : MAKE_QUEUE;
+    struct cache *c = u->opts.cache && nsigs > 0 ? drv_ctx_cache(u->ctx) : NULL;
+    cache_index *cix = c ? cache_index_read(c, u->name, &u->kkey) : NULL;
+    ug_status st = UG_OK;
+    for (int i = 0; st == UG_OK && i < nsigs; i++) {
+        int index;
+        st = sigs[i] ? add_signature(u, sigs[i], false, mode, cix, &index, err)
+                     : base_err_set(err, UG_EINVAL, "signature %d is NULL", i);
+    }
+    cache_index_free(cix);
+    if (mode == MAKE_DEFER || u->opts.background)
+        return st;
+    int n = ug_ufunc_nloops(u);
+    for (int i = 0; i < n; i++) {
+        ug_error e;
+        ug_status s = loop_ready(u->loops[i], &e);
+        if (s != UG_OK && st == UG_OK) {
+            st = s;
+            if (err)
+                *err = e;
+        }
+    }
+    return st;
 }
 
 static ug_status validate_opts(const ug_options *o, ug_error *err)
@@ -337,6 +484,10 @@ static ug_status validate_opts(const ug_options *o, ug_error *err)
         return base_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
     if ((unsigned)o->math > UG_MATH_LIBM)
         return base_err_set(err, UG_EINVAL, "unknown math %d (UG_MATH_FAST or UG_MATH_LIBM)", (int)o->math);
+    if (o->background != 0 && o->background != 1)
+        return base_err_set(err, UG_EINVAL, "background %d is not 0 or 1", o->background);
+    if (o->defer < -1 || o->defer > 1)
+        return base_err_set(err, UG_EINVAL, "defer %d is out of range (-1..1)", o->defer);
     return UG_OK;
 }
 
@@ -362,20 +513,9 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
     return u;
 }
 
-static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
-                                int nsigs, const ug_options *opts_in, ug_ufunc **out);
-
-/* Creation runs entered (loops.h): a fork waits for it to finish. */
-static ug_status create(ug_context *ctx, const char *src, const char *layout, const char *const *sigs, int nsigs,
-                        const ug_options *opts_in, ug_ufunc **out)
-{
-    loops_enter();
-    ug_status st = create_entered(ctx, src, layout, sigs, nsigs, opts_in, out);
-    loops_leave();
-    return st;
-}
-
-static ug_status create_entered(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
+/* Creation is not entered (loops.h): it waits for the compile pool, whose
+ * lock is never taken entered; compiling and loading enter by themselves. */
+static ug_status create(ug_context *ctx, const char *src, const char *layout, const char *const *sigs,
                                 int nsigs, const ug_options *opts_in, ug_ufunc **out)
 {
     *out = NULL;
@@ -406,13 +546,8 @@ static ug_status create_entered(ug_context *ctx, const char *src, const char *la
         fprintf(stderr, "ufuncgen parse %s: %.2f ms (thread CPU)\n", u->name ? u->name : "?", cpu_ms() - t0);
     u->opts.name = u->name;
     u->opts.doc = u->doc;
-    for (int i = 0; st == UG_OK && i < nsigs; i++)
-        if (!sigs[i])
-            st = base_err_set(err, UG_EINVAL, "signature %d is NULL", i);
-        else {
-            int index;
-            st = add_signature(u, sigs[i], false, &index, err);
-        }
+    if (st == UG_OK)
+        st = add_signatures(u, sigs, nsigs, err);
     if (st != UG_OK) {
         ug_ufunc_free(u);
         return st;
@@ -455,6 +590,8 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     if (!u)
         return;
     int n = atomic_load(&u->nloops);
+    for (int i = 0; i < n; i++) /* before entering: the pool's lock is never taken entered */
+        drv_job_cancel(&u->loops[i]->job);
     loops_enter();
     for (int i = 0; i < n; i++)
         rec_free(u->loops[i]);
@@ -523,7 +660,10 @@ UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **
         *data = NULL;
     if (!rec || !fn || !data)
         return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop");
-    if (u->opts.target == UG_TARGET_PARALLEL) {
+    if (rec->pending) { /* made in the background: these wait for it */
+        *fn = u->opts.target == UG_TARGET_PARALLEL ? pending_par_loop : pending_loop;
+        *data = rec;
+    } else if (u->opts.target == UG_TARGET_PARALLEL) {
         *fn = rec->nkey ? drv_variant_par_loop : par_loop_fn;
         *data = rec->nkey ? (void *)rec : (void *)&rec->par;
     } else {
@@ -579,7 +719,7 @@ static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_err
     if (i < 0) {
         ug_dtype types[UG_MAXARGS];
         memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
-        st = add_loop(u, types, 0, true, &i, err);
+        st = add_loop(u, types, 0, true, MAKE_NOW, NULL, &i, err);
     }
     pthread_mutex_unlock(&u->mu);
     loops_leave();
@@ -597,7 +737,7 @@ UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error 
     if (!u || !sig)
         return base_err_set(err, UG_EINVAL, "NULL ufunc or signature");
     pthread_mutex_lock(&u->mu);
-    ug_status st = add_signature(u, sig, true, loop, err);
+    ug_status st = add_signature(u, sig, true, MAKE_NOW, NULL, loop, err);
     pthread_mutex_unlock(&u->mu);
     return st;
 }
@@ -676,7 +816,9 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     int li;
     if ((st = ug_ufunc_resolve(u, in, &li, err)))
         return st;
-    const drv_loop *rec = u->loops[li];
+    drv_loop *rec = u->loops[li];
+    if ((st = loop_ready(rec, err)))
+        return st;
     layout_loop ll = {.fn = rec->nkey ? drv_variant_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
                       .nthreads = call_threads(u), .kname = u->name};
     if (ll.nthreads > 1)

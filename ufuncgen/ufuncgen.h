@@ -140,6 +140,8 @@ typedef struct ug_config {
                             * gufunc kernels, and for scalar kernels a leaner pipeline that gives
                             * the same vector loops as O2/O3 in 3/4 of O2's time */
     int debug_cache;       /* 1: report cache activity on stderr (also UFUNCGEN_DEBUG_CACHE=1) */
+    int defer;             /* the default of ug_options.defer for this context's ufuncs: 1 defer,
+                              -1 never, 0 UFUNCGEN_LAZY */
 } ug_config;
 
 /* Fill *cfg with the defaults. */
@@ -244,6 +246,21 @@ typedef struct ug_options {
                              not a local of the kernel, or an unknown dtype, is UG_ETYPE */
     ug_math math;         /* default UG_MATH_FAST; x ** y with a float y is glibc's pow (correctly
                              rounded in practice) in both, unless fastmath */
+    /* When the signatures' loops are made. The signatures of one ufunc always
+     * compile (or load from the cache) concurrently, on the compile pool (one
+     * thread per core, shared by the process), into the same machine code as
+     * one after another. */
+    int background;       /* 0 (default): creation returns when every loop is ready, with the
+                             first failure (in signature order). 1: creation returns once each
+                             signature is type-checked (or found in the cache) and its loop is
+                             queued; a call of that loop waits for it, and what only compiling
+                             can find (UG_EUNSUPPORTED, UG_EJIT, UG_ENOMEM) is reported then, by
+                             the call (ug_call's status; through ug_ufunc_loop's pointers, as a
+                             loop error: ug_take_loop_error). Type errors stay creation's. */
+    int defer;            /* 1: nothing is typed or compiled at creation: each signature's loop at
+                             its first use (its errors then, as with background); loop order stays
+                             the signatures' order. -1: never deferred. 0: the context's setting
+                             (ug_config.defer), else the UFUNCGEN_LAZY variable (1: defer). */
 } ug_options;
 
 UG_API void ug_options_init(ug_options *opts);
