@@ -1806,10 +1806,17 @@ static void stmt(infer *I, fstate *fs, kernel_node *n)
             block(I, fs, n->orelse);
         break;
     case N_WHILE:
-        cond(I, fs, n->cond);
-        block(I, fs, n->body);
+    case N_FOR:
+        if (++fs->loop_depth > KERNEL_MAX_LOOP_DEPTH)
+            kernel_fail(I, UG_EUNSUPPORTED, n->pos, "nesting loops more than %d deep", KERNEL_MAX_LOOP_DEPTH);
+        else if (n->kind == N_FOR)
+            for_stmt(I, fs, n);
+        else {
+            cond(I, fs, n->cond);
+            block(I, fs, n->body);
+        }
+        fs->loop_depth--;
         break;
-    case N_FOR: for_stmt(I, fs, n); break;
     case N_RETURN: return_stmt(I, fs, n); break;
     case N_RAISE: raise_stmt(I, n); break;
     case N_ASSERT:

@@ -33,6 +33,7 @@ typedef struct fstate {
     bool unresolved;       /* this pass read a local that has no type yet (assigned later in a loop) */
     bool strict;           /* final check: reading an untyped local is an error */
     bool falls_off;        /* the end of the body is reachable */
+    int loop_depth;        /* loops around the statement being typed */
     const char *locals_spec; /* the kernel's locals= ("s:float64,n:int32"), or NULL */
 } fstate;
 

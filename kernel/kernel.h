@@ -32,6 +32,9 @@
 
 #include "ufuncgen/ufuncgen.h"
 
+/* Language limits past which a kernel is a positioned error. */
+#define KERNEL_MAX_LOOP_DEPTH 64 /* loops nested in one function (UG_EUNSUPPORTED, at type checking) */
+
 /* ======================================================================
  * arena.c — bump allocator (kernel/ only: modules and typed kernels)
  * ====================================================================== */

@@ -93,7 +93,7 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt);
 
 /* ---- lower.c ---- */
-#define MAX_LOOP_DEPTH 64
+#define MAX_LOOP_DEPTH KERNEL_MAX_LOOP_DEPTH /* inference rejects deeper nesting */
 typedef struct loops_fission loops_fission; /* fission.c, below */
 
 /* Stack slots of a local holding an array view (KT_ARRAY: base, shapes,

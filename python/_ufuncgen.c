@@ -90,13 +90,14 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"source", "layout", "signatures", "name", "kernel", "doc", "target", "cache",
                              "fastmath", "boundscheck", "identity", "num_threads", "writable_args", "locals",
-                             "math", NULL};
+                             "math", "background", "defer", NULL};
     const char *src, *layout = NULL, *name = NULL, *kernel = NULL, *doc = NULL, *locals = NULL;
     PyObject *sigs = Py_None, *writable = Py_None, *threads = NULL;
     int target = 0, cache = 0, fastmath = 0, boundscheck = 0, identity = 0, num_threads = 0, math = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiOOzi", kwlist, &src, &layout, &sigs, &name, &kernel,
+    int background = 0, defer = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "szO|zzziiiiiOOziii", kwlist, &src, &layout, &sigs, &name, &kernel,
                                      &doc, &target, &cache, &fastmath, &boundscheck, &identity, &threads,
-                                     &writable, &locals, &math))
+                                     &writable, &locals, &math, &background, &defer))
         return NULL;
     if (threads && thread_count(threads, "num_threads", &num_threads) < 0)
         return NULL;
@@ -121,6 +122,8 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
     o.num_threads = num_threads;
     o.locals = locals;
     o.math = (ug_math)math;
+    o.background = background;
+    o.defer = defer;
     ug_ufunc *f = NULL;
     ug_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -137,6 +140,14 @@ static PyObject *py_make(PyObject *self, PyObject *args, PyObject *kw)
     if (uf && set_writable(uf, writable) < 0)
         Py_CLEAR(uf);
     return uf;
+}
+
+static PyObject *py_background_wait(PyObject *self, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    ug_background_wait();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
@@ -250,7 +261,8 @@ static PyMethodDef methods[] = {
     {"get_user", py_get_user, METH_O, "The object kept by set_user, or None."},
     {"make", (PyCFunction)(void (*)(void))py_make, METH_VARARGS | METH_KEYWORDS,
      "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
-     "num_threads, writable_args, locals, math) -> numpy.ufunc"},
+     "num_threads, writable_args, locals, math, background, defer) -> numpy.ufunc"},
+    {"background_wait", py_background_wait, METH_NOARGS, "Wait for every loop queued in the background."},
     {"set_num_threads", py_set_num_threads, METH_O, "Default thread count of target='parallel' ufuncs."},
     {"is_ufuncgen", py_is_ufuncgen, METH_O, "True if the object is a ufunc made by ufuncgen."},
     {"loops", py_loops, METH_O, "The dtype names of each compiled loop (inputs then outputs)."},

@@ -195,3 +195,21 @@ void drv_job_cancel(drv_job *j)
         pthread_cond_wait(&done, &mu);
     pthread_mutex_unlock(&mu);
 }
+
+UG_API void ug_background_wait(void)
+{
+    pthread_once(&once, init);
+    pthread_mutex_lock(&mu);
+    while (head || running) {
+        if (!head) {
+            pthread_cond_wait(&done, &mu);
+            continue;
+        }
+        drv_job *j = head; /* help rather than wait */
+        claim(j);
+        pthread_mutex_unlock(&mu);
+        run(j);
+        pthread_mutex_lock(&mu);
+    }
+    pthread_mutex_unlock(&mu);
+}

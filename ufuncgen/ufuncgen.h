@@ -365,6 +365,11 @@ UG_API void ug_ufunc_disable_compile(ug_ufunc *f);
  * signatures, and ug_ufunc_disable_compile not called), else 0. */
 UG_API int ug_ufunc_is_lazy(const ug_ufunc *f);
 
+/* Return once every loop queued in the background (ug_options.background),
+ * by any ufunc of the process, is made. For tools that read one compile's
+ * UFUNCGEN_DUMP output, which goes to the process's stderr. */
+UG_API void ug_background_wait(void);
+
 /* After a loop ran on the calling thread: nonzero if a boundscheck failure
  * was recorded; the message is copied to err (may be NULL) and the record is
  * cleared. The native executor does this itself; it is for callers (such as

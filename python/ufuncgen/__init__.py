@@ -240,7 +240,7 @@ def _target_code(target) -> int:
 
 # Numba's option names (UFuncTargetOptions and the decorators' own), then ufuncgen's.
 _COMMON = {"target", "cache", "identity", "fastmath", "boundscheck", "nopython", "forceobj", "nogil", "locals",
-           "writable_args", "name", "kernel", "num_threads", "math"}
+           "writable_args", "name", "kernel", "num_threads", "math", "lazy", "background"}
 _KNOWN = {"vectorize": _COMMON, "guvectorize": _COMMON | {"is_dynamic"}}
 
 
@@ -276,7 +276,11 @@ def _options(kind: str, kw: dict) -> dict:
         fastmath=_fastmath_code(kw.get("fastmath", False)), boundscheck=bool(kw.get("boundscheck") or False),
         writable_args=kw.get("writable_args") or (), name=kw.get("name"), kernel=kw.get("kernel"),
         num_threads=kw.get("num_threads", 0), is_dynamic=bool(kw.get("is_dynamic", False)),
-        math=kw.get("math", "fast"))
+        math=kw.get("math", "fast"), lazy=kw.get("lazy"), background=kw.get("background", True))
+    if o["lazy"] not in (None, True, False):
+        raise TypeError(f"{kind}(lazy=...) takes True, False or None (the default: UFUNCGEN_LAZY), not {o['lazy']!r}")
+    if not isinstance(o["background"], bool):
+        raise TypeError(f"{kind}(background=...) takes True or False, not {o['background']!r}")
     _target_code(o["target"])
     _math_code(o["math"])
     _identity_code(o["identity"])
@@ -367,6 +371,7 @@ def _make_ufunc(spec: dict, sigs):
         identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
         writable_args=tuple(spec["writable_args"]), locals=spec.get("locals"),
         math=_math_code(spec.get("math", "fast")),
+        background=int(spec.get("background", True)), defer={None: 0, True: 1, False: -1}[spec.get("lazy")],
     )
 
 
@@ -431,6 +436,8 @@ def _spec(kernel, layout, signatures, opts: dict, kind: str):
         "cache": opts["cache"],
         "fastmath": opts["fastmath"],
         "math": opts["math"],
+        "lazy": opts.get("lazy"),
+        "background": opts.get("background", True),
         "locals": opts.get("locals"),
         "boundscheck": opts["boundscheck"],
         "identity": opts["identity"],
@@ -639,7 +646,7 @@ def _vectorize_args(signatures=None, target="cpu", cache=False, identity=None, f
 
 def vectorize(*args, **kwargs):
     """vectorize(signatures=None, target='cpu', cache=False, identity=None, fastmath=False,
-    boundscheck=False, *, name=None, kernel=None, num_threads=0, math='fast', nopython=True,
+    boundscheck=False, *, name=None, kernel=None, num_threads=0, math='fast', lazy=None, background=True, nopython=True,
     nogil=False, forceobj=False, writable_args=())
 
     Make a numpy.ufunc from a scalar kernel (Numba's @vectorize).
@@ -661,6 +668,12 @@ def vectorize(*args, **kwargs):
       x ** y is glibc's pow in both). nopython, nogil, forceobj=False: Numba's, no-ops;
       forceobj=True and locals= raise NotImplementedError, unknown options
       KeyError (as Numba).
+    background: True (the default): the signatures are type-checked now
+      (TypeError here, as always) and compile on the compile pool (one thread
+      per core, shared by every ufunc) while the program goes on; the first
+      call of a loop waits for it. False: return when every loop is compiled.
+    lazy: True: the signatures are only parsed now; each loop is typed and
+      compiled at its first use (errors then). None: UFUNCGEN_LAZY=1 makes it True.
 
     Used as @vectorize, @vectorize(signatures, ...), vectorize(signatures,
     ...)(source_string) or vectorize(source_string, signatures, ...).
@@ -701,6 +714,7 @@ def _guvectorize_args(signatures=None, layout=None, target="cpu", cache=False, w
 def guvectorize(*args, **kwargs):
     """guvectorize(signatures, layout, target='cpu', cache=False, writable_args=(), identity=None,
     fastmath=False, boundscheck=False, *, name=None, kernel=None, num_threads=0, is_dynamic=False, math='fast',
+    lazy=None, background=True,
     nopython=True, nogil=False, forceobj=False)
 
     Make a generalized numpy.ufunc (gufunc) from a kernel over core

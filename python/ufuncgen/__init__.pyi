@@ -77,6 +77,8 @@ def vectorize(
     boundscheck: bool | None = ...,
     *,
     math: Literal["fast", "libm"] = ...,
+    lazy: bool | None = ...,
+    background: bool = ...,
     **options: Any,
 ) -> Callable[[_Kernel], np.ufunc]: ...
 @overload
@@ -95,6 +97,8 @@ def guvectorize(
     boundscheck: bool | None = ...,
     *,
     math: Literal["fast", "libm"] = ...,
+    lazy: bool | None = ...,
+    background: bool = ...,
     **options: Any,
 ) -> Callable[[_Kernel], np.ufunc]: ...
 @overload

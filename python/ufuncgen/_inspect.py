@@ -55,8 +55,10 @@ def dump(uf, spec: dict, what: str, file=None):
 
     sigs = [_loop_sig(uf, t) for t in loops(uf)]
     old = os.environ.get("UFUNCGEN_DUMP")
-    s = dict(spec, cache=False)
+    s = dict(spec, cache=False, background=False, lazy=False)  # compiled here, while stderr is captured
     texts = []
+    from . import _ufuncgen
+    _ufuncgen.background_wait()  # no other ufunc's compile may print into this capture
     try:
         os.environ["UFUNCGEN_DUMP"] = what
         for sig in sigs:  # one compilation per loop, so each text is that loop's
