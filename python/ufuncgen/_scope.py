@@ -231,6 +231,11 @@ class _Walk:
         or Numba, whose names the kernel language knows) and f a function or K
         a constant: the '.' becomes '_' (same length, so every column stays)
         and ``mod_f`` is resolved as a helper or constant of that name."""
+        mods = [lookup(func, n) for n in names]
+        if all(not isinstance(m, types.ModuleType) or (m.__name__.split(".")[0] in _KNOWN_MODULES
+                                                        and m.__name__.split(".")[0] not in ("numba", "ufuncgen"))
+               for m in mods):
+            return src  # only math/numpy (or no module): nothing to flatten, no parse needed
         try:
             tree = ast.parse(src.text)
         except SyntaxError:

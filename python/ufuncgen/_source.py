@@ -94,10 +94,44 @@ def from_string(src: str) -> KernelSource:
     return KernelSource(text, "<kernel>", 1, None)
 
 
-def from_function(func) -> KernelSource:
+def _code_lines(func):
+    """The lines of a def function, decorators included, and the first one's
+    number, read from its file by the code object's line table (the text
+    inspect.getsourcelines gives, without tokenizing the file for each
+    kernel: a module of many kernels imports several times faster). None
+    when the table does not say (no positions, a lambda, an unreadable file)."""
+    import linecache
+    code = getattr(func, "__code__", None)
+    if code is None or func.__name__ == "<lambda>" or not hasattr(code, "co_positions"):
+        return None
+    filename = code.co_filename
+    lines = linecache.getlines(filename, func.__globals__)
+    first = code.co_firstlineno  # the first decorator's line
+    last = first
+    todo = [code]
+    while todo:  # nested code (a lambda or def inside) ends inside the function too
+        c = todo.pop()
+        todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
+        for _l0, end, _c0, _c1 in c.co_positions():
+            if end is not None and end > last:
+                last = end
+    if not lines or first < 1 or last > len(lines) or last == first:
+        return None
+    return lines[first - 1:last], first, filename
+
+
+def _from_inspect(func) -> KernelSource:
+    return from_function(func, fast=False)
+
+
+def from_function(func, fast=True) -> KernelSource:
+    fast = _code_lines(func) if fast else None
     try:
-        lines, lnum = inspect.getsourcelines(func)
-        filename = inspect.getsourcefile(func) or "<kernel>"
+        if fast is not None:
+            lines, lnum, filename = fast
+        else:
+            lines, lnum = inspect.getsourcelines(func)
+            filename = inspect.getsourcefile(func) or "<kernel>"
     except (OSError, TypeError) as e:
         raise TypeError(
             f"cannot read the source of {func!r} ({e}); pass the kernel as a string: "
@@ -111,6 +145,8 @@ def from_function(func) -> KernelSource:
     try:
         tree = ast.parse(text)
     except SyntaxError:
+        if fast is not None:  # the line table misled us: ask inspect
+            return _from_inspect(func)
         return KernelSource(text, filename, lnum, func.__name__)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
