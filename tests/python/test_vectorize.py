@@ -308,3 +308,46 @@ def test_dump_variable_lists_whole_words(tmp_path):
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "2.0"
         assert bool(r.stderr.strip()) == dumps, (value, r.stderr[:300])
+
+
+def test_lazy_defers_typing_and_compiling_to_the_first_call():
+    """lazy=True: the signatures are parsed, nothing is typed or compiled
+    until a loop's first use; its errors come then, positioned, each call."""
+    bad = "def k(x):\n    return x.nope\n"
+    uf = ufuncgen.vectorize(bad, ["f8(f8)", "f4(f4)"], lazy=True)
+    assert uf.types == ["d->d", "f->f"]  # NumPy's loop order is the signatures' order
+    for _ in range(2):
+        with pytest.raises(TypeError, match=r"kernel 'k', line 2"):
+            uf(np.ones(3))
+    with pytest.raises(TypeError, match=r"kernel 'k', line 2"):
+        ufuncgen.vectorize(bad, ["f8(f8)"], lazy=False)
+    good = ufuncgen.vectorize("def g(x):\n    return x * 2.0 + 1.0\n", ["f8(f8)", "f4(f4)"], lazy=True)
+    np.testing.assert_array_equal(good(np.arange(4.0)), np.arange(4.0) * 2 + 1)
+    assert good(np.float32(1.5)).dtype == np.float32
+    with pytest.raises(TypeError, match="lazy"):
+        ufuncgen.vectorize("def g(x):\n    return x\n", ["f8(f8)"], lazy="yes")
+
+
+def test_background_compiles_give_the_same_results_from_racing_threads():
+    """The default (background=True) returns before the loops exist; calls
+    from several threads right away each wait for their loop."""
+    import threading
+    src = "def p(x):\n    return ((x * 0.5 - 1.25) * x + 3.0) * x - exp(-x * x)\n"
+    x = np.linspace(-3, 3, 1001)
+    want = ((x * 0.5 - 1.25) * x + 3.0) * x - np.exp(-x * x)
+    for rep in range(5):
+        uf = ufuncgen.vectorize(src.replace("def p", f"def p{rep}"), ["f8(f8)", "f4(f4)", "i8(i8)", "i4(i4)"])
+        out = [None] * 4
+
+        def go(i):
+            out[i] = uf(x)
+
+        ts = [threading.Thread(target=go, args=(i,)) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        for o in out:
+            np.testing.assert_allclose(o, want, rtol=1e-13, atol=1e-13)
+    with pytest.raises(TypeError, match="background"):
+        ufuncgen.vectorize(src, ["f8(f8)"], background=1)
