@@ -150,6 +150,14 @@ static PyObject *py_background_wait(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_background_stop(PyObject *self, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    ug_background_stop();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
 {
     int n;
@@ -263,6 +271,7 @@ static PyMethodDef methods[] = {
      "make(source, layout, signatures, *, name, kernel, doc, target, cache, fastmath, boundscheck, identity, "
      "num_threads, writable_args, locals, math, background, defer) -> numpy.ufunc"},
     {"background_wait", py_background_wait, METH_NOARGS, "Wait for every loop queued in the background."},
+    {"background_stop", py_background_stop, METH_NOARGS, "Leave queued loops to their first call; wait for running ones."},
     {"set_num_threads", py_set_num_threads, METH_O, "Default thread count of target='parallel' ufuncs."},
     {"is_ufuncgen", py_is_ufuncgen, METH_O, "True if the object is a ufunc made by ufuncgen."},
     {"loops", py_loops, METH_O, "The dtype names of each compiled loop (inputs then outputs)."},

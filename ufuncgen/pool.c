@@ -18,6 +18,7 @@
  */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "ufuncgen/internal.h"
@@ -57,7 +58,35 @@ static void after_fork_child(void)
     running = NULL;
 }
 
-static void init(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+static void init(void);
+
+UG_API void ug_background_stop(void)
+{
+    pthread_once(&once, init);
+    pthread_mutex_lock(&mu);
+    for (drv_job *j = head, *next; j; j = next) { /* back to unqueued: a wait runs it */
+        next = j->next;
+        j->next = NULL;
+        j->state = JOB_IDLE;
+    }
+    head = tail = NULL;
+    while (running)
+        pthread_cond_wait(&done, &mu);
+    pthread_mutex_unlock(&mu);
+}
+
+/* At exit: no pool thread may be inside LLVM while its globals are torn
+ * down. This handler runs before the destructors of LLVM objects made
+ * before the pool started, not before those LLVM makes lazily later, so
+ * programs that exit with background work queued should call
+ * ug_background_stop first (the Python package does, atexit). */
+static void at_exit(void) { ug_background_stop(); }
+
+static void init(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    atexit(at_exit);
+}
 
 /* Unlink j from the queue (mu held). */
 static void unqueue(drv_job *j)

@@ -369,6 +369,12 @@ UG_API int ug_ufunc_is_lazy(const ug_ufunc *f);
  * by any ufunc of the process, is made. For tools that read one compile's
  * UFUNCGEN_DUMP output, which goes to the process's stderr. */
 UG_API void ug_background_wait(void);
+/* Stop background work: loops queued that no thread has started are left
+ * to their first call (which then makes them), and the ones being made are
+ * waited for. Call it before exit() when loops may still be queued (LLVM
+ * tears its globals down at exit, under a compile that still runs); freeing
+ * the ufuncs does it for theirs. */
+UG_API void ug_background_stop(void);
 
 /* After a loop ran on the calling thread: nonzero if a boundscheck failure
  * was recorded; the message is copied to err (may be NULL) and the record is

@@ -52,6 +52,7 @@ dtypes (for debugging with pdb and print).
 """
 from __future__ import annotations
 
+import atexit
 import inspect
 import linecache
 import os
@@ -61,6 +62,10 @@ import types as _pytypes
 import numpy as np
 
 from . import _ufuncgen
+
+# Loops still queued at exit are dropped and those being compiled finish first:
+# LLVM tears its globals down during exit, under any compile still running.
+atexit.register(_ufuncgen.background_stop)
 from ._source import KernelSource, from_function, from_string, is_source, source_error, source_problem
 from . import _pickle
 from . import _scope

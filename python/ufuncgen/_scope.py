@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dis
+import sys
 import math
 import re
 import types
@@ -77,9 +78,34 @@ def _code_objects(code):
             yield from _code_objects(c)
 
 
+_LOAD_GLOBAL, _LOAD_NAME, _EXTENDED_ARG = (dis.opmap[n] for n in ("LOAD_GLOBAL", "LOAD_NAME", "EXTENDED_ARG"))
+
+
+def _global_loads(top) -> list:
+    """free_names for code with no closure, read straight from the bytecode
+    (dis.get_instructions builds an object per instruction: most of a warm
+    import's time). CPython >= 3.11: LOAD_GLOBAL's argument is namei << 1."""
+    seen: dict = {}
+    for code in _code_objects(top):
+        co, names, ext = code.co_code, code.co_names, 0
+        for i in range(0, len(co), 2):
+            op, arg = co[i], co[i + 1] | ext
+            if op == _EXTENDED_ARG:
+                ext = arg << 8
+                continue
+            ext = 0
+            if op == _LOAD_GLOBAL:
+                seen.setdefault(names[arg >> 1], None)
+            elif op == _LOAD_NAME:
+                seen.setdefault(names[arg], None)
+    return list(seen)
+
+
 def free_names(func) -> list:
     """Global and closure names func's code loads, in order of first use."""
     top = func.__code__
+    if not top.co_freevars and (3, 11) <= sys.version_info[:2] <= (3, 13):
+        return _global_loads(top)
     seen: dict = {}
     for code in _code_objects(top):
         for ins in dis.get_instructions(code):

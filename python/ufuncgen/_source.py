@@ -142,6 +142,12 @@ def from_function(func, fast=True) -> KernelSource:
     lnum = max(lnum, 1)
     if func.__name__ == "<lambda>":
         return _lambda_source(text, filename, lnum)
+    if fast is not None:  # the def line by its name: no parse of the whole text
+        src_lines = text.splitlines(keepends=True)
+        d = re.compile(r"def\s+" + re.escape(func.__name__) + r"\s*\(")
+        at = [i for i, ln in enumerate(src_lines) if d.match(ln)]
+        if len(at) == 1:
+            return KernelSource("".join(src_lines[at[0]:]), filename, lnum + at[0], func.__name__, indent)
     try:
         tree = ast.parse(text)
     except SyntaxError:
