@@ -190,7 +190,7 @@ ug_status layout_check_operand(const ug_operand *op, int k, int nin, const char 
 
 static ug_status check_operand(exec *x, int k)
 {
-    ug_status st = layout_check_operand(&x->ops[k], k, x->sig->nin, x->name, x->err);
+    ug_status st = x->loop->operands_checked ? UG_OK : layout_check_operand(&x->ops[k], k, x->sig->nin, x->name, x->err);
     if (st != UG_OK || (k >= x->sig->nin && (x->ops[k].flags & UG_OPERAND_ALLOCATE)))
         return st;
     return check_ndim(x, k);

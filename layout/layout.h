@@ -62,6 +62,7 @@ typedef struct layout_loop {
      * through the driver with costs learned anew each call. */
     ug_loop_fn par_fn;
     void *par_data;
+    bool operands_checked;  /* the caller ran layout_check_operand on every operand (ug_call does) */
 } layout_loop;
 
 /* The one check of an operand descriptor, for every entry point (the

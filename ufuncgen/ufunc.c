@@ -823,7 +823,7 @@ UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
     if ((st = loop_ready(rec, err)))
         return st;
     layout_loop ll = {.fn = rec->nkey ? drv_variant_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
-                      .nthreads = call_threads(u), .kname = u->name};
+                      .nthreads = call_threads(u), .kname = u->name, .operands_checked = true};
     if (ll.nthreads > 1)
         ug_ufunc_loop(u, li, &ll.par_fn, &ll.par_data); /* the driver with this loop's learned costs */
     return layout_execute(u->layout, ops, nops, rec->types, &ll, err);
