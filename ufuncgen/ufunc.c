@@ -335,10 +335,11 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
     drv_job_init(&rec->job, loop_job, rec);
     u->loops[n] = rec;
     atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
-    /* In the background a cached loop is loaded by its first call (0.1 ms of
-     * JIT linking it may never need), not queued: a warm start is parsing,
-     * one index read per kernel, and the loops' registration. */
-    if (mode == MAKE_QUEUE && !(u->opts.background && rec->slot >= 0))
+    /* Only compiles go to the pool. A cached loop (0.1 ms of JIT linking) is
+     * loaded by whoever waits for it first: creation when it waits, else
+     * the loop's first call, so a warm start is parsing, one index read per
+     * kernel, and the loops' registration (no thread hand-off). */
+    if (mode == MAKE_QUEUE && rec->slot < 0)
         drv_job_submit(&rec->job);
     *index = n;
     return UG_OK;
