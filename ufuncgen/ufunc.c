@@ -228,31 +228,31 @@ static ug_status loop_ready(drv_loop *rec, ug_error *err)
 /* The loop functions of a loop made in the background: wait for it once,
  * then run what ug_ufunc_loop would have handed out. A failed job is a
  * loop error (ug_take_loop_error), as NumPy's loop ABI has no status. */
-static void pending_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+static drv_loop *pending(void *data)
 {
     drv_loop *rec = data;
     ug_error err;
-    if (loop_ready(rec, &err) != UG_OK) {
-        rt_put_error(&err);
-        return;
-    }
-    if (rec->nkey)
+    if (loop_ready(rec, &err) == UG_OK)
+        return rec;
+    rt_put_error(&err);
+    return NULL;
+}
+
+static void pending_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
+{
+    drv_loop *rec = pending(data);
+    if (rec && rec->nkey)
         drv_variant_loop(args, dims, steps, rec);
-    else
+    else if (rec)
         rec->fn(args, dims, steps, NULL);
 }
 
 static void pending_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    drv_loop *rec = data;
-    ug_error err;
-    if (loop_ready(rec, &err) != UG_OK) {
-        rt_put_error(&err);
-        return;
-    }
-    if (rec->nkey)
+    drv_loop *rec = pending(data);
+    if (rec && rec->nkey)
         drv_variant_par_loop(args, dims, steps, rec);
-    else
+    else if (rec)
         par_loop_fn(args, dims, steps, &rec->par);
 }
 

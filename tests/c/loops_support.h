@@ -433,4 +433,24 @@ static int64_t cvtt64(double x) { return (x >= -0x1p63 && x < 0x1p63) ? (int64_t
 
 static int32_t cvtt32(double x) { return (x > -2147483649.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN; }
 
+/* A test case of these suites: 300 s, allocations freed after each test. */
+static TCase *loops_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    return tc;
+}
+
+/* Run a suite with UFUNCGEN_VERIFY on (every generated module verified). */
+static int run_suite(Suite *s)
+{
+    setenv("UFUNCGEN_VERIFY", "1", 1);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

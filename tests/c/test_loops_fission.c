@@ -210,9 +210,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_fission");
-    TCase *tc = tcase_create("fission");
-    tcase_set_timeout(tc, 300);
-    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    TCase *tc = loops_tcase("fission");
     tcase_add_test(tc, fission_plans);
     tcase_add_test(tc, source_fission_movmean);
     tcase_add_test(tc, source_fission_variants);
@@ -220,12 +218,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    setenv("UFUNCGEN_VERIFY", "1", 1);
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

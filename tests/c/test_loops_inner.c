@@ -320,9 +320,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_inner");
-    TCase *tc = tcase_create("inner");
-    tcase_set_timeout(tc, 300);
-    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    TCase *tc = loops_tcase("inner");
     tcase_add_loop_test(tc, stride_paths, 0, 2);
     tcase_add_test(tc, in_place_and_reduce_aliasing);
     tcase_add_test(tc, bool_and_narrow_types_strided);
@@ -334,12 +332,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    setenv("UFUNCGEN_VERIFY", "1", 1);
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

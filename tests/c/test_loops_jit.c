@@ -182,9 +182,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_jit");
-    TCase *tc = tcase_create("jit");
-    tcase_set_timeout(tc, 300);
-    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    TCase *tc = loops_tcase("jit");
     tcase_add_test(tc, jit_corrupt_object_and_sharing);
     tcase_add_test(tc, host_facts_and_count);
     tcase_add_test(tc, opt_levels_and_fastmath);
@@ -195,12 +193,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    setenv("UFUNCGEN_VERIFY", "1", 1);
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

@@ -616,9 +616,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_lower");
-    TCase *tc = tcase_create("ops");
-    tcase_set_timeout(tc, 300);
-    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    TCase *tc = loops_tcase("ops");
     tcase_add_loop_test(tc, int_binops_every_dtype, 0, 8);
     tcase_add_loop_test(tc, compare_every_dtype, 0, UG_NDTYPES - 1);
     tcase_add_loop_test(tc, float_binops, 0, 2);
@@ -634,12 +632,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    setenv("UFUNCGEN_VERIFY", "1", 1);
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }

@@ -589,9 +589,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
-    TCase *tc = tcase_create("source");
-    tcase_set_timeout(tc, 300);
-    tcase_add_checked_fixture(tc, NULL, free_tracked);
+    TCase *tc = loops_tcase("source");
     tcase_add_test(tc, source_helpers_control_flow);
     tcase_add_test(tc, source_boundscheck_in_helper);
     tcase_add_loop_test(tc, results_independent_of_call_boundaries, 0, 2);
@@ -610,12 +608,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    setenv("UFUNCGEN_VERIFY", "1", 1);
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(suite()); }
