@@ -112,11 +112,16 @@ def _code_lines(func):
     while todo:  # nested code (a lambda or def inside) ends inside the function too
         c = todo.pop()
         todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
-        for _l0, end, _c0, _c1 in c.co_positions():
-            if end is not None and end > last:
-                last = end
+        last = max([last] + [ln for _a, _b, ln in c.co_lines() if ln is not None])
     if not lines or first < 1 or last > len(lines) or last == first:
         return None
+    # The last statement starts on line `last`; its continuation lines are
+    # indented deeper than the decorators and the def.
+    base = len(lines[first - 1]) - len(lines[first - 1].lstrip())
+    while last < len(lines) and lines[last].strip() and len(lines[last]) - len(lines[last].lstrip()) > base:
+        last += 1
+    while lines[last - 1].lstrip().startswith("#"):  # a comment after the body is not the function's
+        last -= 1
     return lines[first - 1:last], first, filename
 
 
@@ -144,8 +149,10 @@ def from_function(func, fast=True) -> KernelSource:
         return _lambda_source(text, filename, lnum)
     if fast is not None:  # the def line by its name: no parse of the whole text
         src_lines = text.splitlines(keepends=True)
-        d = re.compile(r"def\s+" + re.escape(func.__name__) + r"\s*\(")
-        at = [i for i, ln in enumerate(src_lines) if d.match(ln)]
+        name = func.__name__
+        at = [i for i, ln in enumerate(src_lines)
+              if ln.startswith("def ") and ln[4:].lstrip().startswith(name)
+              and ln[4:].lstrip()[len(name):].lstrip().startswith("(")]
         if len(at) == 1:
             return KernelSource("".join(src_lines[at[0]:]), filename, lnum + at[0], func.__name__, indent)
     try:
