@@ -327,6 +327,54 @@ def test_long_sorts_match_numpy(dtype, rng):
         same(k(a[::-3]), np.sort(a[::-3]))
 
 
+SORT_DTYPES = ["float64", "float32", "int64", "int32", "uint64", "uint32"]
+# lengths around the vector widths (8 and 16 lanes), the in-register network
+# sizes (up to 256 and 512 elements) and past them (quicksort splits)
+SORT_LENGTHS = st.integers(0, 40) | st.sampled_from([63, 64, 65, 127, 128, 129, 255, 256, 257, 300, 511, 512, 513, 700])
+
+
+def sort_elements(dtype, few):
+    """Any value of dtype (NaN, inf, -0.0 included), or few distinct values (many duplicates)."""
+    if np.dtype(dtype).kind == "f":
+        if few:
+            return st.sampled_from([np.nan, -np.inf, -0.0, 0.0, 1.0, -1.5, np.inf])
+        return st.floats(width=np.dtype(dtype).itemsize * 8)
+    info = np.iinfo(dtype)
+    if few:
+        return st.sampled_from([info.min, info.max, 0, 1, 2])
+    return st.integers(info.min, info.max)
+
+
+@N
+@given(st.sampled_from(SORT_DTYPES), st.data())
+def test_sort_matches_numpy_on_every_length(dtype, d):
+    """np.sort and a.sort() against NumPy: the vectorised sort's lengths, duplicates, NaN/inf/-0.0, presorted input."""
+    n, few = d.draw(SORT_LENGTHS), d.draw(st.booleans())
+    a = d.draw(hnp.arrays(dtype, n, elements=sort_elements(dtype, few)))
+    order = d.draw(st.sampled_from(["as drawn", "sorted", "reversed"]))
+    if order != "as drawn":
+        a = np.sort(a) if order == "sorted" else np.sort(a)[::-1].copy()
+    sig = f"void({dtype}[:], {dtype}[:])"
+    k = gufunc("def k(a, out):\n    out[:] = np.sort(a)\n", sig, "(n)->(n)")
+    k2 = gufunc("def k(a, out):\n    b = a.copy()\n    b.sort()\n    out[:] = b\n", sig, "(n)->(n)")
+    for got in (k(a), k2(a)):
+        same(got, np.sort(a))
+        if np.dtype(dtype).kind == "f":  # every -0.0 kept (equal to 0.0, so same() cannot tell)
+            assert np.signbit(got[got == 0]).sum() == np.signbit(a[a == 0]).sum()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32"])
+@pytest.mark.parametrize("pattern", ["equal", "two values", "sorted", "reversed", "organ pipe", "sawtooth"])
+def test_long_sorts_of_patterned_input(dtype, pattern):
+    """Quicksort's hard cases, long enough for many splits: every pivot a duplicate, presorted runs."""
+    n = 100003
+    i = np.arange(n)
+    a = {"equal": np.full(n, 7), "two values": i % 2, "sorted": i, "reversed": i[::-1],
+         "organ pipe": np.minimum(i, n - i), "sawtooth": i % 1000}[pattern].astype(dtype)
+    k = gufunc("def k(a, out):\n    out[:] = np.sort(a)\n", f"void({dtype}[:], {dtype}[:])", "(n)->(n)")
+    same(k(a), np.sort(a))
+
+
 @pytest.mark.parametrize("f", ["median", "nanmedian", "quantile", "nanpercentile"])
 @pytest.mark.parametrize("axis", [0, 1])
 @N
