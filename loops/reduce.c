@@ -425,6 +425,142 @@ static LLVMValueRef line_minmax(loops_gen *g, seq *s, int op, bool early)
     return acc;
 }
 
+/* Element k of the line s in T; x8: elements k..k+7 as a vector (the loads
+ * of a unit-stride line combine into one). */
+static LLVMValueRef x1(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
+{
+    return loops_emit_cast(g, seq_at(g, s, k), (ug_dtype)s->x->ty.dt, T);
+}
+
+static LLVMValueRef x8(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
+{
+    LLVMValueRef vec = LLVMGetUndef(LLVMVectorType(loops_vty(g, T), 8));
+    for (int j = 0; j < 8; j++)
+        vec = LLVMBuildInsertElement(g->B, vec, x1(g, s, LLVMBuildAdd(g->B, k, i64c(g, j), ""), T),
+                                     LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    return vec;
+}
+
+static LLVMValueRef splat8(loops_gen *g, LLVMValueRef x)
+{
+    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(LLVMTypeOf(x), 8));
+    for (int j = 0; j < 8; j++)
+        v = LLVMBuildInsertElement(g->B, v, x, LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    return v;
+}
+
+static LLVMValueRef lane(loops_gen *g, LLVMValueRef v, int j)
+{
+    return LLVMBuildExtractElement(g->B, v, LLVMConstInt(g->i32, (unsigned)j, 0), "");
+}
+
+/* argmax / argmin (not the nan forms) of a line of len > 0: 8 lanes at a
+ * time, each keeping its extreme and the first index that reached it (the
+ * one-at-a-time loop waited on a select through a mask register per
+ * element); the first block holding a NaN ends the search at its first NaN
+ * (NumPy's answer). Else the lanes give the extreme and the smallest index
+ * holding it, and the rest of the line is scanned one by one. NaNs are
+ * selected away before every ordered comparison: x86's raise the invalid
+ * flag on them, and LLVM may hoist a comparison above the NaN test. */
+static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
+{
+    LLVMBuilderRef B = g->B;
+    bool flt = is_flt(xd);
+    LLVMTypeRef vt = loops_vty(g, xd), v8 = LLVMVectorType(vt, 8), i8v = LLVMVectorType(g->i64, 8);
+    LLVMValueRef len = seq_len(s), bestv = loops_entry_alloca(g, v8, "arg.bestv"),
+                 idxv = loops_entry_alloca(g, i8v, "arg.idxv"), best = loops_entry_alloca(g, vt, "arg.best"),
+                 res = loops_entry_alloca(g, g->i64, "arg.res"), nanat = loops_entry_alloca(g, g->i64, "arg.nanat");
+    LLVMValueRef x0 = x1(g, s, i64c(g, 0), xd), iota = LLVMConstNull(i8v);
+    for (int j = 0; j < 8; j++)
+        iota = LLVMBuildInsertElement(B, iota, i64c(g, j), LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    LLVMBuildStore(B, i64c(g, 0), nanat);
+    LLVMBasicBlockRef nanend = loops_block(g, "arg.nanend"), done = loops_block(g, "arg.done");
+    if (flt) { /* x[0] a NaN: the answer */
+        LLVMBasicBlockRef go = loops_block(g, "arg.start");
+        LLVMBuildCondBr(B, LLVMBuildFCmp(B, LLVMRealUNO, x0, x0, ""), nanend, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMBuildStore(B, splat8(g, x0), bestv);
+    LLVMBuildStore(B, LLVMConstNull(i8v), idxv);
+    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8");
+    LLVMRealPredicate rp = mx ? LLVMRealOGT : LLVMRealOLT;
+    LLVMIntPredicate ip = mx ? (ug_dtype_kind(xd) == UG_KIND_UINT ? LLVMIntUGT : LLVMIntSGT)
+                             : (ug_dtype_kind(xd) == UG_KIND_UINT ? LLVMIntULT : LLVMIntSLT);
+#define BETTER(a, b) (flt ? LLVMBuildFCmp(B, rp, a, b, "") : LLVMBuildICmp(B, ip, a, b, ""))
+    loops_counted c;
+    LLVMValueRef base = LLVMBuildShl(B, loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), "")), i64c(g, 3), "");
+    LLVMValueRef v = x8(g, s, base, xd), bv = LLVMBuildLoad2(B, v8, bestv, "");
+    if (flt) { /* a NaN here: its block is the answer's */
+        LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
+        LLVMValueRef any = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, isnan, g->i8, ""), LLVMConstInt(g->i8, 0, 0), "");
+        LLVMBasicBlockRef nan = loops_block(g, "arg.nan"), go = loops_block(g, "arg.go");
+        v = LLVMBuildSelect(B, isnan, bv, v, "");
+        LLVMBuildCondBr(B, any, nan, go);
+        LLVMPositionBuilderAtEnd(B, nan);
+        LLVMBuildStore(B, base, nanat);
+        LLVMBuildBr(B, nanend);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMValueRef m = BETTER(v, bv);
+    LLVMBuildStore(B, LLVMBuildSelect(B, m, v, bv, ""), bestv);
+    LLVMBuildStore(B, LLVMBuildSelect(B, m, LLVMBuildAdd(B, iota, splat8(g, base), ""),
+                                      LLVMBuildLoad2(B, i8v, idxv, ""), ""), idxv);
+    loops_count_end(g, &c, NULL);
+    /* the lanes: the extreme, then the smallest index holding it */
+    LLVMValueRef lv = LLVMBuildLoad2(B, v8, bestv, ""), li = LLVMBuildLoad2(B, i8v, idxv, "");
+    LLVMValueRef bval = lane(g, lv, 0);
+    for (int j = 1; j < 8; j++)
+        bval = LLVMBuildSelect(B, BETTER(lane(g, lv, j), bval), lane(g, lv, j), bval, "");
+    LLVMValueRef bidx = i64c(g, INT64_MAX);
+    for (int j = 0; j < 8; j++) {
+        LLVMValueRef at = flt ? LLVMBuildFCmp(B, LLVMRealOEQ, lane(g, lv, j), bval, "")
+                              : LLVMBuildICmp(B, LLVMIntEQ, lane(g, lv, j), bval, "");
+        LLVMValueRef lower = LLVMBuildAnd(B, at, LLVMBuildICmp(B, LLVMIntSLT, lane(g, li, j), bidx, ""), "");
+        bidx = LLVMBuildSelect(B, lower, lane(g, li, j), bidx, "");
+    }
+    LLVMBuildStore(B, bval, best);
+    LLVMBuildStore(B, bidx, res);
+    LLVMValueRef k = LLVMBuildAdd(B, n8, loops_count_begin(g, &c, LLVMBuildSub(B, len, n8, "")), "");
+    LLVMValueRef e = x1(g, s, k, xd), cur = LLVMBuildLoad2(B, vt, best, "");
+    if (flt) {
+        LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, e, e, "");
+        LLVMBasicBlockRef nan = loops_block(g, "arg.tailnan"), go = loops_block(g, "arg.tailgo");
+        e = LLVMBuildSelect(B, isnan, cur, e, "");
+        LLVMBuildCondBr(B, isnan, nan, go);
+        LLVMPositionBuilderAtEnd(B, nan);
+        LLVMBuildStore(B, k, nanat);
+        LLVMBuildBr(B, nanend);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMValueRef take = BETTER(e, cur);
+    LLVMBuildStore(B, LLVMBuildSelect(B, take, e, cur, ""), best);
+    LLVMBuildStore(B, LLVMBuildSelect(B, take, k, LLVMBuildLoad2(B, g->i64, res, ""), ""), res);
+    loops_count_end(g, &c, NULL);
+#undef BETTER
+    LLVMBuildBr(B, done);
+    /* a NaN: at nanat (x[0], or one in the tail), or the first of the block from nanat */
+    LLVMPositionBuilderAtEnd(B, nanend);
+    if (flt) {
+        LLVMValueRef at = LLVMBuildLoad2(B, g->i64, nanat, "");
+        LLVMBuildStore(B, at, res);
+        LLVMBasicBlockRef blk = loops_block(g, "arg.nanblock");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, LLVMBuildAdd(B, at, i64c(g, 8), ""), n8, ""), blk, done);
+        LLVMPositionBuilderAtEnd(B, blk);
+        LLVMValueRef w = x8(g, s, at, xd);
+        LLVMValueRef bits = LLVMBuildBitCast(B, LLVMBuildFCmp(B, LLVMRealUNO, w, w, ""), g->i8, "");
+        unsigned id = LLVMLookupIntrinsicID("llvm.cttz", 9);
+        LLVMTypeRef i8t = g->i8;
+        LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->M, id, &i8t, 1), args[2] = {bits, LLVMConstInt(g->i1, 1, 0)};
+        LLVMValueRef tz = LLVMBuildCall2(B, LLVMIntrinsicGetType(g->C, id, &i8t, 1), fn, args, 2, "");
+        LLVMBuildStore(B, LLVMBuildAdd(B, at, LLVMBuildZExt(B, tz, g->i64, ""), ""), res);
+        LLVMBuildBr(B, done);
+    } else {
+        LLVMBuildUnreachable(B);
+    }
+    LLVMPositionBuilderAtEnd(B, done);
+    return LLVMBuildLoad2(B, g->i64, res, "argextreme");
+}
+
 /* min/max (NaN propagates, as np.minimum), nanmin/nanmax (fmin/fmax), and
  * the arg forms: the first index of the extreme (argmin: of the first NaN;
  * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
@@ -452,6 +588,8 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;
     }
+    if (!nan)
+        return arg_extreme(g, s, xd, mx);
     LLVMTypeRef vt = loops_vty(g, xd);
     LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
     LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
