@@ -477,6 +477,7 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     for (int j = 0; j < 8; j++)
         iota = LLVMBuildInsertElement(B, iota, i64c(g, j), LLVMConstInt(g->i32, (unsigned)j, 0), "");
     LLVMBuildStore(B, i64c(g, 0), nanat);
+    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8"); /* before the first branch: nanend uses it */
     LLVMBasicBlockRef nanend = loops_block(g, "arg.nanend"), done = loops_block(g, "arg.done");
     if (flt) { /* x[0] a NaN: the answer */
         LLVMBasicBlockRef go = loops_block(g, "arg.start");
@@ -485,7 +486,6 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     }
     LLVMBuildStore(B, splat8(g, x0), bestv);
     LLVMBuildStore(B, LLVMConstNull(i8v), idxv);
-    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8");
     LLVMRealPredicate rp = mx ? LLVMRealOGT : LLVMRealOLT;
     LLVMIntPredicate ip = mx ? (ug_dtype_kind(xd) == UG_KIND_UINT ? LLVMIntUGT : LLVMIntSGT)
                              : (ug_dtype_kind(xd) == UG_KIND_UINT ? LLVMIntULT : LLVMIntSLT);
