@@ -23,7 +23,8 @@
  * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
  * product of two vectors is the exception: NumPy calls BLAS for it, so it
  * is summed the way BLAS does (several accumulators, multiply-adds), not
- * pairwise.
+ * pairwise. np.linalg.norm with axis= and the matrix norms follow NumPy's
+ * add.reduce formulas, so those are NumPy's bit for bit again.
  */
 #include <math.h>
 #include <string.h>
@@ -756,6 +757,7 @@ static LLVMValueRef versioned_line(loops_gen *g, const kernel_node *n, seq *s)
 
 static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s);
 static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s);
+static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s);
 
 /* ---------------------------------------------------------- axis reductions */
 
@@ -776,6 +778,7 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     int b = c->n->builtin;
     LLVMValueRef v = b == B_MEDIAN || b == B_NANMEDIAN ? median(g, c->n, c->s)
                      : b >= B_QUANTILE && b <= B_NANPERCENTILE ? quantile(g, c->n, c->s)
+                     : b == B_NORM                             ? norm_line(g, c->n, c->s)
                                                                 : versioned_line(g, c->n, c->s);
     if (!v) {
         c->ok = false;
@@ -784,12 +787,15 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     loops_store_elem(g, v, loops_elem_at(g, c->out, oidx), c->rdt);
 }
 
-/* a.sum(axis=k), np.median(a, axis=k) and friends: a new array without axis k. */
+/* a.sum(axis=k), np.median(a, axis=k), np.linalg.norm(a, axis=k) and friends: a new array without axis k. */
 bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     seq s;
     if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
         return false;
+    if (n->builtin == B_NORM && n->fval < 0 && isinf(n->fval)) /* NumPy's empty min: also with no lines */
+        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(&s), i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation minimum which has no identity", n->pos.line);
     ug_dtype rdt = (ug_dtype)n->ty.dt;
     LLVMValueRef dims[UG_MAXDIMS];
     int nd = 0;
@@ -963,46 +969,34 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
 
 /* -------------------------------------------------------------- linalg */
 
-/* np.linalg.norm(x[, ord]) of a vector or a matrix, as NumPy computes it. */
-static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+/* The vector norm of the line s (the whole vector, or one line along the
+ * axis= of a 2-d array) with NumPy's arithmetic for each ord: None and 2
+ * sqrt(add.reduce(x * x)), inf abs(x).max(initial=0) (0 when empty), -inf
+ * abs(x).min() (a ValueError when empty), 0 the count of nonzeros, 1
+ * add.reduce(abs(x)), else add.reduce(abs(x) ** ord) ** (1 / ord). */
+static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s)
 {
     ug_dtype T = (ug_dtype)n->opty.dt;
-    const kernel_node *x = n->kids[0];
     double ord = n->fval;
-    seq s;
-    if (x->ty.ndim == 2 && ord != 0) { /* matrix 1, -1: column sums; inf, -inf: row sums; then max / min */
-        bool rows = isinf(ord);
-        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
-            return NULL;
-        int other = rows ? 0 : 1;
-        LLVMValueRef cnt = s.shape.shape[other];
-        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
-                "zero-size array to reduction operation", n->pos.line);
-        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        loops_counted c;
-        LLVMValueRef k = loops_count_begin(g, &c, cnt);
-        s.idx[other] = k;
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
-        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
-        LLVMValueRef two[2] = {cur, v};
-        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
-        LLVMBuildStore(g->B, LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, ""), best);
-        loops_count_end(g, &c, NULL);
-        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
-    }
-    if (!seq_init(g, &s, x, -1, true))
-        return NULL;
-    if (ord == 0 || ord == 2) { /* sqrt(x . x) */
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_SQ, .T = T});
+    if (isnan(ord) || ord == 2) {
+        LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_SQ, .T = T});
         return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     }
-    if (isinf(ord)) { /* max / min of |x| */
-        LLVMValueRef len = seq_len(&s);
-        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
-                "zero-size array to reduction operation", n->pos.line);
+    if (ord == 0) {
+        LLVMValueRef c = line_sum(g, &(term){.s = s, .kind = T_TRUTH, .T = UG_INT64});
+        return loops_emit_cast(g, c, UG_INT64, T);
+    }
+    if (isinf(ord)) {
+        LLVMValueRef len = seq_len(s);
+        term t = {.s = s, .kind = T_ABS, .T = T};
         LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        term t = {.s = &s, .kind = T_ABS, .T = T};
-        LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        if (ord < 0) {
+            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
+                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+            LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        } else {
+            LLVMBuildStore(g->B, num(g, T, 0), best);
+        }
         loops_counted c;
         LLVMValueRef k = loops_count_begin(g, &c, len);
         LLVMValueRef two[2] = {LLVMBuildLoad2(g->B, loops_vty(g, T), best, ""), term_at(g, &t, k)};
@@ -1011,12 +1005,52 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
         return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
     }
     if (ord == 1)
-        return line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T});
-    /* sum(|x| ** ord) ** (1 / ord) */
+        return line_sum(g, &(term){.s = s, .kind = T_ABS, .T = T});
     LLVMValueRef p = num(g, T, ord);
-    LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABSPOW, .T = T, .m = p});
+    LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_ABSPOW, .T = T, .m = p});
     LLVMValueRef args[2] = {v, loops_emit_binop(g, TK_SLASH, num(g, T, 1), p, T)};
     return loops_emit_builtin(g, B_POW, args, 2, T, T);
+}
+
+/* np.linalg.norm(x[, ord[, axis]]) as a number: a vector's norm, or a
+ * matrix norm (axis None or both axes; infer.c has turned axis=(1, 0)
+ * into the ord of the transpose), as NumPy computes them: None and 'fro'
+ * the square root of the pairwise sum of squares in memory order; 1 and
+ * -1 the max / min of the column sums of |x|, inf and -inf of the row sums
+ * (the max with initial=0: 0 for an empty matrix). */
+static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    const kernel_node *x = n->kids[0];
+    double ord = n->fval;
+    seq s;
+    if (x->ty.ndim == 2 && !isnan(ord)) {
+        bool rows = isinf(ord);
+        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
+            return NULL;
+        int other = rows ? 0 : 1;
+        LLVMValueRef cnt = s.shape.shape[other];
+        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+        if (ord < 0)
+            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
+                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+        LLVMBuildStore(g->B, num(g, T, 0), best);
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, cnt);
+        s.idx[other] = k;
+        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
+        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
+        LLVMValueRef two[2] = {cur, v};
+        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
+        if (ord < 0) /* no initial: the first line's sum starts it */
+            ext = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, "");
+        LLVMBuildStore(g->B, ext, best);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+    }
+    if (!seq_init(g, &s, x, -1, true))
+        return NULL;
+    return norm_line(g, n, &s);
 }
 
 static LLVMValueRef fmuladd(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)

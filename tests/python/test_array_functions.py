@@ -268,6 +268,68 @@ def test_matrix_products_match_numpy(rng):
     same(got[[0, 3]], [np.linalg.norm(A), np.linalg.norm(A, "fro")], exact=False)
 
 
+# ord spelled in the kernel source (None: left out, as the kernel language has no None), and whether
+# NumPy's arithmetic for it is ours bit for bit (the other integer ords go through power(), whose SIMD
+# form in NumPy may round differently)
+NORM_ORDS = [("None", True), ("2", True), ("1", True), ("0", True), ("np.inf", True), ("-np.inf", True),
+             ("3", False), ("-1", False), ("-2", False)]
+MATRIX = hnp.arrays("float64", st.tuples(st.integers(0, 6), st.integers(0, 40)),
+                    elements=st.floats(-1e3, 1e3) | st.just(np.nan) | st.just(0.0) | st.just(-0.0))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+@N
+@given(MATRIX)
+def test_norm_along_an_axis_matches_numpy(axis, a):
+    """linalg.norm(a, ord, axis=k) of a 2-d array: the vector norm of each line, NumPy's formula per ord."""
+    kept = "(n)" if axis in (1, -1) else "(m)"
+    for ord_src, exact in NORM_ORDS:
+        ord_ = eval(ord_src, {"np": np})
+        spelled = "" if ord_src == "None" else ord_src + ", "
+        k = gufunc(f"def k(a, out):\n    out[:] = np.linalg.norm(a, {spelled}axis={axis})\n",
+                   "void(f8[:, :], f8[:])", "(n,m)->" + kept)
+        check(ours(lambda: k(a)), numpy_result(lambda: np.linalg.norm(a, ord_, axis=axis)), exact)
+
+
+@pytest.mark.parametrize("axes", ["(0, 1)", "(1, 0)", "(-1, -2)"])
+@N
+@given(MATRIX)
+def test_matrix_norm_over_both_axes_matches_numpy(axes, a):
+    """axis=(r, c): the matrix norm with r as the row axis; None/'fro' is NumPy's pairwise add.reduce here."""
+    for ord_src in ["None", "'fro'", "1", "-1", "np.inf", "-np.inf"]:
+        ord_ = eval(ord_src, {"np": np})
+        spelled = "" if ord_src == "None" else ord_src + ", "
+        k = gufunc(f"def k(a, out):\n    out[0] = np.linalg.norm(a, {spelled}axis={axes})\n",
+                   "void(f8[:, :], f8[:])", "(n,m)->()")
+        check(ours(lambda: k(a)), numpy_result(lambda: np.linalg.norm(a, ord_, axis=eval(axes))))
+
+
+def test_norm_axis_by_hand():
+    a = np.array([[3.0, -4.0, 0.0], [0.0, 5.0, -12.0]])
+    k = gufunc("def k(a, r, c, z):\n    r[:] = np.linalg.norm(a, axis=1)\n    c[:] = np.linalg.norm(a, 1, axis=0)\n"
+               "    z[:] = np.linalg.norm(a, 0, axis=-1)\n", "void(f8[:, :], f8[:], f8[:], f8[:])",
+               "(n,m)->(n),(m),(n)")
+    r, c, z = k(a)
+    same(r, [5.0, 13.0])
+    same(c, [3.0, 9.0, 12.0])
+    same(z, [2.0, 2.0])
+    k = gufunc("def k(a, out):\n    out[0] = np.linalg.norm(a, 1, axis=(1, 0))\n", "void(f8[:, :], f8[:])", "(n,m)->()")
+    assert k(a) == 17.0  # the max row sum: the 1-norm of the transpose
+
+
+@pytest.mark.parametrize("src, msg", [
+    ("out[0] = np.linalg.norm(a, 2, axis=(0, 1))", "ord=2 needs singular values"),
+    ("out[0] = np.linalg.norm(a, -2)", "ord=-2 needs singular values"),
+    ("out[0] = np.linalg.norm(a, 3, axis=(0, 1))", "Invalid norm order for matrices"),
+    ("out[0] = np.linalg.norm(a, axis=(1, 1))", "Duplicate axes given"),
+    ("out[0] = np.linalg.norm(a, 'fro', axis=0)", "this ord of linalg.norm() is not supported"),
+])
+def test_unsupported_matrix_norms_are_positioned_errors(src, msg):
+    with pytest.raises((TypeError, NotImplementedError, ValueError), match=re.escape(msg)) as e:
+        ufuncgen.guvectorize("def k(a, out):\n    " + src + "\n", ["void(f8[:, :], f8[:])"], "(n,m)->()")
+    assert "line 2" in str(e.value) and "norm" in str(e.value)
+
+
 def test_lists_copies_and_unpacking():
     k = gufunc("def k(a, out):\n    lo, hi = np.array([a.min(), a.max()])\n    b = a.astype(np.int32)\n"
                "    c = a.copy()\n    c.fill(7.5)\n    out[:] = [lo, hi, b[0], c[-1]]\n",
