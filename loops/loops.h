@@ -23,8 +23,9 @@
  *   runtime.c   functions the JIT code calls (index errors, raise, FP
  *               flags, local-array frames, print, NumPy's warnings)    loops_rt_*
  *   strided.c   the strided path of scalar loops (called by JIT code)    loops_rt_strided
- *   sort.c      sorting and selection for np.sort, argsort, partition,
- *               unique, median, quantile (called by JIT code)           loops_rt_sort
+ *   sort.c      sorting and selection for np.sort (an AVX-512 quicksort
+ *               where the CPU has it), argsort, partition, unique,
+ *               median, quantile (called by JIT code)                   loops_rt_sort
  *   gen.h       private to loops/: the IR generator state and the functions
  *               the files above share (it exposes LLVM types, so it is kept
  *               out of this contract)
@@ -131,7 +132,8 @@ void loops_rt_free_frame(void **frame);
  * source's, shapes[sn..sn+dn-1] the target's. */
 void loops_rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line);
 /* ---- sort.c: sorting in NumPy's order (NaN last), for array functions ---- */
-/* Sort the contiguous array v[0..n-1] of dtype dt in place. */
+/* Sort the contiguous array v[0..n-1] of dtype dt in place (float NaNs
+ * may come back as the canonical quiet NaN, as NumPy's sort writes them). */
 void loops_rt_sort(void *v, int64_t n, int32_t dt);
 /* Partition v[0..n-1] so that v[k] for each k of kth[0..nk-1] (each in
  * 0..n-1; the array is reordered as scratch) holds what a sorted v would,

@@ -479,15 +479,17 @@ static inline INLINE unsigned lanes_with(int j)
         for (int i = 0; i < nr; i++)                                                                               \
             _mm512_mask_storeu_##E(dst + i * W, S##_first(n - i * W), S##_unkey(r[i], sk));                        \
     }                                                                                                              \
-    /* the median of W keys (numbers of kind lk) sampled evenly */                                                 \
+    /* the median of 2W keys (numbers of kind lk) sampled evenly */                                                \
     static inline AVX512 T S##_pivot(const T *v, int64_t n, int lk)                                                \
     {                                                                                                              \
-        T s[W];                                                                                                    \
-        int64_t step = n / W;                                                                                      \
-        for (int i = 0; i < W; i++)                                                                                \
+        T s[2 * W];                                                                                                \
+        int64_t step = n / (2 * W);                                                                                \
+        for (int i = 0; i < 2 * W; i++)                                                                            \
             memcpy(&s[i], &v[i * step + step / 2], sizeof *s);                                                     \
-        _mm512_storeu_si512(s, S##_sort1(S##_key(_mm512_loadu_si512(s), lk)));                                     \
-        return s[W / 2];                                                                                           \
+        __m512i r[2] = {S##_key(_mm512_loadu_si512(s), lk), S##_key(_mm512_loadu_si512(s + W), lk)};               \
+        S##_sortn(r, 2);                                                                                           \
+        _mm512_storeu_si512(s, r[1]);                                                                              \
+        return s[0];                                                                                               \
     }                                                                                                              \
     /* src[0..n) (numbers of kind lk) split into dst as keys: those below p                                        \
      * (at or below, le) first; returns their count. Out of place, so no load                                      \
