@@ -15,6 +15,7 @@
  * call to a helper that is still being specialised is recursion (rejected).
  * The first error stops everything: `failed` is checked after every step.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1203,43 +1204,79 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
     }
 }
 
+/* linalg.norm's ord: NaN for None (and 'fro', which the caller allows for
+ * matrices only), else the number (an int, inf, -inf). */
+static bool norm_ord(infer *I, kernel_node *o, bool matrix, double *ord)
+{
+    int64_t v;
+    *ord = NAN;
+    if (!o || (matrix && o->kind == N_STR && (strcmp(o->str, "fro") == 0 || strcmp(o->str, "f") == 0)))
+        return true;
+    if (o->kind == N_NAME && strcmp(o->name, "inf") == 0)
+        *ord = 1.0 / 0.0;
+    else if (o->kind == N_UNARY && o->op == TK_MINUS && o->a->kind == N_NAME && strcmp(o->a->name, "inf") == 0)
+        *ord = -1.0 / 0.0;
+    else if (int_literal(o, &v))
+        *ord = (double)v;
+    else
+        return kernel_fail(I, UG_EUNSUPPORTED, o->pos, "this ord of linalg.norm() is not supported in kernels (None, "
+                                                "'fro', inf, -inf, 1, -1; any integer for vectors)"), false;
+    if (!matrix || fabs(*ord) == 1 || isinf(*ord))
+        return true;
+    if (fabs(*ord) == 2)
+        return kernel_fail(I, UG_EUNSUPPORTED, o->pos, "linalg.norm() of a matrix with ord=%d needs singular values: not "
+                                                "supported in kernels", (int)*ord), false;
+    return kernel_fail(I, UG_ETYPE, o->pos, "Invalid norm order for matrices (linalg.norm())"), false;
+}
+
+/* linalg.norm(x, ord, axis): .fval the ord (NaN for None and 'fro'), .ival
+ * the axis of a 2-d x whose lines get vector norms (a 1-d result), else -1:
+ * x whole, a vector's norm or a matrix norm. A tuple axis (r, c) names the
+ * matrix's row axis first: (1, 0) is the transpose's norm, so the 1- and
+ * inf-norms trade places. */
+static bool norm_args(infer *I, kernel_node *n, kernel_node **arg, int ndim)
+{
+    kernel_node *ax = arg[2];
+    int axes[2] = {-1, -1}, na = 0;
+    if (ax && ax->kind == N_TUPLE) {
+        if (ax->nkids < 1 || ax->nkids > 2)
+            return kernel_fail(I, UG_ETYPE, ax->pos, "axis= of linalg.norm() must be one or two axes"), false;
+        for (na = 0; na < ax->nkids; na++)
+            if ((axes[na] = axis_arg(I, ax->kids[na], ndim)) == -2)
+                return false;
+        if (na == 2 && axes[0] == axes[1])
+            return kernel_fail(I, UG_ETYPE, ax->pos, "Duplicate axes given (linalg.norm())"), false;
+    } else if (ax) {
+        if ((axes[0] = axis_arg(I, ax, ndim)) == -2)
+            return false;
+        na = 1;
+    }
+    bool matrix = na == 2 || (na == 0 && ndim == 2);
+    double ord;
+    if (!norm_ord(I, arg[1], matrix, &ord))
+        return false;
+    if (matrix && na == 2 && axes[0] == 1 && !isnan(ord))
+        ord = isinf(ord) ? copysign(1.0, ord) : copysign(1.0 / 0.0, ord);
+    n->fval = ord;
+    n->ival = na == 1 && ndim == 2 ? axes[0] : -1;
+    n->b = NULL;
+    return true;
+}
+
 /* dot(a, b) / a @ b (1-d and 2-d), outer(a, b), linalg.norm(x[, ord[, axis]]). */
 static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
 {
     char b1[48], b2[48];
     kernel_type x = array_of(I, fs, n->kids[0], "a linear algebra operand");
     if (b == B_NORM) {
-        if (I->failed)
+        if (I->failed || (!again && !norm_args(I, n, arg, x.ndim)))
             return T_VOID;
-        if (!again) {
-            if (arg[2])
-                return kernel_fail(I, UG_EUNSUPPORTED, arg[2]->pos, "linalg.norm() with axis= is not supported in kernels"),
-                       T_VOID;
-            int64_t o = 0;
-            n->fval = 0; /* ord: 0 means None (2-norm / Frobenius); else the number; NaN: 'fro' */
-            if (arg[1] && arg[1]->kind == N_STR && strcmp(arg[1]->str, "fro") == 0 && x.ndim == 2)
-                n->fval = 0;
-            else if (arg[1] && arg[1]->kind == N_NAME && strcmp(arg[1]->name, "inf") == 0)
-                n->fval = 1.0 / 0.0;
-            else if (arg[1] && arg[1]->kind == N_UNARY && arg[1]->op == TK_MINUS && arg[1]->a->kind == N_NAME &&
-                     strcmp(arg[1]->a->name, "inf") == 0)
-                n->fval = -1.0 / 0.0;
-            else if (arg[1] && int_literal(arg[1], &o) && o != 0 &&
-                     (x.ndim == 1 || o == 1 || o == -1))
-                n->fval = (double)o;
-            else if (arg[1])
-                return kernel_fail(I, UG_EUNSUPPORTED, arg[1]->pos, "this ord of linalg.norm() is not supported in kernels "
-                                                             "(None, 'fro', inf, -inf, 1, -1; any integer for "
-                                                             "vectors)"), T_VOID;
-            n->b = NULL;
-            n->ival = -1;
-        }
         if (x.ndim > 2)
             return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
                         x.ndim), T_VOID;
         n->opty = scalar(float_dtype(x.dt), false);
-        I->t->fallible = true; /* inf norms of an empty array are a ValueError */
-        return n->opty;
+        I->t->fallible = true; /* -inf norms of an empty array are a ValueError; an axis result is allocated */
+        return n->ival >= 0 ? array_t(n->opty.dt, 1) : n->opty;
     }
     kernel_type y = array_of(I, fs, n->kids[1], "a linear algebra operand");
     if (I->failed)

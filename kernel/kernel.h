@@ -462,7 +462,10 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    worked in. B_FILL: kids[0] the array, .b the value (to .opty).
  *  - B_DOT / B_OUTER: kids[0..1] arrays (1-d or 2-d), .opty their promoted
  *    dtype; .ty a number (vector . vector) or an array. B_NORM: kids[0]
- *    the array, .fval the ord (0 for None/'fro', else the number, +-inf).
+ *    the array, .fval the ord (NaN for None/'fro', else the number, +-inf),
+ *    .ival -1 (the array whole: a vector's or a matrix's norm; .ty a
+ *    number) or the axis of a 2-d array whose lines get vector norms (.ty a
+ *    1-d array); .opty the float dtype of the result.
  *  - N_INDEX with .opty KT_ARRAY: kids[0] a bool mask of the array's shape
  *    (a[mask]) or, on a 1-d array, a 1-d int array of indices (a[idx]); as
  *    a value it is a new 1-d array; as a store target only the mask form.

@@ -657,10 +657,19 @@ bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_ar
     return materialize_like(g, &shape, n, ew, out);
 }
 
+/* The call only where a block was taken: a kernel that may allocate often
+ * does not (a gufunc row whose reduction needs no copy), and the call per
+ * row cost more than the row's work (argmax stopping at an early NaN). */
 void loops_free_frame(loops_gen *g)
 {
     if (!g->fs->frame)
         return;
+    LLVMBasicBlockRef some = loops_block(g, "frame.free"), done = loops_block(g, "frame.done");
+    LLVMValueRef head = LLVMBuildLoad2(g->B, g->ptr, g->fs->frame, "frame.head");
+    LLVMBuildCondBr(g->B, LLVMBuildIsNotNull(g->B, head, ""), some, done);
+    LLVMPositionBuilderAtEnd(g->B, some);
     LLVMTypeRef ps[1] = {g->ptr};
     loops_rt_call(g, "rt_free_frame", g->vd, ps, &g->fs->frame, 1, false);
+    LLVMBuildBr(g->B, done);
+    LLVMPositionBuilderAtEnd(g->B, done);
 }

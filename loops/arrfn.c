@@ -419,6 +419,7 @@ bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
     case B_DIFF: return diff(g, n, out);
     case B_DOT: return matmul(g, n, out);
     case B_OUTER: return outer(g, n, out);
+    case B_NORM: return loops_reduce_axis(g, n, out);
     default:
         if (n->builtin >= B_SUM && n->builtin <= B_NANPERCENTILE)
             return loops_reduce_axis(g, n, out);

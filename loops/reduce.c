@@ -20,7 +20,11 @@
  * row after row instead (sequential per output element), and so do we when
  * the reduced axis is not the one with the smallest stride. The products,
  * minima and maxima are sequential. Order statistics partition a copy
- * (sort.c) and interpolate as NumPy's 'linear' method.
+ * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
+ * product of two vectors is the exception: NumPy calls BLAS for it, so it
+ * is summed the way BLAS does (several accumulators, multiply-adds), not
+ * pairwise. np.linalg.norm with axis= and the matrix norms follow NumPy's
+ * add.reduce formulas, so those are NumPy's bit for bit again.
  */
 #include <math.h>
 #include <string.h>
@@ -425,6 +429,142 @@ static LLVMValueRef line_minmax(loops_gen *g, seq *s, int op, bool early)
     return acc;
 }
 
+/* Element k of the line s in T; x8: elements k..k+7 as a vector (the loads
+ * of a unit-stride line combine into one). */
+static LLVMValueRef x1(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
+{
+    return loops_emit_cast(g, seq_at(g, s, k), (ug_dtype)s->x->ty.dt, T);
+}
+
+static LLVMValueRef x8(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
+{
+    LLVMValueRef vec = LLVMGetUndef(LLVMVectorType(loops_vty(g, T), 8));
+    for (int j = 0; j < 8; j++)
+        vec = LLVMBuildInsertElement(g->B, vec, x1(g, s, LLVMBuildAdd(g->B, k, i64c(g, j), ""), T),
+                                     LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    return vec;
+}
+
+static LLVMValueRef splat8(loops_gen *g, LLVMValueRef x)
+{
+    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(LLVMTypeOf(x), 8));
+    for (int j = 0; j < 8; j++)
+        v = LLVMBuildInsertElement(g->B, v, x, LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    return v;
+}
+
+static LLVMValueRef lane(loops_gen *g, LLVMValueRef v, int j)
+{
+    return LLVMBuildExtractElement(g->B, v, LLVMConstInt(g->i32, (unsigned)j, 0), "");
+}
+
+/* argmax / argmin (not the nan forms) of a line of len > 0: 8 lanes at a
+ * time, each keeping its extreme and the first index that reached it (the
+ * one-at-a-time loop waited on a select through a mask register per
+ * element); the first block holding a NaN ends the search at its first NaN
+ * (NumPy's answer). Else the lanes give the extreme and the smallest index
+ * holding it, and the rest of the line is scanned one by one. NaNs are
+ * selected away before every ordered comparison: x86's raise the invalid
+ * flag on them, and LLVM may hoist a comparison above the NaN test. */
+static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
+{
+    LLVMBuilderRef B = g->B;
+    bool flt = is_flt(xd);
+    LLVMTypeRef vt = loops_vty(g, xd), v8 = LLVMVectorType(vt, 8), i8v = LLVMVectorType(g->i64, 8);
+    LLVMValueRef len = seq_len(s), bestv = loops_entry_alloca(g, v8, "arg.bestv"),
+                 idxv = loops_entry_alloca(g, i8v, "arg.idxv"), best = loops_entry_alloca(g, vt, "arg.best"),
+                 res = loops_entry_alloca(g, g->i64, "arg.res"), nanat = loops_entry_alloca(g, g->i64, "arg.nanat");
+    LLVMValueRef x0 = x1(g, s, i64c(g, 0), xd), iota = LLVMConstNull(i8v);
+    for (int j = 0; j < 8; j++)
+        iota = LLVMBuildInsertElement(B, iota, i64c(g, j), LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    LLVMBuildStore(B, i64c(g, 0), nanat);
+    LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8"); /* before the first branch: nanend uses it */
+    LLVMBasicBlockRef nanend = loops_block(g, "arg.nanend"), done = loops_block(g, "arg.done");
+    if (flt) { /* x[0] a NaN: the answer */
+        LLVMBasicBlockRef go = loops_block(g, "arg.start");
+        LLVMBuildCondBr(B, LLVMBuildFCmp(B, LLVMRealUNO, x0, x0, ""), nanend, go);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMBuildStore(B, splat8(g, x0), bestv);
+    LLVMBuildStore(B, LLVMConstNull(i8v), idxv);
+    LLVMRealPredicate rp = mx ? LLVMRealOGT : LLVMRealOLT;
+    LLVMIntPredicate ip = mx ? (base_dtype_kind(xd) == BASE_KIND_UINT ? LLVMIntUGT : LLVMIntSGT)
+                             : (base_dtype_kind(xd) == BASE_KIND_UINT ? LLVMIntULT : LLVMIntSLT);
+#define BETTER(a, b) (flt ? LLVMBuildFCmp(B, rp, a, b, "") : LLVMBuildICmp(B, ip, a, b, ""))
+    loops_counted c;
+    LLVMValueRef base = LLVMBuildShl(B, loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), "")), i64c(g, 3), "");
+    LLVMValueRef v = x8(g, s, base, xd), bv = LLVMBuildLoad2(B, v8, bestv, "");
+    if (flt) { /* a NaN here: its block is the answer's */
+        LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
+        LLVMValueRef any = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, isnan, g->i8, ""), LLVMConstInt(g->i8, 0, 0), "");
+        LLVMBasicBlockRef nan = loops_block(g, "arg.nan"), go = loops_block(g, "arg.go");
+        v = LLVMBuildSelect(B, isnan, bv, v, "");
+        LLVMBuildCondBr(B, any, nan, go);
+        LLVMPositionBuilderAtEnd(B, nan);
+        LLVMBuildStore(B, base, nanat);
+        LLVMBuildBr(B, nanend);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMValueRef m = BETTER(v, bv);
+    LLVMBuildStore(B, LLVMBuildSelect(B, m, v, bv, ""), bestv);
+    LLVMBuildStore(B, LLVMBuildSelect(B, m, LLVMBuildAdd(B, iota, splat8(g, base), ""),
+                                      LLVMBuildLoad2(B, i8v, idxv, ""), ""), idxv);
+    loops_count_end(g, &c, NULL);
+    /* the lanes: the extreme, then the smallest index holding it */
+    LLVMValueRef lv = LLVMBuildLoad2(B, v8, bestv, ""), li = LLVMBuildLoad2(B, i8v, idxv, "");
+    LLVMValueRef bval = lane(g, lv, 0);
+    for (int j = 1; j < 8; j++)
+        bval = LLVMBuildSelect(B, BETTER(lane(g, lv, j), bval), lane(g, lv, j), bval, "");
+    LLVMValueRef bidx = i64c(g, INT64_MAX);
+    for (int j = 0; j < 8; j++) {
+        LLVMValueRef at = flt ? LLVMBuildFCmp(B, LLVMRealOEQ, lane(g, lv, j), bval, "")
+                              : LLVMBuildICmp(B, LLVMIntEQ, lane(g, lv, j), bval, "");
+        LLVMValueRef lower = LLVMBuildAnd(B, at, LLVMBuildICmp(B, LLVMIntSLT, lane(g, li, j), bidx, ""), "");
+        bidx = LLVMBuildSelect(B, lower, lane(g, li, j), bidx, "");
+    }
+    LLVMBuildStore(B, bval, best);
+    LLVMBuildStore(B, bidx, res);
+    LLVMValueRef k = LLVMBuildAdd(B, n8, loops_count_begin(g, &c, LLVMBuildSub(B, len, n8, "")), "");
+    LLVMValueRef e = x1(g, s, k, xd), cur = LLVMBuildLoad2(B, vt, best, "");
+    if (flt) {
+        LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, e, e, "");
+        LLVMBasicBlockRef nan = loops_block(g, "arg.tailnan"), go = loops_block(g, "arg.tailgo");
+        e = LLVMBuildSelect(B, isnan, cur, e, "");
+        LLVMBuildCondBr(B, isnan, nan, go);
+        LLVMPositionBuilderAtEnd(B, nan);
+        LLVMBuildStore(B, k, nanat);
+        LLVMBuildBr(B, nanend);
+        LLVMPositionBuilderAtEnd(B, go);
+    }
+    LLVMValueRef take = BETTER(e, cur);
+    LLVMBuildStore(B, LLVMBuildSelect(B, take, e, cur, ""), best);
+    LLVMBuildStore(B, LLVMBuildSelect(B, take, k, LLVMBuildLoad2(B, g->i64, res, ""), ""), res);
+    loops_count_end(g, &c, NULL);
+#undef BETTER
+    LLVMBuildBr(B, done);
+    /* a NaN: at nanat (x[0], or one in the tail), or the first of the block from nanat */
+    LLVMPositionBuilderAtEnd(B, nanend);
+    if (flt) {
+        LLVMValueRef at = LLVMBuildLoad2(B, g->i64, nanat, "");
+        LLVMBuildStore(B, at, res);
+        LLVMBasicBlockRef blk = loops_block(g, "arg.nanblock");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, LLVMBuildAdd(B, at, i64c(g, 8), ""), n8, ""), blk, done);
+        LLVMPositionBuilderAtEnd(B, blk);
+        LLVMValueRef w = x8(g, s, at, xd);
+        LLVMValueRef bits = LLVMBuildBitCast(B, LLVMBuildFCmp(B, LLVMRealUNO, w, w, ""), g->i8, "");
+        unsigned id = LLVMLookupIntrinsicID("llvm.cttz", 9);
+        LLVMTypeRef i8t = g->i8;
+        LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->M, id, &i8t, 1), args[2] = {bits, LLVMConstInt(g->i1, 1, 0)};
+        LLVMValueRef tz = LLVMBuildCall2(B, LLVMIntrinsicGetType(g->C, id, &i8t, 1), fn, args, 2, "");
+        LLVMBuildStore(B, LLVMBuildAdd(B, at, LLVMBuildZExt(B, tz, g->i64, ""), ""), res);
+        LLVMBuildBr(B, done);
+    } else {
+        LLVMBuildUnreachable(B);
+    }
+    LLVMPositionBuilderAtEnd(B, done);
+    return LLVMBuildLoad2(B, g->i64, res, "argextreme");
+}
+
 /* min/max (NaN propagates, as np.minimum), nanmin/nanmax (fmin/fmax), and
  * the arg forms: the first index of the extreme (argmin: of the first NaN;
  * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
@@ -452,6 +592,8 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;
     }
+    if (!nan)
+        return arg_extreme(g, s, xd, mx);
     LLVMTypeRef vt = loops_vty(g, xd);
     LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
     LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
@@ -615,6 +757,7 @@ static LLVMValueRef versioned_line(loops_gen *g, const kernel_node *n, seq *s)
 
 static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s);
 static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s);
+static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s);
 
 /* ---------------------------------------------------------- axis reductions */
 
@@ -635,6 +778,7 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     int b = c->n->builtin;
     LLVMValueRef v = b == B_MEDIAN || b == B_NANMEDIAN ? median(g, c->n, c->s)
                      : b >= B_QUANTILE && b <= B_NANPERCENTILE ? quantile(g, c->n, c->s)
+                     : b == B_NORM                             ? norm_line(g, c->n, c->s)
                                                                 : versioned_line(g, c->n, c->s);
     if (!v) {
         c->ok = false;
@@ -643,12 +787,15 @@ static void axis_one(loops_gen *g, LLVMValueRef *oidx, void *p)
     loops_store_elem(g, v, loops_elem_at(g, c->out, oidx), c->rdt);
 }
 
-/* a.sum(axis=k), np.median(a, axis=k) and friends: a new array without axis k. */
+/* a.sum(axis=k), np.median(a, axis=k), np.linalg.norm(a, axis=k) and friends: a new array without axis k. */
 bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     seq s;
     if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
         return false;
+    if (n->builtin == B_NORM && n->fval < 0 && isinf(n->fval)) /* NumPy's empty min: also with no lines */
+        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(&s), i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation minimum which has no identity", n->pos.line);
     ug_dtype rdt = (ug_dtype)n->ty.dt;
     LLVMValueRef dims[UG_MAXDIMS];
     int nd = 0;
@@ -822,46 +969,34 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
 
 /* -------------------------------------------------------------- linalg */
 
-/* np.linalg.norm(x[, ord]) of a vector or a matrix, as NumPy computes it. */
-static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+/* The vector norm of the line s (the whole vector, or one line along the
+ * axis= of a 2-d array) with NumPy's arithmetic for each ord: None and 2
+ * sqrt(add.reduce(x * x)), inf abs(x).max(initial=0) (0 when empty), -inf
+ * abs(x).min() (a ValueError when empty), 0 the count of nonzeros, 1
+ * add.reduce(abs(x)), else add.reduce(abs(x) ** ord) ** (1 / ord). */
+static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s)
 {
     ug_dtype T = (ug_dtype)n->opty.dt;
-    const kernel_node *x = n->kids[0];
     double ord = n->fval;
-    seq s;
-    if (x->ty.ndim == 2 && ord != 0) { /* matrix 1, -1: column sums; inf, -inf: row sums; then max / min */
-        bool rows = isinf(ord);
-        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
-            return NULL;
-        int other = rows ? 0 : 1;
-        LLVMValueRef cnt = s.shape.shape[other];
-        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
-                "zero-size array to reduction operation", n->pos.line);
-        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        loops_counted c;
-        LLVMValueRef k = loops_count_begin(g, &c, cnt);
-        s.idx[other] = k;
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
-        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
-        LLVMValueRef two[2] = {cur, v};
-        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
-        LLVMBuildStore(g->B, LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, ""), best);
-        loops_count_end(g, &c, NULL);
-        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
-    }
-    if (!seq_init(g, &s, x, -1, true))
-        return NULL;
-    if (ord == 0 || ord == 2) { /* sqrt(x . x) */
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_SQ, .T = T});
+    if (isnan(ord) || ord == 2) {
+        LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_SQ, .T = T});
         return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     }
-    if (isinf(ord)) { /* max / min of |x| */
-        LLVMValueRef len = seq_len(&s);
-        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
-                "zero-size array to reduction operation", n->pos.line);
+    if (ord == 0) {
+        LLVMValueRef c = line_sum(g, &(term){.s = s, .kind = T_TRUTH, .T = UG_INT64});
+        return loops_emit_cast(g, c, UG_INT64, T);
+    }
+    if (isinf(ord)) {
+        LLVMValueRef len = seq_len(s);
+        term t = {.s = s, .kind = T_ABS, .T = T};
         LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        term t = {.s = &s, .kind = T_ABS, .T = T};
-        LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        if (ord < 0) {
+            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
+                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+            LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        } else {
+            LLVMBuildStore(g->B, num(g, T, 0), best);
+        }
         loops_counted c;
         LLVMValueRef k = loops_count_begin(g, &c, len);
         LLVMValueRef two[2] = {LLVMBuildLoad2(g->B, loops_vty(g, T), best, ""), term_at(g, &t, k)};
@@ -870,15 +1005,103 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
         return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
     }
     if (ord == 1)
-        return line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T});
-    /* sum(|x| ** ord) ** (1 / ord) */
+        return line_sum(g, &(term){.s = s, .kind = T_ABS, .T = T});
     LLVMValueRef p = num(g, T, ord);
-    LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABSPOW, .T = T, .m = p});
+    LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_ABSPOW, .T = T, .m = p});
     LLVMValueRef args[2] = {v, loops_emit_binop(g, TK_SLASH, num(g, T, 1), p, T)};
     return loops_emit_builtin(g, B_POW, args, 2, T, T);
 }
 
-/* np.dot(a, b) of two vectors: the sum of products (pairwise for floats). */
+/* np.linalg.norm(x[, ord[, axis]]) as a number: a vector's norm, or a
+ * matrix norm (axis None or both axes; infer.c has turned axis=(1, 0)
+ * into the ord of the transpose), as NumPy computes them: None and 'fro'
+ * the square root of the pairwise sum of squares in memory order; 1 and
+ * -1 the max / min of the column sums of |x|, inf and -inf of the row sums
+ * (the max with initial=0: 0 for an empty matrix). */
+static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    const kernel_node *x = n->kids[0];
+    double ord = n->fval;
+    seq s;
+    if (x->ty.ndim == 2 && !isnan(ord)) {
+        bool rows = isinf(ord);
+        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
+            return NULL;
+        int other = rows ? 0 : 1;
+        LLVMValueRef cnt = s.shape.shape[other];
+        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+        if (ord < 0)
+            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
+                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+        LLVMBuildStore(g->B, num(g, T, 0), best);
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, cnt);
+        s.idx[other] = k;
+        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
+        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
+        LLVMValueRef two[2] = {cur, v};
+        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
+        if (ord < 0) /* no initial: the first line's sum starts it */
+            ext = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, "");
+        LLVMBuildStore(g->B, ext, best);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+    }
+    if (!seq_init(g, &s, x, -1, true))
+        return NULL;
+    return norm_line(g, n, &s);
+}
+
+static LLVMValueRef fmuladd(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    unsigned id = LLVMLookupIntrinsicID("llvm.fmuladd", 12);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->M, id, &t, 1), args[3] = {a, b, c};
+    return LLVMBuildCall2(g->B, LLVMIntrinsicGetType(g->C, id, &t, 1), fn, args, 3, "");
+}
+
+/* The float dot product of s and s2 (equal lengths n). NumPy calls BLAS,
+ * whose order is not the pairwise sum's either (results agree to
+ * rounding), so this takes BLAS's shape: 4 vectors of 8 accumulators of
+ * multiply-adds (fused where the CPU can: four chains hide the add
+ * latency that one pairwise leaf waits on), summed as a tree, then the
+ * rest one by one. */
+static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dtype T)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMTypeRef vt = loops_vty(g, T), v8 = LLVMVectorType(vt, 8);
+    LLVMValueRef acc[4], res = loops_entry_alloca(g, vt, "dot.res");
+    for (int a = 0; a < 4; a++) {
+        acc[a] = loops_entry_alloca(g, v8, "dot.acc");
+        LLVMBuildStore(B, LLVMConstNull(v8), acc[a]);
+    }
+    LLVMValueRef n32 = LLVMBuildAnd(B, n, i64c(g, -32), "n32");
+    loops_counted c;
+    LLVMValueRef base = LLVMBuildShl(B, loops_count_begin(g, &c, LLVMBuildLShr(B, n32, i64c(g, 5), "")), i64c(g, 5), "");
+    for (int a = 0; a < 4; a++) {
+        LLVMValueRef k = LLVMBuildAdd(B, base, i64c(g, 8 * a), "");
+        LLVMValueRef x = x8(g, s, k, T), y = x8(g, s2, k, T);
+        LLVMBuildStore(B, fmuladd(g, x, y, LLVMBuildLoad2(B, v8, acc[a], "")), acc[a]);
+    }
+    loops_count_end(g, &c, NULL);
+    LLVMValueRef v[4];
+    for (int a = 0; a < 4; a++)
+        v[a] = LLVMBuildLoad2(B, v8, acc[a], "");
+    LLVMValueRef lanes = LLVMBuildFAdd(B, LLVMBuildFAdd(B, v[0], v[1], ""), LLVMBuildFAdd(B, v[2], v[3], ""), "");
+    LLVMValueRef q[8];
+    for (int j = 0; j < 8; j++)
+        q[j] = LLVMBuildExtractElement(B, lanes, LLVMConstInt(g->i32, (unsigned)j, 0), "");
+    LLVMBuildStore(B, add(g, add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T),
+                          add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T), res);
+    LLVMValueRef k = LLVMBuildAdd(B, n32, loops_count_begin(g, &c, LLVMBuildSub(B, n, n32, "")), "");
+    LLVMBuildStore(B, fmuladd(g, x1(g, s, k, T), x1(g, s2, k, T), LLVMBuildLoad2(B, vt, res, "")), res);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, vt, res, "dot");
+}
+
+/* np.dot(a, b) of two vectors: the sum of products (exact for ints; for
+ * floats dot_sum's order, as BLAS's is not NumPy's pairwise one either). */
 static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
 {
     seq s, s2;
@@ -886,7 +1109,10 @@ static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
         return NULL;
     LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, seq_len(&s), seq_len(&s2), "");
     loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError", "shapes not aligned in dot()", n->pos.line);
-    return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = (ug_dtype)n->opty.dt});
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    if (is_flt(T))
+        return dot_sum(g, &s, &s2, seq_len(&s), T);
+    return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = T});
 }
 
 LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)

@@ -6,8 +6,9 @@
  *              flags, local-array frames, print, NumPy's warnings; the
  *              per-thread loop-error record                       rt_*
  *   strided.c  the strided path of scalar loops (gathered blocks)  rt_strided
- *   sort.c     sorting and selection for np.sort, argsort, partition,
- *              unique, median, quantile                            rt_sort ...
+ *   sort.c     sorting and selection for np.sort (an AVX-512 quicksort
+ *              where the CPU has it), argsort, partition, unique,
+ *              median, quantile                                    rt_sort ...
  *   cast.c     NumPy's 'unsafe' casts between dtypes in C          rt_cast_strided
  *
  * Generated code binds these by name (loops/jit.c lists them), so their
