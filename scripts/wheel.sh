@@ -57,7 +57,7 @@ wheel=$(ls "$out"/dist/ufuncgen-*.whl)
 echo "sdist in $((t1 - t0)) s, wheel from it in $((t2 - t1)) s: $(basename "$wheel")"
 
 say "auditwheel repair"
-"$tools/bin/auditwheel" repair -w "$out/repaired" "$wheel" >"$out/repair.log" 2>&1 || { cat "$out/repair.log"; exit 1; }
+PATH="$tools/bin:$PATH" "$tools/bin/auditwheel" repair -w "$out/repaired" "$wheel" >"$out/repair.log" 2>&1 || { cat "$out/repair.log"; exit 1; }
 repaired=$(ls "$out"/repaired/ufuncgen-*.whl)
 case $(basename "$repaired") in *manylinux*) ;; *) echo "wheel.sh: no manylinux tag: $repaired" >&2; exit 1 ;; esac
 size=$(stat -c %s "$repaired")
