@@ -47,6 +47,9 @@ def outcome(fn):
 numpy_result = ours = outcome  # the same run for both sides: what NumPy gives, what the kernel gives
 
 
+NUMPY_BEFORE_2_4 = tuple(int(x) for x in np.__version__.split(".")[:2]) < (2, 4)
+
+
 def same(got, want, exact=True):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape, (got.shape, want.shape)
@@ -182,7 +185,18 @@ def test_quantiles_match_numpy(f, dtype, d):
     q = d.draw(st.one_of(st.floats(0, top), st.sampled_from([0.0, top, top / 2, top * 1.5, -top])))
     rdt = np.asarray(getattr(np, f)(np.ones(3, dtype), top / 2)).dtype
     k = gufunc(f"def k(a, q, out):\n    out[0] = np.{f}(a, q)\n", f"void({dtype}[:], float64, {rdt}[:])", "(n),()->()")
-    check(ours(lambda: k(a, q)), numpy_result(lambda: np.asarray(getattr(np, f)(a, q)).astype(rdt)))
+    got, want = ours(lambda: k(a, q)), numpy_result(lambda: np.asarray(getattr(np, f)(a, q)).astype(rdt))
+    if dtype == "float32" and NUMPY_BEFORE_2_4 and got[0] == want[0] != "raise":
+        # NumPy 2.4 changed float32 interpolation; ufuncgen computes as 2.4
+        # does (equal there). NumPy 2.0-2.3 give a less accurate weight: the
+        # differences measured stay within n eps of the largest element
+        # (1.25e-6 for n=20 near 1, 5-6 ulp near 0).
+        g, w = np.asarray(got[1]), np.asarray(want[1])
+        fin = np.abs(a[np.isfinite(a)])
+        tol = len(a) * np.finfo(np.float32).eps * (fin.max() if fin.size else 0)
+        np.testing.assert_allclose(g, w, rtol=0, atol=tol)
+    else:
+        check(got, want)
 
 
 @N
