@@ -5,7 +5,7 @@ the installed library (issue 20).
 1. `meson install --destdir` the build into a temporary tree;
 2. every ```c block of README.md is a program: compiled with
    `cc -std=c17 -Wall -Wextra -Werror $(pkg-config --cflags --libs ufuncgen)`
-   (PKG_CONFIG_SYSROOT_DIR at the tree), run, and its output compared with
+   (the .pc's prefix moved into the tree), run, and its output compared with
    the ```text block that follows it;
 3. the same programs linked statically through `pkg-config --static` against
    libufuncgen.a alone (the shared library removed from a copy of the
@@ -43,10 +43,15 @@ def run(cmd, **kw):
 
 
 def pkg_config(tree, *args):
-    pc = [os.path.dirname(p) for p in find(tree, "ufuncgen.pc")]
+    """pkg-config on the tree's ufuncgen.pc, its prefix moved into the tree
+    (not PKG_CONFIG_SYSROOT_DIR: pkgconf would prefix LLVM's archive paths too)."""
+    pc = find(tree, "ufuncgen.pc")
     assert len(pc) == 1, f"one ufuncgen.pc in the install tree, found {pc}"
-    env = dict(os.environ, PKG_CONFIG_PATH=pc[0], PKG_CONFIG_SYSROOT_DIR=tree, PKG_CONFIG_LIBDIR=pc[0])
-    return run(["pkg-config", *args, "ufuncgen"], env=env).split()
+    with open(pc[0]) as f:
+        prefix = re.search(r"^prefix=(.*)$", f.read(), re.M).group(1)
+    d = os.path.dirname(pc[0])
+    env = dict(os.environ, PKG_CONFIG_PATH=d, PKG_CONFIG_LIBDIR=d)
+    return run(["pkg-config", f"--define-variable=prefix={tree}{prefix}", *args, "ufuncgen"], env=env).split()
 
 
 def find(tree, name):
@@ -62,7 +67,7 @@ def check_pc(tree):
     llvm_a = [x for x in libs if re.search(r"libLLVM\w+\.a$", x)]
     assert bool(llvm_so) != bool(llvm_a), f"LLVM must be linked one way: shared {llvm_so}, static {llvm_a[:3]}..."
     bridge = pkg_config(tree, "--variable=numpy_bridge")
-    assert len(bridge) == 1 and os.path.isfile(tree + bridge[0]), f"numpy_bridge: {bridge}"
+    assert len(bridge) == 1 and os.path.isfile(bridge[0]), f"numpy_bridge: {bridge}"
     assert find(tree, "numpy.h") and find(tree, "ufuncgen.h"), "numpy.h installed beside ufuncgen.h"
     assert os.path.dirname(find(tree, "numpy.h")[0]) == os.path.dirname(find(tree, "ufuncgen.h")[0])
 
