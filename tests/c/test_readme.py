@@ -9,7 +9,8 @@ the installed library (issue 20).
    the ```text block that follows it;
 3. the same programs linked statically through `pkg-config --static` against
    libufuncgen.a alone (the shared library removed from a copy of the
-   tree): they must not need libufuncgen.so and must print the same;
+   tree): they must not need libufuncgen.so and must print the same; and
+   once more through the build tree's uninstalled .pc (README's recipe);
 4. ufuncgen.pc names each private library once, and LLVM one way only
    (its archives or libLLVM.so, not both); numpy.h and the bridge
    (`--variable=numpy_bridge`) are installed.
@@ -72,23 +73,35 @@ def check_pc(tree):
     assert os.path.dirname(find(tree, "numpy.h")[0]) == os.path.dirname(find(tree, "ufuncgen.h")[0])
 
 
-def build_and_run(tree, src, want, static, work, k):
+def uninstalled_flags(build):
+    """What README says for a source build: the uninstalled .pc in the build tree."""
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(build, "meson-uninstalled"))
+    return run(["pkg-config", "--cflags", "--libs", "ufuncgen"], env=env).split()
+
+
+def build_and_run(tree, src, want, static, work, k, uninstalled=None):
     c = os.path.join(work, f"readme{k}.c")
-    exe = os.path.join(work, f"readme{k}{'-static' if static else ''}")
+    exe = os.path.join(work, f"readme{k}{'-static' if static else ''}{'-uninstalled' if uninstalled else ''}")
     with open(c, "w") as f:
         f.write(src)
-    flags = pkg_config(tree, "--cflags", *(["--static"] if static else []), "--libs")
+    if uninstalled:
+        flags = uninstalled_flags(uninstalled)
+    else:
+        flags = pkg_config(tree, "--cflags", *(["--static"] if static else []), "--libs")
     run([os.environ.get("CC", "cc"), "-std=c17", "-Wall", "-Wextra", "-Werror", c, "-o", exe, *flags])
     needed = run(["readelf", "-d", exe])
     assert ("libufuncgen.so" in needed) != static, f"{exe}: libufuncgen.so needed = {not static}?\n{needed}"
     env = dict(os.environ, UFUNCGEN_CACHE_DIR=os.path.join(work, "cache"))
     env.pop("LD_LIBRARY_PATH", None)  # meson test points it at the build tree
-    if not static:  # the libdir is where pkgconfig/ufuncgen.pc is
+    if uninstalled:
+        env["LD_LIBRARY_PATH"] = os.path.join(uninstalled, "ufuncgen")
+    elif not static:  # the libdir is where pkgconfig/ufuncgen.pc is
         env["LD_LIBRARY_PATH"] = os.path.dirname(os.path.dirname(find(tree, "ufuncgen.pc")[0]))
     got = run([exe], env=env)
     if want is not None:
         assert got == want, f"README block {k} printed:\n{got}\nthe README says:\n{want}"
-    print(f"ok: README C block {k}, {'static' if static else 'shared'}: {got.splitlines()[0] if got else ''}")
+    how = "uninstalled .pc" if uninstalled else "static" if static else "shared"
+    print(f"ok: README C block {k}, {how}: {got.splitlines()[0] if got else ''}")
 
 
 def main():
@@ -110,7 +123,8 @@ def main():
         for k, (src, want) in enumerate(progs, 1):
             build_and_run(tree, src, want, False, work, k)
             build_and_run(stree, src, want, True, work, k)
-    print(f"{2 * len(progs)} passed, 0 failed")
+            build_and_run(None, src, want, False, work, k, uninstalled=build)
+    print(f"{3 * len(progs)} passed, 0 failed")
 
 
 if __name__ == "__main__":
