@@ -47,7 +47,8 @@ def outcome(fn):
 numpy_result = ours = outcome  # the same run for both sides: what NumPy gives, what the kernel gives
 
 
-NUMPY_BEFORE_2_4 = tuple(int(x) for x in np.__version__.split(".")[:2]) < (2, 4)
+NUMPY_VERSION = tuple(int(x) for x in np.__version__.split(".")[:2])
+NUMPY_BEFORE_2_3, NUMPY_BEFORE_2_4 = NUMPY_VERSION < (2, 3), NUMPY_VERSION < (2, 4)
 
 
 def same(got, want, exact=True):
@@ -144,8 +145,14 @@ def test_long_sums_follow_numpy_pairwise_order(rng):
         for n in (7, 8, 9, 127, 128, 129, 1000, 8191, 8192, 8193, 20000, 100003):
             a = (rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)).astype(dtype)
             for f, k in ks.items():
-                assert k(a) == getattr(np, f)(a), (dtype, n, f)
-                assert k(a[::3]) == getattr(np, f)(a[::3]), (dtype, n, f, "strided")
+                for x in (a, a[::3]):
+                    want = getattr(np, f)(x)
+                    if NUMPY_BEFORE_2_3 and len(x) > 8192 and np.asarray(want).dtype.kind == "f":
+                        # ufuncgen follows NumPy 2.3's order past the 8192-element buffer;
+                        # NumPy 2.1-2.2 first differ there (n=8193), in the last bits
+                        np.testing.assert_allclose(k(x), want, rtol=len(x) * np.finfo(want.dtype).eps)
+                    else:
+                        assert k(x) == want, (dtype, n, f, len(x))
 
 
 AXIS_FNS = ["sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "nansum", "nanmean",
