@@ -33,6 +33,7 @@
  * Requires optimised IR (runs once, after the pipeline); breaks nothing.
  * Skipped under fastmath (flags are not kept exact there either).
  */
+#include <llvm/Config/llvm-config.h>  /* LLVM_VERSION_MAJOR */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,12 @@ static bool lane_wise(LLVMValueRef U)
     case LLVMLoad:
     case LLVMGetElementPtr:
     case LLVMAlloca:
+#if LLVM_VERSION_MAJOR >= 23  /* the branch opcode was split in two */
+    case LLVMUncondBr:
+    case LLVMCondBr:
+#else
     case LLVMBr:
+#endif
     case LLVMSwitch:
     case LLVMRet:
         return false;
@@ -286,7 +292,8 @@ static need use_need(const block *b, LLVMValueRef U, unsigned k)
         if (k != 0)
             return all;
         s = (need){0};
-        add_implied(&s, (lit){LLVMGetOperand(U, 3), true}, 0);
+        /* the mask is the last argument (LLVM 22 dropped the alignment before it) */
+        add_implied(&s, (lit){LLVMGetOperand(U, LLVMGetNumArgOperands(U) - 1), true}, 0);
         return s;
     }
     return lane_wise(U) ? s : all;

@@ -3,14 +3,21 @@
  * live apart from compile.c so that the driver of the stages calls into
  * the stages and no stage calls back into the driver.
  */
+#include <assert.h>
 #include <llvm-c/Core.h>
 #include <string.h>
 
 #include "loops/gen.h"
 
+/* An enum attribute by name. LLVM 21 replaced `nocapture` with the integer
+ * attribute `captures`, whose value 0 is captures(none). An unknown name
+ * (kind 0) would crash the verifier, hence the assert. */
 void loops_attr(loops_gen *g, LLVMValueRef fn, int idx, const char *name)
 {
     unsigned k = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    if (k == 0 && !strcmp(name, "nocapture"))
+        k = LLVMGetEnumAttributeKindForName("captures", 8);
+    assert(k != 0 && "unknown LLVM attribute");
     LLVMAddAttributeAtIndex(fn, (LLVMAttributeIndex)idx, LLVMCreateEnumAttribute(g->C, k, 0));
 }
 

@@ -47,6 +47,10 @@ def outcome(fn):
 numpy_result = ours = outcome  # the same run for both sides: what NumPy gives, what the kernel gives
 
 
+NUMPY_VERSION = tuple(int(x) for x in np.__version__.split(".")[:2])
+NUMPY_BEFORE_2_3, NUMPY_BEFORE_2_4 = NUMPY_VERSION < (2, 3), NUMPY_VERSION < (2, 4)
+
+
 def same(got, want, exact=True):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape, (got.shape, want.shape)
@@ -141,8 +145,14 @@ def test_long_sums_follow_numpy_pairwise_order(rng):
         for n in (7, 8, 9, 127, 128, 129, 1000, 8191, 8192, 8193, 20000, 100003):
             a = (rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)).astype(dtype)
             for f, k in ks.items():
-                assert k(a) == getattr(np, f)(a), (dtype, n, f)
-                assert k(a[::3]) == getattr(np, f)(a[::3]), (dtype, n, f, "strided")
+                for x in (a, a[::3]):
+                    want = getattr(np, f)(x)
+                    if NUMPY_BEFORE_2_3 and len(x) > 8192 and np.asarray(want).dtype.kind == "f":
+                        # ufuncgen follows NumPy 2.3's order past the 8192-element buffer;
+                        # NumPy 2.1-2.2 first differ there (n=8193), in the last bits
+                        np.testing.assert_allclose(k(x), want, rtol=len(x) * np.finfo(want.dtype).eps)
+                    else:
+                        assert k(x) == want, (dtype, n, f, len(x))
 
 
 AXIS_FNS = ["sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "any", "all", "nansum", "nanmean",
@@ -182,7 +192,18 @@ def test_quantiles_match_numpy(f, dtype, d):
     q = d.draw(st.one_of(st.floats(0, top), st.sampled_from([0.0, top, top / 2, top * 1.5, -top])))
     rdt = np.asarray(getattr(np, f)(np.ones(3, dtype), top / 2)).dtype
     k = gufunc(f"def k(a, q, out):\n    out[0] = np.{f}(a, q)\n", f"void({dtype}[:], float64, {rdt}[:])", "(n),()->()")
-    check(ours(lambda: k(a, q)), numpy_result(lambda: np.asarray(getattr(np, f)(a, q)).astype(rdt)))
+    got, want = ours(lambda: k(a, q)), numpy_result(lambda: np.asarray(getattr(np, f)(a, q)).astype(rdt))
+    if dtype == "float32" and NUMPY_BEFORE_2_4 and got[0] == want[0] != "raise":
+        # NumPy 2.4 changed float32 interpolation; ufuncgen computes as 2.4
+        # does (equal there). NumPy 2.0-2.3 give a less accurate weight: the
+        # differences measured stay within n eps of the largest element
+        # (1.25e-6 for n=20 near 1, 5-6 ulp near 0).
+        g, w = np.asarray(got[1]), np.asarray(want[1])
+        fin = np.abs(a[np.isfinite(a)])
+        tol = len(a) * np.finfo(np.float32).eps * (fin.max() if fin.size else 0)
+        np.testing.assert_allclose(g, w, rtol=0, atol=tol)
+    else:
+        check(got, want)
 
 
 @N
