@@ -17,7 +17,7 @@ import pytest
 import ufuncgen
 
 hyp = pytest.importorskip("hypothesis")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 DTYPES = ["float64", "float32", "int64", "int32"]
@@ -298,11 +298,17 @@ MATRIX = hnp.arrays("float64", st.tuples(st.integers(0, 6), st.integers(0, 40)),
                     elements=st.floats(-1e3, 1e3) | st.just(np.nan) | st.just(0.0) | st.just(-0.0))
 
 
+# NumPy before 2.4 raised ValueError for the max/min norms of an empty array
+# (np.max of nothing); 2.4 gives 0, and ufuncgen follows the newest NumPy.
+OLD_EMPTY_NORMS = np.lib.NumpyVersion(np.__version__) < "2.4.0"
+
+
 @pytest.mark.parametrize("axis", [0, 1, -1, -2])
 @N
 @given(MATRIX)
 def test_norm_along_an_axis_matches_numpy(axis, a):
     """linalg.norm(a, ord, axis=k) of a 2-d array: the vector norm of each line, NumPy's formula per ord."""
+    assume(not (OLD_EMPTY_NORMS and a.size == 0))
     kept = "(n)" if axis in (1, -1) else "(m)"
     for ord_src, exact in NORM_ORDS:
         ord_ = eval(ord_src, {"np": np})
@@ -317,6 +323,7 @@ def test_norm_along_an_axis_matches_numpy(axis, a):
 @given(MATRIX)
 def test_matrix_norm_over_both_axes_matches_numpy(axes, a):
     """axis=(r, c): the matrix norm with r as the row axis; None/'fro' is NumPy's pairwise add.reduce here."""
+    assume(not (OLD_EMPTY_NORMS and a.size == 0))
     for ord_src in ["None", "'fro'", "1", "-1", "np.inf", "-np.inf"]:
         ord_ = eval(ord_src, {"np": np})
         spelled = "" if ord_src == "None" else ord_src + ", "
