@@ -458,6 +458,19 @@ static LLVMValueRef lane(loops_gen *g, LLVMValueRef v, int j)
     return LLVMBuildExtractElement(g->B, v, LLVMConstInt(g->i32, (unsigned)j, 0), "");
 }
 
+/* argmin/argmax: where `nan` holds, record `at` in nanat and branch to
+ * nanend (a NaN decides the answer); the builder goes on where it does not. */
+static void leave_at_nan(loops_gen *g, LLVMValueRef nan, LLVMValueRef at, LLVMValueRef nanat,
+                         LLVMBasicBlockRef nanend)
+{
+    LLVMBasicBlockRef found = loops_block(g, "arg.nan"), go = loops_block(g, "arg.go");
+    LLVMBuildCondBr(g->B, nan, found, go);
+    LLVMPositionBuilderAtEnd(g->B, found);
+    LLVMBuildStore(g->B, at, nanat);
+    LLVMBuildBr(g->B, nanend);
+    LLVMPositionBuilderAtEnd(g->B, go);
+}
+
 /* argmax / argmin (not the nan forms) of a line of len > 0: 8 lanes at a
  * time, each keeping its extreme and the first index that reached it (the
  * one-at-a-time loop waited on a select through a mask register per
@@ -497,13 +510,8 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     if (flt) { /* a NaN here: its block is the answer's */
         LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
         LLVMValueRef any = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, isnan, g->i8, ""), LLVMConstInt(g->i8, 0, 0), "");
-        LLVMBasicBlockRef nan = loops_block(g, "arg.nan"), go = loops_block(g, "arg.go");
         v = LLVMBuildSelect(B, isnan, bv, v, "");
-        LLVMBuildCondBr(B, any, nan, go);
-        LLVMPositionBuilderAtEnd(B, nan);
-        LLVMBuildStore(B, base, nanat);
-        LLVMBuildBr(B, nanend);
-        LLVMPositionBuilderAtEnd(B, go);
+        leave_at_nan(g, any, base, nanat, nanend);
     }
     LLVMValueRef m = BETTER(v, bv);
     LLVMBuildStore(B, LLVMBuildSelect(B, m, v, bv, ""), bestv);
@@ -528,13 +536,8 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     LLVMValueRef e = x1(g, s, k, xd), cur = LLVMBuildLoad2(B, vt, best, "");
     if (flt) {
         LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, e, e, "");
-        LLVMBasicBlockRef nan = loops_block(g, "arg.tailnan"), go = loops_block(g, "arg.tailgo");
         e = LLVMBuildSelect(B, isnan, cur, e, "");
-        LLVMBuildCondBr(B, isnan, nan, go);
-        LLVMPositionBuilderAtEnd(B, nan);
-        LLVMBuildStore(B, k, nanat);
-        LLVMBuildBr(B, nanend);
-        LLVMPositionBuilderAtEnd(B, go);
+        leave_at_nan(g, isnan, k, nanat, nanend);
     }
     LLVMValueRef take = BETTER(e, cur);
     LLVMBuildStore(B, LLVMBuildSelect(B, take, e, cur, ""), best);
