@@ -96,6 +96,8 @@ bool base_env_specialize(void);
 bool base_env_lazy(void);
 /* UFUNCGEN_CACHE_DIR: its value, or NULL when unset or empty. */
 const char *base_env_cache_dir(void);
+/* UFUNCGEN_AOT_LEVEL: the CPU level an ahead-of-time module loads (tests), or NULL when unset or empty. */
+const char *base_env_aot_level(void);
 /* UFUNCGEN_NUM_THREADS: its raw value, or NULL when unset (parallel/
  * parses it with base_parse_threads and warns about a bad one). */
 const char *base_env_num_threads(void);

@@ -61,6 +61,8 @@ bool base_env_specialize(void)
 
 const char *base_env_cache_dir(void) { return env("UFUNCGEN_CACHE_DIR"); }
 
+const char *base_env_aot_level(void) { return env("UFUNCGEN_AOT_LEVEL"); }
+
 const char *base_env_num_threads(void) { return getenv("UFUNCGEN_NUM_THREADS"); }
 
 int base_parse_threads(const char *s)

@@ -1,17 +1,24 @@
-/* internal.h — internal header of ufuncgen/, the driver: the public API's
- * objects, built on every other folder. Nothing includes this header but
- * the driver's own files (base/ is what every folder shares).
+/* internal.h — internal header of ufuncgen/, the driver: ufuncs made from
+ * kernel source at run time, on top of every other folder. The objects
+ * themselves (contexts, the loop table, selection, ug_call) are core/'s;
+ * the driver attaches its side to them (ug_ufunc.src, core_loop.jit,
+ * through a core_maker). Nothing includes this header but the driver's own
+ * files.
  *
- *   context.c    contexts, per-thread last error, options          ug_context_*, drv_ctx_*
- *   ufunc.c      ufunc objects: compile per signature (cache →
- *                infer → lower → load), loop selection, ug_call    ug_vectorize ...
+ *   make.c       ufuncs from source: compile per signature (cache →
+ *                infer → lower → load), in the background or lazily;
+ *                the context's cache                            ug_vectorize ..., drv_*
  *   pool.c       the compile pool: threads that compile and load loops in
  *                the background; jobs a waiter runs itself if unstarted  drv_job_*
  *   variant.c    core-shape variants of gufunc loops: when a call pays
  *                for one, making it, picking it per call        drv_variant_*
+ *   aot.c        ahead-of-time builds: kernels compiled for chosen CPU
+ *                levels into an archive, plus the C that registers them
+ *                (ufuncgen/aot.h)                               ug_aot_*
+ *   ufuncgen-aot.c  the build-time compiler program over aot.c
  *   numpy.c      the NumPy bridge (ufuncgen/numpy.h): a ug_ufunc as a
  *                numpy.ufunc; built into the Python module and into
- *                C extensions, not into libufuncgen
+ *                C extensions (also AOT modules), not into libufuncgen
  */
 #ifndef UG_INTERNAL_H
 #define UG_INTERNAL_H
@@ -21,30 +28,17 @@
 
 #include "base/base.h"
 #include "cache/cache.h"
+#include "core/core.h"
 #include "kernel/kernel.h"
 #include "layout/layout.h"
 #include "loops/loops.h"
 #include "parallel/parallel.h"
 
-struct cache;
-
-struct ug_context {
-    ug_config cfg;          /* copied; cfg.cache_dir points at cache_dir */
-    char *cache_dir;
-    int num_threads;        /* ug_context_set_num_threads; 0: env / OpenMP default */
-    pthread_mutex_t mu;     /* guards cache creation */
-    struct cache *cache;    /* opened on first use by a cache=1 ufunc */
-    char cfg_error[128];    /* a bad ug_config field, reported by every call that creates a ufunc ("" if none) */
-};
-
-/* The calling thread's error record for ctx, cleared. */
-ug_error *drv_ctx_err(const ug_context *ctx);
-/* The context's cache, opened on first use (NULL only on OOM). */
+/* The cache of ctx, opened on first use (NULL only on OOM). */
 struct cache *drv_ctx_cache(ug_context *ctx);
 
-/* ---- ufunc.c: the objects (variant.c reads them) ---- */
+/* ---- make.c: the driver's side of a ufunc made from source ---- */
 
-#define DRV_MAX_LOOPS 256
 #define SPEC_MAX 4      /* variants per loop */
 #define SPEC_MAX_KEY 64 /* core sizes + core steps of a variant key */
 #define SPEC_SEEN 8     /* core shapes remembered from a first large call */
@@ -68,15 +62,9 @@ typedef struct drv_job {
     struct drv_job *next, *running_next;
 } drv_job;
 
-typedef struct drv_loop {
-    ug_dtype types[UG_MAXARGS]; /* inputs then outputs */
-    char sig[256];              /* canonical "dd->d" (":a" and input numbers appended for boxed inputs) */
-    uint64_t boxed;             /* bit k: input k has layout () but the signature gives it an array type
-                                   (Numba's "(n),()" with "f8[:]": the kernel gets a 1-element array) */
-    ug_loop_fn fn;              /* the serial loop */
+/* A loop's compiler side (core_loop.jit). */
+typedef struct drv_loop_jit {
     loops_code *code;
-    par_loop par;               /* the parallel driver's state (target=parallel) */
-    struct ug_ufunc *u;
     int nkey;                   /* key length of variants; 0: this loop makes none */
     pthread_mutex_t smu;        /* serialises making variants */
     atomic_int nspec;           /* published variants */
@@ -84,37 +72,24 @@ typedef struct drv_loop {
     spec_variant spec[SPEC_MAX];
     uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
     unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
-    /* made in the background (ufunc.c): */
+    /* made in the background (make.c): */
     drv_job job;                /* compiling or loading fn (pool.c) */
-    bool pending;               /* made with a job: its loop functions are the pending ones, which
-                                   wait for the job (fixed at creation; NumPy keeps the pointers) */
-    atomic_int ready;           /* 1: fn, code and par published; 2: the job failed (st, err) */
-    ug_status st;               /* the job's failure */
-    ug_error err;
     kernel_typed *tk;           /* typed at creation for the job (it frees it) */
     int slot;                   /* the cache's slot for sig from the index read at creation;
                                    -1: not cached; -2: not looked up */
-} drv_loop;
+} drv_loop_jit;
 
-struct ug_ufunc {
-    ug_context *ctx;
-    ug_options opts;            /* strings below are owned copies */
-    char *src, *name, *doc, *kernel_name, *locals;
+/* A ufunc's kernel source side (ug_ufunc.src). */
+typedef struct drv_ufunc_src {
+    char *text, *kernel_name, *locals; /* owned copies (opts.kernel, opts.locals point here) */
     kernel_source ksrc;
     kernel_module *mod;
     const kernel_func *kfunc;
-    layout_sig *layout;
-    bool gufunc;
-    atomic_bool lazy;           /* compiles a loop for new input dtypes (cleared by ug_ufunc_disable_compile) */
-    int nin, nout;
-    uint64_t written;           /* inputs the kernel stores into (kernel_written_params) */
     cache_key kkey;
     pthread_mutex_t mu;         /* serialises lazy compilation */
-    drv_loop *loops[DRV_MAX_LOOPS];
-    atomic_int nloops;
-};
+} drv_ufunc_src;
 
-/* ---- ufunc.c: compiling one loop (variant.c uses them) ---- */
+/* ---- make.c: compiling one loop (variant.c uses them) ---- */
 
 /* Type-check the kernel for these operand dtypes (outputs inferred when infer_out). */
 ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
@@ -147,6 +122,6 @@ int drv_variant_key_len(const ug_ufunc *u);
 void drv_variant_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data);
 void drv_variant_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data);
 /* Unload the variants of rec. */
-void drv_variants_free(drv_loop *rec);
+void drv_variants_free(core_loop *rec);
 
 #endif /* UG_INTERNAL_H */

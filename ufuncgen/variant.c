@@ -33,19 +33,19 @@ int drv_variant_key_len(const ug_ufunc *u)
     return n > 0 && n <= SPEC_MAX_KEY ? n : 0;
 }
 
-static void spec_key(const drv_loop *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
+static void spec_key(const core_loop *rec, const intptr_t *dims, const intptr_t *steps, intptr_t *key)
 {
     const ug_ufunc *u = rec->u;
     int nd = u->layout->ndims, nops = u->nin + u->nout;
     memcpy(key, dims + 1, sizeof *key * (size_t)nd);
-    memcpy(key + nd, steps + nops, sizeof *key * (size_t)(rec->nkey - nd));
+    memcpy(key + nd, steps + nops, sizeof *key * (size_t)(rec->jit->nkey - nd));
 }
 
 /* "dd->d@4,4,4:32,8,...": the variant's name in the cache and its symbol. */
-static void spec_sig(const drv_loop *rec, const intptr_t *key, char *out, size_t cap)
+static void spec_sig(const core_loop *rec, const intptr_t *key, char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "%s@", rec->sig);
-    for (int i = 0; i < rec->nkey && n < cap; i++)
+    for (int i = 0; i < rec->jit->nkey && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s%lld", i == 0 ? "" : i == rec->u->layout->ndims ? ":" : ",",
                               (long long)key[i]);
 }
@@ -53,13 +53,13 @@ static void spec_sig(const drv_loop *rec, const intptr_t *key, char *out, size_t
 /* The variant for key into v: from the cache, else (unless cached_only)
  * compiled (and cached). cached_only and not in the cache: UG_OK with
  * v->fn NULL. */
-static ug_status spec_compile(drv_loop *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
+static ug_status spec_compile(core_loop *rec, const intptr_t *key, bool cached_only, spec_variant *v, ug_error *err)
 {
     ug_ufunc *u = rec->u;
     char sig[1536], symbol[48];
     int64_t sizes[SPEC_MAX_KEY], steps[SPEC_MAX_KEY];
     int nd = u->layout->ndims;
-    for (int i = 0; i < rec->nkey; i++)
+    for (int i = 0; i < rec->jit->nkey; i++)
         (i < nd ? sizes : steps)[i < nd ? i : i - nd] = key[i];
     spec_sig(rec, key, sig, sizeof sig);
     drv_loop_symbol(u, sig, symbol);
@@ -67,7 +67,7 @@ static ug_status spec_compile(drv_loop *rec, const intptr_t *key, bool cached_on
     void *obj = NULL;
     size_t size = 0;
     ug_status st = UG_OK;
-    if (!c || !cache_get(c, u->name, &u->kkey, sig, &obj, &size)) {
+    if (!c || !cache_get(c, u->name, &u->src->kkey, sig, &obj, &size)) {
         if (cached_only) {
             v->fn = NULL;
             return UG_OK;
@@ -78,7 +78,7 @@ static ug_status spec_compile(drv_loop *rec, const intptr_t *key, bool cached_on
             st = drv_compile(u, tk, rec->types, symbol, sizes, steps, &obj, &size, err);
         kernel_typed_free(tk);
         if (st == UG_OK && c)
-            cache_put(c, u->name, &u->kkey, sig, obj, size);
+            cache_put(c, u->name, &u->src->kkey, sig, obj, size);
     }
     if (st == UG_OK)
         st = loops_load(obj, size, symbol, &v->code, &v->fn, err);
@@ -102,38 +102,38 @@ static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
 }
 
 /* Whether this core shape was seen in an earlier large call; remembers it. */
-static bool spec_seen(drv_loop *rec, const intptr_t *key)
+static bool spec_seen(core_loop *rec, const intptr_t *key)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the key's bytes: a collision only compiles early */
     const unsigned char *b = (const unsigned char *)key;
-    for (size_t i = 0; i < sizeof *key * (size_t)rec->nkey; i++)
+    for (size_t i = 0; i < sizeof *key * (size_t)rec->jit->nkey; i++)
         h = (h ^ b[i]) * 1099511628211ull;
-    for (unsigned i = 0; i < rec->nseen && i < SPEC_SEEN; i++)
-        if (rec->seen[i] == h)
+    for (unsigned i = 0; i < rec->jit->nseen && i < SPEC_SEEN; i++)
+        if (rec->jit->seen[i] == h)
             return true;
-    rec->seen[rec->nseen++ % SPEC_SEEN] = h;
+    rec->jit->seen[rec->jit->nseen++ % SPEC_SEEN] = h;
     return false;
 }
 
-/* Publish v (made under rec->smu) as the n-th variant. */
-static spec_variant *spec_publish(drv_loop *rec, spec_variant *v, int n)
+/* Publish v (made under rec->jit->smu) as the n-th variant. */
+static spec_variant *spec_publish(core_loop *rec, spec_variant *v, int n)
 {
     v->par = rec->par;
     v->par.fn = v->fn;
     v->par.ns_per_elem = v->par.ns_par_elem = 0; /* its own costs */
-    atomic_store_explicit(&rec->nspec, n + 1, memory_order_release);
+    atomic_store_explicit(&rec->jit->nspec, n + 1, memory_order_release);
     if (n + 1 >= SPEC_MAX)
-        atomic_store(&rec->spec_done, 1);
+        atomic_store(&rec->jit->spec_done, 1);
     return v;
 }
 
-/* Make the variant for key under rec->smu: from the cache at a core shape's
+/* Make the variant for key under rec->jit->smu: from the cache at a core shape's
  * first large call, compiled at its second. NULL: not (yet) made. */
-static spec_variant *spec_make(drv_loop *rec, const intptr_t *key, int n)
+static spec_variant *spec_make(core_loop *rec, const intptr_t *key, int n)
 {
-    spec_variant *v = &rec->spec[n];
-    memcpy(v->key, key, sizeof *key * (size_t)rec->nkey);
-    v->nkey = rec->nkey;
+    spec_variant *v = &rec->jit->spec[n];
+    memcpy(v->key, key, sizeof *key * (size_t)rec->jit->nkey);
+    v->nkey = rec->jit->nkey;
     bool again = spec_seen(rec, key);
     ug_error err;
     ug_status st = spec_compile(rec, key, !again, v, &err);
@@ -144,57 +144,57 @@ static spec_variant *spec_make(drv_loop *rec, const intptr_t *key, int n)
          * loop; the reason is kept for UFUNCGEN_DEBUG_CACHE users. */
         if (rec->u->ctx->cfg.debug_cache || base_env_debug_cache())
             fprintf(stderr, "ufuncgen: no core-shape variant of '%s' %s: %s\n", rec->u->name, rec->sig, err.msg);
-        atomic_store(&rec->spec_done, 1);
+        atomic_store(&rec->jit->spec_done, 1);
     }
     return NULL;
 }
 
 /* The variant for this call's core shape: an existing one, or a new one if
  * the call is large enough; NULL: use the generic loop. */
-static spec_variant *spec_find(drv_loop *rec, const intptr_t *dims, const intptr_t *steps)
+static spec_variant *spec_find(core_loop *rec, const intptr_t *dims, const intptr_t *steps)
 {
-    if (!rec->nkey)
+    if (!rec->jit->nkey)
         return NULL;
     intptr_t key[SPEC_MAX_KEY];
     spec_key(rec, dims, steps, key);
-    size_t kb = sizeof *key * (size_t)rec->nkey;
-    int n = atomic_load_explicit(&rec->nspec, memory_order_acquire);
+    size_t kb = sizeof *key * (size_t)rec->jit->nkey;
+    int n = atomic_load_explicit(&rec->jit->nspec, memory_order_acquire);
     for (int i = 0; i < n; i++)
-        if (!memcmp(rec->spec[i].key, key, kb))
-            return &rec->spec[i];
-    if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->spec_done, memory_order_relaxed))
+        if (!memcmp(rec->jit->spec[i].key, key, kb))
+            return &rec->jit->spec[i];
+    if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->jit->spec_done, memory_order_relaxed))
         return NULL;
     spec_variant *found = NULL;
     loops_enter(); /* no fork while smu is held (loops.h) */
-    pthread_mutex_lock(&rec->smu);
-    n = atomic_load_explicit(&rec->nspec, memory_order_relaxed);
+    pthread_mutex_lock(&rec->jit->smu);
+    n = atomic_load_explicit(&rec->jit->nspec, memory_order_relaxed);
     for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
-        if (!memcmp(rec->spec[i].key, key, kb))
-            found = &rec->spec[i];
-    if (!found && n < SPEC_MAX && !atomic_load(&rec->spec_done))
+        if (!memcmp(rec->jit->spec[i].key, key, kb))
+            found = &rec->jit->spec[i];
+    if (!found && n < SPEC_MAX && !atomic_load(&rec->jit->spec_done))
         found = spec_make(rec, key, n);
-    pthread_mutex_unlock(&rec->smu);
+    pthread_mutex_unlock(&rec->jit->smu);
     loops_leave();
     return found;
 }
 
 void drv_variant_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    drv_loop *rec = data;
+    core_loop *rec = data;
     spec_variant *v = spec_find(rec, dims, steps);
     (v ? v->fn : rec->fn)(args, dims, steps, NULL);
 }
 
 void drv_variant_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    drv_loop *rec = data;
+    core_loop *rec = data;
     spec_variant *v = spec_find(rec, dims, steps);
     par_loop_fn(args, dims, steps, v ? &v->par : &rec->par);
 }
 
-void drv_variants_free(drv_loop *rec)
+void drv_variants_free(core_loop *rec)
 {
-    int n = atomic_load(&rec->nspec);
+    int n = atomic_load(&rec->jit->nspec);
     for (int i = 0; i < n; i++)
-        loops_unload(rec->spec[i].code);
+        loops_unload(rec->jit->spec[i].code);
 }

@@ -1,16 +1,14 @@
-/* ufunc.c — ufunc objects: the driver that turns source + signatures into
- * loaded inner loops, selects a loop per call, and runs the executor.
+/* make.c — ufuncs made from kernel source: the driver that turns source +
+ * signatures into loaded inner loops, and attaches itself to core/'s
+ * objects (ug_ufunc.src, core_loop.jit, the core_maker below).
  *
  * Creation is a straight line per signature:
  *     parse (once) → key → cache lookup ─hit─────────────────────→ load
  *                                    └miss→ infer → lower+optimise → store → load
  * A hit skips type inference and LLVM entirely; parsing still runs because
  * the key covers exactly the kernel and the helpers it calls (kernel_deps).
- *
- * Loops live in a fixed table of pointers that only grows: readers (calls,
- * possibly concurrent) take a snapshot of the count with acquire ordering;
- * lazy compilation appends under the ufunc's mutex and publishes with
- * release, so a loop record never moves while someone runs it.
+ * Lazy compilation appends loops under the ufunc's source mutex (core/'s
+ * table publishes them).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +17,7 @@
 #include <time.h>
 
 #include "cache/cache.h"
+#include "core/core.h"
 #include "kernel/kernel.h"
 #include "layout/layout.h"
 #include "loops/loops.h"
@@ -43,16 +42,16 @@ static void kernel_key(const ug_ufunc *u, cache_key *out)
     cache_hasher h;
     cache_hash_init(&h);
     cache_hash_str(&h, "ufuncgen kernel key v2"); /* v2: the kernel language of round 2 (typing of bare-literal locals) */
-    cache_hash_str(&h, u->kfunc->name);
+    cache_hash_str(&h, u->src->kfunc->name);
     const kernel_func **deps = NULL;
-    int n = kernel_deps(u->mod, u->kfunc, &deps);
+    int n = kernel_deps(u->src->mod, u->src->kfunc, &deps);
     for (int i = 0; i < n; i++)
-        cache_hash_bytes(&h, u->ksrc.text + deps[i]->src_begin, (size_t)(deps[i]->src_end - deps[i]->src_begin));
+        cache_hash_bytes(&h, u->src->ksrc.text + deps[i]->src_begin, (size_t)(deps[i]->src_end - deps[i]->src_begin));
     /* Module constants are compiled into the loops, so they are part of the key;
      * they carry no source span, so the whole text is hashed when there are any
      * (more than needed, never less: K = 1 vs K = 2 must not share a loop). */
-    if (u->mod->nconsts)
-        cache_hash_str(&h, u->ksrc.text);
+    if (u->src->mod->nconsts)
+        cache_hash_str(&h, u->src->ksrc.text);
     cache_hash_str(&h, u->layout->text);
     cache_hash_int(&h, u->gufunc);
     cache_hash_int(&h, u->opts.target);
@@ -73,27 +72,11 @@ void drv_loop_symbol(const ug_ufunc *u, const char *sig, char out[48])
     cache_key k;
     char hex[65];
     cache_hash_init(&h);
-    cache_hash_bytes(&h, u->kkey.b, sizeof u->kkey.b);
+    cache_hash_bytes(&h, u->src->kkey.b, sizeof u->src->kkey.b);
     cache_hash_str(&h, sig);
     cache_hash_final(&h, &k);
     cache_key_hex(&k, hex);
     snprintf(out, 48, "ugl_%.40s", hex);
-}
-
-static void sig_text(const ug_dtype *types, int nin, int nout, uint64_t boxed, char out[256])
-{
-    int n = 0;
-    for (int k = 0; k < nin + nout && n < 250; k++) {
-        if (k == nin) {
-            out[n++] = '-';
-            out[n++] = '>';
-        }
-        out[n++] = base_dtype_char(types[k]);
-    }
-    out[n] = 0;
-    for (int k = 0; boxed && k < nin && n < 240; k++) /* "dd->d:a1": input 1 boxed (a cache key of its own) */
-        if (boxed >> k & 1)
-            n += snprintf(out + n, (size_t)(256 - n), "%s%d", n && strchr(out, ':') ? "," : ":a", k);
 }
 
 /* ------------------------------------------------------------ compiling one loop */
@@ -118,7 +101,7 @@ ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bo
     arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
                            .infer_output = infer_out, .locals = u->opts.locals};
-    ug_status st = kernel_infer(u->mod, u->kfunc, &o, tk, err);
+    ug_status st = kernel_infer(u->src->mod, u->src->kfunc, &o, tk, err);
     if (st == UG_OK && base_env_dump("types"))
         kernel_dump_typed(stderr, *tk);
     return st;
@@ -136,15 +119,15 @@ ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype 
 /* Object code for one signature: from the cache, else compiled (and stored). */
 /* The cached object of rec's signature: through the slot the index gave at
  * creation (-1: not cached), else (-2) looked up. */
-static bool cached_object(ug_ufunc *u, struct cache *c, const drv_loop *rec, void **obj, size_t *size)
+static bool cached_object(ug_ufunc *u, struct cache *c, const core_loop *rec, void **obj, size_t *size)
 {
-    if (rec->slot >= 0)
-        return cache_get_slot(c, u->name, &u->kkey, rec->sig, rec->slot, obj, size);
-    return rec->slot == -2 && cache_get(c, u->name, &u->kkey, rec->sig, obj, size);
+    if (rec->jit->slot >= 0)
+        return cache_get_slot(c, u->name, &u->src->kkey, rec->sig, rec->jit->slot, obj, size);
+    return rec->jit->slot == -2 && cache_get(c, u->name, &u->src->kkey, rec->sig, obj, size);
 }
 
 /* Object code for one signature: from the cache, else compiled (and stored). */
-static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const drv_loop *rec, const char *symbol, bool from_cache,
+static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const core_loop *rec, const char *symbol, bool from_cache,
                             void **obj, size_t *size, ug_error *err)
 {
     struct cache *c = u->opts.cache ? drv_ctx_cache(u->ctx) : NULL;
@@ -154,12 +137,12 @@ static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const drv_loop *rec,
     if (st == UG_OK)
         st = drv_compile(u, *tk, rec->types, symbol, NULL, NULL, obj, size, err);
     if (st == UG_OK && c)
-        cache_put(c, u->name, &u->kkey, rec->sig, *obj, *size);
+        cache_put(c, u->name, &u->src->kkey, rec->sig, *obj, *size);
     return st;
 }
 
 /* Make rec's loop: object (cache or compile), then JIT load; frees tk. */
-static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, drv_loop *rec, ug_error *err)
+static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, core_loop *rec, ug_error *err)
 {
     char symbol[48];
     void *obj = NULL;
@@ -169,7 +152,7 @@ static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, drv_loop *rec, ug_erro
     ug_status st = get_object(u, &tk, rec, symbol, true, &obj, &size, err);
     double t1 = cpu_ms();
     if (st == UG_OK) {
-        st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
+        st = loops_load(obj, size, symbol, &rec->jit->code, &rec->fn, err);
         if (base_env_dump("time"))
             fprintf(stderr, "ufuncgen loop %s %s: infer+compile (or cache) %.2f ms, JIT load %.2f ms (thread CPU)\n",
                     u->name, rec->sig, t1 - t0, cpu_ms() - t1);
@@ -179,7 +162,7 @@ static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, drv_loop *rec, ug_erro
             obj = NULL;
             st = get_object(u, &tk, rec, symbol, false, &obj, &size, err);
             if (st == UG_OK)
-                st = loops_load(obj, size, symbol, &rec->code, &rec->fn, err);
+                st = loops_load(obj, size, symbol, &rec->jit->code, &rec->fn, err);
         }
     }
     free(obj);
@@ -191,11 +174,11 @@ static ug_status load_loop(ug_ufunc *u, kernel_typed *tk, drv_loop *rec, ug_erro
  * publish fn and par (or the failure) last. Run again, it does nothing. */
 static void loop_job(drv_job *j)
 {
-    drv_loop *rec = j->arg;
+    core_loop *rec = j->arg;
     if (atomic_load_explicit(&rec->ready, memory_order_acquire))
         return;
-    kernel_typed *tk = rec->tk;
-    rec->tk = NULL;
+    kernel_typed *tk = rec->jit->tk;
+    rec->jit->tk = NULL;
     ug_error err;
     base_err_clear(&err);
     ug_status st = load_loop(rec->u, tk, rec, &err);
@@ -209,30 +192,14 @@ static void loop_job(drv_job *j)
     atomic_store_explicit(&rec->ready, 1, memory_order_release);
 }
 
-/* Wait until rec's loop is made (running its job here if nobody started
- * it). UG_OK, or the job's failure copied to err. */
-static ug_status loop_ready(drv_loop *rec, ug_error *err)
-{
-    int r = atomic_load_explicit(&rec->ready, memory_order_acquire);
-    if (!r) {
-        drv_job_wait(&rec->job);
-        r = atomic_load_explicit(&rec->ready, memory_order_acquire);
-    }
-    if (r == 1)
-        return UG_OK;
-    if (err)
-        *err = rec->err;
-    return rec->st ? rec->st : UG_EJIT;
-}
-
 /* The loop functions of a loop made in the background: wait for it once,
  * then run what ug_ufunc_loop would have handed out. A failed job is a
  * loop error (ug_take_loop_error), as NumPy's loop ABI has no status. */
-static drv_loop *pending(void *data)
+static core_loop *pending(void *data)
 {
-    drv_loop *rec = data;
+    core_loop *rec = data;
     ug_error err;
-    if (loop_ready(rec, &err) == UG_OK)
+    if (core_loop_ready(rec, &err) == UG_OK)
         return rec;
     rt_put_error(&err);
     return NULL;
@@ -240,8 +207,8 @@ static drv_loop *pending(void *data)
 
 static void pending_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    drv_loop *rec = pending(data);
-    if (rec && rec->nkey)
+    core_loop *rec = pending(data);
+    if (rec && rec->jit->nkey)
         drv_variant_loop(args, dims, steps, rec);
     else if (rec)
         rec->fn(args, dims, steps, NULL);
@@ -249,20 +216,24 @@ static void pending_loop(char **args, const intptr_t *dims, const intptr_t *step
 
 static void pending_par_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)
 {
-    drv_loop *rec = pending(data);
-    if (rec && rec->nkey)
+    core_loop *rec = pending(data);
+    if (rec && rec->jit->nkey)
         drv_variant_par_loop(args, dims, steps, rec);
     else if (rec)
         par_loop_fn(args, dims, steps, &rec->par);
 }
 
-static void rec_free(drv_loop *rec)
+/* What the driver attached to rec (entered: loops_unload). */
+static void loop_jit_free(core_loop *rec)
 {
-    kernel_typed_free(rec->tk);
+    if (!rec->jit)
+        return;
+    kernel_typed_free(rec->jit->tk);
     drv_variants_free(rec);
-    loops_unload(rec->code);
-    pthread_mutex_destroy(&rec->smu);
-    free(rec);
+    loops_unload(rec->jit->code);
+    pthread_mutex_destroy(&rec->jit->smu);
+    free(rec->jit);
+    rec->jit = NULL;
 }
 
 /* Output dtypes of a lazily compiled loop: scalar kernels infer it;
@@ -298,22 +269,28 @@ typedef enum make_mode {
 static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed, bool infer_out, make_mode mode,
                           const cache_index *cix, int *index, ug_error *err)
 {
-    int n = atomic_load_explicit(&u->nloops, memory_order_relaxed);
-    if (n >= DRV_MAX_LOOPS)
-        return base_err_set(err, UG_EUNSUPPORTED, "ufunc '%s' has %d loops, the most one ufunc can have", u->name, n);
-    drv_loop *rec = calloc(1, sizeof *rec);
-    if (!rec)
-        return base_err_set(err, UG_ENOMEM, "out of memory");
-    memcpy(rec->types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
-    rec->boxed = boxed;
-    rec->u = u;
-    rec->slot = -2;
+    if (atomic_load_explicit(&u->nloops, memory_order_relaxed) >= CORE_MAX_LOOPS)
+        return base_err_set(err, UG_EUNSUPPORTED, "ufunc '%s' has %d loops, the most one ufunc can have", u->name,
+                            CORE_MAX_LOOPS);
+    ug_dtype types[UG_MAXARGS];
+    memcpy(types, in_types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
     kernel_typed *tk = NULL;
-    ug_status st = infer_out ? lazy_types(u, rec->types, &tk, err) : UG_OK;
-    sig_text(rec->types, u->nin, u->nout, rec->boxed, rec->sig);
-    if (st == UG_OK && mode != MAKE_NOW && u->opts.cache)
-        rec->slot = cache_index_slot(cix, rec->sig); /* -1 also without an index: nothing cached */
-    if (st == UG_OK && mode == MAKE_QUEUE && rec->slot < 0 && !tk)
+    ug_status st = infer_out ? lazy_types(u, types, &tk, err) : UG_OK;
+    if (st != UG_OK)
+        return st;
+    core_loop *rec = core_loop_new(u, types, boxed);
+    drv_loop_jit *jit = rec ? calloc(1, sizeof *jit) : NULL;
+    if (!jit) {
+        free(rec);
+        kernel_typed_free(tk);
+        return base_err_set(err, UG_ENOMEM, "out of memory");
+    }
+    rec->jit = jit;
+    jit->slot = -2;
+    pthread_mutex_init(&jit->smu, NULL);
+    if (mode != MAKE_NOW && u->opts.cache)
+        jit->slot = cache_index_slot(cix, rec->sig); /* -1 also without an index: nothing cached */
+    if (mode == MAKE_QUEUE && jit->slot < 0 && !tk)
         st = drv_infer(u, rec->types, rec->boxed, false, &tk, err); /* type errors belong to creation */
     if (st == UG_OK && mode == MAKE_NOW) {
         st = load_loop(u, tk, rec, err);
@@ -322,26 +299,24 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
     }
     if (st != UG_OK) {
         kernel_typed_free(tk);
+        loops_enter();
+        loop_jit_free(rec);
+        loops_leave();
         free(rec);
         return st;
     }
-    rec->tk = tk;
+    jit->tk = tk;
     rec->pending = mode != MAKE_NOW;
-    rec->par = (par_loop){.fn = rec->fn, .data = NULL, .nops = u->nin + u->nout,
-                          .nthreads = u->opts.num_threads, .default_threads = &u->ctx->num_threads,
-                          .ncore = u->gufunc ? u->layout->ndims : 0};
-    rec->nkey = drv_variant_key_len(u);
-    pthread_mutex_init(&rec->smu, NULL);
-    drv_job_init(&rec->job, loop_job, rec);
-    u->loops[n] = rec;
-    atomic_store_explicit(&u->nloops, n + 1, memory_order_release);
+    rec->par.fn = rec->fn;
+    jit->nkey = drv_variant_key_len(u);
+    drv_job_init(&jit->job, loop_job, rec);
+    core_loop_publish(u, rec, index, err); /* room checked above; creation or u's lock serialises */
     /* Only compiles go to the pool. A cached loop (0.1 ms of JIT linking) is
      * loaded by whoever waits for it first: creation when it waits, else
      * the loop's first call, so a warm start is parsing, one index read per
      * kernel, and the loops' registration (no thread hand-off). */
-    if (mode == MAKE_QUEUE && rec->slot < 0)
-        drv_job_submit(&rec->job);
-    *index = n;
+    if (mode == MAKE_QUEUE && jit->slot < 0)
+        drv_job_submit(&jit->job);
     return UG_OK;
 }
 
@@ -349,25 +324,25 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
 
 static ug_status check_arity(ug_ufunc *u, ug_error *err)
 {
-    int np = u->kfunc->nparams;
+    int np = u->src->kfunc->nparams;
     int want = u->gufunc ? u->nin + u->nout : u->nin;
     if (np == want)
         return UG_OK;
     if (u->gufunc)
-        return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos,
+        return kernel_error_at(err, UG_ETYPE, &u->src->ksrc, u->src->kfunc->name, u->src->kfunc->pos,
                                "kernel takes %d parameter%s but layout '%s' has %d operands (inputs then outputs)",
                                np, np == 1 ? "" : "s", u->layout->text, want);
-    return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos, "kernel takes %d parameters", np);
+    return kernel_error_at(err, UG_ETYPE, &u->src->ksrc, u->src->kfunc->name, u->src->kfunc->pos, "kernel takes %d parameters", np);
 }
 
 static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
 {
-    ug_status st = kernel_parse(&u->ksrc, &u->mod, err);
+    ug_status st = kernel_parse(&u->src->ksrc, &u->src->mod, err);
     if (st)
         return st;
     if (base_env_dump("ast"))
-        kernel_dump_module(stderr, u->mod);
-    if (!(u->kfunc = kernel_find(u->mod, u->opts.kernel, err)))
+        kernel_dump_module(stderr, u->src->mod);
+    if (!(u->src->kfunc = kernel_find(u->src->mod, u->opts.kernel, err)))
         return err && err->code ? err->code : base_err_set(err, UG_ENAME, "no kernel found in the source");
     if (u->gufunc) {
         if ((st = layout_parse(layout, &u->layout, err)))
@@ -375,25 +350,25 @@ static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
         u->nin = u->layout->nin;
         u->nout = u->layout->nout;
     } else {
-        u->nin = u->kfunc->nparams;
+        u->nin = u->src->kfunc->nparams;
         u->nout = 1;
         if (u->nin < 1 || u->nin + 1 > UG_MAXARGS)
-            return kernel_error_at(err, UG_ETYPE, &u->ksrc, u->kfunc->name, u->kfunc->pos,
+            return kernel_error_at(err, UG_ETYPE, &u->src->ksrc, u->src->kfunc->name, u->src->kfunc->pos,
                                    "a vectorize kernel takes 1 to %d parameters, not %d", UG_MAXARGS - 1, u->nin);
         if (!(u->layout = layout_scalar(u->nin, 1)))
             return base_err_set(err, UG_ENOMEM, "out of memory");
     }
     if ((st = check_arity(u, err)))
         return st;
-    u->written = kernel_written_params(u->mod, u->kfunc);
+    u->written = kernel_written_params(u->src->mod, u->src->kfunc);
     if (u->nin < 64)
         u->written &= ((uint64_t)1 << u->nin) - 1;
-    if (!(u->name = strdup(u->opts.name ? u->opts.name : u->kfunc->name)))
+    if (!(u->name = strdup(u->opts.name ? u->opts.name : u->src->kfunc->name)))
         return base_err_set(err, UG_ENOMEM, "out of memory");
-    const char *doc = u->opts.doc ? u->opts.doc : u->kfunc->doc;
+    const char *doc = u->opts.doc ? u->opts.doc : u->src->kfunc->doc;
     if (doc && !(u->doc = strdup(doc)))
         return base_err_set(err, UG_ENOMEM, "out of memory");
-    kernel_key(u, &u->kkey);
+    kernel_key(u, &u->src->kkey);
     return UG_OK;
 }
 
@@ -455,7 +430,7 @@ static ug_status add_signatures(ug_ufunc *u, const char *const *sigs, int nsigs,
 {
     make_mode mode = deferred(u) ? MAKE_DEFER : MAKE_QUEUE;
     struct cache *c = u->opts.cache && nsigs > 0 ? drv_ctx_cache(u->ctx) : NULL;
-    cache_index *cix = c ? cache_index_read(c, u->name, &u->kkey) : NULL;
+    cache_index *cix = c ? cache_index_read(c, u->name, &u->src->kkey) : NULL;
     ug_status st = UG_OK;
     for (int i = 0; st == UG_OK && i < nsigs; i++) {
         int index;
@@ -468,7 +443,7 @@ static ug_status add_signatures(ug_ufunc *u, const char *const *sigs, int nsigs,
     int n = ug_ufunc_nloops(u);
     for (int i = 0; i < n; i++) {
         ug_error e;
-        ug_status s = loop_ready(u->loops[i], &e);
+        ug_status s = core_loop_ready(u->loops[i], &e);
         if (s != UG_OK && st == UG_OK) {
             st = s;
             if (err)
@@ -478,42 +453,104 @@ static ug_status add_signatures(ug_ufunc *u, const char *const *sigs, int nsigs,
     return st;
 }
 
-static ug_status validate_opts(const ug_options *o, ug_error *err)
+/* ------------------------------------------------------------ the maker */
+
+/* A loop for new input dtypes (a lazy ufunc's): the one another thread made
+ * meanwhile, else a new one, compiled now. */
+static ug_status mk_add_lazy(ug_ufunc *u, const ug_dtype *in, int *loop, ug_error *err)
 {
-    if (o->target != UG_TARGET_CPU && o->target != UG_TARGET_PARALLEL)
-        return base_err_set(err, UG_EINVAL, "unknown target %d (UG_TARGET_CPU or UG_TARGET_PARALLEL)", (int)o->target);
-    if (o->num_threads < 0 || o->num_threads > UG_MAX_THREADS)
-        return base_err_set(err, UG_EINVAL, "num_threads %d is out of range (0..%d)", o->num_threads, UG_MAX_THREADS);
-    if ((unsigned)o->identity > UG_IDENTITY_REORDERABLE)
-        return base_err_set(err, UG_EINVAL, "unknown identity %d", (int)o->identity);
-    if ((unsigned)o->math > UG_MATH_LIBM)
-        return base_err_set(err, UG_EINVAL, "unknown math %d (UG_MATH_FAST or UG_MATH_LIBM)", (int)o->math);
-    if (o->background != 0 && o->background != 1)
-        return base_err_set(err, UG_EINVAL, "background %d is not 0 or 1", o->background);
-    if (o->defer < -1 || o->defer > 1)
-        return base_err_set(err, UG_EINVAL, "defer %d is out of range (-1..1)", o->defer);
-    return UG_OK;
+    loops_enter(); /* no fork while the lock is held (loops.h) */
+    pthread_mutex_lock(&u->src->mu);
+    int n = ug_ufunc_nloops(u), i = -1;
+    for (int k = 0; k < n && i < 0; k++)
+        if (!memcmp(u->loops[k]->types, in, sizeof(ug_dtype) * (size_t)u->nin))
+            i = k;
+    ug_status st = UG_OK;
+    if (i < 0) {
+        ug_dtype types[UG_MAXARGS];
+        memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
+        st = add_loop(u, types, 0, true, MAKE_NOW, NULL, &i, err);
+    }
+    pthread_mutex_unlock(&u->src->mu);
+    loops_leave();
+    *loop = i;
+    return st;
 }
 
+static ug_status mk_add(ug_ufunc *u, const char *sig, int *loop, ug_error *err)
+{
+    pthread_mutex_lock(&u->src->mu);
+    ug_status st = add_signature(u, sig, true, MAKE_NOW, NULL, loop, err);
+    pthread_mutex_unlock(&u->src->mu);
+    return st;
+}
+
+static void mk_wait(core_loop *rec) { drv_job_wait(&rec->jit->job); }
+
+static bool mk_loop_fns(core_loop *rec, bool parallel, bool ready, ug_loop_fn *fn, void **data)
+{
+    if (!ready && rec->pending) { /* made in the background: these wait for it */
+        *fn = parallel ? pending_par_loop : pending_loop;
+        *data = rec;
+        return true;
+    }
+    if (!rec->jit->nkey)
+        return false;
+    *fn = parallel ? drv_variant_par_loop : drv_variant_loop;
+    *data = rec;
+    return true;
+}
+
+static void src_free(drv_ufunc_src *s)
+{
+    if (!s)
+        return;
+    kernel_module_free(s->mod);
+    pthread_mutex_destroy(&s->mu);
+    free(s->text);
+    free(s->kernel_name);
+    free(s->locals);
+    free(s);
+}
+
+static void mk_release(ug_ufunc *u)
+{
+    int n = atomic_load(&u->nloops);
+    for (int i = 0; i < n; i++) /* before entering: the pool's lock is never taken entered */
+        drv_job_cancel(&u->loops[i]->jit->job);
+    loops_enter();
+    for (int i = 0; i < n; i++)
+        loop_jit_free(u->loops[i]);
+    loops_leave();
+    src_free(u->src);
+    u->src = NULL;
+}
+
+static const core_maker maker = {mk_add_lazy, mk_add, mk_wait, mk_loop_fns, mk_release};
+
+/* A ufunc with its source side (copies of the source and of the option
+ * strings), or NULL when out of memory. */
 static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options *opts)
 {
-    ug_ufunc *u = calloc(1, sizeof *u);
-    if (!u)
+    ug_ufunc *u = core_ufunc_alloc(ctx, opts);
+    drv_ufunc_src *s = u ? calloc(1, sizeof *s) : NULL;
+    if (!s) {
+        free(u);
         return NULL;
-    u->ctx = ctx;
-    u->opts = *opts;
-    u->src = strdup(src);
-    u->kernel_name = dup_or_null(opts->kernel);
-    u->opts.kernel = u->kernel_name;
-    u->locals = dup_or_null(opts->locals);
-    u->opts.locals = u->locals;
-    u->opts.name = u->opts.doc = NULL;
-    pthread_mutex_init(&u->mu, NULL);
-    if (!u->src || (opts->kernel && !u->kernel_name) || (opts->locals && !u->locals)) {
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    u->mk = &maker;
+    u->src = s;
+    s->text = strdup(src);
+    s->kernel_name = dup_or_null(opts->kernel);
+    s->locals = dup_or_null(opts->locals);
+    u->opts.kernel = s->kernel_name;
+    u->opts.locals = s->locals;
+    if (!s->text || (opts->kernel && !s->kernel_name) || (opts->locals && !s->locals)) {
         ug_ufunc_free(u);
         return NULL;
     }
-    u->ksrc = (kernel_source){u->src, strlen(u->src)};
+    s->ksrc = (kernel_source){s->text, strlen(s->text)};
     return u;
 }
 
@@ -525,7 +562,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     *out = NULL;
     if (!ctx)
         return UG_EINVAL;
-    ug_error *err = drv_ctx_err(ctx);
+    ug_error *err = core_ctx_err(ctx);
     if (ctx->cfg_error[0])
         return base_err_set(err, UG_EINVAL, "%s", ctx->cfg_error);
     ug_options defaults;
@@ -533,7 +570,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
     const ug_options *opts = opts_in ? opts_in : &defaults;
     if (!src || nsigs < 0 || (nsigs > 0 && !sigs) || (layout == NULL && sigs == NULL && nsigs > 0))
         return base_err_set(err, UG_EINVAL, "source is NULL or the signature list is invalid (nsigs %d)", nsigs);
-    ug_status st = validate_opts(opts, err);
+    ug_status st = core_validate_opts(opts, err);
     if (st)
         return st;
     ug_ufunc *u = ufunc_alloc(ctx, src, opts);
@@ -564,7 +601,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
  * ug_errmsg never shows an earlier call's message. */
 static ug_status null_out(ug_context *ctx, const char *fn)
 {
-    return ctx ? base_err_set(drv_ctx_err(ctx), UG_EINVAL, "%s: out is NULL", fn) : UG_EINVAL;
+    return ctx ? base_err_set(core_ctx_err(ctx), UG_EINVAL, "%s: out is NULL", fn) : UG_EINVAL;
 }
 
 UG_API ug_status ug_vectorize(ug_context *ctx, const char *src, const char *const *sigs, int nsigs,
@@ -584,270 +621,23 @@ UG_API ug_status ug_guvectorize(ug_context *ctx, const char *src, const char *la
     if (!layout) {
         if (!ctx)
             return UG_EINVAL;
-        return base_err_set(drv_ctx_err(ctx), UG_EINVAL, "layout is NULL (use ug_vectorize for scalar kernels)");
+        return base_err_set(core_ctx_err(ctx), UG_EINVAL, "layout is NULL (use ug_vectorize for scalar kernels)");
     }
     return create(ctx, src, layout, sigs, nsigs, opts, out);
 }
 
-UG_API void ug_ufunc_free(ug_ufunc *u)
+/* ------------------------------------------------------------ the context's cache */
+
+struct cache *drv_ctx_cache(ug_context *ctx)
 {
-    if (!u)
-        return;
-    int n = atomic_load(&u->nloops);
-    for (int i = 0; i < n; i++) /* before entering: the pool's lock is never taken entered */
-        drv_job_cancel(&u->loops[i]->job);
-    loops_enter();
-    for (int i = 0; i < n; i++)
-        rec_free(u->loops[i]);
+    loops_enter(); /* no fork while ctx->mu is held (loops.h) */
+    pthread_mutex_lock(&ctx->mu);
+    if (!ctx->cache) {
+        ctx->cache = cache_open(ctx->cfg.cache_dir, ctx->cfg.debug_cache);
+        ctx->cache_close = cache_close;
+    }
+    struct cache *c = ctx->cache;
+    pthread_mutex_unlock(&ctx->mu);
     loops_leave();
-    kernel_module_free(u->mod);
-    layout_free(u->layout);
-    pthread_mutex_destroy(&u->mu);
-    free(u->src);
-    free(u->name);
-    free(u->doc);
-    free(u->kernel_name);
-    free(u->locals);
-    free(u);
-}
-
-/* ------------------------------------------------------------ introspection */
-
-UG_API const char *ug_ufunc_name(const ug_ufunc *u) { return u ? u->name : NULL; }
-UG_API const char *ug_ufunc_doc(const ug_ufunc *u) { return u ? u->doc : NULL; }
-UG_API int ug_ufunc_nin(const ug_ufunc *u) { return u ? u->nin : 0; }
-UG_API int ug_ufunc_nout(const ug_ufunc *u) { return u ? u->nout : 0; }
-UG_API int ug_ufunc_writes_input(const ug_ufunc *u, int k)
-{
-    return u && k >= 0 && k < u->nin && k < 64 ? (int)(u->written >> k & 1) : 0;
-}
-UG_API const char *ug_ufunc_layout(const ug_ufunc *u) { return u && u->gufunc ? u->layout->text : NULL; }
-UG_API ug_identity ug_ufunc_identity(const ug_ufunc *u) { return u ? u->opts.identity : UG_IDENTITY_NONE; }
-UG_API ug_target ug_ufunc_target(const ug_ufunc *u) { return u ? u->opts.target : UG_TARGET_CPU; }
-UG_API int ug_ufunc_nloops(const ug_ufunc *u) { return u ? atomic_load_explicit(&u->nloops, memory_order_acquire) : 0; }
-
-static drv_loop *loop_at(const ug_ufunc *u, int i)
-{
-    return u && i >= 0 && i < ug_ufunc_nloops(u) ? u->loops[i] : NULL;
-}
-
-/* UG_EINVAL for a bad loop index or a NULL pointer, said on u's context. */
-static ug_status bad_loop_arg(const ug_ufunc *u, int i, bool have_rec, const char *fn)
-{
-    if (!u)
-        return UG_EINVAL;
-    ug_error *err = drv_ctx_err(u->ctx);
-    if (!have_rec)
-        return base_err_set(err, UG_EINVAL, "%s: loop %d is out of range (ufunc '%s' has %d loops)", fn, i, u->name,
-                          ug_ufunc_nloops(u));
-    return base_err_set(err, UG_EINVAL, "%s: an output pointer is NULL", fn);
-}
-
-UG_API ug_status ug_ufunc_loop_types(const ug_ufunc *u, int i, ug_dtype *types)
-{
-    drv_loop *rec = loop_at(u, i);
-    if (!rec || !types) {
-        for (int k = 0; types && u && k < u->nin + u->nout; k++)
-            types[k] = UG_DTYPE_NONE;
-        return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop_types");
-    }
-    memcpy(types, rec->types, sizeof(ug_dtype) * (size_t)(u->nin + u->nout));
-    return UG_OK;
-}
-
-UG_API ug_status ug_ufunc_loop(const ug_ufunc *u, int i, ug_loop_fn *fn, void **data)
-{
-    drv_loop *rec = loop_at(u, i);
-    if (fn)
-        *fn = NULL;
-    if (data)
-        *data = NULL;
-    if (!rec || !fn || !data)
-        return bad_loop_arg(u, i, rec != NULL, "ug_ufunc_loop");
-    if (rec->pending) { /* made in the background: these wait for it */
-        *fn = u->opts.target == UG_TARGET_PARALLEL ? pending_par_loop : pending_loop;
-        *data = rec;
-    } else if (u->opts.target == UG_TARGET_PARALLEL) {
-        *fn = rec->nkey ? drv_variant_par_loop : par_loop_fn;
-        *data = rec->nkey ? (void *)rec : (void *)&rec->par;
-    } else {
-        *fn = rec->nkey ? drv_variant_loop : rec->fn;
-        *data = rec->nkey ? rec : NULL;
-    }
-    return UG_OK;
-}
-
-/* ------------------------------------------------------------ loop selection */
-
-static int find_exact(const ug_ufunc *u, const ug_dtype *in, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (memcmp(u->loops[i]->types, in, sizeof(ug_dtype) * (size_t)u->nin) == 0)
-            return i;
-    return -1;
-}
-
-static int find_safe(const ug_ufunc *u, const ug_dtype *in, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int k = 0;
-        while (k < u->nin && ug_can_cast_safe(in[k], u->loops[i]->types[k]))
-            k++;
-        if (k == u->nin)
-            return i;
-    }
-    return -1;
-}
-
-static ug_status no_loop(const ug_ufunc *u, const ug_dtype *in, int n, ug_error *err)
-{
-    char have[1024] = "", want[512] = "";
-    size_t h = 0, w = 0;
-    for (int k = 0; k < u->nin && w < sizeof want - 32; k++)
-        w += (size_t)snprintf(want + w, sizeof want - w, "%s%s", k ? ", " : "", ug_dtype_name(in[k]));
-    for (int i = 0; i < n && h < sizeof have - 300; i++)
-        h += (size_t)snprintf(have + h, sizeof have - h, "%s%s", i ? ", " : "", u->loops[i]->sig);
-    return base_err_set(err, UG_EDTYPE,
-                      "ufunc '%s' has no loop for input types (%s) and they cannot be cast safely to one; "
-                      "loops: %s",
-                      u->name, want, n ? have : "(none)");
-}
-
-static ug_status lazy_resolve(ug_ufunc *u, const ug_dtype *in, int *loop, ug_error *err)
-{
-    loops_enter(); /* no fork while u->mu is held (loops.h) */
-    pthread_mutex_lock(&u->mu);
-    int n = ug_ufunc_nloops(u);
-    int i = find_exact(u, in, n);
-    ug_status st = UG_OK;
-    if (i < 0) {
-        ug_dtype types[UG_MAXARGS];
-        memcpy(types, in, sizeof(ug_dtype) * (size_t)u->nin);
-        st = add_loop(u, types, 0, true, MAKE_NOW, NULL, &i, err);
-    }
-    pthread_mutex_unlock(&u->mu);
-    loops_leave();
-    *loop = i;
-    return st;
-}
-
-UG_API ug_status ug_ufunc_add(ug_ufunc *u, const char *sig, int *loop, ug_error *err)
-{
-    if (!err && u)
-        err = drv_ctx_err(u->ctx);
-    if (!loop)
-        return base_err_set(err, UG_EINVAL, "ug_ufunc_add: loop is NULL");
-    *loop = -1;
-    if (!u || !sig)
-        return base_err_set(err, UG_EINVAL, "NULL ufunc or signature");
-    pthread_mutex_lock(&u->mu);
-    ug_status st = add_signature(u, sig, true, MAKE_NOW, NULL, loop, err);
-    pthread_mutex_unlock(&u->mu);
-    return st;
-}
-
-UG_API void ug_ufunc_disable_compile(ug_ufunc *u)
-{
-    if (u)
-        atomic_store(&u->lazy, false);
-}
-
-UG_API int ug_ufunc_is_lazy(const ug_ufunc *u) { return u && atomic_load(&u->lazy); }
-
-UG_API ug_status ug_ufunc_resolve(ug_ufunc *u, const ug_dtype *in_types, int *loop, ug_error *err)
-{
-    if (!err && u)
-        err = drv_ctx_err(u->ctx); /* as ug_call: the error stays on u's context */
-    if (!loop)
-        return base_err_set(err, UG_EINVAL, "ug_ufunc_resolve: loop is NULL");
-    *loop = -1;
-    if (!u || !in_types)
-        return base_err_set(err, UG_EINVAL, "NULL ufunc or input types");
-    for (int k = 0; k < u->nin; k++)
-        if (!base_dtype_valid(in_types[k]))
-            return base_err_set(err, UG_EDTYPE, "input %d has an unsupported dtype (%d)", k, (int)in_types[k]);
-    int n = ug_ufunc_nloops(u);
-    int i = find_exact(u, in_types, n);
-    if (i < 0 && atomic_load(&u->lazy))
-        return lazy_resolve(u, in_types, loop, err);
-    if (i < 0)
-        i = find_safe(u, in_types, n);
-    if (i < 0)
-        return no_loop(u, in_types, n, err);
-    *loop = i;
-    return UG_OK;
-}
-
-/* ------------------------------------------------------------ calling */
-
-static ug_status check_operands(const ug_ufunc *u, const ug_operand *ops, int nops, ug_error *err)
-{
-    if (nops != u->nin + u->nout)
-        return base_err_set(err, UG_EOPERANDS,
-                          "ufunc '%s' takes %d input%s and %d output%s (%d operands), got %d operands", u->name,
-                          u->nin, u->nin == 1 ? "" : "s", u->nout, u->nout == 1 ? "" : "s", u->nin + u->nout, nops);
-    for (int k = 0; k < nops; k++) {
-        ug_status st = layout_check_operand(&ops[k], k, u->nin, u->name, err);
-        if (st != UG_OK)
-            return st;
-    }
-    return UG_OK;
-}
-
-static int call_threads(const ug_ufunc *u)
-{
-    if (u->opts.target != UG_TARGET_PARALLEL)
-        return 1;
-    return par_threads(u->opts.num_threads > 0 ? u->opts.num_threads : __atomic_load_n(&u->ctx->num_threads, __ATOMIC_RELAXED));
-}
-
-UG_API ug_status ug_call(ug_ufunc *u, ug_operand *ops, int nops, ug_error *err)
-{
-    if (!u)
-        return base_err_set(err, UG_EINVAL, "ufunc is NULL");
-    if (err)
-        base_err_clear(err);
-    else
-        err = drv_ctx_err(u->ctx);
-    if (!ops && nops)
-        return base_err_set(err, UG_EINVAL, "operands are NULL");
-    ug_status st = check_operands(u, ops, nops, err);
-    if (st)
-        return st;
-    ug_dtype in[UG_MAXARGS];
-    for (int k = 0; k < u->nin; k++)
-        in[k] = ops[k].dtype;
-    int li;
-    if ((st = ug_ufunc_resolve(u, in, &li, err)))
-        return st;
-    drv_loop *rec = u->loops[li];
-    if ((st = loop_ready(rec, err)))
-        return st;
-    layout_loop ll = {.fn = rec->nkey ? drv_variant_loop : rec->fn, .data = rec->nkey ? (void *)rec : NULL,
-                      .nthreads = call_threads(u), .kname = u->name, .operands_checked = true};
-    if (ll.nthreads > 1)
-        ug_ufunc_loop(u, li, &ll.par_fn, &ll.par_data); /* the driver with this loop's learned costs */
-    return layout_execute(u->layout, ops, nops, rec->types, &ll, err);
-}
-
-UG_API void ug_operand_init(ug_operand *op, void *data, ug_dtype dtype, int ndim, const int64_t *shape,
-                            const int64_t *strides)
-{
-    memset(op, 0, sizeof *op);
-    op->data = data;
-    op->dtype = dtype;
-    op->ndim = ndim < 0 ? 0 : ndim > UG_MAXDIMS ? UG_MAXDIMS : ndim;
-    int64_t step = (int64_t)ug_dtype_size(dtype);
-    for (int d = op->ndim - 1; d >= 0; d--) {
-        op->shape[d] = shape ? shape[d] : 0;
-        op->strides[d] = strides ? strides[d] : step;
-        step *= op->shape[d] > 0 ? op->shape[d] : 1;
-    }
-}
-
-UG_API void ug_operand_alloc(ug_operand *op, ug_dtype dtype)
-{
-    memset(op, 0, sizeof *op);
-    op->dtype = dtype;
-    op->flags = UG_OPERAND_ALLOCATE;
+    return c;
 }

@@ -1,7 +1,7 @@
 /* context.c — contexts, their configuration, and the per-thread last error.
  *
  * A context holds configuration (copied on creation, defaults in
- * ug_config_init) and the lazily opened on-disk cache. Errors of calls made
+ * ug_config_init) and the on-disk cache the driver opens on first use. Errors of calls made
  * without a caller-owned ug_error land in a thread-local record tagged with
  * the context, so two threads using one context never see each other's
  * messages (like errno, but per context).
@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/cache.h"
-#include "loops/loops.h"
+#include "core/core.h"
 #include "parallel/parallel.h"
-#include "ufuncgen/internal.h"
 
 static _Thread_local struct {
     const ug_context *ctx;
@@ -68,7 +66,8 @@ UG_API void ug_context_free(ug_context *ctx)
         return;
     if (last.ctx == ctx)
         last.ctx = NULL;
-    cache_close(ctx->cache);
+    if (ctx->cache)
+        ctx->cache_close(ctx->cache);
     pthread_mutex_destroy(&ctx->mu);
     free(ctx->cache_dir);
     free(ctx);
@@ -78,7 +77,7 @@ UG_API ug_status ug_context_set_num_threads(ug_context *ctx, int n)
 {
     if (!ctx)
         return UG_EINVAL;
-    ug_error *err = drv_ctx_err(ctx); /* a success clears the previous call's message */
+    ug_error *err = core_ctx_err(ctx); /* a success clears the previous call's message */
     if (n < 0 || n > UG_MAX_THREADS)
         return base_err_set(err, UG_EINVAL, "thread count %d is out of range (0..%d)", n, UG_MAX_THREADS);
     __atomic_store_n(&ctx->num_threads, n, __ATOMIC_RELAXED); /* loops read it at each call */
@@ -93,23 +92,11 @@ UG_API int ug_context_num_threads(const ug_context *ctx)
 
 UG_API int ug_default_num_threads(void) { return par_threads(0); }
 
-ug_error *drv_ctx_err(const ug_context *ctx)
+ug_error *core_ctx_err(const ug_context *ctx)
 {
     last.ctx = ctx;
     base_err_clear(&last.err);
     return &last.err;
-}
-
-struct cache *drv_ctx_cache(ug_context *ctx)
-{
-    loops_enter(); /* no fork while ctx->mu is held (loops.h) */
-    pthread_mutex_lock(&ctx->mu);
-    if (!ctx->cache)
-        ctx->cache = cache_open(ctx->cfg.cache_dir, ctx->cfg.debug_cache);
-    struct cache *c = ctx->cache;
-    pthread_mutex_unlock(&ctx->mu);
-    loops_leave();
-    return c;
 }
 
 static const ug_error *mine(const ug_context *ctx) { return ctx && last.ctx == ctx ? &last.err : NULL; }
