@@ -80,6 +80,8 @@ UG_API ug_status ug_prebuilt_ufunc(ug_context *ctx, const ug_prebuilt_kernel *k,
     ug_error *err = core_ctx_err(ctx);
     if (!k || !out)
         return base_err_set(err, UG_EINVAL, "ug_prebuilt_ufunc: the kernel or out is NULL");
+    if (k->unavailable)
+        return base_err_set(err, UG_EUNSUPPORTED, "%s", k->unavailable);
     ug_status st = check_kernel(k, err);
     ug_options o;
     ug_options_init(&o);

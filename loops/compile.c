@@ -64,8 +64,9 @@ static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLV
     g->f64 = LLVMDoubleTypeInContext(C);
     g->ptr = LLVMPointerTypeInContext(C, 0);
     g->vd = LLVMVoidTypeInContext(C);
-    g->avx2 = strstr(loops_host_features(), "+avx2") != NULL;
-    g->avx512 = strstr(loops_host_features(), "+avx512f") != NULL;
+    const char *features = r->target ? r->target->features : loops_host_features();
+    g->avx2 = strstr(features, "+avx2") != NULL;
+    g->avx512 = strstr(features, "+avx512f") != NULL;
     g->fmf = fast_math_flags(r->fastmath);
     g->errflag = r->boundscheck || (r->tk && r->tk->fallible);
     g->frames = r->tk && r->tk->fallible;
@@ -288,7 +289,7 @@ static ug_status compile_entered(const loops_request *r, void **obj, size_t *siz
     if (!err)
         err = &local;
     base_err_clear(err); /* lowering tests err->code to tell "unsupported" from a reported error */
-    LLVMTargetMachineRef tm = loops_host_tm(err);
+    LLVMTargetMachineRef tm = r->target ? loops_target_tm(r->target, err) : loops_host_tm(err);
     if (!tm)
         return UG_EJIT;
     atomic_fetch_add(&compile_count, 1);
@@ -305,5 +306,7 @@ static ug_status compile_entered(const loops_request *r, void **obj, size_t *siz
     LLVMDisposeBuilder(g.B);
     LLVMDisposeModule(g.M);
     LLVMContextDispose(C);
+    if (r->target)
+        LLVMDisposeTargetMachine(tm);
     return st;
 }

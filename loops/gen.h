@@ -66,6 +66,8 @@ LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v);
 /* ---- host.c ---- */
 /* This thread's host TargetMachine (PIC, aggressive codegen); NULL with err set. */
 LLVMTargetMachineRef loops_host_tm(ug_error *err);
+/* A new TargetMachine for t (the caller disposes it). */
+LLVMTargetMachineRef loops_target_tm(const loops_target *t, ug_error *err);
 
 /* ---- cast.c ---- */
 /* v of dtype `from` converted to dtype `to` with NumPy astype('unsafe'). */

@@ -1,6 +1,7 @@
 /* host.c — the one provider of host facts: the CPU name and feature string
  * code is generated for (compile.c) and that cache keys name (cache/key.c),
- * the target triple, LLVM's version, and each thread's host TargetMachine.
+ * the target triple, LLVM's version, and each thread's host TargetMachine;
+ * also the CPU levels of ahead-of-time builds (loops_level_target).
  * If compiling and keying asked LLVM separately and the answers ever
  * differed, the cache would serve code built for another CPU.
  *
@@ -13,6 +14,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/base.h"
 #include "loops/gen.h"
@@ -62,12 +64,32 @@ const char *loops_llvm_version(void)
     return llvm_version;
 }
 
-LLVMTargetMachineRef loops_host_tm(ug_error *err)
+/* The x86-64 micro-architecture levels (psABI), as LLVM spells their features. */
+#define LEVEL_V2 "+cx16,+sahf,+popcnt,+sse3,+sse4.1,+sse4.2,+ssse3"
+#define LEVEL_V3 LEVEL_V2 ",+avx,+avx2,+bmi,+bmi2,+f16c,+fma,+lzcnt,+movbe,+xsave"
+#define LEVEL_V4 LEVEL_V3 ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl"
+
+bool loops_level_target(const char *level, loops_target *t)
 {
-    pthread_once(&host_once, host_init);
-    LLVMTargetMachineRef tm = pthread_getspecific(tm_key);
-    if (tm)
-        return tm;
+    static const struct { const char *name, *features; } levels[] = {
+        {"x86-64-v2", LEVEL_V2}, {"x86-64-v3", LEVEL_V3}, {"x86-64-v4", LEVEL_V4}};
+    if (!strcmp(level, "host")) {
+        t->cpu = loops_host_cpu();
+        t->features = loops_host_features();
+        return true;
+    }
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++)
+        if (!strcmp(level, levels[i].name)) {
+            t->cpu = levels[i].name;
+            t->features = levels[i].features;
+            return true;
+        }
+    return false;
+}
+
+/* A TargetMachine for cpu/features (the caller disposes it). */
+static LLVMTargetMachineRef make_tm(const char *cpu, const char *features, ug_error *err)
+{
     LLVMTargetRef t;
     char *msg = NULL;
     if (LLVMGetTargetFromTriple(host_triple, &t, &msg)) {
@@ -75,11 +97,26 @@ LLVMTargetMachineRef loops_host_tm(ug_error *err)
         LLVMDisposeMessage(msg);
         return NULL;
     }
-    tm = LLVMCreateTargetMachine(t, host_triple, host_cpu, host_features, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
-                                 LLVMCodeModelDefault);
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, host_triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                                      LLVMRelocPIC, LLVMCodeModelDefault);
     if (!tm)
-        base_err_set(err, UG_EJIT, "cannot create an LLVM target machine for %s", host_cpu);
-    else
+        base_err_set(err, UG_EJIT, "cannot create an LLVM target machine for %s", cpu);
+    return tm;
+}
+
+LLVMTargetMachineRef loops_target_tm(const loops_target *t, ug_error *err)
+{
+    pthread_once(&host_once, host_init);
+    return make_tm(t->cpu, t->features, err);
+}
+
+LLVMTargetMachineRef loops_host_tm(ug_error *err)
+{
+    pthread_once(&host_once, host_init);
+    LLVMTargetMachineRef tm = pthread_getspecific(tm_key);
+    if (tm)
+        return tm;
+    if ((tm = make_tm(host_cpu, host_features, err)))
         pthread_setspecific(tm_key, tm);
     return tm;
 }

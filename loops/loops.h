@@ -39,6 +39,13 @@
 #include "runtime/runtime.h"
 #include "ufuncgen/ufuncgen.h"
 
+/* A CPU to generate code for instead of the host (ahead-of-time builds). */
+typedef struct loops_target {
+    const char *cpu;          /* LLVM's CPU name ("x86-64-v3", "skylake-avx512") */
+    const char *features;     /* LLVM's feature string ("+avx2,+fma,..."): what the code may use,
+                                 and which libmvec variants (AVX-512, AVX2, SSE) it calls */
+} loops_target;
+
 /* What to compile: one loop for one dtype signature. */
 typedef struct loops_request {
     const kernel_typed *tk;   /* typed kernel for this signature */
@@ -59,6 +66,7 @@ typedef struct loops_request {
      * LLVM unroll and vectorise small cores (4x4 matmul). */
     const int64_t *core_sizes;
     const int64_t *core_steps;
+    const loops_target *target; /* NULL: the host (loops_host_*) */
 } loops_request;
 
 /* Lower, verify (always in debug builds; in release when UFUNCGEN_VERIFY=1),
@@ -102,6 +110,10 @@ const char *loops_host_cpu(void);
 const char *loops_host_features(void);
 const char *loops_host_triple(void);
 const char *loops_llvm_version(void);
+/* The CPU level names ahead-of-time builds accept ("host", "x86-64-v2",
+ * "x86-64-v3", "x86-64-v4") as a target: *t filled (static strings), true;
+ * false for an unknown name. */
+bool loops_level_target(const char *level, loops_target *t);
 
 /* Counter of loops_compile calls in this process (tests of the cache). */
 long loops_compile_count(void);

@@ -85,12 +85,15 @@ typedef struct ug_prebuilt_kernel {
     int num_threads;
     int nloops;             /* 0: a kernel without signatures (no loop until compiled) */
     const ug_prebuilt_loop *loops;
+    const char *unavailable; /* not NULL: the loops cannot run here (no CPU level fits); creation
+                                fails with UG_EUNSUPPORTED and this message */
 } ug_prebuilt_kernel;
 
 /* A ufunc over prebuilt loops (in their order, which is loop-selection
  * order). A kernel without loops gives a ufunc whose calls fail with
  * UG_EDTYPE saying it was built without signatures. Errors: UG_EINVAL
- * (NULL arguments, a bad count or option), UG_ELAYOUT, UG_ENOMEM. */
+ * (NULL arguments, a bad count or option), UG_ELAYOUT, UG_ENOMEM,
+ * UG_EUNSUPPORTED (k->unavailable). */
 UG_API ug_status ug_prebuilt_ufunc(ug_context *ctx, const ug_prebuilt_kernel *k, ug_ufunc **out /* OUT */);
 
 typedef struct ug_prebuilt_level {

@@ -94,9 +94,11 @@ typedef struct drv_ufunc_src {
 /* Type-check the kernel for these operand dtypes (outputs inferred when infer_out). */
 ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
                     ug_error *err);
-/* Compile tk to object code (core_sizes/core_steps: a core-shape variant, or both NULL). */
+/* Compile tk to object code (core_sizes/core_steps: a core-shape variant, or both NULL;
+ * target: another CPU than the host, or NULL). */
 ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype *types, const char *symbol,
-                      const int64_t *core_sizes, const int64_t *core_steps, void **obj, size_t *size, ug_error *err);
+                      const int64_t *core_sizes, const int64_t *core_steps, const loops_target *target, void **obj,
+                      size_t *size, ug_error *err);
 /* The loop's symbol: unique per (kernel key, signature), the same in every
  * process, so a cached object is looked up under the name it was built with. */
 void drv_loop_symbol(const ug_ufunc *u, const char *sig, char out[48]);

@@ -108,11 +108,13 @@ ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bo
 }
 
 ug_status drv_compile(const ug_ufunc *u, const kernel_typed *tk, const ug_dtype *types, const char *symbol,
-                      const int64_t *core_sizes, const int64_t *core_steps, void **obj, size_t *size, ug_error *err)
+                      const int64_t *core_sizes, const int64_t *core_steps, const loops_target *target, void **obj,
+                      size_t *size, ug_error *err)
 {
     loops_request r = {.tk = tk, .layout = u->layout, .dtypes = types, .symbol = symbol, .kname = u->name,
                        .fastmath = u->opts.fastmath, .boundscheck = u->opts.boundscheck, .math = u->opts.math,
-                       .opt_level = u->ctx->cfg.opt_level, .core_sizes = core_sizes, .core_steps = core_steps};
+                       .opt_level = u->ctx->cfg.opt_level, .core_sizes = core_sizes, .core_steps = core_steps,
+                       .target = target};
     return loops_compile(&r, obj, size, err);
 }
 
@@ -135,7 +137,7 @@ static ug_status get_object(ug_ufunc *u, kernel_typed **tk, const core_loop *rec
         return UG_OK;
     ug_status st = *tk ? UG_OK : drv_infer(u, rec->types, rec->boxed, false, tk, err);
     if (st == UG_OK)
-        st = drv_compile(u, *tk, rec->types, symbol, NULL, NULL, obj, size, err);
+        st = drv_compile(u, *tk, rec->types, symbol, NULL, NULL, NULL, obj, size, err);
     if (st == UG_OK && c)
         cache_put(c, u->name, &u->src->kkey, rec->sig, *obj, *size);
     return st;

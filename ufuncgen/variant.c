@@ -75,7 +75,7 @@ static ug_status spec_compile(core_loop *rec, const intptr_t *key, bool cached_o
         kernel_typed *tk = NULL;
         st = drv_infer(u, rec->types, rec->boxed, false, &tk, err);
         if (st == UG_OK)
-            st = drv_compile(u, tk, rec->types, symbol, sizes, steps, &obj, &size, err);
+            st = drv_compile(u, tk, rec->types, symbol, sizes, steps, NULL, &obj, &size, err);
         kernel_typed_free(tk);
         if (st == UG_OK && c)
             cache_put(c, u->name, &u->src->kkey, sig, obj, size);
