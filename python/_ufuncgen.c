@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "ufuncgen/aot.h"
 #include "ufuncgen/numpy.h"
 
 static ug_context *g_ctx;
@@ -258,6 +259,57 @@ static PyObject *py_get_user(PyObject *self, PyObject *uf)
     return o;
 }
 
+/* aot_build(description, path, module, outdir, levels, opt_level): an
+ * ahead-of-time build (ufuncgen/aot.h) with the GIL released. */
+static PyObject *py_aot_build(PyObject *self, PyObject *args)
+{
+    const char *text, *path, *module, *dir;
+    PyObject *levels;
+    int opt;
+    if (!PyArg_ParseTuple(args, "szssOi", &text, &path, &module, &dir, &levels, &opt))
+        return NULL;
+    PyObject *t = PySequence_Tuple(levels);
+    if (!t)
+        return NULL;
+    const char *lv[8];
+    Py_ssize_t n = PyTuple_GET_SIZE(t);
+    for (Py_ssize_t i = 0; i < n && i < 8; i++)
+        if (!(lv[i] = PyUnicode_AsUTF8(PyTuple_GET_ITEM(t, i)))) {
+            Py_DECREF(t);
+            return NULL;
+        }
+    ug_config cfg;
+    ug_config_init(&cfg);
+    cfg.opt_level = opt;
+    ug_context *ctx = ug_context_new(&cfg);
+    if (!ctx) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    ug_aot *a = NULL;
+    ug_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = ug_aot_new(ctx, module, &a);
+    if (st == UG_OK)
+        st = ug_aot_add_spec(a, text, path);
+    if (st == UG_OK)
+        st = n > 8 ? UG_EINVAL : ug_aot_write(a, dir, lv, (int)n);
+    Py_END_ALLOW_THREADS
+    PyObject *r = NULL;
+    if (st == UG_OK) {
+        r = Py_None;
+        Py_INCREF(r);
+    } else if (n > 8) {
+        PyErr_SetString(PyExc_ValueError, "at most 8 CPU levels");
+    } else {
+        ug_numpy_raise(st, ug_errmsg(ctx), -1, -1, NULL, NULL);
+    }
+    ug_aot_free(a);
+    ug_context_free(ctx);
+    Py_DECREF(t);
+    return r;
+}
+
 static PyMethodDef methods[] = {
     {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads target='parallel' ufuncs use now."},
     {"default_num_threads", py_default_num_threads, METH_NOARGS,
@@ -275,6 +327,8 @@ static PyMethodDef methods[] = {
     {"set_num_threads", py_set_num_threads, METH_O, "Default thread count of target='parallel' ufuncs."},
     {"is_ufuncgen", py_is_ufuncgen, METH_O, "True if the object is a ufunc made by ufuncgen."},
     {"loops", py_loops, METH_O, "The dtype names of each compiled loop (inputs then outputs)."},
+    {"aot_build", py_aot_build, METH_VARARGS,
+     "aot_build(description, path, module, outdir, levels, opt_level): an ahead-of-time build."},
     {NULL, NULL, 0, NULL},
 };
 
