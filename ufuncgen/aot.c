@@ -94,6 +94,8 @@ UG_API void ug_aot_free(ug_aot *a)
 
 typedef struct spec_kernel {
     int line;               /* of its "kernel" directive */
+    int src_line;           /* of the first line of an inline source (0: none) */
+    char *src_file;         /* the file of a source-file, as named (NULL: inline) */
     char *name, *def, *layout, *locals, *doc, *source;
     char *sigs[CORE_MAX_LOOPS];
     int nsigs;
@@ -108,6 +110,7 @@ static void spec_free(spec_kernel *s)
     free(s->locals);
     free(s->doc);
     free(s->source);
+    free(s->src_file);
     for (int i = 0; i < s->nsigs; i++)
         free(s->sigs[i]);
     memset(s, 0, sizeof *s);
@@ -276,6 +279,7 @@ UG_API ug_status ug_aot_add_spec(ug_aot *a, const char *text, const char *path)
             }
             if (!strcmp(key, "source-file")) {
                 char *file = relative(path, v);
+                s.src_file = file ? strdup(file) : NULL;
                 if (!file || !(s.source = read_file(file, NULL)))
                     st = base_err_set(err, UG_EIO, "%s:%d: cannot read source-file '%s': %s", path ? path : "<description>",
                                       line, file ? file : v, file ? strerror(errno) : "out of memory");
@@ -284,6 +288,7 @@ UG_API ug_status ug_aot_add_spec(ug_aot *a, const char *text, const char *path)
             }
             const char *begin = p;
             const char *end = NULL;
+            s.src_line = line + 1;
             while (*p) { /* up to a line "end" */
                 const char *e = strchr(p, '\n');
                 size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -311,13 +316,20 @@ UG_API ug_status ug_aot_add_spec(ug_aot *a, const char *text, const char *path)
     return st;
 }
 
-/* Prefix a kernel's own error with where the description declares it. */
+/* Prefix a kernel's own error with the file and line it points at: the
+ * description's line of an inline source, the source-file's line, else the
+ * kernel directive's. */
 static ug_status located(ug_error *err, ug_status st, const char *path, const spec_kernel *s)
 {
     char m[sizeof err->msg];
     snprintf(m, sizeof m, "%s", err->msg);
     int line = err->line, col = err->column;
-    base_err_set(err, st, "%s:%d: kernel '%s': %s", path ? path : "<description>", s->line, s->name, m);
+    const char *file = s->src_file && line > 0 ? s->src_file : path ? path : "<description>";
+    int at = line > 0 && s->src_file ? line : line > 0 && s->src_line ? s->src_line + line - 1 : s->line;
+    if (line > 0) /* the kernel's message names it, with line and column */
+        base_err_set(err, st, "%s:%d: %s", file, at, m);
+    else
+        base_err_set(err, st, "%s:%d: kernel '%s': %s", file, at, s->name, m);
     err->line = line;
     err->column = col;
     return st;
@@ -346,12 +358,8 @@ static ug_status add_kernel(ug_aot *a, spec_kernel *s, const char *path, ug_erro
     ug_status st = s->layout ? ug_guvectorize(a->ctx, s->source, s->layout, (const char *const *)s->sigs, s->nsigs,
                                               &k->o, &k->u)
                              : ug_vectorize(a->ctx, s->source, (const char *const *)s->sigs, s->nsigs, &k->o, &k->u);
-    ug_error *cerr = core_ctx_err(a->ctx);
-    if (st != UG_OK) {
-        *cerr = *err;
+    if (st != UG_OK) /* its error is on the context's record for this thread: err */
         return located(err, st, path, s);
-    }
-    *err = *cerr;
     for (int i = 0; i < ug_ufunc_nloops(k->u); i++) { /* type errors now, not at write */
         core_loop *rec = k->u->loops[i];
         kernel_typed *tk = NULL;

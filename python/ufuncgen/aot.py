@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import sys
 
 from . import _ufuncgen
@@ -102,20 +103,47 @@ def _kernel_text(attr: str, spec: dict) -> str:
     return "\n".join(lines)
 
 
-def description(module) -> str:
-    """The kernel description of every ufuncgen ufunc a module defines, in
-    definition order (the attribute names become the kernels' names)."""
+def _kernels(module):
+    """(attribute name, spec) of every ufuncgen ufunc a module defines, in definition order."""
     from . import _state, is_ufuncgen
 
-    seen, parts = set(), []
+    seen, out = set(), []
     for attr, value in vars(module).items():
         if attr.startswith("_") or not is_ufuncgen(value) or id(value) in seen:
             continue
         seen.add(id(value))
-        parts.append(_kernel_text(attr, _state(value).spec))
-    if not parts:
+        out.append((attr, _state(value).spec))
+    if not out:
         raise ValueError(f"{getattr(module, '__file__', module)}: no ufuncgen kernels to compile")
-    return "\n".join(parts)
+    return out
+
+
+def description(module) -> str:
+    """The kernel description of every ufuncgen ufunc a module defines, in
+    definition order (the attribute names become the kernels' names)."""
+    return "\n".join(_kernel_text(attr, spec) for attr, spec in _kernels(module))
+
+
+_POSITIONED = re.compile(r"^[^\n]*?:\d+: kernel '(\w+)', line (\d+), column (\d+): ")
+_UNPOSITIONED = re.compile(r"^[^\n]*?:\d+: kernel '(\w+)': ")
+
+
+def _in_user_file(e: Exception, kernels) -> Exception:
+    """The build's error with the kernel's file and line instead of the
+    description's (the description of a Python module is generated)."""
+    msg = str(e)
+    specs = dict(kernels)
+    m = _POSITIONED.match(msg)
+    if m and m.group(1) in specs and specs[m.group(1)].get("filename"):
+        spec = specs[m.group(1)]
+        line = spec["firstlineno"] + int(m.group(2)) - 1
+        msg = f"{spec['filename']}:{line}:{m.group(3)}: kernel '{m.group(1)}': " + msg[m.end():]
+    else:
+        m = _UNPOSITIONED.match(msg)
+        if m and m.group(1) in specs and specs[m.group(1)].get("filename"):
+            spec = specs[m.group(1)]
+            msg = f"{spec['filename']}:{spec['firstlineno']}: kernel '{m.group(1)}': " + msg[m.end():]
+    return type(e)(msg)
 
 
 def build(source: str, module: str, outdir: str, cpu=("host",), opt_level: int = 2) -> list[str]:
@@ -125,13 +153,20 @@ def build(source: str, module: str, outdir: str, cpu=("host",), opt_level: int =
     for level in cpu:
         if level not in LEVELS:
             raise ValueError(f"unknown CPU level {level!r} (one of {', '.join(LEVELS)})")
+    kernels = None
     if source.endswith(".py"):
-        text = description(_import_lazily(source))
+        kernels = _kernels(_import_lazily(source))
+        text = "\n".join(_kernel_text(attr, spec) for attr, spec in kernels)
     else:
         with open(source, encoding="utf-8") as f:
             text = f.read()
     os.makedirs(outdir, exist_ok=True)
-    _ufuncgen.aot_build(text, source, module, outdir, cpu, int(opt_level))
+    try:
+        _ufuncgen.aot_build(text, source, module, outdir, cpu, int(opt_level))
+    except (SyntaxError, NameError, TypeError, ValueError, NotImplementedError) as e:
+        if kernels is None:
+            raise
+        raise _in_user_file(e, kernels) from None
     return [os.path.join(outdir, module + s) for s in ("_loops.a", ".h", ".c", "_module.c")]
 
 
