@@ -9,7 +9,9 @@
 #      the oldest that pyproject.toml admits), the repaired wheel and the
 #      test requirements installed, and the whole pytest suite run from
 #      outside the checkout, with no compiler on PATH and no LLVM readable
-#      (on the oldest NumPy with Hypothesis's default budget, for time).
+#      (on the oldest NumPy with Hypothesis's default budget, for time);
+#      then, on the newest, the ahead-of-time tests again with a C compiler
+#      (they build extension modules and the examples/aot package).
 # Usage: scripts/wheel.sh [OUTDIR]        (default: build-wheel)
 # Needs root for the hiding (a private mount namespace); without it the
 # runs go on and say that LLVM was visible.
@@ -102,5 +104,14 @@ for np in newest "$numpy_min"; do
     (cd "$out/tests-python" && hide_llvm env PATH="$v/bin:$nocc" HYPOTHESIS_PROFILE="$profile" \
         "$v/bin/python" -m pytest -q -p no:cacheprovider .) || status=1
     echo "pytest on NumPy $np (Hypothesis profile $profile): $(( $(date +%s) - t4 )) s"
+    if [ "$np" = newest ]; then
+        # Ahead-of-time builds compile C: test_aot.py skipped itself above
+        # (no compiler); here it runs as on a library author's build machine,
+        # the compiler on PATH, Debian's LLVM still hidden (the wheel's own is used).
+        t5=$(date +%s)
+        (cd "$out/tests-python" && hide_llvm env PATH="$v/bin:$PATH" UFUNCGEN_EXAMPLES="$here/examples" \
+            "$v/bin/python" -m pytest -q -p no:cacheprovider test_aot.py) || status=1
+        echo "test_aot.py with a C compiler: $(( $(date +%s) - t5 )) s"
+    fi
 done
 exit $status
