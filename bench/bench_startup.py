@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Library-scale start-up: a generated module of 50 kernels x 2 signatures,
 imported cold (empty cache), warm (from the cache), and its first call, with
-ufuncgen and with Numba (cold, and ``cache=True`` warm), in fresh processes.
+ufuncgen and with Numba (cold, and ``cache=True`` warm), in fresh processes;
+and the same module compiled ahead of time (``python -m ufuncgen.aot``, row
+``aot``: an extension module of 100 prebuilt loops, no LLVM in the process).
 
     python3 bench/bench_startup.py [--reps N] [--cpus 1,2] [--kernels 50] [--out DIR]
 
@@ -103,7 +105,7 @@ print(json.dumps({{"numpy": t1 - t0, "tool": t2 - t1, "import": t3 - t2, "first_
 
 
 def run_child(tool, moddir, env, cpus):
-    cmd = [sys.executable, "-c", CHILD.format(tool=tool), moddir]
+    cmd = [sys.executable, "-c", CHILD.format(tool="sys" if tool == "aot" else tool), moddir]
     if cpus and shutil.which("taskset"):
         cmd = ["taskset", "-c", ",".join(str(c) for c in range(cpus))] + cmd
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
@@ -115,8 +117,16 @@ def run_child(tool, moddir, env, cpus):
 def median_runs(tool, text, cache_mode, cpus, reps, workdir):
     """cache_mode: 'cold' (empty cache each run) or 'warm' (one priming run first)."""
     moddir = tempfile.mkdtemp(dir=workdir)
-    with open(os.path.join(moddir, "startup_kernels.py"), "w") as f:
-        f.write(text)
+    if tool == "aot":  # the extension module startup_kernels, built from the ufuncgen text
+        import ufuncgen.aot
+        srcdir = tempfile.mkdtemp(dir=workdir)
+        src = os.path.join(srcdir, "startup_kernels_src.py")
+        with open(src, "w") as f:
+            f.write(text)
+        ufuncgen.aot.build_extension(src, "startup_kernels", moddir, workdir=workdir)
+    else:
+        with open(os.path.join(moddir, "startup_kernels.py"), "w") as f:
+            f.write(text)
     cachedir = tempfile.mkdtemp(dir=workdir)
     env = dict(os.environ, UFUNCGEN_CACHE_DIR=cachedir, NUMBA_CACHE_DIR=cachedir)  # the module keeps its .pyc, as a library does
     if cache_mode == "warm":
@@ -143,18 +153,23 @@ def main():
     try:
         for cpus in [int(c) for c in a.cpus.split(",")]:
             # ufuncgen with cache=True both ways (cold: an empty cache, which it fills)
-            cases = [("ufuncgen", True, "cold"), ("ufuncgen", True, "warm")]
+            cases = [("ufuncgen", True, "cold"), ("ufuncgen", True, "warm"), ("aot", False, "warm")]
             if not a.no_numba:
                 cases += [("numba", False, "cold"), ("numba", True, "warm")]
             res = {}
             for tool, cache, mode in cases:
-                text = module_text(tool, a.kernels, cache)
+                text = module_text("ufuncgen" if tool == "aot" else tool, a.kernels, cache)
                 res[(tool, mode)] = median_runs(tool, text, mode, cpus, a.reps, work)
                 r = res[(tool, mode)]
                 rows.append({"cpus": cpus, "tool": tool, "mode": mode, **r})
                 print(f"cpus={cpus} {tool:8s} {mode:4s}  import of the tool {r['tool'] * 1e3:8.1f} ms   "
                       f"module import {r['import'] * 1e3:9.1f} ms   first calls {r['first_call'] * 1e3:8.1f} ms",
                       flush=True)
+            aotr = res[("aot", "warm")]
+            for key in [("ufuncgen", "cold"), ("ufuncgen", "warm")] + ([] if a.no_numba else [("numba", "cold"), ("numba", "warm")]):
+                r = res[key]
+                print(f"cpus={cpus} {key[0]} {key[1]} / aot: module import = {r['import'] / aotr['import']:.0f}x, "
+                      f"import + first calls = {(r['import'] + r['first_call']) / (aotr['import'] + aotr['first_call']):.0f}x")
             if not a.no_numba:
                 for mode in ("cold", "warm"):
                     u, n = res[("ufuncgen", mode)], res[("numba", mode)]

@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 secs=${1:-60}; shift || true
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(signature layout kernel cache)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(signature layout kernel cache aot)
 
 need=()
 for p in clang-19 libclang-rt-19-dev libomp-19-dev llvm-19-dev check; do

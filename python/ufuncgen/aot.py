@@ -170,6 +170,32 @@ def build(source: str, module: str, outdir: str, cpu=("host",), opt_level: int =
     return [os.path.join(outdir, module + s) for s in ("_loops.a", ".h", ".c", "_module.c")]
 
 
+def build_extension(source: str, module: str, dest: str, cpu=("host",), opt_level: int = 2, cc=None,
+                    workdir=None) -> str:
+    """build(), then compile and link the Python extension module into dest
+    with the C compiler (CC, else cc): what a meson.build does, for scripts
+    and tests. Returns the module's path; CalledProcessError carries the
+    compiler's output."""
+    import subprocess
+    import sysconfig
+    import tempfile
+
+    import numpy as np
+
+    cc = cc or os.environ.get("CC") or "cc"
+    with tempfile.TemporaryDirectory(dir=workdir) as gen:
+        build(source, module, gen, cpu, opt_level)
+        out = os.path.join(dest, module + sysconfig.get_config_var("EXT_SUFFIX"))
+        os.makedirs(dest, exist_ok=True)
+        cmd = [*cc.split(), "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-I" + get_include(),
+               "-I" + np.get_include(), "-I" + sysconfig.get_paths()["include"], "-I" + gen,
+               os.path.join(gen, module + "_module.c"), os.path.join(gen, module + ".c"), get_numpy_bridge(),
+               os.path.join(gen, module + "_loops.a"), get_runtime_library(), "-lmvec", "-lm", "-fopenmp",
+               "-Wl,--exclude-libs,ALL", "-o", out]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ufuncgen.aot", description=__doc__.split("\n\n")[0])
     p.add_argument("source", nargs="?", help="a Python file of decorated kernels, or a .ugk description")
