@@ -356,7 +356,7 @@ UG_API ug_status ug_ufunc_resolve(ug_ufunc *f, const ug_dtype *in_types, int *lo
  * failure). err: NULL to keep the error on f's context, else written there.
  * Safe while other threads call the ufunc. Errors as ug_vectorize's
  * for one signature (UG_ESIGNATURE, UG_ETYPE, ..., UG_EUNSUPPORTED when the
- * ufunc has 256 loops). */
+ * ufunc has 256 loops, or was compiled ahead of time: ufuncgen/aot.h). */
 UG_API ug_status ug_ufunc_add(ug_ufunc *f, const char *sig, int *loop /* OUT */, ug_error *err);
 /* Stop compiling loops for new input dtypes (Numba's disable_compile): from
  * now on ug_ufunc_resolve only selects among the loops that exist. */
