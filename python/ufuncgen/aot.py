@@ -80,7 +80,9 @@ def _import_lazily(path: str):
 def _kernel_text(attr: str, spec: dict) -> str:
     from . import _identity_code, _target_code
 
-    lines = [f"kernel {attr}", f"def {spec['kernel']}"]
+    lines = [f"kernel {attr}"]
+    if spec.get("kernel"):  # else the source's only (or last) def, as the JIT takes it
+        lines.append(f"def {spec['kernel']}")
     if spec["layout"] is not None:
         lines.append(f"layout {spec['layout']}")
     for s in spec["signatures"] or ():

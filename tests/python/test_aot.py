@@ -364,3 +364,66 @@ def test_example_package_builds_and_imports_without_ufuncgen(tmp_path):
     x = np.linspace(-2, 2, 5)
     assert first == repr(jit.sigmoid(x).tolist()) + " " + str(jit.movmean(np.arange(24.0).reshape(4, 6), 3)[3].tolist())
     assert second == "False"
+
+
+# ---------------------------------------------------------------- a real client: numbagg
+
+
+def test_numbagg_kernels_ahead_of_time_match_the_jit(tmp_path):
+    """All 48 of numbagg's kernels compiled ahead of time into one module,
+    then numbagg's own functions run on them: the JIT's results bit for bit."""
+    tn = pytest.importorskip("test_numbagg")
+
+    made = {}  # kernel name -> the JIT ufuncs numbagg got (ndfill makes one per dtype)
+
+    def jit_guvectorize(signatures, layout, **options):
+        sigs = [tn._signature_str(s) for s in signatures]
+
+        def decorate(func):
+            name, kernel = func.__name__, func
+            if name == "__numbagg_transformed_func":
+                name, kernel = tn._ndreduce_source(func)
+            uf = ufuncgen.guvectorize(sigs, layout, target=options.get("target", "cpu"))(kernel)
+            made.setdefault(name, []).append(uf)
+            return uf
+        return decorate
+
+    def run_all(guvectorize):
+        real = tn._ufuncgen_guvectorize
+        tn._ufuncgen_guvectorize = guvectorize
+        try:
+            out = {}
+            with tn.swapped():
+                for c in tn.CALLS:
+                    kernel, fname, builder, dtypes = c.values
+                    for dt in dtypes:
+                        args, kwargs = builder(dt)
+                        out[(kernel, np.dtype(dt).name)] = tn._run(fname, args, kwargs)
+            return out
+        finally:
+            tn._ufuncgen_guvectorize = real
+
+    want = run_all(jit_guvectorize)
+    assert len(made) == 48, sorted(made)
+    text = []
+    for name, ufs in made.items():  # one AOT kernel per name, with every signature numbagg asked for
+        spec = dict(ufuncgen._state(ufs[0]).spec)
+        spec["signatures"] = list(dict.fromkeys(s for uf in ufs for s in ufuncgen._state(uf).spec["signatures"]))
+        text.append(aot._kernel_text(name, spec))
+    desc = tmp_path / "numbagg.ugk"
+    desc.write_text("\n".join(text))
+    lib = aot.build_extension(str(desc), "nbk", str(tmp_path), cc=CC)
+    nbk = _load(lib, "nbk")
+
+    def aot_guvectorize(signatures, layout, **options):
+        def decorate(func):
+            name = func.__name__
+            if name == "__numbagg_transformed_func":
+                name, _ = tn._ndreduce_source(func)
+            return getattr(nbk, name)
+        return decorate
+
+    got = run_all(aot_guvectorize)
+    assert got.keys() == want.keys()
+    for key in want:
+        assert bits_equal(got[key], want[key]), key
