@@ -505,11 +505,12 @@ static void level_check(FILE *f, const char *level, int i)
     fputs(";\n}\n\n", f);
 }
 
-static const char *dtype_enum(ug_dtype t)
+/* The enumerator of t in ufuncgen.h: UG_ and its name in capitals (UG_FLOAT64). */
+static void dtype_enum(FILE *f, ug_dtype t)
 {
-    static const char *names[] = {"UG_BOOL", "UG_INT8", "UG_UINT8", "UG_INT16", "UG_UINT16", "UG_INT32",
-                                  "UG_UINT32", "UG_INT64", "UG_UINT64", "UG_FLOAT32", "UG_FLOAT64"};
-    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "UG_DTYPE_NONE";
+    fputs("UG_", f);
+    for (const char *p = ug_dtype_name(t); *p; p++)
+        fputc(toupper((unsigned char)*p), f);
 }
 
 static const char *target_enum(ug_target t) { return t == UG_TARGET_PARALLEL ? "UG_TARGET_PARALLEL" : "UG_TARGET_CPU"; }
@@ -599,8 +600,10 @@ static ug_status write_c(const ug_aot *a, const char *dir, const char *const *le
         char slug[16];
         for (int j = 0; j < nl; j++) {
             fprintf(f, "static const ug_dtype %s_t%d[] = {", k->name, j);
-            for (int t = 0; t < nops; t++)
-                fprintf(f, "%s%s", t ? ", " : "", dtype_enum(u->loops[j]->types[t]));
+            for (int t = 0; t < nops; t++) {
+                fputs(t ? ", " : "", f);
+                dtype_enum(f, u->loops[j]->types[t]);
+            }
             fputs("};\n", f);
             for (int l = 0; l < nlevels; l++) {
                 level_slug(levels[l], slug);
