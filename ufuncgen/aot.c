@@ -476,13 +476,16 @@ static void c_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* gcc's __builtin_cpu_supports names that LLVM's feature strings share:
- * the host level checks each the build host has (its features beyond its
- * x86-64 level, where LLVM may use them). */
+/* The features LLVM may use in generated code by itself, by the names gcc's
+ * (and clang's) __builtin_cpu_supports and LLVM's feature strings share: the
+ * host level checks each the build host has. (Not AMX and the like: LLVM
+ * emits them only for intrinsics, and gcc reports them off where the OS
+ * has not enabled their state, so the build host could fail its own check.) */
 static const char *const cpu_names[] = {
-    "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi", "bmi2", "aes", "pclmul",
-    "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx512vbmi", "avx512ifma", "avx512vpopcntdq",
-    "avx512vbmi2", "gfni", "vpclmulqdq", "avx512vnni", "avx512bitalg", "avx512bf16", "avx512vp2intersect",
+    "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "bmi", "bmi2", "lzcnt", "movbe", "f16c",
+    "aes", "pclmul", "vaes", "gfni", "vpclmulqdq", "avxvnni", "avx512f", "avx512bw", "avx512cd", "avx512dq",
+    "avx512vl", "avx512vbmi", "avx512ifma", "avx512vpopcntdq", "avx512vbmi2", "avx512vnni", "avx512bitalg",
+    "avx512bf16", "avx512fp16", "avx512vp2intersect",
 };
 
 static void level_check(FILE *f, const char *level, int i)
