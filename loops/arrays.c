@@ -590,6 +590,30 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
     return UG_OK;
 }
 
+/* out[...] = np.sort(x), both 1-d of one dtype: where out is contiguous, x
+ * is stored into out (the general store: broadcasting check, overlap) and
+ * sorted there, with no temporary; elsewhere the general store of the
+ * sorted copy. The same sort either way (runtime/sort.c), so the same bits. */
+static ug_status sort_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, const kernel_node *value)
+{
+    LLVMValueRef contig = LLVMBuildICmp(g->B, LLVMIntEQ, dst->stride[0], i64c(g, (long long)ug_dtype_size(ddt)), "");
+    LLVMBasicBlockRef here = loops_block(g, "sort.inplace"), copy = loops_block(g, "sort.copy"),
+                      end = loops_block(g, "sort.end");
+    LLVMBuildCondBr(g->B, contig, here, copy);
+    LLVMPositionBuilderAtEnd(g->B, here);
+    ug_status st = store_into(g, dst, ddt, value->kids[0], 0, UG_DTYPE_NONE, NULL);
+    if (st != UG_OK)
+        return st;
+    loops_emit_sort(g, dst->base, dst->shape[0], ddt);
+    LLVMBuildBr(g->B, end);
+    LLVMPositionBuilderAtEnd(g->B, copy);
+    if ((st = store_into(g, dst, ddt, value, 0, UG_DTYPE_NONE, NULL)) != UG_OK)
+        return st;
+    LLVMBuildBr(g->B, end);
+    LLVMPositionBuilderAtEnd(g->B, end);
+    return UG_OK;
+}
+
 ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kernel_node *value)
 {
     loops_arr dst;
@@ -600,7 +624,12 @@ ug_status loops_slice_store(loops_gen *g, const kernel_node *target, const kerne
     }
     if (!view_of(g, target, &dst))
         return g->err->code;
-    return store_into(g, &dst, (ug_dtype)target->ty.dt, value, 0, UG_DTYPE_NONE, NULL);
+    ug_dtype ddt = (ug_dtype)target->ty.dt;
+    if (value->kind == N_CALL && value->builtin == B_SORT && value->nkids == 1 && dst.ndim == 1 &&
+        value->ty.ndim == 1 && (ug_dtype)value->ty.dt == ddt && value->kids[0]->ty.kind == KT_ARRAY &&
+        (ug_dtype)value->kids[0]->ty.dt == ddt)
+        return sort_into(g, &dst, ddt, value);
+    return store_into(g, &dst, ddt, value, 0, UG_DTYPE_NONE, NULL);
 }
 
 ug_status loops_slice_augassign(loops_gen *g, const kernel_node *n)

@@ -105,7 +105,7 @@ static bool list_value(loops_gen *g, const kernel_node *n, loops_arr *out)
 
 /* -------------------------------------------------------------- sorting */
 
-static void emit_sort(loops_gen *g, LLVMValueRef p, LLVMValueRef n, ug_dtype dt)
+void loops_emit_sort(loops_gen *g, LLVMValueRef p, LLVMValueRef n, ug_dtype dt)
 {
     LLVMTypeRef ps[3] = {g->ptr, g->i64, g->i32};
     LLVMValueRef args[3] = {p, n, i32c(g, (int)dt)};
@@ -169,7 +169,7 @@ static bool sort_rows(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef rb, rows = rows_of(g, out, dt, &rb);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, rows), off = LLVMBuildMul(g->B, k, rb, "");
-    emit_sort(g, LLVMBuildGEP2(g->B, g->i8, out->base, &off, 1, ""), out->shape[out->ndim - 1], dt);
+    loops_emit_sort(g, LLVMBuildGEP2(g->B, g->i8, out->base, &off, 1, ""), out->shape[out->ndim - 1], dt);
     loops_count_end(g, &c, NULL);
     return true;
 }
@@ -459,7 +459,7 @@ ug_status loops_arrfn_stmt(loops_gen *g, const kernel_node *n)
     loops_arr t;
     if (!copy_as(g, n->kids[0], dt, n->pos.line, &t))
         return g->err->code;
-    emit_sort(g, t.base, t.shape[0], dt);
+    loops_emit_sort(g, t.base, t.shape[0], dt);
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, a.shape[0]);
     loops_store_elem(g, loops_load_elem(g, at1(g, t.base, k, dt), dt), loops_elem_at(g, &a, &k), dt);

@@ -219,6 +219,8 @@ bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out);
 /* An array function with an array result (sort, unique, [x, y], cumsum,
  * dot with a matrix, axis reductions ...): a new C-contiguous array. */
 bool loops_arrfn_eval(loops_gen *g, const kernel_node *n, loops_arr *out);
+/* Sort n contiguous elements of dtype dt at p in place (runtime/sort.c: NaN last). */
+void loops_emit_sort(loops_gen *g, LLVMValueRef p, LLVMValueRef n, ug_dtype dt);
 /* The statements a.sort() and a.fill(v). */
 ug_status loops_arrfn_stmt(loops_gen *g, const kernel_node *n);
 

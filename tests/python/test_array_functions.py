@@ -521,3 +521,38 @@ def test_numpy_runtime_warnings(f, data_, extra, msg, target):
         with pytest.raises(RuntimeWarning, match=re.escape(msg)):
             k(arg)
         k(np.ones((3, 4)))  # data: no warning
+
+
+def test_sort_stored_into_a_slice_in_place_and_not():
+    """out[...] = np.sort(x) sorts in out itself where out is contiguous: the
+    same results as the sorted copy, also when x overlaps out or out is a
+    strided or reversed view."""
+    src = {
+        "plain": "def k(a, out):\n    out[:] = np.sort(a)\n",
+        "shifted": "def k(a, out):\n    out[:] = a\n    out[1:] = np.sort(out[:-1])\n",
+        "strided": "def k(a, out):\n    out[:] = 0.0\n    out[::2] = np.sort(a[:(a.shape[0] + 1) // 2])\n",
+        "itself": "def k(a, out):\n    out[:] = a\n    out[:] = np.sort(out)\n",
+        "reversed": "def k(a, out):\n    out[::-1] = np.sort(a)\n",
+        "expression": "def k(a, out):\n    out[:] = np.sort(a * -2.0)\n",
+    }
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 33))
+    x[x > 1.2] = np.nan
+    x[:, 3] = -0.0
+    half = np.sort(x[:, :17], -1)
+    want = {
+        "plain": np.sort(x, -1),
+        "shifted": np.concatenate([x[:, :1], np.sort(x[:, :-1], -1)], 1),
+        "strided": np.zeros_like(x),
+        "itself": np.sort(x, -1),
+        "reversed": np.sort(x, -1)[:, ::-1],
+        "expression": np.sort(x * -2.0, -1),
+    }
+    want["strided"][:, ::2] = half
+    for name, text in src.items():
+        f = ufuncgen.guvectorize(text, ["void(float64[:], float64[:])"], "(n)->(n)")
+        got = f(x)
+        assert got.tobytes() == np.ascontiguousarray(want[name]).tobytes(), name
+        out = np.zeros((40, 66))
+        f(x[:, ::-1].copy()[:, ::-1], out=out[:, ::2])  # a strided output
+        assert out[:, ::2].tobytes() == np.ascontiguousarray(want[name]).tobytes(), name
