@@ -98,6 +98,7 @@ typedef struct spec_kernel {
     char *src_file;         /* the file of a source-file, as named (NULL: inline) */
     char *name, *def, *layout, *locals, *doc, *source;
     char *sigs[CORE_MAX_LOOPS];
+    int sig_line[CORE_MAX_LOOPS]; /* the description's line of each */
     int nsigs;
     ug_options o;
 } spec_kernel;
@@ -190,6 +191,7 @@ static ug_status directive(spec_kernel *s, const char *key, const char *v, const
     if (!strcmp(key, "signature")) {
         if (s->nsigs >= CORE_MAX_LOOPS)
             return spec_err(err, path, line, "more than %s signatures", "256");
+        s->sig_line[s->nsigs] = line;
         if (!(s->sigs[s->nsigs++] = strdup(v)))
             return base_err_set(err, UG_ENOMEM, "out of memory");
     } else if (!strcmp(key, "target")) {
@@ -326,6 +328,12 @@ static ug_status located(ug_error *err, ug_status st, const char *path, const sp
     int line = err->line, col = err->column;
     const char *file = s->src_file && line > 0 ? s->src_file : path ? path : "<description>";
     int at = line > 0 && s->src_file ? line : line > 0 && s->src_line ? s->src_line + line - 1 : s->line;
+    for (int i = 0; line <= 0 && i < s->nsigs; i++) { /* a signature's error: its own line */
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "signature '%s'", s->sigs[i]);
+        if (strstr(m, quoted))
+            at = s->sig_line[i];
+    }
     if (line > 0) /* the kernel's message names it, with line and column */
         base_err_set(err, st, "%s:%d: %s", file, at, m);
     else

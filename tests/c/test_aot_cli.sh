@@ -17,7 +17,7 @@ expect 1 "syntax.ugk:5: kernel 'k', line 2, column 15: invalid syntax" "$tmp/syn
 printf 'kernel k\nsignature f8->f8\nsource\ndef k(x):\n    return x.shape\nend\n' >"$tmp/type.ugk"
 expect 1 "type.ugk:5: kernel 'k', line 2, column" "$tmp/type.ugk" -m m -o "$tmp"
 printf 'kernel k\nsignature f8->zz\nsource\ndef k(x):\n    return x\nend\n' >"$tmp/sig.ugk"
-expect 1 "sig.ugk:1: kernel 'k': signature 'f8->zz', column 5: unknown type code 'z'" "$tmp/sig.ugk" -m m -o "$tmp"
+expect 1 "sig.ugk:2: kernel 'k': signature 'f8->zz', column 5: unknown type code 'z'" "$tmp/sig.ugk" -m m -o "$tmp"
 printf 'kernel k\nlayuot (n)->()\n' >"$tmp/dir.ugk"
 expect 1 "dir.ugk:2: unknown directive 'layuot'" "$tmp/dir.ugk" -m m -o "$tmp"
 printf 'kernel k\nsource-file missing.py\n' >"$tmp/file.ugk"
