@@ -28,7 +28,8 @@
  * those not computed under the same conditions (those are results of
  * guarded operations already). Values in the lanes that use them are
  * unchanged, so results are bit-identical; the cost is a blend per guarded
- * operand, only in if-converted code.
+ * operand, only in if-converted code. Not guarded: + - * needed exactly
+ * where an operand of theirs is not NaN (they raise nothing on a NaN).
  *
  * Requires optimised IR (runs once, after the pipeline); breaks nothing.
  * Skipped under fastmath (flags are not kept exact there either).
@@ -514,6 +515,53 @@ static bool grow_made(block *b)
     return true;
 }
 
+/* Whether literal l holds exactly where v is not NaN: fcmp ord v, v (or
+ * v, a constant that is not NaN) holding, or fcmp uno failing. */
+static bool holds_where_not_nan(lit l, LLVMValueRef v)
+{
+    LLVMValueRef c = l.cond;
+    if (!LLVMIsAFCmpInst(c))
+        return false;
+    LLVMRealPredicate p = LLVMGetFCmpPredicate(c);
+    if (!((p == LLVMRealORD && l.holds) || (p == LLVMRealUNO && !l.holds)))
+        return false;
+    LLVMValueRef a = LLVMGetOperand(c, 0), o = LLVMGetOperand(c, 1);
+    if (o == v)
+        o = a, a = v;
+    if (a != v)
+        return false;
+    if (o == v)
+        return true;
+    if (!LLVMIsAConstantFP(o))
+        return false;
+    LLVMBool lossy;
+    double d = LLVMConstRealGetDouble(o, &lossy);
+    return d == d;
+}
+
+/* Whether + - * or a narrowing, needed only where one of its own operands
+ * is not NaN (`if not np.isnan(ai): asum += ai`), needs no guard: where it
+ * is not needed that operand is a NaN, and NaN + x, NaN * x, a narrowed NaN
+ * raise no flag (quiet NaNs, what arithmetic makes). Not fma: 0 * inf + NaN
+ * may raise "invalid". Unguarded, the loop-carried sum of nan-skipping
+ * kernels keeps its latency (numbagg's nansum: 0.77x Numba guarded). */
+static bool nan_skipping(LLVMValueRef I, const need *s)
+{
+    switch (LLVMGetInstructionOpcode(I)) {
+    case LLVMFAdd:
+    case LLVMFSub:
+    case LLVMFMul:
+    case LLVMFPTrunc: break;
+    default: return false;
+    }
+    if (s->n != 1)
+        return false;
+    for (int k = 0; k < LLVMGetNumOperands(I); k++)
+        if (holds_where_not_nan(s->l[0], LLVMGetOperand(I, (unsigned)k)))
+            return true;
+    return false;
+}
+
 /* Guard the operands of instruction i (needed only under b->need[i]). */
 static void guard_one(LLVMBuilderRef B, block *b, int i)
 {
@@ -523,6 +571,8 @@ static void guard_one(LLVMBuilderRef B, block *b, int i)
     if (kind == NO_FLAGS || b->need[i].all)
         return;
     need s = essential(&b->need[i]);
+    if (nan_skipping(I, &s))
+        return;
     int nops = LLVMGetNumOperands(I) - (LLVMGetInstructionOpcode(I) == LLVMCall);
     for (int k = 0; k < nops; k++) {
         LLVMValueRef o = LLVMGetOperand(I, (unsigned)k);
