@@ -24,12 +24,15 @@
  * A floating-point operation needed only under conditions then gets safe
  * operands where they fail — select(cond, x, 1.0) — so it raises nothing
  * there: partial-domain ones (division, remainder, math calls,
- * float-to-int) all their operands, total ones (+, -, *, fma, narrowing)
- * those not computed under the same conditions (those are results of
- * guarded operations already). Values in the lanes that use them are
+ * float-to-int) all their operands; x + y, x - y, x * y one operand (1.0
+ * or -1.0 where they fail: not an identity, which instruction selection
+ * would fold away), preferably the one not carried around a loop, and
+ * x / y the divisor (-1.0); fma and narrowing those not computed under the same conditions
+ * (those are results of guarded operations already). Values in the lanes that use them are
  * unchanged, so results are bit-identical; the cost is a blend per guarded
  * operand, only in if-converted code. Not guarded: + - * needed exactly
- * where an operand of theirs is not NaN (they raise nothing on a NaN).
+ * where an operand of theirs is not NaN (they raise nothing on a NaN), and
+ * x + c with a small finite constant c (it raises nothing).
  *
  * Requires optimised IR (runs once, after the pipeline); breaks nothing.
  * Skipped under fastmath (flags are not kept exact there either).
@@ -539,27 +542,107 @@ static bool holds_where_not_nan(lit l, LLVMValueRef v)
     return d == d;
 }
 
-/* Whether + - * or a narrowing, needed only where one of its own operands
- * is not NaN (`if not np.isnan(ai): asum += ai`), needs no guard: where it
- * is not needed that operand is a NaN, and NaN + x, NaN * x, a narrowed NaN
- * raise no flag (quiet NaNs, what arithmetic makes). Not fma: 0 * inf + NaN
- * may raise "invalid". Unguarded, the loop-carried sum of nan-skipping
- * kernels keeps its latency (numbagg's nansum: 0.77x Numba guarded). */
-static bool nan_skipping(LLVMValueRef I, const need *s)
+/* v, or what v widens (a float32 value added to a float64 sum). */
+static LLVMValueRef unwidened(LLVMValueRef v)
 {
-    switch (LLVMGetInstructionOpcode(I)) {
+    return LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMFPExt ? LLVMGetOperand(v, 0) : v;
+}
+
+/* Whether constant c (a scalar or every lane) is finite and below half an
+ * ulp of the largest finite value of its type: x + c and x - c then never
+ * overflow (the sum rounds to at most the largest finite value), and are
+ * invalid only for a signaling NaN x. */
+static bool small_finite(LLVMValueRef c)
+{
+    if (!c || !LLVMIsConstant(c))
+        return false;
+    unsigned n = lanes(LLVMTypeOf(c));
+    if (n) {
+        for (unsigned k = 0; k < n; k++)
+            if (!small_finite(LLVMGetAggregateElement(c, k)))
+                return false;
+        return true;
+    }
+    if (!LLVMIsAConstantFP(c))
+        return false;
+    LLVMBool lossy;
+    double d = LLVMConstRealGetDouble(c, &lossy);
+    LLVMTypeKind k = LLVMGetTypeKind(LLVMTypeOf(c));
+    double limit = k == LLVMDoubleTypeKind ? 0x1p970 : k == LLVMFloatTypeKind ? 0x1p103 : 0x1p4; /* half: 2^4 */
+    return d == d && d > -limit && d < limit;
+}
+
+/* Whether + - * or a narrowing, needed only under s, raises nothing where
+ * it is not needed, so needs no guard:
+ * - needed exactly where one of its own operands (or what that operand
+ *   widens) is not NaN (`if not np.isnan(ai): asum += ai`): where it is not
+ *   needed that operand is a NaN, and NaN + x, NaN * x, a narrowed NaN raise
+ *   no flag (quiet NaNs, what arithmetic makes);
+ * - x + c, x - c with c a small finite constant (`count += 1.0`): never.
+ * Not fma: 0 * inf + NaN may raise "invalid". Unguarded, the loop-carried
+ * sums of nan-skipping kernels keep their latency (numbagg's nansum ran at
+ * 0.77x Numba guarded). */
+static bool raises_nothing_unneeded(LLVMValueRef I, const need *s)
+{
+    LLVMOpcode op = LLVMGetInstructionOpcode(I);
+    switch (op) {
     case LLVMFAdd:
     case LLVMFSub:
     case LLVMFMul:
     case LLVMFPTrunc: break;
     default: return false;
     }
+    for (int k = 0; op != LLVMFMul && op != LLVMFPTrunc && k < 2; k++)
+        if (small_finite(LLVMGetOperand(I, (unsigned)k)))
+            return true;
     if (s->n != 1)
         return false;
     for (int k = 0; k < LLVMGetNumOperands(I); k++)
-        if (holds_where_not_nan(s->l[0], LLVMGetOperand(I, (unsigned)k)))
+        if (holds_where_not_nan(s->l[0], unwidened(LLVMGetOperand(I, (unsigned)k))))
             return true;
     return false;
+}
+
+/* Whether v is computed in this block from one of its phis (a value carried
+ * around a loop): a guard on it would lengthen the loop's critical path. */
+static bool carried(block *b, LLVMValueRef v, int depth)
+{
+    int j = LLVMIsAInstruction(v) ? index_of(b, v) : -1;
+    if (j < 0)
+        return false;
+    if (LLVMIsAPHINode(v))
+        return true;
+    if (depth > 8)
+        return true; /* deep: as good as carried */
+    for (int k = 0; k < LLVMGetNumOperands(v); k++)
+        if (carried(b, LLVMGetOperand(v, (unsigned)k), depth + 1))
+            return true;
+    return false;
+}
+
+/* For x + y, x - y, x * y and x / y one guarded operand is enough, with a
+ * safe value that raises nothing whatever the other operand is: 1.0 for +
+ * and - (x + 1.0 neither overflows nor is invalid), -1.0 for * and for the
+ * divisor (x * -1.0 and x / -1.0 are exact). Not the identities 0.0 and
+ * 1.0: x86's instruction selection folds select(c, 1.0, y) * x into a
+ * blend of x and an unguarded x * y (seen: x * x overflowed in the lanes
+ * the guard was for). The operand not carried around a loop gets the
+ * guard (a loaded value rather than a running sum), so the sum's chain
+ * stays as short as unguarded. -1: not such an operation. */
+static int one_operand(block *b, LLVMValueRef I, double *safe)
+{
+    LLVMOpcode op = LLVMGetInstructionOpcode(I);
+    if (op == LLVMFDiv) { /* the divisor (not %: inf % y is invalid) */
+        *safe = -1.0;
+        return 1;
+    }
+    if (op != LLVMFAdd && op != LLVMFSub && op != LLVMFMul)
+        return -1;
+    *safe = op == LLVMFMul ? -1.0 : 1.0;
+    for (int k = 0; k < 2; k++)
+        if (!carried(b, LLVMGetOperand(I, (unsigned)k), 0))
+            return k;
+    return 0;
 }
 
 /* Guard the operands of instruction i (needed only under b->need[i]). */
@@ -571,16 +654,19 @@ static void guard_one(LLVMBuilderRef B, block *b, int i)
     if (kind == NO_FLAGS || b->need[i].all)
         return;
     need s = essential(&b->need[i]);
-    if (nan_skipping(I, &s))
+    if (raises_nothing_unneeded(I, &s))
         return;
+    int only = one_operand(b, I, &safe);
     int nops = LLVMGetNumOperands(I) - (LLVMGetInstructionOpcode(I) == LLVMCall);
     for (int k = 0; k < nops; k++) {
+        if (only >= 0 && k != only)
+            continue;
         LLVMValueRef o = LLVMGetOperand(I, (unsigned)k);
         if (LLVMIsConstant(o) || !is_fp(LLVMTypeOf(o)))
             continue;
         int j = LLVMIsAInstruction(o) ? index_of(b, o) : -1;
         double unused;
-        if (kind == TOTAL && j >= 0 && !b->need[j].all && same_need(&b->need[j], &b->need[i]) &&
+        if (only < 0 && kind == TOTAL && j >= 0 && !b->need[j].all && same_need(&b->need[j], &b->need[i]) &&
             fp_kind(o, &unused) != NO_FLAGS)
             continue; /* the result of an operation guarded under the same conditions */
         LLVMValueRef g = NULL;
