@@ -518,8 +518,34 @@ static bool grow_made(block *b)
     return true;
 }
 
-/* Whether literal l holds exactly where v is not NaN: fcmp ord v, v (or
- * v, a constant that is not NaN) holding, or fcmp uno failing. */
+/* Whether v is NaN wherever x is: x itself, or + - * / of it, its negation
+ * or a widening or narrowing of it (each a NaN for a NaN operand, raising
+ * nothing: `(ai - mean) * (ai - mean)` under `not np.isnan(ai)`). */
+static bool nan_with(LLVMValueRef v, LLVMValueRef x, int depth)
+{
+    if (v == x)
+        return true;
+    if (!LLVMIsAInstruction(v) || depth > 6)
+        return false;
+    switch (LLVMGetInstructionOpcode(v)) {
+    case LLVMFAdd:
+    case LLVMFSub:
+    case LLVMFMul:
+    case LLVMFDiv:
+    case LLVMFNeg:
+    case LLVMFPExt:
+    case LLVMFPTrunc: break;
+    default: return false;
+    }
+    for (int k = 0; k < LLVMGetNumOperands(v); k++)
+        if (nan_with(LLVMGetOperand(v, (unsigned)k), x, depth + 1))
+            return true;
+    return false;
+}
+
+/* Whether literal l holds exactly where some x is not NaN (fcmp ord x, x,
+ * or x and a constant that is not NaN, holding; or fcmp uno failing) and
+ * v is NaN wherever x is (nan_with). */
 static bool holds_where_not_nan(lit l, LLVMValueRef v)
 {
     LLVMValueRef c = l.cond;
@@ -529,23 +555,14 @@ static bool holds_where_not_nan(lit l, LLVMValueRef v)
     if (!((p == LLVMRealORD && l.holds) || (p == LLVMRealUNO && !l.holds)))
         return false;
     LLVMValueRef a = LLVMGetOperand(c, 0), o = LLVMGetOperand(c, 1);
-    if (o == v)
-        o = a, a = v;
-    if (a != v)
-        return false;
-    if (o == v)
-        return true;
-    if (!LLVMIsAConstantFP(o))
-        return false;
-    LLVMBool lossy;
-    double d = LLVMConstRealGetDouble(o, &lossy);
-    return d == d;
-}
-
-/* v, or what v widens (a float32 value added to a float64 sum). */
-static LLVMValueRef unwidened(LLVMValueRef v)
-{
-    return LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMFPExt ? LLVMGetOperand(v, 0) : v;
+    if (LLVMIsAConstantFP(a))
+        a = o, o = LLVMGetOperand(c, 0);
+    if (o != a) {
+        LLVMBool lossy;
+        if (!LLVMIsAConstantFP(o) || LLVMConstRealGetDouble(o, &lossy) != LLVMConstRealGetDouble(o, &lossy))
+            return false; /* x against another value, or against a NaN */
+    }
+    return nan_with(v, a, 0);
 }
 
 /* Whether constant c (a scalar or every lane) is finite and below half an
@@ -574,10 +591,10 @@ static bool small_finite(LLVMValueRef c)
 
 /* Whether + - * or a narrowing, needed only under s, raises nothing where
  * it is not needed, so needs no guard:
- * - needed exactly where one of its own operands (or what that operand
- *   widens) is not NaN (`if not np.isnan(ai): asum += ai`): where it is not
- *   needed that operand is a NaN, and NaN + x, NaN * x, a narrowed NaN raise
- *   no flag (quiet NaNs, what arithmetic makes);
+ * - needed exactly where some x is not NaN, with an operand that is NaN
+ *   wherever x is (`if not np.isnan(ai): asum += ai`, or += (ai - m) ** 2):
+ *   where it is not needed that operand is a NaN, and NaN + y, NaN * y, a
+ *   narrowed NaN raise no flag (quiet NaNs, what arithmetic makes);
  * - x + c, x - c with c a small finite constant (`count += 1.0`): never.
  * Not fma: 0 * inf + NaN may raise "invalid". Unguarded, the loop-carried
  * sums of nan-skipping kernels keep their latency (numbagg's nansum ran at
@@ -598,7 +615,7 @@ static bool raises_nothing_unneeded(LLVMValueRef I, const need *s)
     if (s->n != 1)
         return false;
     for (int k = 0; k < LLVMGetNumOperands(I); k++)
-        if (holds_where_not_nan(s->l[0], unwidened(LLVMGetOperand(I, (unsigned)k))))
+        if (holds_where_not_nan(s->l[0], LLVMGetOperand(I, (unsigned)k)))
             return true;
     return false;
 }

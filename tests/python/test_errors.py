@@ -234,8 +234,19 @@ def test_nan_skipping_sums_are_not_guarded_and_raise_nothing():
                                  "        ai = a[i]\n        bi = b[i]\n        m = max(m, bi)\n"
                                  "        if not np.isnan(ai):\n            s += bi\n    out[0] = s + m * 0.0\n",
                                  ["void(f8[:], f8[:], f8[:])"], "(n),(n)->()")
+    squares = ufuncgen.guvectorize("def h(a, m, out):\n    s = 0.0\n    for ai in a:\n        if not np.isnan(ai):\n"
+                                   "            ai -= m\n            s += ai * ai\n    out[0] = s\n",
+                                   ["void(f8[:], f8, f8[:])"], "(n),()->()")
     ir_skip, ir_other = skip.inspect_llvm(), other.inspect_llvm()
     assert "ug.guard" not in "".join(ir_skip.values()), "the nan-skipping sum got a guard"
+    assert "ug.guard" not in "".join(squares.inspect_llvm().values()), "(ai - m) ** 2 under isnan(ai) got a guard"
+    v = np.array([3.0, np.nan, 1e154, np.nan, -2.5] * 30)
+    want = 0.0
+    for x in v:
+        if x == x:
+            want += (x - 0.5) * (x - 0.5)
+    with np.errstate(all="raise"):
+        assert squares(v, 0.5)[()] == want
     assert "ug.guard" in "".join(ir_other.values()), "s + bi under isnan(ai) lost its guard"
     a = np.array([1e308, np.nan, -1e308, np.nan, 5.0] * 40)
     with np.errstate(all="raise"):
