@@ -1298,6 +1298,27 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 }
 
 /* The array functions; again: the call is in canonical form already. */
+/* Array functions (reductions, sort, dot ...) work on bool, integer,
+ * float32 and float64 elements; float16 and complex ones are refused at the
+ * call, naming the dtype. */
+static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
+
+static kernel_type array_fn_dtypes(infer *I, kernel_node *n, kernel_type r)
+{
+    kernel_type bad = T_VOID;
+    for (int k = 0; k < n->nkids; k++)
+        if (n->kids[k] && !array_fn_dtype_ok(n->kids[k]->ty.dt))
+            bad = n->kids[k]->ty;
+    if (!array_fn_dtype_ok(n->opty.dt))
+        bad = n->opty;
+    if (!array_fn_dtype_ok(r.dt))
+        bad = r;
+    if (bad.kind == KT_VOID)
+        return r;
+    return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() is not supported on %s elements in kernels", n->name,
+                       ug_dtype_name((ug_dtype)bad.dt)), T_VOID;
+}
+
 static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
 {
     bool again = n->builtin == b;
@@ -1344,6 +1365,8 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
         r = T_VOID;
     } else
         r = new_from_array(I, fs, n, b, arg, again);
+    if (!I->failed)
+        r = array_fn_dtypes(I, n, r);
     if (!I->failed)
         n->builtin = b;
     return I->failed ? T_VOID : r;

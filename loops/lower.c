@@ -118,6 +118,11 @@ static LLVMValueRef constant(loops_gen *g, const kernel_node *n)
     ug_dtype dt = (ug_dtype)n->ty.dt;
     LLVMTypeRef t = loops_vty(g, dt);
     bool fl = base_dtype_kind(dt) == BASE_KIND_FLOAT;
+    if (dt == UG_FLOAT16) /* a literal next to float16 is a float16 number, as NumPy converts it */
+        return LLVMConstReal(t, rt_half_to_double(rt_double_to_half(n->kind == N_FLOAT ? n->fval
+                                                                    : n->big ? (double)(uint64_t)n->ival
+                                                                    : n->kind == N_BOOL ? (double)(n->ival != 0)
+                                                                             : (double)n->ival)));
     if (n->kind == N_FLOAT)
         return fl ? LLVMConstReal(t, n->fval) : loops_emit_cast(g, LLVMConstReal(g->f64, n->fval), UG_FLOAT64, dt);
     if (dt == UG_BOOL)

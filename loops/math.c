@@ -471,6 +471,8 @@ static LLVMValueRef fpowi_fn(loops_gen *g, ug_dtype dt, bool sgn)
 
 LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_dtype dt, ug_dtype edt)
 {
+    if (dt == UG_FLOAT16) /* in float32, one rounding at the end (NumPy's e**e goes through powf) */
+        return loops_round16(g, loops_emit_fpowi(g, a, e, UG_FLOAT32, edt));
     bool sgn = is_signed(edt);
     if (LLVMIsAConstantInt(e)) {
         long long n = sgn ? LLVMConstIntGetSExtValue(e) : (long long)LLVMConstIntGetZExtValue(e);
@@ -484,6 +486,10 @@ LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_d
 
 LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt)
 {
+    if (dt == UG_FLOAT16) { /* NumPy's half loops: in float32, rounded to half */
+        LLVMValueRef r = loops_emit_binop(g, op, a, b, UG_FLOAT32);
+        return r ? loops_round16(g, r) : NULL;
+    }
     if (is_float(dt))
         return float_binop(g, op, a, b, dt);
     if (dt == UG_BOOL && (op == TK_AMP || op == TK_PIPE || op == TK_CARET))
@@ -495,6 +501,8 @@ LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef
 
 LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt)
 {
+    if (dt == UG_FLOAT16) /* negation is exact */
+        dt = UG_FLOAT32;
     switch (op) {
     case TK_PLUS: return v;
     case TK_MINUS:
@@ -512,6 +520,8 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
         {TK_GT, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT}, {TK_GE, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE},
         {TK_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ},   {TK_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
     };
+    if (dt == UG_FLOAT16)
+        dt = UG_FLOAT32;
     for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) {
         if (p[k].tok != op)
             continue;
@@ -608,6 +618,13 @@ LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, 
     case B_SIGN: return np_sign(g, args[0], dt);
     case B_ISNAN: case B_ISINF: case B_ISFINITE: return predicate(g, b, args[0], dt);
     case B_INT: case B_FLOAT: case B_BOOL: case B_CAST: return loops_emit_cast(g, args[0], dt, rdt);
+    default: break;
+    }
+    if (dt == UG_FLOAT16) { /* NumPy's e->e loops call the float32 function and round */
+        LLVMValueRef r = loops_emit_builtin(g, b, args, n, UG_FLOAT32, rdt == UG_FLOAT16 ? UG_FLOAT32 : rdt);
+        return r && rdt == UG_FLOAT16 ? loops_round16(g, r) : r;
+    }
+    switch (b) {
     case B_FMOD:
         if (is_float(dt))
             return loops_fm(g, LLVMBuildFRem(g->B, args[0], args[1], "fmod"));

@@ -9,7 +9,8 @@
  *   sort.c     sorting and selection for np.sort (an AVX-512 quicksort
  *              where the CPU has it), argsort, partition, unique,
  *              median, quantile                                    rt_sort ...
- *   cast.c     NumPy's 'unsafe' casts between dtypes in C          rt_cast_strided
+ *   cast.c     NumPy's 'unsafe' casts between dtypes in C, binary16
+ *              conversions                                         rt_cast_strided, rt_half_*
  *
  * Generated code binds these by name (loops/jit.c lists them), so their
  * signatures here and the declarations loops/ emits in IR must agree.
@@ -112,6 +113,11 @@ int rt_strided(char **args, int64_t n, const intptr_t *steps, const rt_desc *des
  * cast.c
  * ====================================================================== */
 
+/* IEEE binary16 (bits) to double, exactly; double to binary16 rounded to
+ * nearest even as NumPy's npy_double_to_half (also right for a float32
+ * source, which a double holds exactly). */
+double rt_half_to_double(uint16_t h);
+uint16_t rt_double_to_half(double x);
 /* Cast n elements (strided) between dtypes with NumPy's astype('unsafe')
  * semantics (NaN-safe: same results as loops' generated casts). */
 void rt_cast_strided(void *dst, int64_t dstride, ug_dtype dt, const void *src, int64_t sstride, ug_dtype st,

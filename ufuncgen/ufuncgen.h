@@ -96,7 +96,11 @@ typedef struct ug_error {
 
 /* ------------------------------------------------------------------ dtypes */
 
-/* Element types. The order is NumPy's type-number order for these types. */
+/* Element types. The order is NumPy's type-number order for these types
+ * (NPY_BOOL 0 ... NPY_DOUBLE 12, NPY_CFLOAT 14, NPY_CDOUBLE 15, NPY_HALF 23),
+ * and a type added later is appended, so the values of the older ones never
+ * change. Complex types are laid out as C's float _Complex / double _Complex
+ * (real part first); float16 is IEEE 754 binary16 (NumPy's npy_half). */
 typedef enum ug_dtype {
     UG_BOOL = 0,
     UG_INT8,
@@ -109,6 +113,9 @@ typedef enum ug_dtype {
     UG_UINT64,
     UG_FLOAT32,
     UG_FLOAT64,
+    UG_COMPLEX64,   /* float _Complex */
+    UG_COMPLEX128,  /* double _Complex */
+    UG_FLOAT16,     /* IEEE binary16, computed in float32 by kernels */
     UG_NDTYPES,
     UG_DTYPE_NONE = -1
 } ug_dtype;
