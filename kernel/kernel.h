@@ -95,7 +95,7 @@ typedef struct kernel_type {
 
 typedef enum kernel_tok {
     TK_EOF = 0, TK_NEWLINE, TK_INDENT, TK_DEDENT,
-    TK_NAME, TK_INT, TK_FLOAT, TK_STRING,
+    TK_NAME, TK_INT, TK_FLOAT, TK_IMAG, TK_STRING,
     /* keywords */
     TK_DEF, TK_RETURN, TK_IF, TK_ELIF, TK_ELSE, TK_FOR, TK_IN, TK_WHILE, TK_BREAK, TK_CONTINUE,
     TK_PASS, TK_AND, TK_OR, TK_NOT, TK_LAMBDA, TK_TRUE, TK_FALSE, TK_NONE, TK_IS,
@@ -116,7 +116,7 @@ typedef struct kernel_token {
     const char *text; /* points into the source (not NUL-terminated; pos.len bytes) */
     union {
         int64_t i;    /* TK_INT (value fits in uint64: stored as bits; .big set if > INT64_MAX) */
-        double f;     /* TK_FLOAT */
+        double f;     /* TK_FLOAT; TK_IMAG: the imaginary part (2.5j) */
     } v;
     uint8_t big;      /* TK_INT only: literal exceeds INT64_MAX (still <= UINT64_MAX) */
 } kernel_token;
@@ -136,6 +136,7 @@ typedef enum kernel_nkind {
     N_INT,       /* .ival (.big for > INT64_MAX literals) */
     N_FLOAT,     /* .fval */
     N_BOOL,      /* .ival 0/1 */
+    N_IMAG,      /* an imaginary literal (2.5j): .fval the imaginary part */
     N_NAME,      /* .name; after inference: .sym says what it is */
     N_UNARY,     /* .op (TK_MINUS, TK_PLUS, TK_TILDE, TK_NOT), .a */
     N_BINARY,    /* .op (TK_PLUS .. TK_RSHIFT arithmetic/bitwise), .a, .b */
@@ -299,6 +300,9 @@ typedef enum kernel_builtin {
     B_ISNAN, B_ISINF, B_ISFINITE,
     /* NumPy ufunc semantics */
     B_SIGN, B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN,
+    /* complex numbers: complex(re[, im]), np.conj / z.conjugate(), np.angle,
+       np.real / z.real, np.imag / z.imag */
+    B_COMPLEX, B_CONJ, B_ANGLE, B_REAL, B_IMAG,
     /* dtype casts: int8(x) ... float64(x); inference rewrites them to N_CAST */
     B_CAST,
     /* local arrays (see "Local arrays" in the invariants) */
@@ -380,9 +384,11 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *  - No node has .ty.weak set any more where lowering must pick a concrete
  *    LLVM type: weak literals are given concrete types (weak int next to a
  *    strong type takes that type; alone: int64; weak float: float64, or the
- *    strong float type next to it). N_INT/N_FLOAT/N_BOOL nodes carry the
- *    concrete dtype in .ty.dt and lowering emits the constant in that type
- *    (N_INT of a float dtype means "this integer as a float").
+ *    strong float type next to it). N_INT/N_FLOAT/N_BOOL/N_IMAG nodes carry
+ *    the concrete dtype in .ty.dt and lowering emits the constant in that
+ *    type (N_INT of a float dtype means "this integer as a float"; N_IMAG
+ *    is always complex; N_INT/N_FLOAT of a complex dtype have imaginary
+ *    part 0; of float16, the literal rounded to binary16).
  *  - Implicit conversions are NOT inserted as nodes (except N_CAST for
  *    explicit casts and for int()/float()/bool()); lowering converts with
  *    loops' cast routine (NumPy astype 'unsafe' semantics, NaN-safe) from
@@ -408,6 +414,18 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    (e.g. float64 for exp(int32)); result .ty (bool for predicates, else
  *    .opty; B_LEN: int64 (arg is an array, not converted); B_MIN/B_MAX take
  *    n >= 2 args). B_ROUND: half-to-even in .opty (float), like np.round.
+ *  - Complex values (complex64/complex128) appear only in: N_BINARY + - * /
+ *    ** (.opty complex), N_UNARY - + not, N_COMPARE == != (.cmptys
+ *    complex), truthiness, casts, and the builtins B_ABS (.ty the part
+ *    float), B_COMPLEX (args in .opty float64, .ty complex128), B_CONJ,
+ *    B_REAL, B_IMAG (.ty the part float; on a real .opty: the value, zero),
+ *    B_ANGLE (.ty the part float), B_POW, B_ISNAN/B_ISINF/B_ISFINITE and
+ *    exp log log2 log10 sqrt sin cos tan sinh cosh tanh asin acos atan
+ *    asinh acosh atanh expm1 log1p (.opty == .ty complex). Inference
+ *    rejects every other use (array functions, ordering comparisons, //, %,
+ *    bitwise operators, print) with a positioned error.
+ *  - float16 (.ty/.opty float16) is computed in float32 and rounded by
+ *    lowering after each operation, as NumPy's half loops do.
  *  - N_CALL helper (.builtin == -1): .callee is the specialised function;
  *    argument k converted to callee->params[k].ty (arrays pass through);
  *    result .ty == callee->ret.

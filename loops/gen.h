@@ -104,6 +104,15 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
  * result of dtype `rdt` (bool for predicates). NULL with err set if unsupported. */
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt);
 
+/* ---- complex.c (math.c hands complex operations over) ---- */
+/* The same contracts as loops_emit_binop/unop/compare/builtin for a complex
+ * dtype dt (builtin: also B_COMPLEX .. B_IMAG on a real dt). NULL for an
+ * operation complex numbers do not have. */
+LLVMValueRef loops_complex_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+LLVMValueRef loops_complex_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
+LLVMValueRef loops_complex_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+LLVMValueRef loops_complex_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt);
+
 /* ---- lower.c ---- */
 #define MAX_LOOP_DEPTH KERNEL_MAX_LOOP_DEPTH /* inference rejects deeper nesting */
 typedef struct loops_fission loops_fission; /* fission.c, below */

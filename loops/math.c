@@ -16,6 +16,7 @@
 #include "loops/gen.h"
 
 static bool is_float(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_FLOAT; }
+static bool is_complex(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_COMPLEX; }
 static bool is_signed(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_INT; }
 
 LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v)
@@ -490,6 +491,8 @@ LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef
         LLVMValueRef r = loops_emit_binop(g, op, a, b, UG_FLOAT32);
         return r ? loops_round16(g, r) : NULL;
     }
+    if (is_complex(dt))
+        return loops_complex_binop(g, op, a, b, dt);
     if (is_float(dt))
         return float_binop(g, op, a, b, dt);
     if (dt == UG_BOOL && (op == TK_AMP || op == TK_PIPE || op == TK_CARET))
@@ -503,6 +506,8 @@ LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt)
 {
     if (dt == UG_FLOAT16) /* negation is exact */
         dt = UG_FLOAT32;
+    if (is_complex(dt) && op != TK_NOT)
+        return loops_complex_unop(g, op, v, dt);
     switch (op) {
     case TK_PLUS: return v;
     case TK_MINUS:
@@ -522,6 +527,8 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
     };
     if (dt == UG_FLOAT16)
         dt = UG_FLOAT32;
+    if (is_complex(dt))
+        return loops_complex_compare(g, op, a, b, dt);
     for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) {
         if (p[k].tok != op)
             continue;
@@ -608,6 +615,9 @@ static LLVMValueRef int_builtin(loops_gen *g, int b, LLVMValueRef *args, ug_dtyp
 
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt)
 {
+    bool cast = b == B_INT || b == B_FLOAT || b == B_BOOL || b == B_CAST;
+    if ((b >= B_COMPLEX && b <= B_IMAG) || (is_complex(dt) && !cast))
+        return loops_complex_builtin(g, b, args, n, dt);
     switch (b) {
     case B_MIN: return py_minmax(g, args, n, dt, false);
     case B_MAX: return py_minmax(g, args, n, dt, true);

@@ -3,8 +3,9 @@
  * parallel/, layout/; see the README's layout table).
  *
  *   calls.c    functions the JIT code calls: index errors, raise, FP
- *              flags, local-array frames, print, NumPy's warnings; the
- *              per-thread loop-error record                       rt_*
+ *              flags, local-array frames, print, NumPy's warnings,
+ *              NumPy's complex power; the per-thread loop-error
+ *              record                                              rt_*
  *   strided.c  the strided path of scalar loops (gathered blocks)  rt_strided
  *   sort.c     sorting and selection for np.sort (an AVX-512 quicksort
  *              where the CPU has it), argsort, partition, unique,
@@ -67,6 +68,10 @@ void rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *i
 int64_t rt_unique(void *v, int64_t n, int32_t dt);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void rt_fpe(int32_t flags);
+/* a ** b for complex a = ar + ai j, b = br + bi j as NumPy's npy_cpow
+ * (complex128; rt_cpowf for complex64): the result's parts into out[0..1]. */
+void rt_cpow(double ar, double ai, double br, double bi, double *out);
+void rt_cpowf(float ar, float ai, float br, float bi, float *out);
 /* Take the calling thread's recorded loop error: nonzero if there was one
  * (copied to err if not NULL), and clear it. */
 int rt_take_error(ug_error *err);
