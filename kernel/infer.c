@@ -23,8 +23,16 @@
 
 #include "kernel/infer.h"
 
-/* The float type a float function computes in: floats stay, the rest float64. */
-static kernel_type float_of(kernel_type t) { return is_float(t) ? t : scalar(UG_FLOAT64, t.weak); }
+/* The float type a float function computes in, as NumPy picks its loop:
+ * floats stay, a bool or an integer takes the smallest float that holds it
+ * (np.exp(int8) is float16, of int16 float32, of int32 float64), a Python
+ * number (weak) float64. */
+static kernel_type float_of(kernel_type t)
+{
+    if (is_float(t))
+        return t;
+    return t.weak || !is_scalar(t) ? scalar(UG_FLOAT64, t.weak) : scalar(ug_promote((ug_dtype)t.dt, UG_FLOAT16), false);
+}
 
 void *kernel_fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...)
 {
@@ -251,6 +259,19 @@ static const char *op_verb(int op)
     }
 }
 
+/* Arithmetic on bools as NumPy's loops type it: + and * stay bool (np.add
+ * is logical or, np.multiply logical and), // % ** take NumPy's first
+ * integer loop (int8). Python's own bools (two literals) and `-`, which
+ * NumPy does not define for bools, compute in int64. */
+static kernel_type bool_arith(int op, kernel_type t)
+{
+    if (!is_bool(t))
+        return t;
+    if (t.weak || op == TK_MINUS)
+        return scalar(UG_INT64, t.weak);
+    return op == TK_PLUS || op == TK_STAR ? t : scalar(UG_INT8, false);
+}
+
 /* The type `a op b` computes in (== its result type). */
 static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, kernel_type b)
 {
@@ -268,7 +289,7 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
             return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s (not defined for complex numbers)", op_verb(op),
                                kernel_tstr(a, x), kernel_tstr(b, y)),
                    T_VOID;
-        return is_bool(t) ? scalar(UG_INT64, t.weak) : t;
+        return bool_arith(op, t);
     case TK_AMP:
     case TK_PIPE:
     case TK_CARET:
@@ -279,7 +300,7 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
                         op_verb(op), kernel_tstr(a, x), kernel_tstr(b, y)),
                    T_VOID;
         return is_bool(t) && (op == TK_LSHIFT || op == TK_RSHIFT) ? scalar(UG_INT64, t.weak) : t;
-    default: return is_bool(t) ? scalar(UG_INT64, t.weak) : t;
+    default: return bool_arith(op, t);
     }
 }
 
@@ -758,6 +779,9 @@ static kernel_type builtin_opty(int b, kernel_type p)
     case B_MAXIMUM:
     case B_MINIMUM:
     case B_ROUND:
+    case B_FLOOR: /* NumPy 2's integer loops: the value itself */
+    case B_CEIL:
+    case B_TRUNC:
     case B_FMAX:
     case B_FMIN: return p;
     case B_SIGN: return is_bool(p) ? scalar(UG_INT64, p.weak) : p;

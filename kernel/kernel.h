@@ -290,7 +290,9 @@ kernel_func *kernel_find(const kernel_module *m, const char *name, ug_error *err
 typedef enum kernel_builtin {
     /* Python builtins */
     B_ABS, B_MIN, B_MAX, B_ROUND, B_INT, B_FLOAT, B_BOOL, B_LEN, B_RANGE, B_POW,
-    /* float functions (argument converted to float: ints → float64) */
+    /* float functions (argument converted to float as NumPy picks its loop:
+       int8/uint8/bool → float16, int16/uint16 → float32, wider and Python
+       ints → float64; floor/ceil/trunc keep integers) */
     B_EXP, B_EXP2, B_EXPM1, B_LOG, B_LOG2, B_LOG10, B_LOG1P, B_SQRT, B_CBRT,
     B_SIN, B_COS, B_TAN, B_ASIN, B_ACOS, B_ATAN, B_ATAN2,
     B_SINH, B_COSH, B_TANH, B_ASINH, B_ACOSH, B_ATANH,
@@ -401,8 +403,10 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    `-x` on unsigned wraps; `~` on bool is logical not (NumPy invert);
  *    `not` yields bool of truthiness (x != 0; NaN is true).
  *  - N_BINARY: both operands converted to .opty; the result has .ty == .opty.
- *    (`/` of integers has opty float64; bool operands of + - * // % ** have
- *    opty int64; & | ^ on bools stay bool; shifts on bool: int64.)
+ *    (`/` of integers has opty float64; strong bools: + and * stay bool
+ *    (NumPy's logical or / and), // % ** have opty int8 (NumPy's first
+ *    loop), - int64; two weak bools (Python's): int64; & | ^ on bools stay
+ *    bool; shifts on bool: int64.)
  *  - N_COMPARE: pair k (kids[k] cmpops[k] kids[k+1]) compares in .cmptys[k];
  *    result bool; chained pairs are combined with short-circuit `and`;
  *    each operand is evaluated at most once.
@@ -411,7 +415,7 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    own type before conversion.
  *  - N_IFEXP: .cond tested for truthiness; .a and .b converted to .ty.
  *  - N_CALL builtin (.builtin >= 0): every argument converted to .opty
- *    (e.g. float64 for exp(int32)); result .ty (bool for predicates, else
+ *    (e.g. float64 for exp(int32), float16 for exp(int8)); result .ty (bool for predicates, else
  *    .opty; B_LEN: int64 (arg is an array, not converted); B_MIN/B_MAX take
  *    n >= 2 args). B_ROUND: half-to-even in .opty (float), like np.round.
  *  - Complex values (complex64/complex128) appear only in: N_BINARY + - * /

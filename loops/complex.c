@@ -84,27 +84,28 @@ static LLVMValueRef cdiv(loops_gen *g, ug_dtype dt, LLVMValueRef a, LLVMValueRef
 }
 
 /* NumPy's absolute: an infinite part makes the result inf (even with a NaN
- * beside it), a NaN part NaN; else larger * sqrt(ratio*ratio + 1). */
+ * beside it), a NaN part NaN; else larger * sqrt(ratio*ratio + 1). NaNs
+ * are selected away before the ordered comparison (x86's vector compares
+ * raise "invalid" on them; NumPy's absolute raises nothing). */
 static LLVMValueRef cabs_np(loops_gen *g, ug_dtype dt, LLVMValueRef z)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype pt = base_dtype_part(dt);
-    LLVMValueRef x = loops_re(g, z), y = loops_im(g, z);
+    LLVMValueRef x = loops_re(g, z), y = loops_im(g, z), zero = fconst(g, pt, 0.0);
     LLVMValueRef re = intr(g, "llvm.fabs", pt, &x, 1), im = intr(g, "llvm.fabs", pt, &y, 1);
     LLVMValueRef inf = fconst(g, pt, __builtin_inf()), nan = fconst(g, pt, __builtin_nan(""));
-    LLVMValueRef re_inf = LLVMBuildFCmp(B, LLVMRealOEQ, re, inf, ""), im_inf = LLVMBuildFCmp(B, LLVMRealOEQ, im, inf, "");
-    im = SEL(re_inf, inf, im);
-    re = SEL(im_inf, inf, re);
-    LLVMValueRef re_nan = LLVMBuildFCmp(B, LLVMRealUNO, re, re, ""), im_nan = LLVMBuildFCmp(B, LLVMRealUNO, im, im, "");
-    im = SEL(re_nan, nan, im);
-    re = SEL(im_nan, nan, re);
+    LLVMValueRef any_inf = LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOEQ, re, inf, ""), LLVMBuildFCmp(B, LLVMRealOEQ, im, inf, ""), "");
+    LLVMValueRef any_nan = LLVMBuildFCmp(B, LLVMRealUNO, re, im, "");
+    re = SEL(any_nan, zero, re);
+    im = SEL(any_nan, zero, im);
     LLVMValueRef gt = LLVMBuildFCmp(B, LLVMRealOGT, re, im, "");
     LLVMValueRef larger = SEL(gt, re, im), smaller = SEL(gt, im, re);
-    LLVMValueRef bad = LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOEQ, larger, fconst(g, pt, 0.0), ""),
+    LLVMValueRef bad = LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOEQ, larger, zero, ""),
                                    LLVMBuildFCmp(B, LLVMRealOEQ, larger, inf, ""), "");
-    LLVMValueRef ratio = SEL(bad, fconst(g, pt, 0.0), FDIV(smaller, SEL(bad, fconst(g, pt, 1.0), larger)));
+    LLVMValueRef ratio = SEL(bad, zero, FDIV(smaller, SEL(bad, fconst(g, pt, 1.0), larger)));
     LLVMValueRef h = muladd(g, pt, ratio, ratio, fconst(g, pt, 1.0));
-    return FMUL(intr(g, "llvm.sqrt", pt, &h, 1), larger);
+    LLVMValueRef r = FMUL(intr(g, "llvm.sqrt", pt, &h, 1), larger);
+    return SEL(any_inf, inf, SEL(any_nan, nan, r));
 }
 
 /* a ** b: rt_cpow(ar, ai, br, bi, out) in the part precision. */
@@ -187,6 +188,23 @@ static LLVMValueRef real_fn(loops_gen *g, int b, ug_dtype pt, LLVMValueRef x, LL
     return loops_emit_builtin(g, b, args, y ? 2 : 1, pt, pt);
 }
 
+/* glibc's scalar real function `name` (the f variant for float32): the
+ * formulas below cancel, so libmvec's few ulps would grow; these calls give
+ * NumPy's bits (it calls the same functions). */
+static LLVMValueRef libm(loops_gen *g, const char *name, ug_dtype pt, LLVMValueRef x, LLVMValueRef y)
+{
+    char fname[16];
+    snprintf(fname, sizeof fname, "%s%s", name, pt == UG_FLOAT32 ? "f" : "");
+    LLVMTypeRef t = loops_vty(g, pt), ps[2] = {t, t}, fty = LLVMFunctionType(t, ps, y ? 2 : 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(g->M, fname), args[2] = {x, y};
+    if (!fn) {
+        fn = LLVMAddFunction(g->M, fname, fty);
+        loops_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
+        loops_attr(g, fn, LLVMAttributeFunctionIndex, "willreturn");
+    }
+    return LLVMBuildCall2(g->B, fty, fn, args, y ? 2 : 1, fname);
+}
+
 /* NumPy's formulas for the functions glibc lacks: log2/log10 scale clog,
  * expm1 = (expm1(x)cos(y) - 2 sin(y/2)^2, exp(x)sin(y)),
  * log1p = (log(hypot(x+1, y)), atan2(y, x+1)). */
@@ -205,14 +223,14 @@ static LLVMValueRef numpy_formula(loops_gen *g, int b, ug_dtype dt, LLVMValueRef
         return loops_complex(g, dt, FMUL(loops_re(g, l), k), FMUL(loops_im(g, l), k));
     }
     if (b == B_EXPM1) {
-        LLVMValueRef s = real_fn(g, B_SIN, pt, FDIV(y, fconst(g, pt, 2.0)), NULL);
-        LLVMValueRef re = FSUB(FMUL(real_fn(g, B_EXPM1, pt, x, NULL), real_fn(g, B_COS, pt, y, NULL)),
+        LLVMValueRef s = libm(g, "sin", pt, FDIV(y, fconst(g, pt, 2.0)), NULL);
+        LLVMValueRef re = FSUB(FMUL(libm(g, "expm1", pt, x, NULL), libm(g, "cos", pt, y, NULL)),
                                FMUL(FMUL(fconst(g, pt, 2.0), s), s));
-        return loops_complex(g, dt, re, FMUL(real_fn(g, B_EXP, pt, x, NULL), real_fn(g, B_SIN, pt, y, NULL)));
+        return loops_complex(g, dt, re, FMUL(libm(g, "exp", pt, x, NULL), libm(g, "sin", pt, y, NULL)));
     }
     LLVMValueRef x1 = FADD(x, fconst(g, pt, 1.0)); /* B_LOG1P */
-    LLVMValueRef im = real_fn(g, B_ATAN2, pt, y, x1);
-    return loops_complex(g, dt, real_fn(g, B_LOG, pt, real_fn(g, B_HYPOT, pt, x1, y), NULL), im);
+    LLVMValueRef im = libm(g, "atan2", pt, y, x1);
+    return loops_complex(g, dt, libm(g, "log", pt, libm(g, "hypot", pt, x1, y), NULL), im);
 }
 
 static const char *glibc_name(int b)

@@ -497,7 +497,9 @@ LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef
         return float_binop(g, op, a, b, dt);
     if (dt == UG_BOOL && (op == TK_AMP || op == TK_PIPE || op == TK_CARET))
         return int_binop(g, op, a, b, dt);
-    if (dt == UG_BOOL) /* inference promotes bool arithmetic; keep it total anyway */
+    if (dt == UG_BOOL && (op == TK_PLUS || op == TK_STAR)) /* NumPy's add / multiply of bools: or / and */
+        return int_binop(g, op == TK_PLUS ? TK_PIPE : TK_AMP, a, b, dt);
+    if (dt == UG_BOOL) /* inference promotes the other bool arithmetic; keep it total anyway */
         return NULL;
     return int_binop(g, op, a, b, dt);
 }
