@@ -513,6 +513,49 @@ START_TEST(complex_operands_and_casts)
 }
 END_TEST
 
+/* Complex arithmetic from C, against NumPy 2's results for these operands
+ * (large components that the naive quotient overflows, infinities, NaNs,
+ * a zero divisor; np.divide, np.multiply, np.abs printed with float.hex). */
+static int same_double(double got, double want) { return (isnan(got) && isnan(want)) || (got == want && signbit(got) == signbit(want)); }
+
+START_TEST(complex_arithmetic_is_numpys)
+{
+    const double _Complex a[6] = {CMPLX(1e308, 1e308), CMPLX(3, -4), CMPLX(INFINITY, 0), CMPLX(0, -0.0), CMPLX(1, 2),
+                                  CMPLX(NAN, 1)};
+    const double _Complex b[6] = {CMPLX(1e308, -1e307), CMPLX(0.5, 0.25), CMPLX(1, 1), CMPLX(0, 0),
+                                  CMPLX(INFINITY, INFINITY), CMPLX(2, 0)};
+    const double quo[6][2] = {{0x1.c83cd4e93028cp-1, 0x1.16cfd7720f355p+0}, {0x1.999999999999ap+0, -0x1.199999999999ap+3},
+                              {INFINITY, -INFINITY}, {NAN, NAN}, {NAN, NAN}, {NAN, NAN}};
+    const double prod[6][2] = {{INFINITY, INFINITY}, {0x1.4p+1, -0x1.4p+0}, {INFINITY, INFINITY}, {0, 0}, {NAN, INFINITY},
+                               {NAN, NAN}};
+    const double mag[6] = {0x1.92c80954c51f5p+1023, 5, INFINITY, 0, 0x1.1e3779b97f4a8p+1, NAN};
+    const char *s2[] = {"D,D->D"}, *s1[] = {"D->d"};
+    ug_ufunc *div = make("lambda a, b: a / b\n", s2, 1), *mul = make("lambda a, b: a * b\n", s2, 1);
+    ug_ufunc *mod = make("lambda a: abs(a)\n", s1, 1);
+    double _Complex q[6], p[6];
+    double m[6];
+    ug_operand ops[3];
+    op1d(&ops[0], (void *)a, UG_COMPLEX128, 6, 16);
+    op1d(&ops[1], (void *)b, UG_COMPLEX128, 6, 16);
+    op1d(&ops[2], q, UG_COMPLEX128, 6, 16);
+    call_ok(div, ops, 3);
+    op1d(&ops[2], p, UG_COMPLEX128, 6, 16);
+    call_ok(mul, ops, 3);
+    op1d(&ops[1], m, UG_FLOAT64, 6, 8);
+    call_ok(mod, ops, 2);
+    for (int i = 0; i < 6; i++) {
+        ck_assert_msg(same_double(creal(q[i]), quo[i][0]) && same_double(cimag(q[i]), quo[i][1]), "a/b #%d: %a %a", i,
+                      creal(q[i]), cimag(q[i]));
+        ck_assert_msg(same_double(creal(p[i]), prod[i][0]) && same_double(cimag(p[i]), prod[i][1]), "a*b #%d: %a %a", i,
+                      creal(p[i]), cimag(p[i]));
+        ck_assert_msg(same_double(m[i], mag[i]), "abs #%d: %a", i, m[i]);
+    }
+    ug_ufunc_free(div);
+    ug_ufunc_free(mul);
+    ug_ufunc_free(mod);
+}
+END_TEST
+
 START_TEST(add_and_disable_compile)
 {
     ug_ufunc *f = make("def f(x, y):\n    return x + y\n", NULL, 0);
@@ -659,6 +702,7 @@ int main(void)
     tcase_add_test(tc, all_dtypes_roundtrip);
     tcase_add_test(tc, float16_kernels_round_like_numpy);
     tcase_add_test(tc, complex_operands_and_casts);
+    tcase_add_test(tc, complex_arithmetic_is_numpys);
     tcase_add_test(tc, add_and_disable_compile);
     tcase_add_test(tc, thread_counts);
     tcase_add_test(tc, math_libm_is_glibc_bit_for_bit);

@@ -303,3 +303,18 @@ def test_module_constants_complex_and_half():
     f = ufuncgen.vectorize(["c16(c16)"])(k)
     x = np.array([1 + 1j, -2j])
     assert same_bits(f(x), x * C + complex(H) + complex(W)).all()
+
+
+def test_cache_keeps_complex_and_half_loops(run_python, fresh_cache):
+    """Each new dtype keys its own object; a second process loads them without compiling."""
+    code = ("import numpy as np, ufuncgen\n"
+            "f = ufuncgen.vectorize('lambda a, b: a * b + 1', ['c16(c16,c16)', 'c8(c8,c8)', 'f2(f2,f2)'], cache=True,"
+            " background=False)\n"
+            "z = np.array([1 + 2j, -3j])\n"
+            "print(f(z, z).tolist(), f(z.astype(np.complex64), 2j).dtype, f(np.float16([0.1]), np.float16([3])).tolist())\n")
+    first = run_python(code)
+    objs = {p.name: p.stat().st_mtime_ns for p in fresh_cache.glob("*.ugo")}
+    assert len(objs) == 3, objs
+    second = run_python(code)
+    assert first.splitlines()[0] == second.splitlines()[0] == "[(-2+4j), (-8+0j)] complex64 [1.2998046875]"
+    assert {p.name: p.stat().st_mtime_ns for p in fresh_cache.glob("*.ugo")} == objs  # loaded, not written again
