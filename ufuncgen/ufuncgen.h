@@ -125,7 +125,8 @@ UG_API const char *ug_dtype_name(ug_dtype t);
 /* Size of one element in bytes, or 0 for an invalid dtype. */
 UG_API size_t ug_dtype_size(ug_dtype t);
 /* Parse a dtype name in any accepted spelling ("float64", "f8", "d", "double",
- * "np.float64", ...). Returns UG_DTYPE_NONE if unknown. */
+ * "np.float64", "complex128", "c16", "D", "complex64", "c8", "F", "float16",
+ * "f2", "e", ...). Returns UG_DTYPE_NONE if unknown. */
 UG_API ug_dtype ug_dtype_from_name(const char *name);
 /* NumPy's can_cast(from, to, "safe") for these dtypes: 1 or 0. */
 UG_API int ug_can_cast_safe(ug_dtype from, ug_dtype to);

@@ -318,3 +318,28 @@ def test_cache_keeps_complex_and_half_loops(run_python, fresh_cache):
     second = run_python(code)
     assert first.splitlines()[0] == second.splitlines()[0] == "[(-2+4j), (-8+0j)] complex64 [1.2998046875]"
     assert {p.name: p.stat().st_mtime_ns for p in fresh_cache.glob("*.ugo")} == objs  # loaded, not written again
+
+
+def test_numba_type_objects_and_spellings():
+    """Numba's own way of writing complex ufuncs compiles unchanged."""
+    from ufuncgen.numba import complex64, complex128, float16, guvectorize, vectorize, void
+
+    @vectorize([complex64(complex64, complex64), complex128(complex128, complex128)])
+    def add(a, b):
+        return a + b
+
+    @guvectorize([void(complex128[:], complex128[:])], "(n)->(n)")
+    def conj(a, out):
+        for i in range(a.shape[0]):
+            out[i] = a[i].conjugate()
+
+    @vectorize([float16(float16)])
+    def half(x):
+        return x / 3
+
+    assert add.types == ["FF->F", "DD->D"]
+    z = np.array([1 + 2j, 3 - 1j], np.complex64)
+    assert add(z, z).dtype == np.complex64 and same_bits(add(z, z), z + z).all()
+    assert same_bits(conj(z.astype(np.complex128)), np.conj(z.astype(np.complex128))).all()
+    h = np.float16([1, 2, 7])
+    assert same_bits(half(h), h / np.float16(3)).all()
