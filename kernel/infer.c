@@ -1455,8 +1455,8 @@ static kernel_type array_fn_dtypes(infer *I, kernel_node *n, kernel_type r)
         bad = r;
     if (bad.kind == KT_VOID)
         return r;
-    return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() is not supported on %s elements in kernels", n->name,
-                       ug_dtype_name((ug_dtype)bad.dt)), T_VOID;
+    return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() is not supported on %s elements in kernels",
+                       n->name[0] == '$' ? n->name + 1 : n->name, ug_dtype_name((ug_dtype)bad.dt)), T_VOID;
 }
 
 static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)

@@ -488,6 +488,13 @@ static int classify(PyArray_DTypeMeta *D, int fixed, in_kind *out, const char *n
     return 0;
 }
 
+/* A Python scalar of that kind in loop dtype t: exactly its kind (pass 0 of
+ * search), or that kind and any above (int in a float or complex loop). */
+static int weak_same_kind(int weak, ug_dtype t)
+{
+    return weak == WEAK_INT ? is_int(t) : weak == WEAK_FLOAT ? is_float(t) : is_complex(t);
+}
+
 static int weak_fits(int weak, ug_dtype t)
 {
     return weak == WEAK_INT     ? is_int(t) || is_float(t) || is_complex(t)
@@ -495,9 +502,13 @@ static int weak_fits(int weak, ug_dtype t)
                                 : is_complex(t);
 }
 
-/* First loop the inputs fit: exact (pass 0) or by safe casts (pass 1).
+/* First loop the inputs fit: exact (pass 0: a weak scalar in a loop dtype of
+ * its own kind, or as the type NEP 50 gives it next to the other inputs,
+ * weak_as[k]; so float32 + 3 does not take a float32 x complex64 loop made
+ * earlier for float32 + 1j) or by safe casts (pass 1: a weak scalar in any
+ * loop dtype of its kind or above).
  * Outputs fixed by the caller (dtype=, signature=) must match exactly. */
-static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed, int pass)
+static int search(const bridge *b, const in_kind *in, const ug_dtype *weak_as, const ug_dtype *out_fixed, int pass)
 {
     int nin = ug_ufunc_nin(b->f), nargs = nin + ug_ufunc_nout(b->f);
     ug_dtype t[UG_MAXARGS];
@@ -506,7 +517,8 @@ static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed,
             continue;
         int ok = 1;
         for (int k = 0; ok && k < nin; k++)
-            ok = in[k].weak      ? weak_fits(in[k].weak, t[k])
+            ok = in[k].weak      ? (pass == 0 ? weak_as[k] == t[k] || weak_same_kind(in[k].weak, t[k])
+                                             : weak_fits(in[k].weak, t[k]))
                  : in[k].fixed   ? in[k].dt == t[k]
                  : in[k].foreign ? pass == 1 && can_cast_safe_descr(in[k].foreign, t[k])
                  : pass == 0     ? in[k].dt == t[k]
@@ -610,7 +622,7 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
             return -1;
         }
     }
-    /* Exact (weak scalars fitting) first; safe casts only when an output
+    /* Exact (weak scalars as NEP 50 types them) first; safe casts only when an output
      * dtype is fixed or an input is foreign (float16), else
      * ug_ufunc_resolve decides: exact-or-compile for a lazy ufunc,
      * exact-then-safe for one with signatures. */
@@ -619,9 +631,11 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
         fixed |= out_fixed[k] != UG_DTYPE_NONE;
     for (int k = 0; k < nin; k++)
         fixed |= in[k].foreign != NULL;
-    int loop = search(b, in, out_fixed, 0);
+    ug_dtype weak_as[UG_MAXARGS];
+    concretize(in, nin, weak_as);
+    int loop = search(b, in, weak_as, out_fixed, 0);
     if (loop < 0 && fixed)
-        loop = search(b, in, out_fixed, 1);
+        loop = search(b, in, weak_as, out_fixed, 1);
     if (loop < 0 && resolve_new(b, in, out_fixed, &loop) < 0)
         return -1;
     if (register_new_loops(ufobj, b) < 0)

@@ -466,6 +466,23 @@ START_TEST(float16_kernels_round_like_numpy)
     ck_assert_float_eq((float)*(_Float16 *)ops[1].data, 2048.0f);
     ug_free(ops[1].data);
     ug_ufunc_free(g);
+    /* the executor's casts: float16 in to a float32 loop (safe), a float16 loop's result out to float64 */
+    const char *sf[] = {"f->f"}, *se[] = {"e->e"};
+    ug_ufunc *ff = make("lambda x: x / 3\n", sf, 1), *fe = make("lambda x: x / 3\n", se, 1);
+    float f32[3];
+    double f64[3];
+    a[0] = (_Float16)1.0f, a[1] = (_Float16)-65504.0f, a[2] = (_Float16)0.0999755859375f;
+    op1d(&ops[0], a, UG_FLOAT16, 3, 2);
+    op1d(&ops[1], f32, UG_FLOAT32, 3, 4);
+    call_ok(ff, ops, 2);
+    op1d(&ops[1], f64, UG_FLOAT64, 3, 8);
+    call_ok(fe, ops, 2);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_float_eq(f32[i], (float)a[i] / 3.0f);
+        ck_assert_double_eq(f64[i], (double)(_Float16)((float)a[i] / 3.0f));
+    }
+    ug_ufunc_free(ff);
+    ug_ufunc_free(fe);
     free(a);
     free(b);
     free(out);

@@ -343,3 +343,29 @@ def test_numba_type_objects_and_spellings():
     assert same_bits(conj(z.astype(np.complex128)), np.conj(z.astype(np.complex128))).all()
     h = np.float16([1, 2, 7])
     assert same_bits(half(h), h / np.float16(3)).all()
+
+
+ARRAY_FORMS = ["out[:] = np.full_like(a, 2)\n    out[1:] += a[:-1]", "out[:] = a\n    out[::2] = a[1::2] * 2",
+               "t = np.empty_like(a)\n    t[:] = a\n    out[:] = t[::-1]", "for i, x in enumerate(a):\n        out[i] = x * 3",
+               "idx = np.array([3, 2, 1, 0])\n    out[:] = a[idx]", "b = a[a != 0]\n    out[:] = 0\n    out[:b.shape[0]] = b",
+               "out[:] = a * a[0] - 1"]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.complex64, np.complex128])
+@pytest.mark.parametrize("body", ARRAY_FORMS)
+def test_gufunc_array_forms(dtype, body):
+    """Views, slices, local arrays, gathers and element-wise expressions on the
+    new dtypes, against the same statements run by NumPy."""
+    src = f"def k(a, out):\n    {body}\n"
+    a = np.array([0.5, -1, 0, np.nan]).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        a += np.array([1j, 0, 0, 3j]).astype(dtype)
+    ns = {"np": np}
+    exec(src, ns)  # noqa: S102 - the kernel text itself is the oracle
+    want = np.empty_like(a)
+    with np.errstate(all="ignore"):
+        ns["k"](a, want)
+        f = ufuncgen.guvectorize(src, [f"void({np.dtype(dtype).name}[:], {np.dtype(dtype).name}[:])"], "(n)->(n)")
+        got = f(a)
+    ok = same_bits(got, want)
+    assert ok.all(), (body, got, want)

@@ -80,3 +80,13 @@ def test_weak_literals_keep_the_array_dtype():
                     (np.int8, np.complex128)]:
         x = np.ones(3, t)
         assert g(x).dtype == want == (x * 1j).dtype, t
+
+
+def test_python_scalars_as_arguments_are_weak():
+    """A Python complex or float passed to the ufunc is NEP 50 weak, as for NumPy's ufuncs."""
+    f = ufuncgen.vectorize("lambda x, y: x + y")
+    for x, y in [(np.float32([1, 2]), 1j), (np.float16([1]), 2.5), (np.int8([3]), 1j), (np.complex64([1j]), 2.0),
+                 (np.float32([1]), 3)]:
+        got, want = f(x, y), np.add(x, y)
+        assert got.dtype == want.dtype, (x.dtype, type(y), got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
