@@ -1438,13 +1438,16 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 }
 
 /* The array functions; again: the call is in canonical form already. */
-/* Array functions (reductions, sort, dot ...) work on bool, integer,
- * float32 and float64 elements; float16 and complex ones are refused at the
- * call, naming the dtype. */
+/* Array functions that compute (reductions, sort, dot ...) work on bool,
+ * integer, float32 and float64 elements; on float16 and complex ones they
+ * are refused at the call, naming the dtype. np.where, lists, copy and
+ * astype only move values and take every dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
 
-static kernel_type array_fn_dtypes(infer *I, kernel_node *n, kernel_type r)
+static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
 {
+    if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
+        return r;
     kernel_type bad = T_VOID;
     for (int k = 0; k < n->nkids; k++)
         if (n->kids[k] && !array_fn_dtype_ok(n->kids[k]->ty.dt))
@@ -1506,7 +1509,7 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
     } else
         r = new_from_array(I, fs, n, b, arg, again);
     if (!I->failed)
-        r = array_fn_dtypes(I, n, r);
+        r = array_fn_dtypes(I, n, b, r);
     if (!I->failed)
         n->builtin = b;
     return I->failed ? T_VOID : r;

@@ -348,7 +348,8 @@ def test_numba_type_objects_and_spellings():
 ARRAY_FORMS = ["out[:] = np.full_like(a, 2)\n    out[1:] += a[:-1]", "out[:] = a\n    out[::2] = a[1::2] * 2",
                "t = np.empty_like(a)\n    t[:] = a\n    out[:] = t[::-1]", "for i, x in enumerate(a):\n        out[i] = x * 3",
                "idx = np.array([3, 2, 1, 0])\n    out[:] = a[idx]", "b = a[a != 0]\n    out[:] = 0\n    out[:b.shape[0]] = b",
-               "out[:] = a * a[0] - 1"]
+               "out[:] = a * a[0] - 1", "out[:] = np.where(np.isnan(a), a[0], a)", "out[:] = [a[3], a[2], a[1], a[0]]",
+               "out[:] = (a * 2).copy()", "out[:] = a.astype(np.float32)"]
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.complex64, np.complex128])
