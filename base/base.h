@@ -48,8 +48,13 @@ void base_utf8_fix(char *msg);
  * dtype.c
  * ====================================================================== */
 
-typedef enum base_kind { BASE_KIND_BOOL, BASE_KIND_UINT, BASE_KIND_INT, BASE_KIND_FLOAT } base_kind;
+/* In NumPy's kind order b < u < i < f < c (same_kind casting relies on it). */
+typedef enum base_kind { BASE_KIND_BOOL, BASE_KIND_UINT, BASE_KIND_INT, BASE_KIND_FLOAT, BASE_KIND_COMPLEX } base_kind;
 base_kind base_dtype_kind(ug_dtype t);
+/* The component float of a complex type (complex64 → float32); other types unchanged. */
+ug_dtype base_dtype_part(ug_dtype t);
+/* The complex type whose parts are float f (float16/float32 → complex64, float64 → complex128). */
+ug_dtype base_dtype_complex_of(ug_dtype f);
 bool base_dtype_valid(int t);
 /* NumPy's one-character type code ('d'); and the short Numba name ("f8"). */
 char base_dtype_char(ug_dtype t);

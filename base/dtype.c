@@ -2,10 +2,12 @@
  * and NumPy's promotion and casting rules for them.
  *
  * Promotion follows numpy.promote_types exactly for bool, the eight integer
- * types and float32/float64 (no float16: where NumPy would give float16 it
- * cannot arise, since int8/uint8 with float32 give float32 here as there).
- * Safe casting is "promotion to the target gives the target", which is what
- * NumPy's table says for these types.
+ * types, float16/32/64 and complex64/128 (tests/c/test_base.c holds NumPy's
+ * table). Among inexact types the result has the widest component float; an
+ * integer asks for a float that holds it (8 bits: float16, 16: float32,
+ * wider: float64); complex wins over float. Safe casting is "promotion to
+ * the target gives the target", which is what NumPy's table says for these
+ * types.
  */
 #include <ctype.h>
 #include <string.h>
@@ -24,6 +26,8 @@ static const struct {
     [UG_UINT32] = {"uint32", 4, BASE_KIND_UINT, 'I'},  [UG_INT64] = {"int64", 8, BASE_KIND_INT, 'q'},
     [UG_UINT64] = {"uint64", 8, BASE_KIND_UINT, 'Q'},  [UG_FLOAT32] = {"float32", 4, BASE_KIND_FLOAT, 'f'},
     [UG_FLOAT64] = {"float64", 8, BASE_KIND_FLOAT, 'd'},
+    [UG_COMPLEX64] = {"complex64", 8, BASE_KIND_COMPLEX, 'F'}, [UG_COMPLEX128] = {"complex128", 16, BASE_KIND_COMPLEX, 'D'},
+    [UG_FLOAT16] = {"float16", 2, BASE_KIND_FLOAT, 'e'},
 };
 
 bool base_dtype_valid(int t) { return t >= 0 && t < UG_NDTYPES; }
@@ -54,6 +58,10 @@ static const struct {
     {"uint", UG_UINT64},  {"f4", UG_FLOAT32},    {"f", UG_FLOAT32},     {"single", UG_FLOAT32},
     {"float", UG_FLOAT64}, {"f8", UG_FLOAT64},   {"d", UG_FLOAT64},     {"double", UG_FLOAT64},
     {"float_", UG_FLOAT64},
+    {"f2", UG_FLOAT16},   {"e", UG_FLOAT16},     {"half", UG_FLOAT16},  {"c8", UG_COMPLEX64},
+    {"F", UG_COMPLEX64},  {"csingle", UG_COMPLEX64}, {"complex_float", UG_COMPLEX64},
+    {"c16", UG_COMPLEX128}, {"D", UG_COMPLEX128}, {"cdouble", UG_COMPLEX128}, {"complex", UG_COMPLEX128},
+    {"complex_", UG_COMPLEX128}, {"cfloat", UG_COMPLEX128},
 };
 
 UG_API ug_dtype ug_dtype_from_name(const char *name)
@@ -90,6 +98,28 @@ static ug_dtype int_of_bits(int b, bool sign)
     }
 }
 
+/* The component float of an inexact type; for an integer, the smallest
+ * float that holds all its values (NumPy: int8 → float16, int16 → float32). */
+static ug_dtype float_for(ug_dtype t)
+{
+    switch (t) {
+    case UG_COMPLEX64: return UG_FLOAT32;
+    case UG_COMPLEX128: return UG_FLOAT64;
+    case UG_FLOAT16: case UG_FLOAT32: case UG_FLOAT64: return t;
+    default: return bits(t) <= 8 ? UG_FLOAT16 : bits(t) <= 16 ? UG_FLOAT32 : UG_FLOAT64;
+    }
+}
+
+ug_dtype base_dtype_complex_of(ug_dtype f)
+{
+    return f == UG_FLOAT64 ? UG_COMPLEX128 : f == UG_COMPLEX128 ? UG_COMPLEX128 : UG_COMPLEX64;
+}
+
+ug_dtype base_dtype_part(ug_dtype t)
+{
+    return t == UG_COMPLEX64 ? UG_FLOAT32 : t == UG_COMPLEX128 ? UG_FLOAT64 : t;
+}
+
 UG_API ug_dtype ug_promote(ug_dtype a, ug_dtype b)
 {
     if (!base_dtype_valid(a) || !base_dtype_valid(b))
@@ -101,12 +131,10 @@ UG_API ug_dtype ug_promote(ug_dtype a, ug_dtype b)
         return b;
     if (kb == BASE_KIND_BOOL)
         return a;
-    if (ka == BASE_KIND_FLOAT || kb == BASE_KIND_FLOAT) {
-        if (ka == BASE_KIND_FLOAT && kb == BASE_KIND_FLOAT)
-            return bits(a) > bits(b) ? a : b;
-        ug_dtype f = ka == BASE_KIND_FLOAT ? a : b, i = ka == BASE_KIND_FLOAT ? b : a;
-        /* float32 holds 8- and 16-bit integers exactly; wider ones need float64. */
-        return (f == UG_FLOAT32 && bits(i) <= 16) ? UG_FLOAT32 : UG_FLOAT64;
+    if (ka >= BASE_KIND_FLOAT || kb >= BASE_KIND_FLOAT) {
+        ug_dtype fa = float_for(a), fb = float_for(b);
+        ug_dtype f = bits(fa) >= bits(fb) ? fa : fb;
+        return ka == BASE_KIND_COMPLEX || kb == BASE_KIND_COMPLEX ? base_dtype_complex_of(f) : f;
     }
     if (ka == kb)
         return bits(a) > bits(b) ? a : b;
@@ -127,7 +155,7 @@ UG_API int ug_can_cast_same_kind(ug_dtype from, ug_dtype to)
 {
     if (!base_dtype_valid(from) || !base_dtype_valid(to))
         return 0;
-    /* NumPy's kind order b < u < i < f: a cast within or up the order is same_kind. */
-    static const int rank[] = {[BASE_KIND_BOOL] = 0, [BASE_KIND_UINT] = 1, [BASE_KIND_INT] = 2, [BASE_KIND_FLOAT] = 3};
-    return ug_can_cast_safe(from, to) || rank[info[from].kind] <= rank[info[to].kind];
+    /* NumPy's kind order b < u < i < f < c (base_kind's order): a cast within
+     * or up the order is same_kind. */
+    return ug_can_cast_safe(from, to) || info[from].kind <= info[to].kind;
 }

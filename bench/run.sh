@@ -7,6 +7,7 @@
 #   bash bench/run.sh --numbagg  # numbagg's kernels, ufuncgen vs Numba (bench_numbagg.py; ~15 min)
 #   bash bench/run.sh --numbagg --quick --only nanmean,move_mean
 #   bash bench/run.sh --arrayfns # array functions in kernels vs Numba and NumPy (bench_arrayfns.py; ~5 min)
+#   bash bench/run.sh --dtypes   # complex and float16 kernels vs NumPy, Numba and C (bench_dtypes.py; ~2 min)
 #
 # 1. installs bench/requirements.txt (numba, numexpr, matplotlib, numbagg) with pip,
 #    pinning the numpy already installed so nothing downgrades it; a package
@@ -31,6 +32,9 @@ if [ "${1:-}" = "--numbagg" ]; then
     shift
 elif [ "${1:-}" = "--arrayfns" ]; then
     SUITE="bench_arrayfns.py"
+    shift
+elif [ "${1:-}" = "--dtypes" ]; then
+    SUITE="bench_dtypes.py"
     shift
 fi
 
@@ -83,6 +87,16 @@ if [ "$SUITE" = "bench_suite.py" ]; then
             || say "cref.c did not compile: the C column will say so"
         $CC $CFLAGS_COMMON -ffast-math -o "$HERE/build/libcref_fast.so" "$HERE/cref.c" -lm \
             || say "cref.c (fast-math) did not compile: the C fast-math column will say so"
+    fi
+fi
+if [ "$SUITE" = "bench_dtypes.py" ]; then
+    CC="${CC:-gcc}"
+    if [ "$HERE/cref_dtypes.c" -nt "$HERE/build/libcref_dtypes.so" ] || [ ! -f "$HERE/build/libcref_dtypes_fast.so" ]; then
+        say "compiling cref_dtypes.c with $CC -O3 -march=native"
+        $CC -O3 -march=native -fPIC -shared -std=gnu17 -o "$HERE/build/libcref_dtypes.so" "$HERE/cref_dtypes.c" -lm \
+            || say "cref_dtypes.c did not compile: the C column will say so"
+        $CC -O3 -march=native -ffast-math -fPIC -shared -std=gnu17 -o "$HERE/build/libcref_dtypes_fast.so" \
+            "$HERE/cref_dtypes.c" -lm || say "cref_dtypes.c (fast-math) did not compile: the C fast-math column will say so"
     fi
 fi
 

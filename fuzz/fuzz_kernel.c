@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kernel_func *k = kernel_find(m, NULL, &err);
     if (!k || k->nparams > 8)
         goto done;
-    static const ug_dtype dts[] = {UG_FLOAT64, UG_INT32, UG_FLOAT32, UG_BOOL, UG_UINT8};
+    static const ug_dtype dts[] = {UG_FLOAT64, UG_INT32, UG_FLOAT32, UG_BOOL, UG_UINT8, UG_COMPLEX128, UG_FLOAT16};
     for (size_t t = 0; t < sizeof dts / sizeof *dts; t++) {
         kernel_argtype args[9];
         for (int i = 0; i <= k->nparams; i++)

@@ -30,6 +30,8 @@ static const struct {
     {"erf", B_ERF},         {"erfc", B_ERFC},         {"gamma", B_GAMMA},     {"lgamma", B_LGAMMA},
     {"isnan", B_ISNAN},     {"isinf", B_ISINF},       {"isfinite", B_ISFINITE}, {"sign", B_SIGN},
     {"maximum", B_MAXIMUM}, {"minimum", B_MINIMUM},   {"fmax", B_FMAX},       {"fmin", B_FMIN},
+    {"complex", B_COMPLEX}, {"conj", B_CONJ},         {"conjugate", B_CONJ},  {"angle", B_ANGLE},
+    {"real", B_REAL},       {"imag", B_IMAG},
     {"empty", B_EMPTY},     {"zeros", B_ZEROS},       {"ones", B_ONES},       {"full", B_FULL},
     {"empty_like", B_EMPTY_LIKE}, {"zeros_like", B_ZEROS_LIKE}, {"ones_like", B_ONES_LIKE},
     {"full_like", B_FULL_LIKE},   {"print", B_PRINT},     {"get_thread_id", B_THREAD_ID},

@@ -16,16 +16,17 @@ bool kernel_literal_chain(const kernel_node *n)
 {
     while (n->kind == N_UNARY && (n->op == TK_MINUS || n->op == TK_PLUS))
         n = n->a;
-    return n->kind == N_INT || n->kind == N_FLOAT;
+    return n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_IMAG;
 }
 
 /* A weak literal may take the strong type it is converted to when its kind
- * fits (an int literal becomes any number type, a float literal a float). */
+ * fits (an int literal becomes any number type, a float literal a float or
+ * a complex, an imaginary literal a complex). */
 static bool fits(kernel_type lit, kernel_type want)
 {
     if (!is_scalar(want) || want.weak || is_bool(want))
         return false;
-    return !is_float(lit) || is_float(want);
+    return is_complex(lit) ? is_complex(want) : !is_float(lit) || is_inexact(want);
 }
 
 static void resolve(infer *I, kernel_node *n, kernel_type want);
@@ -160,8 +161,9 @@ static void check_concrete(const kernel_node *n)
     if (!n)
         return;
     assert(!n->ty.weak && !n->opty.weak);
-    assert(!(n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_BOOL) ||
+    assert(!(n->kind == N_INT || n->kind == N_FLOAT || n->kind == N_BOOL || n->kind == N_IMAG) ||
            (n->ty.kind == KT_SCALAR && base_dtype_valid(n->ty.dt)));
+    assert(n->kind != N_IMAG || base_dtype_kind((ug_dtype)n->ty.dt) == BASE_KIND_COMPLEX);
     check_concrete(n->a);
     check_concrete(n->b);
     check_concrete(n->cond);

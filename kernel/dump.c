@@ -22,7 +22,7 @@ const char *kernel_type_str(kernel_type t, char *buf, size_t n)
 }
 
 static const char *const kind_names[N_NKINDS] = {
-    [N_INT] = "int",       [N_FLOAT] = "float",   [N_BOOL] = "bool",       [N_NAME] = "name",
+    [N_INT] = "int",       [N_FLOAT] = "float",   [N_BOOL] = "bool", [N_IMAG] = "imag",       [N_NAME] = "name",
     [N_UNARY] = "unary",   [N_BINARY] = "binary", [N_COMPARE] = "compare", [N_BOOLOP] = "boolop",
     [N_IFEXP] = "ifexp",   [N_CALL] = "call",     [N_INDEX] = "index",     [N_ATTR] = "attr",
     [N_TUPLE] = "tuple",   [N_ASSIGN] = "assign", [N_AUGASSIGN] = "augassign", [N_EXPRSTMT] = "expr",
@@ -61,6 +61,7 @@ static void dump_head(FILE *f, const kernel_node *n, bool types)
     switch (n->kind) {
     case N_INT: fprintf(f, " %s%lld", n->big ? "u" : "", (long long)n->ival); break;
     case N_FLOAT: fprintf(f, " %.17g", n->fval); break;
+    case N_IMAG: fprintf(f, " %.17gj", n->fval); break;
     case N_BOOL: fprintf(f, " %s", n->ival ? "True" : "False"); break;
     case N_NAME: case N_CALL: case N_ATTR: case N_RAISE: fprintf(f, " %s", n->name); break;
     case N_STR: fprintf(f, " \"%s\"", n->str); break;

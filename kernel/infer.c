@@ -23,8 +23,16 @@
 
 #include "kernel/infer.h"
 
-/* The float type a float function computes in: floats stay, the rest float64. */
-static kernel_type float_of(kernel_type t) { return is_float(t) ? t : scalar(UG_FLOAT64, t.weak); }
+/* The float type a float function computes in, as NumPy picks its loop:
+ * floats stay, a bool or an integer takes the smallest float that holds it
+ * (np.exp(int8) is float16, of int16 float32, of int32 float64), a Python
+ * number (weak) float64. */
+static kernel_type float_of(kernel_type t)
+{
+    if (is_float(t))
+        return t;
+    return t.weak || !is_scalar(t) ? scalar(UG_FLOAT64, t.weak) : scalar(ug_promote((ug_dtype)t.dt, UG_FLOAT16), false);
+}
 
 void *kernel_fail(infer *I, ug_status code, kernel_pos pos, const char *fmt, ...)
 {
@@ -48,8 +56,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b)
 {
     if (!a.weak && !b.weak)
         return scalar(ug_promote((ug_dtype)a.dt, (ug_dtype)b.dt), false);
-    if (a.weak && b.weak) { /* Python scalars: bool < int < float */
-        return kind_of(a) == BASE_KIND_FLOAT || kind_of(b) == BASE_KIND_FLOAT ? scalar(UG_FLOAT64, true)
+    if (a.weak && b.weak) { /* Python scalars: bool < int < float < complex */
+        return is_complex(a) || is_complex(b) ? scalar(UG_COMPLEX128, true)
+               : kind_of(a) == BASE_KIND_FLOAT || kind_of(b) == BASE_KIND_FLOAT ? scalar(UG_FLOAT64, true)
                : kind_of(a) == BASE_KIND_BOOL && kind_of(b) == BASE_KIND_BOOL ? scalar(UG_BOOL, true)
                : scalar(kind_of(a) == BASE_KIND_BOOL ? b.dt : kind_of(b) == BASE_KIND_BOOL ? a.dt
                         : a.dt == UG_UINT64 || b.dt == UG_UINT64 ? UG_UINT64 : UG_INT64, true);
@@ -57,7 +66,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b)
     kernel_type w = a.weak ? a : b, s = a.weak ? b : a;
     switch (kind_of(w)) {
     case BASE_KIND_BOOL: return s;
-    case BASE_KIND_FLOAT: return is_float(s) ? s : scalar(UG_FLOAT64, false);
+    case BASE_KIND_FLOAT: return is_inexact(s) ? s : scalar(UG_FLOAT64, false);
+    case BASE_KIND_COMPLEX: /* float32 + 1j is complex64; an integer + 1j complex128 (NEP 50) */
+        return is_complex(s) ? s : scalar(is_float(s) ? base_dtype_complex_of((ug_dtype)s.dt) : UG_COMPLEX128, false);
     default: return is_bool(s) ? scalar(UG_INT64, false) : s;
     }
 }
@@ -248,6 +259,19 @@ static const char *op_verb(int op)
     }
 }
 
+/* Arithmetic on bools as NumPy's loops type it: + and * stay bool (np.add
+ * is logical or, np.multiply logical and), // % ** take NumPy's first
+ * integer loop (int8). Python's own bools (two literals) and `-`, which
+ * NumPy does not define for bools, compute in int64. */
+static kernel_type bool_arith(int op, kernel_type t)
+{
+    if (!is_bool(t))
+        return t;
+    if (t.weak || op == TK_MINUS)
+        return scalar(UG_INT64, t.weak);
+    return op == TK_PLUS || op == TK_STAR ? t : scalar(UG_INT8, false);
+}
+
 /* The type `a op b` computes in (== its result type). */
 static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, kernel_type b)
 {
@@ -258,18 +282,25 @@ static kernel_type binop_type(infer *I, kernel_node *at, int op, kernel_type a, 
         return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s", op_verb(op), kernel_tstr(a, x), kernel_tstr(b, y)), T_VOID;
     kernel_type t = kernel_promote(a, b);
     switch (op) {
-    case TK_SLASH: return is_float(t) ? t : scalar(UG_FLOAT64, t.weak);
+    case TK_SLASH: return is_inexact(t) ? t : scalar(UG_FLOAT64, t.weak);
+    case TK_DSLASH:
+    case TK_PERCENT:
+        if (is_complex(t))
+            return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s (not defined for complex numbers)", op_verb(op),
+                               kernel_tstr(a, x), kernel_tstr(b, y)),
+                   T_VOID;
+        return bool_arith(op, t);
     case TK_AMP:
     case TK_PIPE:
     case TK_CARET:
     case TK_LSHIFT:
     case TK_RSHIFT:
-        if (is_float(t))
+        if (is_inexact(t))
             return kernel_fail(I, UG_ETYPE, at->pos, "cannot %s %s and %s (bitwise operators need integers or bools)",
                         op_verb(op), kernel_tstr(a, x), kernel_tstr(b, y)),
                    T_VOID;
         return is_bool(t) && (op == TK_LSHIFT || op == TK_RSHIFT) ? scalar(UG_INT64, t.weak) : t;
-    default: return is_bool(t) ? scalar(UG_INT64, t.weak) : t;
+    default: return bool_arith(op, t);
     }
 }
 
@@ -312,7 +343,7 @@ static kernel_type unary_result(infer *I, kernel_node *n, kernel_type t)
 {
     char b[48];
     n->opty = t;
-    if (n->op == TK_TILDE && is_float(t))
+    if (n->op == TK_TILDE && is_inexact(t))
         return kernel_fail(I, UG_ETYPE, n->pos, "bad operand type for ~: %s (needs an integer or bool)", kernel_tstr(t, b)), T_VOID;
     if (n->op != TK_TILDE && is_bool(t))
         n->opty = scalar(UG_INT64, t.weak);
@@ -378,12 +409,25 @@ static const char *const_string(infer *I, fstate *fs, kernel_node *n)
             return NULL;
         switch (base_dtype_kind((ug_dtype)t.dt)) {
         case BASE_KIND_FLOAT: return "f";
+        case BASE_KIND_COMPLEX: return "c";
         case BASE_KIND_INT: return "i";
         case BASE_KIND_UINT: return "u";
         default: return "b";
         }
     }
     return NULL;
+}
+
+/* Complex numbers have no order: only == and != compare them (Python's
+ * TypeError, NumPy's missing loop). Returns whether the pair is fine. */
+static bool orderable(infer *I, kernel_node *n, int op, kernel_type t, kernel_type a, kernel_type b)
+{
+    char x[48], y[48];
+    if (!is_complex(t) || op == TK_EQ || op == TK_NE)
+        return true;
+    const char *s = op == TK_LT ? "<" : op == TK_LE ? "<=" : op == TK_GT ? ">" : ">=";
+    return kernel_fail(I, UG_ETYPE, n->pos, "'%s' is not supported between %s and %s (complex numbers have no order)", s,
+                       kernel_tstr(a, x), kernel_tstr(b, y)) != NULL;
 }
 
 static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
@@ -407,11 +451,15 @@ static kernel_type compare(infer *I, fstate *fs, kernel_node *n)
         if (n->nkids == 2 && (prev.kind == KT_ARRAY || cur.kind == KT_ARRAY) && is_scalar(elem_of(prev)) &&
             is_scalar(elem_of(cur))) {
             n->cmptys[0] = compare_type(n->kids[0], elem_of(prev), n->kids[1], elem_of(cur));
+            if (!orderable(I, n, n->cmpops[0], n->cmptys[0], elem_of(prev), elem_of(cur)))
+                return T_VOID;
             return elementwise(I, scalar(UG_BOOL, false), prev, cur);
         }
         if (!is_scalar(prev) || !is_scalar(cur))
             return kernel_fail(I, UG_ETYPE, n->pos, "cannot compare %s and %s", kernel_tstr(prev, x), kernel_tstr(cur, y)), T_VOID;
         n->cmptys[k - 1] = compare_type(n->kids[k - 1], prev, n->kids[k], cur);
+        if (!orderable(I, n, n->cmpops[k - 1], n->cmptys[k - 1], prev, cur))
+            return T_VOID;
         prev = cur;
     }
     return scalar(UG_BOOL, false);
@@ -550,8 +598,12 @@ static bool want_index(infer *I, fstate *fs, kernel_node *ix, const char *what)
     return !I->failed;
 }
 
+static kernel_type number_attr(infer *I, fstate *fs, kernel_node *n, const char *fn);
+
 static kernel_type attr(infer *I, fstate *fs, kernel_node *n)
 {
+    if (strcmp(n->name, "real") == 0 || strcmp(n->name, "imag") == 0)
+        return number_attr(I, fs, n, n->name);
     kernel_type t = array_of(I, fs, n->a, "asked for attributes");
     if (I->failed)
         return T_VOID;
@@ -689,6 +741,7 @@ static int builtin_arity(int b)
     case B_MAX: return -2;
     case B_POW: case B_ATAN2: case B_HYPOT: case B_COPYSIGN: case B_FMOD:
     case B_MAXIMUM: case B_MINIMUM: case B_FMAX: case B_FMIN: return 2;
+    case B_COMPLEX: return -1; /* 1 or 2: checked by complex_builtin */
     default: return 1;
     }
 }
@@ -726,10 +779,58 @@ static kernel_type builtin_opty(int b, kernel_type p)
     case B_MAXIMUM:
     case B_MINIMUM:
     case B_ROUND:
+    case B_FLOOR: /* NumPy 2's integer loops: the value itself */
+    case B_CEIL:
+    case B_TRUNC:
     case B_FMAX:
     case B_FMIN: return p;
     case B_SIGN: return is_bool(p) ? scalar(UG_INT64, p.weak) : p;
     default: return float_of(p);
+    }
+}
+
+/* A function NumPy defines for complex numbers (computed in the complex
+ * dtype itself). */
+static bool complex_fn(int b)
+{
+    switch (b) {
+    case B_EXP: case B_LOG: case B_LOG2: case B_LOG10: case B_SQRT: case B_SIN: case B_COS: case B_TAN:
+    case B_SINH: case B_COSH: case B_TANH: case B_ASIN: case B_ACOS: case B_ATAN: case B_ASINH:
+    case B_ACOSH: case B_ATANH: case B_EXPM1: case B_LOG1P: return true;
+    default: return false;
+    }
+}
+
+/* Builtin b on arguments promoted to p, where p is complex or b is one of
+ * the complex builtins (complex, conj, real, imag, angle): sets n->opty,
+ * returns the result type. */
+static kernel_type complex_builtin(infer *I, kernel_node *n, int b, kernel_type p)
+{
+    char x[48];
+    kernel_type part = is_complex(p) ? scalar(base_dtype_part((ug_dtype)p.dt), p.weak) : p;
+    n->opty = p;
+    switch (b) {
+    case B_COMPLEX:
+        if (n->nkids < 1 || n->nkids > 2)
+            return kernel_fail(I, UG_ETYPE, n->pos, "complex() takes 1 or 2 arguments (%d given)", n->nkids), T_VOID;
+        if (is_complex(p))
+            return kernel_fail(I, UG_ETYPE, n->pos, "complex() takes real arguments in kernels, not %s", kernel_tstr(p, x)),
+                   T_VOID;
+        n->opty = scalar(UG_FLOAT64, false); /* Python's complex(): always complex128 */
+        return scalar(UG_COMPLEX128, false);
+    case B_CONJ: return p;
+    case B_REAL: case B_IMAG: case B_ABS: return part;
+    case B_ANGLE:
+        if (!is_complex(p))
+            n->opty = float_of(p);
+        return is_complex(p) ? part : n->opty;
+    case B_POW: return n->opty = binop_type(I, n, TK_DSTAR, p, p);
+    case B_ISNAN: case B_ISINF: case B_ISFINITE: return scalar(UG_BOOL, false);
+    default:
+        if (complex_fn(b))
+            return p;
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() is not supported for %s arguments", n->name, kernel_tstr(p, x)),
+               T_VOID;
     }
 }
 
@@ -740,8 +841,13 @@ static kernel_type builtin_call(infer *I, fstate *fs, kernel_node *n, int b, ug_
     if (!check_arity(I, n, b))
         return T_VOID;
     n->builtin = b;
-    if (b == B_INT || b == B_FLOAT || b == B_BOOL || b == B_CAST)
-        return cast(I, fs, n, b == B_INT ? UG_INT64 : b == B_FLOAT ? UG_FLOAT64 : b == B_BOOL ? UG_BOOL : cast_to);
+    if (b == B_INT || b == B_FLOAT || b == B_BOOL || b == B_CAST) {
+        kernel_type t = cast(I, fs, n, b == B_INT ? UG_INT64 : b == B_FLOAT ? UG_FLOAT64 : b == B_BOOL ? UG_BOOL : cast_to);
+        if (!I->failed && (b == B_INT || b == B_FLOAT) && is_complex(n->a->ty)) /* Python's TypeError */
+            return kernel_fail(I, UG_ETYPE, n->pos, "cannot convert a complex number to %s (take .real or abs())",
+                               b == B_INT ? "int" : "float"), T_VOID;
+        return t;
+    }
     if (b == B_LEN) {
         array_of(I, fs, n->kids[0], "passed to len()");
         n->opty = scalar(UG_INT64, false);
@@ -758,12 +864,46 @@ static kernel_type builtin_call(infer *I, fstate *fs, kernel_node *n, int b, ug_
     if (I->failed)
         return T_VOID;
     kernel_type r;
-    if (b == B_POW)
+    if (is_complex(p) || (b >= B_COMPLEX && b <= B_IMAG))
+        r = complex_builtin(I, n, b, p);
+    else if (b == B_POW)
         r = n->opty = binop_type(I, n, TK_DSTAR, p, p);
     else
         r = (n->opty = builtin_opty(b, p), b == B_ISNAN || b == B_ISINF || b == B_ISFINITE ? scalar(UG_BOOL, false)
                                                                                               : n->opty);
+    if (I->failed)
+        return T_VOID;
     return arr.kind == KT_ARRAY ? elementwise(I, r, arr, arr) : r;
+}
+
+/* Make n (x.attr or x.method()) the call name(x), typed as such. */
+static kernel_type as_call(infer *I, fstate *fs, kernel_node *n, const char *name)
+{
+    kernel_node **kids = kernel_arena_alloc(I->a, sizeof *kids);
+    if (!kids)
+        return kernel_fail(I, UG_ENOMEM, n->pos, "out of memory"), T_VOID;
+    kids[0] = n->a;
+    n->kind = N_CALL;
+    n->kids = kids;
+    n->nkids = 1;
+    n->kwnames = NULL;
+    n->a = NULL;
+    n->name = name;
+    n->prefixed = 1; /* never a helper */
+    return builtin_call(I, fs, n, kernel_builtin_lookup(name, NULL), UG_DTYPE_NONE);
+}
+
+/* z.real, z.imag, z.conjugate() of a number (NumPy's and Python's; also
+ * defined for real numbers). Arrays: unsupported. */
+static kernel_type number_attr(infer *I, fstate *fs, kernel_node *n, const char *fn)
+{
+    kernel_type t = value_expr(I, fs, n->a);
+    if (I->failed)
+        return T_VOID;
+    if (t.kind == KT_ARRAY)
+        return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "a.%s of an array is not supported in kernels (use it on elements)",
+                           n->name), T_VOID;
+    return as_call(I, fs, n, fn);
 }
 
 static kernel_func *specialise(infer *I, const kernel_func *orig, const kernel_type *args, kernel_pos at);
@@ -1298,6 +1438,30 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 }
 
 /* The array functions; again: the call is in canonical form already. */
+/* Array functions that compute (reductions, sort, dot ...) work on bool,
+ * integer, float32 and float64 elements; on float16 and complex ones they
+ * are refused at the call, naming the dtype. np.where, lists, copy and
+ * astype only move values and take every dtype. */
+static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
+
+static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
+{
+    if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
+        return r;
+    kernel_type bad = T_VOID;
+    for (int k = 0; k < n->nkids; k++)
+        if (n->kids[k] && !array_fn_dtype_ok(n->kids[k]->ty.dt))
+            bad = n->kids[k]->ty;
+    if (!array_fn_dtype_ok(n->opty.dt))
+        bad = n->opty;
+    if (!array_fn_dtype_ok(r.dt))
+        bad = r;
+    if (bad.kind == KT_VOID)
+        return r;
+    return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "%s() is not supported on %s elements in kernels",
+                       n->name[0] == '$' ? n->name + 1 : n->name, ug_dtype_name((ug_dtype)bad.dt)), T_VOID;
+}
+
 static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
 {
     bool again = n->builtin == b;
@@ -1345,6 +1509,8 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
     } else
         r = new_from_array(I, fs, n, b, arg, again);
     if (!I->failed)
+        r = array_fn_dtypes(I, n, b, r);
+    if (!I->failed)
         n->builtin = b;
     return I->failed ? T_VOID : r;
 }
@@ -1379,6 +1545,8 @@ static kernel_type method_call(infer *I, fstate *fs, kernel_node *n)
         n->a = NULL;
         return cast(I, fs, n, t.dt);
     }
+    if ((strcmp(n->name, "conjugate") == 0 || strcmp(n->name, "conj") == 0) && n->nkids == 0)
+        return number_attr(I, fs, n, "conj");
     if (r->kind == N_NAME && strcmp(r->name, "linalg") == 0)
         return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "np.linalg.%s is not supported in kernels", n->name), T_VOID;
     int mb = method_builtin(n->name);
@@ -1428,8 +1596,9 @@ static kernel_type call(infer *I, fstate *fs, kernel_node *n)
             if (n->kwnames && n->kwnames[k])
                 return kernel_fail(I, UG_EUNSUPPORTED, n->kids[k]->pos, "print() keyword '%s' is not supported in kernels",
                             n->kwnames[k]), T_VOID;
-            if (n->kids[k]->kind != N_STR)
-                scalar_expr(I, fs, n->kids[k]);
+            if (n->kids[k]->kind != N_STR && is_complex(scalar_expr(I, fs, n->kids[k])))
+                return kernel_fail(I, UG_EUNSUPPORTED, n->kids[k]->pos,
+                                   "print() of complex values is not supported in kernels (print .real and .imag)"), T_VOID;
         }
         n->builtin = B_PRINT;
         n->opty = T_VOID;
@@ -1461,6 +1630,7 @@ static kernel_type expr_kind(infer *I, fstate *fs, kernel_node *n)
     switch (n->kind) {
     case N_INT: return scalar(n->big ? UG_UINT64 : UG_INT64, true);
     case N_FLOAT: return scalar(UG_FLOAT64, true);
+    case N_IMAG: return scalar(UG_COMPLEX128, true);
     case N_BOOL: return scalar(UG_BOOL, true);
     case N_NAME: return name_type(I, fs, n);
     case N_UNARY: return unary(I, fs, n);
@@ -1761,7 +1931,7 @@ static void for_stmt(infer *I, fstate *fs, kernel_node *n)
         return;
     for (int k = 0; k < n->nrange && !I->failed; k++) {
         kernel_type t = scalar_expr(I, fs, n->range[k]);
-        if (!I->failed && is_float(t))
+        if (!I->failed && is_inexact(t))
             kernel_fail(I, UG_ETYPE, n->range[k]->pos, "range() arguments must be integers, not %s", kernel_tstr(t, b));
     }
     if (!I->failed && n->nrange == 3 && is_zero_literal(n->range[2]))

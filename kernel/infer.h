@@ -56,7 +56,9 @@ static inline bool is_scalar(kernel_type t) { return t.kind == KT_SCALAR; }
 static inline int kind_of(kernel_type t) { return base_dtype_kind((ug_dtype)t.dt); }
 static inline bool is_float(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_FLOAT; }
 static inline bool is_bool(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_BOOL; }
-static inline bool is_intlike(kernel_type t) { return is_scalar(t) && !is_float(t); }
+static inline bool is_complex(kernel_type t) { return is_scalar(t) && kind_of(t) == BASE_KIND_COMPLEX; }
+static inline bool is_inexact(kernel_type t) { return is_float(t) || is_complex(t); }
+static inline bool is_intlike(kernel_type t) { return is_scalar(t) && kind_of(t) < BASE_KIND_FLOAT; }
 static inline bool same_type(kernel_type a, kernel_type b)
 {
     return a.kind == b.kind && a.dt == b.dt && a.ndim == b.ndim && a.weak == b.weak;

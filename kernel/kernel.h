@@ -95,7 +95,7 @@ typedef struct kernel_type {
 
 typedef enum kernel_tok {
     TK_EOF = 0, TK_NEWLINE, TK_INDENT, TK_DEDENT,
-    TK_NAME, TK_INT, TK_FLOAT, TK_STRING,
+    TK_NAME, TK_INT, TK_FLOAT, TK_IMAG, TK_STRING,
     /* keywords */
     TK_DEF, TK_RETURN, TK_IF, TK_ELIF, TK_ELSE, TK_FOR, TK_IN, TK_WHILE, TK_BREAK, TK_CONTINUE,
     TK_PASS, TK_AND, TK_OR, TK_NOT, TK_LAMBDA, TK_TRUE, TK_FALSE, TK_NONE, TK_IS,
@@ -116,7 +116,7 @@ typedef struct kernel_token {
     const char *text; /* points into the source (not NUL-terminated; pos.len bytes) */
     union {
         int64_t i;    /* TK_INT (value fits in uint64: stored as bits; .big set if > INT64_MAX) */
-        double f;     /* TK_FLOAT */
+        double f;     /* TK_FLOAT; TK_IMAG: the imaginary part (2.5j) */
     } v;
     uint8_t big;      /* TK_INT only: literal exceeds INT64_MAX (still <= UINT64_MAX) */
 } kernel_token;
@@ -136,6 +136,7 @@ typedef enum kernel_nkind {
     N_INT,       /* .ival (.big for > INT64_MAX literals) */
     N_FLOAT,     /* .fval */
     N_BOOL,      /* .ival 0/1 */
+    N_IMAG,      /* an imaginary literal (2.5j): .fval the imaginary part */
     N_NAME,      /* .name; after inference: .sym says what it is */
     N_UNARY,     /* .op (TK_MINUS, TK_PLUS, TK_TILDE, TK_NOT), .a */
     N_BINARY,    /* .op (TK_PLUS .. TK_RSHIFT arithmetic/bitwise), .a, .b */
@@ -289,7 +290,9 @@ kernel_func *kernel_find(const kernel_module *m, const char *name, ug_error *err
 typedef enum kernel_builtin {
     /* Python builtins */
     B_ABS, B_MIN, B_MAX, B_ROUND, B_INT, B_FLOAT, B_BOOL, B_LEN, B_RANGE, B_POW,
-    /* float functions (argument converted to float: ints → float64) */
+    /* float functions (argument converted to float as NumPy picks its loop:
+       int8/uint8/bool → float16, int16/uint16 → float32, wider and Python
+       ints → float64; floor/ceil/trunc keep integers) */
     B_EXP, B_EXP2, B_EXPM1, B_LOG, B_LOG2, B_LOG10, B_LOG1P, B_SQRT, B_CBRT,
     B_SIN, B_COS, B_TAN, B_ASIN, B_ACOS, B_ATAN, B_ATAN2,
     B_SINH, B_COSH, B_TANH, B_ASINH, B_ACOSH, B_ATANH,
@@ -299,6 +302,9 @@ typedef enum kernel_builtin {
     B_ISNAN, B_ISINF, B_ISFINITE,
     /* NumPy ufunc semantics */
     B_SIGN, B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN,
+    /* complex numbers: complex(re[, im]), np.conj / z.conjugate(), np.angle,
+       np.real / z.real, np.imag / z.imag */
+    B_COMPLEX, B_CONJ, B_ANGLE, B_REAL, B_IMAG,
     /* dtype casts: int8(x) ... float64(x); inference rewrites them to N_CAST */
     B_CAST,
     /* local arrays (see "Local arrays" in the invariants) */
@@ -380,9 +386,11 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *  - No node has .ty.weak set any more where lowering must pick a concrete
  *    LLVM type: weak literals are given concrete types (weak int next to a
  *    strong type takes that type; alone: int64; weak float: float64, or the
- *    strong float type next to it). N_INT/N_FLOAT/N_BOOL nodes carry the
- *    concrete dtype in .ty.dt and lowering emits the constant in that type
- *    (N_INT of a float dtype means "this integer as a float").
+ *    strong float type next to it). N_INT/N_FLOAT/N_BOOL/N_IMAG nodes carry
+ *    the concrete dtype in .ty.dt and lowering emits the constant in that
+ *    type (N_INT of a float dtype means "this integer as a float"; N_IMAG
+ *    is always complex; N_INT/N_FLOAT of a complex dtype have imaginary
+ *    part 0; of float16, the literal rounded to binary16).
  *  - Implicit conversions are NOT inserted as nodes (except N_CAST for
  *    explicit casts and for int()/float()/bool()); lowering converts with
  *    loops' cast routine (NumPy astype 'unsafe' semantics, NaN-safe) from
@@ -395,8 +403,10 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    `-x` on unsigned wraps; `~` on bool is logical not (NumPy invert);
  *    `not` yields bool of truthiness (x != 0; NaN is true).
  *  - N_BINARY: both operands converted to .opty; the result has .ty == .opty.
- *    (`/` of integers has opty float64; bool operands of + - * // % ** have
- *    opty int64; & | ^ on bools stay bool; shifts on bool: int64.)
+ *    (`/` of integers has opty float64; strong bools: + and * stay bool
+ *    (NumPy's logical or / and), // % ** have opty int8 (NumPy's first
+ *    loop), - int64; two weak bools (Python's): int64; & | ^ on bools stay
+ *    bool; shifts on bool: int64.)
  *  - N_COMPARE: pair k (kids[k] cmpops[k] kids[k+1]) compares in .cmptys[k];
  *    result bool; chained pairs are combined with short-circuit `and`;
  *    each operand is evaluated at most once.
@@ -405,9 +415,23 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    own type before conversion.
  *  - N_IFEXP: .cond tested for truthiness; .a and .b converted to .ty.
  *  - N_CALL builtin (.builtin >= 0): every argument converted to .opty
- *    (e.g. float64 for exp(int32)); result .ty (bool for predicates, else
+ *    (e.g. float64 for exp(int32), float16 for exp(int8)); result .ty (bool for predicates, else
  *    .opty; B_LEN: int64 (arg is an array, not converted); B_MIN/B_MAX take
  *    n >= 2 args). B_ROUND: half-to-even in .opty (float), like np.round.
+ *  - Complex values (complex64/complex128) appear only in: N_BINARY + - * /
+ *    ** (.opty complex), N_UNARY - + not, N_COMPARE == != (.cmptys
+ *    complex), truthiness, casts, and the builtins B_ABS (.ty the part
+ *    float), B_COMPLEX (args in .opty float64, .ty complex128), B_CONJ,
+ *    B_REAL, B_IMAG (.ty the part float; on a real .opty: the value, zero),
+ *    B_ANGLE (.ty the part float), B_POW, B_ISNAN/B_ISINF/B_ISFINITE and
+ *    exp log log2 log10 sqrt sin cos tan sinh cosh tanh asin acos atan
+ *    asinh acosh atanh expm1 log1p (.opty == .ty complex). Inference
+ *    rejects every other use (array functions other than np.where, lists,
+ *    copy and astype; ordering comparisons, //, %, bitwise operators,
+ *    print) with a positioned error; float16 arrays take the same array
+ *    functions.
+ *  - float16 (.ty/.opty float16) is computed in float32 and rounded by
+ *    lowering after each operation, as NumPy's half loops do.
  *  - N_CALL helper (.builtin == -1): .callee is the specialised function;
  *    argument k converted to callee->params[k].ty (arrays pass through);
  *    result .ty == callee->ret.

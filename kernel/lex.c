@@ -197,7 +197,7 @@ static ug_status lex_prefixed_int(lexer *L, size_t b)
     return t ? int_value(L, b, buf, base, t) : UG_ENOMEM;
 }
 
-/* number = digits ["." digits] [("e"|"E") ["+"|"-"] digits] | "." digits [exponent] */
+/* number = (digits ["." digits] | "." digits) [("e"|"E") ["+"|"-"] digits] ["j"|"J"] */
 static ug_status lex_number(lexer *L)
 {
     size_t b = L->i;
@@ -227,14 +227,15 @@ static ug_status lex_number(lexer *L)
             is_float = true;
         }
     }
-    if (L->i < L->n && (L->s[L->i] == 'j' || L->s[L->i] == 'J'))
-        return lex_error(L, b, "complex literals are not supported in kernels");
+    bool imag = L->i < L->n && (L->s[L->i] == 'j' || L->s[L->i] == 'J');
+    if (imag)
+        L->i++;
     if (L->i < L->n && is_name_char((unsigned char)L->s[L->i]))
         return lex_error(L, b, "invalid number literal");
-    kernel_token *t = push(L, is_float ? TK_FLOAT : TK_INT, b, L->i - b);
+    kernel_token *t = push(L, imag ? TK_IMAG : is_float ? TK_FLOAT : TK_INT, b, L->i - b);
     if (!t)
         return UG_ENOMEM;
-    if (is_float) {
+    if (is_float || imag) { /* 10j is the imaginary 10.0, as Python reads it */
         t->v.f = strtod(buf, NULL);
         return UG_OK;
     }

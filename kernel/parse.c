@@ -294,7 +294,8 @@ static kernel_node *atom(parser *P)
         }
         return n;
     case TK_FLOAT:
-        n = new_node(P, N_FLOAT, next(P));
+    case TK_IMAG:
+        n = new_node(P, t->kind == TK_IMAG ? N_IMAG : N_FLOAT, next(P));
         if (n)
             n->fval = t->v.f;
         return n;

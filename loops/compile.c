@@ -62,6 +62,9 @@ static void gen_init(loops_gen *g, const loops_request *r, LLVMContextRef C, LLV
     g->i64 = LLVMInt64TypeInContext(C);
     g->f32 = LLVMFloatTypeInContext(C);
     g->f64 = LLVMDoubleTypeInContext(C);
+    g->f16 = LLVMHalfTypeInContext(C);
+    g->c64 = LLVMStructTypeInContext(C, (LLVMTypeRef[]){g->f32, g->f32}, 2, 0);
+    g->c128 = LLVMStructTypeInContext(C, (LLVMTypeRef[]){g->f64, g->f64}, 2, 0);
     g->ptr = LLVMPointerTypeInContext(C, 0);
     g->vd = LLVMVoidTypeInContext(C);
     const char *features = r->target ? r->target->features : loops_host_features();

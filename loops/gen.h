@@ -6,6 +6,11 @@
  *
  * Value representation while lowering: a scalar of dtype dt is an SSA value
  * of loops_vty(dt) (bool is i1); in memory bool is one byte (loops_mty).
+ * float16 is a float (f32) value, rounded to binary16 by every operation
+ * whose dtype is float16 (so a float16 value always holds a binary16
+ * number) and a `half` in memory. A complex value is the struct {re, im}
+ * of its part type (c64, c128), loaded and stored part by part so the
+ * vectoriser sees two interleaved streams.
  * An array argument is a base pointer plus ndim shapes and ndim byte strides
  * (int64), passed to lowered functions as 1 + 2*ndim parameters.
  */
@@ -33,6 +38,7 @@ typedef struct loops_gen {
     LLVMModuleRef M;
     LLVMBuilderRef B;
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, vd;
+    LLVMTypeRef f16, c64, c128;         /* float16 in memory; complex64/128 values {re, im} */
     const loops_request *req;
     ug_error *err;
     bool avx2, avx512;                  /* host ISA: which libmvec variants may be named */
@@ -74,6 +80,12 @@ LLVMTargetMachineRef loops_target_tm(const loops_target *t, ug_error *err);
 LLVMValueRef loops_emit_cast(loops_gen *g, LLVMValueRef v, ug_dtype from, ug_dtype to);
 /* Truthiness (x != 0; NaN is true) as i1. */
 LLVMValueRef loops_emit_truth(loops_gen *g, LLVMValueRef v, ug_dtype dt);
+/* v (f32) rounded to the nearest binary16 value, kept as f32. */
+LLVMValueRef loops_round16(loops_gen *g, LLVMValueRef v);
+/* Complex values: the parts of z, and the value re + im*j of complex dtype dt. */
+LLVMValueRef loops_re(loops_gen *g, LLVMValueRef z);
+LLVMValueRef loops_im(loops_gen *g, LLVMValueRef z);
+LLVMValueRef loops_complex(loops_gen *g, ug_dtype dt, LLVMValueRef re, LLVMValueRef im);
 /* Load a value of dtype dt from memory at p (bool bytes become i1), store back. */
 LLVMValueRef loops_load_elem(loops_gen *g, LLVMValueRef p, ug_dtype dt);
 void loops_store_elem(loops_gen *g, LLVMValueRef v, LLVMValueRef p, ug_dtype dt);
@@ -93,6 +105,15 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
 /* Builtin b (kernel_builtin) on n arguments already converted to opty dt;
  * result of dtype `rdt` (bool for predicates). NULL with err set if unsupported. */
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt);
+
+/* ---- complex.c (math.c hands complex operations over) ---- */
+/* The same contracts as loops_emit_binop/unop/compare/builtin for a complex
+ * dtype dt (builtin: also B_COMPLEX .. B_IMAG on a real dt). NULL for an
+ * operation complex numbers do not have. */
+LLVMValueRef loops_complex_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+LLVMValueRef loops_complex_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
+LLVMValueRef loops_complex_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
+LLVMValueRef loops_complex_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt);
 
 /* ---- lower.c ---- */
 #define MAX_LOOP_DEPTH KERNEL_MAX_LOOP_DEPTH /* inference rejects deeper nesting */

@@ -122,6 +122,8 @@ static ug_status bind_runtime(ug_error *err)
     static const struct { const char *name; void *addr; } rt[] = {
         {"rt_index_error", (void *)rt_index_error},
         {"rt_fpe", (void *)rt_fpe},
+        {"rt_cpow", (void *)rt_cpow},
+        {"rt_cpowf", (void *)rt_cpowf},
         {"rt_strided", (void *)rt_strided},
         {"rt_raise", (void *)rt_raise},
         {"rt_alloc", (void *)rt_alloc},

@@ -14,6 +14,8 @@
  *               expensive store in two (lower.c asks)                   loops_fission_plan
  *   cast.c      NumPy 'unsafe' casts and truthiness in IR                loops_emit_cast
  *   math.c      builtins → IR (intrinsics + libmvec variants)            loops_emit_builtin
+ *   complex.c   complex operators and functions → IR, NumPy's formulas
+ *               (called by math.c)                                       loops_complex_*
  *   inner.c     the inner loop: a vector loop, a serial loop, and strided
  *               calls handed to runtime/strided.c                       loops_emit_inner
  *   guard.c     after optimisation: no FP flags from operations only one

@@ -113,11 +113,33 @@ static LLVMValueRef conv(loops_gen *g, const kernel_node *n, ug_dtype to)
     return v ? loops_emit_cast(g, v, (ug_dtype)n->ty.dt, to) : NULL;
 }
 
+static LLVMValueRef constant(loops_gen *g, const kernel_node *n);
+
+/* A literal of complex dtype dt: an imaginary one, or a real one with a zero imaginary part. */
+static LLVMValueRef complex_constant(loops_gen *g, const kernel_node *n, ug_dtype dt)
+{
+    ug_dtype pt = base_dtype_part(dt);
+    kernel_node part = *n;
+    part.ty.dt = (int8_t)pt;
+    if (n->kind == N_IMAG)
+        part.kind = N_FLOAT;
+    LLVMValueRef v = constant(g, &part), zero = LLVMConstReal(loops_vty(g, pt), 0.0);
+    LLVMValueRef parts[2] = {n->kind == N_IMAG ? zero : v, n->kind == N_IMAG ? v : zero};
+    return LLVMConstStructInContext(g->C, parts, 2, 0);
+}
+
 static LLVMValueRef constant(loops_gen *g, const kernel_node *n)
 {
     ug_dtype dt = (ug_dtype)n->ty.dt;
+    if (base_dtype_kind(dt) == BASE_KIND_COMPLEX)
+        return complex_constant(g, n, dt);
     LLVMTypeRef t = loops_vty(g, dt);
     bool fl = base_dtype_kind(dt) == BASE_KIND_FLOAT;
+    if (dt == UG_FLOAT16) /* a literal next to float16 is a float16 number, as NumPy converts it */
+        return LLVMConstReal(t, rt_half_to_double(rt_double_to_half(n->kind == N_FLOAT ? n->fval
+                                                                    : n->big ? (double)(uint64_t)n->ival
+                                                                    : n->kind == N_BOOL ? (double)(n->ival != 0)
+                                                                             : (double)n->ival)));
     if (n->kind == N_FLOAT)
         return fl ? LLVMConstReal(t, n->fval) : loops_emit_cast(g, LLVMConstReal(g->f64, n->fval), UG_FLOAT64, dt);
     if (dt == UG_BOOL)
@@ -572,7 +594,7 @@ static LLVMValueRef expr_kind(loops_gen *g, const kernel_node *n)
 {
     ug_dtype ot = (ug_dtype)n->opty.dt;
     switch (n->kind) {
-    case N_INT: case N_FLOAT: case N_BOOL: return constant(g, n);
+    case N_INT: case N_FLOAT: case N_BOOL: case N_IMAG: return constant(g, n);
     case N_NAME: return LLVMBuildLoad2(g->B, loops_vty(g, (ug_dtype)n->ty.dt), slot_of(g, n), n->name);
     case N_UNARY: {
         if (n->op == TK_NOT) {

@@ -16,6 +16,7 @@
 #include "loops/gen.h"
 
 static bool is_float(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_FLOAT; }
+static bool is_complex(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_COMPLEX; }
 static bool is_signed(ug_dtype dt) { return base_dtype_kind(dt) == BASE_KIND_INT; }
 
 LLVMValueRef loops_fm(loops_gen *g, LLVMValueRef v)
@@ -471,6 +472,8 @@ static LLVMValueRef fpowi_fn(loops_gen *g, ug_dtype dt, bool sgn)
 
 LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_dtype dt, ug_dtype edt)
 {
+    if (dt == UG_FLOAT16) /* in float32, one rounding at the end (NumPy's e**e goes through powf) */
+        return loops_round16(g, loops_emit_fpowi(g, a, e, UG_FLOAT32, edt));
     bool sgn = is_signed(edt);
     if (LLVMIsAConstantInt(e)) {
         long long n = sgn ? LLVMConstIntGetSExtValue(e) : (long long)LLVMConstIntGetZExtValue(e);
@@ -484,17 +487,29 @@ LLVMValueRef loops_emit_fpowi(loops_gen *g, LLVMValueRef a, LLVMValueRef e, ug_d
 
 LLVMValueRef loops_emit_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt)
 {
+    if (dt == UG_FLOAT16) { /* NumPy's half loops: in float32, rounded to half */
+        LLVMValueRef r = loops_emit_binop(g, op, a, b, UG_FLOAT32);
+        return r ? loops_round16(g, r) : NULL;
+    }
+    if (is_complex(dt))
+        return loops_complex_binop(g, op, a, b, dt);
     if (is_float(dt))
         return float_binop(g, op, a, b, dt);
     if (dt == UG_BOOL && (op == TK_AMP || op == TK_PIPE || op == TK_CARET))
         return int_binop(g, op, a, b, dt);
-    if (dt == UG_BOOL) /* inference promotes bool arithmetic; keep it total anyway */
+    if (dt == UG_BOOL && (op == TK_PLUS || op == TK_STAR)) /* NumPy's add / multiply of bools: or / and */
+        return int_binop(g, op == TK_PLUS ? TK_PIPE : TK_AMP, a, b, dt);
+    if (dt == UG_BOOL) /* inference promotes the other bool arithmetic; keep it total anyway */
         return NULL;
     return int_binop(g, op, a, b, dt);
 }
 
 LLVMValueRef loops_emit_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt)
 {
+    if (dt == UG_FLOAT16) /* negation is exact */
+        dt = UG_FLOAT32;
+    if (is_complex(dt) && op != TK_NOT)
+        return loops_complex_unop(g, op, v, dt);
     switch (op) {
     case TK_PLUS: return v;
     case TK_MINUS:
@@ -512,6 +527,10 @@ LLVMValueRef loops_emit_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueR
         {TK_GT, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT}, {TK_GE, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE},
         {TK_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ},   {TK_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
     };
+    if (dt == UG_FLOAT16)
+        dt = UG_FLOAT32;
+    if (is_complex(dt))
+        return loops_complex_compare(g, op, a, b, dt);
     for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) {
         if (p[k].tok != op)
             continue;
@@ -598,6 +617,9 @@ static LLVMValueRef int_builtin(loops_gen *g, int b, LLVMValueRef *args, ug_dtyp
 
 LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt, ug_dtype rdt)
 {
+    bool cast = b == B_INT || b == B_FLOAT || b == B_BOOL || b == B_CAST;
+    if ((b >= B_COMPLEX && b <= B_IMAG) || (is_complex(dt) && !cast))
+        return loops_complex_builtin(g, b, args, n, dt);
     switch (b) {
     case B_MIN: return py_minmax(g, args, n, dt, false);
     case B_MAX: return py_minmax(g, args, n, dt, true);
@@ -608,6 +630,13 @@ LLVMValueRef loops_emit_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, 
     case B_SIGN: return np_sign(g, args[0], dt);
     case B_ISNAN: case B_ISINF: case B_ISFINITE: return predicate(g, b, args[0], dt);
     case B_INT: case B_FLOAT: case B_BOOL: case B_CAST: return loops_emit_cast(g, args[0], dt, rdt);
+    default: break;
+    }
+    if (dt == UG_FLOAT16) { /* NumPy's e->e loops call the float32 function and round */
+        LLVMValueRef r = loops_emit_builtin(g, b, args, n, UG_FLOAT32, rdt == UG_FLOAT16 ? UG_FLOAT32 : rdt);
+        return r && rdt == UG_FLOAT16 ? loops_round16(g, r) : r;
+    }
+    switch (b) {
     case B_FMOD:
         if (is_float(dt))
             return loops_fm(g, LLVMBuildFRem(g->B, args[0], args[1], "fmod"));

@@ -6,6 +6,7 @@
  * the record after the loop returns.
  */
 #include <assert.h>
+#include <complex.h>
 #include <fenv.h>
 #include <math.h>
 #include <pthread.h>
@@ -256,3 +257,73 @@ int rt_take_warning(const char **msg)
 }
 
 UG_API int ug_take_loop_warning(const char **msg) { return rt_take_warning(msg); }
+
+/* ---- complex power: NumPy's npy_cpow, in each precision ----
+ * b == 0 gives 1; a == 0 gives 0 for re(b) > 0, else NaN (raising
+ * FE_INVALID); an integer b in (-100, 100) is repeated squaring with the
+ * plain product (1/r for b < 0, by Smith's method); the rest is glibc's
+ * cpow. The products are written out, not contracted (no -mfma here). */
+#define RT_CPOW(NAME, T, CPOW, CT)                                                                                    \
+    static void NAME##_mul(T ar, T ai, T br, T bi, T *r)                                                             \
+    {                                                                                                                \
+        r[0] = ar * br - ai * bi;                                                                                    \
+        r[1] = ar * bi + ai * br;                                                                                    \
+    }                                                                                                                \
+    void NAME(T ar, T ai, T br, T bi, T *out)                                                                        \
+    {                                                                                                                \
+        if (br == 0 && bi == 0) {                                                                                    \
+            out[0] = 1, out[1] = 0;                                                                                  \
+            return;                                                                                                  \
+        }                                                                                                            \
+        if (ar == 0 && ai == 0) {                                                                                    \
+            if (!(br > 0))                                                                                           \
+                feraiseexcept(FE_INVALID);                                                                           \
+            out[0] = out[1] = br > 0 ? (T)0 : (T)NAN;                                                               \
+            return;                                                                                                  \
+        }                                                                                                            \
+        if (bi == 0 && br > -100 && br < 100 && (T)(int)br == br) {                                                  \
+            int n = (int)br < 0 ? -(int)br : (int)br;                                                                \
+            T acc[2] = {1, 0}, p[2] = {ar, ai};                                                                      \
+            if (n == 1 || n == 2 || n == 3) { /* NumPy unrolls these */                                              \
+                acc[0] = ar, acc[1] = ai;                                                                            \
+                if (n == 2)                                                                                          \
+                    NAME##_mul(ar, ai, ar, ai, acc);                                                                 \
+                if (n == 3) {                                                                                        \
+                    NAME##_mul(ar, ai, ar, ai, p);                                                                   \
+                    NAME##_mul(ar, ai, p[0], p[1], acc);                                                             \
+                }                                                                                                    \
+                if (br > 0) {                                                                                        \
+                    out[0] = acc[0], out[1] = acc[1];                                                                \
+                    return;                                                                                          \
+                }                                                                                                    \
+                p[0] = ar, p[1] = ai, acc[0] = 1, acc[1] = 0;                                                        \
+            }                                                                                                        \
+            for (int mask = 1;; mask <<= 1) {                                                                        \
+                if (n & mask)                                                                                        \
+                    NAME##_mul(acc[0], acc[1], p[0], p[1], acc);                                                     \
+                if (n < (mask << 1))                                                                                 \
+                    break;                                                                                           \
+                NAME##_mul(p[0], p[1], p[0], p[1], p);                                                               \
+            }                                                                                                        \
+            if (br < 0) { /* 1 / acc as NumPy's cdiv((1, 0), acc) */                                                 \
+                T xr = acc[0], xi = acc[1], axr = xr < 0 ? -xr : xr, axi = xi < 0 ? -xi : xi, one = 1, zero = 0;     \
+                if (axr >= axi && axr == 0) {                                                                        \
+                    acc[0] = one / axr, acc[1] = zero / axi;                                                         \
+                } else if (axr >= axi) {                                                                             \
+                    T rat = xi / xr, scl = one / (xr + xi * rat);                                                    \
+                    acc[0] = (one + zero * rat) * scl, acc[1] = (zero - one * rat) * scl;                            \
+                } else {                                                                                             \
+                    T rat = xr / xi, scl = one / (xi + xr * rat);                                                    \
+                    acc[0] = (one * rat + zero) * scl, acc[1] = (zero * rat - one) * scl;                            \
+                }                                                                                                    \
+            }                                                                                                        \
+            out[0] = acc[0], out[1] = acc[1];                                                                        \
+            return;                                                                                                  \
+        }                                                                                                            \
+        CT r = CPOW(CMPLX_##T(ar, ai), CMPLX_##T(br, bi));                                                           \
+        out[0] = __real__ r, out[1] = __imag__ r;                                                                    \
+    }
+#define CMPLX_double(a, b) CMPLX(a, b)
+#define CMPLX_float(a, b) CMPLXF(a, b)
+RT_CPOW(rt_cpow, double, cpow, double _Complex)
+RT_CPOW(rt_cpowf, float, cpowf, float _Complex)

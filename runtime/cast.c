@@ -1,8 +1,12 @@
 /* cast.c — NumPy's astype('unsafe') casts between dtypes, element by
  * element in C: the executor's input and output casts (layout/exec.c) and
  * the reference the generated casts of loops/cast.c agree with (NaN-safe,
- * no undefined behaviour; tests compare the two).
+ * no undefined behaviour; tests compare the two). Complex to real drops the
+ * imaginary part (astype does, with a ComplexWarning); complex to bool is
+ * "either part nonzero"; float16 goes through double (exact both ways for
+ * float16 and float32, one rounding to nearest even on the way down).
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,11 +30,58 @@ static uint64_t f2u64(double x)
     return (uint64_t)f2i64(x - 9223372036854775808.0) ^ (UINT64_C(1) << 63);
 }
 
-/* A loaded element: integers as their 64-bit two's complement bits. */
+/* IEEE binary16 <-> double, as NumPy's npy_half functions: exact widening;
+ * narrowing rounds to nearest even once (from the double, which holds every
+ * float32 exactly, so a float32 source rounds as npy_float_to_half does);
+ * NaN keeps the top of its payload and stays NaN. */
+double rt_half_to_double(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f;
+    double m = h & 0x3ff, v;
+    if (e == 0x1f)
+        v = m ? NAN : INFINITY;
+    else if (e == 0)
+        v = ldexp(m, -24);
+    else
+        v = ldexp(m + 1024, e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+/* m >> s rounded to nearest even (1 <= s <= 63). */
+static uint64_t shift_rne(uint64_t m, int s)
+{
+    uint64_t r = m >> s, rem = m & ((UINT64_C(1) << s) - 1), half = UINT64_C(1) << (s - 1);
+    return r + (rem > half || (rem == half && (r & 1)));
+}
+
+uint16_t rt_double_to_half(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    uint16_t sign = (uint16_t)((b >> 48) & 0x8000);
+    uint64_t a = b & INT64_MAX, frac = a & ((UINT64_C(1) << 52) - 1);
+    if (a >= UINT64_C(0x7ff0000000000000)) {
+        uint16_t r = (uint16_t)(0x7c00u + (frac >> 42));
+        return (uint16_t)(sign | (frac && r == 0x7c00u ? r + 1 : r));
+    }
+    int e = (int)(a >> 52) - 1023;
+    uint64_t m = frac | (UINT64_C(1) << 52);
+    if (e >= 16)
+        return sign | 0x7c00u;
+    if (e >= -14) { /* a normal half, or the carry of rounding makes it one step up (inf at the top) */
+        uint64_t r = ((uint64_t)(e + 15) << 10) + shift_rne(m, 42) - 0x400;
+        return (uint16_t)(sign | (r >= 0x7c00u ? 0x7c00u : r));
+    }
+    int s = 28 - e; /* units of 2**-24, the smallest subnormal */
+    return s >= 54 ? sign : (uint16_t)(sign | shift_rne(m, s));
+}
+
+/* A loaded element: integers as their 64-bit two's complement bits;
+ * complex values have their imaginary part in di (0 for real types). */
 typedef struct val {
     bool isfloat, isunsigned;
     uint64_t bits;
-    double d;
+    double d, di;
 } val;
 
 static val load(const char *p, ug_dtype t)
@@ -48,6 +99,9 @@ static val load(const char *p, ug_dtype t)
     case UG_UINT64: v.bits = *(const uint64_t *)p; v.isunsigned = true; break;
     case UG_FLOAT32: v.d = *(const float *)p; v.isfloat = true; break;
     case UG_FLOAT64: v.d = *(const double *)p; v.isfloat = true; break;
+    case UG_FLOAT16: v.d = rt_half_to_double(*(const uint16_t *)p); v.isfloat = true; break;
+    case UG_COMPLEX64: v.d = ((const float *)p)[0]; v.di = ((const float *)p)[1]; v.isfloat = true; break;
+    case UG_COMPLEX128: v.d = ((const double *)p)[0]; v.di = ((const double *)p)[1]; v.isfloat = true; break;
     default: abort();
     }
     return v;
@@ -82,13 +136,16 @@ static double to_f64(val v)
 static void store(char *p, ug_dtype t, val v)
 {
     switch (t) {
-    case UG_BOOL: *(uint8_t *)p = v.isfloat ? v.d != 0 : v.bits != 0; break;
+    case UG_BOOL: *(uint8_t *)p = v.isfloat ? v.d != 0 || v.di != 0 : v.bits != 0; break;
     case UG_INT8: case UG_UINT8: *(uint8_t *)p = (uint8_t)int_bits(v, 8, t == UG_UINT8); break;
     case UG_INT16: case UG_UINT16: *(uint16_t *)p = (uint16_t)int_bits(v, 16, t == UG_UINT16); break;
     case UG_INT32: case UG_UINT32: *(uint32_t *)p = (uint32_t)int_bits(v, 32, t == UG_UINT32); break;
     case UG_INT64: case UG_UINT64: *(uint64_t *)p = int_bits(v, 64, t == UG_UINT64); break;
     case UG_FLOAT32: *(float *)p = to_f32(v); break;
     case UG_FLOAT64: *(double *)p = to_f64(v); break;
+    case UG_FLOAT16: *(uint16_t *)p = rt_double_to_half(to_f64(v)); break;
+    case UG_COMPLEX64: ((float *)p)[0] = to_f32(v); ((float *)p)[1] = (float)v.di; break;
+    case UG_COMPLEX128: ((double *)p)[0] = to_f64(v); ((double *)p)[1] = v.di; break;
     default: abort();
     }
 }

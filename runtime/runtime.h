@@ -3,13 +3,15 @@
  * parallel/, layout/; see the README's layout table).
  *
  *   calls.c    functions the JIT code calls: index errors, raise, FP
- *              flags, local-array frames, print, NumPy's warnings; the
- *              per-thread loop-error record                       rt_*
+ *              flags, local-array frames, print, NumPy's warnings,
+ *              NumPy's complex power; the per-thread loop-error
+ *              record                                              rt_*
  *   strided.c  the strided path of scalar loops (gathered blocks)  rt_strided
  *   sort.c     sorting and selection for np.sort (an AVX-512 quicksort
  *              where the CPU has it), argsort, partition, unique,
  *              median, quantile                                    rt_sort ...
- *   cast.c     NumPy's 'unsafe' casts between dtypes in C          rt_cast_strided
+ *   cast.c     NumPy's 'unsafe' casts between dtypes in C, binary16
+ *              conversions                                         rt_cast_strided, rt_half_*
  *
  * Generated code binds these by name (loops/jit.c lists them), so their
  * signatures here and the declarations loops/ emits in IR must agree.
@@ -66,6 +68,10 @@ void rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *i
 int64_t rt_unique(void *v, int64_t n, int32_t dt);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void rt_fpe(int32_t flags);
+/* a ** b for complex a = ar + ai j, b = br + bi j as NumPy's npy_cpow
+ * (complex128; rt_cpowf for complex64): the result's parts into out[0..1]. */
+void rt_cpow(double ar, double ai, double br, double bi, double *out);
+void rt_cpowf(float ar, float ai, float br, float bi, float *out);
 /* Take the calling thread's recorded loop error: nonzero if there was one
  * (copied to err if not NULL), and clear it. */
 int rt_take_error(ug_error *err);
@@ -112,6 +118,11 @@ int rt_strided(char **args, int64_t n, const intptr_t *steps, const rt_desc *des
  * cast.c
  * ====================================================================== */
 
+/* IEEE binary16 (bits) to double, exactly; double to binary16 rounded to
+ * nearest even as NumPy's npy_double_to_half (also right for a float32
+ * source, which a double holds exactly). */
+double rt_half_to_double(uint16_t h);
+uint16_t rt_double_to_half(double x);
 /* Cast n elements (strided) between dtypes with NumPy's astype('unsafe')
  * semantics (NaN-safe: same results as loops' generated casts). */
 void rt_cast_strided(void *dst, int64_t dstride, ug_dtype dt, const void *src, int64_t sstride, ug_dtype st,

@@ -91,7 +91,8 @@ static int typenum_of(ug_dtype t)
 {
     static const int map[UG_NDTYPES] = {NPY_BOOL,   NPY_INT8,   NPY_UINT8,  NPY_INT16,
                                         NPY_UINT16, NPY_INT32,  NPY_UINT32, NPY_INT64,
-                                        NPY_UINT64, NPY_FLOAT32, NPY_FLOAT64};
+                                        NPY_UINT64, NPY_FLOAT32, NPY_FLOAT64, NPY_CFLOAT,
+                                        NPY_CDOUBLE, NPY_HALF};
     return t >= 0 && t < UG_NDTYPES ? map[t] : -1;
 }
 
@@ -111,6 +112,9 @@ static ug_dtype dtype_of_typenum(int tn)
     case NPY_ULONGLONG: return UG_UINT64;
     case NPY_FLOAT: return UG_FLOAT32;
     case NPY_DOUBLE: return UG_FLOAT64;
+    case NPY_CFLOAT: return UG_COMPLEX64;
+    case NPY_CDOUBLE: return UG_COMPLEX128;
+    case NPY_HALF: return UG_FLOAT16;
     default: return UG_DTYPE_NONE;
     }
 }
@@ -127,7 +131,8 @@ static PyArray_DTypeMeta *dtype_class(ug_dtype t)
 }
 
 static int is_int(ug_dtype t) { return t >= UG_INT8 && t <= UG_UINT64; }
-static int is_float(ug_dtype t) { return t == UG_FLOAT32 || t == UG_FLOAT64; }
+static int is_float(ug_dtype t) { return t == UG_FLOAT32 || t == UG_FLOAT64 || t == UG_FLOAT16; }
+static int is_complex(ug_dtype t) { return t == UG_COMPLEX64 || t == UG_COMPLEX128; }
 
 /* ------------------------------------------------------------ bridge lookup */
 
@@ -333,6 +338,9 @@ static int get_initial(PyArrayMethod_Context *ctx, npy_bool empty, void *initial
     case UG_UINT64: *(uint64_t *)initial = (uint64_t)v; break;
     case UG_FLOAT32: *(float *)initial = (float)v; break;
     case UG_FLOAT64: *(double *)initial = (double)v; break;
+    case UG_FLOAT16: *(uint16_t *)initial = v == 0 ? 0 : v == 1 ? 0x3c00 : 0xbc00; break;
+    case UG_COMPLEX64: ((float *)initial)[0] = (float)v; ((float *)initial)[1] = 0; break;
+    case UG_COMPLEX128: ((double *)initial)[0] = (double)v; ((double *)initial)[1] = 0; break;
     default: return 0;
     }
     return 1;
@@ -430,7 +438,7 @@ static int register_new_loops(PyObject *ufobj, bridge *b)
 
 /* ------------------------------------------------------------ the promoter */
 
-enum { WEAK_NONE = 0, WEAK_INT, WEAK_FLOAT };
+enum { WEAK_NONE = 0, WEAK_INT, WEAK_FLOAT, WEAK_COMPLEX };
 
 /* One input as the promoter sees it: a concrete dtype, a weak Python
  * scalar, or a foreign NumPy dtype (float16, ...) that only casts to ours. */
@@ -460,6 +468,10 @@ static int classify(PyArray_DTypeMeta *D, int fixed, in_kind *out, const char *n
         out->weak = WEAK_FLOAT;
         return 0;
     }
+    if (D == &PyArray_PyComplexDType) {
+        out->weak = WEAK_COMPLEX;
+        return 0;
+    }
     if (D && D->type_num >= 0)
         out->dt = dtype_of_typenum(D->type_num);
     if (out->dt == UG_DTYPE_NONE && D && D->singleton && !fixed) {
@@ -476,14 +488,27 @@ static int classify(PyArray_DTypeMeta *D, int fixed, in_kind *out, const char *n
     return 0;
 }
 
-static int weak_fits(int weak, ug_dtype t)
+/* A Python scalar of that kind in loop dtype t: exactly its kind (pass 0 of
+ * search), or that kind and any above (int in a float or complex loop). */
+static int weak_same_kind(int weak, ug_dtype t)
 {
-    return weak == WEAK_INT ? is_int(t) || is_float(t) : is_float(t);
+    return weak == WEAK_INT ? is_int(t) : weak == WEAK_FLOAT ? is_float(t) : is_complex(t);
 }
 
-/* First loop the inputs fit: exact (pass 0) or by safe casts (pass 1).
+static int weak_fits(int weak, ug_dtype t)
+{
+    return weak == WEAK_INT     ? is_int(t) || is_float(t) || is_complex(t)
+           : weak == WEAK_FLOAT ? is_float(t) || is_complex(t)
+                                : is_complex(t);
+}
+
+/* First loop the inputs fit: exact (pass 0: a weak scalar in a loop dtype of
+ * its own kind, or as the type NEP 50 gives it next to the other inputs,
+ * weak_as[k]; so float32 + 3 does not take a float32 x complex64 loop made
+ * earlier for float32 + 1j) or by safe casts (pass 1: a weak scalar in any
+ * loop dtype of its kind or above).
  * Outputs fixed by the caller (dtype=, signature=) must match exactly. */
-static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed, int pass)
+static int search(const bridge *b, const in_kind *in, const ug_dtype *weak_as, const ug_dtype *out_fixed, int pass)
 {
     int nin = ug_ufunc_nin(b->f), nargs = nin + ug_ufunc_nout(b->f);
     ug_dtype t[UG_MAXARGS];
@@ -492,7 +517,8 @@ static int search(const bridge *b, const in_kind *in, const ug_dtype *out_fixed,
             continue;
         int ok = 1;
         for (int k = 0; ok && k < nin; k++)
-            ok = in[k].weak      ? weak_fits(in[k].weak, t[k])
+            ok = in[k].weak      ? (pass == 0 ? weak_as[k] == t[k] || weak_same_kind(in[k].weak, t[k])
+                                             : weak_fits(in[k].weak, t[k]))
                  : in[k].fixed   ? in[k].dt == t[k]
                  : in[k].foreign ? pass == 1 && can_cast_safe_descr(in[k].foreign, t[k])
                  : pass == 0     ? in[k].dt == t[k]
@@ -517,9 +543,11 @@ static void concretize(const in_kind *in, int nin, ug_dtype *types)
         if (!in[k].weak)
             types[k] = in[k].dt;
         else if (in[k].weak == WEAK_INT)
-            types[k] = is_int(c) || is_float(c) ? c : UG_INT64;
-        else
-            types[k] = is_float(c) ? c : UG_FLOAT64;
+            types[k] = is_int(c) || is_float(c) || is_complex(c) ? c : UG_INT64;
+        else if (in[k].weak == WEAK_FLOAT)
+            types[k] = is_float(c) || is_complex(c) ? c : UG_FLOAT64;
+        else /* a Python complex next to float32 is complex64 (NEP 50) */
+            types[k] = is_complex(c) ? c : c == UG_FLOAT32 || c == UG_FLOAT16 ? UG_COMPLEX64 : UG_COMPLEX128;
     }
 }
 
@@ -594,7 +622,7 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
             return -1;
         }
     }
-    /* Exact (weak scalars fitting) first; safe casts only when an output
+    /* Exact (weak scalars as NEP 50 types them) first; safe casts only when an output
      * dtype is fixed or an input is foreign (float16), else
      * ug_ufunc_resolve decides: exact-or-compile for a lazy ufunc,
      * exact-then-safe for one with signatures. */
@@ -603,9 +631,11 @@ static int promoter(PyObject *ufobj, PyArray_DTypeMeta *const op_dtypes[], PyArr
         fixed |= out_fixed[k] != UG_DTYPE_NONE;
     for (int k = 0; k < nin; k++)
         fixed |= in[k].foreign != NULL;
-    int loop = search(b, in, out_fixed, 0);
+    ug_dtype weak_as[UG_MAXARGS];
+    concretize(in, nin, weak_as);
+    int loop = search(b, in, weak_as, out_fixed, 0);
     if (loop < 0 && fixed)
-        loop = search(b, in, out_fixed, 1);
+        loop = search(b, in, weak_as, out_fixed, 1);
     if (loop < 0 && resolve_new(b, in, out_fixed, &loop) < 0)
         return -1;
     if (register_new_loops(ufobj, b) < 0)
@@ -657,8 +687,8 @@ static vectorcallfunc numpy_vectorcall; /* NumPy's, saved from the first lazy gu
 static int classify_object(PyObject *o, in_kind *out)
 {
     *out = (in_kind){.dt = UG_DTYPE_NONE};
-    if (PyLong_CheckExact(o) || PyFloat_CheckExact(o)) {
-        out->weak = PyLong_CheckExact(o) ? WEAK_INT : WEAK_FLOAT;
+    if (PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyComplex_CheckExact(o)) {
+        out->weak = PyLong_CheckExact(o) ? WEAK_INT : PyFloat_CheckExact(o) ? WEAK_FLOAT : WEAK_COMPLEX;
         return 1;
     }
     if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) { /* the dtype NumPy gives it (converted twice: rare) */

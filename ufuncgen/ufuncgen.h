@@ -96,7 +96,11 @@ typedef struct ug_error {
 
 /* ------------------------------------------------------------------ dtypes */
 
-/* Element types. The order is NumPy's type-number order for these types. */
+/* Element types. The order is NumPy's type-number order for these types
+ * (NPY_BOOL 0 ... NPY_DOUBLE 12, NPY_CFLOAT 14, NPY_CDOUBLE 15, NPY_HALF 23),
+ * and a type added later is appended, so the values of the older ones never
+ * change. Complex types are laid out as C's float _Complex / double _Complex
+ * (real part first); float16 is IEEE 754 binary16 (NumPy's npy_half). */
 typedef enum ug_dtype {
     UG_BOOL = 0,
     UG_INT8,
@@ -109,6 +113,9 @@ typedef enum ug_dtype {
     UG_UINT64,
     UG_FLOAT32,
     UG_FLOAT64,
+    UG_COMPLEX64,   /* float _Complex */
+    UG_COMPLEX128,  /* double _Complex */
+    UG_FLOAT16,     /* IEEE binary16, computed in float32 by kernels */
     UG_NDTYPES,
     UG_DTYPE_NONE = -1
 } ug_dtype;
@@ -118,7 +125,8 @@ UG_API const char *ug_dtype_name(ug_dtype t);
 /* Size of one element in bytes, or 0 for an invalid dtype. */
 UG_API size_t ug_dtype_size(ug_dtype t);
 /* Parse a dtype name in any accepted spelling ("float64", "f8", "d", "double",
- * "np.float64", ...). Returns UG_DTYPE_NONE if unknown. */
+ * "np.float64", "complex128", "c16", "D", "complex64", "c8", "F", "float16",
+ * "f2", "e", ...). Returns UG_DTYPE_NONE if unknown. */
 UG_API ug_dtype ug_dtype_from_name(const char *name);
 /* NumPy's can_cast(from, to, "safe") for these dtypes: 1 or 0. */
 UG_API int ug_can_cast_safe(ug_dtype from, ug_dtype to);

@@ -168,7 +168,12 @@ def _float_literal(x: float) -> str:
 
 
 _NP_NAMES = {np.dtype(t): np.dtype(t).name for t in (
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64)}
+    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+    np.float64, np.complex64, np.complex128)}
+
+
+def _complex_literal(z: complex) -> str:
+    return f"complex({_float_literal(z.real)}, {_float_literal(z.imag)})"
 
 
 def literal(v):
@@ -182,12 +187,13 @@ def literal(v):
     if isinstance(v, float) and not isinstance(v, np.generic):
         return _float_literal(v)
     if isinstance(v, complex) and not isinstance(v, np.generic):
-        return repr(v)
+        return _complex_literal(v)  # complex128, as Numba types a complex global
     if isinstance(v, np.generic):
         name = _NP_NAMES.get(v.dtype)
         if name is None:
             return None
-        inner = _float_literal(float(v)) if v.dtype.kind == "f" else str(int(v))
+        inner = (_float_literal(float(v)) if v.dtype.kind == "f" else _complex_literal(complex(v)) if v.dtype.kind == "c"
+                 else str(int(v)))
         return f"np.{name}({inner})"
     if isinstance(v, tuple):
         items = [literal(x) for x in v]

@@ -12,17 +12,20 @@ static const struct {
     ug_dtype promoted;
     int safe, same_kind;
 } numpy_table[UG_NDTYPES][UG_NDTYPES] = {
-    {{UG_BOOL, 1, 1}, {UG_INT8, 1, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_INT8, 0, 0}, {UG_INT8, 1, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_UINT8, 0, 0}, {UG_INT16, 0, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_INT16, 0, 0}, {UG_INT16, 0, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_UINT16, 0, 0}, {UG_INT32, 0, 1}, {UG_UINT16, 0, 1}, {UG_INT32, 0, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_UINT32, 0, 0}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_UINT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}},
-    {{UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}},
+    {{UG_BOOL, 1, 1}, {UG_INT8, 1, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT16, 1, 1}},
+    {{UG_INT8, 0, 0}, {UG_INT8, 1, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT16, 1, 1}},
+    {{UG_UINT8, 0, 0}, {UG_INT16, 0, 1}, {UG_UINT8, 1, 1}, {UG_INT16, 1, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT16, 1, 1}},
+    {{UG_INT16, 0, 0}, {UG_INT16, 0, 1}, {UG_INT16, 0, 0}, {UG_INT16, 1, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT32, 0, 1}},
+    {{UG_UINT16, 0, 0}, {UG_INT32, 0, 1}, {UG_UINT16, 0, 1}, {UG_INT32, 0, 1}, {UG_UINT16, 1, 1}, {UG_INT32, 1, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT32, 0, 1}},
+    {{UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 0, 1}, {UG_INT32, 0, 0}, {UG_INT32, 1, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT64, 0, 1}},
+    {{UG_UINT32, 0, 0}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 0, 1}, {UG_INT64, 0, 1}, {UG_UINT32, 1, 1}, {UG_INT64, 1, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT64, 0, 1}},
+    {{UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 0, 1}, {UG_INT64, 0, 0}, {UG_INT64, 1, 1}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT64, 0, 1}},
+    {{UG_UINT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 0, 1}, {UG_FLOAT64, 0, 1}, {UG_UINT64, 1, 1}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT64, 0, 1}},
+    {{UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT32, 0, 1}},
+    {{UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT64, 0, 1}},
+    {{UG_COMPLEX64, 0, 0}, {UG_COMPLEX64, 0, 0}, {UG_COMPLEX64, 0, 0}, {UG_COMPLEX64, 0, 0}, {UG_COMPLEX64, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX64, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_COMPLEX64, 0, 0}},
+    {{UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 0}, {UG_COMPLEX128, 0, 1}, {UG_COMPLEX128, 1, 1}, {UG_COMPLEX128, 0, 0}},
+    {{UG_FLOAT16, 0, 0}, {UG_FLOAT16, 0, 0}, {UG_FLOAT16, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT32, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT64, 0, 0}, {UG_FLOAT32, 1, 1}, {UG_FLOAT64, 1, 1}, {UG_COMPLEX64, 1, 1}, {UG_COMPLEX128, 1, 1}, {UG_FLOAT16, 1, 1}},
 };
 
 START_TEST(promotion_matches_numpy)
@@ -50,8 +53,11 @@ START_TEST(dtype_names)
         {"numba.f8", UG_FLOAT64}, {"float32", UG_FLOAT32}, {"f", UG_FLOAT32}, {"f4", UG_FLOAT32},
         {"b1", UG_BOOL},         {"?", UG_BOOL},       {"bool", UG_BOOL},     {"b", UG_INT8},
         {"B", UG_UINT8},         {"i4", UG_INT32},     {"u8", UG_UINT64},     {"int64", UG_INT64},
-        {"q", UG_INT64},         {"uint16", UG_UINT16}, {"H", UG_UINT16},     {"float16", UG_DTYPE_NONE},
-        {"complex128", UG_DTYPE_NONE}, {"", UG_DTYPE_NONE}, {"np.", UG_DTYPE_NONE}, {"F8", UG_DTYPE_NONE},
+        {"q", UG_INT64},         {"uint16", UG_UINT16}, {"H", UG_UINT16},     {"float16", UG_FLOAT16},
+        {"f2", UG_FLOAT16},      {"e", UG_FLOAT16},    {"np.float16", UG_FLOAT16}, {"complex128", UG_COMPLEX128},
+        {"c16", UG_COMPLEX128},  {"D", UG_COMPLEX128}, {"complex", UG_COMPLEX128}, {"complex64", UG_COMPLEX64},
+        {"c8", UG_COMPLEX64},    {"F", UG_COMPLEX64},  {"numba.complex64", UG_COMPLEX64}, {"c4", UG_DTYPE_NONE},
+        {"E", UG_DTYPE_NONE}, {"", UG_DTYPE_NONE}, {"np.", UG_DTYPE_NONE}, {"F8", UG_DTYPE_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         ck_assert_msg(ug_dtype_from_name(cases[i].name) == cases[i].t, "'%s'", cases[i].name);
@@ -59,6 +65,12 @@ START_TEST(dtype_names)
     ck_assert_uint_eq(ug_dtype_size(UG_INT16), 2);
     ck_assert_uint_eq(ug_dtype_size(UG_DTYPE_NONE), 0);
     ck_assert_str_eq(ug_dtype_name(UG_UINT32), "uint32");
+    ck_assert_uint_eq(ug_dtype_size(UG_COMPLEX64), sizeof(float _Complex));
+    ck_assert_uint_eq(ug_dtype_size(UG_COMPLEX128), sizeof(double _Complex));
+    ck_assert_uint_eq(ug_dtype_size(UG_FLOAT16), 2);
+    ck_assert_str_eq(ug_dtype_name(UG_COMPLEX128), "complex128");
+    ck_assert_int_eq(base_dtype_char(UG_COMPLEX64), 'F');
+    ck_assert_int_eq(base_dtype_char(UG_FLOAT16), 'e');
     ck_assert_str_eq(ug_dtype_name((ug_dtype)99), "invalid");
 }
 END_TEST
@@ -95,6 +107,12 @@ START_TEST(signature_spellings)
         {"f8,f8->f8", true, 2, 1, "dd->d"},
         {"d->dd", true, 1, 2, "d->dd"},
         {"np.float64(np.float64)", false, 1, 1, "d->d"},
+        {"complex128(complex128)", false, 1, 1, "D->D"},
+        {"c16(c16, c8)", false, 2, 1, "DF->D"},
+        {"DF->D", false, 2, 1, "DF->D"},
+        {"Fe->F", false, 2, 1, "Fe->F"},
+        {"float16,f2->e", false, 2, 1, "ee->e"},
+        {"void(complex64[:], float16[:], complex128[:])", true, 2, 1, "Fe->D"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         base_sig s;

@@ -80,6 +80,7 @@ static size_t sx(char *b, size_t cap, size_t n, const kernel_node *e, bool types
     switch (e->kind) {
     case N_INT: P("%lld", (long long)e->ival); break;
     case N_FLOAT: P("%g", e->fval); break;
+    case N_IMAG: P("%gj", e->fval); break;
     case N_BOOL: P("%s", e->ival ? "True" : "False"); break;
     case N_NAME: P("%s", e->name); break;
     case N_UNARY: P("(%s ", opname(e->op)); n = sx(b, cap, n, e->a, types); P(")"); break;
@@ -228,6 +229,25 @@ START_TEST(lex_numbers)
 }
 END_TEST
 
+/* Imaginary literals as Python reads them: 3j, 2.5J, 1e-3j, .5j, 012j (no octal there). */
+START_TEST(lex_imaginary)
+{
+    kernel_arena *a = kernel_arena_new();
+    kernel_source src = source("3j 2.5J 1e-3j .5j 012j 0x1");
+    kernel_token *t;
+    int n;
+    ug_error err;
+    ck_assert_int_eq(kernel_lex(a, &src, &t, &n, &err), UG_OK);
+    double want[] = {3, 2.5, 1e-3, 0.5, 12};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(t[i].kind, TK_IMAG);
+        ck_assert_double_eq(t[i].v.f, want[i]);
+    }
+    ck_assert_int_eq(t[5].kind, TK_INT);
+    kernel_arena_free(a);
+}
+END_TEST
+
 START_TEST(lex_positions)
 {
     kernel_arena *a = kernel_arena_new();
@@ -266,7 +286,7 @@ START_TEST(lex_errors)
     lex_fails("x = $\n", 1, 5, "invalid character");
     lex_fails("def f(x):\n        a = 1\n\tb = 2\n", 3, 2, "inconsistent use of tabs");
     lex_fails("def f(x):\n    if x:\n        a = 1\n  b = 2\n", 4, 3, "unindent does not match");
-    lex_fails("x = 3j\n", 1, 5, "complex");
+    lex_fails("x = 3jj\n", 1, 5, "invalid number literal");
     lex_fails("x = 012\n", 1, 5, "leading zeros");
     lex_fails("x = 1 \\ 2\n", 1, 7, "continuation");
     lex_fails("x = {1}\n", 1, 5, "dicts and sets");
@@ -792,6 +812,7 @@ static Suite *kernel_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, lex_layout);
     tcase_add_test(tc, lex_numbers);
+    tcase_add_test(tc, lex_imaginary);
     tcase_add_test(tc, lex_positions);
     tcase_add_test(tc, lex_errors);
     tcase_add_test(tc, parse_precedence);

@@ -254,11 +254,14 @@ static int64_t ref_f2i(double x, ug_dtype to)
     }
 }
 
+/* The dtypes through float64 (float16 and complex have their own tests). */
+#define NREAL (UG_FLOAT64 + 1)
+
 START_TEST(casts_every_pair)
 {
     static const double fv[] = {NAN, INFINITY, -INFINITY, -1.0, -1.5, 0x1p63, 0x1p64, 1e19, 3e9, -3e9, 300.7,
                                 -200.5, 70000.2, 0x1p31, 0x1p32 + 5, -0.0, 0.0, 2147483647.5, -2147483648.9, 255.9};
-    ug_dtype from = (ug_dtype)(_i / UG_NDTYPES), to = (ug_dtype)(_i % UG_NDTYPES);
+    ug_dtype from = (ug_dtype)(_i / NREAL), to = (ug_dtype)(_i % NREAL);
     int64_t iv[32];
     bool ff = base_dtype_kind(from) == BASE_KIND_FLOAT, tf = base_dtype_kind(to) == BASE_KIND_FLOAT;
     int nv = ff ? (int)(sizeof fv / sizeof fv[0]) : from == UG_BOOL ? 2 : int_values(from, iv);
@@ -328,6 +331,87 @@ START_TEST(casts_match_numpy)
             ck_assert_msg(got == want, "%s #%d: %lld want %lld", ug_dtype_name(tos[t]), i, (long long)got, (long long)want);
         }
     }
+}
+END_TEST
+
+/* Casts from or to float16 and complex: the generated ones give the bytes
+ * runtime/cast.c gives (the executor's casts), on values that probe the
+ * roundings (halfway cases of binary16, overflow, subnormals, NaN, -0.0). */
+static const double probe[] = {NAN, INFINITY, -INFINITY, -0.0, 0.0, 1.0, -1.5, 65504.0, 65519.99, 65520.0,
+                               1e6, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 1.0 + 0x1p-11, 1.0 + 0x1p-11 + 0x1p-40,
+                               1.0 + 3 * 0x1p-11, 2049.0, 2051.0, 0.1, -300.7, 3e9, 1e19, 1e300, 1e-300, 255.9};
+#define NPROBE ((int)(sizeof probe / sizeof probe[0]))
+
+static void fill_source(char *buf, ug_dtype dt)
+{
+    if (base_dtype_kind(dt) >= BASE_KIND_FLOAT) {
+        double z[2 * NPROBE];
+        for (int i = 0; i < NPROBE; i++)
+            z[2 * i] = probe[i], z[2 * i + 1] = probe[(i + 5) % NPROBE];
+        rt_cast_strided(buf, (int64_t)ug_dtype_size(dt), dt, z, 16, UG_COMPLEX128, NPROBE);
+        if (base_dtype_kind(dt) != BASE_KIND_COMPLEX)
+            return;
+        for (int i = 0; i < 3; i++) /* some with a zero real or imaginary part (truthiness) */
+            memset(buf + (size_t)(3 * i + i % 2) * ug_dtype_size(dt) + (size_t)(i % 2) * ug_dtype_size(dt) / 2, 0,
+                   ug_dtype_size(dt) / 2);
+        return;
+    }
+    int64_t iv[32];
+    int n = dt == UG_BOOL ? 0 : int_values(dt, iv);
+    for (int i = 0; i < NPROBE; i++)
+        put(buf + (size_t)i * ug_dtype_size(dt), dt, dt == UG_BOOL ? i % 2 : iv[i % n]);
+}
+
+START_TEST(casts_new_dtypes_match_runtime)
+{
+    ug_dtype from = (ug_dtype)(_i / UG_NDTYPES), to = (ug_dtype)(_i % UG_NDTYPES);
+    if (from < NREAL && to < NREAL)
+        return;
+    kernel_node *c = nd(N_CAST, sty(to));
+    c->a = param(0, sty(from));
+    ug_dtype dts[2] = {from, to};
+    ug_loop_fn fn = build(scalar_kernel(1, &from, to, c, 0, NULL), dts);
+    char in[16 * NPROBE], out[16 * NPROBE], want[16 * NPROBE];
+    fill_source(in, from);
+    size_t fs = ug_dtype_size(from), ts = ug_dtype_size(to);
+    for (int strided = 0; strided < 2; strided++) { /* the vector loop and the scalar one */
+        memset(out, 0x5a, sizeof out);
+        char *args[2] = {in, out};
+        intptr_t dims[1] = {strided ? NPROBE / 2 : NPROBE}, steps[2] = {(intptr_t)fs << strided, (intptr_t)ts};
+        fn(args, dims, steps, NULL);
+        rt_cast_strided(want, (int64_t)ts, to, in, (int64_t)fs << strided, from, dims[0]);
+        for (int i = 0; i < dims[0]; i++) {
+            double g[2], w[2];
+            rt_cast_strided(g, 16, UG_COMPLEX128, out + (size_t)i * ts, 0, to, 1);
+            rt_cast_strided(w, 16, UG_COMPLEX128, want + (size_t)i * ts, 0, to, 1);
+            ck_assert_msg(same(g[0], w[0]) && same(g[1], w[1]), "%s->%s #%d: (%.17g, %.17g) want (%.17g, %.17g)",
+                          ug_dtype_name(from), ug_dtype_name(to), i, g[0], g[1], w[0], w[1]);
+        }
+    }
+}
+END_TEST
+
+/* runtime/cast.c's binary16 conversions against NumPy's (np.float16(x).view(np.uint16)
+ * for these doubles, and back). */
+START_TEST(float16_rounding_is_numpys)
+{
+    static const struct { double x; uint16_t h; } t[] = {
+        {0.0, 0x0000}, {-0.0, 0x8000}, {1.0, 0x3c00}, {65504.0, 0x7bff}, {65519.99, 0x7bff}, {65520.0, 0x7c00},
+        {1e6, 0x7c00}, {0x1p-24, 0x0001}, {0x1p-25, 0x0000}, {0x1.8p-25, 0x0001}, {0x1p-26, 0x0000},
+        {1.0 + 0x1p-11, 0x3c00}, {1.0 + 0x1p-11 + 0x1p-40, 0x3c01}, {1.0 + 3 * 0x1p-11, 0x3c02}, {0.1, 0x2e66},
+        {-300.7, 0xdcb3}, {0x1.ffcp-15, 0x0400}, {0x1.ff8p-15, 0x03ff}, {INFINITY, 0x7c00}, {-INFINITY, 0xfc00},
+        {NAN, 0x7e00}, {6.097555160522461e-05, 0x03ff}, {2049.0, 0x6800}, {2051.0, 0x6802},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        ck_assert_msg(rt_double_to_half(t[i].x) == t[i].h, "%.17g: 0x%04x want 0x%04x", t[i].x,
+                      rt_double_to_half(t[i].x), t[i].h);
+    }
+    ck_assert(rt_half_to_double(0x0001) == 0x1p-24 && rt_half_to_double(0x7bff) == 65504.0);
+    ck_assert(rt_half_to_double(0x3555) == 0x1.554p-2 && same(rt_half_to_double(0x8000), -0.0));
+    ck_assert(isinf(rt_half_to_double(0xfc00)) && rt_half_to_double(0xfc00) < 0 && isnan(rt_half_to_double(0x7e01)));
+    for (uint32_t h = 0; h < 0x10000; h++) /* every binary16 value survives the round trip */
+        ck_assert_msg(rt_double_to_half(rt_half_to_double((uint16_t)h)) == h || isnan(rt_half_to_double((uint16_t)h)),
+                      "0x%04x", h);
 }
 END_TEST
 
@@ -618,9 +702,11 @@ static Suite *suite(void)
     Suite *s = suite_create("loops_lower");
     TCase *tc = loops_tcase("ops");
     tcase_add_loop_test(tc, int_binops_every_dtype, 0, 8);
-    tcase_add_loop_test(tc, compare_every_dtype, 0, UG_NDTYPES - 1);
+    tcase_add_loop_test(tc, compare_every_dtype, 0, UG_FLOAT64);
     tcase_add_loop_test(tc, float_binops, 0, 2);
-    tcase_add_loop_test(tc, casts_every_pair, 0, UG_NDTYPES * UG_NDTYPES);
+    tcase_add_loop_test(tc, casts_every_pair, 0, NREAL * NREAL);
+    tcase_add_loop_test(tc, casts_new_dtypes_match_runtime, 0, UG_NDTYPES * UG_NDTYPES);
+    tcase_add_test(tc, float16_rounding_is_numpys);
     tcase_add_test(tc, casts_match_numpy);
     tcase_add_loop_test(tc, math_unary_every_builtin, 0, 2 * NMCASES);
     tcase_add_loop_test(tc, math_binary_builtins, 0, 2);

@@ -243,14 +243,15 @@ START_TEST(source_unary_casts_constants)
 }
 END_TEST
 
-/* bool operands by value: bitwise and comparisons stay bool (NumPy); + and
- * * count as integers (Python and Numba: True + True == 2). */
+/* bool operands by value: bitwise and comparisons stay bool, + and * too
+ * (np.add is logical or, np.multiply logical and); - counts as integers. */
 START_TEST(source_bool_operators)
 {
     static const struct { const char *expr; ug_dtype out; int64_t want[4]; } cs[] = {
         {"a & b | a ^ b", UG_BOOL, {0, 1, 1, 1}}, {"a < b", UG_BOOL, {0, 1, 0, 0}}, {"a == b", UG_BOOL, {1, 0, 0, 1}},
         {"a >= b", UG_BOOL, {1, 0, 1, 1}}, {"~a", UG_BOOL, {1, 1, 0, 0}}, {"not a", UG_BOOL, {1, 1, 0, 0}},
-        {"a and not b", UG_BOOL, {0, 0, 1, 0}}, {"a + b", UG_INT64, {0, 1, 1, 2}}, {"a * b - b", UG_INT64, {0, -1, 0, 0}},
+        {"a and not b", UG_BOOL, {0, 0, 1, 0}}, {"a + b", UG_BOOL, {0, 1, 1, 1}}, {"a * b - b", UG_INT64, {0, -1, 0, 0}},
+        {"a * b", UG_BOOL, {0, 0, 0, 1}}, {"a + b + True", UG_BOOL, {1, 1, 1, 1}}, {"a + 1", UG_INT64, {1, 1, 2, 2}},
     };
     bool a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {

@@ -4,6 +4,7 @@
  * lazy loops, and every class of bad input with its documented error.
  * Expected values are computed here in C, independently of the library. */
 #include <check.h>
+#include <complex.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -389,7 +390,7 @@ START_TEST(all_dtypes_roundtrip)
     const char *sigs[] = {"?->?", "b->b", "B->B", "h->h", "H->H", "i->i", "I->I", "q->q", "Q->Q", "f->f", "d->d"};
     ug_ufunc *f = make("lambda x: x * 2 + 1\n", sigs, 11);
     ck_assert_int_eq(ug_ufunc_nloops(f), 11);
-    for (int t = UG_INT8; t < UG_NDTYPES; t++) {
+    for (int t = UG_INT8; t <= UG_FLOAT64; t++) {
         unsigned char in[8 * 5], out[8 * 5];
         size_t sz = ug_dtype_size(t);
         for (int i = 0; i < 5; i++) {
@@ -423,6 +424,155 @@ START_TEST(all_dtypes_roundtrip)
 END_TEST
 
 /* Cycles of create/call/free: run under valgrind by scripts/valgrind.sh. */
+/* float16 is IEEE binary16 in memory, computed in float32 and rounded after
+ * every operation as NumPy's half loops do: the reference is C's _Float16
+ * (one rounding per conversion), with the literal rounded first as NumPy
+ * converts a Python float next to a float16 array. */
+START_TEST(float16_kernels_round_like_numpy)
+{
+    const char *sigs[] = {"float16(float16, float16)", "e->e"};
+    ug_ufunc *f = make("def h(a, b):\n    return a * b + 0.1\n", sigs, 1);
+    enum { N = 4096 };
+    _Float16 *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b), *out = malloc(2 * N * sizeof *out);
+    for (int i = 0; i < N; i++) {
+        a[i] = (_Float16)((float)(i - N / 2) * 0.37f);
+        b[i] = (_Float16)(1.0f / (float)(i % 97 + 1));
+    }
+    ug_operand ops[3];
+    for (int strided = 0; strided < 2; strided++) {
+        int64_t n = N >> strided;
+        op1d(&ops[0], a, UG_FLOAT16, n, 2 << strided);
+        op1d(&ops[1], b, UG_FLOAT16, n, 2);
+        op1d(&ops[2], out, UG_FLOAT16, n, 2 << strided);
+        call_ok(f, ops, 3);
+        for (int64_t i = 0; i < n; i++) {
+            _Float16 p = (_Float16)((float)a[i << strided] * (float)b[i]);
+            _Float16 want = (_Float16)((float)p + (float)(_Float16)0.1);
+            uint16_t gb, wb;
+            memcpy(&gb, &out[i << strided], 2);
+            memcpy(&wb, &want, 2);
+            ck_assert_msg(gb == wb, "#%ld (strided %d): 0x%04x want 0x%04x", (long)i, strided, gb, wb);
+        }
+    }
+    ug_ufunc_free(f);
+    /* float64 → float16 in a kernel rounds once (2049 + 2**-40 is above the tie) */
+    const char *sd[] = {"e->e"};
+    ug_ufunc *g = make("import numpy as np\ndef k(x):\n    return np.float64(x) + 2**-40\n", sd, 1);
+    a[0] = (_Float16)2048.0f;
+    op1d(&ops[0], a, UG_FLOAT16, 1, 2);
+    ug_operand_alloc(&ops[1], UG_DTYPE_NONE);
+    call_ok(g, ops, 2);
+    ck_assert_int_eq(ops[1].dtype, UG_FLOAT16);
+    ck_assert_float_eq((float)*(_Float16 *)ops[1].data, 2048.0f);
+    ug_free(ops[1].data);
+    ug_ufunc_free(g);
+    /* the executor's casts: float16 in to a float32 loop (safe), a float16 loop's result out to float64 */
+    const char *sf[] = {"f->f"}, *se[] = {"e->e"};
+    ug_ufunc *ff = make("lambda x: x / 3\n", sf, 1), *fe = make("lambda x: x / 3\n", se, 1);
+    float f32[3];
+    double f64[3];
+    a[0] = (_Float16)1.0f, a[1] = (_Float16)-65504.0f, a[2] = (_Float16)0.0999755859375f;
+    op1d(&ops[0], a, UG_FLOAT16, 3, 2);
+    op1d(&ops[1], f32, UG_FLOAT32, 3, 4);
+    call_ok(ff, ops, 2);
+    op1d(&ops[1], f64, UG_FLOAT64, 3, 8);
+    call_ok(fe, ops, 2);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_float_eq(f32[i], (float)a[i] / 3.0f);
+        ck_assert_double_eq(f64[i], (double)(_Float16)((float)a[i] / 3.0f));
+    }
+    ug_ufunc_free(ff);
+    ug_ufunc_free(fe);
+    free(a);
+    free(b);
+    free(out);
+}
+END_TEST
+
+/* Complex operands are C's float/double _Complex; float inputs cast to a
+ * complex loop safely, complex to a float loop not at all. */
+START_TEST(complex_operands_and_casts)
+{
+    const char *sigs[] = {"complex128(complex128)", "F->F"};
+    ug_ufunc *f = make("lambda z: z\n", sigs, 2);
+    double _Complex z[3] = {CMPLX(1.5, 2.0), CMPLX(-0.0, -1.0), CMPLX(INFINITY, NAN)}, zo[3];
+    ug_operand ops[2];
+    op1d(&ops[0], z, UG_COMPLEX128, 3, 16);
+    op1d(&ops[1], zo, UG_COMPLEX128, 3, 16);
+    call_ok(f, ops, 2);
+    ck_assert(creal(zo[0]) == 1.5 && cimag(zo[0]) == 2.0 && signbit(creal(zo[1])) && cimag(zo[1]) == -1.0);
+    ck_assert(isinf(creal(zo[2])) && isnan(cimag(zo[2])));
+    float x[3] = {1.25f, -2.0f, 3.0f};
+    float _Complex zf[3];
+    op1d(&ops[0], x, UG_FLOAT32, 3, 4); /* float32 → complex64 is safe: the F->F loop */
+    op1d(&ops[1], zf, UG_COMPLEX64, 3, 8);
+    call_ok(f, ops, 2);
+    for (int i = 0; i < 3; i++)
+        ck_assert(crealf(zf[i]) == x[i] && cimagf(zf[i]) == 0.0f);
+    ug_ufunc_free(f);
+    const char *sd[] = {"d->d"};
+    ug_ufunc *g = make("lambda x: x\n", sd, 1);
+    double d[3];
+    op1d(&ops[0], z, UG_COMPLEX128, 3, 16);
+    op1d(&ops[1], d, UG_FLOAT64, 3, 8);
+    ug_error err;
+    ck_assert_int_eq(ug_call(g, ops, 2, &err), UG_EDTYPE);
+    ck_assert_msg(strstr(err.msg, "complex128"), "%s", err.msg);
+    ug_ufunc_free(g);
+    /* a declared float output takes the real part, as astype(casting='unsafe') */
+    const char *sr[] = {"complex128->float64"};
+    ug_ufunc *r = make("lambda z: z\n", sr, 1);
+    op1d(&ops[0], z, UG_COMPLEX128, 3, 16);
+    op1d(&ops[1], d, UG_FLOAT64, 3, 8);
+    call_ok(r, ops, 2);
+    ck_assert(d[0] == 1.5 && d[1] == 0.0 && signbit(d[1]) && isinf(d[2]));
+    ug_ufunc_free(r);
+}
+END_TEST
+
+/* Complex arithmetic from C, against NumPy 2's results for these operands
+ * (large components that the naive quotient overflows, infinities, NaNs,
+ * a zero divisor; np.divide, np.multiply, np.abs printed with float.hex). */
+static int same_double(double got, double want) { return (isnan(got) && isnan(want)) || (got == want && signbit(got) == signbit(want)); }
+
+START_TEST(complex_arithmetic_is_numpys)
+{
+    const double _Complex a[6] = {CMPLX(1e308, 1e308), CMPLX(3, -4), CMPLX(INFINITY, 0), CMPLX(0, -0.0), CMPLX(1, 2),
+                                  CMPLX(NAN, 1)};
+    const double _Complex b[6] = {CMPLX(1e308, -1e307), CMPLX(0.5, 0.25), CMPLX(1, 1), CMPLX(0, 0),
+                                  CMPLX(INFINITY, INFINITY), CMPLX(2, 0)};
+    const double quo[6][2] = {{0x1.c83cd4e93028cp-1, 0x1.16cfd7720f355p+0}, {0x1.999999999999ap+0, -0x1.199999999999ap+3},
+                              {INFINITY, -INFINITY}, {NAN, NAN}, {NAN, NAN}, {NAN, NAN}};
+    const double prod[6][2] = {{INFINITY, INFINITY}, {0x1.4p+1, -0x1.4p+0}, {INFINITY, INFINITY}, {0, 0}, {NAN, INFINITY},
+                               {NAN, NAN}};
+    const double mag[6] = {0x1.92c80954c51f5p+1023, 5, INFINITY, 0, 0x1.1e3779b97f4a8p+1, NAN};
+    const char *s2[] = {"D,D->D"}, *s1[] = {"D->d"};
+    ug_ufunc *div = make("lambda a, b: a / b\n", s2, 1), *mul = make("lambda a, b: a * b\n", s2, 1);
+    ug_ufunc *mod = make("lambda a: abs(a)\n", s1, 1);
+    double _Complex q[6], p[6];
+    double m[6];
+    ug_operand ops[3];
+    op1d(&ops[0], (void *)a, UG_COMPLEX128, 6, 16);
+    op1d(&ops[1], (void *)b, UG_COMPLEX128, 6, 16);
+    op1d(&ops[2], q, UG_COMPLEX128, 6, 16);
+    call_ok(div, ops, 3);
+    op1d(&ops[2], p, UG_COMPLEX128, 6, 16);
+    call_ok(mul, ops, 3);
+    op1d(&ops[1], m, UG_FLOAT64, 6, 8);
+    call_ok(mod, ops, 2);
+    for (int i = 0; i < 6; i++) {
+        ck_assert_msg(same_double(creal(q[i]), quo[i][0]) && same_double(cimag(q[i]), quo[i][1]), "a/b #%d: %a %a", i,
+                      creal(q[i]), cimag(q[i]));
+        ck_assert_msg(same_double(creal(p[i]), prod[i][0]) && same_double(cimag(p[i]), prod[i][1]), "a*b #%d: %a %a", i,
+                      creal(p[i]), cimag(p[i]));
+        ck_assert_msg(same_double(m[i], mag[i]), "abs #%d: %a", i, m[i]);
+    }
+    ug_ufunc_free(div);
+    ug_ufunc_free(mul);
+    ug_ufunc_free(mod);
+}
+END_TEST
+
 START_TEST(add_and_disable_compile)
 {
     ug_ufunc *f = make("def f(x, y):\n    return x + y\n", NULL, 0);
@@ -567,6 +717,9 @@ int main(void)
     tcase_add_test(tc, every_failure_sets_its_message);
     tcase_add_test(tc, integer_semantics);
     tcase_add_test(tc, all_dtypes_roundtrip);
+    tcase_add_test(tc, float16_kernels_round_like_numpy);
+    tcase_add_test(tc, complex_operands_and_casts);
+    tcase_add_test(tc, complex_arithmetic_is_numpys);
     tcase_add_test(tc, add_and_disable_compile);
     tcase_add_test(tc, thread_counts);
     tcase_add_test(tc, math_libm_is_glibc_bit_for_bit);

@@ -431,7 +431,9 @@ def test_constants_are_appended_after_the_kernel():
     assert sc.literal(np.nan) == "np.nan" and sc.literal(np.float64(np.nan)) == "np.float64(np.nan)"
     assert sc.literal((np.inf,)) == "(np.inf,)"
     assert sc.literal(np.int16(-7)) == "np.int16(-7)" and sc.literal((1,)) == "(1,)"
-    assert sc.literal(np.float16(1)) is None and sc.literal([1]) is None
+    assert sc.literal(np.float16(1)) == "np.float16(1.0)" and sc.literal([1]) is None
+    assert sc.literal(1.5 - 2j) == "complex(1.5, -2.0)" and sc.literal(np.complex64(np.inf)) == "np.complex64(complex(np.inf, 0.0))"
+    assert sc.literal(np.longdouble(1)) is None
 
 
 def test_constants_compile_and_are_frozen():

@@ -232,9 +232,11 @@ def test_lazy_first_call_with_dtype_and_signature():
 
 def test_unsupported_dtypes_are_type_errors():
     f = ufuncgen.vectorize("def twice(x):\n    return x * 2\n")
-    for bad in (np.arange(3) + 1j, np.array(["a"]), np.array([1], dtype=object), np.array(["2020-01-01"], dtype="M8[s]")):
+    for bad in (np.arange(3, dtype=np.longdouble), np.array(["a"]), np.array([1], dtype=object),
+                np.array(["2020-01-01"], dtype="M8[s]"), np.arange(3, dtype=np.clongdouble)):
         with pytest.raises(TypeError):
             f(bad)
+    np.testing.assert_array_equal(f(np.arange(3) + 1j), (np.arange(3) + 1j) * 2)  # complex is supported
 
 
 def test_set_num_threads_keeps_results(rng):
