@@ -323,7 +323,20 @@ UG_API int ug_take_loop_warning(const char **msg) { return rt_take_warning(msg);
         CT r = CPOW(CMPLX_##T(ar, ai), CMPLX_##T(br, bi));                                                           \
         out[0] = __real__ r, out[1] = __imag__ r;                                                                    \
     }
-#define CMPLX_double(a, b) CMPLX(a, b)
-#define CMPLX_float(a, b) CMPLXF(a, b)
+/* re + im*i without arithmetic (an infinite or NaN part stays itself):
+ * C11's CMPLX, which glibc's complex.h defines for gcc only, not for clang
+ * (the fuzz and sanitizer builds). */
+static inline double _Complex cmplx_double(double re, double im)
+{
+    union { double _Complex z; double p[2]; } u = {.p = {re, im}};
+    return u.z;
+}
+static inline float _Complex cmplx_float(float re, float im)
+{
+    union { float _Complex z; float p[2]; } u = {.p = {re, im}};
+    return u.z;
+}
+#define CMPLX_double(a, b) cmplx_double(a, b)
+#define CMPLX_float(a, b) cmplx_float(a, b)
 RT_CPOW(rt_cpow, double, cpow, double _Complex)
 RT_CPOW(rt_cpowf, float, cpowf, float _Complex)

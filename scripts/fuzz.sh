@@ -21,7 +21,8 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 [ -f build-fuzz/build.ninja ] || CC=clang-19 meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false >/dev/null
-ninja -C build-fuzz $(printf 'fuzz/fuzz_%s ' "${targets[@]}") >/dev/null
+ninja -C build-fuzz $(printf 'fuzz/fuzz_%s ' "${targets[@]}") >build-fuzz/ninja.log 2>&1 \
+    || { tail -40 build-fuzz/ninja.log; echo "fuzz.sh: the fuzz build failed (build-fuzz/ninja.log)" >&2; exit 1; }
 mkdir -p build-fuzz/artifacts
 status=0
 for t in "${targets[@]}"; do
