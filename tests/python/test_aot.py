@@ -81,6 +81,14 @@ KERNELS = textwrap.dedent('''
             raise ValueError("empty row")
         out[0] = np.mean(a)
 
+    @ufuncgen.vectorize(["complex128(complex128, complex128)", "complex64(complex64, complex64)"])
+    def cmuladd(a, b):
+        return a * b + 1j
+
+    @ufuncgen.vectorize(["float16(float16, float16)"])
+    def half_fma(a, b):
+        return a * b + 0.1
+
     @ufuncgen.vectorize
     def cube(x):
         return x * x * x
@@ -160,6 +168,8 @@ def test_bit_for_bit_with_the_jit(mods):
         ("movmean", (rng.normal(size=(20000, 64)), 9)),  # parallel: many outer iterations
         ("dot", (x, x[::-1])), ("dot", (x[:, :10], x[0, :10])),
         ("take", (x, np.array([0, 5, 66]))),
+        ("cmuladd", (x + 1j * x[::-1], x.T.copy().T - 2j)), ("cmuladd", ((x - 1j).astype(np.complex64), xf)),
+        ("half_fma", (x.astype(np.float16), xf[:, ::-1].astype(np.float16))),
     ]
     for name, args in cases:
         got, want = getattr(m, name)(*args), getattr(j, name)(*args)
