@@ -807,13 +807,46 @@ static ug_status write_module(const ug_aot *a, const char *dir, ug_error *err)
     return close_out(f, path, err);
 }
 
-UG_API ug_status ug_aot_write(ug_aot *a, const char *dir, const char *const *levels, int nlevels)
+/* How much of the CPU a level's code uses, for the order the module tries
+ * them in: x86-64-vN is N; the host is the highest level its features
+ * reach, plus a half (it also uses what lies beyond that level). */
+static double level_rank(const char *level)
+{
+    if (strcmp(level, "host"))
+        return level[strlen(level) - 1] - '0';
+    loops_target t;
+    loops_level_target("host", &t);
+    char f[4096];
+    snprintf(f, sizeof f, "%s,", t.features);
+    static const char *const need[][5] = {{"+sse4.2,", "+popcnt,", "+ssse3,", NULL},
+                                          {"+avx2,", "+fma,", "+bmi2,", "+movbe,", NULL},
+                                          {"+avx512f,", "+avx512bw,", "+avx512dq,", "+avx512vl,", NULL}};
+    int rank = 1;
+    for (int r = 0; r < 3; r++) {
+        for (int k = 0; need[r][k]; k++)
+            if (!strstr(f, need[r][k]))
+                return rank + 0.5;
+        rank = r + 2;
+    }
+    return rank + 0.5;
+}
+
+UG_API ug_status ug_aot_write(ug_aot *a, const char *dir, const char *const *levels_in, int nlevels)
 {
     if (!a)
         return UG_EINVAL;
     ug_error *err = core_ctx_err(a->ctx);
-    if (!dir || !levels || nlevels < 1 || nlevels > 8)
+    if (!dir || !levels_in || nlevels < 1 || nlevels > 8)
         return base_err_set(err, UG_EINVAL, "ug_aot_write: no directory, or %d CPU levels (1 to 8)", nlevels);
+    const char *levels[8];
+    for (int l = 0; l < nlevels; l++) /* best first, whatever order they came in (insertion sort) */
+        for (int j = l; j >= 0; j--) {
+            if (j == 0 || !levels_in[l] || (levels[j - 1] && level_rank(levels[j - 1]) >= level_rank(levels_in[l]))) {
+                levels[j] = levels_in[l];
+                break;
+            }
+            levels[j] = levels[j - 1];
+        }
     loops_target targets[8];
     for (int l = 0; l < nlevels; l++) {
         if (!levels[l] || !loops_level_target(levels[l], &targets[l]))

@@ -53,9 +53,10 @@ UG_API void ug_aot_free(ug_aot *a);
  * UG_EINVAL for a malformed description, with its line. */
 UG_API ug_status ug_aot_add_spec(ug_aot *a, const char *text, const char *path);
 
-/* Compile every loop for each CPU level (nlevels >= 1; "host", "x86-64-v2",
- * "x86-64-v3", "x86-64-v4"; best first is the order they are tried at
- * load) and write into dir:
+/* Compile every loop for each CPU level (1 to 8 of "host", "x86-64-v2",
+ * "x86-64-v3", "x86-64-v4", in any order: the module tries them best
+ * first, the host ranking just above the highest x86-64 level it reaches)
+ * and write into dir:
  *   <module>_loops.a   an archive of the loops (one object per loop and level)
  *   <module>.h         one constructor per kernel: ug_ufunc *<module>_<kernel>(ug_context *)
  *                      (NULL on failure, the error on ctx), and <module>_level()

@@ -5,7 +5,7 @@
  *   ufuncgen-aot DESCRIPTION -m MODULE -o DIR [--cpu LEVEL]... [--opt-level N]
  *
  * LEVEL: host (the default), x86-64-v2, x86-64-v3, x86-64-v4; several
- * --cpu give several levels (best first). Exit status 0, 1 on a kernel or
+ * --cpu give several levels (the module loads the best one the CPU runs). Exit status 0, 1 on a kernel or
  * I/O error (the message on stderr), 2 on bad usage.
  */
 #include <stdbool.h>

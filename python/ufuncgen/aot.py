@@ -204,7 +204,7 @@ def main(argv=None) -> int:
     p.add_argument("-m", "--module", help="the generated module's name (a C identifier)")
     p.add_argument("-o", "--outdir", help="where to write the files")
     p.add_argument("--cpu", action="append", choices=LEVELS,
-                   help="a CPU level to compile for (repeatable, best first; default: host)")
+                   help="a CPU level to compile for (repeatable; the module loads the best one the CPU runs; default: host)")
     p.add_argument("--opt-level", type=int, default=2, choices=(0, 1, 2, 3))
     p.add_argument("--config", action="store_true",
                    help="print the include directory, the runtime library and the NumPy bridge source, one a line")
