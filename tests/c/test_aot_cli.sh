@@ -30,7 +30,10 @@ expect 1 "cannot read $tmp/absent.ugk" "$tmp/absent.ugk" -m m -o "$tmp"
 expect 2 "DESCRIPTION, -m MODULE and -o DIR are required" "$tmp/ok.ugk"
 expect 2 "--opt-level takes 0, 1, 2 or 3" "$tmp/ok.ugk" -m m -o "$tmp" --opt-level 9
 if ls "$tmp"/m.c >/dev/null 2>&1; then echo "FAIL: a failed build wrote m.c"; fail=1; fi
-expect 0 "" "$tmp/ok.ugk" -m m -o "$tmp" --cpu x86-64-v3 --cpu x86-64-v2
+expect 0 "" "$tmp/ok.ugk" -m m -o "$tmp" --cpu x86-64-v2 --cpu x86-64-v3
 [ -s "$tmp/m_loops.a" ] && [ -s "$tmp/m.c" ] || { echo "FAIL: the good build wrote nothing"; fail=1; }
+# levels given worst first are tried best first
+order=$(grep -o '{"x86-64-v[0-9]", level_[0-9]}' "$tmp/m.c" | tr -d '\n')
+[ "$order" = '{"x86-64-v3", level_0}{"x86-64-v2", level_1}' ] || { echo "FAIL: level order $order"; fail=1; }
 [ $fail -eq 0 ] && echo "ok: ufuncgen-aot reports bad input by file and line"
 exit $fail
