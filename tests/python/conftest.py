@@ -19,7 +19,7 @@ try:  # differential-test budgets: default, CI (thousands), a long run
 
     _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     settings.register_profile("default", max_examples=100, **_common)
-    settings.register_profile("ci", max_examples=500, **_common)
+    settings.register_profile("ci", max_examples=300, **_common)  # 300: the whole CI run within 25 minutes
     settings.register_profile("long", max_examples=5000, **_common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 except ImportError:

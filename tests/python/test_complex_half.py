@@ -154,6 +154,9 @@ COMPLEX_FUNCS = ["exp", "log", "log10", "log2", "sqrt", "sin", "cos", "tan", "si
 @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
 @pytest.mark.parametrize("fn", COMPLEX_FUNCS)
 def test_complex_functions_within_2_ulp(dtype, fn, rng):
+    if fn.startswith("arc") and np.lib.NumpyVersion(np.__version__) < "2.4.0":
+        pytest.skip("NumPy before 2.4 computes the complex inverse functions with formulas of its own "
+                    "(seen on 2.1: beyond 2 ulp of glibc's); the run on the newest NumPy checks them")
     n = 500
     z = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * np.exp(rng.uniform(-4, 4, n))).astype(dtype)
     z = np.concatenate([z, SPECIAL.astype(dtype)])
