@@ -478,8 +478,12 @@ static void leave_at_nan(loops_gen *g, LLVMValueRef nan, LLVMValueRef at, LLVMVa
  * (NumPy's answer). Else the lanes give the extreme and the smallest index
  * holding it, and the rest of the line is scanned one by one. NaNs are
  * selected away before every ordered comparison: x86's raise the invalid
- * flag on them, and LLVM may hoist a comparison above the NaN test. */
-static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
+ * flag on them, and LLVM may hoist a comparison above the NaN test.
+ * skipnan (nanargmin/nanargmax of floats): as NumPy, a NaN counts as the
+ * infinity nothing is beyond (+inf for nanargmin), so [nan, inf] gives 0;
+ * a line whose extreme is that infinity is checked for being all NaN
+ * (NumPy's ValueError) after the loops. */
+static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx, bool skipnan, int line)
 {
     LLVMBuilderRef B = g->B;
     bool flt = is_flt(xd);
@@ -493,7 +497,11 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     LLVMBuildStore(B, i64c(g, 0), nanat);
     LLVMValueRef n8 = LLVMBuildAnd(B, len, i64c(g, -8), "n8"); /* before the first branch: nanend uses it */
     LLVMBasicBlockRef nanend = loops_block(g, "arg.nanend"), done = loops_block(g, "arg.done");
-    if (flt) { /* x[0] a NaN: the answer */
+    skipnan = skipnan && flt;
+    LLVMValueRef far = flt ? LLVMConstReal(vt, mx ? -INFINITY : INFINITY) : NULL;
+    if (skipnan) {
+        x0 = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealUNO, x0, x0, ""), far, x0, "");
+    } else if (flt) { /* x[0] a NaN: the answer */
         LLVMBasicBlockRef go = loops_block(g, "arg.start");
         LLVMBuildCondBr(B, LLVMBuildFCmp(B, LLVMRealUNO, x0, x0, ""), nanend, go);
         LLVMPositionBuilderAtEnd(B, go);
@@ -510,8 +518,9 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     if (flt) { /* a NaN here: its block is the answer's */
         LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
         LLVMValueRef any = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, isnan, g->i8, ""), LLVMConstInt(g->i8, 0, 0), "");
-        v = LLVMBuildSelect(B, isnan, bv, v, "");
-        leave_at_nan(g, any, base, nanat, nanend);
+        v = LLVMBuildSelect(B, isnan, skipnan ? splat8(g, far) : bv, v, "");
+        if (!skipnan)
+            leave_at_nan(g, any, base, nanat, nanend);
     }
     LLVMValueRef m = BETTER(v, bv);
     LLVMBuildStore(B, LLVMBuildSelect(B, m, v, bv, ""), bestv);
@@ -536,18 +545,32 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx)
     LLVMValueRef e = x1(g, s, k, xd), cur = LLVMBuildLoad2(B, vt, best, "");
     if (flt) {
         LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, e, e, "");
-        e = LLVMBuildSelect(B, isnan, cur, e, "");
-        leave_at_nan(g, isnan, k, nanat, nanend);
+        e = LLVMBuildSelect(B, isnan, skipnan ? far : cur, e, "");
+        if (!skipnan)
+            leave_at_nan(g, isnan, k, nanat, nanend);
     }
     LLVMValueRef take = BETTER(e, cur);
     LLVMBuildStore(B, LLVMBuildSelect(B, take, e, cur, ""), best);
     LLVMBuildStore(B, LLVMBuildSelect(B, take, k, LLVMBuildLoad2(B, g->i64, res, ""), ""), res);
     loops_count_end(g, &c, NULL);
 #undef BETTER
+    if (skipnan) { /* the extreme is the infinity a NaN counts as: all NaN? */
+        LLVMBasicBlockRef check = loops_block(g, "arg.allnan");
+        LLVMBuildCondBr(B, LLVMBuildFCmp(B, LLVMRealOEQ, LLVMBuildLoad2(B, vt, best, ""), far, ""), check, done);
+        LLVMPositionBuilderAtEnd(B, check);
+        LLVMValueRef some = loops_entry_alloca(g, g->i1, "arg.some");
+        LLVMBuildStore(B, LLVMConstInt(g->i1, 0, 0), some);
+        LLVMValueRef xj = x1(g, s, loops_count_begin(g, &c, len), xd);
+        LLVMBuildStore(B, LLVMBuildOr(B, LLVMBuildLoad2(B, g->i1, some, ""), LLVMBuildFCmp(B, LLVMRealORD, xj, xj, ""), ""),
+                       some);
+        loops_count_end(g, &c, NULL);
+        loops_raise_if(g, LLVMBuildNot(B, LLVMBuildLoad2(B, g->i1, some, ""), ""), "ValueError",
+                       "All-NaN slice encountered", line);
+    }
     LLVMBuildBr(B, done);
     /* a NaN: at nanat (x[0], or one in the tail), or the first of the block from nanat */
     LLVMPositionBuilderAtEnd(B, nanend);
-    if (flt) {
+    if (flt && !skipnan) {
         LLVMValueRef at = LLVMBuildLoad2(B, g->i64, nanat, "");
         LLVMBuildStore(B, at, res);
         LLVMBasicBlockRef blk = loops_block(g, "arg.nanblock");
@@ -595,33 +618,7 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;
     }
-    if (!nan)
-        return arg_extreme(g, s, xd, mx);
-    LLVMTypeRef vt = loops_vty(g, xd);
-    LLVMValueRef best = loops_entry_alloca(g, vt, "best"), bi = loops_entry_alloca(g, g->i64, "bestidx");
-    LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), best);
-    LLVMBuildStore(B, i64c(g, 0), bi);
-    loops_counted c;
-    LLVMValueRef k = LLVMBuildAdd(B, loops_count_begin(g, &c, LLVMBuildSub(B, len, i64c(g, 1), "")), i64c(g, 1), "");
-    LLVMValueRef v = seq_at(g, s, k), cur = LLVMBuildLoad2(B, vt, best, "");
-    if (!nan && is_flt(xd)) { /* a NaN decides min, max, argmin and argmax (its first one): stop there */
-        LLVMBasicBlockRef go = loops_block(g, "extreme.go");
-        LLVMBuildCondBr(B, isnan_of(g, cur, xd), c.exit, go);
-        LLVMPositionBuilderAtEnd(B, go);
-    }
-    {
-        LLVMValueRef better = loops_emit_compare(g, mx ? TK_GT : TK_LT, v, cur, xd);
-        LLVMValueRef vn = isnan_of(g, v, xd), cn = isnan_of(g, cur, xd);
-        LLVMValueRef take = nan ? LLVMBuildAnd(B, LLVMBuildNot(B, vn, ""), LLVMBuildOr(B, cn, better, ""), "")
-                                : LLVMBuildOr(B, better, LLVMBuildAnd(B, vn, LLVMBuildNot(B, cn, ""), ""), "");
-        LLVMBuildStore(B, LLVMBuildSelect(B, take, v, cur, ""), best);
-        LLVMBuildStore(B, LLVMBuildSelect(B, take, k, LLVMBuildLoad2(B, g->i64, bi, ""), ""), bi);
-    }
-    loops_count_end(g, &c, NULL);
-    LLVMValueRef r = LLVMBuildLoad2(B, vt, best, "extreme");
-    if (nan)
-        loops_raise_if(g, isnan_of(g, r, xd), "ValueError", "All-NaN slice encountered", n->pos.line);
-    return LLVMBuildLoad2(B, g->i64, bi, "argextreme");
+    return arg_extreme(g, s, xd, mx, nan, n->pos.line);
 }
 
 /* sum / N in T (np.mean: a NaN for an empty line, 0/0). */

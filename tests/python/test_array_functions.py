@@ -377,6 +377,28 @@ def test_expressions_reduced_without_temporaries_match_python():
     same(k(a, np.zeros(2)), [np.sum((a - m) ** 2) / len(a), ((a - m) * (a - m)).mean()])
 
 
+@pytest.mark.parametrize("f", ["nanargmin", "nanargmax"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_nanarg_counts_nan_as_infinity_as_numpy(f, dtype):
+    """NumPy's nanargmin replaces NaN by +inf (nanargmax by -inf) before
+    argmin, so a NaN before an equal infinity is the answer; lengths around
+    the 8-lane blocks and strided views."""
+    k, _ = reduce_kernel(f, dtype)
+    inf = np.inf if f == "nanargmin" else -np.inf
+    rng = np.random.default_rng(5)
+    cases = [[np.nan, inf], [inf, np.nan, inf], [1.0, np.nan, inf], [np.nan] * 9 + [inf], [np.nan] * 17 + [2.0]]
+    for n in (1, 7, 8, 9, 16, 33, 100):
+        x = rng.standard_normal(n)
+        x[rng.random(n) < 0.4] = np.nan
+        cases += [x, np.where(np.isnan(x), x, inf), np.round(x)]
+    for c in cases:
+        a = np.asarray(c, dtype)
+        if np.isnan(a).all():
+            continue
+        assert k(a) == getattr(np, f)(a), a
+        assert k(np.repeat(a, 3)[::3]) == getattr(np, f)(a), a
+
+
 def test_empty_and_all_nan_errors_are_numpys():
     for f in ("min", "max", "argmin", "nanargmax"):
         k, _ = reduce_kernel(f, "float64")
