@@ -1161,10 +1161,14 @@ static int axis_arg(infer *I, kernel_node *x, int ndim)
 static int sum_dtype(int dt)
 {
     base_kind k = base_dtype_kind((ug_dtype)dt);
-    return k == BASE_KIND_FLOAT ? dt : k == BASE_KIND_UINT ? UG_UINT64 : UG_INT64;
+    return k == BASE_KIND_FLOAT || k == BASE_KIND_COMPLEX ? dt : k == BASE_KIND_UINT ? UG_UINT64 : UG_INT64;
 }
 
-static int float_dtype(int dt) { return base_dtype_kind((ug_dtype)dt) == BASE_KIND_FLOAT ? dt : UG_FLOAT64; }
+static int float_dtype(int dt)
+{
+    base_kind k = base_dtype_kind((ug_dtype)dt);
+    return k == BASE_KIND_FLOAT || k == BASE_KIND_COMPLEX ? dt : UG_FLOAT64;
+}
 
 static kernel_type array_t(int dt, int ndim) { return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0}; }
 
@@ -1439,14 +1443,25 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 
 /* The array functions; again: the call is in canonical form already. */
 /* Array functions that compute (reductions, sort, dot ...) work on bool,
- * integer, float32 and float64 elements; on float16 and complex ones they
- * are refused at the call, naming the dtype. np.where, lists, copy and
+ * integer, float32 and float64 elements, and those complex_ok names on
+ * complex ones; the others on complex and all on float16 elements are
+ * refused at the call, naming the dtype. np.where, lists, copy and
  * astype only move values and take every dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
+
+/* The reductions that take complex elements: the sums and products (per
+ * part, as NumPy's complex loops), mean, truthiness. */
+static bool complex_ok(int b)
+{
+    return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
+           b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO;
+}
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
 {
     if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
+        return r;
+    if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && (n->kids[0]->ty.dt == UG_COMPLEX64 || n->kids[0]->ty.dt == UG_COMPLEX128))
         return r;
     kernel_type bad = T_VOID;
     for (int k = 0; k < n->nkids; k++)

@@ -36,13 +36,23 @@ static LLVMValueRef i64c(loops_gen *g, long long v) { return LLVMConstInt(g->i64
 
 static bool is_flt(ug_dtype t) { return base_dtype_kind(t) == BASE_KIND_FLOAT; }
 
+static bool is_cplx(ug_dtype t) { return base_dtype_kind(t) == BASE_KIND_COMPLEX; }
+
 static LLVMValueRef num(loops_gen *g, ug_dtype t, double v)
 {
+    if (is_cplx(t)) {
+        LLVMTypeRef pt = loops_vty(g, base_dtype_part(t));
+        return loops_complex(g, t, LLVMConstReal(pt, v), LLVMConstReal(pt, 0));
+    }
     return is_flt(t) ? LLVMConstReal(loops_vty(g, t), v) : LLVMConstInt(loops_vty(g, t), (unsigned long long)(long long)v, 1);
 }
 
+/* NaN test; a complex value is NaN when either part is (np.isnan). */
 static LLVMValueRef isnan_of(loops_gen *g, LLVMValueRef v, ug_dtype t)
 {
+    if (is_cplx(t))
+        return LLVMBuildOr(g->B, isnan_of(g, loops_re(g, v), base_dtype_part(t)),
+                           isnan_of(g, loops_im(g, v), base_dtype_part(t)), "isnan");
     return is_flt(t) ? LLVMBuildFCmp(g->B, LLVMRealUNO, v, v, "isnan") : LLVMConstInt(g->i1, 0, 0);
 }
 
@@ -164,6 +174,8 @@ typedef struct term {
     seq *s, *s2;     /* s2: the second operand of a dot product */
     int kind;
     ug_dtype T;      /* the accumulator's dtype */
+    ug_dtype C;      /* a complex sum: the complex dtype, of whose values the term is one part ... */
+    int part;        /* ... 1 the real, 2 the imaginary part (0: a real term) */
     LLVMValueRef m;  /* T_SQDEV / T_NANSQDEV: the mean; T_ABSPOW: the power */
 } term;
 
@@ -175,6 +187,12 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
         return LLVMBuildZExt(g->B, loops_emit_truth(g, v, xd), loops_vty(g, T), "");
     if (t->kind == T_NOTNAN)
         return LLVMBuildZExt(g->B, LLVMBuildNot(g->B, isnan_of(g, v, xd), ""), loops_vty(g, T), "");
+    if (t->part) { /* T_X or T_NANZERO of a complex value: one part */
+        LLVMValueRef z = loops_emit_cast(g, v, xd, t->C);
+        if (t->kind == T_NANZERO)
+            z = LLVMBuildSelect(g->B, isnan_of(g, z, t->C), num(g, t->C, 0), z, "");
+        return t->part == 1 ? loops_re(g, z) : loops_im(g, z);
+    }
     LLVMValueRef c = loops_emit_cast(g, v, xd, T), d;
     switch (t->kind) {
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
@@ -202,35 +220,38 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
 /* ---------------------------------------------------------- pairwise sums */
 
 /* Elements [off, off + n) of a float term summed as NumPy's pairwise leaf:
- * 8 accumulators over the multiple-of-8 part (none when n < 8), combined
- * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one. */
+ * L = 8 accumulators over the multiple-of-8 part (none when n < 8), combined
+ * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one. A part of
+ * a complex sum (NumPy's complex pairwise sum unrolls 8 reals, 4 values):
+ * L = 4, combined (r0+r1)+(r2+r3). */
 static LLVMValueRef pw_leaf(loops_gen *g, const term *t, LLVMValueRef off, LLVMValueRef n)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
     LLVMTypeRef vt = loops_vty(g, T);
-    /* the 8 accumulators as one <8 x T> vector: lane j adds exactly what
+    int L = t->part ? 4 : 8, sh = t->part ? 2 : 3;
+    /* the L accumulators as one <L x T> vector: lane j adds exactly what
      * r[j] would, and the loads of a unit-stride line combine into vector loads */
-    LLVMTypeRef v8 = LLVMVectorType(vt, 8);
+    LLVMTypeRef v8 = LLVMVectorType(vt, (unsigned)L);
     LLVMValueRef r = loops_entry_alloca(g, v8, "pw.r"), res = loops_entry_alloca(g, vt, "pw.res");
     LLVMBuildStore(B, LLVMConstNull(v8), r);
-    LLVMValueRef n8 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, n, i64c(g, 8), ""), i64c(g, 0),
-                                      LLVMBuildAnd(B, n, i64c(g, -8), ""), "n8");
+    LLVMValueRef n8 = LLVMBuildAnd(B, n, i64c(g, -L), "n8");
     loops_counted c;
-    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), ""));
-    LLVMValueRef base = LLVMBuildAdd(B, off, LLVMBuildShl(B, k, i64c(g, 3), ""), "");
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, sh), ""));
+    LLVMValueRef base = LLVMBuildAdd(B, off, LLVMBuildShl(B, k, i64c(g, sh), ""), "");
     LLVMValueRef vec = LLVMGetUndef(v8);
-    for (int j = 0; j < 8; j++) {
+    for (int j = 0; j < L; j++) {
         LLVMValueRef v = term_at(g, t, LLVMBuildAdd(B, base, i64c(g, j), ""));
         vec = LLVMBuildInsertElement(B, vec, v, LLVMConstInt(g->i32, (unsigned)j, 0), "");
     }
     LLVMBuildStore(B, loops_fm(g, LLVMBuildFAdd(B, LLVMBuildLoad2(B, v8, r, ""), vec, "pw.lanes")), r);
     loops_count_end(g, &c, NULL);
     LLVMValueRef q[8], lanes = LLVMBuildLoad2(B, v8, r, "");
-    for (int j = 0; j < 8; j++)
+    for (int j = 0; j < L; j++)
         q[j] = LLVMBuildExtractElement(B, lanes, LLVMConstInt(g->i32, (unsigned)j, 0), "");
-    LLVMValueRef s = add(g, add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T),
-                         add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T);
+    LLVMValueRef s = add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T);
+    if (L == 8)
+        s = add(g, s, add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T);
     LLVMBuildStore(B, s, res);
     k = loops_count_begin(g, &c, LLVMBuildSub(B, n, n8, ""));
     LLVMValueRef v = term_at(g, t, LLVMBuildAdd(B, LLVMBuildAdd(B, off, n8, ""), k, ""));
@@ -241,7 +262,8 @@ static LLVMValueRef pw_leaf(loops_gen *g, const term *t, LLVMValueRef off, LLVMV
 
 /* NumPy's pairwise sum of elements [off, off + n): n <= 128 is a leaf,
  * else the halves at n2 = n/2 rounded down to a multiple of 8, summed
- * left + right. The recursion runs on an explicit stack of frames
+ * left + right. A part of a complex sum counts reals as NumPy does (2n of
+ * them): a leaf at n <= 64, n2 = (n - n%8)/2. The recursion runs on an explicit stack of frames
  * (offset, length, state, left sum): at most 64 deep. */
 static LLVMValueRef pairwise(loops_gen *g, const term *t, LLVMValueRef off0, LLVMValueRef n0)
 {
@@ -268,13 +290,14 @@ static LLVMValueRef pairwise(loops_gen *g, const term *t, LLVMValueRef off0, LLV
     LLVMValueRef f = LLVMBuildSub(B, spv, i64c(g, 1), "f");
     LLVMValueRef off = LLVMBuildLoad2(B, g->i64, AT(soff, a64, f), "off"),
                  n = LLVMBuildLoad2(B, g->i64, AT(sn, a64, f), "n");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, n, i64c(g, 128), ""), leaf, split);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, n, i64c(g, t->part ? 64 : 128), ""), leaf, split);
     LLVMPositionBuilderAtEnd(B, leaf);
     LLVMBuildStore(B, pw_leaf(g, t, off, n), ret);
     LLVMBuildStore(B, f, sp);
     LLVMBuildBr(B, head);
     LLVMPositionBuilderAtEnd(B, split);
-    LLVMValueRef n2 = LLVMBuildAnd(B, LLVMBuildSDiv(B, n, i64c(g, 2), ""), i64c(g, -8), "n2");
+    LLVMValueRef n2 = t->part ? LLVMBuildSDiv(B, LLVMBuildAnd(B, n, i64c(g, -8), ""), i64c(g, 2), "n2")
+                              : LLVMBuildAnd(B, LLVMBuildSDiv(B, n, i64c(g, 2), ""), i64c(g, -8), "n2");
     LLVMValueRef st = LLVMBuildLoad2(B, g->i64, AT(sst, a64, f), "state");
     LLVMValueRef sw = LLVMBuildSwitch(B, st, s2, 2);
     LLVMAddCase(sw, i64c(g, 0), s0);
@@ -309,6 +332,14 @@ static LLVMValueRef line_sum(loops_gen *g, const term *t)
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
     LLVMValueRef n = seq_len(t->s);
+    if (is_cplx(T) && !t->part) { /* the parts summed each as NumPy's complex loop sums them */
+        term re = *t, im = *t;
+        re.C = im.C = T;
+        re.T = im.T = base_dtype_part(T);
+        re.part = 1, im.part = 2;
+        LLVMValueRef r = line_sum(g, &re);
+        return loops_complex(g, T, r, line_sum(g, &im));
+    }
     if (!is_flt(T) || t->kind == T_TRUTH || t->kind == T_NOTNAN) { /* exact: any order, vectorised */
         LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
         LLVMBuildStore(B, num(g, T, 0), acc);
@@ -344,7 +375,7 @@ static LLVMValueRef line_pairwise(loops_gen *g, const term *t, LLVMValueRef n)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
-    bool cast = t->kind == T_X && (ug_dtype)t->s->x->ty.dt != T && !t->s->whole_copy;
+    bool cast = t->kind == T_X && (ug_dtype)t->s->x->ty.dt != (t->part ? t->C : T) && !t->s->whole_copy;
     if (!cast)
         return add(g, num(g, T, 0), pairwise(g, t, i64c(g, 0), n), T);
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
@@ -624,6 +655,9 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 /* sum / N in T (np.mean: a NaN for an empty line, 0/0). */
 static LLVMValueRef divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_dtype T)
 {
+    if (T == UG_COMPLEX64) /* NumPy divides a complex64 sum by the intp count in complex128 */
+        return loops_emit_cast(g, divide(g, loops_emit_cast(g, s, T, UG_COMPLEX128), count, UG_COMPLEX128),
+                               UG_COMPLEX128, T);
     return loops_emit_binop(g, TK_SLASH, s, loops_emit_cast(g, count, UG_INT64, T), T);
 }
 
@@ -647,7 +681,10 @@ static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef coun
 {
     LLVMValueRef none = LLVMBuildICmp(g->B, LLVMIntSLE, count, i64c(g, 0), "");
     LLVMValueRef d = divide(g, s, LLVMBuildSelect(g->B, none, i64c(g, 1), count, ""), T);
-    return LLVMBuildSelect(g->B, none, num(g, T, NAN), d, "");
+    LLVMValueRef nan = num(g, T, NAN);
+    if (is_cplx(T)) /* NumPy's 0/0 in complex: NaN in both parts */
+        nan = loops_complex(g, T, loops_re(g, nan), loops_re(g, nan));
+    return LLVMBuildSelect(g->B, none, nan, d, "");
 }
 
 /* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). */
@@ -680,7 +717,7 @@ static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtyp
 static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
 {
     ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
-    bool fx = is_flt(xd);
+    bool fx = is_flt(xd) || is_cplx(xd); /* NaN skipped by the nan forms */
     switch (n->builtin) {
     case B_SUM: return line_sum(g, &(term){.s = s, .kind = T_X, .T = T});
     case B_NANSUM: return line_sum(g, &(term){.s = s, .kind = fx ? T_NANZERO : T_X, .T = T});

@@ -1,0 +1,85 @@
+"""Array functions on complex arrays inside gufunc kernels against NumPy.
+
+sum nansum prod nanprod mean nanmean any all count_nonzero on complex64 and
+complex128 cores give NumPy's row-wise result bit for bit (the sums are
+NumPy's complex pairwise sum, per part; a complex64 mean divides in
+complex128 as NumPy does). The other array functions on complex and float16
+elements are refused at the call with a positioned error naming the
+function and the dtype.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import ufuncgen
+
+COMPLEX = ["complex64", "complex128"]
+FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "any", "all", "count_nonzero"]
+LENGTHS = [0, 1, 3, 4, 5, 7, 8, 9, 16, 63, 64, 65, 100, 128, 129, 257, 1000, 5003, 20000]
+_compiled = {}
+
+
+def result_dtype(f, dtype):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return np.asarray(getattr(np, f)(np.ones(3, dtype))).dtype
+
+
+def kernel(f, dtype):
+    rdt = result_dtype(f, dtype)
+    key = (f, dtype)
+    if key not in _compiled:
+        src = f"def k(a, out):\n    out[0] = np.{f}(a)\n"
+        _compiled[key] = ufuncgen.guvectorize(src, [f"void({dtype}[:], {rdt}[:])"], "(n)->()")
+    return _compiled[key]
+
+
+def data(dtype, n, special, seed):
+    r = np.random.default_rng(seed)
+    a = (r.standard_normal(n) * 10 + 1j * r.standard_normal(n) * 10).astype(dtype)
+    if special and n:
+        k = r.integers(0, n, size=max(1, n // 20))
+        vals = np.array([np.nan, np.inf, -np.inf, complex(np.nan, 1), complex(1, np.nan), complex(0, np.inf), 0, -0.0])
+        a[k] = vals[r.integers(0, len(vals), size=len(k))]
+    if n > 2:
+        a[r.integers(0, n)] = 0
+    return a
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", FUNCS)
+def test_complex_reduction_matches_numpy(f, dtype, special):
+    k = kernel(f, dtype)
+    for i, n in enumerate(LENGTHS):
+        a = data(dtype, n, special, 1000 * i + n)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if f in ("prod", "nanprod"):
+                a = (a / np.abs(a).clip(1e-3)).astype(dtype)  # moduli near 1: products stay finite
+            want = np.asarray(getattr(np, f)(a))
+            got = k(a)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_sum_rows_and_strides(dtype):
+    k = kernel("sum", dtype)
+    a = data(dtype, 7 * 300, True, 5).reshape(7, 300)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(k(a), np.sum(a, axis=1))
+        np.testing.assert_array_equal(k(a[:, ::-3]), np.sum(a[:, ::-3], axis=1))
+        np.testing.assert_array_equal(k(a.T.copy().T), np.sum(a, axis=1))
+
+
+@pytest.mark.parametrize("f,dtype", [("var", "complex128"), ("std", "complex64"), ("min", "complex128"),
+                                     ("sort", "complex64"), ("cumsum", "complex128"), ("dot", "complex128"),
+                                     ("sum", "float16"), ("mean", "float16"), ("max", "float16")])
+def test_unsupported_still_refused(f, dtype):
+    call = f"np.{f}(a, a)" if f == "dot" else f"np.{f}(a)"
+    src = f"def k(a, out):\n    x = {call}\n"
+    with pytest.raises(Exception) as e:
+        ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
+    assert f"{f}() is not supported on {dtype} elements" in str(e.value)
