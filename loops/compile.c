@@ -2,7 +2,8 @@
  *
  * The driver is a straight line: new context → lower the kernel (lower.c) →
  * emit the NumPy-ABI loop (inner.c) → verify → optimise (default<On>, or a
- * leaner pipeline for scalar kernels at O2) → guard speculated FP operations
+ * leaner pipeline for scalar kernels at O2; gufunc loops at O2 not
+ * runtime-unrolled) → guard speculated FP operations
  * (guard.c) → object bytes.
  * Each call owns its LLVMContext, so compilations on different threads share
  * nothing; the host TargetMachine is one per thread (host.c). UFUNCGEN_DUMP=time prints the CPU time of
@@ -10,11 +11,13 @@
  */
 #include <assert.h>
 #include <llvm-c/Analysis.h>
+#include <llvm-c/DebugInfo.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +161,8 @@ static ug_status verify(loops_gen *g)
  * degree-8 polynomial), and the same machine code for the vector bodies of
  * the benchmark kernels (sigmoid, a*b+c, leaky ReLU, polynomial, int64
  * modulo). Gufunc kernels (loops over core dimensions, reductions, small
- * constant cores worth SLP) and opt_level 3 take default<On>. */
+ * constant cores worth SLP) and opt_level 3 take default<On> (gufuncs at O2
+ * with their loops marked not to be runtime-unrolled; no_runtime_unroll). */
 static const char scalar_o2[] =
     "function(sroa,early-cse,simplifycfg,instcombine<max-iterations=1;no-verify-fixpoint>),"
     "always-inline,globaldce,"
@@ -170,11 +174,96 @@ static const char scalar_o2[] =
     "loop-unroll<O2>),"
     "globaldce";
 
+/* Gufunc loops at O2 are not runtime-unrolled: every branch that may close a
+ * loop (a successor placed at or before its own block; the lowering appends a
+ * loop's header before its body) gets llvm.loop.unroll.runtime.disable, kept
+ * with the loop's other properties. Unrolling of constant trip counts, the
+ * vectoriser's interleaving and the rest of default<O2> stay. Measured on
+ * this machine type, numbagg's 48 kernels (111 signatures): 27% less compile
+ * time (a third fewer instructions; 95 of 111 loops change), and loop speed
+ * unchanged: numbagg's kernels (float64 and float32, 1e6 and a 1000x1000
+ * stack), bench_arrayfns' operations and bench_suite's gufuncs, 240 rows side
+ * by side, geometric mean 0.99-1.00 of the time with runtime unrolling, no
+ * row beyond the noise (re-timed at 21 repetitions). A branch that closes no
+ * loop keeps an ignored property. */
+static LLVMMetadataRef with_runtime_disable(loops_gen *g, LLVMValueRef old, LLVMMetadataRef rd)
+{
+    unsigned n = old ? LLVMGetMDNodeNumOperands(old) : 1;
+    LLVMValueRef *vals = calloc(n ? n : 1, sizeof *vals);
+    LLVMMetadataRef *ops = calloc(n + 1, sizeof *ops);
+    if (!vals || !ops) {
+        free(vals);
+        free(ops);
+        return NULL;
+    }
+    if (old)
+        LLVMGetMDNodeOperands(old, vals);
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
+    ops[0] = tmp;
+    for (unsigned i = 1; i < n; i++)
+        ops[i] = LLVMValueAsMetadata(vals[i]);
+    ops[n] = rd;
+    LLVMMetadataRef id = LLVMMDNodeInContext2(g->C, ops, n + 1);
+    LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
+    free(vals);
+    free(ops);
+    return id;
+}
+
+typedef struct { LLVMBasicBlockRef bb; unsigned pos; } placed;
+
+static int placed_by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const placed *)a)->bb, y = (uintptr_t)((const placed *)b)->bb;
+    return x < y ? -1 : x > y;
+}
+
+static void no_runtime_unroll(loops_gen *g)
+{
+    unsigned kind = LLVMGetMDKindIDInContext(g->C, "llvm.loop", 9);
+    const char *key = "llvm.loop.unroll.runtime.disable";
+    LLVMMetadataRef str = LLVMMDStringInContext2(g->C, key, strlen(key));
+    LLVMMetadataRef rd = LLVMMDNodeInContext2(g->C, &str, 1);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); fn; fn = LLVMGetNextFunction(fn)) {
+        unsigned nb = LLVMCountBasicBlocks(fn);
+        if (!nb)
+            continue;
+        placed *at = malloc(nb * sizeof *at);
+        if (!at)
+            return; /* only a missed compile-time saving */
+        unsigned k = 0;
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb && k < nb; bb = LLVMGetNextBasicBlock(bb), k++)
+            at[k] = (placed){bb, k};
+        qsort(at, k, sizeof *at, placed_by_address);
+        unsigned pos = 0;
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb), pos++) {
+            LLVMValueRef t = LLVMGetBasicBlockTerminator(bb);
+            if (!t || LLVMGetInstructionOpcode(t) != LLVMBr)
+                continue;
+            bool back = false;
+            for (unsigned s = 0, ns = LLVMGetNumSuccessors(t); s < ns && !back; s++) {
+                placed want = {LLVMGetSuccessor(t, s), 0};
+                const placed *hit = bsearch(&want, at, k, sizeof *at, placed_by_address);
+                back = hit && hit->pos <= pos;
+            }
+            if (!back)
+                continue;
+            LLVMValueRef old = LLVMGetMetadata(t, kind);
+            LLVMMetadataRef id = with_runtime_disable(g, old, rd);
+            if (id)
+                LLVMSetMetadata(t, kind, LLVMMetadataAsValue(g->C, id));
+        }
+        free(at);
+    }
+}
+
 static ug_status optimise(loops_gen *g, LLVMTargetMachineRef tm)
 {
     static const char *pipes[] = {"default<O0>", "default<O1>", "default<O2>", "default<O3>"};
     int lvl = g->req->opt_level < 0 ? 0 : g->req->opt_level > 3 ? 3 : g->req->opt_level;
     const char *pipe = lvl == 2 && !g->req->tk->gufunc ? scalar_o2 : pipes[lvl];
+    if (lvl == 2 && g->req->tk->gufunc)
+        no_runtime_unroll(g);
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
     LLVMErrorRef e = LLVMRunPasses(g->M, pipe, tm, o);
     LLVMDisposePassBuilderOptions(o);

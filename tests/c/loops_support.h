@@ -191,6 +191,8 @@ static int symno;
 /* Compile and load; returns the loop (fails the test on error). */
 /* Set while a test builds a core-shape variant (loops_request.core_sizes/steps). */
 static const int64_t *variant_sizes, *variant_steps;
+/* The opt_level builds use (3 unless a test sets the product's default, 2). */
+static int build_opt_level = 3;
 
 static ug_loop_fn build_ex(kernel_typed *tk, const layout_sig *L, const ug_dtype *dts, int boundscheck, void **objp,
                            size_t *sizep)
@@ -198,7 +200,7 @@ static ug_loop_fn build_ex(kernel_typed *tk, const layout_sig *L, const ug_dtype
     char sym[64];
     snprintf(sym, sizeof sym, "test_loop_%d", symno++);
     loops_request r = {.tk = tk, .layout = L, .dtypes = dts, .symbol = sym, .kname = "k", .boundscheck = boundscheck,
-                       .opt_level = 3, .core_sizes = variant_sizes, .core_steps = variant_steps};
+                       .opt_level = build_opt_level, .core_sizes = variant_sizes, .core_steps = variant_steps};
     void *obj;
     size_t size;
     ug_error err = {0};
@@ -348,17 +350,25 @@ static void run_f64(ug_loop_fn fn, const double *x, void *out, ug_dtype odt, int
     fn(args, d, st, NULL);
 }
 
-/* What building tk prints to stderr with UFUNCGEN_DUMP=what (a static buffer). */
-static const char *dump_of(const char *what, kernel_typed *tk, const ug_dtype *dts)
+/* Stderr of UFUNCGEN_DUMP=what while building: dump_begin, build, dump_end
+ * (a static buffer). */
+static int dump_fd = -1, dump_saved = -1;
+
+static void dump_begin(const char *what)
 {
     char path[] = "/tmp/test_loops_dumpXXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
+    dump_fd = mkstemp(path);
+    ck_assert_int_ge(dump_fd, 0);
+    unlink(path);
     fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    dump_saved = dup(2);
+    dup2(dump_fd, 2);
     setenv("UFUNCGEN_DUMP", what, 1);
-    build(tk, dts);
+}
+
+static const char *dump_end(void)
+{
+    int fd = dump_fd, saved = dump_saved;
     unsetenv("UFUNCGEN_DUMP");
     fflush(stderr);
     dup2(saved, 2);
@@ -369,8 +379,15 @@ static const char *dump_of(const char *what, kernel_typed *tk, const ug_dtype *d
     size_t n = fread(text, 1, sizeof text - 1, f);
     text[n] = 0;
     fclose(f);
-    unlink(path);
     return text;
+}
+
+/* What building tk prints to stderr with UFUNCGEN_DUMP=what. */
+static const char *dump_of(const char *what, kernel_typed *tk, const ug_dtype *dts)
+{
+    dump_begin(what);
+    build(tk, dts);
+    return dump_end();
 }
 
 /* NumPy's npy_divmod (numpy/_core/src/npymath/npy_math_internal.h.src). */

@@ -587,6 +587,42 @@ START_TEST(source_boundscheck_in_helper)
 }
 END_TEST
 
+/* Gufunc loops at O2 are not runtime-unrolled (compile.c): a serial float
+ * sum of squares (strict order: not vectorised) keeps one loop, no unrolled
+ * copy with its remainder, and gives the sequential sum for every length
+ * across the old unroll factors. */
+START_TEST(source_gufunc_no_runtime_unroll)
+{
+    static const char src[] = "def k(a, out):\n    s = 0.0\n    for i in range(a.shape[0]):\n"
+                              "        s += a[i] * a[i]\n    out[0] = s\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 0};
+    dump_begin("ir");
+    build_opt_level = 2; /* the default; opt_level 3 keeps default<O3> whole */
+    ug_loop_fn fn = build_src(src, "(n)->()", 1, 1, dts, nd, 0);
+    build_opt_level = 3;
+    const char *text = dump_end();
+    const char *opt = strstr(text, "optimised");
+    ck_assert_msg(opt, "no optimised IR in the dump");
+    ck_assert_msg(strstr(opt, "llvm.loop.unroll.runtime.disable"), "gufunc loops not marked");
+    ck_assert_msg(!strstr(opt, ".epil") && !strstr(opt, ".prol") && !strstr(opt, "unroll_iter"),
+                  "a gufunc loop was runtime-unrolled");
+    enum { N = 40 };
+    double a[N], out;
+    for (int i = 0; i < N; i++)
+        a[i] = 1.0 / (i + 3) - (i % 3) * 1e-17 * i;
+    for (int n = 0; n < N; n++) {
+        double want = 0;
+        for (int i = 0; i < n; i++)
+            want += a[i] * a[i];
+        char *args[2] = {(char *)a, (char *)&out};
+        intptr_t dims[2] = {1, n}, steps[3] = {0, 0, 8};
+        fn(args, dims, steps, NULL);
+        ck_assert_msg(out == want, "n=%d: %.17g want %.17g", n, out, want);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
@@ -598,6 +634,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_array_expression_statements);
     tcase_add_test(tc, source_sigmoid_float32_weak_literals);
     tcase_add_test(tc, source_gufunc_matmul_strided);
+    tcase_add_test(tc, source_gufunc_no_runtime_unroll);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
     tcase_add_test(tc, source_bool_operators);
