@@ -204,6 +204,9 @@ LLVMValueRef loops_alloc_block(loops_gen *g, const LLVMValueRef *dims, int nd, u
                             LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : "?", "kname"),
                             LLVMConstInt(g->i32, (unsigned)line, 0)};
     LLVMValueRef p = loops_rt_call(g, "rt_alloc", g->ptr, ps, args, 6, false);
+    /* malloc-like: a block disjoint from everything else the kernel sees, so
+     * loops over several local arrays need no run-time overlap checks */
+    loops_attr(g, LLVMGetNamedFunction(g->M, "rt_alloc"), LLVMAttributeReturnIndex, "noalias");
     LLVMBasicBlockRef bad = loops_block(g, "alloc.failed"), ok = loops_block(g, "alloc.ok");
     LLVMBuildCondBr(g->B, LLVMBuildIsNull(g->B, p, ""), bad, ok);
     LLVMPositionBuilderAtEnd(g->B, bad);

@@ -623,6 +623,39 @@ START_TEST(source_gufunc_no_runtime_unroll)
 }
 END_TEST
 
+/* Local arrays come from rt_alloc, declared malloc-like (noalias return):
+ * a loop over two local arrays and an argument vectorises with no run-time
+ * overlap check (fewer loop versions to compile), and computes as written. */
+START_TEST(source_local_arrays_need_no_overlap_checks)
+{
+    static const char src[] = "def k(a, out):\n    n = a.shape[0]\n    x = np.zeros(n)\n    y = np.ones(n)\n"
+                              "    for i in range(n):\n        x[i] += a[i]\n        y[i] = y[i] * a[i] - x[i]\n"
+                              "    for i in range(n):\n        out[i] = x[i] + 3.0 * y[i]\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    dump_begin("ir");
+    build_opt_level = 2;
+    ug_loop_fn fn = build_src(src, "(n)->(n)", 1, 1, dts, nd, 0);
+    build_opt_level = 3;
+    const char *text = dump_end();
+    const char *opt = strstr(text, "optimised");
+    ck_assert_msg(opt, "no optimised IR in the dump");
+    ck_assert_msg(strstr(opt, "x double>"), "the loops over local arrays did not vectorise");
+    ck_assert_msg(!strstr(opt, "vector.memcheck"), "run-time overlap checks between local arrays and arguments");
+    enum { N = 67 };
+    double a[N], out[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i * 0.75 - 20;
+    char *args[2] = {(char *)a, (char *)out};
+    intptr_t dims[2] = {1, N}, steps[4] = {0, 0, 8, 8};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < N; i++) {
+        double x = a[i], y = 1.0 * a[i] - x;
+        ck_assert_msg(out[i] == x + 3.0 * y, "out[%d] = %g want %g", i, out[i], x + 3.0 * y);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
@@ -635,6 +668,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_sigmoid_float32_weak_literals);
     tcase_add_test(tc, source_gufunc_matmul_strided);
     tcase_add_test(tc, source_gufunc_no_runtime_unroll);
+    tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
     tcase_add_test(tc, source_bool_operators);
