@@ -587,6 +587,20 @@ START_TEST(source_boundscheck_in_helper)
 }
 END_TEST
 
+/* Build src at opt_level 2 (the product's default); returns the optimised
+ * IR that UFUNCGEN_DUMP=ir printed, the loop in *fn. */
+static const char *optimised_ir_of(const char *src, const char *layout, const ug_dtype *dts, const int *nd,
+                                   ug_loop_fn *fn)
+{
+    dump_begin("ir");
+    build_opt_level = 2; /* opt_level 3 keeps default<O3> whole */
+    *fn = build_src(src, layout, 1, 1, dts, nd, 0);
+    build_opt_level = 3;
+    const char *opt = strstr(dump_end(), "optimised");
+    ck_assert_msg(opt, "no optimised IR in the dump");
+    return opt;
+}
+
 /* Gufunc loops at O2 are not runtime-unrolled (compile.c): a serial float
  * sum of squares (strict order: not vectorised) keeps one loop, no unrolled
  * copy with its remainder, and gives the sequential sum for every length
@@ -597,13 +611,8 @@ START_TEST(source_gufunc_no_runtime_unroll)
                               "        s += a[i] * a[i]\n    out[0] = s\n";
     ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
     int nd[2] = {1, 0};
-    dump_begin("ir");
-    build_opt_level = 2; /* the default; opt_level 3 keeps default<O3> whole */
-    ug_loop_fn fn = build_src(src, "(n)->()", 1, 1, dts, nd, 0);
-    build_opt_level = 3;
-    const char *text = dump_end();
-    const char *opt = strstr(text, "optimised");
-    ck_assert_msg(opt, "no optimised IR in the dump");
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->()", dts, nd, &fn);
     ck_assert_msg(strstr(opt, "llvm.loop.unroll.runtime.disable"), "gufunc loops not marked");
     ck_assert_msg(!strstr(opt, ".epil") && !strstr(opt, ".prol") && !strstr(opt, "unroll_iter"),
                   "a gufunc loop was runtime-unrolled");
@@ -633,13 +642,8 @@ START_TEST(source_local_arrays_need_no_overlap_checks)
                               "    for i in range(n):\n        out[i] = x[i] + 3.0 * y[i]\n";
     ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
     int nd[2] = {1, 1};
-    dump_begin("ir");
-    build_opt_level = 2;
-    ug_loop_fn fn = build_src(src, "(n)->(n)", 1, 1, dts, nd, 0);
-    build_opt_level = 3;
-    const char *text = dump_end();
-    const char *opt = strstr(text, "optimised");
-    ck_assert_msg(opt, "no optimised IR in the dump");
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
     ck_assert_msg(strstr(opt, "x double>"), "the loops over local arrays did not vectorise");
     ck_assert_msg(!strstr(opt, "vector.memcheck"), "run-time overlap checks between local arrays and arguments");
     enum { N = 67 };
