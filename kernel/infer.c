@@ -1191,8 +1191,9 @@ static kernel_type reduction(infer *I, fstate *fs, kernel_node *n, int b, kernel
     int dt = t.dt, acc, res;
     switch (b) {
     case B_SUM: case B_PROD: case B_NANSUM: case B_NANPROD: acc = res = sum_dtype(dt); break;
-    case B_MEAN: case B_VAR: case B_STD: case B_NANMEAN: case B_NANVAR: case B_NANSTD:
-        acc = res = float_dtype(dt);
+    case B_MEAN: case B_NANMEAN: acc = res = float_dtype(dt); break;
+    case B_VAR: case B_STD: case B_NANVAR: case B_NANSTD: /* of complex elements: real, the parts' dtype */
+        acc = res = base_dtype_kind((ug_dtype)dt) == BASE_KIND_COMPLEX ? (int)base_dtype_part((ug_dtype)dt) : float_dtype(dt);
         break;
     case B_ARGMIN: case B_ARGMAX: case B_NANARGMIN: case B_NANARGMAX: acc = dt, res = UG_INT64; break;
     case B_ANY: case B_ALL: acc = res = UG_BOOL; break;
@@ -1450,11 +1451,12 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
 
 /* The reductions that take complex elements: the sums and products (per
- * part, as NumPy's complex loops), mean, truthiness. */
+ * part, as NumPy's complex loops), mean, the variances (real), truthiness. */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
-           b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO;
+           b == B_VAR || b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_ANY || b == B_ALL ||
+           b == B_COUNT_NONZERO;
 }
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)

@@ -193,6 +193,17 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
             z = LLVMBuildSelect(g->B, isnan_of(g, z, t->C), num(g, t->C, 0), z, "");
         return t->part == 1 ? loops_re(g, z) : loops_im(g, z);
     }
+    if ((t->kind == T_SQDEV || t->kind == T_NANSQDEV) && is_cplx(xd)) { /* a real square of a complex deviation */
+        LLVMValueRef z = loops_emit_binop(g, TK_MINUS, v, t->m, xd), p;
+        if (t->kind == T_NANSQDEV) { /* nanvar's multiply(x, x.conj()).real, a NaN's x zeroed first */
+            LLVMValueRef c = loops_complex(g, xd, loops_re(g, z), loops_fm(g, LLVMBuildFNeg(g->B, loops_im(g, z), "")));
+            p = LLVMBuildSelect(g->B, isnan_of(g, v, xd), num(g, T, 0), loops_re(g, loops_emit_binop(g, TK_STAR, z, c, xd)), "");
+        } else { /* var's square of each part, then their sum */
+            LLVMValueRef re = loops_re(g, z), im = loops_im(g, z);
+            p = add(g, loops_emit_binop(g, TK_STAR, re, re, T), loops_emit_binop(g, TK_STAR, im, im, T), T);
+        }
+        return p;
+    }
     LLVMValueRef c = loops_emit_cast(g, v, xd, T), d;
     switch (t->kind) {
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
@@ -687,21 +698,24 @@ static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef coun
     return LLVMBuildSelect(g->B, none, nan, d, "");
 }
 
-/* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). */
+/* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). The mean
+ * is in M: T, or the complex dtype of the elements, whose squared deviations
+ * are real: var adds the parts' squares, nanvar takes the real part of
+ * x*conj(x) (one fused multiply-add where NumPy's loop has it). */
 static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
 {
     int b = n->builtin;
-    bool nan = (b == B_NANVAR || b == B_NANSTD) && is_flt((ug_dtype)s->x->ty.dt);
+    ug_dtype xd = (ug_dtype)s->x->ty.dt, M = is_cplx(xd) ? xd : T;
+    bool nan = (b == B_NANVAR || b == B_NANSTD) && (is_flt(xd) || is_cplx(xd));
     LLVMValueRef ddof = n->b ? loops_conv(g, n->b, UG_INT64) : i64c(g, 0);
     if (!ddof)
         return NULL;
     LLVMValueRef cnt = seq_len(s);
     if (nan)
         cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
-    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = T};
-    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, T) : divide(g, line_sum(g, &t), cnt, T);
-    t.kind = nan ? T_NANSQDEV : T_SQDEV;
-    t.m = m;
+    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = M};
+    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, M) : divide(g, line_sum(g, &t), cnt, M);
+    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = T, .m = m};
     LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
     LLVMValueRef zero = i64c(g, 0);
     LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");

@@ -1,9 +1,10 @@
 """Array functions on complex arrays inside gufunc kernels against NumPy.
 
-sum nansum prod nanprod mean nanmean any all count_nonzero on complex64 and
-complex128 cores give NumPy's row-wise result bit for bit (the sums are
-NumPy's complex pairwise sum, per part; a complex64 mean divides in
-complex128 as NumPy does). The other array functions on complex and float16
+sum nansum prod nanprod mean nanmean any all count_nonzero var std nanvar
+nanstd on complex64 and complex128 cores give NumPy's row-wise result bit
+for bit (the sums are NumPy's complex pairwise sum, per part; a complex64
+mean divides in complex128 as NumPy does; the variances are real: var sums
+re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). The other array functions on complex and float16
 elements are refused at the call with a positioned error naming the
 function and the dtype.
 """
@@ -15,7 +16,9 @@ import pytest
 import ufuncgen
 
 COMPLEX = ["complex64", "complex128"]
-FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "any", "all", "count_nonzero"]
+FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "any", "all", "count_nonzero",
+         "var", "std", "nanvar", "nanstd"]
+VARS = ["var", "std", "nanvar", "nanstd"]
 LENGTHS = [0, 1, 3, 4, 5, 7, 8, 9, 16, 63, 64, 65, 100, 128, 129, 257, 1000, 5003, 20000]
 NUMPY_BEFORE_2_3 = np.lib.NumpyVersion(np.__version__) < "2.3.0"
 _compiled = {}
@@ -80,7 +83,35 @@ def test_complex_sum_rows_and_strides(dtype):
         np.testing.assert_array_equal(k(a.T.copy().T), np.sum(a, axis=1))
 
 
-@pytest.mark.parametrize("f,dtype", [("var", "complex128"), ("std", "complex64"), ("min", "complex128"),
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", VARS)
+def test_complex_var_ddof_method_rows(f, dtype, special):
+    rdt = result_dtype(f, dtype)
+    ddof = f"def k(a, out):\n    out[0] = np.{f}(a, ddof=1)\n"
+    kd = ufuncgen.guvectorize(ddof, [f"void({dtype}[:], {rdt}[:])"], "(n)->()")
+    for i, n in enumerate(LENGTHS):
+        a = data(dtype, n, special, 7 * i + n)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(getattr(np, f)(a, ddof=1))
+            got = kd(a)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+    a = data(dtype, 7 * 300, special, 11).reshape(7, 300)
+    k = kernel(f, dtype)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(k(a), getattr(np, f)(a, axis=1))
+        np.testing.assert_array_equal(k(a[:, ::-3]), getattr(np, f)(a[:, ::-3], axis=1))
+    if not f.startswith("nan"):
+        method = f"def k(a, out):\n    out[0] = a.{f}()\n"
+        km = ufuncgen.guvectorize(method, [f"void({dtype}[:], {rdt}[:])"], "(n)->()")
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(km(a[:, 1::2]), getattr(np, f)(a[:, 1::2], axis=1))
+
+
+@pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("min", "complex128"),
                                      ("sort", "complex64"), ("cumsum", "complex128"), ("dot", "complex128"),
                                      ("sum", "float16"), ("mean", "float16"), ("max", "float16")])
 def test_unsupported_still_refused(f, dtype):
