@@ -1450,13 +1450,14 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
  * astype only move values and take every dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
 
-/* The reductions that take complex elements: the sums and products (per
- * part, as NumPy's complex loops), mean, the variances (real), truthiness. */
+/* The array functions that take complex elements: the sums and products
+ * (per part, as NumPy's complex loops), mean, the variances (real),
+ * truthiness, the running sums and products, diff. */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
            b == B_VAR || b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_ANY || b == B_ALL ||
-           b == B_COUNT_NONZERO;
+           b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF;
 }
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)

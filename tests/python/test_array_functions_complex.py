@@ -4,7 +4,10 @@ sum nansum prod nanprod mean nanmean any all count_nonzero var std nanvar
 nanstd on complex64 and complex128 cores give NumPy's row-wise result bit
 for bit (the sums are NumPy's complex pairwise sum, per part; a complex64
 mean divides in complex128 as NumPy does; the variances are real: var sums
-re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). The other array functions on complex and float16
+re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). cumsum, cumprod and diff on complex
+arrays give NumPy's values bit for bit (sequential as NumPy's accumulate;
+a cumprod of more than two values multiplies unfused, as NumPy's scalar
+loop does where its input overlaps its output). The other array functions on complex and float16
 elements are refused at the call with a positioned error naming the
 function and the dtype.
 """
@@ -111,9 +114,56 @@ def test_complex_var_ddof_method_rows(f, dtype, special):
             np.testing.assert_array_equal(km(a[:, 1::2]), getattr(np, f)(a[:, 1::2], axis=1))
 
 
+def same_bits(got, want):
+    """Equal values with equal signs of zero; NaN where NumPy has NaN."""
+    assert got.shape == want.shape and got.dtype == want.dtype
+    g, w = got.view(got.real.dtype), want.view(want.real.dtype)
+    nan = np.isnan(w)
+    np.testing.assert_array_equal(np.isnan(g), nan)
+    np.testing.assert_array_equal(g[~nan], w[~nan])
+    np.testing.assert_array_equal(np.signbit(g[~nan]), np.signbit(w[~nan]))
+
+
+def running_kernel(call, dtype):
+    key = (call, dtype, "running")
+    if key not in _compiled:
+        src = f"def k(a, out):\n    b = {call}\n    for i in range(b.shape[0]):\n        out[i] = b[i]\n"
+        _compiled[key] = ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->(n)")
+    return _compiled[key]
+
+
+RUNNING = {"cumsum": ("np.cumsum(a)", np.cumsum), "cumprod": ("np.cumprod(a)", np.cumprod),
+           "cumsum_method": ("a.cumsum()", np.cumsum), "cumprod_method": ("a.cumprod()", np.cumprod),
+           "diff": ("np.diff(a)", np.diff), "diff2": ("np.diff(a, 2)", lambda a: np.diff(a, 2))}
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", list(RUNNING))
+def test_complex_running_matches_numpy(f, dtype, special):
+    call, ref = RUNNING[f]
+    k = running_kernel(call, dtype)
+    for i, n in enumerate(LENGTHS + [2, 6]):
+        a = data(dtype, n, special, 31 * i + n)
+        with np.errstate(all="ignore"):
+            if "cumprod" in f:
+                a = (a / np.abs(a).clip(1e-3)).astype(dtype)  # moduli near 1: products stay finite
+            want = ref(a)
+            got = k(a)[: len(want)]
+        same_bits(got, want)
+    rows = data(dtype, 6 * 50, special, 3).reshape(6, 50)
+    with np.errstate(all="ignore"):
+        if "cumprod" in f:
+            rows = (rows / np.abs(rows).clip(1e-3)).astype(dtype)
+        for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2]):
+            want = np.stack([ref(r) for r in x])
+            same_bits(k(x)[:, : want.shape[1]], want)
+
+
 @pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("min", "complex128"),
-                                     ("sort", "complex64"), ("cumsum", "complex128"), ("dot", "complex128"),
-                                     ("sum", "float16"), ("mean", "float16"), ("max", "float16")])
+                                     ("sort", "complex64"), ("argmax", "complex128"), ("dot", "complex128"),
+                                     ("sum", "float16"), ("mean", "float16"), ("max", "float16"),
+                                     ("cumsum", "float16"), ("var", "float16"), ("diff", "float16")])
 def test_unsupported_still_refused(f, dtype):
     call = f"np.{f}(a, a)" if f == "dot" else f"np.{f}(a)"
     src = f"def k(a, out):\n    x = {call}\n"
