@@ -1452,7 +1452,8 @@ static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_F
 
 /* The array functions that take complex elements: the sums and products
  * (per part, as NumPy's complex loops), mean, the variances (real),
- * truthiness, the running sums and products, diff. */
+ * truthiness, the running sums and products, diff; and the dot product of
+ * two vectors. */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
@@ -1460,11 +1461,17 @@ static bool complex_ok(int b)
            b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF;
 }
 
+static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
+
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
 {
     if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
         return r;
-    if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && (n->kids[0]->ty.dt == UG_COMPLEX64 || n->kids[0]->ty.dt == UG_COMPLEX128))
+    if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && complex_dt(n->kids[0]->ty.dt))
+        return r;
+    if (b == B_DOT && r.kind != KT_ARRAY && complex_dt(r.dt) && /* of two vectors, one complex at least */
+        (complex_dt(n->kids[0]->ty.dt) || array_fn_dtype_ok(n->kids[0]->ty.dt)) &&
+        (complex_dt(n->kids[1]->ty.dt) || array_fn_dtype_ok(n->kids[1]->ty.dt)))
         return r;
     kernel_type bad = T_VOID;
     for (int k = 0; k < n->nkids; k++)
