@@ -1166,14 +1166,18 @@ static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dt
 /* np.dot(a, b) of two vectors: the sum of products (exact for ints; for
  * floats dot_sum's order, as BLAS's is not NumPy's pairwise one either; a
  * complex one as BLAS's zdotu shapes it: four real dot products, re*re -
- * im*im and re*im + im*re, so to rounding NumPy's). */
+ * im*im and re*im + im*re, so to rounding NumPy's). np.vdot(a, b): the
+ * same of both arrays flat, a conjugated (zdotc's shape). */
 static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
 {
     seq s, s2;
-    if (!seq_init(g, &s, n->kids[0], -1, true) || !seq_init(g, &s2, n->kids[1], -1, true))
+    bool v = n->builtin == B_VDOT; /* its arrays flat in C order, as ravel */
+    if (!seq_init(g, &s, n->kids[0], -1, !v) || !seq_init(g, &s2, n->kids[1], -1, !v))
         return NULL;
     LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, seq_len(&s), seq_len(&s2), "");
-    loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError", "shapes not aligned in dot()", n->pos.line);
+    loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError",
+                   v ? "cannot reshape array: vdot() of arrays of different sizes" : "shapes not aligned in dot()",
+                   n->pos.line);
     ug_dtype T = (ug_dtype)n->opty.dt;
     if (is_flt(T))
         return dot_sum(g, &s, &s2, seq_len(&s), T, T, 0, 0);
@@ -1182,6 +1186,8 @@ static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
         LLVMValueRef n = seq_len(&s);
         LLVMValueRef rr = dot_sum(g, &s, &s2, n, P, T, 1, 1), ii = dot_sum(g, &s, &s2, n, P, T, 2, 2);
         LLVMValueRef ri = dot_sum(g, &s, &s2, n, P, T, 1, 2), ir = dot_sum(g, &s, &s2, n, P, T, 2, 1);
+        if (v) /* conj(a) . b, as zdotc: re.re + im.im, re.im - im.re */
+            return loops_complex(g, T, add(g, rr, ii, P), loops_emit_binop(g, TK_MINUS, ri, ir, P));
         return loops_complex(g, T, loops_emit_binop(g, TK_MINUS, rr, ii, P), add(g, ri, ir, P));
     }
     return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = T});
@@ -1192,7 +1198,7 @@ LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
     int b = n->builtin;
     if (b == B_NORM)
         return norm(g, n);
-    if (b == B_DOT)
+    if (b == B_DOT || b == B_VDOT)
         return dot(g, n);
     if (b == B_WHERE) { /* np.where of three numbers */
         ug_dtype T = (ug_dtype)n->opty.dt;

@@ -3,4 +3,4 @@
 # expect: ok
 import numpy as np
 def f(a, b, out):
-    out[0] = np.dot(a, b) + a @ a + a.dot(b)
+    out[0] = np.dot(a, b) + a @ a + a.dot(b) + np.vdot(a, b)

@@ -8,7 +8,8 @@ re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). cums
 arrays give NumPy's values bit for bit (sequential as NumPy's accumulate;
 a cumprod of more than two values multiplies unfused, as NumPy's scalar
 loop does where its input overlaps its output). np.dot / a @ b / a.dot(b) of
-two complex vectors is compared within a few ulp (see test_complex_dot). The other array functions on complex and float16
+two complex vectors and np.vdot are compared within a few ulp (see
+test_complex_dot). The other array functions on complex and float16
 elements are refused at the call with a positioned error naming the
 function and the dtype.
 """
@@ -161,15 +162,17 @@ def test_complex_running_matches_numpy(f, dtype, special):
             same_bits(k(x)[:, : want.shape[1]], want)
 
 
-# np.dot of two complex vectors: NumPy calls OpenBLAS's zdotu / cdotu, whose
+# np.dot of two complex vectors: NumPy calls OpenBLAS's zdotu / cdotu (vdot:
+# zdotc / cdotc), whose
 # kernel (chosen for the CPU at run time) has its own summation order and its
 # own NaN/inf propagation (NumPy gives nan+nanj for [1, inf] . [2-1j, 3],
 # where re*re - im*im is inf), so no fixed order reproduces it bit for bit.
 # ufuncgen takes BLAS's shape (four real dot products, 8-lane fused
-# multiply-adds: re.re - im.im, re.im + im.re): each part within 8 eps of
+# multiply-adds: re.re - im.im, re.im + im.re; vdot re.re + im.im,
+# re.im - im.re): each part within 8 eps of
 # |a|.|b| of NumPy's on finite data (seen: under 0.5 eps); with NaN/inf, each
 # part finite exactly where NumPy's is.
-DOTS = ["np.dot(a, b)", "a @ b", "a.dot(b)"]
+DOTS = {"np.dot(a, b)": np.dot, "a @ b": np.dot, "a.dot(b)": np.dot, "np.vdot(a, b)": np.vdot}
 
 
 def dot_close(got, want, x, y):
@@ -184,22 +187,23 @@ def dot_close(got, want, x, y):
 
 @pytest.mark.parametrize("special", [False, True])
 @pytest.mark.parametrize("dtype", COMPLEX)
-@pytest.mark.parametrize("call", DOTS)
+@pytest.mark.parametrize("call", list(DOTS))
 def test_complex_dot(call, dtype, special):
+    ref = DOTS[call]
     src = f"def k(a, b, out):\n    out[0] = {call}\n"
     k = ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:], {dtype}[:])"], "(n),(n)->()")
     for i, n in enumerate(LENGTHS):
         a, b = data(dtype, n, special, 13 * i + n), data(dtype, n, special, 17 * i + n + 1)
         for x, y in ((a, b), (a[::2], b[::2]), (a[::-1], b), (a[::-3], b[::3])):
             with np.errstate(all="ignore"):
-                want, got = np.dot(x, y), k(x, y)[()]
+                want, got = ref(x, y), k(x, y)[()]
             assert got.dtype == want.dtype
             dot_close(got, want, x, y)
     rows, rows2 = data(dtype, 5 * 40, special, 1).reshape(5, 40), data(dtype, 5 * 40, special, 2).reshape(5, 40)
     with np.errstate(all="ignore"):
         got = k(rows[:, ::-2], rows2[:, 1::2])
         for r in range(5):
-            dot_close(got[r], np.dot(rows[r, ::-2], rows2[r, 1::2]), rows[r, ::-2], rows2[r, 1::2])
+            dot_close(got[r], ref(rows[r, ::-2], rows2[r, 1::2]), rows[r, ::-2], rows2[r, 1::2])
 
 
 def test_complex_dot_mixed_dtypes():
@@ -208,6 +212,27 @@ def test_complex_dot_mixed_dtypes():
     a, b = data("complex64", 1000, False, 4), np.random.default_rng(5).standard_normal(1000)
     want = np.dot(a, b) + np.dot(b, a)
     dot_close(k(a, b)[()], want, np.abs(a) * 2, b)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX + ["float64", "float32"])
+def test_vdot_flattens_in_c_order(dtype):
+    src = "def k(a, b, out):\n    out[0] = np.vdot(a, b)\n"
+    k = ufuncgen.guvectorize(src, [f"void({dtype}[:, :], {dtype}[:], {dtype}[:])"], "(m,n),(k)->()")
+    a, b = data("complex128", 12 * 30, False, 8).reshape(12, 30), data("complex128", 360, False, 9)
+    if not dtype.startswith("complex"):
+        a, b = a.real, b.real
+    a, b = a.astype(dtype), b.astype(dtype)
+    for x in (a, a.T, a[::-1, ::2].T):
+        y = b[: x.size]
+        want = np.vdot(x, y)
+        got = k(x, y)[()]
+        assert got.dtype == want.dtype
+        if dtype.startswith("complex"):
+            dot_close(got, want, x.ravel(), y)
+        else:
+            assert abs(got - want) <= 8 * np.finfo(dtype).eps * np.dot(np.abs(x.ravel()), np.abs(y))
+    with pytest.raises(ValueError, match="vdot"):
+        k(a, b[:7])
 
 
 def test_complex_matrix_dot_still_refused():
@@ -219,11 +244,11 @@ def test_complex_matrix_dot_still_refused():
 
 
 @pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("min", "complex128"),
-                                     ("sort", "complex64"), ("argmax", "complex128"), ("dot", "float16"),
+                                     ("sort", "complex64"), ("argmax", "complex128"), ("dot", "float16"), ("vdot", "float16"),
                                      ("sum", "float16"), ("mean", "float16"), ("max", "float16"),
                                      ("cumsum", "float16"), ("var", "float16"), ("diff", "float16")])
 def test_unsupported_still_refused(f, dtype):
-    call = f"np.{f}(a, a)" if f == "dot" else f"np.{f}(a)"
+    call = f"np.{f}(a, a)" if f in ("dot", "vdot") else f"np.{f}(a)"
     src = f"def k(a, out):\n    x = {call}\n"
     with pytest.raises(Exception) as e:
         ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
