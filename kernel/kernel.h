@@ -470,7 +470,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    array expression, element-wise ones included); .ival the axis (0 ..
  *    ndim-1) or -1 for the whole array (a 1-d operand is always -1); .b the
  *    ddof of var/std (int64) or NULL; .opty the dtype it accumulates in
- *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints);
+ *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints;
+ *    var/std of complex: the parts' real dtype, the mean taken in the
+ *    elements' complex one);
  *    .ty a number, or with an axis an array of ndim - 1.
  *  - B_MEDIAN .. B_NANPERCENTILE: kids[0] the array; .b q (float64) or NULL;
  *    .ival the axis as for reductions; .opty the float dtype of the result,

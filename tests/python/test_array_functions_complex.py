@@ -243,6 +243,23 @@ def test_complex_matrix_dot_still_refused():
     assert "line 2" in str(e.value)
 
 
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", VARS)
+def test_complex_var_axis_in_kernel(f, dtype):
+    rdt = result_dtype(f, dtype)
+    a = data(dtype, 6 * 70, True, 21).reshape(6, 70)
+    for ax in (0, 1):
+        src = f"def k(a, out):\n    v = np.{f}(a, axis={ax})\n    for i in range(out.shape[0]):\n        out[i] = v[i]\n"
+        k = ufuncgen.guvectorize(src, [f"void({dtype}[:, :], {rdt}[:])"], "(m,n)->(k)")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            for x in (a, a[::-1, ::2]):
+                want = getattr(np, f)(x, axis=ax)
+                got = k(x, np.empty(len(want), rdt))
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("min", "complex128"),
                                      ("sort", "complex64"), ("argmax", "complex128"), ("dot", "float16"), ("vdot", "float16"),
                                      ("sum", "float16"), ("mean", "float16"), ("max", "float16"),
