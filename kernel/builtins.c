@@ -46,7 +46,8 @@ static const struct {
     {"sort", B_SORT},       {"argsort", B_ARGSORT},   {"partition", B_PARTITION}, {"unique", B_UNIQUE},
     {"array", B_ARRAY},     {"asarray", B_ARRAY},     {"$list", B_LIST},      {"copy", B_COPY},
     {"cumsum", B_CUMSUM},   {"cumprod", B_CUMPROD},   {"diff", B_DIFF},       {"dot", B_DOT},
-    {"outer", B_OUTER},     {"linalg.norm", B_NORM},  {"$sort", B_SORT_INPLACE}, {"$fill", B_FILL},
+    {"vdot", B_VDOT},       {"outer", B_OUTER},       {"linalg.norm", B_NORM}, {"$sort", B_SORT_INPLACE},
+    {"$fill", B_FILL},
 };
 
 /* The canonical spelling of each builtin (the first table entry naming it). */

@@ -1084,7 +1084,7 @@ static const char *const *fn_params(int b)
     case B_UNIQUE: return uniq;
     case B_ARRAY: return arr;
     case B_DIFF: return diff;
-    case B_DOT: case B_OUTER: return two;
+    case B_DOT: case B_VDOT: case B_OUTER: return two;
     case B_NORM: return norm;
     case B_FILL: return fill;
     default: return red;
@@ -1191,8 +1191,9 @@ static kernel_type reduction(infer *I, fstate *fs, kernel_node *n, int b, kernel
     int dt = t.dt, acc, res;
     switch (b) {
     case B_SUM: case B_PROD: case B_NANSUM: case B_NANPROD: acc = res = sum_dtype(dt); break;
-    case B_MEAN: case B_VAR: case B_STD: case B_NANMEAN: case B_NANVAR: case B_NANSTD:
-        acc = res = float_dtype(dt);
+    case B_MEAN: case B_NANMEAN: acc = res = float_dtype(dt); break;
+    case B_VAR: case B_STD: case B_NANVAR: case B_NANSTD: /* of complex elements: real, the parts' dtype */
+        acc = res = base_dtype_kind((ug_dtype)dt) == BASE_KIND_COMPLEX ? (int)base_dtype_part((ug_dtype)dt) : float_dtype(dt);
         break;
     case B_ARGMIN: case B_ARGMAX: case B_NANARGMIN: case B_NANARGMAX: acc = dt, res = UG_INT64; break;
     case B_ANY: case B_ALL: acc = res = UG_BOOL; break;
@@ -1407,7 +1408,7 @@ static bool norm_args(infer *I, kernel_node *n, kernel_node **arg, int ndim)
     return true;
 }
 
-/* dot(a, b) / a @ b (1-d and 2-d), outer(a, b), linalg.norm(x[, ord[, axis]]). */
+/* dot(a, b) / a @ b (1-d and 2-d), vdot(a, b), outer(a, b), linalg.norm(x[, ord[, axis]]). */
 static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
 {
     char b1[48], b2[48];
@@ -1434,6 +1435,8 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
     I->t->fallible = true; /* shapes are checked at run time */
     if (b == B_OUTER)
         return array_t(p.dt, 2);
+    if (b == B_VDOT) /* both arrays flat */
+        return p;
     if (x.ndim > 2 || y.ndim > 2)
         return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "dot() of %s and %s is not supported in kernels (1-d and 2-d only)",
                     kernel_tstr(x, b1), kernel_tstr(y, b2)), T_VOID;
@@ -1449,19 +1452,28 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
  * astype only move values and take every dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
 
-/* The reductions that take complex elements: the sums and products (per
- * part, as NumPy's complex loops), mean, truthiness. */
+/* The array functions that take complex elements: the sums and products
+ * (per part, as NumPy's complex loops), mean, the variances (real),
+ * truthiness, the running sums and products, diff; and the dot products
+ * (dot, vdot) of two vectors. */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
-           b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO;
+           b == B_VAR || b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_ANY || b == B_ALL ||
+           b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF;
 }
+
+static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
 {
     if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
         return r;
-    if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && (n->kids[0]->ty.dt == UG_COMPLEX64 || n->kids[0]->ty.dt == UG_COMPLEX128))
+    if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && complex_dt(n->kids[0]->ty.dt))
+        return r;
+    if ((b == B_DOT || b == B_VDOT) && r.kind != KT_ARRAY && complex_dt(r.dt) && /* of vectors, one complex at least */
+        (complex_dt(n->kids[0]->ty.dt) || array_fn_dtype_ok(n->kids[0]->ty.dt)) &&
+        (complex_dt(n->kids[1]->ty.dt) || array_fn_dtype_ok(n->kids[1]->ty.dt)))
         return r;
     kernel_type bad = T_VOID;
     for (int k = 0; k < n->nkids; k++)
@@ -1487,7 +1499,7 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
         if (b == B_WHERE && (!arg[1] || !arg[2]))
             return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "np.where() with one argument is not supported in kernels"), T_VOID;
         if (b != B_LIST) { /* canonical kids: the array operands */
-            int nk = b == B_WHERE ? 3 : b == B_DOT || b == B_OUTER ? 2 : 1;
+            int nk = b == B_WHERE ? 3 : b == B_DOT || b == B_VDOT || b == B_OUTER ? 2 : 1;
             if (nk == 2 && !arg[1])
                 return kernel_fail(I, UG_ETYPE, n->pos, "%s() needs two arrays", n->name), T_VOID;
             kernel_node **kids = kernel_arena_alloc(I->a, 3 * sizeof *kids);
@@ -1513,7 +1525,7 @@ static kernel_type array_call(infer *I, fstate *fs, kernel_node *n, int b)
         r = where_call(I, fs, n);
     else if (b == B_LIST)
         r = list_call(I, fs, n);
-    else if (b == B_DOT || b == B_OUTER || b == B_NORM)
+    else if (b == B_DOT || b == B_VDOT || b == B_OUTER || b == B_NORM)
         r = linalg_call(I, fs, n, b, arg, again);
     else if (b == B_FILL) {
         kernel_type t = array_of(I, fs, n->kids[0], "filled");

@@ -322,7 +322,7 @@ typedef enum kernel_builtin {
     B_MEDIAN, B_NANMEDIAN, B_QUANTILE, B_NANQUANTILE, B_PERCENTILE, B_NANPERCENTILE,
     /* new arrays from arrays */
     B_WHERE, B_SORT, B_ARGSORT, B_PARTITION, B_UNIQUE, B_ARRAY, B_LIST, B_COPY,
-    B_CUMSUM, B_CUMPROD, B_DIFF, B_DOT, B_OUTER, B_NORM,
+    B_CUMSUM, B_CUMPROD, B_DIFF, B_DOT, B_VDOT, B_OUTER, B_NORM,
     /* a.sort() and a.fill(v): statements on an array */
     B_SORT_INPLACE, B_FILL,
     B_NBUILTINS
@@ -470,7 +470,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    array expression, element-wise ones included); .ival the axis (0 ..
  *    ndim-1) or -1 for the whole array (a 1-d operand is always -1); .b the
  *    ddof of var/std (int64) or NULL; .opty the dtype it accumulates in
- *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints);
+ *    (NumPy's: int64/uint64 sums of ints and bools, float64 means of ints;
+ *    var/std of complex: the parts' real dtype, the mean taken in the
+ *    elements' complex one);
  *    .ty a number, or with an axis an array of ndim - 1.
  *  - B_MEDIAN .. B_NANPERCENTILE: kids[0] the array; .b q (float64) or NULL;
  *    .ival the axis as for reductions; .opty the float dtype of the result,
@@ -485,7 +487,9 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    B_CUMPROD, B_UNIQUE: kids[0] the array, .opty the element dtype
  *    worked in. B_FILL: kids[0] the array, .b the value (to .opty).
  *  - B_DOT / B_OUTER: kids[0..1] arrays (1-d or 2-d), .opty their promoted
- *    dtype; .ty a number (vector . vector) or an array. B_NORM: kids[0]
+ *    dtype; .ty a number (vector . vector) or an array. B_VDOT: kids[0..1]
+ *    arrays of any shape, taken flat (the first conjugated), .opty as
+ *    B_DOT's, .ty a number. B_NORM: kids[0]
  *    the array, .fval the ord (NaN for None/'fro', else the number, +-inf),
  *    .ival -1 (the array whole: a vector's or a matrix's norm; .ty a
  *    number) or the axis of a 2-d array whose lines get vector norms (.ty a

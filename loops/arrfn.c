@@ -212,7 +212,25 @@ static bool unique(loops_gen *g, const kernel_node *n, loops_arr *out)
 
 /* ------------------------------------------------------- running values */
 
-/* cumsum / cumprod of the flattened array, sequential as NumPy's accumulate. */
+/* NumPy's complex multiply as its accumulate runs it: the loop's input
+ * overlaps its output past one product, so NumPy's scalar loop, products
+ * not fused, ar*br - ai*bi and ar*bi + ai*br; one product (a line of 2)
+ * is the SIMD loop's, fused as a complex * anywhere. */
+static LLVMValueRef accumulate_cmul(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef len, ug_dtype T)
+{
+    ug_dtype pt = base_dtype_part(T);
+    LLVMValueRef ar = loops_re(g, a), ai = loops_im(g, a), br = loops_re(g, b), bi = loops_im(g, b);
+#define MUL(x, y) loops_emit_binop(g, TK_STAR, x, y, pt)
+    LLVMValueRef re = loops_emit_binop(g, TK_MINUS, MUL(ar, br), MUL(ai, bi), pt);
+    LLVMValueRef im = loops_emit_binop(g, TK_PLUS, MUL(ar, bi), MUL(ai, br), pt);
+#undef MUL
+    LLVMValueRef one = LLVMBuildICmp(g->B, LLVMIntEQ, len, i64c(g, 2), "");
+    return LLVMBuildSelect(g->B, one, loops_emit_binop(g, TK_STAR, a, b, T), loops_complex(g, T, re, im), "");
+}
+
+/* cumsum / cumprod of the flattened array, sequential as NumPy's accumulate
+ * (the first value copied, not added to 0 or multiplied by 1: a -0.0 stays,
+ * a complex infinity makes no NaN). */
 static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     ug_dtype T = (ug_dtype)n->opty.dt;
@@ -234,8 +252,11 @@ static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef p = at1(g, out->base, k, T);
     LLVMValueRef x_k = x->ty.ndim == 1 ? loops_emit_cast(g, loops_ew_elem(g, x, &ew, &k, 1), (ug_dtype)x->ty.dt, T)
                                        : loops_load_elem(g, p, T);
-    LLVMValueRef v = loops_emit_binop(g, n->builtin == B_CUMPROD ? TK_STAR : TK_PLUS,
-                                      LLVMBuildLoad2(g->B, loops_vty(g, T), acc, ""), x_k, T);
+    LLVMValueRef r = LLVMBuildLoad2(g->B, loops_vty(g, T), acc, "");
+    LLVMValueRef v = n->builtin != B_CUMPROD ? loops_emit_binop(g, TK_PLUS, r, x_k, T)
+                     : base_dtype_kind(T) == BASE_KIND_COMPLEX ? accumulate_cmul(g, r, x_k, out->shape[0], T)
+                                                               : loops_emit_binop(g, TK_STAR, r, x_k, T);
+    v = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), x_k, v, "");
     LLVMBuildStore(g->B, v, acc);
     loops_store_elem(g, v, p, T);
     loops_count_end(g, &c, NULL);

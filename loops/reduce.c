@@ -193,6 +193,17 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
             z = LLVMBuildSelect(g->B, isnan_of(g, z, t->C), num(g, t->C, 0), z, "");
         return t->part == 1 ? loops_re(g, z) : loops_im(g, z);
     }
+    if ((t->kind == T_SQDEV || t->kind == T_NANSQDEV) && is_cplx(xd)) { /* a real square of a complex deviation */
+        LLVMValueRef z = loops_emit_binop(g, TK_MINUS, v, t->m, xd), p;
+        if (t->kind == T_NANSQDEV) { /* nanvar's multiply(x, x.conj()).real, a NaN's x zeroed first */
+            LLVMValueRef c = loops_complex(g, xd, loops_re(g, z), loops_fm(g, LLVMBuildFNeg(g->B, loops_im(g, z), "")));
+            p = LLVMBuildSelect(g->B, isnan_of(g, v, xd), num(g, T, 0), loops_re(g, loops_emit_binop(g, TK_STAR, z, c, xd)), "");
+        } else { /* var's square of each part, then their sum */
+            LLVMValueRef re = loops_re(g, z), im = loops_im(g, z);
+            p = add(g, loops_emit_binop(g, TK_STAR, re, re, T), loops_emit_binop(g, TK_STAR, im, im, T), T);
+        }
+        return p;
+    }
     LLVMValueRef c = loops_emit_cast(g, v, xd, T), d;
     switch (t->kind) {
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
@@ -467,11 +478,22 @@ static LLVMValueRef x1(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
     return loops_emit_cast(g, seq_at(g, s, k), (ug_dtype)s->x->ty.dt, T);
 }
 
-static LLVMValueRef x8(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T)
+/* Element k of s as T; part 1 (2) of a complex dot product: the real
+ * (imaginary) part of it as the complex dtype C, whose parts are T. */
+static LLVMValueRef xpart(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T, ug_dtype C, int part)
+{
+    if (!part)
+        return x1(g, s, k, T);
+    LLVMValueRef z = loops_emit_cast(g, seq_at(g, s, k), (ug_dtype)s->x->ty.dt, C);
+    return part == 1 ? loops_re(g, z) : loops_im(g, z);
+}
+
+/* Elements k .. k+7 of s as a vector of T (of parts as xpart). */
+static LLVMValueRef x8(loops_gen *g, seq *s, LLVMValueRef k, ug_dtype T, ug_dtype C, int part)
 {
     LLVMValueRef vec = LLVMGetUndef(LLVMVectorType(loops_vty(g, T), 8));
     for (int j = 0; j < 8; j++)
-        vec = LLVMBuildInsertElement(g->B, vec, x1(g, s, LLVMBuildAdd(g->B, k, i64c(g, j), ""), T),
+        vec = LLVMBuildInsertElement(g->B, vec, xpart(g, s, LLVMBuildAdd(g->B, k, i64c(g, j), ""), T, C, part),
                                      LLVMConstInt(g->i32, (unsigned)j, 0), "");
     return vec;
 }
@@ -545,7 +567,7 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx, bool
 #define BETTER(a, b) (flt ? LLVMBuildFCmp(B, rp, a, b, "") : LLVMBuildICmp(B, ip, a, b, ""))
     loops_counted c;
     LLVMValueRef base = LLVMBuildShl(B, loops_count_begin(g, &c, LLVMBuildLShr(B, n8, i64c(g, 3), "")), i64c(g, 3), "");
-    LLVMValueRef v = x8(g, s, base, xd), bv = LLVMBuildLoad2(B, v8, bestv, "");
+    LLVMValueRef v = x8(g, s, base, xd, xd, 0), bv = LLVMBuildLoad2(B, v8, bestv, "");
     if (flt) { /* a NaN here: its block is the answer's */
         LLVMValueRef isnan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
         LLVMValueRef any = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, isnan, g->i8, ""), LLVMConstInt(g->i8, 0, 0), "");
@@ -607,7 +629,7 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx, bool
         LLVMBasicBlockRef blk = loops_block(g, "arg.nanblock");
         LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, LLVMBuildAdd(B, at, i64c(g, 8), ""), n8, ""), blk, done);
         LLVMPositionBuilderAtEnd(B, blk);
-        LLVMValueRef w = x8(g, s, at, xd);
+        LLVMValueRef w = x8(g, s, at, xd, xd, 0);
         LLVMValueRef bits = LLVMBuildBitCast(B, LLVMBuildFCmp(B, LLVMRealUNO, w, w, ""), g->i8, "");
         unsigned id = LLVMLookupIntrinsicID("llvm.cttz", 9);
         LLVMTypeRef i8t = g->i8;
@@ -687,21 +709,24 @@ static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef coun
     return LLVMBuildSelect(g->B, none, nan, d, "");
 }
 
-/* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). */
+/* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). The mean
+ * is in M: T, or the complex dtype of the elements, whose squared deviations
+ * are real: var adds the parts' squares, nanvar takes the real part of
+ * x*conj(x) (one fused multiply-add where NumPy's loop has it). */
 static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
 {
     int b = n->builtin;
-    bool nan = (b == B_NANVAR || b == B_NANSTD) && is_flt((ug_dtype)s->x->ty.dt);
+    ug_dtype xd = (ug_dtype)s->x->ty.dt, M = is_cplx(xd) ? xd : T;
+    bool nan = (b == B_NANVAR || b == B_NANSTD) && (is_flt(xd) || is_cplx(xd));
     LLVMValueRef ddof = n->b ? loops_conv(g, n->b, UG_INT64) : i64c(g, 0);
     if (!ddof)
         return NULL;
     LLVMValueRef cnt = seq_len(s);
     if (nan)
         cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
-    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = T};
-    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, T) : divide(g, line_sum(g, &t), cnt, T);
-    t.kind = nan ? T_NANSQDEV : T_SQDEV;
-    t.m = m;
+    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = M};
+    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, M) : divide(g, line_sum(g, &t), cnt, M);
+    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = T, .m = m};
     LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
     LLVMValueRef zero = i64c(g, 0);
     LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");
@@ -1103,8 +1128,9 @@ static LLVMValueRef fmuladd(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMVa
  * rounding), so this takes BLAS's shape: 4 vectors of 8 accumulators of
  * multiply-adds (fused where the CPU can: four chains hide the add
  * latency that one pairwise leaf waits on), summed as a tree, then the
- * rest one by one. */
-static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dtype T)
+ * rest one by one. pa, pb: the parts of s and s2 multiplied, as x8's,
+ * for a complex dot product (C). */
+static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dtype T, ug_dtype C, int pa, int pb)
 {
     LLVMBuilderRef B = g->B;
     LLVMTypeRef vt = loops_vty(g, T), v8 = LLVMVectorType(vt, 8);
@@ -1118,7 +1144,7 @@ static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dt
     LLVMValueRef base = LLVMBuildShl(B, loops_count_begin(g, &c, LLVMBuildLShr(B, n32, i64c(g, 5), "")), i64c(g, 5), "");
     for (int a = 0; a < 4; a++) {
         LLVMValueRef k = LLVMBuildAdd(B, base, i64c(g, 8 * a), "");
-        LLVMValueRef x = x8(g, s, k, T), y = x8(g, s2, k, T);
+        LLVMValueRef x = x8(g, s, k, T, C, pa), y = x8(g, s2, k, T, C, pb);
         LLVMBuildStore(B, fmuladd(g, x, y, LLVMBuildLoad2(B, v8, acc[a], "")), acc[a]);
     }
     loops_count_end(g, &c, NULL);
@@ -1132,23 +1158,38 @@ static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dt
     LLVMBuildStore(B, add(g, add(g, add(g, q[0], q[1], T), add(g, q[2], q[3], T), T),
                           add(g, add(g, q[4], q[5], T), add(g, q[6], q[7], T), T), T), res);
     LLVMValueRef k = LLVMBuildAdd(B, n32, loops_count_begin(g, &c, LLVMBuildSub(B, n, n32, "")), "");
-    LLVMBuildStore(B, fmuladd(g, x1(g, s, k, T), x1(g, s2, k, T), LLVMBuildLoad2(B, vt, res, "")), res);
+    LLVMBuildStore(B, fmuladd(g, xpart(g, s, k, T, C, pa), xpart(g, s2, k, T, C, pb), LLVMBuildLoad2(B, vt, res, "")), res);
     loops_count_end(g, &c, NULL);
     return LLVMBuildLoad2(B, vt, res, "dot");
 }
 
 /* np.dot(a, b) of two vectors: the sum of products (exact for ints; for
- * floats dot_sum's order, as BLAS's is not NumPy's pairwise one either). */
+ * floats dot_sum's order, as BLAS's is not NumPy's pairwise one either; a
+ * complex one as BLAS's zdotu shapes it: four real dot products, re*re -
+ * im*im and re*im + im*re, so to rounding NumPy's). np.vdot(a, b): the
+ * same of both arrays flat, a conjugated (zdotc's shape). */
 static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
 {
     seq s, s2;
-    if (!seq_init(g, &s, n->kids[0], -1, true) || !seq_init(g, &s2, n->kids[1], -1, true))
+    bool v = n->builtin == B_VDOT; /* its arrays flat in C order, as ravel */
+    if (!seq_init(g, &s, n->kids[0], -1, !v) || !seq_init(g, &s2, n->kids[1], -1, !v))
         return NULL;
     LLVMValueRef same = LLVMBuildICmp(g->B, LLVMIntEQ, seq_len(&s), seq_len(&s2), "");
-    loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError", "shapes not aligned in dot()", n->pos.line);
+    loops_raise_if(g, LLVMBuildNot(g->B, same, ""), "ValueError",
+                   v ? "cannot reshape array: vdot() of arrays of different sizes" : "shapes not aligned in dot()",
+                   n->pos.line);
     ug_dtype T = (ug_dtype)n->opty.dt;
     if (is_flt(T))
-        return dot_sum(g, &s, &s2, seq_len(&s), T);
+        return dot_sum(g, &s, &s2, seq_len(&s), T, T, 0, 0);
+    if (is_cplx(T)) {
+        ug_dtype P = base_dtype_part(T);
+        LLVMValueRef n = seq_len(&s);
+        LLVMValueRef rr = dot_sum(g, &s, &s2, n, P, T, 1, 1), ii = dot_sum(g, &s, &s2, n, P, T, 2, 2);
+        LLVMValueRef ri = dot_sum(g, &s, &s2, n, P, T, 1, 2), ir = dot_sum(g, &s, &s2, n, P, T, 2, 1);
+        if (v) /* conj(a) . b, as zdotc: re.re + im.im, re.im - im.re */
+            return loops_complex(g, T, add(g, rr, ii, P), loops_emit_binop(g, TK_MINUS, ri, ir, P));
+        return loops_complex(g, T, loops_emit_binop(g, TK_MINUS, rr, ii, P), add(g, ri, ir, P));
+    }
     return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = T});
 }
 
@@ -1157,7 +1198,7 @@ LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
     int b = n->builtin;
     if (b == B_NORM)
         return norm(g, n);
-    if (b == B_DOT)
+    if (b == B_DOT || b == B_VDOT)
         return dot(g, n);
     if (b == B_WHERE) { /* np.where of three numbers */
         ug_dtype T = (ug_dtype)n->opty.dt;

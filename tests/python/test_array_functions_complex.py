@@ -1,9 +1,15 @@
 """Array functions on complex arrays inside gufunc kernels against NumPy.
 
-sum nansum prod nanprod mean nanmean any all count_nonzero on complex64 and
-complex128 cores give NumPy's row-wise result bit for bit (the sums are
-NumPy's complex pairwise sum, per part; a complex64 mean divides in
-complex128 as NumPy does). The other array functions on complex and float16
+sum nansum prod nanprod mean nanmean any all count_nonzero var std nanvar
+nanstd on complex64 and complex128 cores give NumPy's row-wise result bit
+for bit (the sums are NumPy's complex pairwise sum, per part; a complex64
+mean divides in complex128 as NumPy does; the variances are real: var sums
+re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). cumsum, cumprod and diff on complex
+arrays give NumPy's values bit for bit (sequential as NumPy's accumulate;
+a cumprod of more than two values multiplies unfused, as NumPy's scalar
+loop does where its input overlaps its output). np.dot / a @ b / a.dot(b) of
+two complex vectors and np.vdot are compared within a few ulp (see
+test_complex_dot). The other array functions on complex and float16
 elements are refused at the call with a positioned error naming the
 function and the dtype.
 """
@@ -15,7 +21,9 @@ import pytest
 import ufuncgen
 
 COMPLEX = ["complex64", "complex128"]
-FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "any", "all", "count_nonzero"]
+FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "any", "all", "count_nonzero",
+         "var", "std", "nanvar", "nanstd"]
+VARS = ["var", "std", "nanvar", "nanstd"]
 LENGTHS = [0, 1, 3, 4, 5, 7, 8, 9, 16, 63, 64, 65, 100, 128, 129, 257, 1000, 5003, 20000]
 NUMPY_BEFORE_2_3 = np.lib.NumpyVersion(np.__version__) < "2.3.0"
 _compiled = {}
@@ -80,11 +88,184 @@ def test_complex_sum_rows_and_strides(dtype):
         np.testing.assert_array_equal(k(a.T.copy().T), np.sum(a, axis=1))
 
 
-@pytest.mark.parametrize("f,dtype", [("var", "complex128"), ("std", "complex64"), ("min", "complex128"),
-                                     ("sort", "complex64"), ("cumsum", "complex128"), ("dot", "complex128"),
-                                     ("sum", "float16"), ("mean", "float16"), ("max", "float16")])
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", VARS)
+def test_complex_var_ddof_method_rows(f, dtype, special):
+    rdt = result_dtype(f, dtype)
+    ddof = f"def k(a, out):\n    out[0] = np.{f}(a, ddof=1)\n"
+    kd = ufuncgen.guvectorize(ddof, [f"void({dtype}[:], {rdt}[:])"], "(n)->()")
+    for i, n in enumerate(LENGTHS):
+        a = data(dtype, n, special, 7 * i + n)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(getattr(np, f)(a, ddof=1))
+            got = kd(a)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+    a = data(dtype, 7 * 300, special, 11).reshape(7, 300)
+    k = kernel(f, dtype)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(k(a), getattr(np, f)(a, axis=1))
+        np.testing.assert_array_equal(k(a[:, ::-3]), getattr(np, f)(a[:, ::-3], axis=1))
+    if not f.startswith("nan"):
+        method = f"def k(a, out):\n    out[0] = a.{f}()\n"
+        km = ufuncgen.guvectorize(method, [f"void({dtype}[:], {rdt}[:])"], "(n)->()")
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(km(a[:, 1::2]), getattr(np, f)(a[:, 1::2], axis=1))
+
+
+def same_bits(got, want):
+    """Equal values with equal signs of zero; NaN where NumPy has NaN."""
+    assert got.shape == want.shape and got.dtype == want.dtype
+    g, w = got.view(got.real.dtype), want.view(want.real.dtype)
+    nan = np.isnan(w)
+    np.testing.assert_array_equal(np.isnan(g), nan)
+    np.testing.assert_array_equal(g[~nan], w[~nan])
+    np.testing.assert_array_equal(np.signbit(g[~nan]), np.signbit(w[~nan]))
+
+
+def running_kernel(call, dtype):
+    key = (call, dtype, "running")
+    if key not in _compiled:
+        src = f"def k(a, out):\n    b = {call}\n    for i in range(b.shape[0]):\n        out[i] = b[i]\n"
+        _compiled[key] = ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->(n)")
+    return _compiled[key]
+
+
+RUNNING = {"cumsum": ("np.cumsum(a)", np.cumsum), "cumprod": ("np.cumprod(a)", np.cumprod),
+           "cumsum_method": ("a.cumsum()", np.cumsum), "cumprod_method": ("a.cumprod()", np.cumprod),
+           "diff": ("np.diff(a)", np.diff), "diff2": ("np.diff(a, 2)", lambda a: np.diff(a, 2))}
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", list(RUNNING))
+def test_complex_running_matches_numpy(f, dtype, special):
+    call, ref = RUNNING[f]
+    k = running_kernel(call, dtype)
+    for i, n in enumerate(LENGTHS + [2, 6]):
+        a = data(dtype, n, special, 31 * i + n)
+        with np.errstate(all="ignore"):
+            if "cumprod" in f:
+                a = (a / np.abs(a).clip(1e-3)).astype(dtype)  # moduli near 1: products stay finite
+            want = ref(a)
+            got = k(a)[: len(want)]
+        same_bits(got, want)
+    rows = data(dtype, 6 * 50, special, 3).reshape(6, 50)
+    with np.errstate(all="ignore"):
+        if "cumprod" in f:
+            rows = (rows / np.abs(rows).clip(1e-3)).astype(dtype)
+        for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2]):
+            want = np.stack([ref(r) for r in x])
+            same_bits(k(x)[:, : want.shape[1]], want)
+
+
+# np.dot of two complex vectors: NumPy calls OpenBLAS's zdotu / cdotu (vdot:
+# zdotc / cdotc), whose
+# kernel (chosen for the CPU at run time) has its own summation order and its
+# own NaN/inf propagation (NumPy gives nan+nanj for [1, inf] . [2-1j, 3],
+# where re*re - im*im is inf), so no fixed order reproduces it bit for bit.
+# ufuncgen takes BLAS's shape (four real dot products, 8-lane fused
+# multiply-adds: re.re - im.im, re.im + im.re; vdot re.re + im.im,
+# re.im - im.re): each part within 8 eps of
+# |a|.|b| of NumPy's on finite data (seen: under 0.5 eps); with NaN/inf, each
+# part finite exactly where NumPy's is.
+DOTS = {"np.dot(a, b)": np.dot, "a @ b": np.dot, "a.dot(b)": np.dot, "np.vdot(a, b)": np.vdot}
+
+
+def dot_close(got, want, x, y):
+    eps = np.finfo(want.real.dtype).eps
+    with np.errstate(all="ignore"):
+        scale = np.dot(np.abs(x).astype(np.float64), np.abs(y).astype(np.float64))
+    for g, w in ((got.real, want.real), (got.imag, want.imag)):
+        assert np.isfinite(g) == np.isfinite(w), (got, want)
+        if np.isfinite(w):
+            assert abs(float(g) - float(w)) <= 8 * eps * scale, (got, want, scale)
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("call", list(DOTS))
+def test_complex_dot(call, dtype, special):
+    ref = DOTS[call]
+    src = f"def k(a, b, out):\n    out[0] = {call}\n"
+    k = ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:], {dtype}[:])"], "(n),(n)->()")
+    for i, n in enumerate(LENGTHS):
+        a, b = data(dtype, n, special, 13 * i + n), data(dtype, n, special, 17 * i + n + 1)
+        for x, y in ((a, b), (a[::2], b[::2]), (a[::-1], b), (a[::-3], b[::3])):
+            with np.errstate(all="ignore"):
+                want, got = ref(x, y), k(x, y)[()]
+            assert got.dtype == want.dtype
+            dot_close(got, want, x, y)
+    rows, rows2 = data(dtype, 5 * 40, special, 1).reshape(5, 40), data(dtype, 5 * 40, special, 2).reshape(5, 40)
+    with np.errstate(all="ignore"):
+        got = k(rows[:, ::-2], rows2[:, 1::2])
+        for r in range(5):
+            dot_close(got[r], ref(rows[r, ::-2], rows2[r, 1::2]), rows[r, ::-2], rows2[r, 1::2])
+
+
+def test_complex_dot_mixed_dtypes():
+    src = "def k(a, b, out):\n    out[0] = np.dot(a, b) + b @ a\n"
+    k = ufuncgen.guvectorize(src, ["void(complex64[:], float64[:], complex128[:])"], "(n),(n)->()")
+    a, b = data("complex64", 1000, False, 4), np.random.default_rng(5).standard_normal(1000)
+    want = np.dot(a, b) + np.dot(b, a)
+    dot_close(k(a, b)[()], want, np.abs(a) * 2, b)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX + ["float64", "float32"])
+def test_vdot_flattens_in_c_order(dtype):
+    src = "def k(a, b, out):\n    out[0] = np.vdot(a, b)\n"
+    k = ufuncgen.guvectorize(src, [f"void({dtype}[:, :], {dtype}[:], {dtype}[:])"], "(m,n),(k)->()")
+    a, b = data("complex128", 12 * 30, False, 8).reshape(12, 30), data("complex128", 360, False, 9)
+    if not dtype.startswith("complex"):
+        a, b = a.real, b.real
+    a, b = a.astype(dtype), b.astype(dtype)
+    for x in (a, a.T, a[::-1, ::2].T):
+        y = b[: x.size]
+        want = np.vdot(x, y)
+        got = k(x, y)[()]
+        assert got.dtype == want.dtype
+        if dtype.startswith("complex"):
+            dot_close(got, want, x.ravel(), y)
+        else:
+            assert abs(got - want) <= 8 * np.finfo(dtype).eps * np.dot(np.abs(x.ravel()), np.abs(y))
+    with pytest.raises(ValueError, match="vdot"):
+        k(a, b[:7])
+
+
+def test_complex_matrix_dot_still_refused():
+    src = "def k(a, out):\n    x = a @ a\n"
+    with pytest.raises(Exception) as e:
+        ufuncgen.guvectorize(src, ["void(complex128[:, :], complex128[:])"], "(n,n)->()")
+    assert "dot() is not supported on complex128 elements" in str(e.value)
+    assert "line 2" in str(e.value)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", VARS)
+def test_complex_var_axis_in_kernel(f, dtype):
+    rdt = result_dtype(f, dtype)
+    a = data(dtype, 6 * 70, True, 21).reshape(6, 70)
+    for ax in (0, 1):
+        src = f"def k(a, out):\n    v = np.{f}(a, axis={ax})\n    for i in range(out.shape[0]):\n        out[i] = v[i]\n"
+        k = ufuncgen.guvectorize(src, [f"void({dtype}[:, :], {rdt}[:])"], "(m,n)->(k)")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            for x in (a, a[::-1, ::2]):
+                want = getattr(np, f)(x, axis=ax)
+                got = k(x, np.empty(len(want), rdt))
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("min", "complex128"),
+                                     ("sort", "complex64"), ("argmax", "complex128"), ("dot", "float16"), ("vdot", "float16"),
+                                     ("sum", "float16"), ("mean", "float16"), ("max", "float16"),
+                                     ("cumsum", "float16"), ("var", "float16"), ("diff", "float16")])
 def test_unsupported_still_refused(f, dtype):
-    call = f"np.{f}(a, a)" if f == "dot" else f"np.{f}(a)"
+    call = f"np.{f}(a, a)" if f in ("dot", "vdot") else f"np.{f}(a)"
     src = f"def k(a, out):\n    x = {call}\n"
     with pytest.raises(Exception) as e:
         ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
