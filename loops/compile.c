@@ -238,7 +238,7 @@ static void no_runtime_unroll(loops_gen *g)
         unsigned pos = 0;
         for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb), pos++) {
             LLVMValueRef t = LLVMGetBasicBlockTerminator(bb);
-            if (!t || LLVMGetInstructionOpcode(t) != LLVMBr)
+            if (!t || !LLVMIsABranchInst(t)) /* LLVM 23 splits the br opcode in two */
                 continue;
             bool back = false;
             for (unsigned s = 0, ns = LLVMGetNumSuccessors(t); s < ns && !back; s++) {
