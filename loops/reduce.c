@@ -177,6 +177,7 @@ typedef struct term {
     ug_dtype C;      /* a complex sum: the complex dtype, of whose values the term is one part ... */
     int part;        /* ... 1 the real, 2 the imaginary part (0: a real term) */
     LLVMValueRef m;  /* T_SQDEV / T_NANSQDEV: the mean; T_ABSPOW: the power */
+    int half;        /* float16 elements summed in float32: 1 whole (NumPy's half loop), 2 in buffers of 8192 */
 } term;
 
 static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
@@ -386,7 +387,8 @@ static LLVMValueRef line_pairwise(loops_gen *g, const term *t, LLVMValueRef n)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
-    bool cast = t->kind == T_X && (ug_dtype)t->s->x->ty.dt != (t->part ? t->C : T) && !t->s->whole_copy;
+    bool cast = t->half ? t->half == 2
+                        : t->kind == T_X && (ug_dtype)t->s->x->ty.dt != (t->part ? t->C : T) && !t->s->whole_copy;
     if (!cast)
         return add(g, num(g, T, 0), pairwise(g, t, i64c(g, 0), n), T);
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
@@ -738,10 +740,41 @@ static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtyp
     return v;
 }
 
+/* The sums, products and means of a 1-d float16 line, as NumPy: add.reduce
+ * and multiply.reduce accumulate in float32 over the whole line and round
+ * once; mean sums with dtype=float32 (cast in buffers of 8192), divides in
+ * float32 and rounds; nanmean divides the float16 sum by the count in
+ * float64 (_divide_by_count) and rounds. */
+static LLVMValueRef half_line(loops_gen *g, const kernel_node *n, seq *s)
+{
+    const ug_dtype F = UG_FLOAT32, H = UG_FLOAT16;
+    term t = {.s = s, .kind = T_X, .T = F, .half = 1};
+    switch (n->builtin) {
+    case B_NANSUM: t.kind = T_NANZERO; /* fall through */
+    case B_SUM: return loops_emit_cast(g, line_sum(g, &t), F, H);
+    case B_NANPROD: t.kind = T_NANONE; /* fall through */
+    case B_PROD: return loops_emit_cast(g, line_prod(g, &t), F, H);
+    case B_MEAN:
+        t.half = 2;
+        warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(s), i64c(g, 0), ""), "Mean of empty slice");
+        return loops_emit_cast(g, divide(g, line_sum(g, &t), seq_len(s), F), F, H);
+    default: { /* B_NANMEAN */
+        LLVMValueRef cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
+        warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "Mean of empty slice");
+        t.kind = T_NANZERO;
+        LLVMValueRef tot = loops_emit_cast(g, loops_emit_cast(g, line_sum(g, &t), F, H), H, UG_FLOAT64);
+        return loops_emit_cast(g, quiet_divide(g, tot, cnt, UG_FLOAT64), UG_FLOAT64, H);
+    }
+    }
+}
+
 /* One reduction of the line s (B_SUM .. B_COUNT_NONZERO). */
 static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
 {
     ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
+    int b = n->builtin;
+    if (T == UG_FLOAT16 && (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN))
+        return half_line(g, n, s);
     bool fx = is_flt(xd) || is_cplx(xd); /* NaN skipped by the nan forms */
     switch (n->builtin) {
     case B_SUM: return line_sum(g, &(term){.s = s, .kind = T_X, .T = T});

@@ -1,0 +1,111 @@
+"""Array functions on float16 arrays inside gufunc kernels against NumPy.
+
+sum nansum prod nanprod mean nanmean (and the method forms) of a 1-d
+float16 operand give NumPy's result bit for bit: add.reduce and
+multiply.reduce accumulate in float32 over the line and round to float16
+once (NumPy's half loops; the sum is NumPy's pairwise sum over the float32
+values), mean sums with dtype=float32 (NumPy casts in buffers of 8192
+values and adds the buffers' pairwise sums), divides in float32 and rounds,
+nanmean divides the float16 sum of the non-NaN values by their count in
+float64 and rounds. The other array functions on float16 elements are
+refused at the call with a positioned error naming the function and dtype.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import ufuncgen
+from test_array_functions_complex import assert_numpy_sum
+
+FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean"]
+LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 1000, 1023, 5003,
+           8191, 8192, 8193, 16383, 16384, 16385, 20000]
+_compiled = {}
+
+
+def kernel(f, method=False):
+    key = (f, method)
+    if key not in _compiled:
+        call = f"a.{f}()" if method else f"np.{f}(a)"
+        src = f"def k(a, out):\n    out[0] = {call}\n"
+        _compiled[key] = ufuncgen.guvectorize(src, ["void(float16[:], float16[:])"], "(n)->()")
+    return _compiled[key]
+
+
+def data(n, special, seed, prod=False):
+    r = np.random.default_rng(seed)
+    if special == "cancel" and not prod:
+        # +-x pairs of 100..1000 and small values: the sum is small, so float16 shows the float32
+        # rounding (whole pairwise, 8192-value buffers, float16 steps all give other results)
+        h = n // 3
+        big = (r.uniform(100, 1000, h) * r.choice([-1, 1], h)).astype(np.float16)
+        a = np.concatenate([big, -big, (r.standard_normal(n - 2 * h) * 1e-2).astype(np.float16)])
+        return a[r.permutation(n)]
+    if prod:  # near 1: products of thousands of values stay finite and inexact
+        a = (1 + r.standard_normal(n) * 0.01).astype(np.float16)
+    else:  # magnitudes 1e-3 .. 1e3: float32 sums of them round
+        a = (r.standard_normal(n) * 10.0 ** r.uniform(-3, 3, n)).astype(np.float16)
+    if special is True and n:
+        k = r.integers(0, n, size=max(1, n // 50))
+        vals = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 65504.0, 6e-8], np.float16)
+        a[k] = vals[r.integers(0, len(vals), size=len(k))]
+    return a
+
+
+def numpy_of(f, a):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return np.asarray(getattr(np, f)(a))
+
+
+def run(k, a):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return k(a)
+
+
+@pytest.mark.parametrize("special", [False, True, "cancel"])
+@pytest.mark.parametrize("f", FUNCS)
+def test_half_reduction_matches_numpy(f, special):
+    k = kernel(f)
+    for i, n in enumerate(LENGTHS):
+        a = data(n, special, 1000 * i + n, prod="prod" in f)
+        want = numpy_of(f, a)
+        got = run(k, a)
+        assert got.dtype == want.dtype == np.float16
+        assert_numpy_sum(got, want, n, f)
+        if n and special is True:  # one NaN (nanmean, nansum: all-NaN too)
+            b = a.copy()
+            b[n // 2] = np.nan
+            assert_numpy_sum(run(k, b), numpy_of(f, b), n, f)
+            b[:] = np.nan
+            assert_numpy_sum(run(k, b), numpy_of(f, b), n, f)
+
+
+@pytest.mark.parametrize("f", FUNCS)
+def test_half_reduction_rows_strides_methods(f):
+    a = data(7 * 300, True, 5, prod="prod" in f).reshape(7, 300)
+    for view in (a, a[:, ::-3], a[:, 1::2], np.asfortranarray(a)):
+        want = np.array([numpy_of(f, row) for row in view])
+        np.testing.assert_array_equal(run(kernel(f), view), want)
+        np.testing.assert_array_equal(run(kernel(f, method=not f.startswith("nan")), view), want)
+
+
+@pytest.mark.parametrize("expr", ["np.sum(a * a)", "np.mean(a + a)", "np.nansum(a - 1)", "(a * 2).prod()"])
+def test_half_reduction_of_expression(expr):
+    """The operand an expression of float16 arrays: its float16 values (rounded), reduced."""
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = {expr}\n", ["void(float16[:], float16[:])"], "(n)->()")
+    for n in (0, 5, 129, 9000):
+        a = data(n, True, n, prod="prod" in expr)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(eval(expr))
+        assert_numpy_sum(run(k, a), want, n, "sum")
+
+
+def test_half_sum_accumulates_in_float32():
+    big = np.array([60000, 60000, -60000, -60000], np.float16)
+    assert np.sum(big) == 0
+    np.testing.assert_array_equal(run(kernel("sum"), big), np.sum(big))
+    np.testing.assert_array_equal(run(kernel("mean"), big), np.mean(big))
