@@ -650,6 +650,24 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx, bool
  * the arg forms: the first index of the extreme (argmin: of the first NaN;
  * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
  * ValueError, as NumPy's. */
+/* min / max (nan: fmin / fmax) of a float16 line as NumPy's half loops:
+ * one pass, the value kept while it is <= (>=) the next one, so of equal
+ * values (0.0 and -0.0) the first; NaN kept (nan: skipped). */
+static LLVMValueRef half_minmax(loops_gen *g, seq *s, bool mx, bool nan)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef acc = loops_entry_alloca(g, g->f32, "hmm");
+    LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildSub(B, seq_len(s), i64c(g, 1), ""));
+    LLVMValueRef a = LLVMBuildLoad2(B, g->f32, acc, ""), v = seq_at(g, s, LLVMBuildAdd(B, k, i64c(g, 1), ""));
+    LLVMValueRef keep = LLVMBuildFCmp(B, mx ? LLVMRealOGE : LLVMRealOLE, a, v, "");
+    keep = LLVMBuildOr(B, keep, isnan_of(g, nan ? v : a, UG_FLOAT32), "");
+    LLVMBuildStore(B, LLVMBuildSelect(B, keep, a, v, ""), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, g->f32, acc, "hminmax");
+}
+
 static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 {
     LLVMBuilderRef B = g->B;
@@ -668,7 +686,9 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     LLVMValueRef len = seq_len(s);
     loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
     if (!arg) {
-        LLVMValueRef r = line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
+        LLVMValueRef r = xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
+                                          : line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM),
+                                                        !nan && is_flt(xd));
         if (nan)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;

@@ -7,7 +7,10 @@ once (NumPy's half loops; the sum is NumPy's pairwise sum over the float32
 values), mean sums with dtype=float32 (NumPy casts in buffers of 8192
 values and adds the buffers' pairwise sums), divides in float32 and rounds,
 nanmean divides the float16 sum of the non-NaN values by their count in
-float64 and rounds. The other array functions on float16 elements are
+float64 and rounds. min max nanmin nanmax argmin argmax nanargmin nanargmax
+any all count_nonzero compare the float16 values exactly in float32; of
+equal values min and max keep the first (0.0 or -0.0), as NumPy's half
+loops do. The other array functions on float16 elements are
 refused at the call with a positioned error naming the function and dtype.
 """
 import warnings
@@ -109,3 +112,56 @@ def test_half_sum_accumulates_in_float32():
     assert np.sum(big) == 0
     np.testing.assert_array_equal(run(kernel("sum"), big), np.sum(big))
     np.testing.assert_array_equal(run(kernel("mean"), big), np.mean(big))
+
+
+EXTREMES = ["min", "max", "nanmin", "nanmax", "argmin", "argmax", "nanargmin", "nanargmax", "any", "all",
+            "count_nonzero"]
+
+
+def extreme_data(n, kind, seed):
+    r = np.random.default_rng(seed)
+    if kind == "few":  # ties, signed zeros, infinities, NaN
+        return np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 6e-8], np.float16)[r.integers(0, 8, n)]
+    if kind == "zeros":
+        return np.array([0.0, -0.0], np.float16)[r.integers(0, 2, n)]
+    return data(n, kind, seed)
+
+
+def expected(f, a):
+    """NumPy's result, or its error's type (empty, all-NaN)."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return np.asarray(getattr(np, f)(a))
+    except ValueError as e:
+        return e
+
+
+@pytest.mark.parametrize("kind", [False, True, "few", "zeros"])
+@pytest.mark.parametrize("f", EXTREMES)
+def test_half_extremes_match_numpy(f, kind):
+    """Values bit for bit (the sign of a zero: the first of equal values, as NumPy's half loops keep it)."""
+    rdt = {"any": "bool", "all": "bool", "count_nonzero": "int64"}.get(f, "int64" if "arg" in f else "float16")
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a)\n", [f"void(float16[:], {rdt}[:])"], "(n)->()")
+    for i, n in enumerate([0, 1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 65, 127, 128, 129, 1000, 8193, 20000]):
+        a = extreme_data(n, kind, 100 * i + n)
+        for b in (a, a[::-1], a[1::3]):
+            want = expected(f, b)
+            if isinstance(want, Exception):
+                with pytest.raises(ValueError):
+                    run(k, b)
+                continue
+            got = run(k, b)
+            if rdt == "float16":
+                np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16), err_msg=f"n={n} {b}")
+            else:
+                np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+
+
+@pytest.mark.parametrize("f", ["min", "max", "argmin", "argmax", "any", "all"])
+def test_half_extreme_methods_rows(f):
+    rdt = {"any": "bool", "all": "bool"}.get(f, "int64" if "arg" in f else "float16")
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = a.{f}()\n", [f"void(float16[:], {rdt}[:])"], "(n)->()")
+    a = extreme_data(7 * 300, True, 3).reshape(7, 300)
+    for view in (a, a[:, ::-3], np.asfortranarray(a)):
+        np.testing.assert_array_equal(run(k, view), np.array([expected(f, row) for row in view]))
