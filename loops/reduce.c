@@ -210,11 +210,13 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
     case T_NANONE: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 1), c, "");
     case T_SQDEV:
-    case T_NANSQDEV:
-        d = loops_emit_binop(g, TK_MINUS, c, t->m, T);
+    case T_NANSQDEV: {
+        ug_dtype E = t->half ? UG_FLOAT16 : T; /* float16: the deviation and its square rounded, as NumPy's */
+        d = loops_emit_binop(g, TK_MINUS, c, t->m, E);
         if (t->kind == T_NANSQDEV)
             d = LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), d, "");
-        return loops_emit_binop(g, TK_STAR, d, d, T);
+        return loops_emit_binop(g, TK_STAR, d, d, E);
+    }
     case T_SQ: return loops_emit_binop(g, TK_STAR, c, c, T);
     case T_ABS: return loops_emit_builtin(g, B_ABS, &c, 1, T, T);
     case T_ABSPOW: {
@@ -731,30 +733,52 @@ static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef coun
     return LLVMBuildSelect(g->B, none, nan, d, "");
 }
 
+/* A line's sum in t->T; of float16 elements (t->half) accumulated in
+ * float32 and rounded to float16, as NumPy's half add.reduce. */
+static LLVMValueRef sum_of(loops_gen *g, const term *t)
+{
+    LLVMValueRef r = line_sum(g, t);
+    return t->half ? loops_emit_cast(g, r, UG_FLOAT32, UG_FLOAT16) : r;
+}
+
+/* s / count in T (quiet: NaN where count <= 0); a float16 s divided in
+ * float64 and rounded, as NumPy divides a float16 by an intp count. */
+static LLVMValueRef count_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_dtype T, bool quiet)
+{
+    if (T == UG_FLOAT16)
+        return loops_emit_cast(g, count_divide(g, loops_emit_cast(g, s, T, UG_FLOAT64), count, UG_FLOAT64, quiet),
+                               UG_FLOAT64, T);
+    return quiet ? quiet_divide(g, s, count, T) : divide(g, s, count, T);
+}
+
 /* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). The mean
  * is in M: T, or the complex dtype of the elements, whose squared deviations
  * are real: var adds the parts' squares, nanvar takes the real part of
- * x*conj(x) (one fused multiply-add where NumPy's loop has it). */
+ * x*conj(x) (one fused multiply-add where NumPy's loop has it). Of float16
+ * elements every step is NumPy's float16 one: the sums float16 (float32
+ * inside), the divisions in float64, deviation and square rounded. */
 static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
 {
     int b = n->builtin;
     ug_dtype xd = (ug_dtype)s->x->ty.dt, M = is_cplx(xd) ? xd : T;
     bool nan = (b == B_NANVAR || b == B_NANSTD) && (is_flt(xd) || is_cplx(xd));
+    int half = xd == UG_FLOAT16;
+    ug_dtype A = half ? UG_FLOAT32 : M; /* the accumulator */
     LLVMValueRef ddof = n->b ? loops_conv(g, n->b, UG_INT64) : i64c(g, 0);
     if (!ddof)
         return NULL;
     LLVMValueRef cnt = seq_len(s);
     if (nan)
         cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
-    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = M};
-    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, M) : divide(g, line_sum(g, &t), cnt, M);
-    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = T, .m = m};
+    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = A, .half = half};
+    LLVMValueRef m = count_divide(g, sum_of(g, &t), cnt, M, nan);
+    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = half ? A : T, .m = m, .half = half};
     LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
     LLVMValueRef zero = i64c(g, 0);
     LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");
     warn_if(g, bad, nan ? "Degrees of freedom <= 0 for slice." : "Degrees of freedom <= 0 for slice");
-    LLVMValueRef v = nan ? quiet_divide(g, line_sum(g, &t), dof, T) /* nanvar: no degrees of freedom left is NaN */
-                         : divide(g, line_sum(g, &t), LLVMBuildSelect(g->B, bad, zero, dof, ""), T);
+    /* nanvar: no degrees of freedom left is NaN */
+    LLVMValueRef v = count_divide(g, sum_of(g, &t), nan ? dof : LLVMBuildSelect(g->B, bad, zero, dof, ""), T, nan);
     if (b == B_STD || b == B_NANSTD)
         v = loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     return v;
@@ -782,8 +806,7 @@ static LLVMValueRef half_line(loops_gen *g, const kernel_node *n, seq *s)
         LLVMValueRef cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
         warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "Mean of empty slice");
         t.kind = T_NANZERO;
-        LLVMValueRef tot = loops_emit_cast(g, loops_emit_cast(g, line_sum(g, &t), F, H), H, UG_FLOAT64);
-        return loops_emit_cast(g, quiet_divide(g, tot, cnt, UG_FLOAT64), UG_FLOAT64, H);
+        return count_divide(g, sum_of(g, &t), cnt, H, true);
     }
     }
 }

@@ -7,7 +7,10 @@ once (NumPy's half loops; the sum is NumPy's pairwise sum over the float32
 values), mean sums with dtype=float32 (NumPy casts in buffers of 8192
 values and adds the buffers' pairwise sums), divides in float32 and rounds,
 nanmean divides the float16 sum of the non-NaN values by their count in
-float64 and rounds. min max nanmin nanmax argmin argmax nanargmin nanargmax
+float64 and rounds. var std nanvar nanstd take NumPy's float16 steps: the
+mean a float16 sum divided in float64, each deviation and its square
+rounded to float16, their float16 sum divided by the degrees of freedom in
+float64, std its float16 square root. min max nanmin nanmax argmin argmax nanargmin nanargmax
 any all count_nonzero compare the float16 values exactly in float32; of
 equal values min and max keep the first (0.0 or -0.0), as NumPy's half
 loops do. The other array functions on float16 elements are
@@ -19,9 +22,10 @@ import numpy as np
 import pytest
 
 import ufuncgen
-from test_array_functions_complex import assert_numpy_sum
+from test_array_functions_complex import NUMPY_BEFORE_2_3, assert_numpy_sum
 
-FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean"]
+FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "var", "std", "nanvar", "nanstd"]
+VARS = ["var", "std", "nanvar", "nanstd"]
 LENGTHS = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 1000, 1023, 5003,
            8191, 8192, 8193, 16383, 16384, 16385, 20000]
 _compiled = {}
@@ -56,6 +60,42 @@ def data(n, special, seed, prod=False):
     return a
 
 
+def half_model(f, a, ddof=0):
+    """NumPy 2.3+'s float16 arithmetic written out, float32 sums and products
+    by NumPy: the sums and products accumulate in float32 and round once, mean
+    sums in float32, the float16 sums divided by a count in float64."""
+    h = np.float16
+    f32 = a.astype(np.float32)
+    if f in ("sum", "nansum", "prod", "nanprod", "mean"):
+        return np.asarray(h(getattr(np, f)(f32)))
+    nan = f.startswith("nan")
+    keep = ~np.isnan(a) if nan else np.ones(len(a), bool)
+    cnt = int(keep.sum())
+    tot = h(np.sum(np.where(keep, f32, 0)))
+    m = h(np.float64(tot) / cnt)
+    if f == "nanmean":
+        return np.asarray(m)
+    d = np.where(keep, a - m, h(0))
+    v = h(np.float64(h(np.sum((d * d).astype(np.float32)))) / max(cnt - ddof, 0))
+    if nan and cnt - ddof <= 0:
+        v = h(np.nan)
+    return np.asarray(np.sqrt(v) if f.endswith("std") else v)
+
+
+def assert_half(got, want, a, f, ddof=0):
+    """Bit for bit; on NumPy 2.1-2.2 past 8192 values those versions round a
+    float16 sum or product to float16 after each 8192-value buffer (to inf
+    where the float32 accumulator stays finite), so there it is compared, by
+    assert_numpy_sum's rule, with half_model: ufuncgen follows NumPy 2.3+."""
+    n = len(a)
+    if NUMPY_BEFORE_2_3 and n > 8192:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = half_model(f, a, ddof)
+        f = "sum"
+    assert_numpy_sum(got, want, n, f)
+
+
 def numpy_of(f, a):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -77,13 +117,13 @@ def test_half_reduction_matches_numpy(f, special):
         want = numpy_of(f, a)
         got = run(k, a)
         assert got.dtype == want.dtype == np.float16
-        assert_numpy_sum(got, want, n, f)
+        assert_half(got, want, a, f)
         if n and special is True:  # one NaN (nanmean, nansum: all-NaN too)
             b = a.copy()
             b[n // 2] = np.nan
-            assert_numpy_sum(run(k, b), numpy_of(f, b), n, f)
+            assert_half(run(k, b), numpy_of(f, b), b, f)
             b[:] = np.nan
-            assert_numpy_sum(run(k, b), numpy_of(f, b), n, f)
+            assert_half(run(k, b), numpy_of(f, b), b, f)
 
 
 @pytest.mark.parametrize("f", FUNCS)
@@ -99,12 +139,12 @@ def test_half_reduction_rows_strides_methods(f):
 def test_half_reduction_of_expression(expr):
     """The operand an expression of float16 arrays: its float16 values (rounded), reduced."""
     k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = {expr}\n", ["void(float16[:], float16[:])"], "(n)->()")
-    for n in (0, 5, 129, 9000):
+    for n in (0, 5, 129, 8000):
         a = data(n, True, n, prod="prod" in expr)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             want = np.asarray(eval(expr))
-        assert_numpy_sum(run(k, a), want, n, "sum")
+        assert_numpy_sum(run(k, a), want, n, "sum")  # n <= 8192: bit for bit on NumPy 2.1 too
 
 
 def test_half_sum_accumulates_in_float32():
@@ -165,3 +205,20 @@ def test_half_extreme_methods_rows(f):
     a = extreme_data(7 * 300, True, 3).reshape(7, 300)
     for view in (a, a[:, ::-3], np.asfortranarray(a)):
         np.testing.assert_array_equal(run(k, view), np.array([expected(f, row) for row in view]))
+
+
+@pytest.mark.parametrize("special", [False, True, "cancel"])
+@pytest.mark.parametrize("f", VARS)
+def test_half_var_ddof(f, special):
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a, ddof=1)\n", ["void(float16[:], float16[:])"],
+                             "(n)->()")
+    for i, n in enumerate(LENGTHS):
+        a = data(n, special, 7 * i + n)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(getattr(np, f)(a, ddof=1))
+        assert_half(run(k, a), want, a, f, ddof=1)
+        if n <= 8192:  # the written-out model is NumPy's arithmetic
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                np.testing.assert_array_equal(run(k, a), half_model(f, a, 1))
