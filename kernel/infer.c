@@ -1469,14 +1469,15 @@ static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX12
  * products (accumulated in float32, rounded once, as NumPy's half loops),
  * the means (float32 sums as NumPy's dtype=float32 / nanmean's float16 sum),
  * the extremes, their indices and truthiness (float32 compares float16
- * values exactly), the variances (NumPy's float16 steps). */
+ * values exactly), the variances, running sums and products and diff
+ * (NumPy's float16 steps, each rounded). */
 static bool half_ok(int b, const kernel_node *x)
 {
     return x && x->ty.dt == UG_FLOAT16 && x->ty.ndim == 1 &&
            (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
             b == B_NANARGMIN || b == B_NANARGMAX || b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO || b == B_VAR ||
-            b == B_STD || b == B_NANVAR || b == B_NANSTD);
+            b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF);
 }
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)

@@ -10,7 +10,8 @@ nanmean divides the float16 sum of the non-NaN values by their count in
 float64 and rounds. var std nanvar nanstd take NumPy's float16 steps: the
 mean a float16 sum divided in float64, each deviation and its square
 rounded to float16, their float16 sum divided by the degrees of freedom in
-float64, std its float16 square root. min max nanmin nanmax argmin argmax nanargmin nanargmax
+float64, std its float16 square root. cumsum cumprod diff round every
+step to float16, as NumPy's half add, multiply and subtract loops. min max nanmin nanmax argmin argmax nanargmin nanargmax
 any all count_nonzero compare the float16 values exactly in float32; of
 equal values min and max keep the first (0.0 or -0.0), as NumPy's half
 loops do. The other array functions on float16 elements are
@@ -222,3 +223,36 @@ def test_half_var_ddof(f, special):
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 np.testing.assert_array_equal(run(k, a), half_model(f, a, 1))
+
+
+RUNNING = {"cumsum": ("np.cumsum(a)", np.cumsum), "cumprod": ("np.cumprod(a)", np.cumprod),
+           "cumsum_method": ("a.cumsum()", np.cumsum), "cumprod_method": ("a.cumprod()", np.cumprod),
+           "diff": ("np.diff(a)", np.diff), "diff2": ("np.diff(a, 2)", lambda a: np.diff(a, 2))}
+
+
+def same_bits16(got, want):
+    """Equal bits (signs of zero included), NaN where NumPy has NaN."""
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float16
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    np.testing.assert_array_equal(got[~nan].view(np.uint16), want[~nan].view(np.uint16))
+
+
+@pytest.mark.parametrize("special", [False, True, "cancel"])
+@pytest.mark.parametrize("f", list(RUNNING))
+def test_half_running_matches_numpy(f, special):
+    """Each step rounded to float16, as NumPy's half add/multiply/subtract loops (no 8192 rule: every version)."""
+    call, ref = RUNNING[f]
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    b = {call}\n    for i in range(b.shape[0]):\n        out[i] = b[i]\n",
+                             ["void(float16[:], float16[:])"], "(n)->(n)")
+    for i, n in enumerate(LENGTHS + [2, 6]):
+        a = data(n, special, 31 * i + n, prod="prod" in f)
+        with np.errstate(all="ignore"):
+            want = ref(a)
+            got = k(a)[: len(want)]
+        same_bits16(got, want)
+    rows = data(6 * 50, special, 3, prod="prod" in f).reshape(6, 50)
+    with np.errstate(all="ignore"):
+        for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2]):
+            want = np.stack([ref(r) for r in x])
+            same_bits16(k(x)[:, : want.shape[1]], want)
