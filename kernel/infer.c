@@ -1446,8 +1446,8 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 
 /* The array functions; again: the call is in canonical form already. */
 /* Array functions that compute (reductions, sort, dot ...) work on bool,
- * integer, float32 and float64 elements, and those complex_ok names on
- * complex ones; the others on complex and all on float16 elements are
+ * integer, float32 and float64 elements, those complex_ok names on
+ * complex ones and those half_ok names on 1-d float16 ones; the others are
  * refused at the call, naming the dtype. np.where, lists, copy and
  * astype only move values and take every dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
@@ -1465,11 +1465,28 @@ static bool complex_ok(int b)
 
 static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
 
+/* The reductions that take a 1-d float16 operand (no axis): the sums and
+ * products (accumulated in float32, rounded once, as NumPy's half loops),
+ * the means (float32 sums as NumPy's dtype=float32 / nanmean's float16 sum),
+ * the extremes, their indices and truthiness (float32 compares float16
+ * values exactly), the variances, running sums and products and diff
+ * (NumPy's float16 steps, each rounded). */
+static bool half_ok(int b, const kernel_node *x)
+{
+    return x && x->ty.dt == UG_FLOAT16 && x->ty.ndim == 1 &&
+           (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
+            b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
+            b == B_NANARGMIN || b == B_NANARGMAX || b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO || b == B_VAR ||
+            b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF);
+}
+
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
 {
     if (b == B_WHERE || b == B_LIST || b == B_COPY || b == B_ARRAY)
         return r;
     if (complex_ok(b) && n->nkids >= 1 && n->kids[0] && complex_dt(n->kids[0]->ty.dt))
+        return r;
+    if (n->nkids >= 1 && half_ok(b, n->kids[0]))
         return r;
     if ((b == B_DOT || b == B_VDOT) && r.kind != KT_ARRAY && complex_dt(r.dt) && /* of vectors, one complex at least */
         (complex_dt(n->kids[0]->ty.dt) || array_fn_dtype_ok(n->kids[0]->ty.dt)) &&

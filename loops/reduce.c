@@ -177,6 +177,7 @@ typedef struct term {
     ug_dtype C;      /* a complex sum: the complex dtype, of whose values the term is one part ... */
     int part;        /* ... 1 the real, 2 the imaginary part (0: a real term) */
     LLVMValueRef m;  /* T_SQDEV / T_NANSQDEV: the mean; T_ABSPOW: the power */
+    int half;        /* float16 elements summed in float32: 1 whole (NumPy's half loop), 2 in buffers of 8192 */
 } term;
 
 static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
@@ -209,11 +210,13 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
     case T_NANONE: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 1), c, "");
     case T_SQDEV:
-    case T_NANSQDEV:
-        d = loops_emit_binop(g, TK_MINUS, c, t->m, T);
+    case T_NANSQDEV: {
+        ug_dtype E = t->half ? UG_FLOAT16 : T; /* float16: the deviation and its square rounded, as NumPy's */
+        d = loops_emit_binop(g, TK_MINUS, c, t->m, E);
         if (t->kind == T_NANSQDEV)
             d = LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), d, "");
-        return loops_emit_binop(g, TK_STAR, d, d, T);
+        return loops_emit_binop(g, TK_STAR, d, d, E);
+    }
     case T_SQ: return loops_emit_binop(g, TK_STAR, c, c, T);
     case T_ABS: return loops_emit_builtin(g, B_ABS, &c, 1, T, T);
     case T_ABSPOW: {
@@ -386,7 +389,8 @@ static LLVMValueRef line_pairwise(loops_gen *g, const term *t, LLVMValueRef n)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype T = t->T;
-    bool cast = t->kind == T_X && (ug_dtype)t->s->x->ty.dt != (t->part ? t->C : T) && !t->s->whole_copy;
+    bool cast = t->half ? t->half == 2
+                        : t->kind == T_X && (ug_dtype)t->s->x->ty.dt != (t->part ? t->C : T) && !t->s->whole_copy;
     if (!cast)
         return add(g, num(g, T, 0), pairwise(g, t, i64c(g, 0), n), T);
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "sum");
@@ -648,6 +652,24 @@ static LLVMValueRef arg_extreme(loops_gen *g, seq *s, ug_dtype xd, bool mx, bool
  * the arg forms: the first index of the extreme (argmin: of the first NaN;
  * nanargmin: NaN skipped, all-NaN a ValueError). An empty line is a
  * ValueError, as NumPy's. */
+/* min / max (nan: fmin / fmax) of a float16 line as NumPy's half loops:
+ * one pass, the value kept while it is <= (>=) the next one, so of equal
+ * values (0.0 and -0.0) the first; NaN kept (nan: skipped). */
+static LLVMValueRef half_minmax(loops_gen *g, seq *s, bool mx, bool nan)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef acc = loops_entry_alloca(g, g->f32, "hmm");
+    LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildSub(B, seq_len(s), i64c(g, 1), ""));
+    LLVMValueRef a = LLVMBuildLoad2(B, g->f32, acc, ""), v = seq_at(g, s, LLVMBuildAdd(B, k, i64c(g, 1), ""));
+    LLVMValueRef keep = LLVMBuildFCmp(B, mx ? LLVMRealOGE : LLVMRealOLE, a, v, "");
+    keep = LLVMBuildOr(B, keep, isnan_of(g, nan ? v : a, UG_FLOAT32), "");
+    LLVMBuildStore(B, LLVMBuildSelect(B, keep, a, v, ""), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, g->f32, acc, "hminmax");
+}
+
 static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 {
     LLVMBuilderRef B = g->B;
@@ -666,7 +688,9 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     LLVMValueRef len = seq_len(s);
     loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
     if (!arg) {
-        LLVMValueRef r = line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM), !nan && is_flt(xd));
+        LLVMValueRef r = xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
+                                          : line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM),
+                                                        !nan && is_flt(xd));
         if (nan)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;
@@ -709,39 +733,91 @@ static LLVMValueRef quiet_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef coun
     return LLVMBuildSelect(g->B, none, nan, d, "");
 }
 
+/* A line's sum in t->T; of float16 elements (t->half) accumulated in
+ * float32 and rounded to float16, as NumPy's half add.reduce. */
+static LLVMValueRef sum_of(loops_gen *g, const term *t)
+{
+    LLVMValueRef r = line_sum(g, t);
+    return t->half ? loops_emit_cast(g, r, UG_FLOAT32, UG_FLOAT16) : r;
+}
+
+/* s / count in T (quiet: NaN where count <= 0); a float16 s divided in
+ * float64 and rounded, as NumPy divides a float16 by an intp count. */
+static LLVMValueRef count_divide(loops_gen *g, LLVMValueRef s, LLVMValueRef count, ug_dtype T, bool quiet)
+{
+    if (T == UG_FLOAT16)
+        return loops_emit_cast(g, count_divide(g, loops_emit_cast(g, s, T, UG_FLOAT64), count, UG_FLOAT64, quiet),
+                               UG_FLOAT64, T);
+    return quiet ? quiet_divide(g, s, count, T) : divide(g, s, count, T);
+}
+
 /* var / std and the nan forms (NumPy's _var / _nanvar arithmetic). The mean
  * is in M: T, or the complex dtype of the elements, whose squared deviations
  * are real: var adds the parts' squares, nanvar takes the real part of
- * x*conj(x) (one fused multiply-add where NumPy's loop has it). */
+ * x*conj(x) (one fused multiply-add where NumPy's loop has it). Of float16
+ * elements every step is NumPy's float16 one: the sums float16 (float32
+ * inside), the divisions in float64, deviation and square rounded. */
 static LLVMValueRef line_var(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
 {
     int b = n->builtin;
     ug_dtype xd = (ug_dtype)s->x->ty.dt, M = is_cplx(xd) ? xd : T;
     bool nan = (b == B_NANVAR || b == B_NANSTD) && (is_flt(xd) || is_cplx(xd));
+    int half = xd == UG_FLOAT16;
+    ug_dtype A = half ? UG_FLOAT32 : M; /* the accumulator */
     LLVMValueRef ddof = n->b ? loops_conv(g, n->b, UG_INT64) : i64c(g, 0);
     if (!ddof)
         return NULL;
     LLVMValueRef cnt = seq_len(s);
     if (nan)
         cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
-    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = M};
-    LLVMValueRef m = nan ? quiet_divide(g, line_sum(g, &t), cnt, M) : divide(g, line_sum(g, &t), cnt, M);
-    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = T, .m = m};
+    term t = {.s = s, .kind = nan ? T_NANZERO : T_X, .T = A, .half = half};
+    LLVMValueRef m = count_divide(g, sum_of(g, &t), cnt, M, nan);
+    t = (term){.s = s, .kind = nan ? T_NANSQDEV : T_SQDEV, .T = half ? A : T, .m = m, .half = half};
     LLVMValueRef dof = LLVMBuildSub(g->B, cnt, ddof, "dof");
     LLVMValueRef zero = i64c(g, 0);
     LLVMValueRef bad = LLVMBuildICmp(g->B, LLVMIntSLE, dof, zero, "");
     warn_if(g, bad, nan ? "Degrees of freedom <= 0 for slice." : "Degrees of freedom <= 0 for slice");
-    LLVMValueRef v = nan ? quiet_divide(g, line_sum(g, &t), dof, T) /* nanvar: no degrees of freedom left is NaN */
-                         : divide(g, line_sum(g, &t), LLVMBuildSelect(g->B, bad, zero, dof, ""), T);
+    /* nanvar: no degrees of freedom left is NaN */
+    LLVMValueRef v = count_divide(g, sum_of(g, &t), nan ? dof : LLVMBuildSelect(g->B, bad, zero, dof, ""), T, nan);
     if (b == B_STD || b == B_NANSTD)
         v = loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
     return v;
+}
+
+/* The sums, products and means of a 1-d float16 line, as NumPy: add.reduce
+ * and multiply.reduce accumulate in float32 over the whole line and round
+ * once; mean sums with dtype=float32 (cast in buffers of 8192), divides in
+ * float32 and rounds; nanmean divides the float16 sum by the count in
+ * float64 (_divide_by_count) and rounds. */
+static LLVMValueRef half_line(loops_gen *g, const kernel_node *n, seq *s)
+{
+    const ug_dtype F = UG_FLOAT32, H = UG_FLOAT16;
+    term t = {.s = s, .kind = T_X, .T = F, .half = 1};
+    switch (n->builtin) {
+    case B_NANSUM: t.kind = T_NANZERO; /* fall through */
+    case B_SUM: return loops_emit_cast(g, line_sum(g, &t), F, H);
+    case B_NANPROD: t.kind = T_NANONE; /* fall through */
+    case B_PROD: return loops_emit_cast(g, line_prod(g, &t), F, H);
+    case B_MEAN:
+        t.half = 2;
+        warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(s), i64c(g, 0), ""), "Mean of empty slice");
+        return loops_emit_cast(g, divide(g, line_sum(g, &t), seq_len(s), F), F, H);
+    default: { /* B_NANMEAN */
+        LLVMValueRef cnt = line_sum(g, &(term){.s = s, .kind = T_NOTNAN, .T = UG_INT64});
+        warn_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "Mean of empty slice");
+        t.kind = T_NANZERO;
+        return count_divide(g, sum_of(g, &t), cnt, H, true);
+    }
+    }
 }
 
 /* One reduction of the line s (B_SUM .. B_COUNT_NONZERO). */
 static LLVMValueRef reduce_line(loops_gen *g, const kernel_node *n, seq *s)
 {
     ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
+    int b = n->builtin;
+    if (T == UG_FLOAT16 && (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN))
+        return half_line(g, n, s);
     bool fx = is_flt(xd) || is_cplx(xd); /* NaN skipped by the nan forms */
     switch (n->builtin) {
     case B_SUM: return line_sum(g, &(term){.s = s, .kind = T_X, .T = T});
