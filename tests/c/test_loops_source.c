@@ -660,6 +660,36 @@ START_TEST(source_local_arrays_need_no_overlap_checks)
 }
 END_TEST
 
+/* `if not isnan(x):` branches carry weights saying a NaN is rare (lower.c),
+ * so the guarded update stays a branch; results as the kernel says for NaN
+ * at every position. */
+START_TEST(source_nan_test_weighted)
+{
+    static const char src[] = "def k(a, out):\n    s = 0.0\n    for i in range(a.shape[0]):\n"
+                              "        x = a[i]\n        s *= 0.5\n        if not np.isnan(x):\n"
+                              "            s += x\n        out[i] = s\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
+    ck_assert_msg(strstr(opt, "branch_weights"), "the NaN test carries no branch weights");
+    enum { N = 23 };
+    double a[N], out[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i % 4 == 1 ? NAN : i - 7.5;
+    char *args[2] = {(char *)a, (char *)out};
+    intptr_t dims[2] = {1, N}, steps[4] = {0, 0, 8, 8};
+    fn(args, dims, steps, NULL);
+    double s = 0.0;
+    for (int i = 0; i < N; i++) {
+        s *= 0.5;
+        if (!isnan(a[i]))
+            s += a[i];
+        ck_assert_msg(out[i] == s, "out[%d] = %g want %g", i, out[i], s);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
@@ -673,6 +703,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_gufunc_matmul_strided);
     tcase_add_test(tc, source_gufunc_no_runtime_unroll);
     tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
+    tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
     tcase_add_test(tc, source_bool_operators);
