@@ -181,11 +181,11 @@ static const char scalar_o2[] =
  * vectoriser's interleaving and the rest of default<O2> stay. Measured on
  * this machine type, numbagg's 48 kernels (111 signatures): 27% less compile
  * time (a third fewer instructions; 95 of 111 loops change), and loop speed
- * unchanged: numbagg's kernels (float64 and float32, 1e6 and a 1000x1000
- * stack), bench_arrayfns' operations and bench_suite's gufuncs, 240 rows side
- * by side, geometric mean 0.99-1.00 of the time with runtime unrolling, no
- * row beyond the noise (re-timed at 21 repetitions). A branch that closes no
- * loop keeps an ignored property. */
+ * unchanged side by side: numbagg's kernels (float64 and float32, 1e6; 95
+ * rows, re-timed at 15 repetitions: 0.97-1.04), bench_arrayfns' operations
+ * and bench_suite's gufuncs (60 rows, geometric mean 0.99-1.01, re-timed at
+ * 21 repetitions: 0.97-1.02). A branch that closes no loop keeps an ignored
+ * property. */
 static LLVMMetadataRef with_runtime_disable(loops_gen *g, LLVMValueRef old, LLVMMetadataRef rd)
 {
     unsigned n = old ? LLVMGetMDNodeNumOperands(old) : 1;
