@@ -661,9 +661,10 @@ START_TEST(source_local_arrays_need_no_overlap_checks)
 }
 END_TEST
 
-/* `if not isnan(x):` branches carry weights saying a NaN is rare (lower.c),
- * so the guarded update stays a branch; results as the kernel says for NaN
- * at every position. */
+/* An `if not isnan(x):` that updates what the loop body changed before it
+ * (`s *= 0.5`) carries weights saying a NaN is rare (lower.c), so the
+ * guarded update stays a branch; results as the kernel says for NaN at
+ * every position. */
 START_TEST(source_nan_test_weighted)
 {
     static const char src[] = "def k(a, out):\n    s = 0.0\n    for i in range(a.shape[0]):\n"
@@ -688,6 +689,33 @@ START_TEST(source_nan_test_weighted)
             s += a[i];
         ck_assert_msg(out[i] == s, "out[%d] = %g want %g", i, out[i], s);
     }
+}
+END_TEST
+
+/* A NaN test that extends no chain (nothing before it in the loop body
+ * assigns what it updates: numbagg's nansum) gets no branch weights, so LLVM
+ * folds the guarded add into a select as in Numba's code; sums right with
+ * NaN at every fourth place. */
+START_TEST(source_nan_test_unweighted)
+{
+    static const char src[] = "def k(a, out):\n    s = 0.0\n    for x in a:\n        if not np.isnan(x):\n"
+                              "            s += x\n    out[0] = s\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 0};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->()", dts, nd, &fn);
+    ck_assert_msg(!strstr(opt, "branch_weights"), "a NaN test guarding a plain sum carries branch weights");
+    ck_assert_msg(strstr(opt, "select"), "the guarded add is not a select");
+    enum { N = 23 };
+    double a[N], out = -1, s = 0.0;
+    for (int i = 0; i < N; i++) {
+        a[i] = i % 4 == 1 ? NAN : i - 7.5;
+        s += isnan(a[i]) ? 0.0 : a[i];
+    }
+    char *args[2] = {(char *)a, (char *)&out};
+    intptr_t dims[2] = {1, N}, steps[3] = {0, 0, 8};
+    fn(args, dims, steps, NULL);
+    ck_assert_msg(out == s, "sum %g want %g", out, s);
 }
 END_TEST
 
@@ -740,6 +768,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_gufunc_no_runtime_unroll);
     tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
     tcase_add_test(tc, source_nan_test_weighted);
+    tcase_add_test(tc, source_nan_test_unweighted);
     tcase_add_test(tc, source_complex_reductions);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
