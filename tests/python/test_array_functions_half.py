@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 import ufuncgen
-from test_array_functions_complex import NUMPY_BEFORE_2_3, assert_numpy_sum
+from test_array_functions_complex import MATRIX_DOTS, NUMPY_BEFORE_2_3, assert_numpy_sum, matrix_kernel
 
 FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "var", "std", "nanvar", "nanstd"]
 VARS = ["var", "std", "nanvar", "nanstd"]
@@ -304,24 +304,14 @@ def test_half_dot_sums_in_float32():
     bits16(k(ones, ones), np.dot(ones, ones))
 
 
-MAT_DOTS = {"np.dot(A, B)": ("(m,k),(k,n)->(m,n)", 2, 2, np.dot), "A @ B": ("(m,k),(k,n)->(m,n)", 2, 2, np.matmul),
-            "A @ x": ("(m,k),(k)->(m)", 2, 1, np.matmul), "np.dot(A, x)": ("(m,k),(k)->(m)", 2, 1, np.dot),
-            "x @ A": ("(k),(k,n)->(n)", 1, 2, np.matmul)}
-
-
 def mat_kernel(call, ta="float16", tb="float16", tr="float16"):
-    layout, na, nb, _ = MAT_DOTS[call]
-    first, second = sorted("ABx", key=lambda c: call.find(c) if c in call else 99)[:2]
-    dims = {1: "[:]", 2: "[:, :]"}
-    rd = dims[na + nb - 2]
-    src = f"def k({first}, {second}, out):\n    r = {call}\n    out{rd} = r\n"
-    return ufuncgen.guvectorize(src, [f"void({ta}{dims[na]}, {tb}{dims[nb]}, {tr}{rd})"], layout)
+    return matrix_kernel(call, ta, tb, tr)
 
 
-@pytest.mark.parametrize("call", list(MAT_DOTS))
+@pytest.mark.parametrize("call", list(MATRIX_DOTS))
 def test_half_matrix_dot_bit_for_bit(call):
     """np.dot of a float16 matrix (HALF_dot per element) and matmul (its half loop): float32 sums, one rounding."""
-    layout, na, nb, ref = MAT_DOTS[call]
+    layout, na, nb, ref = MATRIX_DOTS[call]
     k = mat_kernel(call)
     for i, (m, kk, n) in enumerate([(1, 1, 1), (3, 4, 5), (9, 17, 6), (5, 300, 4), (2, 2000, 3), (4, 0, 3)]):
         a = (data(m * kk if na == 2 else kk, True, 5 * i) / 8).astype(np.float16)
