@@ -770,25 +770,28 @@ END_TEST
  * the answer is 0.5*3 = 1.5; 4097 ones sum to 4097 in float32, rounded to
  * 4096 (a float16 running sum would stop at 2048). Bits by hand: 300
  * 0x5CB0, 0.5 0x3800, 3 0x4200, 1 0x3C00; 1.5 0x3E00, 4096 0x6C00. */
+static uint16_t half_dot(ug_loop_fn fn, const uint16_t *a, const uint16_t *b, intptr_t n)
+{
+    uint16_t out = 0;
+    char *args[3] = {(char *)a, (char *)b, (char *)&out};
+    intptr_t dims[2] = {1, n}, steps[5] = {0, 0, 0, 2, 2};
+    fn(args, dims, steps, NULL);
+    return out;
+}
+
 START_TEST(source_half_dot)
 {
-    static const char src[] = "def k(a, b, out):\n    out[0] = np.dot(a, b)\n";
     ug_dtype dts[3] = {UG_FLOAT16, UG_FLOAT16, UG_FLOAT16};
     int nd[3] = {1, 1, 0};
-    ug_loop_fn fn = build_src(src, "(n),(n)->()", 2, 1, dts, nd, 0);
-    static uint16_t a[4097], b[4097];
-    uint16_t out = 0;
-    a[0] = a[1] = 0x5CB0, a[2] = 0x3800;
-    b[0] = 0x5CB0, b[1] = 0xDCB0, b[2] = 0x4200;
-    char *args[3] = {(char *)a, (char *)b, (char *)&out};
-    intptr_t dims[2] = {1, 3}, steps[5] = {0, 0, 0, 2, 2};
-    fn(args, dims, steps, NULL);
-    ck_assert_msg(out == 0x3E00, "%#x want 0x3e00", out);
+    ug_loop_fn fn = build_src("def k(a, b, out):\n    out[0] = np.dot(a, b)\n", "(n),(n)->()", 2, 1, dts, nd, 0);
+    static uint16_t ones[4097];
+    const uint16_t a[3] = {0x5CB0, 0x5CB0, 0x3800}, b[3] = {0x5CB0, 0xDCB0, 0x4200};
+    uint16_t got = half_dot(fn, a, b, 3);
+    ck_assert_msg(got == 0x3E00, "%#x want 0x3e00", got);
     for (int i = 0; i < 4097; i++)
-        a[i] = b[i] = 0x3C00;
-    dims[1] = 4097;
-    fn(args, dims, steps, NULL);
-    ck_assert_msg(out == 0x6C00, "%#x want 0x6c00", out);
+        ones[i] = 0x3C00;
+    got = half_dot(fn, ones, ones, 4097);
+    ck_assert_msg(got == 0x6C00, "%#x want 0x6c00", got);
 }
 END_TEST
 
