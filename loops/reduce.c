@@ -18,13 +18,19 @@
  * mean of an int array) is summed in buffers of 8192 elements, as NumPy's
  * buffered iterator does. Along axis 0 of a 2-d array NumPy accumulates
  * row after row instead (sequential per output element), and so do we when
- * the reduced axis is not the one with the smallest stride. The products,
- * minima and maxima are sequential. Order statistics partition a copy
+ * the reduced axis is not the one with the smallest stride. float16 sums
+ * and products run in float32 and round once per line NumPy's half loop
+ * gets whole, but round after every row along such an outer axis (the
+ * half loop outside a reduce call). The products, minima and maxima are
+ * sequential; complex minima and maxima and their indices follow NumPy's
+ * lexicographic order and NaN rules (loops.c.src's CGE/CLE loops,
+ * arraytypes.c.src's CDOUBLE_argmax). Order statistics partition a copy
  * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
  * product of two vectors is the exception: NumPy calls BLAS for it, so it
  * is summed the way BLAS does (several accumulators, multiply-adds), not
- * pairwise. np.linalg.norm with axis= and the matrix norms follow NumPy's
- * add.reduce formulas, so those are NumPy's bit for bit again.
+ * pairwise; a float16 one is NumPy's HALF_dot, float32 sums in order.
+ * np.linalg.norm with axis= and the matrix norms follow NumPy's add.reduce
+ * formulas, so those are NumPy's bit for bit again.
  */
 #include <math.h>
 #include <string.h>
