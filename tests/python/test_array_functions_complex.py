@@ -498,3 +498,20 @@ def test_unsupported_still_refused(f, dtype):
     with pytest.raises(Exception) as e:
         ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
     assert f"{f}() is not supported on {dtype} elements" in str(e.value)
+
+
+@pytest.mark.parametrize("call", ["a.max(axis=1)", "a.min(axis=0)", "a.argmax(axis=0)", "a.argmin(axis=1)",
+                                  "np.amax(a * 2, axis=0)", "np.nanargmax(a, axis=1)"])
+def test_complex_extreme_axis_methods_and_expressions(call):
+    dtype = "complex128"
+    rdt = "int64" if "arg" in call else dtype
+    axis = int(call.split("axis=")[1][0])
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[:] = {call}\n", [f"void({dtype}[:, :], {rdt}[:])"],
+                             "(m,n)->(n)" if axis == 0 else "(m,n)->(m)")
+    a = extreme_data(dtype, 40 * 9, "nanfree_few" if "nanarg" in call else "few", 5).reshape(40, 9)
+    if "nanarg" in call:
+        a[::3, ::2] = complex(np.nan, 1)
+    for x in (a, np.asfortranarray(a), a[::-3]):
+        with np.errstate(all="ignore"):
+            want = np.asarray(eval(call, {"np": np, "a": x}))
+        same_extreme(extreme_run(k, x), want)

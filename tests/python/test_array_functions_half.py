@@ -420,3 +420,18 @@ def test_half_sum_along_outer_axis_rounds_each_row():
     p = (1 + r.standard_normal((300, 6)) * 0.05).astype(np.float16)
     assert not np.array_equal(np.prod(p, axis=0), p.astype(np.float32).prod(axis=0).astype(np.float16))
     bits16(run(axis_kernel("prod", 0), p), np.prod(p, axis=0))
+
+
+@pytest.mark.parametrize("call", ["a.sum(axis=0)", "a.mean(axis=1)", "a.prod(axis=0)", "a.max(axis=0)", "a.argmin(axis=1)",
+                                  "a.var(axis=0)", "a.std(axis=1)", "np.nansum(a * a, axis=0)"])
+def test_half_axis_methods_and_expressions(call):
+    rdt = "int64" if "arg" in call else "float16"
+    axis = int(call.split("axis=")[1][0])
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[:] = {call}\n", [f"void(float16[:, :], {rdt}[:])"],
+                             "(m,n)->(n)" if axis == 0 else "(m,n)->(m)")
+    a = data(150 * 9, False, 7, prod="prod" in call).reshape(150, 9)
+    for x in (a, a.T.copy().T, a[::-2]):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(eval(call, {"np": np, "a": x}))
+        same_result(run(k, x), want, call, nan_bits=False)
