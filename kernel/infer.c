@@ -1447,37 +1447,63 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
 /* The array functions; again: the call is in canonical form already. */
 /* Array functions that compute (reductions, sort, dot ...) work on bool,
  * integer, float32 and float64 elements, those complex_ok names on
- * complex ones and those half_ok names on 1-d float16 ones; the others are
- * refused at the call, naming the dtype. np.where, lists, copy and
- * astype only move values and take every dtype. */
+ * complex ones, those half_ok names on float16 ones and the products
+ * linalg_ok names on both; the others are refused at the call, naming the
+ * dtype. np.where, lists, copy and astype only move values and take every
+ * dtype. */
 static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_FLOAT64; }
 
 /* The array functions that take complex elements: the sums and products
  * (per part, as NumPy's complex loops), mean, the variances (real),
- * truthiness, the running sums and products, diff; and the dot products
- * (dot, vdot) of two vectors. */
+ * truthiness, the running sums and products, diff; the extremes and their
+ * indices in NumPy's lexicographic order (real part, then imaginary; a
+ * NaN in either part propagates, the nan forms skip it). */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
            b == B_VAR || b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_ANY || b == B_ALL ||
-           b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF;
+           b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF || b == B_AMIN || b == B_AMAX ||
+           b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
 }
 
 static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
 
-/* The reductions that take a 1-d float16 operand (no axis): the sums and
- * products (accumulated in float32, rounded once, as NumPy's half loops),
- * the means (float32 sums as NumPy's dtype=float32 / nanmean's float16 sum),
- * the extremes, their indices and truthiness (float32 compares float16
- * values exactly), the variances, running sums and products and diff
- * (NumPy's float16 steps, each rounded). */
+/* The array functions that take float16 elements. The reductions, of 1-d
+ * and 2-d operands, whole or along an axis: the sums and products
+ * (accumulated in float32 and rounded once along a line NumPy's loop gets
+ * whole, rounded at every step along an outer axis, as NumPy's half
+ * loops), the means (float32 sums as NumPy's dtype=float32 / nanmean's
+ * float16 sum), the extremes, their indices and truthiness (float32
+ * compares float16 values exactly), the variances; of a 1-d operand the
+ * running sums and products and diff (NumPy's float16 steps, each
+ * rounded). */
 static bool half_ok(int b, const kernel_node *x)
 {
-    return x && x->ty.dt == UG_FLOAT16 && x->ty.ndim == 1 &&
+    if (!x || x->ty.dt != UG_FLOAT16)
+        return false;
+    if (b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF)
+        return x->ty.ndim == 1;
+    return x->ty.ndim <= 2 &&
            (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
             b == B_NANARGMIN || b == B_NANARGMAX || b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO || b == B_VAR ||
-            b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF);
+            b == B_STD || b == B_NANVAR || b == B_NANSTD);
+}
+
+/* dot / @, vdot and outer of complex or float16 operands, 1-d and 2-d, the
+ * others bool, integer or float (promoted as NumPy): complex products as
+ * NumPy's complex multiply, float16 ones summed in float32 and rounded
+ * once (NumPy's HALF_dot and half matmul loop). */
+static bool linalg_ok(int b, const kernel_node *n)
+{
+    if (b != B_DOT && b != B_VDOT && b != B_OUTER)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        int dt = n->kids[k]->ty.dt;
+        if (!complex_dt(dt) && dt != UG_FLOAT16 && !array_fn_dtype_ok(dt))
+            return false;
+    }
+    return true;
 }
 
 static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type r)
@@ -1488,9 +1514,7 @@ static kernel_type array_fn_dtypes(infer *I, kernel_node *n, int b, kernel_type 
         return r;
     if (n->nkids >= 1 && half_ok(b, n->kids[0]))
         return r;
-    if ((b == B_DOT || b == B_VDOT) && r.kind != KT_ARRAY && complex_dt(r.dt) && /* of vectors, one complex at least */
-        (complex_dt(n->kids[0]->ty.dt) || array_fn_dtype_ok(n->kids[0]->ty.dt)) &&
-        (complex_dt(n->kids[1]->ty.dt) || array_fn_dtype_ok(n->kids[1]->ty.dt)))
+    if (linalg_ok(b, n))
         return r;
     kernel_type bad = T_VOID;
     for (int k = 0; k < n->nkids; k++)

@@ -425,11 +425,14 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    B_REAL, B_IMAG (.ty the part float; on a real .opty: the value, zero),
  *    B_ANGLE (.ty the part float), B_POW, B_ISNAN/B_ISINF/B_ISFINITE and
  *    exp log log2 log10 sqrt sin cos tan sinh cosh tanh asin acos atan
- *    asinh acosh atanh expm1 log1p (.opty == .ty complex). Inference
- *    rejects every other use (array functions other than np.where, lists,
- *    copy and astype; ordering comparisons, //, %, bitwise operators,
- *    print) with a positioned error; float16 arrays take the same array
- *    functions.
+ *    asinh acosh atanh expm1 log1p (.opty == .ty complex); complex arrays
+ *    in np.where, lists, copy, astype and the array functions infer.c's
+ *    complex_ok names (sums, means, variances, extremes and their indices,
+ *    truthiness, running sums and products, diff) and linalg_ok names
+ *    (dot / @, vdot, outer). Inference rejects every other use (the other
+ *    array functions, ordering comparisons, //, %, bitwise operators,
+ *    print) with a positioned error; float16 arrays take the array
+ *    functions half_ok and linalg_ok name.
  *  - float16 (.ty/.opty float16) is computed in float32 and rounded by
  *    lowering after each operation, as NumPy's half loops do.
  *  - N_CALL helper (.builtin == -1): .callee is the specialised function;

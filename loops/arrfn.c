@@ -8,8 +8,10 @@
  * result is a C-contiguous local array (freed with the function's frame);
  * element-wise operands are computed straight into it. Sorting follows
  * NumPy's order (NaN last). np.dot and np.outer are plain loops in the
- * promoted dtype (NumPy calls BLAS for floats, whose summation order
- * differs: results agree to rounding, not bit for bit).
+ * promoted dtype (NumPy calls BLAS for float32, float64 and complex, whose
+ * summation order differs: results agree to rounding, not bit for bit;
+ * float16 ones are NumPy's bit for bit, summed in float32 and rounded
+ * once; an outer product is one multiply per element, NumPy's).
  */
 #include <string.h>
 
@@ -293,11 +295,15 @@ static bool operand(loops_gen *g, const kernel_node *x, loops_arr *a)
     return loops_is_ewise(x) ? copy_as(g, x, (ug_dtype)x->ty.dt, x->pos.line, a) : loops_arr_eval(g, x, a);
 }
 
-/* a @ b with a matrix: (m,k)(k) -> (m), (k)(k,n) -> (n), (m,k)(k,n) -> (m,n). */
+/* a @ b with a matrix: (m,k)(k) -> (m), (k)(k,n) -> (n), (m,k)(k,n) -> (m,n).
+ * Each element a sum of products in order, in the promoted dtype T (complex:
+ * NumPy's complex multiply); float16 as NumPy's HALF_dot and half matmul
+ * loop: products and sum in float32, rounded to float16 once. */
 static bool matmul(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype T = (ug_dtype)n->opty.dt, ad = (ug_dtype)n->kids[0]->ty.dt, bd = (ug_dtype)n->kids[1]->ty.dt;
+    ug_dtype A = T == UG_FLOAT16 ? UG_FLOAT32 : T; /* the accumulator */
     loops_arr a, b;
     if (!operand(g, n->kids[0], &a) || !operand(g, n->kids[1], &b))
         return false;
@@ -318,18 +324,19 @@ static bool matmul(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef ocs = i64c(g, (long long)ug_dtype_size(T)), ors = LLVMBuildMul(B, ocs, nn, "");
     loops_counted ci, cj, ck;
     LLVMValueRef i = loops_count_begin(g, &ci, m), j = loops_count_begin(g, &cj, nn);
-    LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "dot");
-    LLVMBuildStore(B, loops_emit_cast(g, i64c(g, 0), UG_INT64, T), acc);
+    LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, A), "dot");
+    LLVMBuildStore(B, loops_emit_cast(g, i64c(g, 0), UG_INT64, A), acc);
     LLVMValueRef k = loops_count_begin(g, &ck, ka);
     LLVMValueRef ao = LLVMBuildAdd(B, LLVMBuildMul(B, i, ars, ""), LLVMBuildMul(B, k, acs, ""), "");
     LLVMValueRef bo = LLVMBuildAdd(B, LLVMBuildMul(B, k, brs, ""), LLVMBuildMul(B, j, bcs, ""), "");
-    LLVMValueRef x = loops_emit_cast(g, loops_load_elem(g, LLVMBuildGEP2(B, g->i8, a.base, &ao, 1, ""), ad), ad, T);
-    LLVMValueRef y = loops_emit_cast(g, loops_load_elem(g, LLVMBuildGEP2(B, g->i8, b.base, &bo, 1, ""), bd), bd, T);
-    LLVMBuildStore(B, loops_emit_binop(g, TK_PLUS, LLVMBuildLoad2(B, loops_vty(g, T), acc, ""),
-                                       loops_emit_binop(g, TK_STAR, x, y, T), T), acc);
+    LLVMValueRef x = loops_emit_cast(g, loops_load_elem(g, LLVMBuildGEP2(B, g->i8, a.base, &ao, 1, ""), ad), ad, A);
+    LLVMValueRef y = loops_emit_cast(g, loops_load_elem(g, LLVMBuildGEP2(B, g->i8, b.base, &bo, 1, ""), bd), bd, A);
+    LLVMBuildStore(B, loops_emit_binop(g, TK_PLUS, LLVMBuildLoad2(B, loops_vty(g, A), acc, ""),
+                                       loops_emit_binop(g, TK_STAR, x, y, A), A), acc);
     loops_count_end(g, &ck, NULL);
     LLVMValueRef oo = LLVMBuildAdd(B, LLVMBuildMul(B, i, ors, ""), LLVMBuildMul(B, j, ocs, ""), "");
-    loops_store_elem(g, LLVMBuildLoad2(B, loops_vty(g, T), acc, ""), LLVMBuildGEP2(B, g->i8, out->base, &oo, 1, ""), T);
+    LLVMValueRef r = loops_emit_cast(g, LLVMBuildLoad2(B, loops_vty(g, A), acc, ""), A, T);
+    loops_store_elem(g, r, LLVMBuildGEP2(B, g->i8, out->base, &oo, 1, ""), T);
     loops_count_end(g, &cj, NULL);
     loops_count_end(g, &ci, NULL);
     return true;

@@ -18,13 +18,19 @@
  * mean of an int array) is summed in buffers of 8192 elements, as NumPy's
  * buffered iterator does. Along axis 0 of a 2-d array NumPy accumulates
  * row after row instead (sequential per output element), and so do we when
- * the reduced axis is not the one with the smallest stride. The products,
- * minima and maxima are sequential. Order statistics partition a copy
+ * the reduced axis is not the one with the smallest stride. float16 sums
+ * and products run in float32 and round once per line NumPy's half loop
+ * gets whole, but round after every row along such an outer axis (the
+ * half loop outside a reduce call). The products, minima and maxima are
+ * sequential; complex minima and maxima and their indices follow NumPy's
+ * lexicographic order and NaN rules (loops.c.src's CGE/CLE loops,
+ * arraytypes.c.src's CDOUBLE_argmax). Order statistics partition a copy
  * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
  * product of two vectors is the exception: NumPy calls BLAS for it, so it
  * is summed the way BLAS does (several accumulators, multiply-adds), not
- * pairwise. np.linalg.norm with axis= and the matrix norms follow NumPy's
- * add.reduce formulas, so those are NumPy's bit for bit again.
+ * pairwise; a float16 one is NumPy's HALF_dot, float32 sums in order.
+ * np.linalg.norm with axis= and the matrix norms follow NumPy's add.reduce
+ * formulas, so those are NumPy's bit for bit again.
  */
 #include <math.h>
 #include <string.h>
@@ -371,7 +377,8 @@ static LLVMValueRef line_sum(loops_gen *g, const term *t)
         LLVMBuildStore(B, num(g, T, 0), seqv);
         loops_counted c;
         LLVMValueRef k = loops_count_begin(g, &c, n);
-        LLVMBuildStore(B, add(g, LLVMBuildLoad2(B, loops_vty(g, T), seqv, ""), term_at(g, t, k), T), seqv);
+        LLVMValueRef v = add(g, LLVMBuildLoad2(B, loops_vty(g, T), seqv, ""), term_at(g, t, k), T);
+        LLVMBuildStore(B, t->half == 1 ? loops_round16(g, v) : v, seqv); /* NumPy's half add loop rounds each step */
         loops_count_end(g, &c, NULL);
         LLVMBuildBr(B, end);
         LLVMPositionBuilderAtEnd(B, pw);
@@ -411,10 +418,15 @@ static LLVMValueRef line_prod(loops_gen *g, const term *t)
 {
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, t->T), "prod");
     LLVMBuildStore(g->B, num(g, t->T, 1), acc);
+    /* float16 along an outer axis: NumPy's half multiply loop rounds each step */
+    bool outer = t->half == 1 && t->s->nd > 1 && !t->s->whole_copy;
     loops_counted c;
     LLVMValueRef k = loops_count_begin(g, &c, seq_len(t->s));
     LLVMValueRef v = term_at(g, t, k);
-    LLVMBuildStore(g->B, loops_emit_binop(g, TK_STAR, LLVMBuildLoad2(g->B, loops_vty(g, t->T), acc, ""), v, t->T), acc);
+    v = loops_emit_binop(g, TK_STAR, LLVMBuildLoad2(g->B, loops_vty(g, t->T), acc, ""), v, t->T);
+    if (outer)
+        v = LLVMBuildSelect(g->B, t->s->inner, v, loops_round16(g, v), "");
+    LLVMBuildStore(g->B, v, acc);
     loops_count_end(g, &c, NULL);
     return LLVMBuildLoad2(g->B, loops_vty(g, t->T), acc, "prod");
 }
@@ -670,6 +682,94 @@ static LLVMValueRef half_minmax(loops_gen *g, seq *s, bool mx, bool nan)
     return LLVMBuildLoad2(B, g->f32, acc, "hminmax");
 }
 
+/* A complex value with its NaN parts made zero: NumPy's order tests NaN
+ * first, so the ordered comparisons only ever see the other values (and an
+ * ordered comparison of a NaN would raise x86's invalid flag). */
+static LLVMValueRef cplx_unnan(loops_gen *g, LLVMValueRef v, ug_dtype t)
+{
+    return LLVMBuildSelect(g->B, isnan_of(g, v, t), num(g, t, 0), v, "unnan");
+}
+
+/* NumPy's lexicographic complex order on values without NaN: a's real part
+ * beyond b's (mx: above, else below), or equal and a's imaginary part
+ * beyond b's or, unless strict, equal to it (loops.c.src's CGE / CLE; the
+ * arg forms' strict test in arraytypes.c.src's CDOUBLE_argmax). */
+static LLVMValueRef cplx_beyond(loops_gen *g, LLVMValueRef a, LLVMValueRef b, bool mx, bool strict)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef ar = loops_re(g, a), ai = loops_im(g, a), br = loops_re(g, b), bi = loops_im(g, b);
+    LLVMRealPredicate o = mx ? LLVMRealOGT : LLVMRealOLT, oe = strict ? o : mx ? LLVMRealOGE : LLVMRealOLE;
+    LLVMValueRef tie = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, ar, br, ""), LLVMBuildFCmp(B, oe, ai, bi, ""), "");
+    return LLVMBuildOr(B, LLVMBuildFCmp(B, o, ar, br, ""), tie, "cbeyond");
+}
+
+/* min / max of a complex line as NumPy's maximum / minimum loops
+ * (loops.c.src): one pass, the kept value stays while it has a NaN part or
+ * is CGE (CLE) the next one, so the first NaN propagates and of equal
+ * values the first stays; nan (fmax / fmin): the next one is taken unless
+ * it has a NaN part or the kept one is CGE (CLE) it, so NaNs are skipped
+ * (an all-NaN line gives its first value). */
+static LLVMValueRef cplx_minmax(loops_gen *g, seq *s, bool mx, bool nan)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    LLVMTypeRef vt = loops_vty(g, xd);
+    LLVMValueRef acc = loops_entry_alloca(g, vt, "cmm");
+    LLVMBuildStore(B, seq_at(g, s, i64c(g, 0)), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, LLVMBuildSub(B, seq_len(s), i64c(g, 1), ""));
+    LLVMValueRef a = LLVMBuildLoad2(B, vt, acc, ""), v = seq_at(g, s, LLVMBuildAdd(B, k, i64c(g, 1), ""));
+    LLVMValueRef an = isnan_of(g, a, xd), vn = isnan_of(g, v, xd);
+    LLVMValueRef ge = cplx_beyond(g, cplx_unnan(g, a, xd), cplx_unnan(g, v, xd), mx, false);
+    LLVMValueRef keep = nan ? LLVMBuildOr(B, vn, LLVMBuildAnd(B, LLVMBuildNot(B, an, ""), ge, ""), "")
+                            : LLVMBuildOr(B, an, LLVMBuildAnd(B, LLVMBuildNot(B, vn, ""), ge, ""), "");
+    LLVMBuildStore(B, LLVMBuildSelect(B, keep, a, v, ""), acc);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(B, vt, acc, "cminmax");
+}
+
+/* argmax / argmin of a complex line of len > 0 as NumPy's CDOUBLE_argmax
+ * (arraytypes.c.src): the first value with a NaN part is the answer, else
+ * the first index of the lexicographic extreme. skipnan (nanargmax /
+ * nanargmin, whose _replace_nan puts -inf (+inf) where np.isnan holds):
+ * a NaN counts as -inf+0j (+inf+0j), and an all-NaN line is a ValueError. */
+static LLVMValueRef cplx_arg(loops_gen *g, seq *s, bool mx, bool skipnan, int line)
+{
+    LLVMBuilderRef B = g->B;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    LLVMTypeRef vt = loops_vty(g, xd);
+    LLVMValueRef far = num(g, xd, mx ? -INFINITY : INFINITY);
+    LLVMValueRef best = loops_entry_alloca(g, vt, "carg.best"), res = loops_entry_alloca(g, g->i64, "carg.res"),
+                 some = loops_entry_alloca(g, g->i1, "carg.some");
+    LLVMValueRef x0 = seq_at(g, s, i64c(g, 0));
+    LLVMBuildStore(B, skipnan ? LLVMBuildSelect(B, isnan_of(g, x0, xd), far, x0, "") : cplx_unnan(g, x0, xd), best);
+    LLVMBuildStore(B, i64c(g, 0), res);
+    LLVMBuildStore(B, LLVMConstInt(g->i1, 0, 0), some);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, seq_len(s));
+    LLVMValueRef v = seq_at(g, s, k), vn = isnan_of(g, v, xd);
+    if (skipnan) {
+        LLVMBuildStore(B, LLVMBuildOr(B, LLVMBuildLoad2(B, g->i1, some, ""), LLVMBuildNot(B, vn, ""), ""), some);
+        v = LLVMBuildSelect(B, vn, far, v, "");
+    } else { /* a NaN: its index is the answer */
+        LLVMBasicBlockRef found = loops_block(g, "carg.nan"), go = loops_block(g, "carg.go");
+        LLVMBuildCondBr(B, vn, found, go);
+        LLVMPositionBuilderAtEnd(B, found);
+        LLVMBuildStore(B, k, res);
+        LLVMBuildBr(B, c.exit);
+        LLVMPositionBuilderAtEnd(B, go);
+        v = cplx_unnan(g, v, xd);
+    }
+    LLVMValueRef b = LLVMBuildLoad2(B, vt, best, ""), better = cplx_beyond(g, v, b, mx, true);
+    LLVMBuildStore(B, LLVMBuildSelect(B, better, v, b, ""), best);
+    LLVMBuildStore(B, LLVMBuildSelect(B, better, k, LLVMBuildLoad2(B, g->i64, res, ""), ""), res);
+    loops_count_end(g, &c, NULL);
+    if (skipnan)
+        loops_raise_if(g, LLVMBuildNot(B, LLVMBuildLoad2(B, g->i1, some, ""), ""), "ValueError",
+                       "All-NaN slice encountered", line);
+    return LLVMBuildLoad2(B, g->i64, res, "cargextreme");
+}
+
 static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 {
     LLVMBuilderRef B = g->B;
@@ -677,7 +777,8 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     ug_dtype xd = (ug_dtype)s->x->ty.dt;
     bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
     bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
-    bool nan = (b == B_NANMIN || b == B_NANMAX || b == B_NANARGMIN || b == B_NANARGMAX) && is_flt(xd);
+    bool cx = is_cplx(xd);
+    bool nan = (b == B_NANMIN || b == B_NANMAX || b == B_NANARGMIN || b == B_NANARGMAX) && (is_flt(xd) || cx);
     static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
     char msg[96];
     if (arg)
@@ -688,14 +789,15 @@ static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
     LLVMValueRef len = seq_len(s);
     loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
     if (!arg) {
-        LLVMValueRef r = xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
-                                          : line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM),
-                                                        !nan && is_flt(xd));
+        LLVMValueRef r = cx                 ? cplx_minmax(g, s, mx, nan)
+                         : xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
+                                            : line_minmax(g, s, nan ? (mx ? B_FMAX : B_FMIN) : (mx ? B_MAXIMUM : B_MINIMUM),
+                                                          !nan && is_flt(xd));
         if (nan)
             warn_if(g, isnan_of(g, r, xd), "All-NaN slice encountered");
         return r;
     }
-    return arg_extreme(g, s, xd, mx, nan, n->pos.line);
+    return cx ? cplx_arg(g, s, mx, nan, n->pos.line) : arg_extreme(g, s, xd, mx, nan, n->pos.line);
 }
 
 /* sum / N in T (np.mean: a NaN for an empty line, 0/0). */
@@ -1239,11 +1341,27 @@ static LLVMValueRef dot_sum(loops_gen *g, seq *s, seq *s2, LLVMValueRef n, ug_dt
     return LLVMBuildLoad2(B, vt, res, "dot");
 }
 
+/* The float16 dot product as NumPy's HALF_dot (arraytypes.c.src): the
+ * products in float32 (exact: 11-bit significands), added in order to a
+ * float32 zero, rounded to float16 once. */
+static LLVMValueRef half_dot(loops_gen *g, seq *s, seq *s2)
+{
+    LLVMValueRef acc = loops_entry_alloca(g, g->f32, "hdot");
+    LLVMBuildStore(g->B, num(g, UG_FLOAT32, 0), acc);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, seq_len(s));
+    LLVMValueRef p = loops_emit_binop(g, TK_STAR, x1(g, s, k, UG_FLOAT32), x1(g, s2, k, UG_FLOAT32), UG_FLOAT32);
+    LLVMBuildStore(g->B, add(g, LLVMBuildLoad2(g->B, g->f32, acc, ""), p, UG_FLOAT32), acc);
+    loops_count_end(g, &c, NULL);
+    return loops_round16(g, LLVMBuildLoad2(g->B, g->f32, acc, "hdot"));
+}
+
 /* np.dot(a, b) of two vectors: the sum of products (exact for ints; for
  * floats dot_sum's order, as BLAS's is not NumPy's pairwise one either; a
  * complex one as BLAS's zdotu shapes it: four real dot products, re*re -
- * im*im and re*im + im*re, so to rounding NumPy's). np.vdot(a, b): the
- * same of both arrays flat, a conjugated (zdotc's shape). */
+ * im*im and re*im + im*re, so to rounding NumPy's; a float16 one as
+ * HALF_dot, bit for bit). np.vdot(a, b): the same of both arrays flat, a
+ * conjugated (zdotc's shape). */
 static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
 {
     seq s, s2;
@@ -1255,6 +1373,8 @@ static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
                    v ? "cannot reshape array: vdot() of arrays of different sizes" : "shapes not aligned in dot()",
                    n->pos.line);
     ug_dtype T = (ug_dtype)n->opty.dt;
+    if (T == UG_FLOAT16)
+        return half_dot(g, &s, &s2);
     if (is_flt(T))
         return dot_sum(g, &s, &s2, seq_len(&s), T, T, 0, 0);
     if (is_cplx(T)) {

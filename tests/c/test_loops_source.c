@@ -754,6 +754,75 @@ START_TEST(source_complex_reductions)
 }
 END_TEST
 
+/* argmax / argmin / nanargmax of complex128 inside a kernel, NumPy's rules by
+ * hand (arraytypes.c.src's CDOUBLE_argmax / argmin, _replace_nan):
+ * lexicographic order, the first of equal values, the first value with a
+ * NaN part ends the search, nanargmax counts a NaN as -inf+0j. */
+START_TEST(source_complex_argmax_nan)
+{
+    static const char *const srcs[] = {"def k(a, out):\n    out[0] = np.argmax(a)\n",
+                                       "def k(a, out):\n    out[0] = np.argmin(a)\n",
+                                       "def k(a, out):\n    out[0] = np.nanargmax(a)\n"};
+    ug_dtype dts[2] = {UG_COMPLEX128, UG_INT64};
+    int nd[2] = {1, 0};
+    ug_loop_fn fn[3];
+    for (int f = 0; f < 3; f++)
+        fn[f] = build_src(srcs[f], "(n)->()", 1, 1, dts, nd, 0);
+    const struct {
+        int f, n;
+        double re[6], im[6];
+        int64_t want;
+    } cases[] = {
+        {0, 4, {1, 3, 3, 3}, {2, -1, 0, 0}, 2}, /* 3+0j twice: the first */
+        {0, 6, {1, 3, 3, 3, 2, 0}, {2, -1, 0, 0, NAN, 0}, 4}, /* NaN imaginary part: its index */
+        {0, 6, {1, 3, 3, 3, 2, NAN}, {2, -1, 0, 0, 1, 0}, 5}, /* NaN real part, last */
+        {1, 4, {1, 1, 1, 5}, {2, 1, 1, 0}, 1}, /* 1+1j twice: the first */
+        {1, 3, {1, NAN, NAN}, {0, 0, 1}, 1}, /* argmin: the first NaN too */
+        {2, 3, {NAN, -INFINITY, -INFINITY}, {1, -1, -2}, 0}, /* nanargmax: NaN as -inf+0j */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        double _Complex a[6];
+        for (int i = 0; i < cases[t].n; i++)
+            a[i] = CMPLX(cases[t].re[i], cases[t].im[i]);
+        int64_t want = cases[t].want, out = -1;
+        char *args[2] = {(char *)a, (char *)&out};
+        intptr_t dims[2] = {1, cases[t].n}, steps[3] = {0, 0, 16};
+        fn[cases[t].f](args, dims, steps, NULL);
+        ck_assert_msg(out == want, "case %zu: %lld want %lld", t, (long long)out, (long long)want);
+    }
+}
+END_TEST
+
+/* np.dot of float16 vectors as NumPy's HALF_dot: float32 products and sum,
+ * one rounding. 300*300 and 300*-300 overflow float16 but not float32, so
+ * the answer is 0.5*3 = 1.5; 4097 ones sum to 4097 in float32, rounded to
+ * 4096 (a float16 running sum would stop at 2048). Bits by hand: 300
+ * 0x5CB0, 0.5 0x3800, 3 0x4200, 1 0x3C00; 1.5 0x3E00, 4096 0x6C00. */
+static uint16_t half_dot(ug_loop_fn fn, const uint16_t *a, const uint16_t *b, intptr_t n)
+{
+    uint16_t out = 0;
+    char *args[3] = {(char *)a, (char *)b, (char *)&out};
+    intptr_t dims[2] = {1, n}, steps[5] = {0, 0, 0, 2, 2};
+    fn(args, dims, steps, NULL);
+    return out;
+}
+
+START_TEST(source_half_dot)
+{
+    ug_dtype dts[3] = {UG_FLOAT16, UG_FLOAT16, UG_FLOAT16};
+    int nd[3] = {1, 1, 0};
+    ug_loop_fn fn = build_src("def k(a, b, out):\n    out[0] = np.dot(a, b)\n", "(n),(n)->()", 2, 1, dts, nd, 0);
+    static uint16_t ones[4097];
+    const uint16_t a[3] = {0x5CB0, 0x5CB0, 0x3800}, b[3] = {0x5CB0, 0xDCB0, 0x4200};
+    uint16_t got = half_dot(fn, a, b, 3);
+    ck_assert_msg(got == 0x3E00, "%#x want 0x3e00", got);
+    for (int i = 0; i < 4097; i++)
+        ones[i] = 0x3C00;
+    got = half_dot(fn, ones, ones, 4097);
+    ck_assert_msg(got == 0x6C00, "%#x want 0x6c00", got);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
@@ -770,6 +839,8 @@ static Suite *suite(void)
     tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_nan_test_unweighted);
     tcase_add_test(tc, source_complex_reductions);
+    tcase_add_test(tc, source_complex_argmax_nan);
+    tcase_add_test(tc, source_half_dot);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
     tcase_add_test(tc, source_bool_operators);

@@ -14,16 +14,25 @@ float64, std its float16 square root. cumsum cumprod diff round every
 step to float16, as NumPy's half add, multiply and subtract loops. min max nanmin nanmax argmin argmax nanargmin nanargmax
 any all count_nonzero compare the float16 values exactly in float32; of
 equal values min and max keep the first (0.0 or -0.0), as NumPy's half
-loops do. The other array functions on float16 elements are
-refused at the call with a positioned error naming the function and dtype.
+loops do. The reductions also take 2-d operands, whole or with axis=0/1,
+bit for bit: whole, NumPy's 1-d order over the memory-order copy; a line
+NumPy's loop gets whole (the contiguous axis) summed in float32 and rounded
+once; along an outer axis the sums and products round to float16 after
+every row, as NumPy's half add and multiply loops do outside a reduce call.
+np.dot / np.vdot / @ of float16 vectors and matrices sum float32 products
+in order and round once (NumPy's HALF_dot and half matmul loop), np.outer
+is one float16 multiply per element: bit for bit. The other array
+functions on float16 elements are refused at the call with a positioned
+error naming the function and dtype.
 """
 import warnings
+from itertools import product
 
 import numpy as np
 import pytest
 
 import ufuncgen
-from test_array_functions_complex import NUMPY_BEFORE_2_3, assert_numpy_sum
+from test_array_functions_complex import MATRIX_DOTS, NUMPY_BEFORE_2_3, assert_numpy_sum, matrix_kernel
 
 FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "var", "std", "nanvar", "nanstd"]
 VARS = ["var", "std", "nanvar", "nanstd"]
@@ -256,3 +265,184 @@ def test_half_running_matches_numpy(f, special):
         for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2]):
             want = np.stack([ref(r) for r in x])
             same_bits16(k(x)[:, : want.shape[1]], want)
+
+
+# ------------------------------------------------ products: dot, vdot, @, outer
+
+VEC_DOTS = {"np.dot(a, b)": np.dot, "a @ b": np.matmul, "a.dot(b)": np.dot, "np.vdot(a, b)": np.vdot}
+
+
+def bits16(got, want, msg=""):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float16, (got.dtype, want.dtype)
+    np.testing.assert_array_equal(got.reshape(-1).view(np.uint16), want.reshape(-1).view(np.uint16), err_msg=msg)
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("call", list(VEC_DOTS))
+def test_half_vector_dot_bit_for_bit(call, special):
+    """NumPy's HALF_dot: float32 products summed in order in float32, rounded to float16 once."""
+    k = ufuncgen.guvectorize(f"def k(a, b, out):\n    out[0] = {call}\n", ["void(float16[:], float16[:], float16[:])"],
+                             "(n),(n)->()")
+    for i, n in enumerate([0, 1, 2, 7, 8, 9, 16, 17, 127, 128, 129, 1000, 8193, 20000]):
+        a = (data(n, special, 3 * i) / 8).astype(np.float16)
+        b = (data(n, special, 3 * i + 1) / 8).astype(np.float16)
+        for x, y in ((a, b), (a[1::2], b[1::2]), (a[::-1], b)):
+            with np.errstate(all="ignore"):
+                bits16(k(x, y), VEC_DOTS[call](x, y), f"n={n}")
+
+
+def test_half_dot_sums_in_float32():
+    """Products and sums past float16's range stay finite in float32; rounded once at the end."""
+    k = ufuncgen.guvectorize("def k(a, b, out):\n    out[0] = np.dot(a, b)\n", ["void(float16[:], float16[:], float16[:])"],
+                             "(n),(n)->()")
+    a, b = np.array([300, 300, 1e-3], np.float16), np.array([300, -300, 1], np.float16)
+    assert np.dot(a, b) == np.float16(1e-3)
+    bits16(k(a, b), np.dot(a, b))
+    # 2049 ones: a float16 running sum would stop at 2048
+    ones = np.ones(4097, np.float16)
+    assert np.dot(ones, ones) == 4096
+    bits16(k(ones, ones), np.dot(ones, ones))
+
+
+def mat_kernel(call, ta="float16", tb="float16", tr="float16"):
+    return matrix_kernel(call, ta, tb, tr)
+
+
+@pytest.mark.parametrize("call", list(MATRIX_DOTS))
+def test_half_matrix_dot_bit_for_bit(call):
+    """np.dot of a float16 matrix (HALF_dot per element) and matmul (its half loop): float32 sums, one rounding."""
+    layout, na, nb, ref = MATRIX_DOTS[call]
+    k = mat_kernel(call)
+    for i, (m, kk, n) in enumerate([(1, 1, 1), (3, 4, 5), (9, 17, 6), (5, 300, 4), (2, 2000, 3), (4, 0, 3)]):
+        a = (data(m * kk if na == 2 else kk, True, 5 * i) / 8).astype(np.float16)
+        b = (data(kk * n if nb == 2 else kk, True, 5 * i + 1) / 8).astype(np.float16)
+        a = a.reshape((m, kk) if na == 2 else (kk,))
+        b = b.reshape((kk, n) if nb == 2 else (kk,))
+        views = [(a, b), (a[..., ::-1], b[::-1]), (np.asfortranarray(a), np.asfortranarray(b))]
+        for x, y in views:
+            with np.errstate(all="ignore"):
+                bits16(k(x, y), ref(x, y), f"{(m, kk, n)}")
+
+
+def test_half_matrix_dot_mixed_dtypes():
+    """float16 with int8 stays float16 (bit for bit); with float32 it is a float32 product (NumPy: BLAS)."""
+    r = np.random.default_rng(3)
+    A, x = (r.standard_normal((6, 50)) * 4).astype(np.float16), r.integers(-5, 6, 50).astype(np.int8)
+    k = mat_kernel("A @ x", "float16", "int8", "float16")
+    bits16(k(A, x), A @ x)
+    y = r.standard_normal(50).astype(np.float32)
+    k = mat_kernel("A @ x", "float16", "float32", "float32")
+    want = A @ y
+    assert want.dtype == np.float32
+    np.testing.assert_allclose(k(A, y), want, rtol=0, atol=8 * np.finfo(np.float32).eps * (np.abs(A) @ np.abs(y)).max())
+
+
+def test_half_outer_bit_for_bit():
+    """One float16 multiply per element (float32 product rounded), as NumPy's half multiply loop."""
+    k = ufuncgen.guvectorize("def k(a, b, out):\n    out[:, :] = np.outer(a, b)\n",
+                             ["void(float16[:], float16[:], float16[:, :])"], "(m),(n)->(m,n)")
+    for i, (m, n) in enumerate([(1, 1), (3, 5), (17, 40), (0, 3)]):
+        a, b = data(m, True, 2 * i), data(n, True, 2 * i + 1)
+        for x, y in ((a, b), (a[::-1], b[::2])):
+            with np.errstate(all="ignore"):
+                bits16(k(x, y), np.outer(x, y))
+
+
+# ------------------------------------------------ reductions of 2-d operands, axis=
+
+AXIS_FUNCS = FUNCS + EXTREMES
+
+
+def axis_kernel(f, axis):
+    rdt = {"any": "bool", "all": "bool", "count_nonzero": "int64"}.get(f, "int64" if "arg" in f else "float16")
+    if axis is None:
+        return ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a)\n", [f"void(float16[:, :], {rdt}[:])"],
+                                    "(m,n)->()")
+    return ufuncgen.guvectorize(f"def k(a, out):\n    out[:] = np.{f}(a, axis={axis})\n",
+                                [f"void(float16[:, :], {rdt}[:])"], "(m,n)->(m)" if axis == 1 else "(m,n)->(n)")
+
+
+def same_result(got, want, msg, nan_bits=True):
+    """NumPy's result bit for bit (nan_bits False: any NaN where NumPy has one, as an inf - inf's sign
+    depends on the operands' order), or a ValueError where NumPy raises one."""
+    if isinstance(want, Exception):
+        assert isinstance(got, ValueError), msg
+    elif want.dtype == np.float16 and not nan_bits:
+        same_bits16(np.asarray(got).reshape(-1), want.reshape(-1))
+    elif want.dtype == np.float16:
+        bits16(got, want, msg)
+    else:
+        np.testing.assert_array_equal(got, want, err_msg=msg)
+
+
+def run_or_error(k, a):
+    try:
+        return run(k, a)
+    except ValueError as e:
+        return e
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("f", AXIS_FUNCS)
+def test_half_2d_reductions_bit_for_bit(f, axis):
+    """Whole (NumPy's 1-d order over the memory-order copy) and along each axis: a line NumPy's loop gets
+    whole is summed in float32 and rounded once, an outer axis rounds after every row (the half loop).
+    Not modelled: the whole sum or product of a view with a negative stride past 8192 values, which
+    NumPy's iterator buffers (rounding to float16 per buffer) in an order of its own; ufuncgen's float32
+    and float64 sums of such views differ from NumPy's in the last bits too."""
+    k = axis_kernel(f, axis)
+    for i, (shape, special) in enumerate(product([(1, 1), (3, 5), (9, 17), (130, 7), (7, 130), (40, 300), (0, 4), (4, 0)],
+                                                 [False, True])):
+        a = data(shape[0] * shape[1], special, 11 * i, prod="prod" in f).reshape(shape)
+        if f in EXTREMES:
+            a = extreme_data(a.size, "few" if special else False, 11 * i).reshape(shape)
+        for x in (a, np.asfortranarray(a), a[:, ::2], a[::-1], a[:, ::-1]):
+            if axis is None and x.size > 8192 and min(x.strides) < 0 and f in ("sum", "nansum", "prod", "nanprod"):
+                continue  # known gap: NumPy buffers these in an order of its own, rounding each 8192 values
+            want = expected(f, x) if axis is None else expected_axis(f, x, axis)
+            if axis is None and NUMPY_BEFORE_2_3 and x.size > 8192 and f in FUNCS:
+                with warnings.catch_warnings(), np.errstate(all="ignore"):  # assert_half's rule: 2.3+'s arithmetic
+                    warnings.simplefilter("ignore")
+                    want = np.asarray(half_model(f, x.ravel(order="K")))
+            if not isinstance(want, Exception) and want.size == 0:
+                continue
+            same_result(run_or_error(k, x), want, f"{shape} {x.strides}", nan_bits=f in EXTREMES)
+
+
+def expected_axis(f, a, axis):
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return np.asarray(getattr(np, f)(a, axis=axis))
+    except ValueError as e:
+        return e
+
+
+def test_half_sum_along_outer_axis_rounds_each_row():
+    """axis=0 of a C-ordered array: NumPy's half add loop rounds after each row, not once (as along axis 1)."""
+    r = np.random.default_rng(4)
+    a = (r.standard_normal((300, 6)) * 10.0 ** r.uniform(-2, 2, (300, 6))).astype(np.float16)
+    once = a.astype(np.float32).sum(axis=0).astype(np.float16)
+    assert not np.array_equal(np.sum(a, axis=0), once)  # the data shows the difference
+    bits16(run(axis_kernel("sum", 0), a), np.sum(a, axis=0))
+    bits16(run(axis_kernel("sum", 1), a.T.copy()), np.sum(a.T.copy(), axis=1))  # whole lines: rounded once
+    bits16(run(axis_kernel("sum", 0), np.asfortranarray(a)), np.sum(np.asfortranarray(a), axis=0))
+    p = (1 + r.standard_normal((300, 6)) * 0.05).astype(np.float16)
+    assert not np.array_equal(np.prod(p, axis=0), p.astype(np.float32).prod(axis=0).astype(np.float16))
+    bits16(run(axis_kernel("prod", 0), p), np.prod(p, axis=0))
+
+
+@pytest.mark.parametrize("call", ["a.sum(axis=0)", "a.mean(axis=1)", "a.prod(axis=0)", "a.max(axis=0)", "a.argmin(axis=1)",
+                                  "a.var(axis=0)", "a.std(axis=1)", "np.nansum(a * a, axis=0)"])
+def test_half_axis_methods_and_expressions(call):
+    rdt = "int64" if "arg" in call else "float16"
+    axis = int(call.split("axis=")[1][0])
+    k = ufuncgen.guvectorize(f"def k(a, out):\n    out[:] = {call}\n", [f"void(float16[:, :], {rdt}[:])"],
+                             "(m,n)->(n)" if axis == 0 else "(m,n)->(m)")
+    a = data(150 * 9, False, 7, prod="prod" in call).reshape(150, 9)
+    for x in (a, a.T.copy().T, a[::-2]):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            want = np.asarray(eval(call, {"np": np, "a": x}))
+        same_result(run(k, x), want, call, nan_bits=False)
