@@ -7,7 +7,7 @@
  * element-wise machinery and local-array blocks, sort.c at run time. Every
  * result is a C-contiguous local array (freed with the function's frame);
  * element-wise operands are computed straight into it. Sorting follows
- * NumPy's order (NaN last). np.dot and np.outer are plain loops in the
+ * NumPy's order (NaN last; complex values lexicographic, sort.c). np.dot and np.outer are plain loops in the
  * promoted dtype (NumPy calls BLAS for floats, whose summation order
  * differs: results agree to rounding, not bit for bit).
  */

@@ -20,7 +20,10 @@
  * row after row instead (sequential per output element), and so do we when
  * the reduced axis is not the one with the smallest stride. The products,
  * minima and maxima are sequential. Order statistics partition a copy
- * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
+ * (sort.c) and interpolate as NumPy's 'linear' method; medians take
+ * np.mean's arithmetic (of float16 in float32, rounded once), nanmedian
+ * along an axis of short lines np.ma.median's, and of complex data with a
+ * NaN the partition's last value, as NumPy. The float dot
  * product of two vectors is the exception: NumPy calls BLAS for it, so it
  * is summed the way BLAS does (several accumulators, multiply-adds), not
  * pairwise. np.linalg.norm with axis= and the matrix norms follow NumPy's
