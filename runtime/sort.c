@@ -14,13 +14,13 @@
  * np.unique of complex keeps the first of equal values in input order and
  * one value for all those with a NaN, the first too (NumPy 2.4's hash
  * path).
+ *
  * np.sort of 4- and 8-byte numbers runs a vectorised quicksort with sorting
  * networks where the CPU has AVX-512 (below); elsewhere arrays of 256 or
  * more of them are radix-sorted (1.5-2x faster than comparisons), and so
  * are float16 arrays that long; the rest, and every other dtype, use an
- * introsort (quicksort with
- * median-of-three, insertion sort for short ranges, heapsort when the
- * recursion gets deep), so no input is quadratic;
+ * introsort (quicksort with median-of-three, insertion sort for short
+ * ranges, heapsort when the recursion gets deep), so no input is quadratic;
  * argsort is a stable merge sort of indices (NumPy's kind='stable' order;
  * its default quicksort leaves the order of equal elements unspecified);
  * partition is an introselect per kth, smallest kth first, each on the part
