@@ -713,33 +713,34 @@ static int64_t f16_unique(uint16_t *v, int64_t n)
 /* Complex np.unique as NumPy 2.4's hash table gives it, sorted: of equal
  * values the first in v's order (a stable sort keeps it first), one value
  * for all those with a NaN, the first of them. Without memory for the
- * permutation, the first of equal values in sorted order. */
+ * permutation, v sorted in place: the first in sorted order. */
 #define CPLX_UNIQUE(N, T, LT)                                                                                        \
     static int64_t N##_unique_first(T *v, int64_t n)                                                                 \
     {                                                                                                                \
         if (n < 2)                                                                                                   \
             return n;                                                                                                \
         int64_t *ix = malloc((size_t)n * 2 * sizeof *ix);                                                            \
-        T *c = malloc((size_t)n * sizeof *c);                                                                        \
-        if (!ix || !c) {                                                                                             \
-            free(ix);                                                                                                \
-            free(c);                                                                                                 \
-            return N##_unique(v, n);                                                                                 \
+        T *c = ix ? malloc((size_t)n * sizeof *c) : NULL;                                                            \
+        if (c) {                                                                                                     \
+            memcpy(c, v, (size_t)n * sizeof *c);                                                                     \
+            N##_argsort((const char *)c, (int64_t)sizeof *c, n, ix, ix + n);                                         \
+        } else {                                                                                                     \
+            N##_sort(v, n);                                                                                          \
         }                                                                                                            \
-        memcpy(c, v, (size_t)n * sizeof *c);                                                                         \
-        N##_argsort((const char *)c, (int64_t)sizeof *c, n, ix, ix + n);                                             \
+        const T *src = c ? c : v; /* element i in sorted order: src[c ? ix[i] : i], read before v[m <= i] is set */ \
         int64_t m = 0, nan = -1;                                                                                     \
         for (int64_t i = 0; i < n; i++) {                                                                            \
-            T x = c[ix[i]];                                                                                          \
+            int64_t j = c ? ix[i] : i;                                                                               \
+            T x = src[j];                                                                                            \
             if (NAN_OF(x.re) || NAN_OF(x.im)) {                                                                      \
-                if (nan < 0 || ix[i] < nan)                                                                          \
-                    nan = ix[i];                                                                                     \
+                if (nan < 0 || j < nan)                                                                              \
+                    nan = j;                                                                                         \
             } else if (m == 0 || LT(v[m - 1], x)) {                                                                  \
                 v[m++] = x;                                                                                          \
             }                                                                                                        \
         }                                                                                                            \
-        if (nan >= 0)                                                                                                \
-            v[m++] = c[nan];                                                                                         \
+        if (nan >= 0) /* the NaNs sort last: v[nan] is not overwritten */                                            \
+            v[m++] = src[nan];                                                                                       \
         free(ix);                                                                                                    \
         free(c);                                                                                                     \
         return m;                                                                                                    \
