@@ -1209,13 +1209,18 @@ static kernel_type reduction(infer *I, fstate *fs, kernel_node *n, int b, kernel
 }
 
 /* median, quantile(a, q), percentile(a, q) and the nan* forms: a number
- * from a sorted copy of the data (float64, or the array's float dtype). */
+ * from a sorted copy of the data (float64, or the array's float or complex
+ * dtype). NumPy's quantiles refuse complex data (a TypeError), so do we. */
 static kernel_type order_stat(infer *I, fstate *fs, kernel_node *n, int b, kernel_node **arg, bool again)
 {
     kernel_type t = array_of(I, fs, n->kids[0], "reduced");
     if (I->failed)
         return T_VOID;
     bool withq = b >= B_QUANTILE;
+    if (withq && base_dtype_kind((ug_dtype)t.dt) == BASE_KIND_COMPLEX)
+        return kernel_fail(I, UG_ETYPE, n->pos, "%s() of %s elements: NumPy refuses complex data too (TypeError: a must "
+                                                "be an array of real numbers)", n->name, ug_dtype_name((ug_dtype)t.dt)),
+               T_VOID;
     if (!again) {
         int ax = axis_arg(I, arg[withq ? 2 : 1], t.ndim);
         if (ax == -2)
@@ -1457,30 +1462,39 @@ static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_F
  * (per part, as NumPy's complex loops), mean, the variances (real),
  * truthiness, the running sums and products, diff; the extremes and their
  * indices in NumPy's lexicographic order (real part, then imaginary; a
- * NaN in either part propagates, the nan forms skip it). */
+ * NaN in either part propagates, the nan forms skip it); sorting (sort,
+ * a.sort(), argsort, partition, unique: the same order, NaNs last) and the
+ * medians. */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
            b == B_VAR || b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_ANY || b == B_ALL ||
            b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF || b == B_AMIN || b == B_AMAX ||
-           b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+           b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX ||
+           b == B_SORT || b == B_SORT_INPLACE || b == B_ARGSORT || b == B_PARTITION || b == B_UNIQUE ||
+           b == B_MEDIAN || b == B_NANMEDIAN;
 }
 
 static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
 
-/* The array functions that take float16 elements. The reductions, of 1-d
- * and 2-d operands, whole or along an axis: the sums and products
- * (accumulated in float32 and rounded once along a line NumPy's loop gets
- * whole, rounded at every step along an outer axis, as NumPy's half
- * loops), the means (float32 sums as NumPy's dtype=float32 / nanmean's
- * float16 sum), the extremes, their indices and truthiness (float32
- * compares float16 values exactly), the variances; of a 1-d operand the
- * running sums and products and diff (NumPy's float16 steps, each
- * rounded). */
+/* The array functions that take float16 elements. Sorting (sort, a.sort(),
+ * argsort, partition, unique: NumPy's half order) and the order statistics
+ * (median and quantile in NumPy's float16 arithmetic) on any shape they
+ * take. The reductions, of 1-d and 2-d operands, whole or along an axis:
+ * the sums and products (accumulated in float32 and rounded once along a
+ * line NumPy's loop gets whole, rounded at every step along an outer axis,
+ * as NumPy's half loops), the means (float32 sums as NumPy's dtype=float32
+ * / nanmean's float16 sum), the extremes, their indices and truthiness
+ * (float32 compares float16 values exactly), the variances; of a 1-d
+ * operand the running sums and products and diff (NumPy's float16 steps,
+ * each rounded). */
 static bool half_ok(int b, const kernel_node *x)
 {
     if (!x || x->ty.dt != UG_FLOAT16)
         return false;
+    if ((b >= B_MEDIAN && b <= B_NANPERCENTILE) || b == B_SORT || b == B_SORT_INPLACE || b == B_ARGSORT ||
+        b == B_PARTITION || b == B_UNIQUE)
+        return true;
     if (b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF)
         return x->ty.ndim == 1;
     return x->ty.ndim <= 2 &&

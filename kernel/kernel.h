@@ -478,7 +478,8 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    elements' complex one);
  *    .ty a number, or with an axis an array of ndim - 1.
  *  - B_MEDIAN .. B_NANPERCENTILE: kids[0] the array; .b q (float64) or NULL;
- *    .ival the axis as for reductions; .opty the float dtype of the result,
+ *    .ival the axis as for reductions; .opty the dtype of the result (float64
+ *    of integer and bool data, else the elements' float or complex dtype),
  *    .ty a number or an array of ndim - 1.
  *  - B_WHERE: kids[0..2] condition, x, y; element-wise (like N_BINARY) when
  *    .ty is an array, else a select of numbers; x and y converted to .opty.

@@ -7,11 +7,12 @@
  * element-wise machinery and local-array blocks, sort.c at run time. Every
  * result is a C-contiguous local array (freed with the function's frame);
  * element-wise operands are computed straight into it. Sorting follows
- * NumPy's order (NaN last). np.dot and np.outer are plain loops in the
- * promoted dtype (NumPy calls BLAS for float32, float64 and complex, whose
- * summation order differs: results agree to rounding, not bit for bit;
- * float16 ones are NumPy's bit for bit, summed in float32 and rounded
- * once; an outer product is one multiply per element, NumPy's).
+ * NumPy's order (NaN last; complex values lexicographic, sort.c). np.dot
+ * and np.outer are plain loops in the promoted dtype (NumPy calls BLAS for
+ * float32, float64 and complex, whose summation order differs: results
+ * agree to rounding, not bit for bit; float16 ones are NumPy's bit for bit,
+ * summed in float32 and rounded once; an outer product is one multiply per
+ * element, NumPy's).
  */
 #include <string.h>
 

@@ -25,7 +25,10 @@
  * sequential; complex minima and maxima and their indices follow NumPy's
  * lexicographic order and NaN rules (loops.c.src's CGE/CLE loops,
  * arraytypes.c.src's CDOUBLE_argmax). Order statistics partition a copy
- * (sort.c) and interpolate as NumPy's 'linear' method. The float dot
+ * (sort.c) and interpolate as NumPy's 'linear' method; medians take
+ * np.mean's arithmetic (of float16 in float32, rounded once), nanmedian
+ * along an axis of short lines np.ma.median's, and of complex data with a
+ * NaN the partition's last value, as NumPy. The float dot
  * product of two vectors is the exception: NumPy calls BLAS for it, so it
  * is summed the way BLAS does (several accumulators, multiply-adds), not
  * pairwise; a float16 one is NumPy's HALF_dot, float32 sums in order.
@@ -1109,50 +1112,115 @@ static void empty_warnings(loops_gen *g, LLVMValueRef empty, LLVMValueRef len)
     warn_if(g, LLVMBuildAnd(g->B, empty, LLVMBuildNot(g->B, none, ""), ""), "All-NaN slice encountered");
 }
 
-/* The result r of an order statistic (NaN if the kept data had a NaN),
- * joined with NaN from block `from` (nothing to take the statistic of). */
-static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef hasnan, ug_dtype T,
-                                LLVMBasicBlockRef from, LLVMBasicBlockRef join)
+/* The current block closed with a branch to join, which starts with the
+ * phi of v (from here) and ov (from block ob). */
+static LLVMValueRef join_phi(loops_gen *g, LLVMValueRef v, LLVMValueRef ov, LLVMBasicBlockRef ob, LLVMBasicBlockRef join,
+                             ug_dtype T)
 {
-    LLVMBuilderRef B = g->B;
-    r = LLVMBuildSelect(B, hasnan, num(g, T, NAN), r, "");
-    LLVMBasicBlockRef wend = LLVMGetInsertBlock(B);
-    LLVMBuildBr(B, join);
-    LLVMPositionBuilderAtEnd(B, join);
-    LLVMValueRef phi = LLVMBuildPhi(B, loops_vty(g, T), "stat");
-    LLVMValueRef vals[2] = {num(g, T, NAN), r};
-    LLVMBasicBlockRef bbs[2] = {from, wend};
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(g->B);
+    LLVMBuildBr(g->B, join);
+    LLVMPositionBuilderAtEnd(g->B, join);
+    LLVMValueRef phi = LLVMBuildPhi(g->B, loops_vty(g, T), "stat");
+    LLVMValueRef vals[2] = {ov, v};
+    LLVMBasicBlockRef bbs[2] = {ob, here};
     LLVMAddIncoming(phi, vals, bbs, 2);
     return phi;
 }
 
-/* median / nanmedian: the mean of the middle one or two of a partitioned
- * copy (0 + a [+ b], / count, as np.mean of that slice); NaN if the data
- * has a NaN (median) or nothing is left (both). */
+/* The result r of an order statistic (nanv if the kept data had a NaN),
+ * joined with fromv from block `from` (nothing to take the statistic of). */
+static LLVMValueRef stat_result(loops_gen *g, LLVMValueRef r, LLVMValueRef hasnan, LLVMValueRef nanv, ug_dtype T,
+                                LLVMBasicBlockRef from, LLVMValueRef fromv, LLVMBasicBlockRef join)
+{
+    return join_phi(g, LLVMBuildSelect(g->B, hasnan, nanv, r, ""), fromv, from, join, T);
+}
+
+#define MA_MEDIAN_MAX 600 /* NumPy's nanmedian along an axis: np.ma.median for shorter lines */
+
+/* A median with no number to take it of, emitted in its own blocks: NaN
+ * (of complex data NaN in both parts, np.mean of nothing), but a nanmedian
+ * line of NaNs only gives NumPy's answer: the line's last element
+ * (_nanmedian1d's arr1d[-1]), or np.nan (+0j) along an axis shorter than
+ * MA_MEDIAN_MAX (np.ma.median's masked result filled). */
+static LLVMValueRef median_of_nothing(loops_gen *g, const kernel_node *n, seq *s, ug_dtype T)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef nan = num(g, T, NAN), len = seq_len(s), zero = i64c(g, 0);
+    LLVMValueRef none = is_cplx(T) ? loops_complex(g, T, loops_re(g, nan), loops_re(g, nan)) : nan;
+    if (n->builtin != B_NANMEDIAN)
+        return none;
+    LLVMValueRef some = LLVMBuildICmp(B, LLVMIntSGT, len, zero, "");
+    LLVMValueRef last = some;
+    if (n->ival >= 0)
+        last = LLVMBuildAnd(B, some, LLVMBuildICmp(B, LLVMIntSGE, len, i64c(g, MA_MEDIAN_MAX), ""), "");
+    LLVMValueRef v0 = LLVMBuildSelect(B, some, nan, none, "");
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(B), take = loops_block(g, "median.last"),
+                      join = loops_block(g, "median.nothing");
+    LLVMBuildCondBr(B, last, take, join);
+    LLVMPositionBuilderAtEnd(B, take);
+    LLVMValueRef v = loops_emit_cast(g, seq_at(g, s, LLVMBuildSub(B, len, i64c(g, 1), "")), (ug_dtype)s->x->ty.dt, T);
+    return join_phi(g, v, v0, from, join, T);
+}
+
+/* np.mean of the middle value a (odd) or values a, b: 0 + a [+ b] over the
+ * count; float16 values summed and divided in float32 and rounded once, as
+ * np.mean of float16 does. */
+static LLVMValueRef middle_mean(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef odd, ug_dtype T)
+{
+    ug_dtype A = T == UG_FLOAT16 ? UG_FLOAT32 : T;
+    LLVMValueRef s1 = add(g, num(g, A, 0), a, A), s2 = add(g, s1, b, A);
+    LLVMValueRef r = LLVMBuildSelect(g->B, odd, divide(g, s1, i64c(g, 1), A), divide(g, s2, i64c(g, 2), A), "");
+    return loops_emit_cast(g, r, A, T);
+}
+
+/* np.ma.median's middle: the sum 0 + a + b in T (b is a again when the
+ * count is odd; a float16 sum accumulated in float32 and rounded), then
+ * divided by 2.0 in T. */
+static LLVMValueRef middle_ma(loops_gen *g, LLVMValueRef a, LLVMValueRef b, ug_dtype T)
+{
+    ug_dtype A = T == UG_FLOAT16 ? UG_FLOAT32 : T;
+    LLVMValueRef sum = loops_emit_cast(g, add(g, add(g, num(g, A, 0), a, A), b, A), A, T);
+    return loops_emit_binop(g, TK_SLASH, sum, num(g, T, 2), T);
+}
+
+/* median / nanmedian of a partitioned copy as NumPy: the mean of the
+ * middle one or two (np.ma.median's sum / 2.0 for nanmedian along an axis
+ * shorter than MA_MEDIAN_MAX); if the data has a NaN (median) the
+ * partition's last element, as _median_nancheck takes it (of complex data
+ * the largest in NumPy's order; for floats a NaN); with no number left,
+ * median_of_nothing. */
 static LLVMValueRef median(loops_gen *g, const kernel_node *n, seq *s)
 {
     LLVMBuilderRef B = g->B;
     ug_dtype xd = (ug_dtype)s->x->ty.dt, T = (ug_dtype)n->opty.dt;
     bool nan = n->builtin == B_NANMEDIAN;
-    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan && is_flt(xd), &m, &hasnan);
+    LLVMValueRef m, hasnan, p = gather_line(g, n, s, nan && (is_flt(xd) || is_cplx(xd)), &m, &hasnan);
     LLVMValueRef one = i64c(g, 1), zero = i64c(g, 0);
     LLVMValueRef half = LLVMBuildSDiv(B, m, i64c(g, 2), "half");
     LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildSRem(B, m, i64c(g, 2), ""), zero, "odd");
     LLVMValueRef lo = LLVMBuildSelect(B, odd, half, LLVMBuildSub(B, half, one, ""), "lo");
     LLVMValueRef empty = LLVMBuildICmp(B, LLVMIntSLE, m, zero, "");
     empty_warnings(g, empty, seq_len(s));
-    LLVMValueRef safe_lo = LLVMBuildSelect(B, empty, zero, lo, "");
-    LLVMBasicBlockRef work = loops_block(g, "median.work"), join = loops_block(g, "median.end"),
-                      from = LLVMGetInsertBlock(B);
-    LLVMBuildCondBr(B, empty, join, work);
+    LLVMBasicBlockRef work = loops_block(g, "median.work"), none = loops_block(g, "median.none"),
+                      join = loops_block(g, "median.end");
+    LLVMBuildCondBr(B, empty, none, work);
+    LLVMPositionBuilderAtEnd(B, none);
+    LLVMValueRef nothing = median_of_nothing(g, n, s, T);
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
     LLVMPositionBuilderAtEnd(B, work);
-    LLVMValueRef ks[2] = {safe_lo, LLVMBuildSelect(B, odd, safe_lo, half, "")};
-    partition_at(g, p, m, xd, ks, 2);
-    LLVMValueRef a = loops_emit_cast(g, elem(g, p, safe_lo, xd), xd, T);
+    LLVMValueRef last = LLVMBuildSub(B, m, one, "last");
+    LLVMValueRef ks[3] = {lo, half, LLVMBuildSelect(B, hasnan, last, half, "")};
+    partition_at(g, p, m, xd, ks, 3);
+    LLVMValueRef a = loops_emit_cast(g, elem(g, p, lo, xd), xd, T);
     LLVMValueRef bv = loops_emit_cast(g, elem(g, p, half, xd), xd, T);
-    LLVMValueRef s1 = add(g, num(g, T, 0), a, T), s2 = add(g, s1, bv, T);
-    LLVMValueRef r = LLVMBuildSelect(B, odd, divide(g, s1, one, T), divide(g, s2, i64c(g, 2), T), "");
-    return stat_result(g, r, hasnan, T, from, join);
+    LLVMValueRef r = middle_mean(g, a, bv, odd, T);
+    if (nan && n->ival >= 0) {
+        LLVMValueRef ma = LLVMBuildICmp(B, LLVMIntSLT, seq_len(s), i64c(g, MA_MEDIAN_MAX), "ma");
+        r = LLVMBuildSelect(B, ma, middle_ma(g, a, bv, T), r, "");
+    }
+    LLVMValueRef nanv = loops_emit_cast(g, elem(g, p, last, xd), xd, T);
+    return stat_result(g, r, hasnan, nanv, T, from, nothing, join);
 }
 
 /* quantile / percentile and the nan forms with a scalar q, NumPy's
@@ -1204,7 +1272,7 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
                                       UG_FLOAT64, T);
     LLVMValueRef hi = loops_emit_binop(g, TK_MINUS, loops_emit_cast(g, bv, xd, T), loops_emit_binop(g, TK_STAR, diff, om, T), T);
     LLVMValueRef r = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOGE, gamma, num(g, UG_FLOAT64, 0.5), ""), hi, lo, "");
-    return stat_result(g, r, hasnan, T, from, join);
+    return stat_result(g, r, hasnan, num(g, T, NAN), T, from, num(g, T, NAN), join);
 }
 
 /* -------------------------------------------------------------- linalg */

@@ -64,7 +64,8 @@ void rt_partition(void *v, int64_t n, int32_t dt, int64_t *kth, int64_t nk);
  * stride `stride`); tmp is n int64 of scratch. */
 void rt_argsort(const void *p, int64_t stride, int64_t n, int32_t dt, int64_t *ix, int64_t *tmp);
 /* Sort v[0..n-1] and move its distinct values (NaNs count as one) to the
- * front; returns their count. */
+ * front; returns their count. Of equal complex values the first in v's
+ * order is kept, as NumPy 2.4's np.unique does. */
 int64_t rt_unique(void *v, int64_t n, int32_t dt);
 /* Raise FP exception flags (FE_DIVBYZERO, FE_INVALID, FE_OVERFLOW) as NumPy does. */
 void rt_fpe(int32_t flags);

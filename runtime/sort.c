@@ -6,12 +6,21 @@
  * Order is NumPy's: numbers ascending, NaN after everything (so a sorted
  * float array ends with its NaNs), -0.0 and 0.0 equal. Floats have their
  * NaNs moved to the end first, so the rest compares with a plain `<`.
+ * float16 elements are handled as their bits (NumPy's HALF_LT order; np.sort
+ * puts -0.0 before 0.0, as NumPy's AVX-512 float16 sort does). Complex
+ * numbers sort lexicographically, NumPy's CFLOAT_LT: real part, then
+ * imaginary part, those with a NaN last in the order (x + yj) < (x + nanj)
+ * < (nan + yj) < (nan + nanj), by the part that is a number within each;
+ * np.unique of complex keeps the first of equal values in input order and
+ * one value for all those with a NaN, the first too (NumPy 2.4's hash
+ * path).
+ *
  * np.sort of 4- and 8-byte numbers runs a vectorised quicksort with sorting
  * networks where the CPU has AVX-512 (below); elsewhere arrays of 256 or
- * more of them are radix-sorted (1.5-2x faster than comparisons); the rest,
- * and every other dtype, use an introsort (quicksort with
- * median-of-three, insertion sort for short ranges, heapsort when the
- * recursion gets deep), so no input is quadratic;
+ * more of them are radix-sorted (1.5-2x faster than comparisons), and so
+ * are float16 arrays that long; the rest, and every other dtype, use an
+ * introsort (quicksort with median-of-three, insertion sort for short
+ * ranges, heapsort when the recursion gets deep), so no input is quadratic;
  * argsort is a stable merge sort of indices (NumPy's kind='stable' order;
  * its default quicksort leaves the order of equal elements unspecified);
  * partition is an introselect per kth, smallest kth first, each on the part
@@ -29,6 +38,37 @@
  * plain < of a NaN raises the invalid flag, which becomes NumPy's warning). */
 #define LT_INT(a, b) ((a) < (b))
 #define LT_FLT(a, b) (__builtin_isless(a, b) || (__builtin_isunordered(b, b) && !__builtin_isunordered(a, a)))
+
+/* float16 bits in NumPy's HALF_LT order: NaN above everything, -0.0 and
+ * 0.0 the same key. */
+static inline int32_t half_key(uint16_t h)
+{
+    return (h & 0x7fff) > 0x7c00 ? 0x8000 : (h & 0x8000) ? -(int32_t)(h & 0x7fff) : (int32_t)h;
+}
+#define LT_HALF(a, b) (half_key(a) < half_key(b))
+/* NaN-free float16 bits totally ordered (-0.0 before 0.0), as radix_sort's image */
+#define HALF_TOTAL(h) ((h) & 0x8000 ? (uint16_t)~(h) : (uint16_t)((h) | 0x8000))
+#define LT_HTOT(a, b) (HALF_TOTAL(a) < HALF_TOTAL(b))
+
+/* NumPy's CFLOAT_LT / CDOUBLE_LT with quiet comparisons. */
+typedef struct { float re, im; } c64_t;
+typedef struct { double re, im; } c128_t;
+#define NAN_OF(x) __builtin_isunordered(x, x)
+#define CPLX_LT(T)                                                                                                   \
+    static inline bool lt_##T(T a, T b)                                                                              \
+    {                                                                                                                \
+        if (__builtin_isless(a.re, b.re))                                                                            \
+            return !NAN_OF(a.im) || NAN_OF(b.im);                                                                    \
+        if (__builtin_isgreater(a.re, b.re))                                                                         \
+            return NAN_OF(b.im) && !NAN_OF(a.im);                                                                    \
+        if (a.re == b.re || (NAN_OF(a.re) && NAN_OF(b.re)))                                                          \
+            return __builtin_isless(a.im, b.im) || (NAN_OF(b.im) && !NAN_OF(a.im));                                  \
+        return NAN_OF(b.re);                                                                                         \
+    }
+CPLX_LT(c64_t)
+CPLX_LT(c128_t)
+#define LT_C64(a, b) lt_c64_t(a, b)
+#define LT_C128(a, b) lt_c128_t(a, b)
 
 #define SMALL 16
 
@@ -190,6 +230,10 @@ DEFINE_SORT(s_f32, float, LT_FLT)
 DEFINE_SORT(s_f64, double, LT_FLT)
 DEFINE_SORT(p_f32, float, LT_INT) /* NaN-free float ranges: one comparison per step */
 DEFINE_SORT(p_f64, double, LT_INT)
+DEFINE_SORT(s_f16, uint16_t, LT_HALF)
+DEFINE_SORT(p_f16, uint16_t, LT_HTOT)
+DEFINE_SORT(s_c64, c64_t, LT_C64)
+DEFINE_SORT(s_c128, c128_t, LT_C128)
 
 /* Floats: NaNs swapped to the end first, then the rest sorted or
  * partitioned with a plain `<` (NaN last, as NumPy). Returns the count of
@@ -211,6 +255,21 @@ DEFINE_SORT(p_f64, double, LT_INT)
     }
 NAN_TO_END(float)
 NAN_TO_END(double)
+
+static int64_t nan_to_end_half(uint16_t *v, int64_t n)
+{
+    int64_t i = 0, j = n;
+    while (i < j) {
+        if ((v[i] & 0x7fff) > 0x7c00) {
+            uint16_t t = v[i];
+            v[i] = v[--j];
+            v[j] = t;
+        } else {
+            i++;
+        }
+    }
+    return j;
+}
 
 /* LSD radix sort of n values of `bytes` bytes through their
  * order-preserving unsigned images (sign flipped for ints; for floats all
@@ -633,6 +692,62 @@ static void f64_sort(double *v, int64_t n)
         p_f64_sort(v, m);
 }
 
+/* float16: NaNs to the end, the rest in the total order (radix when long). */
+static void f16_sort(uint16_t *v, int64_t n)
+{
+    int64_t m = nan_to_end_half(v, n);
+    if (m < RADIX_MIN || !radix_sort(v, m, 2, 2))
+        p_f16_sort(v, m);
+}
+
+static int64_t f16_unique(uint16_t *v, int64_t n)
+{
+    f16_sort(v, n);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) /* the first of equal values (-0.0 before 0.0) and of the NaNs */
+        if (m == 0 || LT_HALF(v[m - 1], v[i]))
+            v[m++] = v[i];
+    return m;
+}
+
+/* Complex np.unique as NumPy 2.4's hash table gives it, sorted: of equal
+ * values the first in v's order (a stable sort keeps it first), one value
+ * for all those with a NaN, the first of them. Without memory for the
+ * permutation, v sorted in place: the first in sorted order. */
+#define CPLX_UNIQUE(N, T, LT)                                                                                        \
+    static int64_t N##_unique_first(T *v, int64_t n)                                                                 \
+    {                                                                                                                \
+        if (n < 2)                                                                                                   \
+            return n;                                                                                                \
+        int64_t *ix = malloc((size_t)n * 2 * sizeof *ix);                                                            \
+        T *c = ix ? malloc((size_t)n * sizeof *c) : NULL;                                                            \
+        if (c) {                                                                                                     \
+            memcpy(c, v, (size_t)n * sizeof *c);                                                                     \
+            N##_argsort((const char *)c, (int64_t)sizeof *c, n, ix, ix + n);                                         \
+        } else {                                                                                                     \
+            N##_sort(v, n);                                                                                          \
+        }                                                                                                            \
+        const T *src = c ? c : v; /* element i in sorted order: src[c ? ix[i] : i], read before v[m <= i] is set */ \
+        int64_t m = 0, nan = -1;                                                                                     \
+        for (int64_t i = 0; i < n; i++) {                                                                            \
+            int64_t j = c ? ix[i] : i;                                                                               \
+            T x = src[j];                                                                                            \
+            if (NAN_OF(x.re) || NAN_OF(x.im)) {                                                                      \
+                if (nan < 0 || j < nan)                                                                              \
+                    nan = j;                                                                                         \
+            } else if (m == 0 || LT(v[m - 1], x)) {                                                                  \
+                v[m++] = x;                                                                                          \
+            }                                                                                                        \
+        }                                                                                                            \
+        if (nan >= 0) /* the NaNs sort last: v[nan] is not overwritten */                                            \
+            v[m++] = src[nan];                                                                                       \
+        free(ix);                                                                                                    \
+        free(c);                                                                                                     \
+        return m;                                                                                                    \
+    }
+CPLX_UNIQUE(s_c64, c64_t, LT_C64)
+CPLX_UNIQUE(s_c128, c128_t, LT_C128)
+
 /* Integers of 4 and 8 bytes: radix when long. */
 #define RADIX_INT(T, NAME, BYTES, KIND)                                                                              \
     static void T##_radix_sort(NAME *v, int64_t n)                                                                   \
@@ -676,6 +791,9 @@ static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
     case UG_UINT64: OP(s_u64, __VA_ARGS__); break;                                                                   \
     case UG_FLOAT32: OP(s_f32, __VA_ARGS__); break;                                                                  \
     case UG_FLOAT64: OP(s_f64, __VA_ARGS__); break;                                                                  \
+    case UG_FLOAT16: OP(s_f16, __VA_ARGS__); break;                                                                  \
+    case UG_COMPLEX64: OP(s_c64, __VA_ARGS__); break;                                                                \
+    case UG_COMPLEX128: OP(s_c128, __VA_ARGS__); break;                                                              \
     default: break;                                                                                                  \
     }
 
@@ -689,6 +807,10 @@ static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
 #define s_u64_sort u64_radix_sort
 #define s_f32_partition f32_partition
 #define s_f64_partition f64_partition
+#define s_f16_sort f16_sort
+#define s_f16_unique f16_unique
+#define s_c64_unique s_c64_unique_first
+#define s_c128_unique s_c128_unique_first
 #define OP_ARGSORT(N, p, s, n, ix, tmp) N##_argsort(p, s, n, ix, tmp)
 #define OP_UNIQUE(N, v, n, out) (*(out) = N##_unique((void *)(v), n))
 

@@ -616,7 +616,9 @@ static void check_node(const kernel_node *n, char *why, size_t cap)
         snprintf(why, cap, "weak type left at line %d col %d", n->pos.line, n->pos.col);
     else if (n->kind == N_NAME && n->symkind != SYM_LOCAL && n->symkind != SYM_PARAM)
         snprintf(why, cap, "unresolved name %s", n->name);
-    else if (n->kind < N_TUPLE && n->ty.kind == KT_VOID && !(n->kind == N_CALL && (n->callee || n->builtin == B_PRINT)))
+    else if (n->kind < N_TUPLE && n->ty.kind == KT_VOID &&
+             !(n->kind == N_CALL && (n->callee || n->builtin == B_PRINT || n->builtin == B_SORT_INPLACE ||
+                                     n->builtin == B_FILL))) /* statements: a.sort(), a.fill(v) */
         snprintf(why, cap, "untyped expression at line %d col %d", n->pos.line, n->pos.col);
     else if (n->kind == N_BINARY && n->ty.kind == KT_SCALAR && memcmp(&n->ty, &n->opty, sizeof n->ty) != 0)
         snprintf(why, cap, "binary result %s differs from opty", kernel_type_str(n->ty, b, sizeof b));

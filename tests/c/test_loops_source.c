@@ -823,6 +823,59 @@ START_TEST(source_half_dot)
 }
 END_TEST
 
+/* np.sort of complex128 in NumPy's order: lexicographic on the numbers, then
+ * those with a NaN imaginary part (by real part), then a NaN real part (by
+ * imaginary part), then NaN in both; a strided input and output. */
+START_TEST(source_complex_sort_order)
+{
+    ug_loop_fn fn = build_src("def k(a, out):\n    out[:] = np.sort(a)\n", "(n)->(n)", 1, 1,
+                              (ug_dtype[]){UG_COMPLEX128, UG_COMPLEX128}, (int[]){1, 1}, 0);
+    double nan = NAN;
+    double in[9][2] = {{3, 1}, {nan, 0}, {1, 2}, {0, nan}, {1, 1}, {nan, nan}, {2, -1}, {nan, -3}, {5, nan}};
+    double want[9][2] = {{1, 1}, {1, 2}, {2, -1}, {3, 1}, {0, nan}, {5, nan}, {nan, -3}, {nan, 0}, {nan, nan}};
+    double a[18][2], out[18][2];
+    for (int i = 0; i < 9; i++) { /* every other element: byte stride 32 */
+        a[2 * i][0] = in[i][0];
+        a[2 * i][1] = in[i][1];
+    }
+    char *args[2] = {(char *)a, (char *)out};
+    intptr_t dims[2] = {1, 9}, steps[4] = {0, 0, 32, 32};
+    fn(args, dims, steps, NULL);
+    for (int i = 0; i < 9; i++)
+        for (int p = 0; p < 2; p++) {
+            double g = out[2 * i][p], w = want[i][p];
+            ck_assert_msg(isnan(w) ? isnan(g) : g == w, "element %d part %d: %g, want %g", i, p, g, w);
+        }
+}
+END_TEST
+
+/* np.median of float16 as NumPy's np.mean of the middle values: summed in
+ * float32 from zero, divided, rounded once (float16 steps would overflow
+ * 60000 + 65504 to inf; 0 + -0.0 + -0.0 is 0.0); a NaN gives NaN. */
+START_TEST(source_half_median)
+{
+    ug_loop_fn fn = build_src("def k(a, out):\n    out[0] = np.median(a)\n", "(n)->()", 1, 1,
+                              (ug_dtype[]){UG_FLOAT16, UG_FLOAT16}, (int[]){1, 0}, 0);
+    static const struct {
+        int n;
+        uint16_t a[5], want;
+    } cases[] = {
+        {4, {0x3e00, 0x7b53, 0x7bff, 0x7bff}, 0x7ba9}, /* 1.5 60000 65504 65504 -> 62752 */
+        {5, {0x4200, 0x8000, 0x4000, 0x3c00, 0x7bff}, 0x4000}, /* 3 -0.0 2 1 65504 -> 2 */
+        {2, {0x8000, 0x8000}, 0x0000},                  /* -0.0 -0.0 -> 0.0 */
+        {3, {0x3c00, 0x7e00, 0x4000}, 0x7e00},          /* 1 nan 2 -> nan */
+        {4, {0x3c00, 0x3c01, 0xbc00, 0x4000}, 0x3c00},  /* -1 1 1+2^-10 2: 1+2^-11 rounds to even */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        uint16_t out = 0;
+        char *args[2] = {(char *)cases[t].a, (char *)&out};
+        intptr_t dims[2] = {1, cases[t].n}, steps[3] = {0, 0, 2};
+        fn(args, dims, steps, NULL);
+        ck_assert_msg(out == cases[t].want, "case %zu: 0x%04x, want 0x%04x", t, out, cases[t].want);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_source");
@@ -841,6 +894,8 @@ static Suite *suite(void)
     tcase_add_test(tc, source_complex_reductions);
     tcase_add_test(tc, source_complex_argmax_nan);
     tcase_add_test(tc, source_half_dot);
+    tcase_add_test(tc, source_complex_sort_order);
+    tcase_add_test(tc, source_half_median);
     tcase_add_test(tc, source_unary_casts_constants);
     tcase_add_test(tc, source_power_as_numba);
     tcase_add_test(tc, source_bool_operators);

@@ -516,6 +516,33 @@ def test_2d_sorts_sort_each_row(a):
     same(i, np.argsort(a.T, kind="stable").T)
 
 
+def same_parts(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    same(got.real, want.real)
+    if np.iscomplexobj(want):
+        same(got.imag, want.imag)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "complex64", "complex128"])
+@N
+@given(st.data())
+def test_sorting_and_medians_of_half_and_complex(dtype, d):
+    """np.sort, np.argsort (stable), np.median and np.nanmedian of float16 and complex elements give NumPy's values
+    and NaN placements (each part of a complex value); bit-level checks are in test_array_functions_half.py and
+    test_array_functions_complex.py."""
+    el = st.floats(width=16) if dtype == "float16" else st.complex_numbers(width=np.dtype(dtype).itemsize * 8)
+    a = view(d.draw(hnp.arrays(dtype, st.integers(0, 40), elements=el)), d.draw(st.sampled_from([1, 2, -1])))
+    sig = f"void({dtype}[:], {dtype}[:])"
+    same_parts(gufunc("def k(a, out):\n    out[:] = np.sort(a)\n", sig, "(n)->(n)")(a), np.sort(a))
+    same(gufunc("def k(a, out):\n    out[:] = np.argsort(a)\n", f"void({dtype}[:], i8[:])", "(n)->(n)")(a),
+         np.argsort(a, kind="stable"))
+    for f in ("median", "nanmedian"):
+        (gk, gv), (wk, wv) = ours(lambda: gufunc(f"def k(a, out):\n    out[0] = np.{f}(a)\n", sig, "(n)->()")(a)), \
+            numpy_result(lambda: np.asarray(getattr(np, f)(a)))
+        assert gk == wk == "ok"
+        same_parts(gv, wv)
+
+
 WARNED = [("mean", "e", "", "Mean of empty slice"), ("var", "e", "", "Degrees of freedom <= 0 for slice"),
           ("std", "one", ", ddof=1", "Degrees of freedom <= 0 for slice"), ("nanmean", "n", "", "Mean of empty slice"),
           ("nanvar", "n", "", "Degrees of freedom <= 0 for slice."), ("nanmin", "n", "", "All-NaN slice encountered"),

@@ -15,9 +15,16 @@ element, bit for bit. min max nanmin nanmax argmin argmax nanargmin
 nanargmax (np.amin/amax, the methods, 1-d and 2-d, axis=) follow NumPy's
 lexicographic order bit for bit: a NaN in either part propagates (the
 first one), the nan forms skip NaNs (nanargmax counts one as -inf+0j),
-of equal values the first is kept. The other array functions on complex and
-float16 elements are refused at the call with a positioned error naming the
-function and the dtype.
+of equal values the first is kept. np.sort, a.sort(), np.argsort (compared
+with kind='stable'), np.partition and np.unique order complex values as
+NumPy's CFLOAT_LT does: lexicographically, then x+nanj by x, then nan+yj by
+y, then nan+nanj; np.unique keeps the first of equal values in input order
+and one value for all those with a NaN (NumPy 2.4's hash path). np.median
+and np.nanmedian give NumPy's values bit for bit, NaN placements included
+(test_complex_medians_match_numpy). np.quantile, percentile and their nan
+forms are refused, as NumPy refuses complex data (TypeError). The other
+array functions on complex and float16 elements are refused at the call
+with a positioned error naming the function and the dtype.
 """
 import warnings
 
@@ -489,9 +496,7 @@ def test_complex_var_axis_in_kernel(f, dtype):
                 np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("f,dtype", [("median", "complex128"), ("argsort", "complex64"), ("sort", "complex64"),
-                                     ("median", "float16"), ("sort", "float16"), ("argsort", "float16"),
-                                     ("nanmedian", "float16")])
+@pytest.mark.parametrize("f,dtype", [("linalg.norm", "complex128"), ("linalg.norm", "float16")])
 def test_unsupported_still_refused(f, dtype):
     call = f"np.{f}(a, a)" if f in ("dot", "vdot") else f"np.{f}(a)"
     src = f"def k(a, out):\n    x = {call}\n"
@@ -515,3 +520,181 @@ def test_complex_extreme_axis_methods_and_expressions(call):
         with np.errstate(all="ignore"):
             want = np.asarray(eval(call, {"np": np, "a": x}))
         same_extreme(extreme_run(k, x), want)
+
+
+# ------------------------------------------------------------ order statistics
+
+def same_parts(got, want):
+    """Equal real and imaginary parts, NaN where NumPy has NaN (signs of zero not compared)."""
+    got, want = np.ascontiguousarray(got), np.ascontiguousarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
+    g, w = got.view(got.real.dtype), want.view(want.real.dtype)
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+    np.testing.assert_array_equal(g[~np.isnan(w)], w[~np.isnan(w)])
+
+
+def same_multiset(got, want):
+    """The same element bit patterns in any order: nothing altered, lost or duplicated."""
+    raw = np.dtype(f"V{got.dtype.itemsize}")
+    g = np.sort(np.ascontiguousarray(got).view(raw).view(f"S{got.dtype.itemsize}"), axis=-1)
+    w = np.sort(np.ascontiguousarray(want).view(raw).view(f"S{want.dtype.itemsize}"), axis=-1)
+    np.testing.assert_array_equal(g, w)
+
+
+def order_data(dtype, n, seed, nan=True):
+    """Small integer parts (many ties), with NaN in either or both parts, infinities and signed zeros."""
+    r = np.random.default_rng(seed)
+    a = (r.integers(-3, 4, n) + 1j * r.integers(-3, 4, n)).astype(dtype)
+    vals = [np.inf, complex(0, -np.inf), complex(-np.inf, 2), -0.0, complex(0, -0.0), complex(-0.0, -0.0), 2.5 - 1j]
+    if nan:
+        vals += [np.nan, complex(np.nan, 1), complex(1, np.nan), complex(np.nan, -2), complex(3, np.nan),
+                 complex(np.nan, np.nan), complex(-np.inf, np.nan)]
+    if n:
+        k = r.integers(0, n, size=max(1, n // 4))
+        a[k] = np.array(vals)[r.integers(0, len(vals), size=len(k))]
+    return a
+
+
+def order_kernel(body, dtype, outs="", layout="(n)->(n)"):
+    key = (body, dtype, outs, layout)
+    if key not in _compiled:
+        src = f"def k(a, out):\n    {body}\n"
+        _compiled[key] = ufuncgen.guvectorize(src, [f"void({dtype}[:], {outs or dtype + '[:]'})"], layout)
+    return _compiled[key]
+
+
+SORT_LENGTHS = [0, 1, 2, 3, 5, 8, 16, 17, 40, 100, 257, 1000]
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_sorting_matches_numpy(dtype):
+    sort = order_kernel("out[:] = np.sort(a)", dtype)
+    inplace = order_kernel("b = a.copy()\n    b.sort()\n    out[:] = b", dtype)
+    args = order_kernel("out[:] = np.argsort(a)", dtype, "int64[:]")
+    for i, n in enumerate(SORT_LENGTHS):
+        for nan in (False, True):
+            a = order_data(dtype, n, 10 * i + nan, nan)
+            want = np.sort(a)
+            for x in (a, a[::-1], np.repeat(a, 2)[::2]):  # contiguous, reversed, strided
+                got = sort(x)
+                same_parts(got, np.sort(x))
+                same_multiset(got, x)
+                same_parts(inplace(x), np.sort(x))
+                np.testing.assert_array_equal(args(x), np.argsort(x, kind="stable"))
+            got = sort(a)  # numbers, then x+nanj, nan+yj, nan+nanj (classes 0 1 2 3), each class ascending
+            cls = np.isnan(got.real) * 2 + np.isnan(got.imag)
+            assert (np.diff(cls) >= 0).all()
+            for c, part in ((1, got.real), (2, got.imag)):
+                v = part[cls == c]
+                assert (v[:-1] <= v[1:]).all()
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_sort_rows_and_lists(dtype):
+    a = order_data(dtype, 6 * 37, 4).reshape(6, 37)
+    k = ufuncgen.guvectorize("def k(a, s, i):\n    s[:, :] = np.sort(a)\n    i[:, :] = np.argsort(a)\n",
+                             [f"void({dtype}[:, :], {dtype}[:, :], int64[:, :])"], "(m,n)->(m,n),(m,n)")
+    for x in (a, a[:, ::-2], np.asfortranarray(a), a[::-1, 3:3]):
+        s, i = k(x)
+        same_parts(s, np.sort(x))
+        np.testing.assert_array_equal(i, np.argsort(x, kind="stable"))
+    pair = order_kernel("out[:] = np.sort([a[1], a[0]])", dtype, layout="(n)->(m)")
+    for x in ([complex(np.nan, 1), 2 + 1j], [complex(1, np.nan), complex(np.nan, 0)], [3 - 1j, 3 - 2j]):
+        x = np.array(x, dtype)
+        same_parts(pair(x, np.empty(2, dtype)), np.sort(x[::-1]))
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_partition_and_unique(dtype):
+    part = ufuncgen.guvectorize("def k(a, kth, out):\n    out[:] = np.partition(a, kth)\n",
+                                [f"void({dtype}[:], int64, {dtype}[:])"], "(n),()->(n)")
+    part2 = order_kernel("out[:] = np.partition(a, [1, -2])", dtype)
+    uniq = ufuncgen.guvectorize("def k(a, out, m):\n    u = np.unique(a)\n    out[:len(u)] = u\n    m[0] = len(u)\n",
+                                [f"void({dtype}[:], {dtype}[:], int64[:])"], "(n)->(n),()")
+    for i, n in enumerate(SORT_LENGTHS):
+        a = order_data(dtype, n, 77 + i)
+        u = np.unique(a)
+        got, m = uniq(a)
+        assert m == len(u)
+        same_bits(got[:m], u)  # the representative of equal values (signs of zero) and of the NaNs: NumPy's
+        if n < 2:
+            continue
+        s = np.sort(a)
+        for kth in (0, n // 3, n - 1, -1):
+            p = part(a, kth)
+            same_multiset(p, a)
+            same_parts(p[kth:kth + 1 or None], s[kth:kth + 1 or None])
+            same_parts(np.sort(p[:kth]), s[:kth])  # the smaller ones before, in NumPy's order
+        if n >= 3:
+            p = part2(a)
+            same_parts(p[[1, -2]], s[[1, -2]])
+            same_parts(np.sort(p[2:-2]), s[2:-2])
+
+
+def numpy_warned(fn):
+    with warnings.catch_warnings(record=True) as w, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        r = fn()
+    return r, sorted({str(x.message) for x in w if "encountered in" not in str(x.message)})
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", ["median", "nanmedian"])
+def test_complex_medians_match_numpy(f, dtype):
+    """The mean of the middle values (0 + a [+ b]) / count as np.mean, complex64 divided in complex128; with a NaN
+    np.median gives the partition's last (the largest in NumPy's order: nan+3j above 5+nanj); nanmedian of only NaNs
+    the line's last element (_nanmedian1d's arr1d[-1]); of nothing NaN in both parts, with NumPy's warnings."""
+    k = kernel(f, dtype)
+    for i, n in enumerate(SORT_LENGTHS + [4, 6, 7, 600, 601]):
+        for nan in (False, True):
+            a = order_data(dtype, n, 31 * i + nan, nan)
+            for x in (a, a[::-1], np.repeat(a, 2)[::2]):
+                want, wwarn = numpy_warned(lambda: np.atleast_1d(getattr(np, f)(x)))
+                got, gwarn = numpy_warned(lambda: np.atleast_1d(k(x)))
+                if n == 0:  # NumPy's 0/0 gives the CPU's NaN sign: NaN in both parts is the contract
+                    assert np.isnan(got.real) and np.isnan(got.imag) and np.isnan(want.real) and np.isnan(want.imag)
+                else:
+                    same_bits(got, want)
+                assert gwarn == wwarn, (n, gwarn, wwarn)
+    for x in ([complex(np.nan, 1), complex(2, np.nan)], [complex(np.nan, 5), np.nan, complex(np.nan, np.nan)],
+              [1, complex(np.nan, 3), 5 + 0j, complex(5, np.nan), complex(np.nan, -1)]):
+        x = np.array(x, dtype)
+        want, wwarn = numpy_warned(lambda: np.atleast_1d(getattr(np, f)(x)))
+        got, gwarn = numpy_warned(lambda: np.atleast_1d(k(x)))
+        same_bits(got, want)
+        assert gwarn == wwarn
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", ["median", "nanmedian"])
+def test_complex_medians_along_an_axis(f, dtype):
+    """Along an axis: np.median as above per line; np.nanmedian as NumPy's two paths: np.ma.median's (low + high) / 2.0
+    for lines shorter than 600 (an odd count adds the middle to itself: inf+0j gives inf+nanj; only NaNs give
+    nan+0j), _nanmedian1d per line from 600 on. No +inf real parts with NaNs in a line: np.ma.median sorts its
+    masked NaNs as inf+0j, unstably, and may then take inf+infj for them, which ufuncgen does not copy."""
+    src = "def k(a, out):\n    v = np.{}(a, axis={})\n    for i in range(out.shape[0]):\n        out[i] = v[i]\n"
+    ks = [ufuncgen.guvectorize(src.format(f, ax), [f"void({dtype}[:, :], {dtype}[:])"], "(m,n)->(k)") for ax in (0, 1)]
+    odd = np.array([[np.inf, 1], [1, 2], [np.inf, complex(np.nan, 1)]], dtype)
+    for cols in (5, 599, 600, 601):
+        a = order_data(dtype, 3 * cols, cols).reshape(3, cols)
+        if f == "nanmedian":
+            a[np.isposinf(a.real)] = -np.inf
+        a[1, :] = complex(np.nan, 2)  # a line of NaNs only along axis 1
+        a[:, 1] = complex(4, np.nan)  # ... and along axis 0
+        for ax in (0, 1):
+            for x in (a, a[::-1, ::-1], np.asfortranarray(a), odd):
+                want, _ = numpy_warned(lambda: getattr(np, f)(x, axis=ax))
+                got, _ = numpy_warned(lambda: ks[ax](x, np.empty(len(want), dtype)))
+                same_bits(got, want)
+
+
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("f", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+def test_complex_quantiles_refused_as_numpy(f, dtype):
+    with pytest.raises(TypeError, match="real numbers"):
+        getattr(np, f)(np.ones(3, dtype), 0.5)
+    src = f"def k(a, out):\n    out[0] = np.{f}(a, 0.5)\n"
+    with pytest.raises(Exception) as e:
+        ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
+    assert f"{f}() of {dtype} elements: NumPy refuses complex data too" in str(e.value)
+    assert "line 2" in str(e.value)

@@ -21,9 +21,18 @@ once; along an outer axis the sums and products round to float16 after
 every row, as NumPy's half add and multiply loops do outside a reduce call.
 np.dot / np.vdot / @ of float16 vectors and matrices sum float32 products
 in order and round once (NumPy's HALF_dot and half matmul loop), np.outer
-is one float16 multiply per element: bit for bit. The other array
-functions on float16 elements are refused at the call with a positioned
-error naming the function and dtype.
+is one float16 multiply per element: bit for bit. np.sort, a.sort(),
+np.argsort (compared with kind='stable'), np.partition and np.unique order
+float16 values as NumPy's HALF_LT (NaN last, -0.0 equal to 0.0; np.sort
+puts -0.0 first, as NumPy's AVX-512 sort does), on rows of n-d arrays too.
+np.median is NumPy's np.mean of the middle values (summed from zero and
+divided in float32, rounded once); np.nanmedian along an axis of lines
+shorter than 600 is np.ma.median's (float16 sum, then / 2.0 in float16:
+40000 + 40000 overflows); quantile, percentile and the nan forms
+interpolate in NumPy's float16 steps (_lerp: the weight a Python float
+rounded to float16, each product and sum rounded). All bit for bit against
+NumPy. The other array functions on float16 elements are refused at the
+call with a positioned error naming the function and dtype.
 """
 import warnings
 from itertools import product
@@ -446,3 +455,179 @@ def test_half_axis_methods_and_expressions(call):
             warnings.simplefilter("ignore")
             want = np.asarray(eval(call, {"np": np, "a": x}))
         same_result(run(k, x), want, call, nan_bits=False)
+
+
+# ------------------------------------------------ sorting and order statistics
+
+def outcome(fn):
+    """fn() with NumPy's warnings recorded: ("ok", value, warnings) or ("raise", exception class, [])."""
+    with warnings.catch_warnings(record=True) as w, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            r = np.atleast_1d(fn())
+        except (ValueError, IndexError) as e:
+            return "raise", type(e), []
+    return "ok", r, sorted({str(x.message) for x in w if "encountered in" not in str(x.message)})
+
+
+def both_zeros(x):
+    """x holds -0.0 and 0.0: a quantile between equal zeros takes the sign of the one NumPy's
+    partition (introselect) happens to put there, so only the value is NumPy's contract."""
+    z = np.signbit(np.asarray(x)[np.asarray(x) == 0])
+    return z.any() and not z.all()
+
+
+def same_outcome(got, want, zeros=False):
+    assert got[0] == want[0], (got, want)
+    if got[0] == "raise":
+        assert issubclass(got[1], want[1]) or issubclass(want[1], got[1])
+        return
+    g, w = got[1], want[1]
+    if w.size == 1 and np.isnan(w).all() and np.isnan(g).all():
+        pass  # NaN of nothing: NumPy's 0/0 takes the CPU's sign, NaN is the contract
+    elif zeros:
+        np.testing.assert_array_equal(g, w)
+        same_bits16(np.where(w == 0, np.float16(0), g), np.where(w == 0, np.float16(0), w))
+    else:
+        same_bits16(g, w)
+    assert got[2] == want[2], (got[2], want[2])
+
+
+def same_sorted16(got, want):
+    """NaN where NumPy has NaN, equal values elsewhere, and the same float16 bit
+    patterns among the numbers (signs of zero counted, not placed: NumPy's own
+    order of -0.0 and 0.0 depends on the sort kernel its CPU gets)."""
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float16
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    np.testing.assert_array_equal(got[~nan], want[~nan])
+    np.testing.assert_array_equal(np.sort(got[~nan].view(np.uint16)), np.sort(want[~nan].view(np.uint16)))
+
+
+def order_data(n, seed, nan=True):
+    """Magnitudes from subnormals to 65504 (and inf), repeated values, signed zeros, NaNs."""
+    r = np.random.default_rng(seed)
+    with np.errstate(over="ignore"):
+        a = (r.standard_normal(n) * 10.0 ** r.uniform(-7, 4.8, n)).astype(np.float16)
+    if n:
+        k = r.integers(0, n, size=max(1, n // 4))
+        vals = [0.0, -0.0, 1.0, -1.0, 65504.0, -65504.0, 6e-8, -6e-8, 2.0, np.inf, -np.inf] + [np.nan] * nan
+        a[k] = np.array(vals, np.float16)[r.integers(0, len(vals), size=len(k))]
+    return a
+
+
+ORDER_LENGTHS = [0, 1, 2, 3, 4, 5, 7, 8, 16, 17, 100, 255, 256, 257, 1000, 5003]
+_order = {}
+
+
+def order_kernel(body, outs="float16[:]", layout="(n)->(n)", ins="float16[:]"):
+    key = (body, outs, layout, ins)
+    if key not in _order:
+        _order[key] = ufuncgen.guvectorize(f"def k(a, out):\n    {body}\n", [f"void({ins}, {outs})"], layout)
+    return _order[key]
+
+
+def test_half_sorting_matches_numpy():
+    sort = order_kernel("out[:] = np.sort(a)")
+    inplace = order_kernel("b = a.copy()\n    b.sort()\n    out[:] = b")
+    args = order_kernel("out[:] = np.argsort(a)", "int64[:]")
+    for i, n in enumerate(ORDER_LENGTHS):
+        for nan in (False, True):
+            a = order_data(n, 3 * i + nan, nan)
+            for x in (a, a[::-1], np.repeat(a, 2)[::2]):
+                want = np.sort(x)
+                same_sorted16(sort(x), want)
+                same_sorted16(inplace(x), want)
+                np.testing.assert_array_equal(args(x), np.argsort(x, kind="stable"))
+            got = sort(a)  # -0.0 before 0.0, as NumPy's AVX-512 float16 sort
+            z = got[got == 0]
+            assert (np.diff(np.signbit(z).astype(int)) <= 0).all()
+
+
+def test_half_sort_rows():
+    k = ufuncgen.guvectorize("def k(a, s, i):\n    s[:, :] = np.sort(a)\n    i[:, :] = np.argsort(a)\n",
+                             ["void(float16[:, :], float16[:, :], int64[:, :])"], "(m,n)->(m,n),(m,n)")
+    a = order_data(7 * 300, 8).reshape(7, 300)
+    for x in (a, a[:, ::-3], np.asfortranarray(a), a[:, :1], a[:, :0]):
+        s, i = k(x)
+        same_sorted16(s, np.sort(x))
+        np.testing.assert_array_equal(i, np.argsort(x, kind="stable"))
+
+
+def test_half_partition_and_unique():
+    part = ufuncgen.guvectorize("def k(a, kth, out):\n    out[:] = np.partition(a, kth)\n",
+                                ["void(float16[:], int64, float16[:])"], "(n),()->(n)")
+    uniq = ufuncgen.guvectorize("def k(a, out, m):\n    u = np.unique(a)\n    out[:len(u)] = u\n    m[0] = len(u)\n",
+                                ["void(float16[:], float16[:], int64[:])"], "(n)->(n),()")
+    for i, n in enumerate(ORDER_LENGTHS):
+        a = order_data(n, 50 + i)
+        u = np.unique(a)
+        got, m = uniq(a)
+        assert m == len(u)
+        same_sorted16(got[:m], u)
+        s = np.sort(a)
+        for kth in sorted({0, n // 3, n // 2, n - 1}) if n else ():
+            p = part(a, kth)
+            same_sorted16(np.sort(p), s)  # nothing lost
+            assert p[kth] == s[kth] or (np.isnan(p[kth]) and np.isnan(s[kth]))
+            same_sorted16(np.sort(p[:kth]), s[:kth])
+
+
+@pytest.mark.parametrize("f", ["median", "nanmedian"])
+def test_half_medians_match_numpy(f):
+    k = order_kernel(f"out[0] = np.{f}(a)", layout="(n)->()")
+    for i, n in enumerate(ORDER_LENGTHS):
+        for nan in (False, True):
+            a = order_data(n, 7 * i + nan, nan)
+            for x in (a, a[::-1], np.repeat(a, 2)[::2]):
+                same_outcome(outcome(lambda: k(x)), outcome(lambda: getattr(np, f)(x)))
+            if n:
+                b = a.copy()
+                b[:] = np.nan
+                same_outcome(outcome(lambda: k(b)), outcome(lambda: getattr(np, f)(b)))
+    for x in ([60000, 65504], [40000, 40000, 1], [-0.0, -0.0], [1, 1.0009765625], [6e-8, 0], [np.inf, -np.inf]):
+        x = np.array(x, np.float16)
+        same_outcome(outcome(lambda: k(x)), outcome(lambda: getattr(np, f)(x)))
+
+
+QUANTILES = ["quantile", "nanquantile", "percentile", "nanpercentile"]
+
+
+@pytest.mark.parametrize("f", QUANTILES)
+def test_half_quantiles_match_numpy(f):
+    k = ufuncgen.guvectorize(f"def k(a, q, out):\n    out[0] = np.{f}(a, q)\n", ["void(float16[:], float64, float16[:])"],
+                             "(n),()->()")
+    top = 100.0 if "percentile" in f else 1.0
+    r = np.random.default_rng(5)
+    for i, n in enumerate(ORDER_LENGTHS):
+        for nan in (False, True):
+            a = order_data(n, 11 * i + nan, nan)
+            for q in [0.0, 1.0, 0.5, 0.25, 0.3, 0.999, 1 / 3, *r.uniform(0, 1, 4)]:
+                q = float(q) * top
+                for x in (a, a[::-1]):
+                    want = outcome(lambda: getattr(np, f)(x, q))
+                    assert want[0] == "raise" or want[1].dtype == np.float16
+                    same_outcome(outcome(lambda: k(x, q)), want, both_zeros(x))
+    x = np.array([1, 2, 3], np.float16)
+    for q in (-0.5 * top, 1.5 * top):
+        same_outcome(outcome(lambda: k(x, q)), outcome(lambda: getattr(np, f)(x, q)))
+
+
+@pytest.mark.parametrize("f", ["median", "nanmedian", "quantile", "nanpercentile"])
+def test_half_order_statistics_along_an_axis(f):
+    q = "" if "median" in f else (", 37.5" if "percentile" in f else ", 0.375")
+    qv = () if "median" in f else ((37.5,) if "percentile" in f else (0.375,))
+    src = "def k(a, out):\n    v = np.{}(a{}, axis={})\n    for i in range(out.shape[0]):\n        out[i] = v[i]\n"
+    ks = [ufuncgen.guvectorize(src.format(f, q, ax), ["void(float16[:, :], float16[:])"], "(m,n)->(k)") for ax in (0, 1)]
+    whole = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a{q})\n", ["void(float16[:, :], float16[:])"],
+                                 "(m,n)->()")
+    for cols in (1, 4, 5, 599, 600, 601):
+        a = order_data(4 * cols, cols).reshape(4, cols)
+        a[1, :] = np.nan  # a line of NaNs only
+        a[:, 0] = [40000, np.nan, 1, 40000]  # 3 numbers along axis 0: np.ma.median's 40000 + 40000 is inf
+        for ax in (0, 1):
+            for x in (a, a[::-1, ::-1], np.asfortranarray(a), a[:, 1:]):
+                want = outcome(lambda: getattr(np, f)(x, *qv, axis=ax))
+                same_outcome(outcome(lambda: ks[ax](x, np.empty(x.shape[1 - ax], np.float16))), want, both_zeros(x))
+        for x in (a, a[:, ::-2], np.asfortranarray(a)):
+            same_outcome(outcome(lambda: whole(x)), outcome(lambda: getattr(np, f)(x, *qv)), both_zeros(x))
