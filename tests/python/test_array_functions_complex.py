@@ -616,7 +616,8 @@ def test_complex_partition_and_unique(dtype):
         u = np.unique(a)
         got, m = uniq(a)
         assert m == len(u)
-        same_bits(got[:m], u)  # the representative of equal values (signs of zero) and of the NaNs: NumPy's
+        if ORDER_STATS_BITS:  # NumPy 2.1.3 (sort-based np.unique) keeps other values than 2.4 here
+            same_bits(got[:m], u)  # the representative of equal values (signs of zero) and of the NaNs: NumPy's
         if n < 2:
             continue
         s = np.sort(a)
@@ -635,7 +636,22 @@ def numpy_warned(fn):
     with warnings.catch_warnings(record=True) as w, np.errstate(all="ignore"):
         warnings.simplefilter("always")
         r = fn()
-    return r, sorted({str(x.message) for x in w if "encountered in" not in str(x.message)})
+    return r, sorted({str(x.message).rstrip(".") for x in w if "encountered in" not in str(x.message)})
+
+
+# NumPy 2.4's choice among values with a NaN is the contract (np.unique's hash path keeps the first in input
+# order; np.median the partition's last). NumPy before 2.4 (2.1.3 checked) picks another one: there only
+# "has a NaN" is compared at each place, the numbers bit for bit.
+ORDER_STATS_BITS = np.lib.NumpyVersion(np.__version__) >= "2.4.0"
+
+
+def same_order_stat(got, want):
+    if ORDER_STATS_BITS:
+        return same_bits(got, want)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    same_bits(got[~nan], want[~nan])
 
 
 @pytest.mark.parametrize("dtype", COMPLEX)
@@ -654,14 +670,14 @@ def test_complex_medians_match_numpy(f, dtype):
                 if n == 0:  # NumPy's 0/0 gives the CPU's NaN sign: NaN in both parts is the contract
                     assert np.isnan(got.real) and np.isnan(got.imag) and np.isnan(want.real) and np.isnan(want.imag)
                 else:
-                    same_bits(got, want)
+                    same_order_stat(got, want)
                 assert gwarn == wwarn, (n, gwarn, wwarn)
     for x in ([complex(np.nan, 1), complex(2, np.nan)], [complex(np.nan, 5), np.nan, complex(np.nan, np.nan)],
               [1, complex(np.nan, 3), 5 + 0j, complex(5, np.nan), complex(np.nan, -1)]):
         x = np.array(x, dtype)
         want, wwarn = numpy_warned(lambda: np.atleast_1d(getattr(np, f)(x)))
         got, gwarn = numpy_warned(lambda: np.atleast_1d(k(x)))
-        same_bits(got, want)
+        same_order_stat(got, want)
         assert gwarn == wwarn
 
 

@@ -467,7 +467,22 @@ def outcome(fn):
             r = np.atleast_1d(fn())
         except (ValueError, IndexError) as e:
             return "raise", type(e), []
-    return "ok", r, sorted({str(x.message) for x in w if "encountered in" not in str(x.message)})
+    return "ok", r, sorted({str(x.message).rstrip(".") for x in w if "encountered in" not in str(x.message)})
+
+
+# NumPy 2.4's float16 order statistics are the contract. NumPy before 2.4 (2.1.3 checked) takes other float16
+# steps in the median's mean and the quantiles' _lerp (and ends a warning with a period): there results are
+# compared within one float16 ulp, NaN where NumPy has NaN.
+ORDER_STATS_BITS = np.lib.NumpyVersion(np.__version__) >= "2.4.0"
+
+
+def near16(got, want):
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    g, w = got[~nan].astype(np.float64), want[~nan].astype(np.float64)
+    np.testing.assert_array_equal(np.isinf(g), np.isinf(w))
+    fin = np.isfinite(w)
+    assert (np.abs(g[fin] - w[fin]) <= np.spacing(np.abs(want[~nan][fin])).astype(np.float64)).all(), (got, want)
 
 
 def both_zeros(x):
@@ -485,6 +500,8 @@ def same_outcome(got, want, zeros=False):
     g, w = got[1], want[1]
     if w.size == 1 and np.isnan(w).all() and np.isnan(g).all():
         pass  # NaN of nothing: NumPy's 0/0 takes the CPU's sign, NaN is the contract
+    elif not ORDER_STATS_BITS:
+        near16(g, w)
     elif zeros:
         np.testing.assert_array_equal(g, w)
         same_bits16(np.where(w == 0, np.float16(0), g), np.where(w == 0, np.float16(0), w))
@@ -595,6 +612,8 @@ QUANTILES = ["quantile", "nanquantile", "percentile", "nanpercentile"]
 
 @pytest.mark.parametrize("f", QUANTILES)
 def test_half_quantiles_match_numpy(f):
+    if not ORDER_STATS_BITS:
+        pytest.skip("NumPy before 2.4 interpolates float16 quantiles differently (2.1.3: e.g. -70.1 where 2.4 gives -71.6)")
     k = ufuncgen.guvectorize(f"def k(a, q, out):\n    out[0] = np.{f}(a, q)\n", ["void(float16[:], float64, float16[:])"],
                              "(n),()->()")
     top = 100.0 if "percentile" in f else 1.0
@@ -615,6 +634,8 @@ def test_half_quantiles_match_numpy(f):
 
 @pytest.mark.parametrize("f", ["median", "nanmedian", "quantile", "nanpercentile"])
 def test_half_order_statistics_along_an_axis(f):
+    if not ORDER_STATS_BITS and "median" not in f:
+        pytest.skip("NumPy before 2.4 interpolates float16 quantiles differently (see test_half_quantiles_match_numpy)")
     q = "" if "median" in f else (", 37.5" if "percentile" in f else ", 0.375")
     qv = () if "median" in f else ((37.5,) if "percentile" in f else (0.375,))
     src = "def k(a, out):\n    v = np.{}(a{}, axis={})\n    for i in range(out.shape[0]):\n        out[i] = v[i]\n"
