@@ -633,6 +633,40 @@ START_TEST(source_gufunc_no_runtime_unroll)
 }
 END_TEST
 
+/* A small scalar gufunc loop without floating-point arithmetic (numbagg's
+ * nancount: compare, widen, add) is runtime-unrolled after all (compile.c:
+ * unmark_small_scalar_loops): several scalar NaN tests in the optimised IR;
+ * counts right for every length across the unroll factor, on a unit and a
+ * doubled stride. */
+START_TEST(source_gufunc_small_loop_unrolled)
+{
+    static const char src[] = "def k(a, out):\n    c = 0\n    for x in a:\n        if not np.isnan(x):\n"
+                              "            c += 1\n    out[0] = c\n";
+    ug_dtype dts[2] = {UG_FLOAT32, UG_INT64};
+    int nd[2] = {1, 0};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->()", dts, nd, &fn);
+    int tests = 0;
+    for (const char *p = opt; (p = strstr(p, "fcmp ord float ")); p++)
+        tests++;
+    ck_assert_msg(tests >= 4, "the scalar counting loop was not unrolled (%d scalar NaN tests)", tests);
+    enum { N = 40 };
+    float a[2 * N];
+    for (int i = 0; i < 2 * N; i++)
+        a[i] = i % 5 == 2 || i % 7 == 3 ? NAN : (float)i;
+    for (int step = 4; step <= 8; step += 4)
+        for (int n = 0; n <= N; n++) {
+            int64_t out = -1, want = 0;
+            for (int i = 0; i < n; i++)
+                want += !isnan(a[i * step / 4]);
+            char *args[2] = {(char *)a, (char *)&out};
+            intptr_t dims[2] = {1, n}, steps[3] = {0, 0, step};
+            fn(args, dims, steps, NULL);
+            ck_assert_msg(out == want, "n=%d step %d: %lld want %lld", n, step, (long long)out, (long long)want);
+        }
+}
+END_TEST
+
 /* Local arrays come from rt_alloc, declared malloc-like (noalias return):
  * a loop over two local arrays and an argument vectorises with no run-time
  * overlap check (fewer loop versions to compile), and computes as written. */
@@ -888,6 +922,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_sigmoid_float32_weak_literals);
     tcase_add_test(tc, source_gufunc_matmul_strided);
     tcase_add_test(tc, source_gufunc_no_runtime_unroll);
+    tcase_add_test(tc, source_gufunc_small_loop_unrolled);
     tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
     tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_nan_test_unweighted);
