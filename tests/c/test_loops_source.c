@@ -667,6 +667,40 @@ START_TEST(source_gufunc_small_loop_unrolled)
 }
 END_TEST
 
+/* The same for a backward fill over a reversed range (numbagg's bfill):
+ * its loop carries an llvm.assume of the index range, which does not count
+ * as a call; several scalar NaN tests after unrolling, and the fill right
+ * for every length. */
+START_TEST(source_gufunc_backward_fill_unrolled)
+{
+    static const char src[] = "def k(a, out):\n    cur = np.nan\n    for i in range(a.shape[0] - 1, -1, -1):\n"
+                              "        v = a[i]\n        if not np.isnan(v):\n            cur = v\n        out[i] = cur\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
+    int tests = 0;
+    for (const char *p = opt; (p = strstr(p, " double %")); p++)
+        tests += !strncmp(p - 8, "fcmp uno", 8) || !strncmp(p - 8, "fcmp ord", 8);
+    ck_assert_msg(tests >= 4, "the backward fill was not unrolled (%d scalar NaN tests)", tests);
+    enum { N = 37 };
+    double a[N], out[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i % 3 == 1 || i % 8 == 5 ? NAN : i * 0.5;
+    for (int n = 0; n <= N; n++) {
+        char *args[2] = {(char *)a, (char *)out};
+        intptr_t dims[2] = {1, n}, steps[4] = {0, 0, 8, 8};
+        fn(args, dims, steps, NULL);
+        double cur = NAN;
+        for (int i = n - 1; i >= 0; i--) {
+            if (!isnan(a[i]))
+                cur = a[i];
+            ck_assert_msg(out[i] == cur || (isnan(out[i]) && isnan(cur)), "n=%d out[%d] = %g want %g", n, i, out[i], cur);
+        }
+    }
+}
+END_TEST
+
 /* Local arrays come from rt_alloc, declared malloc-like (noalias return):
  * a loop over two local arrays and an argument vectorises with no run-time
  * overlap check (fewer loop versions to compile), and computes as written. */
@@ -923,6 +957,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_gufunc_matmul_strided);
     tcase_add_test(tc, source_gufunc_no_runtime_unroll);
     tcase_add_test(tc, source_gufunc_small_loop_unrolled);
+    tcase_add_test(tc, source_gufunc_backward_fill_unrolled);
     tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
     tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_nan_test_unweighted);
