@@ -620,15 +620,19 @@ static bool raises_nothing_unneeded(LLVMValueRef I, const need *s)
     return false;
 }
 
-/* Whether v is computed in this block from one of its phis (a value carried
- * around a loop): a guard on it would lengthen the loop's critical path. */
+/* Whether v is computed in this block from one of its floating-point phis
+ * (a value carried around a loop, such as a running sum): a guard on it
+ * would lengthen the loop's critical path. A loaded value is not, though
+ * its address comes from the induction variable: guarding it costs a blend
+ * off the recurrence (numbagg's move_exp_nansum, `weight += alpha[i]`,
+ * ran at 0.67x Numba with the guard on the running weight). */
 static bool carried(block *b, LLVMValueRef v, int depth)
 {
     int j = LLVMIsAInstruction(v) ? index_of(b, v) : -1;
-    if (j < 0)
+    if (j < 0 || LLVMIsALoadInst(v))
         return false;
     if (LLVMIsAPHINode(v))
-        return true;
+        return is_fp(LLVMTypeOf(v));
     if (depth > 8)
         return true; /* deep: as good as carried */
     for (int k = 0; k < LLVMGetNumOperands(v); k++)
@@ -697,6 +701,51 @@ static void guard_one(LLVMBuilderRef B, block *b, int i)
     }
 }
 
+/* Whether v is a floating-point constant, or a vector of them. */
+static bool fp_constant(LLVMValueRef v)
+{
+    if (!LLVMIsConstant(v))
+        return false;
+    unsigned n = lanes(LLVMTypeOf(v));
+    for (unsigned k = 0; k < n; k++)
+        if (!fp_constant(LLVMGetAggregateElement(v, k)))
+            return false;
+    return n > 0 || LLVMIsAConstantFP(v);
+}
+
+/* select(c, fptrunc(x), K) with K a constant (`out[i] = s if ok else
+ * np.nan` into float32) becomes fptrunc(select(c, x, fpext(K))): the same
+ * value bit for bit (K widened narrows back exactly, a quiet NaN too), and
+ * the narrowing is then needed everywhere, so it needs no guard. Guarded it
+ * cost two blends and a mask on the store's path (numbagg's float32
+ * move_sum ran at 0.95x Numba). */
+static void narrow_after_select(LLVMBuilderRef B, LLVMBasicBlockRef bb)
+{
+    LLVMValueRef next;
+    for (LLVMValueRef U = LLVMGetFirstInstruction(bb); U; U = next) {
+        next = LLVMGetNextInstruction(U);
+        if (LLVMGetInstructionOpcode(U) != LLVMSelect)
+            continue;
+        LLVMValueRef t = LLVMGetOperand(U, 1), f = LLVMGetOperand(U, 2);
+        bool on_true = LLVMIsAInstruction(t) && LLVMGetInstructionOpcode(t) == LLVMFPTrunc;
+        LLVMValueRef I = on_true ? t : f, K = on_true ? f : t;
+        if (!LLVMIsAInstruction(I) || LLVMGetInstructionOpcode(I) != LLVMFPTrunc || !fp_constant(K))
+            continue;
+        LLVMUseRef use = LLVMGetFirstUse(I);
+        if (!use || LLVMGetNextUse(use)) /* the select is the narrowing's only user */
+            continue;
+        LLVMValueRef x = LLVMGetOperand(I, 0);
+        LLVMPositionBuilderBefore(B, U);
+        LLVMValueRef wide = LLVMBuildFPExt(B, K, LLVMTypeOf(x), "ug.wide"); /* folds to a constant */
+        LLVMValueRef c = LLVMGetOperand(U, 0);
+        LLVMValueRef s = LLVMBuildSelect(B, c, on_true ? x : wide, on_true ? wide : x, "ug.sel");
+        LLVMValueRef n = LLVMBuildFPTrunc(B, s, LLVMTypeOf(U), "ug.narrow");
+        LLVMReplaceAllUsesWith(U, n);
+        LLVMInstructionEraseFromParent(U);
+        LLVMInstructionEraseFromParent(I);
+    }
+}
+
 void loops_guard_speculated(loops_gen *g)
 {
     if (g->fmf)
@@ -705,6 +754,7 @@ void loops_guard_speculated(loops_gen *g)
     for (LLVMValueRef fn = LLVMGetFirstFunction(g->M); fn; fn = LLVMGetNextFunction(fn))
         for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
             block b = {0};
+            narrow_after_select(B, bb);
             if (block_load(&b, bb)) {
                 for (int i = b.n - 1; i >= 0; i--) /* uses before definitions */
                     compute_need(&b, i);

@@ -590,16 +590,22 @@ END_TEST
 
 /* Build src at opt_level 2 (the product's default); returns the optimised
  * IR that UFUNCGEN_DUMP=ir printed, the loop in *fn. */
-static const char *optimised_ir_of(const char *src, const char *layout, const ug_dtype *dts, const int *nd,
-                                   ug_loop_fn *fn)
+static const char *optimised_ir_nin(const char *src, const char *layout, int nin, const ug_dtype *dts,
+                                    const int *nd, ug_loop_fn *fn)
 {
     dump_begin("ir");
     build_opt_level = 2; /* opt_level 3 keeps default<O3> whole */
-    *fn = build_src(src, layout, 1, 1, dts, nd, 0);
+    *fn = build_src(src, layout, nin, 1, dts, nd, 0);
     build_opt_level = 3;
     const char *opt = strstr(dump_end(), "optimised");
     ck_assert_msg(opt, "no optimised IR in the dump");
     return opt;
+}
+
+static const char *optimised_ir_of(const char *src, const char *layout, const ug_dtype *dts, const int *nd,
+                                   ug_loop_fn *fn)
+{
+    return optimised_ir_nin(src, layout, 1, dts, nd, fn);
 }
 
 /* Gufunc loops at O2 are not runtime-unrolled (compile.c): a serial float
@@ -787,6 +793,97 @@ START_TEST(source_nan_test_unweighted)
 }
 END_TEST
 
+/* The guard of `w = w * (1 - b[i]) + b[i]` computed only where a[i] is not
+ * NaN (if-converted) goes on the loaded b[i], not on the running product:
+ * a blend on the recurrence would lengthen the loop's critical path
+ * (numbagg's move_exp_nansum). Both operands' addresses come from the
+ * induction variable; that does not make a loaded value carried. */
+START_TEST(source_guard_off_recurrence)
+{
+    static const char src[] = "def k(a, b, out):\n    w = v = 0.0\n    z = True\n    for i in range(len(a)):\n"
+                              "        ai = a[i]\n        bi = b[i]\n        w *= 1.0 - bi\n        v *= 1.0 - bi\n"
+                              "        if not np.isnan(ai):\n            z = False\n            w += bi\n"
+                              "            v += ai\n        if w >= 0.5 and not z:\n            out[i] = v\n"
+                              "        else:\n            out[i] = np.nan\n";
+    ug_dtype dts[3] = {UG_FLOAT32, UG_FLOAT32, UG_FLOAT32};
+    int nd[3] = {1, 1, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_nin(src, "(n),(n)->(n)", 2, dts, nd, &fn);
+    static const char sel[] = "%ug.guard = select i1 %ug.guard.c, double %";
+    const char *g = strstr(opt, sel);
+    ck_assert_msg(g, "no guard on the if-converted add");
+    char name[64] = "%", def[80];
+    sscanf(g + strlen(sel), "%62[A-Za-z0-9_.]", name + 1);
+    snprintf(def, sizeof def, "%s = fpext float %%ld", name); /* the widened b[i] */
+    ck_assert_msg(strstr(opt, def), "the guard is on %s, not on the loaded b[i]", name);
+    enum { N = 29 };
+    float a[N], b[N], out[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = i % 3 == 1 ? NAN : (float)i;
+        b[i] = 0.25f + (float)i * 0.0078125f;
+    }
+    char *args[3] = {(char *)a, (char *)b, (char *)out};
+    intptr_t dims[2] = {1, N}, steps[6] = {0, 0, 0, 4, 4, 4};
+    fn(args, dims, steps, NULL);
+    double w = 0.0, v = 0.0;
+    bool z = true;
+    for (int i = 0; i < N; i++) {
+        float d = 1.0f - b[i]; /* float32: the literal is weak */
+        w *= d;
+        v *= d;
+        if (!isnan(a[i])) {
+            z = false;
+            w += b[i];
+            v += a[i];
+        }
+        float want = w >= 0.5 && !z ? (float)v : NAN;
+        ck_assert_msg(memcmp(&out[i], &want, 4) == 0, "out[%d] = %.9g want %.9g", i, out[i], want);
+    }
+}
+END_TEST
+
+/* A float64 running sum stored into float32 as `s if c >= m else np.nan`:
+ * guard.c narrows after the select (select in float64, one narrowing),
+ * so the narrowing needs no guard; a sum beyond float32's range in the
+ * NaN lanes still raises no overflow, and every value is the plain loop's. */
+START_TEST(source_narrow_after_select)
+{
+    static const char src[] = "def k(a, m, out):\n    s = 0.0\n    c = 0\n    for i in range(len(a)):\n"
+                              "        if not np.isnan(a[i]):\n            s += a[i]\n            c += 1\n"
+                              "        out[i] = s if c >= m else np.nan\n";
+    ug_dtype dts[3] = {UG_FLOAT32, UG_INT64, UG_FLOAT32};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_nin(src, "(n),()->(n)", 2, dts, nd, &fn);
+    ck_assert_msg(strstr(opt, "ug.narrow"), "the narrowing was not moved after the select");
+    ck_assert_msg(!strstr(opt, "ug.guard"), "the narrowing is still guarded");
+    enum { N = 37 };
+    float a[N], out[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i % 5 == 2 ? NAN : i < 4 ? 3e38f : i < 7 ? -3e38f : (float)(i - 17) * 0.375f;
+    int64_t m = 9; /* the sums up to 9e38 (past FLT_MAX) land in NaN lanes, then fall back to 0 */
+    char *args[3] = {(char *)a, (char *)&m, (char *)out};
+    intptr_t dims[2] = {1, N}, steps[5] = {0, 0, 0, 4, 4};
+    feclearexcept(FE_ALL_EXCEPT);
+    volatile double big = 1e300, r = big * big; /* valgrind keeps no FP status flags: then skip the check */
+    (void)r;
+    bool flags = fetestexcept(FE_OVERFLOW) != 0;
+    feclearexcept(FE_ALL_EXCEPT);
+    fn(args, dims, steps, NULL);
+    ck_assert_msg(!flags || !fetestexcept(FE_OVERFLOW), "overflow raised in lanes the source does not narrow");
+    double s = 0.0;
+    int64_t c = 0;
+    for (int i = 0; i < N; i++) {
+        if (!isnan(a[i])) {
+            s += a[i];
+            c++;
+        }
+        float want = c >= m ? (float)s : NAN;
+        ck_assert_msg(memcmp(&out[i], &want, 4) == 0, "out[%d] = %.9g want %.9g", i, out[i], want);
+    }
+}
+END_TEST
+
 /* Complex reductions from C: np.sum / np.mean / np.var of a complex128 core
  * inside a kernel. Under 8 values NumPy's pairwise sum is the plain loop, so
  * the results are exact against it; longer rows (pairwise blocks of 4 complex
@@ -961,6 +1058,8 @@ static Suite *suite(void)
     tcase_add_test(tc, source_local_arrays_need_no_overlap_checks);
     tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_nan_test_unweighted);
+    tcase_add_test(tc, source_narrow_after_select);
+    tcase_add_test(tc, source_guard_off_recurrence);
     tcase_add_test(tc, source_complex_reductions);
     tcase_add_test(tc, source_complex_argmax_nan);
     tcase_add_test(tc, source_half_dot);
