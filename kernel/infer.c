@@ -1321,6 +1321,9 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
         if (a >= 0 && a != t.ndim - 1)
             return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
                                                      "(only the last axis)", n->name, a, t.ndim), T_VOID;
+        if (a >= 0 && t.ndim > 1 && (b == B_CUMSUM || b == B_CUMPROD)) /* lowered flat: NumPy's axis=None */
+            return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along an axis of a %d-d array is not supported in kernels "
+                                                     "(without axis=: the array flat)", n->name, t.ndim), T_VOID;
         if (b == B_DIFF) {
             int64_t k = 1;
             if (arg[1] && (!int_literal(arg[1], &k) || k < 0))
