@@ -1170,6 +1170,8 @@ static int float_dtype(int dt)
     return k == BASE_KIND_FLOAT || k == BASE_KIND_COMPLEX ? dt : UG_FLOAT64;
 }
 
+static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
+
 static kernel_type array_t(int dt, int ndim) { return (kernel_type){KT_ARRAY, (int8_t)dt, (uint8_t)ndim, 0}; }
 
 /* sum prod mean var std amin amax argmin argmax any all, the nan* forms,
@@ -1319,6 +1321,9 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
         if (a >= 0 && a != t.ndim - 1)
             return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
                                                      "(only the last axis)", n->name, a, t.ndim), T_VOID;
+        if (a >= 0 && t.ndim > 1 && (b == B_CUMSUM || b == B_CUMPROD)) /* lowered flat: NumPy's axis=None */
+            return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along an axis of a %d-d array is not supported in kernels "
+                                                     "(without axis=: the array flat)", n->name, t.ndim), T_VOID;
         if (b == B_DIFF) {
             int64_t k = 1;
             if (arg[1] && (!int_literal(arg[1], &k) || k < 0))
@@ -1380,10 +1385,12 @@ static bool norm_ord(infer *I, kernel_node *o, bool matrix, double *ord)
 }
 
 /* linalg.norm(x, ord, axis): .fval the ord (NaN for None and 'fro'), .ival
- * the axis of a 2-d x whose lines get vector norms (a 1-d result), else -1:
- * x whole, a vector's norm or a matrix norm. A tuple axis (r, c) names the
- * matrix's row axis first: (1, 0) is the transpose's norm, so the 1- and
- * inf-norms trade places. */
+ * the axis of a 2-d x whose lines get vector norms (a 1-d result), else x
+ * whole, a vector's norm or a matrix norm: -1 without axis= (NumPy's
+ * default norm is then sqrt of a dot product), -2 with it (add.reduce of
+ * the squares; float16 and complex data tell them apart). A tuple axis
+ * (r, c) names the matrix's row axis first: (1, 0) is the transpose's norm,
+ * so the 1- and inf-norms trade places. */
 static bool norm_args(infer *I, kernel_node *n, kernel_node **arg, int ndim)
 {
     kernel_node *ax = arg[2];
@@ -1408,7 +1415,7 @@ static bool norm_args(infer *I, kernel_node *n, kernel_node **arg, int ndim)
     if (matrix && na == 2 && axes[0] == 1 && !isnan(ord))
         ord = isinf(ord) ? copysign(1.0, ord) : copysign(1.0 / 0.0, ord);
     n->fval = ord;
-    n->ival = na == 1 && ndim == 2 ? axes[0] : -1;
+    n->ival = na == 1 && ndim == 2 ? axes[0] : na ? -2 : -1;
     n->b = NULL;
     return true;
 }
@@ -1424,7 +1431,8 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
         if (x.ndim > 2)
             return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
                         x.ndim), T_VOID;
-        n->opty = scalar(float_dtype(x.dt), false);
+        int rdt = float_dtype(x.dt); /* complex data: the real dtype of the parts */
+        n->opty = scalar(complex_dt(rdt) ? (int)base_dtype_part((ug_dtype)rdt) : rdt, false);
         I->t->fallible = true; /* -inf norms of an empty array are a ValueError; an axis result is allocated */
         return n->ival >= 0 ? array_t(n->opty.dt, 1) : n->opty;
     }
@@ -1463,8 +1471,8 @@ static bool array_fn_dtype_ok(int dt) { return dt == UG_DTYPE_NONE || dt <= UG_F
  * truthiness, the running sums and products, diff; the extremes and their
  * indices in NumPy's lexicographic order (real part, then imaginary; a
  * NaN in either part propagates, the nan forms skip it); sorting (sort,
- * a.sort(), argsort, partition, unique: the same order, NaNs last) and the
- * medians. */
+ * a.sort(), argsort, partition, unique: the same order, NaNs last), the
+ * medians and linalg.norm (real, of NumPy's abs and (x.conj() * x).real). */
 static bool complex_ok(int b)
 {
     return b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
@@ -1472,10 +1480,8 @@ static bool complex_ok(int b)
            b == B_COUNT_NONZERO || b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF || b == B_AMIN || b == B_AMAX ||
            b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX ||
            b == B_SORT || b == B_SORT_INPLACE || b == B_ARGSORT || b == B_PARTITION || b == B_UNIQUE ||
-           b == B_MEDIAN || b == B_NANMEDIAN;
+           b == B_MEDIAN || b == B_NANMEDIAN || b == B_NORM;
 }
-
-static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX128; }
 
 /* The array functions that take float16 elements. Sorting (sort, a.sort(),
  * argsort, partition, unique: NumPy's half order) and the order statistics
@@ -1487,7 +1493,8 @@ static bool complex_dt(int dt) { return dt == UG_COMPLEX64 || dt == UG_COMPLEX12
  * / nanmean's float16 sum), the extremes, their indices and truthiness
  * (float32 compares float16 values exactly), the variances; of a 1-d
  * operand the running sums and products and diff (NumPy's float16 steps,
- * each rounded). */
+ * each rounded); linalg.norm (NumPy's float16 steps: HALF_dot for the
+ * default norm, abs, squares and powers rounded, add.reduce's sums). */
 static bool half_ok(int b, const kernel_node *x)
 {
     if (!x || x->ty.dt != UG_FLOAT16)
@@ -1501,7 +1508,7 @@ static bool half_ok(int b, const kernel_node *x)
            (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
             b == B_NANARGMIN || b == B_NANARGMAX || b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO || b == B_VAR ||
-            b == B_STD || b == B_NANVAR || b == B_NANSTD);
+            b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_NORM);
 }
 
 /* dot / @, vdot and outer of complex or float16 operands, 1-d and 2-d, the

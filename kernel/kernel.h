@@ -495,9 +495,10 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    arrays of any shape, taken flat (the first conjugated), .opty as
  *    B_DOT's, .ty a number. B_NORM: kids[0]
  *    the array, .fval the ord (NaN for None/'fro', else the number, +-inf),
- *    .ival -1 (the array whole: a vector's or a matrix's norm; .ty a
- *    number) or the axis of a 2-d array whose lines get vector norms (.ty a
- *    1-d array); .opty the float dtype of the result.
+ *    .ival -1 or -2 (the array whole: a vector's or a matrix's norm; .ty a
+ *    number; -2 when axis= named its axes) or the axis of a 2-d array whose
+ *    lines get vector norms (.ty a 1-d array); .opty the float dtype of the
+ *    result (of complex data its parts' real dtype).
  *  - N_INDEX with .opty KT_ARRAY: kids[0] a bool mask of the array's shape
  *    (a[mask]) or, on a 1-d array, a 1-d int array of indices (a[idx]); as
  *    a value it is a new 1-d array; as a store target only the mask form.

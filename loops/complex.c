@@ -205,6 +205,13 @@ static LLVMValueRef libm(loops_gen *g, const char *name, ug_dtype pt, LLVMValueR
     return LLVMBuildCall2(g->B, fty, fn, args, y ? 2 : 1, fname);
 }
 
+/* NumPy's absolute in its scalar loop (npy_hypot: libm's hypot), which
+ * NumPy's complex absolute takes for a negative stride. */
+LLVMValueRef loops_complex_hypot(loops_gen *g, ug_dtype dt, LLVMValueRef z)
+{
+    return libm(g, "hypot", base_dtype_part(dt), loops_re(g, z), loops_im(g, z));
+}
+
 /* NumPy's formulas for the functions glibc lacks: log2/log10 scale clog,
  * expm1 = (expm1(x)cos(y) - 2 sin(y/2)^2, exp(x)sin(y)),
  * log1p = (log(hypot(x+1, y)), atan2(y, x+1)). */

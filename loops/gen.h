@@ -114,6 +114,8 @@ LLVMValueRef loops_complex_binop(loops_gen *g, int op, LLVMValueRef a, LLVMValue
 LLVMValueRef loops_complex_unop(loops_gen *g, int op, LLVMValueRef v, ug_dtype dt);
 LLVMValueRef loops_complex_compare(loops_gen *g, int op, LLVMValueRef a, LLVMValueRef b, ug_dtype dt);
 LLVMValueRef loops_complex_builtin(loops_gen *g, int b, LLVMValueRef *args, int n, ug_dtype dt);
+/* abs(z) as NumPy's scalar complex loop: libm's hypot of the parts. */
+LLVMValueRef loops_complex_hypot(loops_gen *g, ug_dtype dt, LLVMValueRef z);
 
 /* ---- lower.c ---- */
 #define MAX_LOOP_DEPTH KERNEL_MAX_LOOP_DEPTH /* inference rejects deeper nesting */

@@ -33,7 +33,9 @@
  * is summed the way BLAS does (several accumulators, multiply-adds), not
  * pairwise; a float16 one is NumPy's HALF_dot, float32 sums in order.
  * np.linalg.norm with axis= and the matrix norms follow NumPy's add.reduce
- * formulas, so those are NumPy's bit for bit again.
+ * formulas, so those are NumPy's bit for bit again; of complex data with
+ * NumPy's abs and (x.conj() * x).real, of float16 data in NumPy's float16
+ * steps (the default norm HALF_dot's).
  */
 #include <math.h>
 #include <string.h>
@@ -177,7 +179,7 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
 
 /* ------------------------------------------------------------------ terms */
 
-enum { T_X, T_NANZERO, T_NANONE, T_SQDEV, T_NANSQDEV, T_SQ, T_ABS, T_TRUTH, T_NOTNAN, T_PROD2, T_ABSPOW };
+enum { T_X, T_NANZERO, T_NANONE, T_SQDEV, T_NANSQDEV, T_SQ, T_ABS, T_TRUTH, T_NOTNAN, T_PROD2, T_ABSPOW, T_NZ1 };
 
 typedef struct term {
     seq *s, *s2;     /* s2: the second operand of a dot product */
@@ -187,7 +189,30 @@ typedef struct term {
     int part;        /* ... 1 the real, 2 the imaginary part (0: a real term) */
     LLVMValueRef m;  /* T_SQDEV / T_NANSQDEV: the mean; T_ABSPOW: the power */
     int half;        /* float16 elements summed in float32: 1 whole (NumPy's half loop), 2 in buffers of 8192 */
+    bool hypot;      /* a norm's complex abs as NumPy's scalar loop (loops_complex_hypot) */
 } term;
+
+/* A norm's term of the element v (of dtype xd): T_SQ NumPy's
+ * (x.conj() * x).real, T_ABS abs(x), T_ABSPOW abs(x) ** t->m, T_NZ1 1.0
+ * where x != 0 (a float count, summed as floats), each a real number in
+ * t->T; of complex x NumPy's complex multiply and absolute, of float16 x
+ * (t->half) rounded to float16 as NumPy's half loops. */
+static LLVMValueRef norm_term(loops_gen *g, const term *t, LLVMValueRef v, ug_dtype xd)
+{
+    ug_dtype T = t->T, E = t->half ? UG_FLOAT16 : T;
+    if (t->kind == T_NZ1)
+        return LLVMBuildSelect(g->B, loops_emit_truth(g, v, xd), num(g, T, 1), num(g, T, 0), "nz");
+    if (is_cplx(xd) && t->kind == T_SQ) {
+        LLVMValueRef c = loops_emit_builtin(g, B_CONJ, &v, 1, xd, xd);
+        return loops_re(g, loops_emit_binop(g, TK_STAR, c, v, xd));
+    }
+    LLVMValueRef c = is_cplx(xd) ? v : loops_emit_cast(g, v, xd, T);
+    if (t->kind == T_SQ)
+        return loops_emit_binop(g, TK_STAR, c, c, E);
+    LLVMValueRef a[2] = {t->hypot ? loops_complex_hypot(g, xd, v)
+                                  : loops_emit_builtin(g, B_ABS, &c, 1, is_cplx(xd) ? xd : E, E), t->m};
+    return t->kind == T_ABS ? a[0] : loops_emit_builtin(g, B_POW, a, 2, E, E);
+}
 
 static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
 {
@@ -214,6 +239,8 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
         }
         return p;
     }
+    if (t->kind == T_SQ || t->kind == T_ABS || t->kind == T_ABSPOW || t->kind == T_NZ1)
+        return norm_term(g, t, v, xd);
     LLVMValueRef c = loops_emit_cast(g, v, xd, T), d;
     switch (t->kind) {
     case T_NANZERO: return LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), c, "");
@@ -225,12 +252,6 @@ static LLVMValueRef term_at(loops_gen *g, const term *t, LLVMValueRef k)
         if (t->kind == T_NANSQDEV)
             d = LLVMBuildSelect(g->B, isnan_of(g, c, T), num(g, T, 0), d, "");
         return loops_emit_binop(g, TK_STAR, d, d, E);
-    }
-    case T_SQ: return loops_emit_binop(g, TK_STAR, c, c, T);
-    case T_ABS: return loops_emit_builtin(g, B_ABS, &c, 1, T, T);
-    case T_ABSPOW: {
-        LLVMValueRef a[2] = {loops_emit_builtin(g, B_ABS, &c, 1, T, T), t->m};
-        return loops_emit_builtin(g, B_POW, a, 2, T, T);
     }
     case T_PROD2: {
         LLVMValueRef w = seq_at(g, t->s2, k);
@@ -1277,90 +1298,6 @@ static LLVMValueRef quantile(loops_gen *g, const kernel_node *n, seq *s)
 
 /* -------------------------------------------------------------- linalg */
 
-/* The vector norm of the line s (the whole vector, or one line along the
- * axis= of a 2-d array) with NumPy's arithmetic for each ord: None and 2
- * sqrt(add.reduce(x * x)), inf abs(x).max(initial=0) (0 when empty), -inf
- * abs(x).min() (a ValueError when empty), 0 the count of nonzeros, 1
- * add.reduce(abs(x)), else add.reduce(abs(x) ** ord) ** (1 / ord). */
-static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s)
-{
-    ug_dtype T = (ug_dtype)n->opty.dt;
-    double ord = n->fval;
-    if (isnan(ord) || ord == 2) {
-        LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_SQ, .T = T});
-        return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
-    }
-    if (ord == 0) {
-        LLVMValueRef c = line_sum(g, &(term){.s = s, .kind = T_TRUTH, .T = UG_INT64});
-        return loops_emit_cast(g, c, UG_INT64, T);
-    }
-    if (isinf(ord)) {
-        LLVMValueRef len = seq_len(s);
-        term t = {.s = s, .kind = T_ABS, .T = T};
-        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        if (ord < 0) {
-            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
-                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
-            LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
-        } else {
-            LLVMBuildStore(g->B, num(g, T, 0), best);
-        }
-        loops_counted c;
-        LLVMValueRef k = loops_count_begin(g, &c, len);
-        LLVMValueRef two[2] = {LLVMBuildLoad2(g->B, loops_vty(g, T), best, ""), term_at(g, &t, k)};
-        LLVMBuildStore(g->B, loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T), best);
-        loops_count_end(g, &c, NULL);
-        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
-    }
-    if (ord == 1)
-        return line_sum(g, &(term){.s = s, .kind = T_ABS, .T = T});
-    LLVMValueRef p = num(g, T, ord);
-    LLVMValueRef v = line_sum(g, &(term){.s = s, .kind = T_ABSPOW, .T = T, .m = p});
-    LLVMValueRef args[2] = {v, loops_emit_binop(g, TK_SLASH, num(g, T, 1), p, T)};
-    return loops_emit_builtin(g, B_POW, args, 2, T, T);
-}
-
-/* np.linalg.norm(x[, ord[, axis]]) as a number: a vector's norm, or a
- * matrix norm (axis None or both axes; infer.c has turned axis=(1, 0)
- * into the ord of the transpose), as NumPy computes them: None and 'fro'
- * the square root of the pairwise sum of squares in memory order; 1 and
- * -1 the max / min of the column sums of |x|, inf and -inf of the row sums
- * (the max with initial=0: 0 for an empty matrix). */
-static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
-{
-    ug_dtype T = (ug_dtype)n->opty.dt;
-    const kernel_node *x = n->kids[0];
-    double ord = n->fval;
-    seq s;
-    if (x->ty.ndim == 2 && !isnan(ord)) {
-        bool rows = isinf(ord);
-        if (!seq_init(g, &s, x, rows ? 1 : 0, true))
-            return NULL;
-        int other = rows ? 0 : 1;
-        LLVMValueRef cnt = s.shape.shape[other];
-        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
-        if (ord < 0)
-            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
-                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
-        LLVMBuildStore(g->B, num(g, T, 0), best);
-        loops_counted c;
-        LLVMValueRef k = loops_count_begin(g, &c, cnt);
-        s.idx[other] = k;
-        LLVMValueRef v = line_sum(g, &(term){.s = &s, .kind = T_ABS, .T = T}); /* add.reduce(abs(x), axis) */
-        LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
-        LLVMValueRef two[2] = {cur, v};
-        LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
-        if (ord < 0) /* no initial: the first line's sum starts it */
-            ext = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, "");
-        LLVMBuildStore(g->B, ext, best);
-        loops_count_end(g, &c, NULL);
-        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
-    }
-    if (!seq_init(g, &s, x, -1, true))
-        return NULL;
-    return norm_line(g, n, &s);
-}
-
 static LLVMValueRef fmuladd(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
 {
     LLVMTypeRef t = LLVMTypeOf(a);
@@ -1422,6 +1359,179 @@ static LLVMValueRef half_dot(loops_gen *g, seq *s, seq *s2)
     LLVMBuildStore(g->B, add(g, LLVMBuildLoad2(g->B, g->f32, acc, ""), p, UG_FLOAT32), acc);
     loops_count_end(g, &c, NULL);
     return loops_round16(g, LLVMBuildLoad2(g->B, g->f32, acc, "hdot"));
+}
+
+/* NumPy's default norm of a whole array (no axis=): sqrt(x.dot(x)), of
+ * complex x sqrt(x.real.dot(x.real) + x.imag.dot(x.imag)) (dot_sum, BLAS's
+ * shape, as dot()), of float16 x HALF_dot's, bit for bit. Real float and
+ * integer x: the pairwise sum of squares (NumPy's axis= formula, which
+ * BLAS's agrees with to rounding). */
+static LLVMValueRef default_norm(loops_gen *g, const kernel_node *n, seq *s)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
+    LLVMValueRef v;
+    if (xd == UG_FLOAT16) {
+        v = half_dot(g, s, s);
+    } else if (is_cplx(xd)) {
+        LLVMValueRef len = seq_len(s);
+        v = add(g, dot_sum(g, s, s, len, T, xd, 1, 1), dot_sum(g, s, s, len, T, xd, 2, 2), T);
+    } else {
+        v = line_sum(g, &(term){.s = s, .kind = T_SQ, .T = T});
+    }
+    return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
+}
+
+/* The vector norm of the line s (the whole vector, or one line along the
+ * axis= of a 2-d array) with NumPy's arithmetic for each ord: None and 2
+ * sqrt(add.reduce((x.conj() * x).real)) (default_norm's without axis=),
+ * inf abs(x).max(initial=0) (0 when empty), -inf abs(x).min() (a
+ * ValueError when empty), 0 the count of nonzeros, 1 add.reduce(abs(x)),
+ * else add.reduce(abs(x) ** ord) ** reciprocal(ord). Of complex x abs and
+ * the squares are real (norm_term); float16 x is summed as NumPy's half
+ * add.reduce (float32, rounded once along a line NumPy's loop gets whole,
+ * at every step along an outer axis). */
+static LLVMValueRef vector_norm(loops_gen *g, const kernel_node *n, seq *s, bool hypot)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt, xd = (ug_dtype)s->x->ty.dt;
+    int half = xd == UG_FLOAT16;
+    ug_dtype A = half ? UG_FLOAT32 : T; /* the accumulator */
+    double ord = n->fval;
+    if ((isnan(ord) || ord == 2) && n->ival == -1)
+        return default_norm(g, n, s);
+    if (isnan(ord) || ord == 2) {
+        LLVMValueRef v = sum_of(g, &(term){.s = s, .kind = T_SQ, .T = A, .half = half});
+        return loops_emit_builtin(g, B_SQRT, &v, 1, T, T);
+    }
+    if (ord == 0 && half) /* float16 ones summed as NumPy's half add.reduce: row by row 2048 + 1 is 2048 */
+        return sum_of(g, &(term){.s = s, .kind = T_NZ1, .T = A, .half = half});
+    if (ord == 0)
+        return loops_emit_cast(g, line_sum(g, &(term){.s = s, .kind = T_TRUTH, .T = UG_INT64}), UG_INT64, T);
+    if (isinf(ord)) {
+        LLVMValueRef len = seq_len(s);
+        term t = {.s = s, .kind = T_ABS, .T = T, .hypot = hypot};
+        LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+        if (ord < 0) {
+            loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError",
+                    "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+            LLVMBuildStore(g->B, term_at(g, &t, i64c(g, 0)), best);
+        } else {
+            LLVMBuildStore(g->B, num(g, T, 0), best);
+        }
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, len);
+        LLVMValueRef two[2] = {LLVMBuildLoad2(g->B, loops_vty(g, T), best, ""), term_at(g, &t, k)};
+        LLVMBuildStore(g->B, loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T), best);
+        loops_count_end(g, &c, NULL);
+        return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+    }
+    if (ord == 1)
+        return sum_of(g, &(term){.s = s, .kind = T_ABS, .T = A, .half = half, .hypot = hypot});
+    /* the power a Python int converted to T (weak), its reciprocal in T */
+    LLVMValueRef p = loops_emit_cast(g, num(g, UG_FLOAT64, ord), UG_FLOAT64, T);
+    LLVMValueRef v = sum_of(g, &(term){.s = s, .kind = T_ABSPOW, .T = A, .m = p, .half = half, .hypot = hypot});
+    LLVMValueRef args[2] = {v, loops_emit_binop(g, TK_SLASH, num(g, T, 1), p, T)};
+    return loops_emit_builtin(g, B_POW, args, 2, T, T);
+}
+
+/* A matrix norm of the 2-d x whose lines s walks (ord +-1: the columns,
+ * +-inf: the rows; infer.c has turned axis=(1, 0) into the ord of the
+ * transpose), as NumPy computes it: the max / min of the lines' sums of
+ * |x| (the max with initial=0: 0 for an empty matrix; the min of no lines
+ * a ValueError), of float16 x each sum rounded to float16 (norm_line's). */
+static LLVMValueRef matrix_norm(loops_gen *g, const kernel_node *n, seq *s, bool hypot)
+{
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    int half = n->kids[0]->ty.dt == UG_FLOAT16;
+    double ord = n->fval;
+    int other = 1 - s->axis;
+    LLVMValueRef cnt = s->shape.shape[other];
+    LLVMValueRef best = loops_entry_alloca(g, loops_vty(g, T), "normbest");
+    if (ord < 0)
+        loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, cnt, i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+    LLVMBuildStore(g->B, num(g, T, 0), best);
+    loops_counted c;
+    LLVMValueRef k = loops_count_begin(g, &c, cnt);
+    s->idx[other] = k;
+    term t = {.s = s, .kind = T_ABS, .T = half ? UG_FLOAT32 : T, .half = half, .hypot = hypot};
+    LLVMValueRef v = sum_of(g, &t); /* add.reduce(abs(x), axis) */
+    LLVMValueRef cur = LLVMBuildLoad2(g->B, loops_vty(g, T), best, "");
+    LLVMValueRef two[2] = {cur, v};
+    LLVMValueRef ext = loops_emit_builtin(g, ord > 0 ? B_MAXIMUM : B_MINIMUM, two, 2, T, T);
+    if (ord < 0) /* no initial: the first line's sum starts it */
+        ext = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), v, ext, "");
+    LLVMBuildStore(g->B, ext, best);
+    loops_count_end(g, &c, NULL);
+    return LLVMBuildLoad2(g->B, loops_vty(g, T), best, "norm");
+}
+
+/* Whether NumPy's complex absolute of the norm's operand takes its scalar
+ * loop (hypot): the operand a view (no expression, which NumPy makes a new
+ * array), 1-d with a negative stride, or 2-d with a size-1 axis beside a
+ * negative stride (NumPy's iterator makes other strides positive). NULL
+ * where it never does: no complex abs in this norm. */
+static LLVMValueRef hypot_layout(loops_gen *g, const kernel_node *n, const seq *s)
+{
+    double ord = n->fval;
+    if (isnan(ord) || ord == 2 || ord == 0 || !is_cplx((ug_dtype)s->x->ty.dt) || s->whole_copy || s->ew.n != 1 ||
+        s->ew.leaf[0] != s->x)
+        return NULL;
+    LLVMBuilderRef B = g->B;
+    const loops_arr *a = &s->ew.arr[0];
+    LLVMValueRef zero = i64c(g, 0), one = i64c(g, 1);
+    if (a->ndim == 1)
+        return LLVMBuildICmp(B, LLVMIntSLT, a->stride[0], zero, "negstride");
+    LLVMValueRef r = LLVMConstInt(g->i1, 0, 0);
+    for (int d = 0; d < 2; d++)
+        r = LLVMBuildOr(B, r, LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntEQ, a->shape[d], one, ""),
+                                           LLVMBuildICmp(B, LLVMIntSLT, a->stride[1 - d], zero, ""), ""), "negstride");
+    return r;
+}
+
+typedef LLVMValueRef (*norm_fn)(loops_gen *g, const kernel_node *n, seq *s, bool hypot);
+
+/* f's norm of s, twice where hypot_layout says NumPy's abs may be hypot's:
+ * chosen at run time. */
+static LLVMValueRef with_hypot(loops_gen *g, const kernel_node *n, seq *s, norm_fn f)
+{
+    LLVMValueRef neg = hypot_layout(g, n, s);
+    if (!neg)
+        return f(g, n, s, false);
+    LLVMBuilderRef B = g->B;
+    LLVMBasicBlockRef back = loops_block(g, "norm.hypot"), fwd = loops_block(g, "norm.simd"),
+                      join = loops_block(g, "norm.join");
+    LLVMBuildCondBr(B, neg, back, fwd);
+    LLVMValueRef v[2];
+    LLVMBasicBlockRef from[2];
+    for (int k = 0; k < 2; k++) {
+        LLVMPositionBuilderAtEnd(B, k ? fwd : back);
+        if (!(v[k] = f(g, n, s, k == 0)))
+            return NULL;
+        from[k] = LLVMGetInsertBlock(B);
+        LLVMBuildBr(B, join);
+    }
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, LLVMTypeOf(v[0]), "norm");
+    LLVMAddIncoming(phi, v, from, 2);
+    return phi;
+}
+
+static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s) { return with_hypot(g, n, s, vector_norm); }
+
+/* np.linalg.norm(x[, ord[, axis]]) as a number: a vector's norm
+ * (norm_line's), or a matrix norm (axis None or both axes): None and 'fro'
+ * default_norm's without axis=, else the square root of the pairwise sum
+ * of squares in memory order; the others matrix_norm's. */
+static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
+{
+    const kernel_node *x = n->kids[0];
+    double ord = n->fval;
+    seq s;
+    if (x->ty.ndim == 2 && !isnan(ord))
+        return seq_init(g, &s, x, isinf(ord) ? 1 : 0, true) ? with_hypot(g, n, &s, matrix_norm) : NULL;
+    if (!seq_init(g, &s, x, -1, true))
+        return NULL;
+    return norm_line(g, n, &s);
 }
 
 /* np.dot(a, b) of two vectors: the sum of products (exact for ints; for

@@ -22,9 +22,15 @@ y, then nan+nanj; np.unique keeps the first of equal values in input order
 and one value for all those with a NaN (NumPy 2.4's hash path). np.median
 and np.nanmedian give NumPy's values bit for bit, NaN placements included
 (test_complex_medians_match_numpy). np.quantile, percentile and their nan
-forms are refused, as NumPy refuses complex data (TypeError). The other
-array functions on complex and float16 elements are refused at the call
-with a positioned error naming the function and the dtype.
+forms are refused, as NumPy refuses complex data (TypeError).
+np.linalg.norm of 1-d and 2-d complex arrays, every ord and axis= form,
+gives NumPy's real result: bit for bit with axis= (abs as NumPy's complex
+absolute, hypot where NumPy's loop takes it; squares as its
+(x.conj() * x).real; its real pairwise sums), to rounding where NumPy
+calls BLAS (the default norm) or its SIMD power (ord 3, -2, -1 of
+vectors); see complex_norm_exact. The other array functions on complex and
+float16 elements are refused at the call with a positioned error naming
+the function and the dtype.
 """
 import warnings
 
@@ -496,13 +502,136 @@ def test_complex_var_axis_in_kernel(f, dtype):
                 np.testing.assert_array_equal(got, want)
 
 
+# ------------------------------------------------------------- linalg.norm
+
+# Every ord / axis= form linalg.norm takes in kernels, as source text (None: left out).
+NORM_VECTOR = [(o, a) for o in ["None", "2", "np.inf", "-np.inf", "0", "1", "-1", "3", "-2"] for a in [None, "0"]]
+NORM_MATRIX = ([(o, a) for o in ["None", "'fro'", "np.inf", "-np.inf", "1", "-1"] for a in [None, "(0, 1)", "(1, 0)"]]
+               + [(o, a) for o in ["None", "2", "np.inf", "-np.inf", "0", "1", "-1", "3"] for a in ["0", "-1"]])
+NORM_SHAPES = {1: [(0,), (1,), (2,), (7,), (8,), (40,), (129,), (300,)],
+               2: [(0, 3), (3, 0), (1, 1), (1, 7), (7, 1), (5, 7), (9, 130), (130, 9)]}
+# NumPy before 2.4 raised ValueError for the max norms of no values (np.max of nothing, no initial=0);
+# 2.4 gives 0, and ufuncgen follows the newest NumPy.
+OLD_EMPTY_NORMS = np.lib.NumpyVersion(np.__version__) < "2.4.0"
+_norm_kernels = {}
+
+
+def norm_kernel(dtype, rdt, ndim, ord_src, axis_src):
+    args = "a" + ("" if ord_src == "None" else ", " + ord_src) + ("" if axis_src is None else ", axis=" + axis_src)
+    key = (dtype, ndim, args)
+    if key not in _norm_kernels:
+        if ndim == 2 and axis_src in ("0", "-1"):
+            src, layout = f"def k(a, out):\n    out[:] = np.linalg.norm({args})\n", "(n,m)->" + ("(m)" if axis_src == "0" else "(n)")
+        else:
+            src, layout = f"def k(a, out):\n    out[0] = np.linalg.norm({args})\n", "(n)->()" if ndim == 1 else "(n,m)->()"
+        dims = "[:]" if ndim == 1 else "[:, :]"
+        _norm_kernels[key] = ufuncgen.guvectorize(src, [f"void({dtype}{dims}, {rdt}[:])"], layout)
+    return _norm_kernels[key]
+
+
+def norm_views(x):
+    """The array, reversed, strided (and transposed: 2-d), each as NumPy's norm would see it."""
+    yield x
+    yield x[..., ::-1]
+    yield x[::-1] if x.ndim == 1 else x[::-1, ::2]
+    if x.ndim == 2:
+        yield x.T.copy().T
+
+
+def norm_outcome(fn):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return "ok", np.asarray(fn())
+        except ValueError:
+            return "raise", ValueError
+
+
+def check_norm(k, x, ord_src, axis_src, rdt, exact):
+    """linalg.norm in the kernel against NumPy's: the same real dtype, bit for bit where exact (else to
+    rounding relative to the number of values), the same ValueError."""
+    ord_ = eval(ord_src, {"np": np})
+    axis = None if axis_src is None else eval(axis_src)
+    want = norm_outcome(lambda: np.linalg.norm(x, ord_, axis=axis))
+    got = norm_outcome(lambda: k(x))
+    msg = f"norm(x, {ord_src}, axis={axis_src}) of {x.dtype} {x.shape} strides {x.strides}"
+    if OLD_EMPTY_NORMS and want[0] == "raise" and x.size == 0 and got[0] == "ok":
+        assert not np.any(got[1]), msg  # NumPy 2.4's 0
+        return
+    assert got[0] == want[0], (msg, got, want)
+    if want[0] == "raise":
+        return
+    g, w = got[1], want[1]
+    assert g.dtype == np.dtype(rdt) and w.dtype == g.dtype, (msg, g.dtype, w.dtype)
+    g = g.reshape(w.shape)
+    if exact:
+        np.testing.assert_array_equal(g, w, err_msg=msg)
+    else:
+        eps = float(np.finfo(w.dtype).eps)
+        np.testing.assert_allclose(g, w, rtol=8 * eps * (x.size + 2), atol=0, err_msg=msg)
+
+
+def norm_data(dtype, shape, special, seed):
+    r = np.random.default_rng(seed)
+    part = lambda: r.standard_normal(shape) * 10.0 ** r.integers(-2, 3, shape)
+    x = (part() + 1j * part()) if dtype.startswith("complex") else part()
+    x = x.astype(dtype)
+    if special and x.size:
+        vals = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, 6e-8, 65504.0, 300.0, 1e30])
+        for _ in range(2 if dtype.startswith("complex") else 1):
+            k = r.random(shape) < 0.15
+            v = vals[r.integers(0, len(vals), shape)]
+            with np.errstate(all="ignore"):
+                x = np.where(k, (x.real + 1j * v) if (_ and dtype.startswith("complex")) else v, x).astype(dtype)
+    return x
+
+
+def complex_norm_exact(x, ord_src, axis_src):
+    """Whether NumPy's complex arithmetic for this norm is ufuncgen's bit for bit: not the default norm (no
+    axis=; BLAS dot products), not the powers of ord 3 / -2 / -1 on vectors (NumPy's SIMD power), not an
+    array of one value with a negative stride (NumPy's absolute takes hypot there; the kernel sees no
+    stride for one value), not complex64 squares of a negative-stride line (NumPy's scalar multiply loop,
+    unfused there)."""
+    if axis_src is None and ord_src in ("None", "2", "'fro'"):
+        return False
+    if ord_src in ("3", "-2") or (ord_src == "-1" and (x.ndim == 1 or axis_src in ("0", "-1"))):
+        return False
+    negative = any(s < 0 for s in x.strides)
+    if negative and x.size == 1:
+        return False
+    return not (negative and x.dtype == np.complex64 and ord_src in ("None", "2"))
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("dtype", COMPLEX)
+def test_complex_norm_matches_numpy(dtype, ndim):
+    """np.linalg.norm of complex data in every ord / axis= form: real results, NumPy's formula per form (abs
+    as NumPy's complex absolute, squares as its (x.conj() * x).real, sums as its real add.reduce)."""
+    rdt = "float32" if dtype == "complex64" else "float64"
+    for ord_src, axis_src in NORM_VECTOR if ndim == 1 else NORM_MATRIX:
+        k = norm_kernel(dtype, rdt, ndim, ord_src, axis_src)
+        for i, shape in enumerate(NORM_SHAPES[ndim]):
+            for special in (False, True):
+                for x in norm_views(norm_data(dtype, shape, special, 17 * i + special)):
+                    check_norm(k, x, ord_src, axis_src, rdt, complex_norm_exact(x, ord_src, axis_src))
+
+
+def test_complex_norm_by_hand():
+    k = norm_kernel("complex128", "float64", 1, "np.inf", None)
+    assert k(np.array([3 + 4j, -1j, np.inf + 1j])) == np.inf
+    assert k(np.array([3 + 4j, -1j])) == 5.0
+    k = norm_kernel("complex128", "float64", 2, "1", None)
+    assert k(np.array([[3 + 4j, 1], [0, 1j]])) == 5.0  # column sums of |x|: 5, 2
+    k = norm_kernel("complex64", "float32", 1, "0", None)
+    assert k(np.array([0, 1j, 0j, complex(np.nan, 0)], np.complex64)) == 2.0
+
+
 @pytest.mark.parametrize("f,dtype", [("linalg.norm", "complex128"), ("linalg.norm", "float16")])
-def test_unsupported_still_refused(f, dtype):
-    call = f"np.{f}(a, a)" if f in ("dot", "vdot") else f"np.{f}(a)"
-    src = f"def k(a, out):\n    x = {call}\n"
+def test_norm_of_3d_refused(f, dtype):
+    src = f"def k(a, out):\n    x = np.{f}(a)\n"
     with pytest.raises(Exception) as e:
-        ufuncgen.guvectorize(src, [f"void({dtype}[:], {dtype}[:])"], "(n)->()")
-    assert f"{f}() is not supported on {dtype} elements" in str(e.value)
+        ufuncgen.guvectorize(src, [f"void({dtype}[:, :, :], float64[:])"], "(l,m,n)->()")
+    assert "linalg.norm() of a 3-d array is not supported in kernels" in str(e.value)
 
 
 @pytest.mark.parametrize("call", ["a.max(axis=1)", "a.min(axis=0)", "a.argmax(axis=0)", "a.argmin(axis=1)",

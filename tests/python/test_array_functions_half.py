@@ -30,8 +30,10 @@ divided in float32, rounded once); np.nanmedian along an axis of lines
 shorter than 600 is np.ma.median's (float16 sum, then / 2.0 in float16:
 40000 + 40000 overflows); quantile, percentile and the nan forms
 interpolate in NumPy's float16 steps (_lerp: the weight a Python float
-rounded to float16, each product and sum rounded). All bit for bit against
-NumPy. The other array functions on float16 elements are refused at the
+rounded to float16, each product and sum rounded). np.linalg.norm of 1-d
+and 2-d arrays, every ord and axis= form: the default norm HALF_dot's,
+the others NumPy's float16 steps (squares, abs, powers rounded, half
+add.reduce sums). All bit for bit against NumPy. The other array functions on float16 elements are refused at the
 call with a positioned error naming the function and dtype.
 """
 import warnings
@@ -41,7 +43,9 @@ import numpy as np
 import pytest
 
 import ufuncgen
-from test_array_functions_complex import MATRIX_DOTS, NUMPY_BEFORE_2_3, assert_numpy_sum, matrix_kernel
+from test_array_functions_complex import (MATRIX_DOTS, NORM_MATRIX, NORM_SHAPES, NORM_VECTOR, NUMPY_BEFORE_2_3,
+                                         assert_numpy_sum, check_norm, matrix_kernel, norm_data, norm_kernel,
+                                         norm_views)
 
 FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "var", "std", "nanvar", "nanstd"]
 VARS = ["var", "std", "nanvar", "nanstd"]
@@ -652,3 +656,39 @@ def test_half_order_statistics_along_an_axis(f):
                 same_outcome(outcome(lambda: ks[ax](x, np.empty(x.shape[1 - ax], np.float16))), want, both_zeros(x))
         for x in (a, a[:, ::-2], np.asfortranarray(a)):
             same_outcome(outcome(lambda: whole(x)), outcome(lambda: getattr(np, f)(x, *qv)), both_zeros(x))
+
+
+# ------------------------------------------------------------- linalg.norm
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_half_norm_matches_numpy(ndim):
+    """np.linalg.norm of float16 data in every ord / axis= form, float16 results bit for bit: the default norm
+    (no axis=) HALF_dot's float32 sum of exact products, rounded once, then a float16 sqrt; with axis= the
+    squares, abs and powers rounded to float16 and summed as NumPy's half add.reduce (float32 along a line
+    its loop gets whole, rounded at every row along an outer axis); reciprocal(ord) in float16."""
+    for ord_src, axis_src in NORM_VECTOR if ndim == 1 else NORM_MATRIX:
+        k = norm_kernel("float16", "float16", ndim, ord_src, axis_src)
+        for i, shape in enumerate(NORM_SHAPES[ndim]):
+            for special in (False, True):
+                for x in norm_views(norm_data("float16", shape, special, 31 * i + special)):
+                    check_norm(k, x, ord_src, axis_src, "float16", True)
+
+
+def test_half_norm_rounding_by_hand():
+    # the default norm sums exact float32 squares (HALF_dot); with axis= each square is rounded to float16 first
+    x = np.array([-0.7324, -0.5444, -0.3164, 0.4116, 1.043], np.float16)
+    assert norm_kernel("float16", "float16", 1, "None", None)(x) == np.float16(1.4795) == np.linalg.norm(x)
+    assert norm_kernel("float16", "float16", 1, "None", "0")(x) == np.float16(1.48) == np.linalg.norm(x, axis=0)
+    # HALF_dot rounds its float32 sum to float16 before the sqrt: 4 * 300**2 is inf
+    with np.errstate(over="ignore"):
+        assert norm_kernel("float16", "float16", 1, "None", None)(np.full(4, 300, np.float16)) == np.inf
+    # counting nonzeros in float16 row after row stops at 2048 (2048 + 1 rounds to 2048); along the rows whole
+    a = np.ones((3000, 2), np.float16)
+    got = norm_kernel("float16", "float16", 2, "0", "0")(a)
+    np.testing.assert_array_equal(got, np.linalg.norm(a, 0, axis=0))
+    assert got[0] == 2048
+    b = a.T.copy()
+    got = norm_kernel("float16", "float16", 2, "0", "-1")(b)
+    np.testing.assert_array_equal(got, np.linalg.norm(b, 0, axis=-1))
+    assert got[0] == np.float16(3000)
+    np.testing.assert_array_equal(norm_kernel("float16", "float16", 2, "0", "-1")(a.T), np.linalg.norm(a.T, 0, axis=-1))
