@@ -1360,13 +1360,18 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
 }
 
 /* linalg.norm's ord: NaN for None (and 'fro', which the caller allows for
- * matrices only), else the number (an int, inf, -inf). */
+ * matrices only), KERNEL_NORM_NUC for 'nuc' (matrices only), else the
+ * number (an int, inf, -inf). */
 static bool norm_ord(infer *I, kernel_node *o, bool matrix, double *ord)
 {
     int64_t v;
     *ord = NAN;
     if (!o || (matrix && o->kind == N_STR && (strcmp(o->str, "fro") == 0 || strcmp(o->str, "f") == 0)))
         return true;
+    if (matrix && o->kind == N_STR && strcmp(o->str, "nuc") == 0) {
+        *ord = KERNEL_NORM_NUC;
+        return true;
+    }
     if (o->kind == N_NAME && strcmp(o->name, "inf") == 0)
         *ord = 1.0 / 0.0;
     else if (o->kind == N_UNARY && o->op == TK_MINUS && o->a->kind == N_NAME && strcmp(o->a->name, "inf") == 0)
@@ -1375,12 +1380,9 @@ static bool norm_ord(infer *I, kernel_node *o, bool matrix, double *ord)
         *ord = (double)v;
     else
         return kernel_fail(I, UG_EUNSUPPORTED, o->pos, "this ord of linalg.norm() is not supported in kernels (None, "
-                                                "'fro', inf, -inf, 1, -1; any integer for vectors)"), false;
-    if (!matrix || fabs(*ord) == 1 || isinf(*ord))
+                                                "'fro', 'nuc', inf, -inf, 1, -1, 2, -2; any integer for vectors)"), false;
+    if (!matrix || fabs(*ord) == 1 || fabs(*ord) == 2 || isinf(*ord))
         return true;
-    if (fabs(*ord) == 2)
-        return kernel_fail(I, UG_EUNSUPPORTED, o->pos, "linalg.norm() of a matrix with ord=%d needs singular values: not "
-                                                "supported in kernels", (int)*ord), false;
     return kernel_fail(I, UG_ETYPE, o->pos, "Invalid norm order for matrices (linalg.norm())"), false;
 }
 
@@ -1412,7 +1414,7 @@ static bool norm_args(infer *I, kernel_node *n, kernel_node **arg, int ndim)
     double ord;
     if (!norm_ord(I, arg[1], matrix, &ord))
         return false;
-    if (matrix && na == 2 && axes[0] == 1 && !isnan(ord))
+    if (matrix && na == 2 && axes[0] == 1 && (isinf(ord) || fabs(ord) == 1)) /* 2, -2, 'nuc': the transpose's are the same */
         ord = isinf(ord) ? copysign(1.0, ord) : copysign(1.0 / 0.0, ord);
     n->fval = ord;
     n->ival = na == 1 && ndim == 2 ? axes[0] : na ? -2 : -1;
@@ -1431,6 +1433,9 @@ static kernel_type linalg_call(infer *I, fstate *fs, kernel_node *n, int b, kern
         if (x.ndim > 2)
             return kernel_fail(I, UG_EUNSUPPORTED, n->pos, "linalg.norm() of a %d-d array is not supported in kernels",
                         x.ndim), T_VOID;
+        if (x.ndim == 2 && n->ival < 0 && (fabs(n->fval) == 2 || n->fval == KERNEL_NORM_NUC) && x.dt == UG_FLOAT16)
+            return kernel_fail(I, UG_ETYPE, n->pos, "array type float16 is unsupported in linalg (the singular "
+                                                    "values of linalg.norm())"), T_VOID;
         int rdt = float_dtype(x.dt); /* complex data: the real dtype of the parts */
         n->opty = scalar(complex_dt(rdt) ? (int)base_dtype_part((ug_dtype)rdt) : rdt, false);
         I->t->fallible = true; /* -inf norms of an empty array are a ValueError; an axis result is allocated */

@@ -494,7 +494,8 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    dtype; .ty a number (vector . vector) or an array. B_VDOT: kids[0..1]
  *    arrays of any shape, taken flat (the first conjugated), .opty as
  *    B_DOT's, .ty a number. B_NORM: kids[0]
- *    the array, .fval the ord (NaN for None/'fro', else the number, +-inf),
+ *    the array, .fval the ord (NaN for None/'fro', KERNEL_NORM_NUC for
+ *    'nuc', else the number, +-inf),
  *    .ival -1 or -2 (the array whole: a vector's or a matrix's norm; .ty a
  *    number; -2 when axis= named its axes) or the axis of a 2-d array whose
  *    lines get vector norms (.ty a 1-d array); .opty the float dtype of the
@@ -568,6 +569,7 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *    helper; line, column and caret point at the helper's source.
  *  - `break`/`continue` outside a loop is UG_ESYNTAX (from kernel_parse).
  */
+#define KERNEL_NORM_NUC 0.5 /* B_NORM's .fval for ord='nuc' (no vector ord is 0.5) */
 
 /* ======================================================================
  * dump.c

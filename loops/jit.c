@@ -138,6 +138,7 @@ static ug_status bind_runtime(ug_error *err)
         {"rt_partition", (void *)rt_partition},
         {"rt_argsort", (void *)rt_argsort},
         {"rt_unique", (void *)rt_unique},
+        {"rt_svd_norm", (void *)rt_svd_norm},
     };
     enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];

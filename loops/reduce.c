@@ -1518,6 +1518,47 @@ static LLVMValueRef with_hypot(loops_gen *g, const kernel_node *n, seq *s, norm_
 
 static LLVMValueRef norm_line(loops_gen *g, const kernel_node *n, seq *s) { return with_hypot(g, n, s, vector_norm); }
 
+/* The matrix norms of singular values (ord 2, -2, 'nuc'; the transpose's
+ * are the same, so axis=(1, 0) changes nothing): x copied as float64 (or
+ * complex128) columns, the longer axis along them, and rt_svd_norm's
+ * Jacobi rotations; a NaN is LAPACK's non-convergence (NumPy's
+ * LinAlgError), the minimum of no singular values NumPy's ValueError. */
+static LLVMValueRef svd_norm(loops_gen *g, const kernel_node *n)
+{
+    LLVMBuilderRef B = g->B;
+    seq s;
+    if (!seq_init(g, &s, n->kids[0], 0, false))
+        return NULL;
+    bool cplx = is_cplx((ug_dtype)s.x->ty.dt);
+    ug_dtype wd = cplx ? UG_COMPLEX128 : UG_FLOAT64, xd = (ug_dtype)s.x->ty.dt;
+    LLVMValueRef m = s.shape.shape[0], c = s.shape.shape[1];
+    LLVMValueRef tall = LLVMBuildICmp(B, LLVMIntSGE, m, c, "tall");
+    LLVMValueRef len = LLVMBuildSelect(B, tall, m, c, "len"), cols = LLVMBuildSelect(B, tall, c, m, "cols");
+    if (n->fval == -2)
+        loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, cols, i64c(g, 0), ""), "ValueError",
+                "zero-size array to reduction operation minimum which has no identity", n->pos.line);
+    LLVMValueRef size = LLVMBuildMul(B, m, c, "");
+    LLVMValueRef w = loops_alloc_block(g, &size, 1, wd, n->pos.line);
+    loops_counted ci, cj;
+    LLVMValueRef i = loops_count_begin(g, &ci, m);
+    s.idx[1] = loops_count_begin(g, &cj, c);
+    LLVMValueRef v = loops_emit_cast(g, seq_at(g, &s, i), xd, wd);
+    /* element (i, j) at j * m + i (tall: columns are x's), else at i * c + j (x transposed) */
+    LLVMValueRef at = LLVMBuildSelect(B, tall, LLVMBuildAdd(B, LLVMBuildMul(B, s.idx[1], m, ""), i, ""),
+                                      LLVMBuildAdd(B, LLVMBuildMul(B, i, c, ""), s.idx[1], ""), "at");
+    loops_store_elem(g, v, LLVMBuildInBoundsGEP2(B, loops_mty(g, wd), w, &at, 1, ""), wd);
+    loops_count_end(g, &cj, NULL);
+    loops_count_end(g, &ci, NULL);
+    LLVMValueRef out = loops_entry_alloca(g, g->f64, "svdnorm");
+    int which = n->fval == 2 ? RT_SVD_MAX : n->fval == -2 ? RT_SVD_MIN : RT_SVD_SUM;
+    LLVMTypeRef ps[6] = {g->ptr, g->i64, g->i64, g->i32, g->i32, g->ptr};
+    LLVMValueRef args[6] = {w, len, cols, LLVMConstInt(g->i32, cplx, 0), LLVMConstInt(g->i32, (unsigned)which, 0), out};
+    LLVMValueRef st = loops_rt_call(g, "rt_svd_norm", g->i32, ps, args, 6, false);
+    loops_raise_if(g, LLVMBuildICmp(B, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), ""), "LinAlgError",
+            "SVD did not converge", n->pos.line);
+    return loops_emit_cast(g, LLVMBuildLoad2(B, g->f64, out, "norm"), UG_FLOAT64, (ug_dtype)n->opty.dt);
+}
+
 /* np.linalg.norm(x[, ord[, axis]]) as a number: a vector's norm
  * (norm_line's), or a matrix norm (axis None or both axes): None and 'fro'
  * default_norm's without axis=, else the square root of the pairwise sum
@@ -1527,6 +1568,8 @@ static LLVMValueRef norm(loops_gen *g, const kernel_node *n)
     const kernel_node *x = n->kids[0];
     double ord = n->fval;
     seq s;
+    if (x->ty.ndim == 2 && (fabs(ord) == 2 || ord == KERNEL_NORM_NUC))
+        return svd_norm(g, n);
     if (x->ty.ndim == 2 && !isnan(ord))
         return seq_init(g, &s, x, isinf(ord) ? 1 : 0, true) ? with_hypot(g, n, &s, matrix_norm) : NULL;
     if (!seq_init(g, &s, x, -1, true))

@@ -10,6 +10,7 @@
  *   sort.c     sorting and selection for np.sort (an AVX-512 quicksort
  *              where the CPU has it), argsort, partition, unique,
  *              median, quantile                                    rt_sort ...
+ *   linalg.c   singular values for the matrix norms 2, -2, 'nuc'   rt_svd_norm
  *   cast.c     NumPy's 'unsafe' casts between dtypes in C, binary16
  *              conversions                                         rt_cast_strided, rt_half_*
  *
@@ -83,6 +84,18 @@ int rt_take_warning(const char **msg);
 /* Put an error into the calling thread's record (the parallel driver moves
  * a worker thread's error to the caller) unless one is recorded already. */
 void rt_put_error(const ug_error *err);
+
+/* ======================================================================
+ * linalg.c — singular values, for np.linalg.norm's matrix norms
+ * ====================================================================== */
+
+enum { RT_SVD_MAX, RT_SVD_MIN, RT_SVD_SUM }; /* ord 2, ord -2, 'nuc' */
+/* The largest, smallest or summed singular value of the matrix w holds:
+ * cols columns of len values each (cols <= len), float64 or, cplx,
+ * complex128 as interleaved pairs; w is overwritten. Returns 1 where w
+ * has a NaN (LAPACK's "SVD did not converge"), else 0 with *out set (NaN
+ * for an infinity; 0 for an empty matrix). */
+int32_t rt_svd_norm(double *w, int64_t len, int64_t cols, int32_t cplx, int32_t which, double *out);
 
 /* ======================================================================
  * strided.c — the strided path of scalar loops (called from JIT code)

@@ -920,7 +920,8 @@ static PyObject *raise_syntax(const char *msg, int line, int column, const char 
 }
 
 /* "ValueError: ..." from a kernel's raise: that builtin exception class
- * (an exception class the kernel language accepts), the rest as message. */
+ * (an exception class the kernel language accepts; "LinAlgError", raised
+ * by the singular-value norms, is numpy.linalg's), the rest as message. */
 static PyObject *raise_named(const char *msg)
 {
     const char *colon = strchr(msg, ':');
@@ -931,10 +932,20 @@ static PyObject *raise_named(const char *msg)
         name[colon - msg] = 0;
         PyObject *b = PyEval_GetBuiltins(); /* borrowed */
         PyObject *cls = b ? PyDict_GetItemString(b, name) : NULL; /* borrowed */
-        if (cls && PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_Exception)) {
-            exc = cls;
-            msg = colon[1] == ' ' ? colon + 2 : colon + 1;
+        PyObject *own = NULL; /* numpy.linalg.LinAlgError (a ValueError): the singular-value norms' */
+        if (!cls && strcmp(name, "LinAlgError") == 0) {
+            PyObject *la = PyImport_ImportModule("numpy.linalg");
+            cls = own = la ? PyObject_GetAttrString(la, "LinAlgError") : NULL;
+            Py_XDECREF(la);
+            PyErr_Clear();
         }
+        if (cls && PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, (PyTypeObject *)PyExc_Exception)) {
+            msg = colon[1] == ' ' ? colon + 2 : colon + 1;
+            PyErr_SetString(cls, msg);
+            Py_XDECREF(own);
+            return NULL;
+        }
+        Py_XDECREF(own);
     }
     PyErr_SetString(exc, msg);
     return NULL;

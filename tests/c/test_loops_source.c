@@ -793,6 +793,32 @@ START_TEST(source_nan_test_unweighted)
 }
 END_TEST
 
+/* np.linalg.norm's singular-value norms from C: [[3, 0], [4, 5]] has the
+ * singular values 3 sqrt(5) and sqrt(5) (A^T A = [[25, 20], [20, 25]]);
+ * its transpose, a row-major 2 x 3 padding with zeros, the same. */
+START_TEST(source_singular_value_norms)
+{
+    static const char src[] = "def k(a, out):\n    out[0] = np.linalg.norm(a, 2)\n    out[1] = np.linalg.norm(a, -2)\n"
+                              "    out[2] = np.linalg.norm(a, 'nuc')\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {2, 1};
+    ug_loop_fn fn = build_src(src, "(n,m)->(k)", 1, 1, dts, nd, 0);
+    static const double mats[][6] = {{3, 0, 4, 5}, {3, 4, 0, 5}, {3, 4, 0, 0, 5, 0}};
+    static const intptr_t shapes[][2] = {{2, 2}, {2, 2}, {2, 3}};
+    double want[3] = {3 * sqrt(5.0), sqrt(5.0), 4 * sqrt(5.0)};
+    for (int t = 0; t < 3; t++) {
+        double out[3] = {0};
+        char *args[2] = {(char *)mats[t], (char *)out};
+        intptr_t dims[4] = {1, shapes[t][0], shapes[t][1], 3};
+        intptr_t steps[5] = {0, 0, shapes[t][1] * 8, 8, 8};
+        fn(args, dims, steps, NULL);
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(fabs(out[k] - want[k]) <= 4e-16 * want[k], "matrix %d norm %d: %.17g want %.17g", t, k,
+                          out[k], want[k]);
+    }
+}
+END_TEST
+
 /* The guard of `w = w * (1 - b[i]) + b[i]` computed only where a[i] is not
  * NaN (if-converted) goes on the loaded b[i], not on the running product:
  * a blend on the recurrence would lengthen the loop's critical path
@@ -1060,6 +1086,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_nan_test_unweighted);
     tcase_add_test(tc, source_narrow_after_select);
     tcase_add_test(tc, source_guard_off_recurrence);
+    tcase_add_test(tc, source_singular_value_norms);
     tcase_add_test(tc, source_complex_reductions);
     tcase_add_test(tc, source_complex_argmax_nan);
     tcase_add_test(tc, source_half_dot);
