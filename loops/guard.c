@@ -34,6 +34,11 @@
  * where an operand of theirs is not NaN (they raise nothing on a NaN), and
  * x + c with a small finite constant c (it raises nothing).
  *
+ * A narrowing chosen against a constant, select(c, fptrunc(x), K) (a
+ * float32 output written `s if ok else np.nan`), is first rewritten as
+ * fptrunc(select(c, x, K widened)): the same bits, and a narrowing needed
+ * everywhere needs no guard.
+ *
  * Requires optimised IR (runs once, after the pipeline); breaks nothing.
  * Skipped under fastmath (flags are not kept exact there either).
  */
