@@ -1496,10 +1496,11 @@ static bool complex_ok(int b)
  * line NumPy's loop gets whole, rounded at every step along an outer axis,
  * as NumPy's half loops), the means (float32 sums as NumPy's dtype=float32
  * / nanmean's float16 sum), the extremes, their indices and truthiness
- * (float32 compares float16 values exactly), the variances; of a 1-d
- * operand the running sums and products and diff (NumPy's float16 steps,
- * each rounded); linalg.norm (NumPy's float16 steps: HALF_dot for the
- * default norm, abs, squares and powers rounded, add.reduce's sums). */
+ * (float32 compares float16 values exactly), the variances; diff of a
+ * 1-d operand, the running sums and products of any (flat; NumPy's
+ * float16 steps, each rounded); linalg.norm (NumPy's float16 steps:
+ * HALF_dot for the default norm, abs, squares and powers rounded,
+ * add.reduce's sums). */
 static bool half_ok(int b, const kernel_node *x)
 {
     if (!x || x->ty.dt != UG_FLOAT16)
@@ -1508,7 +1509,7 @@ static bool half_ok(int b, const kernel_node *x)
         b == B_PARTITION || b == B_UNIQUE)
         return true;
     if (b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF)
-        return x->ty.ndim == 1;
+        return true; /* diff: 1-d (need_1d); the running forms of n-d: flat, as NumPy's axis=None */
     return x->ty.ndim <= 2 &&
            (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||

@@ -11,7 +11,8 @@ float64 and rounds. var std nanvar nanstd take NumPy's float16 steps: the
 mean a float16 sum divided in float64, each deviation and its square
 rounded to float16, their float16 sum divided by the degrees of freedom in
 float64, std its float16 square root. cumsum cumprod diff round every
-step to float16, as NumPy's half add, multiply and subtract loops. min max nanmin nanmax argmin argmax nanargmin nanargmax
+step to float16, as NumPy's half add, multiply and subtract loops (cumsum
+and cumprod of n-d arrays too, flat as NumPy's axis=None). min max nanmin nanmax argmin argmax nanargmin nanargmax
 any all count_nonzero compare the float16 values exactly in float32; of
 equal values min and max keep the first (0.0 or -0.0), as NumPy's half
 loops do. The reductions also take 2-d operands, whole or with axis=0/1,
@@ -459,6 +460,26 @@ def test_half_axis_methods_and_expressions(call):
             warnings.simplefilter("ignore")
             want = np.asarray(eval(call, {"np": np, "a": x}))
         same_result(run(k, x), want, call, nan_bits=False)
+
+
+@pytest.mark.parametrize("call", ["np.cumsum(a)", "a.cumsum()", "np.cumprod(a)", "a.cumprod()"])
+def test_half_running_of_nd_arrays_flat(call):
+    """cumsum / cumprod of 2-d and 3-d float16 arrays, no axis=: NumPy's, of the array flat in C order (Fortran
+    and reversed views too), each step rounded to float16."""
+    ref = np.cumsum if "cumsum" in call else np.cumprod
+    for nd in (2, 3):
+        dims = "[:, :]" if nd == 2 else "[:, :, :]"
+        k = ufuncgen.guvectorize(f"def k(a, out):\n    out[:] = {call}\n", [f"void(float16{dims}, float16[:])"],
+                                 ("(n,m)" if nd == 2 else "(l,n,m)") + "->(k)")
+        shapes = [(0, 3), (3, 0), (1, 1), (4, 7), (17, 9)] if nd == 2 else [(2, 3, 4), (5, 1, 6), (0, 2, 2)]
+        for i, shape in enumerate(shapes):
+            for special in (False, True):
+                a = data(int(np.prod(shape)), special, 7 * i + special, prod="prod" in call).reshape(shape)
+                for x in (a, a.T, a[..., ::-1], a[::2]):
+                    with np.errstate(all="ignore"):
+                        want = ref(x)
+                        got = k(x, np.zeros(x.size, np.float16))
+                    same_bits16(got, want)
 
 
 # ------------------------------------------------ sorting and order statistics
