@@ -186,28 +186,43 @@ static const char scalar_o2[] =
  * and bench_suite's gufuncs (60 rows, geometric mean 0.99-1.01, re-timed at
  * 21 repetitions: 0.97-1.02). A branch that closes no loop keeps an ignored
  * property. */
-static LLVMMetadataRef with_runtime_disable(loops_gen *g, LLVMValueRef old, LLVMMetadataRef rd)
+static bool md_named(LLVMValueRef op, const char *name);
+
+/* A loop's properties (its llvm.loop node, self-referential) rebuilt from
+ * old's (NULL: none) without those named `drop` (NULL: keep all; *dropped
+ * says whether one was) and with `add` appended (NULL: nothing). NULL when
+ * out of memory. */
+static LLVMMetadataRef loop_props(loops_gen *g, LLVMValueRef old, const char *drop, LLVMMetadataRef add, bool *dropped)
 {
     unsigned n = old ? LLVMGetMDNodeNumOperands(old) : 1;
     LLVMValueRef *vals = calloc(n ? n : 1, sizeof *vals);
     LLVMMetadataRef *ops = calloc(n + 1, sizeof *ops);
-    if (!vals || !ops) {
-        free(vals);
-        free(ops);
-        return NULL;
+    LLVMMetadataRef id = NULL;
+    if (vals && ops) {
+        if (old)
+            LLVMGetMDNodeOperands(old, vals);
+        unsigned m = 1;
+        for (unsigned i = 1; i < n; i++) {
+            if (drop && md_named(vals[i], drop))
+                *dropped = true;
+            else
+                ops[m++] = LLVMValueAsMetadata(vals[i]);
+        }
+        if (add)
+            ops[m++] = add;
+        LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
+        ops[0] = tmp;
+        id = LLVMMDNodeInContext2(g->C, ops, m);
+        LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
     }
-    if (old)
-        LLVMGetMDNodeOperands(old, vals);
-    LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
-    ops[0] = tmp;
-    for (unsigned i = 1; i < n; i++)
-        ops[i] = LLVMValueAsMetadata(vals[i]);
-    ops[n] = rd;
-    LLVMMetadataRef id = LLVMMDNodeInContext2(g->C, ops, n + 1);
-    LLVMMetadataReplaceAllUsesWith(tmp, id); /* also frees tmp */
     free(vals);
     free(ops);
     return id;
+}
+
+static LLVMMetadataRef with_runtime_disable(loops_gen *g, LLVMValueRef old, LLVMMetadataRef rd)
+{
+    return loop_props(g, old, NULL, rd, NULL);
 }
 
 typedef struct { LLVMBasicBlockRef bb; unsigned pos; } placed;
@@ -288,31 +303,9 @@ static bool md_named(LLVMValueRef op, const char *name)
 /* The loop's properties without runtime.disable, or NULL if it has none. */
 static LLVMMetadataRef unmarked(loops_gen *g, LLVMValueRef old)
 {
-    unsigned n = LLVMGetMDNodeNumOperands(old);
-    LLVMValueRef *vals = calloc(n ? n : 1, sizeof *vals);
-    LLVMMetadataRef *ops = calloc(n ? n : 1, sizeof *ops);
-    LLVMMetadataRef id = NULL;
-    if (!vals || !ops)
-        goto out;
-    LLVMGetMDNodeOperands(old, vals);
-    unsigned m = 1;
     bool had = false;
-    for (unsigned i = 1; i < n; i++) {
-        if (md_named(vals[i], "llvm.loop.unroll.runtime.disable"))
-            had = true;
-        else
-            ops[m++] = LLVMValueAsMetadata(vals[i]);
-    }
-    if (!had)
-        goto out;
-    LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->C, NULL, 0);
-    ops[0] = tmp;
-    id = LLVMMDNodeInContext2(g->C, ops, m);
-    LLVMMetadataReplaceAllUsesWith(tmp, id);
-out:
-    free(vals);
-    free(ops);
-    return id;
+    LLVMMetadataRef id = loop_props(g, old, "llvm.loop.unroll.runtime.disable", NULL, &had);
+    return had ? id : NULL;
 }
 
 static bool unmark_small_scalar_loops(loops_gen *g)
