@@ -48,9 +48,19 @@ ref = 1.0 / (1.0 + np.exp(-x))
 y = sigmoid(x)
 print("sigmoid on 1M float64 (parallel target): max |diff| vs NumPy =", float(np.max(np.abs(y - ref))))
 
-t = time.perf_counter(); sigmoid(x, out=y); t_ug = time.perf_counter() - t
-t = time.perf_counter(); 1.0 / (1.0 + np.exp(-x)); t_np = time.perf_counter() - t
-print(f"  time: ufuncgen {1e3 * t_ug:.2f} ms, NumPy expression {1e3 * t_np:.2f} ms")
+def best_of(f, reps=5):
+    """The fastest of a few calls: one call can wait for a core another process holds."""
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+t_ug = best_of(lambda: sigmoid(x, out=y))
+t_np = best_of(lambda: 1.0 / (1.0 + np.exp(-x)))
+print(f"  time (best of 5): ufuncgen {1e3 * t_ug:.2f} ms, NumPy expression {1e3 * t_np:.2f} ms")
 
 a = np.arange(10, dtype=np.int64)
 print("add_sq.reduce(arange(10)) =", add_sq.reduce(a), "(expected", int(np.sum(a[1:] ** 2)) + 0, ")")
