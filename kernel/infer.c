@@ -1316,14 +1316,14 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
                                                                              b == B_CUMPROD || b == B_SORT_INPLACE
                                                                          ? arg[1] : NULL;
         int a = axis_arg(I, ax, t.ndim);
+        bool running = b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF; /* along any axis */
         if (a == -2)
             return T_VOID;
-        if (a >= 0 && a != t.ndim - 1)
+        if (a >= 0 && a != t.ndim - 1 && !running)
             return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along axis %d of a %d-d array is not supported in kernels "
                                                      "(only the last axis)", n->name, a, t.ndim), T_VOID;
-        if (a >= 0 && t.ndim > 1 && (b == B_CUMSUM || b == B_CUMPROD)) /* lowered flat: NumPy's axis=None */
-            return kernel_fail(I, UG_EUNSUPPORTED, ax->pos, "%s() along an axis of a %d-d array is not supported in kernels "
-                                                     "(without axis=: the array flat)", n->name, t.ndim), T_VOID;
+        if (running) /* cumsum/cumprod without axis=: flat (NumPy's axis=None); diff's default: the last axis */
+            n->ival = b == B_DIFF && a < 0 ? t.ndim - 1 : t.ndim == 1 ? -1 : a;
         if (b == B_DIFF) {
             int64_t k = 1;
             if (arg[1] && (!int_literal(arg[1], &k) || k < 0))
@@ -1334,7 +1334,7 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
     }
     I->t->fallible = true; /* the new array is allocated */
     switch (b) {
-    case B_PARTITION: case B_SORT_INPLACE: case B_DIFF:
+    case B_PARTITION: case B_SORT_INPLACE:
         if (need_1d(I, n, t).kind != KT_ARRAY)
             return T_VOID;
         break;
@@ -1351,7 +1351,9 @@ static kernel_type new_from_array(infer *I, fstate *fs, kernel_node *n, int b, k
     case B_SORT_INPLACE: n->opty = scalar(t.dt, false); return T_VOID;
     case B_ARGSORT: n->opty = scalar(t.dt, false); return array_t(UG_INT64, t.ndim); /* along the last axis */
     case B_UNIQUE: n->opty = scalar(t.dt, false); return array_t(t.dt, 1);
-    case B_CUMSUM: case B_CUMPROD: n->opty = scalar(sum_dtype(t.dt), false); return array_t(n->opty.dt, 1);
+    case B_CUMSUM: case B_CUMPROD:
+        n->opty = scalar(sum_dtype(t.dt), false);
+        return array_t(n->opty.dt, n->ival < 0 ? 1 : t.ndim);
     case B_ARRAY: case B_COPY:
         n->opty = scalar(n->ival >= 0 ? (int)n->ival : t.dt, false);
         return array_t(n->opty.dt, t.ndim);
@@ -1496,8 +1498,8 @@ static bool complex_ok(int b)
  * line NumPy's loop gets whole, rounded at every step along an outer axis,
  * as NumPy's half loops), the means (float32 sums as NumPy's dtype=float32
  * / nanmean's float16 sum), the extremes, their indices and truthiness
- * (float32 compares float16 values exactly), the variances; diff of a
- * 1-d operand, the running sums and products of any (flat; NumPy's
+ * (float32 compares float16 values exactly), the variances; diff and the
+ * running sums and products of any (flat or along an axis; NumPy's
  * float16 steps, each rounded); linalg.norm (NumPy's float16 steps:
  * HALF_dot for the default norm, abs, squares and powers rounded,
  * add.reduce's sums). */
@@ -1509,7 +1511,7 @@ static bool half_ok(int b, const kernel_node *x)
         b == B_PARTITION || b == B_UNIQUE)
         return true;
     if (b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF)
-        return true; /* diff: 1-d (need_1d); the running forms of n-d: flat, as NumPy's axis=None */
+        return true;
     return x->ty.ndim <= 2 &&
            (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||

@@ -487,9 +487,10 @@ kernel_type kernel_promote(kernel_type a, kernel_type b);
  *  - B_ARRAY / B_COPY: kids[0] an array; .opty the new dtype (astype).
  *    B_SORT, B_ARGSORT (n-d: along the last axis), B_PARTITION (.b kth: an
  *    int or a 1-d int array),
- *    B_SORT_INPLACE (a.sort(): .ty void), B_DIFF (.fval the n), B_CUMSUM,
- *    B_CUMPROD, B_UNIQUE: kids[0] the array, .opty the element dtype
- *    worked in. B_FILL: kids[0] the array, .b the value (to .opty).
+ *    B_SORT_INPLACE (a.sort(): .ty void), B_DIFF (.fval the n, .ival the
+ *    axis 0 .. ndim-1), B_CUMSUM, B_CUMPROD (.ival the axis, or -1: the
+ *    array flat, .ty 1-d), B_UNIQUE: kids[0] the array, .opty the element
+ *    dtype worked in. B_FILL: kids[0] the array, .b the value (to .opty).
  *  - B_DOT / B_OUTER: kids[0..1] arrays (1-d or 2-d), .opty their promoted
  *    dtype; .ty a number (vector . vector) or an array. B_VDOT: kids[0..1]
  *    arrays of any shape, taken flat (the first conjugated), .opty as

@@ -1,7 +1,8 @@
 /* arrfn.c — array functions whose result is a new array: np.sort, argsort,
- * partition, unique, [x, y] and np.array, a.copy(), a.astype(), cumsum,
- * cumprod, diff, np.dot / @ with a matrix, np.outer, a[mask] and a[indices]
- * as values; and the statements a.sort() and a.fill(v).
+ * partition, unique, [x, y] and np.array, a.copy(), a.astype(), cumsum
+ * and cumprod (flat or along an axis), diff (along an axis), np.dot / @
+ * with a matrix, np.outer, a[mask] and a[indices] as values; and the
+ * statements a.sort() and a.fill(v).
  *
  * Requires: a typed kernel ("Array functions" in kernel.h), arrays.c's
  * element-wise machinery and local-array blocks, sort.c at run time. Every
@@ -64,18 +65,24 @@ static void copy_one(loops_gen *g, LLVMValueRef *idx, void *p)
     loops_store_elem(g, loops_emit_cast(g, v, (ug_dtype)c->x->ty.dt, c->dt), loops_elem_at(g, c->out, idx), c->dt);
 }
 
-/* x (any array value, element-wise expressions fused) copied into a new
- * C-contiguous array of dtype dt (NumPy's astype, 'unsafe'). */
+/* x (any array value, element-wise expressions fused) copied from its
+ * collected leaves ew into a new C-contiguous array of dtype dt. */
+static void copy_collected(loops_gen *g, const kernel_node *x, loops_ewise *ew, ug_dtype dt, int line, loops_arr *out)
+{
+    loops_arr shape;
+    loops_ew_broadcast(g, x, ew, &shape);
+    new_block(g, shape.shape, shape.ndim, dt, line, out);
+    copy_ctx c = {.x = x, .ew = ew, .out = out, .dt = dt};
+    loops_nd_loop(g, out->ndim, out->shape, copy_one, &c);
+}
+
+/* The same, the leaves collected here (NumPy's astype, 'unsafe'). */
 static bool copy_as(loops_gen *g, const kernel_node *x, ug_dtype dt, int line, loops_arr *out)
 {
     loops_ewise ew = {0};
-    loops_arr shape;
     if (!loops_ew_collect(g, x, &ew))
         return false;
-    loops_ew_broadcast(g, x, &ew, &shape);
-    new_block(g, shape.shape, shape.ndim, dt, line, out);
-    copy_ctx c = {.x = x, .ew = &ew, .out = out, .dt = dt};
-    loops_nd_loop(g, out->ndim, out->shape, copy_one, &c);
+    copy_collected(g, x, &ew, dt, line, out);
     return true;
 }
 
@@ -219,7 +226,7 @@ static bool unique(loops_gen *g, const kernel_node *n, loops_arr *out)
  * overlaps its output past one product, so NumPy's scalar loop, products
  * not fused, ar*br - ai*bi and ar*bi + ai*br; one product (a line of 2)
  * is the SIMD loop's, fused as a complex * anywhere. */
-static LLVMValueRef accumulate_cmul(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef len, ug_dtype T)
+static LLVMValueRef accumulate_cmul(loops_gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef fused, ug_dtype T)
 {
     ug_dtype pt = base_dtype_part(T);
     LLVMValueRef ar = loops_re(g, a), ai = loops_im(g, a), br = loops_re(g, b), bi = loops_im(g, b);
@@ -227,14 +234,38 @@ static LLVMValueRef accumulate_cmul(loops_gen *g, LLVMValueRef a, LLVMValueRef b
     LLVMValueRef re = loops_emit_binop(g, TK_MINUS, MUL(ar, br), MUL(ai, bi), pt);
     LLVMValueRef im = loops_emit_binop(g, TK_PLUS, MUL(ar, bi), MUL(ai, br), pt);
 #undef MUL
-    LLVMValueRef one = LLVMBuildICmp(g->B, LLVMIntEQ, len, i64c(g, 2), "");
-    return LLVMBuildSelect(g->B, one, loops_emit_binop(g, TK_STAR, a, b, T), loops_complex(g, T, re, im), "");
+    return LLVMBuildSelect(g->B, fused, loops_emit_binop(g, TK_STAR, a, b, T), loops_complex(g, T, re, im), "");
+}
+
+/* Whether NumPy's accumulate multiplies a line of len complex values as a
+ * complex * (its SIMD loop): a line of two, unless complex64 values run
+ * backwards along it (its operand a plain array with a negative stride
+ * there; a computed operand is a new array), which NumPy 2.1 and 2.4 both
+ * multiply in their scalar loop. ew holds x's collected leaves. */
+static LLVMValueRef simd_product(loops_gen *g, const kernel_node *x, const loops_ewise *ew, int axis, LLVMValueRef len,
+                                 ug_dtype T)
+{
+    LLVMValueRef two = LLVMBuildICmp(g->B, LLVMIntEQ, len, i64c(g, 2), "");
+    if (T != UG_COMPLEX64 || x->ty.dt != UG_COMPLEX64 || ew->n != 1 || ew->leaf[0] != x)
+        return two;
+    LLVMValueRef fwd = LLVMBuildICmp(g->B, LLVMIntSGE, ew->arr[0].stride[axis], i64c(g, 0), "");
+    return LLVMBuildAnd(g->B, two, fwd, "");
+}
+
+/* The step of a running value: r (the value so far) with x. */
+static LLVMValueRef running_step(loops_gen *g, int b, LLVMValueRef r, LLVMValueRef x, LLVMValueRef fused, ug_dtype T)
+{
+    if (b != B_CUMPROD)
+        return loops_emit_binop(g, TK_PLUS, r, x, T);
+    if (base_dtype_kind(T) == BASE_KIND_COMPLEX)
+        return accumulate_cmul(g, r, x, fused, T);
+    return loops_emit_binop(g, TK_STAR, r, x, T);
 }
 
 /* cumsum / cumprod of the flattened array, sequential as NumPy's accumulate
  * (the first value copied, not added to 0 or multiplied by 1: a -0.0 stays,
  * a complex infinity makes no NaN). */
-static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
+static bool cumulate_flat(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     ug_dtype T = (ug_dtype)n->opty.dt;
     const kernel_node *x = n->kids[0];
@@ -245,9 +276,11 @@ static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
             return false;
         loops_ew_broadcast(g, x, &ew, &src);
         new_block(g, src.shape, 1, T, n->pos.line, out);
-    } else if (!flat_copy(g, x, T, n->pos.line, out)) {
+    } else if (!flat_copy(g, x, T, n->pos.line, out)) { /* NumPy's ravel: a new array where it is not contiguous */
         return false;
     }
+    LLVMValueRef fused = x->ty.ndim == 1 ? simd_product(g, x, &ew, 0, out->shape[0], T)
+                                         : LLVMBuildICmp(g->B, LLVMIntEQ, out->shape[0], i64c(g, 2), "");
     LLVMValueRef acc = loops_entry_alloca(g, loops_vty(g, T), "running");
     LLVMBuildStore(g->B, loops_emit_cast(g, i64c(g, n->builtin == B_CUMPROD), UG_INT64, T), acc);
     loops_counted c;
@@ -256,9 +289,7 @@ static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
     LLVMValueRef x_k = x->ty.ndim == 1 ? loops_emit_cast(g, loops_ew_elem(g, x, &ew, &k, 1), (ug_dtype)x->ty.dt, T)
                                        : loops_load_elem(g, p, T);
     LLVMValueRef r = LLVMBuildLoad2(g->B, loops_vty(g, T), acc, "");
-    LLVMValueRef v = n->builtin != B_CUMPROD ? loops_emit_binop(g, TK_PLUS, r, x_k, T)
-                     : base_dtype_kind(T) == BASE_KIND_COMPLEX ? accumulate_cmul(g, r, x_k, out->shape[0], T)
-                                                               : loops_emit_binop(g, TK_STAR, r, x_k, T);
+    LLVMValueRef v = running_step(g, n->builtin, r, x_k, fused, T);
     v = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, k, i64c(g, 0), ""), x_k, v, "");
     LLVMBuildStore(g->B, v, acc);
     loops_store_elem(g, v, p, T);
@@ -266,26 +297,82 @@ static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
     return true;
 }
 
-/* np.diff(a, n): n rounds of a[i + 1] - a[i] in place (bool: !=). */
+/* A pass over the pairs (a[idx], a[idx + 1 along axis]) of a C-contiguous
+ * array a, in C order: each pair's second element comes after its first. */
+typedef struct pair_ctx {
+    const loops_arr *a, *out;
+    int axis, b;
+    ug_dtype dt;
+    LLVMValueRef fused; /* cumprod of complex: see simd_product */
+} pair_ctx;
+
+static void pair_one(loops_gen *g, LLVMValueRef *idx, void *p)
+{
+    pair_ctx *c = p;
+    LLVMValueRef next[UG_MAXDIMS];
+    memcpy(next, idx, sizeof(LLVMValueRef) * (size_t)c->a->ndim);
+    next[c->axis] = LLVMBuildAdd(g->B, idx[c->axis], i64c(g, 1), "");
+    LLVMValueRef q = loops_elem_at(g, c->a, next);
+    LLVMValueRef x = loops_load_elem(g, loops_elem_at(g, c->a, idx), c->dt), y = loops_load_elem(g, q, c->dt);
+    if (c->b == B_DIFF) /* out[idx] = a[idx + 1] - a[idx] (bool: !=) */
+        loops_store_elem(g, c->dt == UG_BOOL ? LLVMBuildXor(g->B, x, y, "") : loops_emit_binop(g, TK_MINUS, y, x, c->dt),
+                         loops_elem_at(g, c->out, idx), c->dt);
+    else /* in place: a[idx + 1] = a[idx] op a[idx + 1] */
+        loops_store_elem(g, running_step(g, c->b, x, y, c->fused, c->dt), q, c->dt);
+}
+
+/* a's shape with one less along axis (never below 0): its pairs' count. */
+static void one_shorter(loops_gen *g, const loops_arr *a, int axis, LLVMValueRef *dims)
+{
+    memcpy(dims, a->shape, sizeof(LLVMValueRef) * (size_t)a->ndim);
+    LLVMValueRef m = LLVMBuildSub(g->B, dims[axis], i64c(g, 1), "");
+    dims[axis] = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, m, i64c(g, 0), ""), i64c(g, 0), m, "pairs");
+}
+
+/* Run pair_one over every pair along the axis: len - 1 of them per line. */
+static void pairs(loops_gen *g, pair_ctx *c)
+{
+    LLVMValueRef dims[UG_MAXDIMS];
+    one_shorter(g, c->a, c->axis, dims);
+    loops_nd_loop(g, c->a->ndim, dims, pair_one, c);
+}
+
+/* cumsum / cumprod along an axis (.ival), or flat. Along an axis each line
+ * runs as NumPy's accumulate runs it: the first value copied, then each the
+ * one before it op the next, in the result dtype. */
+static bool cumulate(loops_gen *g, const kernel_node *n, loops_arr *out)
+{
+    if (n->ival < 0)
+        return cumulate_flat(g, n, out);
+    ug_dtype T = (ug_dtype)n->opty.dt;
+    const kernel_node *x = n->kids[0];
+    int ax = (int)n->ival;
+    loops_ewise ew = {0};
+    if (!loops_ew_collect(g, x, &ew))
+        return false;
+    copy_collected(g, x, &ew, T, n->pos.line, out);
+    pair_ctx c = {.a = out, .out = out, .axis = ax, .b = n->builtin, .dt = T};
+    c.fused = simd_product(g, x, &ew, ax, out->shape[ax], T);
+    pairs(g, &c);
+    return true;
+}
+
+/* np.diff(a, n, axis): n rounds of a[i + 1] - a[i] along the axis (bool:
+ * !=), each into a new array one shorter there (never below 0). */
 static bool diff(loops_gen *g, const kernel_node *n, loops_arr *out)
 {
     ug_dtype dt = (ug_dtype)n->opty.dt;
+    int ax = (int)n->ival;
     if (!copy_as(g, n->kids[0], dt, n->pos.line, out))
         return false;
-    LLVMValueRef len = out->shape[0];
     for (int r = 0; r < (int)n->fval; r++) {
-        LLVMValueRef m = LLVMBuildSub(g->B, len, i64c(g, 1), "");
-        m = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, m, i64c(g, 0), ""), i64c(g, 0), m, "difflen");
-        loops_counted c;
-        LLVMValueRef k = loops_count_begin(g, &c, m);
-        LLVMValueRef p = at1(g, out->base, k, dt), q = at1(g, out->base, LLVMBuildAdd(g->B, k, i64c(g, 1), ""), dt);
-        LLVMValueRef a = loops_load_elem(g, p, dt), b = loops_load_elem(g, q, dt);
-        LLVMValueRef v = dt == UG_BOOL ? LLVMBuildXor(g->B, a, b, "") : loops_emit_binop(g, TK_MINUS, b, a, dt);
-        loops_store_elem(g, v, p, dt);
-        loops_count_end(g, &c, NULL);
-        len = m;
+        loops_arr a = *out;
+        LLVMValueRef dims[UG_MAXDIMS];
+        one_shorter(g, &a, ax, dims);
+        new_block(g, dims, a.ndim, dt, n->pos.line, out);
+        pair_ctx c = {.a = &a, .out = out, .axis = ax, .b = B_DIFF, .dt = dt};
+        pairs(g, &c);
     }
-    out->shape[0] = len;
     return true;
 }
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import ufuncgen
+from test_array_functions_complex import AXIS_RUNNING, axis_running, axis_views
 
 hyp = pytest.importorskip("hypothesis")
 from hypothesis import assume, given, settings, strategies as st  # noqa: E402
@@ -244,6 +245,42 @@ def test_sorting_matches_numpy(a, step):
         p, s = k(a, kth), np.sort(a)
         assert p[kth] == s[kth] or (np.isnan(p[kth]) and np.isnan(s[kth]))
         assert not (p[:kth] > p[kth]).any() and not (p[kth + 1:] < p[kth]).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES + ["bool", "int8", "uint8", "uint16", "uint64"])
+@pytest.mark.parametrize("call", AXIS_RUNNING)
+@N
+@given(st.data())
+def test_running_along_axis_matches_numpy(call, dtype, d):
+    """cumsum / cumprod along an axis and diff of 2-d arrays (empty ones, views: transposed, Fortran-ordered,
+    strided, reversed): NumPy's values, dtype and shape."""
+    shape = d.draw(st.tuples(st.integers(0, 7), st.integers(0, 7)))
+    if dtype == "bool":
+        a = d.draw(hnp.arrays(np.bool_, shape))
+    else:
+        a = d.draw(data(dtype, min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])).reshape(shape)
+    got, want = axis_running(call, d.draw(st.sampled_from(axis_views(a))))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    if want.dtype.kind == "f":
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+@pytest.mark.parametrize("call", ["np.cumsum(a, axis=0)", "a.cumsum(axis=1)", "np.cumprod(a, axis=-1)", "np.diff(a)",
+                                  "np.diff(a, 2, axis=1)", "np.diff(a, axis=-3)"])
+def test_running_along_axis_of_3d_arrays(call, dtype):
+    """The same along each axis of 3-d arrays (transposed and reversed strided views too)."""
+    r = np.random.default_rng(4)
+    for shape in [(3, 4, 5), (2, 0, 3), (1, 2, 1)]:
+        a = (r.standard_normal(shape) * 3).astype(dtype)
+        for x in (a, a.transpose(2, 0, 1), a[::-1, :, ::2]):
+            want = eval(call, {"np": np, "a": x})
+            k = gufunc(f"def k(a, out):\n    out[:, :, :] = {call}\n", f"void({dtype}[:, :, :], {want.dtype}[:, :, :])",
+                       "(l,n,m)->(p,q,s)")
+            got = k(x, np.zeros(want.shape, want.dtype))
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
 
 
 @N

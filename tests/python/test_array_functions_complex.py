@@ -5,9 +5,11 @@ nanstd on complex64 and complex128 cores give NumPy's row-wise result bit
 for bit (the sums are NumPy's complex pairwise sum, per part; a complex64
 mean divides in complex128 as NumPy does; the variances are real: var sums
 re**2 + im**2, nanvar (x*conj(x)).real, each as NumPy's real pairwise sum). cumsum, cumprod and diff on complex
-arrays give NumPy's values bit for bit (sequential as NumPy's accumulate;
-a cumprod of more than two values multiplies unfused, as NumPy's scalar
-loop does where its input overlaps its output). np.dot / a @ b / a.dot(b) of
+arrays give NumPy's values bit for bit, flat or along an axis of 2-d
+arrays (sequential as NumPy's accumulate, per line; a cumprod of more than
+two values multiplies unfused, as NumPy's scalar loop does where its input
+overlaps its output, and so does one of two complex64 values running
+backwards). np.dot / a @ b / a.dot(b) of
 two complex vectors and np.vdot are compared within a few ulp (see
 test_complex_dot), and so are np.dot / @ with a complex matrix (NumPy's
 BLAS order is not reproducible); np.outer is one complex multiply per
@@ -144,7 +146,7 @@ def test_complex_var_ddof_method_rows(f, dtype, special):
 def same_bits(got, want):
     """Equal values with equal signs of zero; NaN where NumPy has NaN."""
     assert got.shape == want.shape and got.dtype == want.dtype
-    g, w = got.view(got.real.dtype), want.view(want.real.dtype)
+    g, w = np.ascontiguousarray(got).view(got.real.dtype), np.ascontiguousarray(want).view(want.real.dtype)
     nan = np.isnan(w)
     np.testing.assert_array_equal(np.isnan(g), nan)
     np.testing.assert_array_equal(g[~nan], w[~nan])
@@ -182,9 +184,54 @@ def test_complex_running_matches_numpy(f, dtype, special):
     with np.errstate(all="ignore"):
         if "cumprod" in f:
             rows = (rows / np.abs(rows).clip(1e-3)).astype(dtype)
-        for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2]):
+        for x in (rows, rows[:, ::-3], rows[:, :3], rows[:, :2], rows[:, 1::-1]):  # complex64 backwards: unfused
             want = np.stack([ref(r) for r in x])
             same_bits(k(x)[:, : want.shape[1]], want)
+
+
+# cumsum / cumprod along an axis and diff of 2-d arrays (shared with the
+# real and float16 tests): each call's result against NumPy's on the views
+# of AXIS_VIEWS, its shape read back from the kernel too.
+AXIS_RUNNING = ["np.cumsum(a, axis=0)", "np.cumsum(a, axis=1)", "np.cumsum(a, axis=-1)", "a.cumsum(axis=-2)",
+                "np.cumprod(a, axis=0)", "a.cumprod(axis=1)", "np.cumprod(a, axis=-2)", "a.cumprod(axis=-1)",
+                "np.diff(a)", "np.diff(a, axis=0)", "np.diff(a, 2)", "np.diff(a, n=3, axis=-2)", "np.diff(a, 0)",
+                "np.diff(a, 9, -1)"]
+AXIS_SHAPES = [(0, 0), (0, 3), (3, 0), (1, 1), (1, 5), (5, 1), (2, 2), (2, 3), (4, 7), (9, 6)]
+
+
+def axis_views(a):
+    """a, its transpose, a Fortran-ordered copy, strided and reversed views."""
+    return a, a.T, np.asfortranarray(a), a[::-1, ::2], a[:, ::-1], a[::2]
+
+
+def axis_running(call, a):
+    """(ours, NumPy's) of call on the 2-d array a; the kernel's result shape must be NumPy's."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        want = np.asarray(eval(call, {"np": np, "a": a}))
+    key = (call, a.dtype.name, want.dtype.name, "axis")
+    if key not in _compiled:
+        src = f"def k(a, out, s):\n    r = {call}\n    out[:, :] = r\n    s[0] = r.shape[0]\n    s[1] = r.shape[1]\n"
+        _compiled[key] = ufuncgen.guvectorize(src, [f"void({a.dtype}[:, :], {want.dtype}[:, :], int64[:])"],
+                                              "(n,m)->(p,q),(t)")
+    with np.errstate(all="ignore"):
+        got, shape = _compiled[key](a, np.zeros(want.shape, want.dtype), np.zeros(2, np.int64))
+    assert tuple(shape) == want.shape, (call, tuple(shape), want.shape)
+    return got, want
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("call", AXIS_RUNNING)
+def test_complex_running_along_axis_matches_numpy(call, dtype, special):
+    """Along either axis of 2-d arrays and their views: NumPy's values bit for bit (a line of two multiplies
+    fused, longer ones unfused, as NumPy's accumulate per line)."""
+    for i, shape in enumerate(AXIS_SHAPES):
+        a = data(dtype, int(np.prod(shape)), special, 17 * i).reshape(shape)
+        if "cumprod" in call:
+            a = (a / np.abs(a).clip(1e-3)).astype(dtype)
+        for x in axis_views(a):
+            same_bits(*axis_running(call, x))
 
 
 # np.dot of two complex vectors: NumPy calls OpenBLAS's zdotu / cdotu (vdot:
@@ -657,7 +704,7 @@ def same_parts(got, want):
     """Equal real and imaginary parts, NaN where NumPy has NaN (signs of zero not compared)."""
     got, want = np.ascontiguousarray(got), np.ascontiguousarray(want)
     assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype, want.dtype)
-    g, w = got.view(got.real.dtype), want.view(want.real.dtype)
+    g, w = np.ascontiguousarray(got).view(got.real.dtype), np.ascontiguousarray(want).view(want.real.dtype)
     np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
     np.testing.assert_array_equal(g[~np.isnan(w)], w[~np.isnan(w)])
 

@@ -11,8 +11,9 @@ float64 and rounds. var std nanvar nanstd take NumPy's float16 steps: the
 mean a float16 sum divided in float64, each deviation and its square
 rounded to float16, their float16 sum divided by the degrees of freedom in
 float64, std its float16 square root. cumsum cumprod diff round every
-step to float16, as NumPy's half add, multiply and subtract loops (cumsum
-and cumprod of n-d arrays too, flat as NumPy's axis=None). min max nanmin nanmax argmin argmax nanargmin nanargmax
+step to float16, as NumPy's half add, multiply and subtract loops (of n-d
+arrays too: cumsum and cumprod flat as NumPy's axis=None or along an axis,
+diff along an axis). min max nanmin nanmax argmin argmax nanargmin nanargmax
 any all count_nonzero compare the float16 values exactly in float32; of
 equal values min and max keep the first (0.0 or -0.0), as NumPy's half
 loops do. The reductions also take 2-d operands, whole or with axis=0/1,
@@ -44,9 +45,9 @@ import numpy as np
 import pytest
 
 import ufuncgen
-from test_array_functions_complex import (MATRIX_DOTS, NORM_MATRIX, NORM_SHAPES, NORM_VECTOR, NUMPY_BEFORE_2_3,
-                                         assert_numpy_sum, check_norm, matrix_kernel, norm_data, norm_kernel,
-                                         norm_views)
+from test_array_functions_complex import (AXIS_RUNNING, AXIS_SHAPES, MATRIX_DOTS, NORM_MATRIX, NORM_SHAPES, NORM_VECTOR,
+                                         NUMPY_BEFORE_2_3, assert_numpy_sum, axis_running, axis_views, check_norm,
+                                         matrix_kernel, norm_data, norm_kernel, norm_views)
 
 FUNCS = ["sum", "nansum", "prod", "nanprod", "mean", "nanmean", "var", "std", "nanvar", "nanstd"]
 VARS = ["var", "std", "nanvar", "nanstd"]
@@ -480,6 +481,17 @@ def test_half_running_of_nd_arrays_flat(call):
                         want = ref(x)
                         got = k(x, np.zeros(x.size, np.float16))
                     same_bits16(got, want)
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("call", AXIS_RUNNING)
+def test_half_running_along_axis_matches_numpy(call, special):
+    """cumsum / cumprod along an axis and diff of 2-d float16 arrays and their views: NumPy's bits, every step
+    rounded to float16 (its half add/multiply/subtract loops)."""
+    for i, shape in enumerate(AXIS_SHAPES + [(40, 30)]):
+        a = data(int(np.prod(shape)), special, 13 * i + special, prod="prod" in call).reshape(shape)
+        for x in axis_views(a):
+            same_bits16(*axis_running(call, x))
 
 
 # ------------------------------------------------ sorting and order statistics
