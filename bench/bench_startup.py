@@ -128,7 +128,8 @@ def median_runs(tool, text, cache_mode, cpus, reps, workdir):
         with open(os.path.join(moddir, "startup_kernels.py"), "w") as f:
             f.write(text)
     cachedir = tempfile.mkdtemp(dir=workdir)
-    env = dict(os.environ, UFUNCGEN_CACHE_DIR=cachedir, NUMBA_CACHE_DIR=cachedir)  # the module keeps its .pyc, as a library does
+    env = dict(os.environ, UFUNCGEN_CACHE_DIR=cachedir, NUMBA_CACHE_DIR=cachedir)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the module keeps its .pyc, as an installed library does
     if cache_mode == "warm":
         run_child(tool, moddir, env, cpus)
     runs = []
