@@ -17,7 +17,10 @@
  * Slice stores fill (a scalar) or copy (an array, broadcast as NumPy does:
  * trailing axes aligned, an axis of 1 repeats); a source that overlaps the
  * target without being it is copied through a temporary first, so the
- * result is NumPy's.
+ * result is NumPy's. A plain fill or copy (no operator, mask, expression
+ * or cast) is a call into the runtime (rt_fill per line, rt_copy) in a
+ * loop over run-time core strides, a loop in a core-shape variant (see
+ * by_runtime).
  */
 #include <string.h>
 
@@ -173,6 +176,51 @@ bool loops_shape_eval(loops_gen *g, const kernel_node *n, LLVMValueRef *vals, in
     return false;
 }
 
+/* dst[...] = v (a scalar, no mask, no operator): a call of rt_fill per
+ * line along the last axis, with v stored once in memory as dst holds it.
+ * As a loop over byte strides in IR, LLVM made a vector version for a
+ * stride of one byte, which an element wider than a byte never has
+ * (scatters, interleaved and unrolled) and left the contiguous case scalar:
+ * numbagg's group kernels' `out[:] = 0.0` was half of their compile time.
+ * The runtime fills a contiguous line with vector stores (memset when the
+ * element's bytes are all alike). */
+/* Fills and copies go to the runtime in a loop that reads its core sizes
+ * and strides at run time; a core-shape variant (constants: LLVM unrolls
+ * and vectorises the loops for the real strides, compile time matters less
+ * there) keeps them as loops. */
+static bool by_runtime(const loops_gen *g) { return !g->req->core_sizes; }
+
+typedef struct fill_ctx {
+    const loops_arr *dst;
+    ug_dtype dt;
+    LLVMValueRef value; /* the element in memory */
+} fill_ctx;
+
+static void fill_line(loops_gen *g, LLVMValueRef *idx, void *p)
+{
+    fill_ctx *c = p;
+    int last = c->dst->ndim - 1;
+    LLVMValueRef at[UG_MAXDIMS];
+    for (int d = 0; d < last; d++)
+        at[d] = idx[d];
+    at[last] = i64c(g, 0);
+    /* rt_fill(p, n, stride, size, value) */
+    LLVMTypeRef ps[5] = {g->ptr, g->i64, g->i64, g->i64, g->ptr};
+    LLVMValueRef args[5] = {loops_elem_at(g, c->dst, at), c->dst->shape[last], c->dst->stride[last],
+                            i64c(g, (long long)ug_dtype_size(c->dt)), c->value};
+    bool declared = LLVMGetNamedFunction(g->M, "rt_fill") != NULL;
+    loops_rt_call(g, "rt_fill", g->vd, ps, args, 5, false);
+    if (!declared) { /* it touches the line and reads the value, nothing else: loads elsewhere stay in registers */
+        LLVMValueRef fn = LLVMGetNamedFunction(g->M, "rt_fill");
+        unsigned k = LLVMGetEnumAttributeKindForName("memory", 6);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->C, k, 3)); /* argmem: readwrite */
+        loops_attr(g, fn, LLVMAttributeFunctionIndex, "willreturn");
+        loops_attr(g, fn, 1, "nocapture");
+        loops_attr(g, fn, 5, "nocapture");
+        loops_attr(g, fn, 5, "readonly");
+    }
+}
+
 /* Store v at every element of the contiguous block [p, p + count). */
 static void fill_block(loops_gen *g, LLVMValueRef p, LLVMValueRef count, LLVMValueRef v, ug_dtype dt)
 {
@@ -181,10 +229,18 @@ static void fill_block(loops_gen *g, LLVMValueRef p, LLVMValueRef count, LLVMVal
         LLVMBuildMemSet(g->B, p, LLVMConstInt(g->i8, 0, 0), bytes, 16);
         return;
     }
-    loops_counted c;
-    LLVMValueRef k = loops_count_begin(g, &c, count);
-    loops_store_elem(g, v, LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p, &k, 1, ""), dt);
-    loops_count_end(g, &c, NULL);
+    if (!by_runtime(g)) {
+        loops_counted c;
+        LLVMValueRef k = loops_count_begin(g, &c, count);
+        loops_store_elem(g, v, LLVMBuildInBoundsGEP2(g->B, loops_mty(g, dt), p, &k, 1, ""), dt);
+        loops_count_end(g, &c, NULL);
+        return;
+    }
+    LLVMValueRef size = i64c(g, (long long)ug_dtype_size(dt));
+    loops_arr line = {.ndim = 1, .base = p, .shape = {count}, .stride = {size}};
+    fill_ctx f = {.dst = &line, .dt = dt, .value = loops_entry_alloca(g, loops_mty(g, dt), "fill.value")};
+    loops_store_elem(g, v, f.value, dt);
+    fill_line(g, NULL, &f);
 }
 
 /* A block for an array of shape dims[0..nd-1] in the function's frame; a
@@ -525,6 +581,37 @@ static void store_one(loops_gen *g, LLVMValueRef *idx, void *p)
     }
 }
 
+/* dst[...] = src of one dtype (broadcast to dst's shape already): one call
+ * of rt_copy, which copies line by line and through a temporary where the
+ * two overlap, as NumPy; in IR the copy and the temporary's path were
+ * three loops over byte strides, each vectorised for a stride of one byte
+ * (see fill_line). */
+static void copy_call(loops_gen *g, const loops_arr *dst, const loops_arr *src, ug_dtype dt, int line)
+{
+    int nd = dst->ndim, off = dst->ndim - src->ndim;
+    LLVMTypeRef at = LLVMArrayType2(g->i64, (unsigned)(nd > 0 ? nd : 1));
+    LLVMValueRef sh = loops_entry_alloca(g, at, "copy.shape"), ds = loops_entry_alloca(g, at, "copy.dstride"),
+                 ss = loops_entry_alloca(g, at, "copy.sstride");
+    for (int d = 0; d < nd; d++) {
+        LLVMValueRef ix[2] = {i64c(g, 0), i64c(g, d)};
+        LLVMBuildStore(g->B, dst->shape[d], LLVMBuildInBoundsGEP2(g->B, at, sh, ix, 2, ""));
+        LLVMBuildStore(g->B, dst->stride[d], LLVMBuildInBoundsGEP2(g->B, at, ds, ix, 2, ""));
+        LLVMBuildStore(g->B, d < off ? i64c(g, 0) : src->stride[d - off], LLVMBuildInBoundsGEP2(g->B, at, ss, ix, 2, ""));
+    }
+    /* rt_copy(dst, shape, dstride, src, sstride, nd, size, kname, line): 0, or 1 after a MemoryError */
+    LLVMTypeRef ps[9] = {g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->i32, g->i64, g->ptr, g->i32};
+    LLVMValueRef args[9] = {dst->base, sh, ds, src->base, ss, LLVMConstInt(g->i32, (unsigned)nd, 0),
+                            i64c(g, (long long)ug_dtype_size(dt)),
+                            LLVMBuildGlobalStringPtr(g->B, g->req->kname ? g->req->kname : g->fs->f->name, "kname"),
+                            LLVMConstInt(g->i32, (unsigned)line, 0)};
+    LLVMValueRef st = loops_rt_call(g, "rt_copy", g->i32, ps, args, 9, false);
+    LLVMBasicBlockRef bad = loops_block(g, "copy.failed"), ok = loops_block(g, "copy.ok");
+    LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), ""), bad, ok);
+    LLVMPositionBuilderAtEnd(g->B, bad);
+    loops_fail_here(g);
+    LLVMPositionBuilderAtEnd(g->B, ok);
+}
+
 /* A C-contiguous temporary of dst's shape holding value (its element dtype). */
 static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kernel_node *value, loops_ewise *ew,
                              loops_arr *t)
@@ -559,6 +646,12 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
     if (value->ty.kind != KT_ARRAY) {
         if (!(c.scalar = loops_conv(g, value, op ? opty : ddt)))
             return g->err->code;
+        if (!op && !mask && dst->ndim > 0 && by_runtime(g)) {
+            fill_ctx f = {.dst = dst, .dt = ddt, .value = loops_entry_alloca(g, loops_mty(g, ddt), "fill.value")};
+            loops_store_elem(g, c.scalar, f.value, ddt);
+            loops_nd_loop(g, dst->ndim - 1, dst->shape, fill_line, &f);
+            return UG_OK;
+        }
         loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
         return UG_OK;
     }
@@ -568,6 +661,12 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
     loops_ewise ew = {0};
     if (!loops_ew_collect(g, value, &ew))
         return g->err->code;
+    if (!op && ew.n == 1 && ew.ns == 0 && ew.leaf[0] == value && (ug_dtype)value->ty.dt == ddt &&
+        by_runtime(g)) { /* a plain copy */
+        loops_broadcast_check(g, dst, &ew.arr[0], value->pos.line);
+        copy_call(g, dst, &ew.arr[0], ddt, value->pos.line);
+        return UG_OK;
+    }
     LLVMValueRef safe = LLVMConstInt(g->i1, 1, 0);
     for (int k = 0; k < ew.n; k++) {
         loops_broadcast_check(g, dst, &ew.arr[k], value->pos.line);

@@ -128,6 +128,8 @@ static ug_status bind_runtime(ug_error *err)
         {"rt_raise", (void *)rt_raise},
         {"rt_alloc", (void *)rt_alloc},
         {"rt_free_frame", (void *)rt_free_frame},
+        {"rt_fill", (void *)rt_fill},
+        {"rt_copy", (void *)rt_copy},
         {"rt_broadcast_error", (void *)rt_broadcast_error},
         {"rt_print_str", (void *)rt_print_str},
         {"rt_print_num", (void *)rt_print_num},

@@ -136,6 +136,143 @@ void rt_free_frame(void **frame)
     *frame = NULL;
 }
 
+/* One element of each size, stored along the line by bytes (memcpy: the
+ * line may be unaligned when it comes from C), so the compiler makes plain
+ * (vector) stores of the contiguous case. */
+#define FILL_LINE(T)                                                                                                 \
+    do {                                                                                                             \
+        T v;                                                                                                         \
+        memcpy(&v, value, sizeof v);                                                                                 \
+        if (stride == (int64_t)sizeof v)                                                                             \
+            for (int64_t i = 0; i < n; i++)                                                                          \
+                memcpy(p + i * (int64_t)sizeof v, &v, sizeof v);                                                     \
+        else                                                                                                         \
+            for (int64_t i = 0; i < n; i++)                                                                          \
+                memcpy(p + i * stride, &v, sizeof v);                                                                \
+    } while (0)
+
+typedef struct { uint64_t lo, hi; } fill16;
+
+/* M(T) with T the unsigned type of `size` bytes (1, 2, 4, 8; 16: two words). */
+#define BY_SIZE(size, M)                                                                                             \
+    switch (size) {                                                                                                  \
+    case 1: M(uint8_t); break;                                                                                       \
+    case 2: M(uint16_t); break;                                                                                      \
+    case 4: M(uint32_t); break;                                                                                      \
+    case 8: M(uint64_t); break;                                                                                      \
+    default: assert(size == 16); M(fill16); break;                                                                   \
+    }
+
+void rt_fill(char *p, int64_t n, int64_t stride, int64_t size, const void *value)
+{
+    if (n <= 0)
+        return;
+    const unsigned char *b = value;
+    bool same = true; /* every byte alike (0, 0.0, -1, True): memset */
+    for (int64_t k = 1; k < size && same; k++)
+        same = b[k] == b[0];
+    if (same && stride == size) {
+        memset(p, b[0], (size_t)(n * size));
+        return;
+    }
+    BY_SIZE(size, FILL_LINE);
+}
+
+/* One line of n elements: contiguous pairs by memmove, others element by
+ * element (fixed-size memcpy: plain loads and stores). */
+#define COPY_LINE(T)                                                                                                 \
+    for (int64_t i = 0; i < n; i++) {                                                                                \
+        T v;                                                                                                         \
+        memcpy(&v, s + i * ss, sizeof v);                                                                            \
+        memcpy(d + i * ds, &v, sizeof v);                                                                            \
+    }
+
+static void copy_line(char *d, int64_t ds, const char *s, int64_t ss, int64_t n, int64_t size)
+{
+    if (ds == size && ss == size) {
+        memmove(d, s, (size_t)(n * size));
+        return;
+    }
+    BY_SIZE(size, COPY_LINE);
+}
+
+/* Every line along the last axis, the others counted like an odometer. */
+static void copy_lines(char *dst, const int64_t *shape, const int64_t *dstride, const char *src,
+                       const int64_t *sstride, int nd, int64_t size)
+{
+    if (nd == 0) {
+        memmove(dst, src, (size_t)size);
+        return;
+    }
+    for (int d = 0; d < nd; d++)
+        if (shape[d] <= 0)
+            return;
+    int64_t idx[UG_MAXDIMS] = {0};
+    for (;;) {
+        char *d = dst;
+        const char *s = src;
+        for (int k = 0; k < nd - 1; k++) {
+            d += idx[k] * dstride[k];
+            s += idx[k] * sstride[k];
+        }
+        copy_line(d, dstride[nd - 1], s, sstride[nd - 1], shape[nd - 1], size);
+        int k = nd - 2;
+        while (k >= 0 && ++idx[k] == shape[k])
+            idx[k--] = 0;
+        if (k < 0)
+            return;
+    }
+}
+
+/* The bytes [*lo, *hi) the elements span (lo == hi: none). */
+static void span_of(const char *base, const int64_t *shape, const int64_t *stride, int nd, int64_t size,
+                    uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t l = (uintptr_t)base, h = l + (uintptr_t)size;
+    for (int d = 0; d < nd; d++) {
+        if (shape[d] <= 0) {
+            *lo = *hi = (uintptr_t)base;
+            return;
+        }
+        int64_t ext = (shape[d] - 1) * stride[d];
+        if (ext < 0)
+            l -= (uintptr_t)-ext;
+        else
+            h += (uintptr_t)ext;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+int32_t rt_copy(char *dst, const int64_t *shape, const int64_t *dstride, const char *src, const int64_t *sstride,
+                int32_t nd, int64_t size, const char *kname, int32_t line)
+{
+    uintptr_t dlo, dhi, slo, shi;
+    span_of(dst, shape, dstride, nd, size, &dlo, &dhi);
+    span_of(src, shape, sstride, nd, size, &slo, &shi);
+    bool same = dst == src;
+    for (int d = 0; d < nd && same; d++)
+        same = dstride[d] == sstride[d] || shape[d] == 1;
+    if (dlo == dhi || dhi <= slo || shi <= dlo || same) {
+        copy_lines(dst, shape, dstride, src, sstride, nd, size);
+        return 0;
+    }
+    int64_t tstride[UG_MAXDIMS], count = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        tstride[d] = count * size;
+        count *= shape[d];
+    }
+    char *t = malloc((size_t)(count * size));
+    if (!t) {
+        rt_raise("MemoryError", "cannot allocate a temporary for an overlapping copy", kname, line);
+        return 1;
+    }
+    copy_lines(t, shape, tstride, src, sstride, nd, size);
+    copy_lines(dst, shape, dstride, t, tstride, nd, size);
+    free(t);
+    return 0;
+}
+
 void rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line)
 {
     char a[256] = "", b[256] = "";

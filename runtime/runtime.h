@@ -3,7 +3,7 @@
  * parallel/, layout/; see the README's layout table).
  *
  *   calls.c    functions the JIT code calls: index errors, raise, FP
- *              flags, local-array frames, print, NumPy's warnings,
+ *              flags, local-array frames, fills and copies, print, NumPy's warnings,
  *              NumPy's complex power; the per-thread loop-error
  *              record                                              rt_*
  *   strided.c  the strided path of scalar loops (gathered blocks)  rt_strided
@@ -48,6 +48,15 @@ void rt_print_num(int64_t bits, int32_t code);
 void rt_print_end(void);
 /* Release every block of *frame (a few go to a per-thread cache for reuse). */
 void rt_free_frame(void **frame);
+/* Store the element at value (size bytes: 1, 2, 4, 8 or 16) at p, p +
+ * stride, ... (n of them): a kernel's `a[...] = scalar` along one line. */
+void rt_fill(char *p, int64_t n, int64_t stride, int64_t size, const void *value);
+/* dst[...] = src, both of shape[0..nd-1] (src broadcast: stride 0), with
+ * elements of size bytes: NumPy's result when they overlap (src read whole
+ * into a temporary first unless apart or the very same elements). 0, or 1
+ * after recording a MemoryError (no room for that temporary). */
+int32_t rt_copy(char *dst, const int64_t *shape, const int64_t *dstride, const char *src, const int64_t *sstride,
+                int32_t nd, int64_t size, const char *kname, int32_t line);
 /* Record NumPy's broadcast error for a slice copy: shapes[0..sn-1] the
  * source's, shapes[sn..sn+dn-1] the target's. */
 void rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const char *kname, int32_t line);

@@ -735,6 +735,46 @@ START_TEST(source_local_arrays_need_no_overlap_checks)
 }
 END_TEST
 
+/* Plain fills and copies in a loop over run-time core strides are runtime
+ * calls (arrays.c by_runtime): no loop over byte strides, which LLVM had
+ * vectorised with scatters for a one-byte stride; results for a contiguous
+ * and a strided output, the copy overlapping its source. */
+START_TEST(source_fills_and_copies_by_runtime)
+{
+    static const char src[] = "def k(a, out):\n    n = len(a)\n    t = np.full(n, 1.5)\n    out[:] = 2.5\n"
+                              "    t[1:] = a[:-1]\n    out[::2] = t[::2]\n    out[1:] = out[:-1]\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
+    ck_assert_msg(strstr(opt, "@rt_fill(") && strstr(opt, "@rt_copy("), "fills and copies are not runtime calls");
+    ck_assert_msg(!strstr(opt, "masked.scatter"), "a loop vectorised for a one-byte stride");
+    enum { N = 21 };
+    double a[N], out[2 * N], want[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i * 0.5 - 3;
+    for (int i = 0; i < N; i++) { /* the kernel by hand */
+        double t = i == 0 ? 1.5 : a[i - 1], o = i % 2 == 0 ? t : 2.5;
+        want[i] = o;
+    }
+    for (int i = N - 1; i > 0; i--)
+        want[i] = want[i - 1];
+    for (int stride = 8; stride <= 16; stride += 8) {
+        for (int i = 0; i < 2 * N; i++)
+            out[i] = -7.0;
+        char *args[2] = {(char *)a, (char *)out};
+        intptr_t dims[2] = {1, N}, steps[4] = {0, 0, 8, stride};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < N; i++)
+            ck_assert_msg(out[i * stride / 8] == want[i], "stride %d: out[%d] = %g want %g", stride, i,
+                          out[i * stride / 8], want[i]);
+        if (stride == 16)
+            for (int i = 0; i < N; i++)
+                ck_assert_msg(out[2 * i + 1] == -7.0, "an element between the strided ones was written");
+    }
+}
+END_TEST
+
 /* An `if not isnan(x):` that updates what the loop body changed before it
  * (`s *= 0.5`) carries weights saying a NaN is rare (lower.c), so the
  * guarded update stays a branch; results as the kernel says for NaN at
@@ -1085,6 +1125,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_nan_test_weighted);
     tcase_add_test(tc, source_nan_test_unweighted);
     tcase_add_test(tc, source_narrow_after_select);
+    tcase_add_test(tc, source_fills_and_copies_by_runtime);
     tcase_add_test(tc, source_guard_off_recurrence);
     tcase_add_test(tc, source_singular_value_norms);
     tcase_add_test(tc, source_complex_reductions);

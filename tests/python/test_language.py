@@ -188,6 +188,91 @@ def test_slice_stores_fill_copy_broadcast_overlap():
     check_gufunc(ov, "void(float64[:], float64[:])", "(n)->(n)", X)
 
 
+@pytest.mark.parametrize("dt", ["float64", "float32", "int8", "int64", "bool", "complex128", "float16"])
+def test_slice_fills_contiguous_strided_reversed_2d(dt):
+    """Scalar fills take a contiguous and a strided path per line (arrays.c
+    fill_line): both, on arguments and local arrays, 1-d and 2-d, forwards
+    and backwards, lines of every length around the vector width; the
+    elements not filled keep their values."""
+    one = "True" if dt == "bool" else "1"
+    combine = "out[i] != t[i % 3, i]" if dt == "bool" else "out[i] + t[i % 3, i]"
+    src = f"""
+    def k(a, out):
+        out[:] = a
+        out[1::3] = {one}
+        out[::-2] = a[0]
+        t = np.zeros((3, len(a)), dtype=a.dtype)
+        t[1, :] = {one}
+        t[:, 2:] = a[1]
+        t[::-1, ::2] = a[2]
+        u = t.T
+        u[1:, 0] = {one}
+        u[0, :] = a[-1]
+        for i in range(len(a)):
+            out[i] = {combine}
+    """
+    sig = f"void({dt}[:], {dt}[:])"
+    for n in (3, 7, 8, 9, 31, 33, 64, 100):
+        a = (RNG.standard_normal((2, n)) * 3).astype(dt)
+        check_gufunc(src, sig, "(n)->(n)", a, out_dtypes=(np.dtype(dt),))
+    # outputs given as strided and reversed views: the fill's strided path on the argument
+    uf = ufuncgen.guvectorize("def k(a, out):\n    out[:] = a[0]\n", [sig], "(n)->(n)")
+    a = (RNG.standard_normal((4, 80)) * 3).astype(dt)
+    for view in (lambda o: o[:, ::2], lambda o: o[:, ::-1], lambda o: o.T[:37].T):
+        base = np.zeros((4, 80), dt) if dt != "bool" else np.zeros((4, 80), bool)
+        want = base.copy()
+        o = view(base)
+        o2 = view(want)
+        uf(a[:, :o.shape[1]], out=o)
+        o2[...] = a[:, :1]
+        np.testing.assert_array_equal(base, want)
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32", "int8", "int16", "bool", "complex128", "complex64", "float16"])
+def test_slice_copies_overlap_broadcast_strided(dt):
+    """Plain copies (rt_copy in the generic loop): overlapping both ways
+    (through a temporary, as NumPy), the very same elements, broadcast rows
+    and columns, reversed and strided views, 2-d; the kernel text run as
+    Python is the oracle."""
+    src = """
+    def k(a, out):
+        t = np.zeros((3, len(a)), dtype=a.dtype)
+        t[0, :] = a
+        t[1, :] = t[0, ::-1]
+        t[2, 1:] = t[2, :-1]
+        t[2, :-1] = t[1, 1:]
+        t[1:, ::2] = t[0, ::2]
+        t[:, :] = t[:, :]
+        t[::-1, :] = t
+        u = np.zeros((len(a), 2), dtype=a.dtype)
+        u[:, 0] = t[1]
+        u[1:, 1] = u[:-1, 0]
+        out[:] = a
+        out[1:] = out[:-1]
+        out[::2] = u[: (len(a) + 1) // 2, 1]
+        out[:-1] = out[1:]
+        out[::-1] = out
+        for i in range(len(a)):
+            out[i] = out[i] if i % 2 else t[i % 3, i]
+    """
+    sig = f"void({dt}[:], {dt}[:])"
+    for n in (1, 2, 5, 8, 17, 64):
+        a = (RNG.standard_normal((2, n)) * 3).astype(dt)
+        if dt.startswith("complex"):
+            a = a + 1j * RNG.standard_normal((2, n)).astype(dt)
+        check_gufunc(src, sig, "(n)->(n)", a, out_dtypes=(np.dtype(dt),))
+    # copies between arguments: into strided and reversed output views
+    uf = ufuncgen.guvectorize("def k(a, out):\n    out[:] = a[::-1]\n", [sig], "(n)->(n)")
+    a = (RNG.standard_normal((3, 80)) * 3).astype(dt)
+    for view in (lambda o: o[:, ::2], lambda o: o[:, ::-1], lambda o: o[:, 3:43]):
+        base = np.zeros((3, 80), dt)
+        want = base.copy()
+        o = view(base)
+        uf(a[:, :o.shape[1]], out=o)
+        view(want)[...] = a[:, :o.shape[1]][:, ::-1]
+        np.testing.assert_array_equal(base, want)
+
+
 def test_slice_copy_shape_mismatch_is_numpys_error():
     uf = ufuncgen.guvectorize("""
 def k(a, out):
