@@ -52,13 +52,28 @@ static void jacobi(double *w, int64_t len, int64_t cols, bool cplx)
                         gr += a[i] * b[i];
                     }
                 double g = cplx ? hypot(gr, gi) : fabs(gr);
-                if (!(g > DBL_EPSILON * sqrt(alpha) * sqrt(beta)))
+                /* orthogonal to working precision, or a turn too small to be a number:
+                 * t < 1e-300 (zeta would overflow, a spurious FP flag) */
+                if (!(g > DBL_EPSILON * sqrt(alpha) * sqrt(beta)) || fabs(beta - alpha) > 1e300 * g)
                     continue;
                 rotated = true;
-                /* b turned by the phase of conj(g): a's inner product with it is |g| */
-                double er = cplx ? gr / g : (gr < 0 ? -1.0 : 1.0), ei = cplx ? -gi / g : 0.0;
-                double zeta = (beta - alpha) / (2 * g);
-                double t = (zeta >= 0 ? 1.0 : -1.0) / (fabs(zeta) + sqrt(1 + zeta * zeta));
+                /* b turned by the phase of conj(g): a's inner product with it is |g|. The
+                 * phase is made of unit length whatever g's size: from a subnormal g,
+                 * gr / g and gi / g carry few bits, and a turn of any other length
+                 * would scale b and change the singular values. */
+                double er = gr < 0 ? -1.0 : 1.0, ei = 0.0;
+                if (cplx) {
+                    double m = fmax(fabs(gr), fabs(gi));
+                    er = gr / m;
+                    ei = -gi / m;
+                    double h = hypot(er, ei);
+                    er /= h;
+                    ei /= h;
+                }
+                /* t = tan of the rotation angle; for a huge zeta (a tiny g) t = 1/(2 zeta)
+                 * without squaring zeta, which would overflow */
+                double zeta = (beta - alpha) / (2 * g), az = fabs(zeta);
+                double t = (zeta >= 0 ? 1.0 : -1.0) / (az + (az > 1e150 ? az : sqrt(1 + az * az)));
                 double c = 1 / sqrt(1 + t * t), s = c * t;
                 if (cplx)
                     for (int64_t i = 0; i < len; i++) {

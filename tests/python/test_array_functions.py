@@ -414,6 +414,26 @@ def test_singular_value_norms_match_numpy(dtype, a, d):
             np.testing.assert_allclose(got[1], want[1], rtol=0, atol=tol, err_msg=spelled)
 
 
+@pytest.mark.parametrize("tiny", [2.22507386e-313, 1e-300, 1e-20, 0.0])
+def test_singular_value_norms_rank_deficient_tiny_entries(tiny):
+    """A rank-deficient complex matrix with a subnormal entry (hypothesis's
+    find): the phase that makes a column pair's inner product real is of
+    unit length however small that product (it had scaled a column: the
+    norms off by 3e-11), and a rotation too small to matter raises no
+    overflow warning (NumPy's gesdd warns of nothing here)."""
+    k = gufunc("def k(a, out):\n    out[0] = np.linalg.norm(a, 2)\n    out[1] = np.linalg.norm(a, 'nuc')\n"
+               "    out[2] = np.linalg.norm(a, -2)\n", "void(c16[:, :], f8[:])", "(n,m)->(k)")
+    a = np.full((3, 3), 1j)
+    a[0, 0] += tiny
+    a[0, 2] += 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = k(a, np.zeros(3))
+    want = [np.linalg.norm(a, o) for o in (2, "nuc", -2)]
+    np.testing.assert_allclose(got[:2], want[:2], rtol=2e-15)
+    assert abs(got[2] - want[2]) < 1e-15 * want[0]
+
+
 def test_singular_value_norms_by_hand():
     src = ("def k(a, out):\n    out[0] = np.linalg.norm(a, 2)\n    out[1] = np.linalg.norm(a, -2)\n"
            "    out[2] = np.linalg.norm(a, 'nuc')\n")
