@@ -358,7 +358,8 @@ bool loops_arr_eval(loops_gen *g, const kernel_node *n, loops_arr *out)
 
 /* Nested counted loops over shape[0..nd-1]; body(idx) at the innermost. */
 
-void loops_nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_body body, void *ctx)
+static void nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_body body, void *ctx,
+                    LLVMMetadataRef inner)
 {
     loops_counted c[UG_MAXDIMS];
     LLVMValueRef idx[UG_MAXDIMS];
@@ -366,7 +367,25 @@ void loops_nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_bod
         idx[d] = loops_count_begin(g, &c[d], shape[d]);
     body(g, idx, ctx);
     for (int d = nd - 1; d >= 0; d--)
-        loops_count_end(g, &c[d], NULL);
+        loops_count_end(g, &c[d], d == nd - 1 ? inner : NULL);
+}
+
+void loops_nd_loop(loops_gen *g, int nd, const LLVMValueRef *shape, loops_nd_body body, void *ctx)
+{
+    nd_loop(g, nd, shape, body, ctx, NULL);
+}
+
+/* The innermost loop of a store into dst: not vectorised where dst's last
+ * stride is read at run time and its elements are wider than a byte. LLVM
+ * would version that loop for a one-byte stride, the only case its vector
+ * body could run, which such a dst never has (see fill_line): compile time
+ * for nothing. A local array's constant stride, a core-shape variant's and
+ * byte elements keep the vectoriser. */
+static LLVMMetadataRef store_loop_id(loops_gen *g, const loops_arr *dst, ug_dtype ddt)
+{
+    if (!by_runtime(g) || dst->ndim == 0 || ug_dtype_size(ddt) < 2 || LLVMIsAConstant(dst->stride[dst->ndim - 1]))
+        return NULL;
+    return loops_scalar_loop_id(g);
 }
 
 /* Bytes [lo, hi) that a spans (lo > hi... never: empty arrays give lo == hi). */
@@ -614,7 +633,7 @@ static void copy_call(loops_gen *g, const loops_arr *dst, const loops_arr *src, 
 
 /* A C-contiguous temporary of dst's shape holding value (its element dtype). */
 static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kernel_node *value, loops_ewise *ew,
-                             loops_arr *t)
+                             loops_arr *t, LLVMMetadataRef inner)
 {
     ug_dtype vdt = (ug_dtype)value->ty.dt;
     *t = *shape_of;
@@ -625,7 +644,7 @@ static bool materialize_like(loops_gen *g, const loops_arr *shape_of, const kern
         st = LLVMBuildMul(g->B, st, shape_of->shape[d], "");
     }
     store_ctx c = {.dst = t, .ddt = vdt, .value = value, .ew = ew};
-    loops_nd_loop(g, t->ndim, t->shape, store_one, &c);
+    nd_loop(g, t->ndim, t->shape, store_one, &c, inner);
     return true;
 }
 
@@ -652,7 +671,7 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
             loops_nd_loop(g, dst->ndim - 1, dst->shape, fill_line, &f);
             return UG_OK;
         }
-        loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+        nd_loop(g, dst->ndim, dst->shape, store_one, &c, store_loop_id(g, dst, ddt));
         return UG_OK;
     }
     if (mask)
@@ -677,16 +696,16 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
                       end = loops_block(g, "store.end");
     LLVMBuildCondBr(g->B, safe, direct, via);
     LLVMPositionBuilderAtEnd(g->B, direct);
-    loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+    nd_loop(g, dst->ndim, dst->shape, store_one, &c, store_loop_id(g, dst, ddt));
     LLVMBuildBr(g->B, end);
     LLVMPositionBuilderAtEnd(g->B, via); /* the value read whole into a temporary first */
     loops_arr t;
-    materialize_like(g, dst, value, &ew, &t);
+    materialize_like(g, dst, value, &ew, &t, store_loop_id(g, dst, ddt)); /* only where they overlap: rare */
     loops_ewise tw = {.n = 1}; /* the temporary stands for the whole value */
     tw.leaf[0] = value;
     tw.arr[0] = t;
     c.ew = &tw;
-    loops_nd_loop(g, dst->ndim, dst->shape, store_one, &c);
+    nd_loop(g, dst->ndim, dst->shape, store_one, &c, store_loop_id(g, dst, ddt));
     LLVMBuildBr(g->B, end);
     LLVMPositionBuilderAtEnd(g->B, end);
     return UG_OK;
@@ -778,14 +797,14 @@ static bool materialize(loops_gen *g, const kernel_node *n, loops_arr *out)
     if (!loops_ew_collect(g, n, &ew))
         return false;
     loops_ew_broadcast(g, n, &ew, &shape);
-    return materialize_like(g, &shape, n, &ew, out);
+    return materialize_like(g, &shape, n, &ew, out, NULL);
 }
 
 bool loops_ew_copy(loops_gen *g, const kernel_node *n, loops_ewise *ew, loops_arr *out)
 {
     loops_arr shape;
     loops_ew_broadcast(g, n, ew, &shape);
-    return materialize_like(g, &shape, n, ew, out);
+    return materialize_like(g, &shape, n, ew, out, NULL);
 }
 
 /* The call only where a block was taken: a kernel that may allocate often

@@ -775,6 +775,33 @@ START_TEST(source_fills_and_copies_by_runtime)
 }
 END_TEST
 
+/* An expression stored into an argument's line (run-time stride, 8-byte
+ * elements) is a plain loop: no vector body for a one-byte stride
+ * (arrays.c store_loop_id); the values for unit and wider strides. */
+START_TEST(source_expression_store_not_vectorised_for_byte_stride)
+{
+    static const char src[] = "def k(a, out):\n    out[:] = a * 2.0 + 1.0\n    out[1:] += a[:-1]\n";
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd[2] = {1, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
+    ck_assert_msg(!strstr(opt, "masked.scatter") && !strstr(opt, "masked.gather"), "a loop vectorised for a one-byte stride");
+    enum { N = 19 };
+    double a[N], out[3 * N];
+    for (int i = 0; i < N; i++)
+        a[i] = i * 0.25 - 2;
+    for (int stride = 8; stride <= 24; stride += 16) {
+        char *args[2] = {(char *)a, (char *)out};
+        intptr_t dims[2] = {1, N}, steps[4] = {0, 0, 8, stride};
+        fn(args, dims, steps, NULL);
+        for (int i = 0; i < N; i++) {
+            double want = a[i] * 2.0 + 1.0 + (i ? a[i - 1] : 0.0);
+            ck_assert_msg(out[i * stride / 8] == want, "stride %d: out[%d] = %g want %g", stride, i, out[i * stride / 8], want);
+        }
+    }
+}
+END_TEST
+
 /* An `if not isnan(x):` that updates what the loop body changed before it
  * (`s *= 0.5`) carries weights saying a NaN is rare (lower.c), so the
  * guarded update stays a branch; results as the kernel says for NaN at
@@ -1126,6 +1153,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_nan_test_unweighted);
     tcase_add_test(tc, source_narrow_after_select);
     tcase_add_test(tc, source_fills_and_copies_by_runtime);
+    tcase_add_test(tc, source_expression_store_not_vectorised_for_byte_stride);
     tcase_add_test(tc, source_guard_off_recurrence);
     tcase_add_test(tc, source_singular_value_norms);
     tcase_add_test(tc, source_complex_reductions);
