@@ -6,9 +6,9 @@
  * element-wise machinery. The reduced operand may be any array value,
  * element-wise expressions included: its elements are computed inside the
  * reduction's loop (np.sum((a - m) ** 2) makes no temporary). An n-d
- * operand reduced whole is first copied contiguous: a 2-d one in memory
- * order (NumPy's iterator visits a Fortran-ordered array column by column),
- * others in C order, as are the arg forms (their index counts in C order);
+ * operand reduced whole is first copied contiguous in memory order (NumPy's
+ * iterator visits the axes by stride: a Fortran-ordered array column by
+ * column), the arg forms in C order (their index counts in C order);
  * with axis= each output element reduces one line along the axis.
  *
  * Summation order is NumPy's, so float results are NumPy's bit for bit:
@@ -97,37 +97,51 @@ static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
 
 static LLVMValueRef seq_len(const seq *s) { return s->shape.shape[s->axis]; }
 
-/* A 2-d operand reduced whole is visited in memory order, as NumPy's
- * iterator does: when the first array's rows are closer in memory than its
- * columns (a transposed or Fortran-ordered array), every 2-d leaf is
- * transposed (selects on the descriptors, no second copy of the code). */
-static void memory_order(loops_gen *g, loops_ewise *ew)
+static LLVMValueRef iabs(loops_gen *g, LLVMValueRef v)
+{
+    LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, v, i64c(g, 0), "");
+    return LLVMBuildSelect(g->B, neg, LLVMBuildNeg(g->B, v, ""), v, "abs");
+}
+
+/* An n-d operand reduced whole is visited in memory order, as NumPy's
+ * iterator does: the axes sorted by the first array's |stride|, largest
+ * outermost, each axis still walked in index order (reductions ask the
+ * iterator not to negate strides); an axis of length 1 counts as outermost
+ * (it changes no order). A bubble sort of selects on every leaf's
+ * descriptors: stable, as NumPy's insertion sort, and no second copy of
+ * the code. A leaf of fewer dimensions (a broadcast row) keeps C order. */
+static void memory_order(loops_gen *g, loops_ewise *ew, int nd)
 {
     for (int k = 0; k < ew->n; k++)
-        if (ew->arr[k].ndim != 2)
-            return; /* a broadcast row: keep C order */
+        if (ew->arr[k].ndim != nd)
+            return;
     if (ew->n == 0)
         return;
     LLVMBuilderRef B = g->B;
-    const loops_arr *l = &ew->arr[0];
-    LLVMValueRef a0 = l->stride[0], a1 = l->stride[1], zero = i64c(g, 0), one = i64c(g, 1);
-    a0 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a0, zero, ""), LLVMBuildNeg(B, a0, ""), a0, "");
-    a1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a1, zero, ""), LLVMBuildNeg(B, a1, ""), a1, "");
-    LLVMValueRef swap = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, a0, a1, ""),
-                                     LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, l->shape[0], one, ""),
-                                                  LLVMBuildICmp(B, LLVMIntSGT, l->shape[1], one, ""), ""), "forder");
-    for (int k = 0; k < ew->n; k++) {
-        loops_arr *a = &ew->arr[k], o = *a;
-        for (int d = 0; d < 2; d++) {
-            a->shape[d] = LLVMBuildSelect(B, swap, o.shape[1 - d], o.shape[d], "");
-            a->stride[d] = LLVMBuildSelect(B, swap, o.stride[1 - d], o.stride[d], "");
-        }
+    LLVMValueRef key[UG_MAXDIMS];
+    for (int d = 0; d < nd; d++) {
+        LLVMValueRef one = LLVMBuildICmp(B, LLVMIntSLE, ew->arr[0].shape[d], i64c(g, 1), "");
+        key[d] = LLVMBuildSelect(B, one, i64c(g, -1), iabs(g, ew->arr[0].stride[d]), "key"); /* -1: unsigned max */
     }
+    for (int i = 0; i < nd - 1; i++)
+        for (int j = 0; j < nd - 1 - i; j++) {
+            LLVMValueRef swap = LLVMBuildICmp(B, LLVMIntULT, key[j], key[j + 1], "korder");
+            LLVMValueRef kj = key[j];
+            key[j] = LLVMBuildSelect(B, swap, key[j + 1], kj, "");
+            key[j + 1] = LLVMBuildSelect(B, swap, kj, key[j + 1], "");
+            for (int k = 0; k < ew->n; k++) {
+                loops_arr *a = &ew->arr[k], o = *a;
+                a->shape[j] = LLVMBuildSelect(B, swap, o.shape[j + 1], o.shape[j], "");
+                a->stride[j] = LLVMBuildSelect(B, swap, o.stride[j + 1], o.stride[j], "");
+                a->shape[j + 1] = LLVMBuildSelect(B, swap, o.shape[j], o.shape[j + 1], "");
+                a->stride[j + 1] = LLVMBuildSelect(B, swap, o.stride[j], o.stride[j + 1], "");
+            }
+        }
 }
 
 /* Set s up over the operand x: along `axis` (then the caller fills the other
  * indices), or whole (axis -1: an n-d operand is copied contiguous first,
- * in memory order when 2-d and korder, else in C order). */
+ * in memory order when korder, else in C order). */
 static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool korder)
 {
     memset(s, 0, sizeof *s);
@@ -136,8 +150,8 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
         loops_arr c;
         if (!loops_ew_collect(g, x, &s->ew))
             return false;
-        if (x->ty.ndim == 2 && korder)
-            memory_order(g, &s->ew);
+        if (korder)
+            memory_order(g, &s->ew, x->ty.ndim);
         if (!loops_ew_copy(g, x, &s->ew, &c))
             return false;
         memset(&s->ew, 0, sizeof s->ew);
@@ -167,9 +181,7 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
     for (int d = 0; s->ew.n && lax >= 0 && d < l->ndim; d++) {
         if (d == lax)
             continue;
-        LLVMValueRef a = l->stride[lax], o = l->stride[d];
-        a = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, a, i64c(g, 0), ""), LLVMBuildNeg(g->B, a, ""), a, "");
-        o = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, o, i64c(g, 0), ""), LLVMBuildNeg(g->B, o, ""), o, "");
+        LLVMValueRef a = iabs(g, l->stride[lax]), o = iabs(g, l->stride[d]);
         LLVMValueRef le = LLVMBuildICmp(g->B, LLVMIntULE, a, o, ""); /* an axis of size 1 does not count */
         le = LLVMBuildOr(g->B, le, LLVMBuildICmp(g->B, LLVMIntSLE, l->shape[d], i64c(g, 1), ""), "");
         s->inner = LLVMBuildAnd(g->B, s->inner, le, "inner");
@@ -794,24 +806,39 @@ static LLVMValueRef cplx_arg(loops_gen *g, seq *s, bool mx, bool skipnan, int li
     return LLVMBuildLoad2(B, g->i64, res, "cargextreme");
 }
 
+static bool is_extreme(int b)
+{
+    return b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
+           b == B_NANARGMIN || b == B_NANARGMAX;
+}
+
+/* NumPy's error for an extreme (no identity) of an empty line: raised
+ * along an axis of length 0 even when there are no lines to reduce. */
+static void empty_extreme(loops_gen *g, const kernel_node *n, seq *s)
+{
+    int b = n->builtin;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
+    bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+    bool nan = (b == B_NANMIN || b == B_NANMAX) && (is_flt(xd) || is_cplx(xd));
+    static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
+    char msg[96];
+    if (arg)
+        snprintf(msg, sizeof msg, "attempt to get %s of an empty sequence", kernel_builtin_name(b));
+    else
+        snprintf(msg, sizeof msg, "zero-size array to reduction operation %s which has no identity", what[mx + 2 * nan]);
+    loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(s), i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+}
+
 static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 {
-    LLVMBuilderRef B = g->B;
     int b = n->builtin;
     ug_dtype xd = (ug_dtype)s->x->ty.dt;
     bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
     bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
     bool cx = is_cplx(xd);
     bool nan = (b == B_NANMIN || b == B_NANMAX || b == B_NANARGMIN || b == B_NANARGMAX) && (is_flt(xd) || cx);
-    static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
-    char msg[96];
-    if (arg)
-        snprintf(msg, sizeof msg, "attempt to get %s of an empty sequence", kernel_builtin_name(b));
-    else
-        snprintf(msg, sizeof msg, "zero-size array to reduction operation %s which has no identity",
-                 what[mx + 2 * (nan && !arg)]);
-    LLVMValueRef len = seq_len(s);
-    loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+    empty_extreme(g, n, s);
     if (!arg) {
         LLVMValueRef r = cx                 ? cplx_minmax(g, s, mx, nan)
                          : xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
@@ -1057,6 +1084,8 @@ bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
     seq s;
     if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
         return false;
+    if (is_extreme(n->builtin))
+        empty_extreme(g, n, &s);
     if (n->builtin == B_NORM && n->fval < 0 && isinf(n->fval)) /* NumPy's empty min: also with no lines */
         loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(&s), i64c(g, 0), ""), "ValueError",
                 "zero-size array to reduction operation minimum which has no identity", n->pos.line);
