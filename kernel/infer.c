@@ -1494,8 +1494,9 @@ static bool complex_ok(int b)
  * argsort, partition, unique: NumPy's half order) and the order statistics
  * (median and quantile in NumPy's float16 arithmetic) on any shape they
  * take. The reductions, of operands of any dimensions, whole (in NumPy's
- * memory order; sum, prod, mean, var and std of a view that is not one
- * stride in memory raise past 8192 values, reduce.c's half_order_known) or
+ * memory order; sum, prod, mean, var and std of a 3+-d view that is not
+ * one stride in memory, sum and prod of a reversed 2-d one, raise past 8192
+ * values: reduce.c's half_order_known) or
  * along an axis:
  * the sums and products (accumulated in float32 and rounded once along a
  * line NumPy's loop gets whole, rounded at every step along an outer axis,

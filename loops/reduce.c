@@ -25,7 +25,8 @@
  * dimensions reaches NumPy's loop in one call when it is one stride in
  * memory; past 8192 values of other views NumPy buffers in chunks that 2.1
  * and 2.4 choose differently, and there sum, prod, mean, var and std raise
- * a ValueError (half_order_known). The products, minima and maxima are
+ * a ValueError (half_order_known; sum and prod of a reversed 2-d view
+ * too). The products, minima and maxima are
  * sequential; complex minima and maxima and their indices follow NumPy's
  * lexicographic order and NaN rules (loops.c.src's CGE/CLE loops,
  * arraytypes.c.src's CDOUBLE_argmax). Order statistics partition a copy
@@ -92,6 +93,7 @@ typedef struct seq {
     bool whole_copy;
     LLVMValueRef inner; /* i1: the walked axis has the smallest |stride| (NumPy sums it pairwise) */
     LLVMValueRef onestride; /* i1, whole_copy of an array (no expression): its memory order is one positive stride */
+    LLVMValueRef forward;   /* i1, the same: no axis longer than 1 has a negative stride */
 } seq;
 
 static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
@@ -144,19 +146,22 @@ static void memory_order(loops_gen *g, loops_ewise *ew, int nd)
         }
 }
 
-/* i1: the array a (in memory order) steps through its elements with one
- * positive stride, the item size, so that NumPy's iterator hands all of
- * them to one inner-loop call without buffering. */
-static LLVMValueRef one_stride(loops_gen *g, const loops_arr *a, const kernel_node *x)
+/* s->onestride: the array a (in memory order) steps through its elements
+ * with one positive stride, the item size, so that NumPy's iterator hands
+ * all of them to one inner-loop call without buffering; s->forward: no
+ * axis of a longer than 1 runs backwards. */
+static void one_stride(loops_gen *g, seq *s, const loops_arr *a, const kernel_node *x)
 {
     LLVMBuilderRef B = g->B;
-    LLVMValueRef ok = LLVMConstInt(g->i1, 1, 0), e = i64c(g, (long long)ug_dtype_size((ug_dtype)x->ty.dt));
+    LLVMValueRef ok = LLVMConstInt(g->i1, 1, 0), fw = ok, e = i64c(g, (long long)ug_dtype_size((ug_dtype)x->ty.dt));
     for (int d = a->ndim - 1; d >= 0; d--) {
         LLVMValueRef one = LLVMBuildICmp(B, LLVMIntSLE, a->shape[d], i64c(g, 1), "");
         ok = LLVMBuildAnd(B, ok, LLVMBuildOr(B, one, LLVMBuildICmp(B, LLVMIntEQ, a->stride[d], e, ""), ""), "onestride");
+        fw = LLVMBuildAnd(B, fw, LLVMBuildOr(B, one, LLVMBuildICmp(B, LLVMIntSGE, a->stride[d], i64c(g, 0), ""), ""), "fw");
         e = LLVMBuildSelect(B, one, e, LLVMBuildMul(B, e, a->shape[d], ""), "");
     }
-    return ok;
+    s->onestride = ok;
+    s->forward = fw;
 }
 
 /* Set s up over the operand x: along `axis` (then the caller fills the other
@@ -172,7 +177,8 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
             return false;
         if (korder)
             memory_order(g, &s->ew, x->ty.ndim);
-        s->onestride = s->ew.n == 1 && s->ew.leaf[0] == x ? one_stride(g, &s->ew.arr[0], x) : NULL;
+        if (s->ew.n == 1 && s->ew.leaf[0] == x)
+            one_stride(g, s, &s->ew.arr[0], x);
         if (!loops_ew_copy(g, x, &s->ew, &c))
             return false;
         memset(&s->ew, 0, sizeof s->ew);
@@ -1660,25 +1666,28 @@ static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
     return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = T});
 }
 
-/* NumPy's iterator buffers a float16 array of 3 or more dimensions that
- * is not one stride in memory, when reduced whole, in chunks whose size
- * and order NumPy 2.1 and 2.3+ choose differently (2.1: 8192 values in
- * memory order; 2.4 neither that nor whole lines), rounding the sum or
- * product to float16 after each: sum, prod, mean and var / std (whose mean
- * is such a sum) of more than 8192 values of such a view raise a
- * ValueError naming the call rather than give another rounding. The nan
- * forms reduce NumPy's contiguous copy, the others do not depend on order. */
+/* NumPy's iterator buffers a float16 array that is not one stride in
+ * memory, when reduced whole, in chunks whose size and order NumPy 2.1 and
+ * 2.3+ choose differently (2.1: 8192 values in memory order; 2.4 neither
+ * that nor whole lines), rounding the sum or product to float16 after
+ * each. Past 8192 values of such a view of 3 or more dimensions sum, prod,
+ * mean and var / std (whose mean is such a sum) raise a ValueError naming
+ * the call rather than give another rounding; of 2 dimensions sum and prod
+ * of a view with an axis running backwards (the others are NumPy's, as
+ * measured). The nan forms reduce NumPy's contiguous copy, the others do
+ * not depend on order. */
 static void half_order_known(loops_gen *g, const kernel_node *n, const seq *s)
 {
-    int b = n->builtin;
-    if (s->x->ty.dt != UG_FLOAT16 || s->x->ty.ndim < 3 || !s->onestride ||
-        !(b == B_SUM || b == B_PROD || b == B_MEAN || b == B_VAR || b == B_STD))
+    int b = n->builtin, nd = s->x->ty.ndim;
+    bool ordered = b == B_SUM || b == B_PROD || (nd > 2 && (b == B_MEAN || b == B_VAR || b == B_STD));
+    if (s->x->ty.dt != UG_FLOAT16 || nd < 2 || !s->onestride || !ordered)
         return;
     char msg[160];
-    snprintf(msg, sizeof msg, "%s() of a float16 array of 3 or more dimensions that is not contiguous in memory "
-             "is not supported in kernels past 8192 elements", kernel_builtin_name(b));
+    snprintf(msg, sizeof msg, "%s() of a float16 array that is not contiguous in memory (%s) is not supported in "
+             "kernels past 8192 elements", kernel_builtin_name(b), nd > 2 ? "3 or more dimensions" : "2-d, reversed");
+    LLVMValueRef bad = LLVMBuildNot(g->B, nd > 2 ? s->onestride : s->forward, "");
     LLVMValueRef big = LLVMBuildICmp(g->B, LLVMIntSGT, seq_len(s), i64c(g, 8192), "");
-    loops_raise_if(g, LLVMBuildAnd(g->B, big, LLVMBuildNot(g->B, s->onestride, ""), ""), "ValueError", msg, n->pos.line);
+    loops_raise_if(g, LLVMBuildAnd(g->B, big, bad, ""), "ValueError", msg, n->pos.line);
 }
 
 LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
