@@ -1493,16 +1493,20 @@ static bool complex_ok(int b)
 /* The array functions that take float16 elements. Sorting (sort, a.sort(),
  * argsort, partition, unique: NumPy's half order) and the order statistics
  * (median and quantile in NumPy's float16 arithmetic) on any shape they
- * take. The reductions, of 1-d and 2-d operands, whole or along an axis:
+ * take. The reductions, of operands of any dimensions, whole (in NumPy's
+ * memory order; sum, prod, mean, var and std of a 3+-d view that is not
+ * one stride in memory, sum and prod of a reversed 2-d one, raise past 8192
+ * values: reduce.c's half_order_known) or
+ * along an axis:
  * the sums and products (accumulated in float32 and rounded once along a
  * line NumPy's loop gets whole, rounded at every step along an outer axis,
  * as NumPy's half loops), the means (float32 sums as NumPy's dtype=float32
  * / nanmean's float16 sum), the extremes, their indices and truthiness
  * (float32 compares float16 values exactly), the variances; diff and the
  * running sums and products of any (flat or along an axis; NumPy's
- * float16 steps, each rounded); linalg.norm (NumPy's float16 steps:
- * HALF_dot for the default norm, abs, squares and powers rounded,
- * add.reduce's sums). */
+ * float16 steps, each rounded); linalg.norm of the shapes it takes (1-d
+ * and 2-d; NumPy's float16 steps: HALF_dot for the default norm, abs,
+ * squares and powers rounded, add.reduce's sums). */
 static bool half_ok(int b, const kernel_node *x)
 {
     if (!x || x->ty.dt != UG_FLOAT16)
@@ -1512,8 +1516,7 @@ static bool half_ok(int b, const kernel_node *x)
         return true;
     if (b == B_CUMSUM || b == B_CUMPROD || b == B_DIFF)
         return true;
-    return x->ty.ndim <= 2 &&
-           (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
+    return (b == B_SUM || b == B_NANSUM || b == B_PROD || b == B_NANPROD || b == B_MEAN || b == B_NANMEAN ||
             b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
             b == B_NANARGMIN || b == B_NANARGMAX || b == B_ANY || b == B_ALL || b == B_COUNT_NONZERO || b == B_VAR ||
             b == B_STD || b == B_NANVAR || b == B_NANSTD || b == B_NORM);

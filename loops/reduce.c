@@ -6,9 +6,9 @@
  * element-wise machinery. The reduced operand may be any array value,
  * element-wise expressions included: its elements are computed inside the
  * reduction's loop (np.sum((a - m) ** 2) makes no temporary). An n-d
- * operand reduced whole is first copied contiguous: a 2-d one in memory
- * order (NumPy's iterator visits a Fortran-ordered array column by column),
- * others in C order, as are the arg forms (their index counts in C order);
+ * operand reduced whole is first copied contiguous in memory order (NumPy's
+ * iterator visits the axes by stride: a Fortran-ordered array column by
+ * column), the arg forms in C order (their index counts in C order);
  * with axis= each output element reduces one line along the axis.
  *
  * Summation order is NumPy's, so float results are NumPy's bit for bit:
@@ -21,7 +21,12 @@
  * the reduced axis is not the one with the smallest stride. float16 sums
  * and products run in float32 and round once per line NumPy's half loop
  * gets whole, but round after every row along such an outer axis (the
- * half loop outside a reduce call). The products, minima and maxima are
+ * half loop outside a reduce call). Whole, a float16 array of 3 or more
+ * dimensions reaches NumPy's loop in one call when it is one stride in
+ * memory; past 8192 values of other views NumPy buffers in chunks that 2.1
+ * and 2.4 choose differently, and there sum, prod, mean, var and std raise
+ * a ValueError (half_order_known; sum and prod of a reversed 2-d view
+ * too). The products, minima and maxima are
  * sequential; complex minima and maxima and their indices follow NumPy's
  * lexicographic order and NaN rules (loops.c.src's CGE/CLE loops,
  * arraytypes.c.src's CDOUBLE_argmax). Order statistics partition a copy
@@ -87,6 +92,8 @@ typedef struct seq {
     loops_arr flat;  /* an n-d operand reduced whole: its contiguous copy, as 1-d */
     bool whole_copy;
     LLVMValueRef inner; /* i1: the walked axis has the smallest |stride| (NumPy sums it pairwise) */
+    LLVMValueRef onestride; /* i1, whole_copy of an array (no expression): its memory order is one positive stride */
+    LLVMValueRef forward;   /* i1, the same: no axis longer than 1 has a negative stride */
 } seq;
 
 static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
@@ -97,37 +104,69 @@ static LLVMValueRef seq_at(loops_gen *g, seq *s, LLVMValueRef k)
 
 static LLVMValueRef seq_len(const seq *s) { return s->shape.shape[s->axis]; }
 
-/* A 2-d operand reduced whole is visited in memory order, as NumPy's
- * iterator does: when the first array's rows are closer in memory than its
- * columns (a transposed or Fortran-ordered array), every 2-d leaf is
- * transposed (selects on the descriptors, no second copy of the code). */
-static void memory_order(loops_gen *g, loops_ewise *ew)
+static LLVMValueRef iabs(loops_gen *g, LLVMValueRef v)
+{
+    LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, v, i64c(g, 0), "");
+    return LLVMBuildSelect(g->B, neg, LLVMBuildNeg(g->B, v, ""), v, "abs");
+}
+
+/* An n-d operand reduced whole is visited in memory order, as NumPy's
+ * iterator does: the axes sorted by the first array's |stride|, largest
+ * outermost, each axis still walked in index order (reductions ask the
+ * iterator not to negate strides); an axis of length 1 counts as outermost
+ * (it changes no order). A bubble sort of selects on every leaf's
+ * descriptors: stable, as NumPy's insertion sort, and no second copy of
+ * the code. A leaf of fewer dimensions (a broadcast row) keeps C order. */
+static void memory_order(loops_gen *g, loops_ewise *ew, int nd)
 {
     for (int k = 0; k < ew->n; k++)
-        if (ew->arr[k].ndim != 2)
-            return; /* a broadcast row: keep C order */
+        if (ew->arr[k].ndim != nd)
+            return;
     if (ew->n == 0)
         return;
     LLVMBuilderRef B = g->B;
-    const loops_arr *l = &ew->arr[0];
-    LLVMValueRef a0 = l->stride[0], a1 = l->stride[1], zero = i64c(g, 0), one = i64c(g, 1);
-    a0 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a0, zero, ""), LLVMBuildNeg(B, a0, ""), a0, "");
-    a1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, a1, zero, ""), LLVMBuildNeg(B, a1, ""), a1, "");
-    LLVMValueRef swap = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, a0, a1, ""),
-                                     LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, l->shape[0], one, ""),
-                                                  LLVMBuildICmp(B, LLVMIntSGT, l->shape[1], one, ""), ""), "forder");
-    for (int k = 0; k < ew->n; k++) {
-        loops_arr *a = &ew->arr[k], o = *a;
-        for (int d = 0; d < 2; d++) {
-            a->shape[d] = LLVMBuildSelect(B, swap, o.shape[1 - d], o.shape[d], "");
-            a->stride[d] = LLVMBuildSelect(B, swap, o.stride[1 - d], o.stride[d], "");
-        }
+    LLVMValueRef key[UG_MAXDIMS];
+    for (int d = 0; d < nd; d++) {
+        LLVMValueRef one = LLVMBuildICmp(B, LLVMIntSLE, ew->arr[0].shape[d], i64c(g, 1), "");
+        key[d] = LLVMBuildSelect(B, one, i64c(g, -1), iabs(g, ew->arr[0].stride[d]), "key"); /* -1: unsigned max */
     }
+    for (int i = 0; i < nd - 1; i++)
+        for (int j = 0; j < nd - 1 - i; j++) {
+            LLVMValueRef swap = LLVMBuildICmp(B, LLVMIntULT, key[j], key[j + 1], "korder");
+            LLVMValueRef kj = key[j];
+            key[j] = LLVMBuildSelect(B, swap, key[j + 1], kj, "");
+            key[j + 1] = LLVMBuildSelect(B, swap, kj, key[j + 1], "");
+            for (int k = 0; k < ew->n; k++) {
+                loops_arr *a = &ew->arr[k], o = *a;
+                a->shape[j] = LLVMBuildSelect(B, swap, o.shape[j + 1], o.shape[j], "");
+                a->stride[j] = LLVMBuildSelect(B, swap, o.stride[j + 1], o.stride[j], "");
+                a->shape[j + 1] = LLVMBuildSelect(B, swap, o.shape[j], o.shape[j + 1], "");
+                a->stride[j + 1] = LLVMBuildSelect(B, swap, o.stride[j], o.stride[j + 1], "");
+            }
+        }
+}
+
+/* s->onestride: the array a (in memory order) steps through its elements
+ * with one positive stride, the item size, so that NumPy's iterator hands
+ * all of them to one inner-loop call without buffering; s->forward: no
+ * axis of a longer than 1 runs backwards. */
+static void one_stride(loops_gen *g, seq *s, const loops_arr *a, const kernel_node *x)
+{
+    LLVMBuilderRef B = g->B;
+    LLVMValueRef ok = LLVMConstInt(g->i1, 1, 0), fw = ok, e = i64c(g, (long long)ug_dtype_size((ug_dtype)x->ty.dt));
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        LLVMValueRef one = LLVMBuildICmp(B, LLVMIntSLE, a->shape[d], i64c(g, 1), "");
+        ok = LLVMBuildAnd(B, ok, LLVMBuildOr(B, one, LLVMBuildICmp(B, LLVMIntEQ, a->stride[d], e, ""), ""), "onestride");
+        fw = LLVMBuildAnd(B, fw, LLVMBuildOr(B, one, LLVMBuildICmp(B, LLVMIntSGE, a->stride[d], i64c(g, 0), ""), ""), "fw");
+        e = LLVMBuildSelect(B, one, e, LLVMBuildMul(B, e, a->shape[d], ""), "");
+    }
+    s->onestride = ok;
+    s->forward = fw;
 }
 
 /* Set s up over the operand x: along `axis` (then the caller fills the other
  * indices), or whole (axis -1: an n-d operand is copied contiguous first,
- * in memory order when 2-d and korder, else in C order). */
+ * in memory order when korder, else in C order). */
 static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool korder)
 {
     memset(s, 0, sizeof *s);
@@ -136,8 +175,10 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
         loops_arr c;
         if (!loops_ew_collect(g, x, &s->ew))
             return false;
-        if (x->ty.ndim == 2 && korder)
-            memory_order(g, &s->ew);
+        if (korder)
+            memory_order(g, &s->ew, x->ty.ndim);
+        if (s->ew.n == 1 && s->ew.leaf[0] == x)
+            one_stride(g, s, &s->ew.arr[0], x);
         if (!loops_ew_copy(g, x, &s->ew, &c))
             return false;
         memset(&s->ew, 0, sizeof s->ew);
@@ -167,9 +208,7 @@ static bool seq_init(loops_gen *g, seq *s, const kernel_node *x, int axis, bool 
     for (int d = 0; s->ew.n && lax >= 0 && d < l->ndim; d++) {
         if (d == lax)
             continue;
-        LLVMValueRef a = l->stride[lax], o = l->stride[d];
-        a = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, a, i64c(g, 0), ""), LLVMBuildNeg(g->B, a, ""), a, "");
-        o = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, LLVMIntSLT, o, i64c(g, 0), ""), LLVMBuildNeg(g->B, o, ""), o, "");
+        LLVMValueRef a = iabs(g, l->stride[lax]), o = iabs(g, l->stride[d]);
         LLVMValueRef le = LLVMBuildICmp(g->B, LLVMIntULE, a, o, ""); /* an axis of size 1 does not count */
         le = LLVMBuildOr(g->B, le, LLVMBuildICmp(g->B, LLVMIntSLE, l->shape[d], i64c(g, 1), ""), "");
         s->inner = LLVMBuildAnd(g->B, s->inner, le, "inner");
@@ -794,24 +833,39 @@ static LLVMValueRef cplx_arg(loops_gen *g, seq *s, bool mx, bool skipnan, int li
     return LLVMBuildLoad2(B, g->i64, res, "cargextreme");
 }
 
+static bool is_extreme(int b)
+{
+    return b == B_AMIN || b == B_AMAX || b == B_NANMIN || b == B_NANMAX || b == B_ARGMIN || b == B_ARGMAX ||
+           b == B_NANARGMIN || b == B_NANARGMAX;
+}
+
+/* NumPy's error for an extreme (no identity) of an empty line: raised
+ * along an axis of length 0 even when there are no lines to reduce. */
+static void empty_extreme(loops_gen *g, const kernel_node *n, seq *s)
+{
+    int b = n->builtin;
+    ug_dtype xd = (ug_dtype)s->x->ty.dt;
+    bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
+    bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
+    bool nan = (b == B_NANMIN || b == B_NANMAX) && (is_flt(xd) || is_cplx(xd));
+    static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
+    char msg[96];
+    if (arg)
+        snprintf(msg, sizeof msg, "attempt to get %s of an empty sequence", kernel_builtin_name(b));
+    else
+        snprintf(msg, sizeof msg, "zero-size array to reduction operation %s which has no identity", what[mx + 2 * nan]);
+    loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(s), i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+}
+
 static LLVMValueRef line_extreme(loops_gen *g, const kernel_node *n, seq *s)
 {
-    LLVMBuilderRef B = g->B;
     int b = n->builtin;
     ug_dtype xd = (ug_dtype)s->x->ty.dt;
     bool mx = b == B_AMAX || b == B_ARGMAX || b == B_NANMAX || b == B_NANARGMAX;
     bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
     bool cx = is_cplx(xd);
     bool nan = (b == B_NANMIN || b == B_NANMAX || b == B_NANARGMIN || b == B_NANARGMAX) && (is_flt(xd) || cx);
-    static const char *const what[] = {"minimum", "maximum", "fmin", "fmax"};
-    char msg[96];
-    if (arg)
-        snprintf(msg, sizeof msg, "attempt to get %s of an empty sequence", kernel_builtin_name(b));
-    else
-        snprintf(msg, sizeof msg, "zero-size array to reduction operation %s which has no identity",
-                 what[mx + 2 * (nan && !arg)]);
-    LLVMValueRef len = seq_len(s);
-    loops_raise_if(g, LLVMBuildICmp(B, LLVMIntSLE, len, i64c(g, 0), ""), "ValueError", msg, n->pos.line);
+    empty_extreme(g, n, s);
     if (!arg) {
         LLVMValueRef r = cx                 ? cplx_minmax(g, s, mx, nan)
                          : xd == UG_FLOAT16 ? half_minmax(g, s, mx, nan)
@@ -1057,6 +1111,8 @@ bool loops_reduce_axis(loops_gen *g, const kernel_node *n, loops_arr *out)
     seq s;
     if (!seq_init(g, &s, n->kids[0], (int)n->ival, true))
         return false;
+    if (is_extreme(n->builtin))
+        empty_extreme(g, n, &s);
     if (n->builtin == B_NORM && n->fval < 0 && isinf(n->fval)) /* NumPy's empty min: also with no lines */
         loops_raise_if(g, LLVMBuildICmp(g->B, LLVMIntSLE, seq_len(&s), i64c(g, 0), ""), "ValueError",
                 "zero-size array to reduction operation minimum which has no identity", n->pos.line);
@@ -1610,6 +1666,30 @@ static LLVMValueRef dot(loops_gen *g, const kernel_node *n)
     return line_sum(g, &(term){.s = &s, .s2 = &s2, .kind = T_PROD2, .T = T});
 }
 
+/* NumPy's iterator buffers a float16 array that is not one stride in
+ * memory, when reduced whole, in chunks whose size and order NumPy 2.1 and
+ * 2.3+ choose differently (2.1: 8192 values in memory order; 2.4 neither
+ * that nor whole lines), rounding the sum or product to float16 after
+ * each. Past 8192 values of such a view of 3 or more dimensions sum, prod,
+ * mean and var / std (whose mean is such a sum) raise a ValueError naming
+ * the call rather than give another rounding; of 2 dimensions sum and prod
+ * of a view with an axis running backwards (the others are NumPy's, as
+ * measured). The nan forms reduce NumPy's contiguous copy, the others do
+ * not depend on order. */
+static void half_order_known(loops_gen *g, const kernel_node *n, const seq *s)
+{
+    int b = n->builtin, nd = s->x->ty.ndim;
+    bool ordered = b == B_SUM || b == B_PROD || (nd > 2 && (b == B_MEAN || b == B_VAR || b == B_STD));
+    if (s->x->ty.dt != UG_FLOAT16 || nd < 2 || !s->onestride || !ordered)
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s() of a float16 array that is not contiguous in memory (%s) is not supported in "
+             "kernels past 8192 elements", kernel_builtin_name(b), nd > 2 ? "3 or more dimensions" : "2-d, reversed");
+    LLVMValueRef bad = LLVMBuildNot(g->B, nd > 2 ? s->onestride : s->forward, "");
+    LLVMValueRef big = LLVMBuildICmp(g->B, LLVMIntSGT, seq_len(s), i64c(g, 8192), "");
+    loops_raise_if(g, LLVMBuildAnd(g->B, big, bad, ""), "ValueError", msg, n->pos.line);
+}
+
 LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
 {
     int b = n->builtin;
@@ -1627,6 +1707,7 @@ LLVMValueRef loops_reduce(loops_gen *g, const kernel_node *n)
     bool arg = b == B_ARGMIN || b == B_ARGMAX || b == B_NANARGMIN || b == B_NANARGMAX;
     if (!seq_init(g, &s, n->kids[0], -1, !arg))
         return NULL;
+    half_order_known(g, n, &s);
     if (b == B_MEDIAN || b == B_NANMEDIAN)
         return median(g, n, &s);
     if (b >= B_QUANTILE && b <= B_NANPERCENTILE)

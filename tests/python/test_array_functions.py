@@ -283,6 +283,33 @@ def test_running_along_axis_of_3d_arrays(call, dtype):
             np.testing.assert_array_equal(got, want)
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("f", ["sum", "mean", "var"])
+def test_whole_reductions_of_3d_views_in_memory_order(f, dtype):
+    """A 3-d array reduced whole is summed in NumPy's memory order (its axes by stride, each in index order),
+    not C order: Fortran-ordered, transposed, strided and reversed views of up to 8192 values, bit for bit."""
+    r = np.random.default_rng(8)
+    k = gufunc(f"def k(a, out):\n    out[0] = np.{f}(a)\n", f"void({dtype}[:, :, :], {dtype}[:])", "(l,m,n)->()")
+    for shape in [(3, 5, 7), (20, 30, 12), (2, 100, 40), (50, 3, 50)]:
+        a = (r.standard_normal(shape) * 10.0 ** r.uniform(-3, 3, shape)).astype(dtype)
+        for x in (a, np.asfortranarray(a), a.transpose(1, 2, 0), a[::2], a[:, ::-1], a[..., ::3]):
+            got, want = k(x), getattr(np, f)(x)
+            assert got.tobytes() == np.asarray(want, dtype).tobytes(), (shape, x.strides)
+
+
+@pytest.mark.parametrize("f", ["min", "argmax", "nanmin", "nanargmin"])
+def test_extremes_along_an_empty_axis_raise(f):
+    """np.min(a, axis=k) with a.shape[k] == 0 raises as NumPy does, also when there are no lines (a (3, 0, 0) array)."""
+    rdt = "int64" if "arg" in f else "float64"
+    k = gufunc(f"def k(a, out):\n    out[:, :] = np.{f}(a, axis=1)\n", f"void(f8[:, :, :], {rdt}[:, :])", "(l,m,n)->(l,n)")
+    for shape in [(3, 0, 0), (0, 0, 2), (2, 0, 3)]:
+        with pytest.raises(ValueError):
+            getattr(np, f)(np.ones(shape), axis=1)
+        with pytest.raises(ValueError):
+            k(np.ones(shape))
+    same(k(np.ones((0, 2, 3))), getattr(np, f)(np.ones((0, 2, 3)), axis=1))
+
 @N
 @given(data("int64", max_size=40), data("float64", min_size=1, max_size=40))
 def test_running_and_linalg_match_numpy(ai, af):

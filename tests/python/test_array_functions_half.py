@@ -21,6 +21,10 @@ bit for bit: whole, NumPy's 1-d order over the memory-order copy; a line
 NumPy's loop gets whole (the contiguous axis) summed in float32 and rounded
 once; along an outer axis the sums and products round to float16 after
 every row, as NumPy's half add and multiply loops do outside a reduce call.
+3-d and 4-d operands too, whole in NumPy's memory order (axes by stride) and
+along any axis; whole sum prod mean var std of a view that is not one stride
+in memory raise a ValueError past 8192 values (NumPy 2.1 and 2.4 buffer
+those in chunks of their own, rounding after each).
 np.dot / np.vdot / @ of float16 vectors and matrices sum float32 products
 in order and round once (NumPy's HALF_dot and half matmul loop), np.outer
 is one float16 multiply per element: bit for bit. np.sort, a.sort(),
@@ -38,6 +42,7 @@ the others NumPy's float16 steps (squares, abs, powers rounded, half
 add.reduce sums). All bit for bit against NumPy. The other array functions on float16 elements are refused at the
 call with a positioned error naming the function and dtype.
 """
+import os
 import warnings
 from itertools import product
 
@@ -403,9 +408,9 @@ def run_or_error(k, a):
 def test_half_2d_reductions_bit_for_bit(f, axis):
     """Whole (NumPy's 1-d order over the memory-order copy) and along each axis: a line NumPy's loop gets
     whole is summed in float32 and rounded once, an outer axis rounds after every row (the half loop).
-    Not modelled: the whole sum or product of a view with a negative stride past 8192 values, which
-    NumPy's iterator buffers (rounding to float16 per buffer) in an order of its own; ufuncgen's float32
-    and float64 sums of such views differ from NumPy's in the last bits too."""
+    The whole sum or product of a view with a negative stride past 8192 values, which NumPy's iterator
+    buffers (rounding to float16 per buffer) in an order of its own, raises a ValueError; ufuncgen's float32
+    and float64 sums of such views differ from NumPy's in the last bits."""
     k = axis_kernel(f, axis)
     for i, (shape, special) in enumerate(product([(1, 1), (3, 5), (9, 17), (130, 7), (7, 130), (40, 300), (0, 4), (4, 0)],
                                                  [False, True])):
@@ -413,13 +418,15 @@ def test_half_2d_reductions_bit_for_bit(f, axis):
         if f in EXTREMES:
             a = extreme_data(a.size, "few" if special else False, 11 * i).reshape(shape)
         for x in (a, np.asfortranarray(a), a[:, ::2], a[::-1], a[:, ::-1]):
-            if axis is None and x.size > 8192 and min(x.strides) < 0 and f in ("sum", "nansum", "prod", "nanprod"):
-                continue  # known gap: NumPy buffers these in an order of its own, rounding each 8192 values
+            if axis is None and x.size > 8192 and min(x.strides) < 0 and f in ("sum", "prod"):
+                with pytest.raises(ValueError, match="not contiguous in memory"):
+                    run(k, x)  # NumPy buffers these in an order of its own, rounding each chunk
+                continue
             want = expected(f, x) if axis is None else expected_axis(f, x, axis)
             if axis is None and NUMPY_BEFORE_2_3 and x.size > 8192 and f in FUNCS:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):  # assert_half's rule: 2.3+'s arithmetic
                     warnings.simplefilter("ignore")
-                    want = np.asarray(half_model(f, x.ravel(order="K")))
+                    want = np.asarray(half_model(f, memory_flat(x)))
             if not isinstance(want, Exception) and want.size == 0:
                 continue
             same_result(run_or_error(k, x), want, f"{shape} {x.strides}", nan_bits=f in EXTREMES)
@@ -725,3 +732,139 @@ def test_half_norm_rounding_by_hand():
     np.testing.assert_array_equal(got, np.linalg.norm(b, 0, axis=-1))
     assert got[0] == np.float16(3000)
     np.testing.assert_array_equal(norm_kernel("float16", "float16", 2, "0", "-1")(a.T), np.linalg.norm(a.T, 0, axis=-1))
+
+
+# ------------------------------------------- reductions of 3-d and 4-d operands
+
+hyp = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+N = settings(max_examples={"ci": 120, "long": 3000}.get(os.environ.get("HYPOTHESIS_PROFILE", ""), 40), deadline=None)
+ORDERED = ["sum", "prod", "mean", "var", "std"]  # whole: refused past 8192 values of a view not one stride in memory
+
+
+def rdtype(f):
+    return {"any": "bool", "all": "bool", "count_nonzero": "int64"}.get(f, "int64" if "arg" in f else "float16")
+
+
+def nd_kernel(f, nd, axis):
+    """np.f(a) or np.f(a, axis=axis) of an nd-d float16 array (axis as written, negative too)."""
+    key = ("nd", f, nd, axis)
+    if key not in _compiled:
+        dims = "abcd"[:nd]
+        sig = ", ".join([":"] * nd)
+        if axis is None:
+            _compiled[key] = ufuncgen.guvectorize(f"def k(a, out):\n    out[0] = np.{f}(a)\n",
+                                                  [f"void(float16[{sig}], {rdtype(f)}[:])"], f"({','.join(dims)})->()")
+        else:
+            rest = [c for i, c in enumerate(dims) if i != axis % nd]
+            osig = ", ".join([":"] * (nd - 1))
+            _compiled[key] = ufuncgen.guvectorize(
+                f"def k(a, out):\n    out[{osig}] = np.{f}(a, axis={axis})\n",
+                [f"void(float16[{sig}], {rdtype(f)}[{osig}])"], f"({','.join(dims)})->({','.join(rest)})")
+    return _compiled[key]
+
+
+def nd_data(shape, kind, seed, f):
+    """float16 values of the kind: "normal" (magnitudes 1e-3 .. 1e3), "special" (NaN, infinities, signed zeros,
+    65504 sprinkled in), "cancel" (+-x pairs: the float32 rounding shows), "large" (sums overflow float16)."""
+    n = int(np.prod(shape))
+    if f in EXTREMES and kind != "large":
+        return extreme_data(n, "few" if kind == "special" else False, seed).reshape(shape)
+    if kind == "large":
+        r = np.random.default_rng(seed)
+        return (r.uniform(-1, 1, n) * 60000).astype(np.float16).reshape(shape)
+    return data(n, {"normal": False, "special": True}.get(kind, kind), seed, prod="prod" in f).reshape(shape)
+
+
+def memory_flat(x):
+    """x's values in NumPy's reduction order: axes by |stride| (length 1 outermost), each in index order."""
+    axes = sorted(range(x.ndim), key=lambda i: -abs(x.strides[i]) if x.shape[i] > 1 else -np.inf)
+    return x.transpose(axes).ravel()
+
+
+def one_stride(x):
+    """Whether x's values lie in memory at one positive stride, the item size (in memory order)."""
+    axes = sorted((i for i in range(x.ndim) if x.shape[i] > 1), key=lambda i: abs(x.strides[i]))
+    step = x.itemsize
+    for i in axes:
+        if x.strides[i] != step:
+            return False
+        step *= x.shape[i]
+    return True
+
+
+def nd_expected(f, x, axis):
+    want = expected(f, x) if axis is None else expected_axis(f, x, axis)
+    if axis is None and NUMPY_BEFORE_2_3 and x.size > 8192 and f in FUNCS:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # assert_half's rule: 2.3+'s arithmetic
+            warnings.simplefilter("ignore")
+            want = np.asarray(half_model(f, memory_flat(x)))
+    return want
+
+
+def nd_view(a, how):
+    if how == "F":
+        return np.asfortranarray(a)
+    if how == "step":
+        return a[::2, ..., 1::2]
+    if how == "reversed":
+        return a[..., ::-1][::-1]
+    if how == "transposed":
+        return a.transpose()
+    if how == "swapped":
+        return np.swapaxes(a, 0, 1)
+    return a
+
+
+@pytest.mark.parametrize("f", AXIS_FUNCS)
+@N
+@given(st.data())
+def test_half_nd_reductions_match_numpy(f, d):
+    """Every float16 reduction of 3-d and 4-d arrays (empty and length-1 axes, C- and F-ordered, strided,
+    reversed and transposed views), whole and along each axis (negative axes too), bit for bit with NumPy's
+    result and its dtype: whole, NumPy's order (axes by stride, a line of one stride summed once); along an
+    axis, a line NumPy's loop gets whole rounded once, an outer axis rounded at every step."""
+    nd = d.draw(st.sampled_from([3, 4]), "nd")
+    shape = d.draw(st.tuples(*[st.integers(0, 9 if nd == 3 else 5)] * nd), "shape")
+    kind = d.draw(st.sampled_from(["normal", "special", "cancel", "large"]), "kind")
+    a = nd_data(shape, kind, d.draw(st.integers(0, 2**16), "seed"), f)
+    x = nd_view(a, d.draw(st.sampled_from(["C", "F", "step", "reversed", "transposed", "swapped"]), "view"))
+    axis = d.draw(st.sampled_from([None] + list(range(-nd, nd))), "axis")
+    want = nd_expected(f, x, axis)
+    got = run_or_error(nd_kernel(f, nd, axis), x)
+    if not isinstance(want, Exception):
+        assert want.dtype == np.dtype(rdtype(f)) and got.dtype == want.dtype
+    same_result(got, want, f"{x.shape} {x.strides} axis={axis}", nan_bits=f in EXTREMES)
+
+
+@pytest.mark.parametrize("f", AXIS_FUNCS)
+def test_half_nd_reductions_past_8192_values(f):
+    """Whole reductions of 3-d arrays of 12000 values: NumPy's when the array is one stride in memory
+    (C- or F-ordered, a transposed one), and along each axis; of other views (every second row, reversed),
+    which NumPy's iterator buffers in chunks of its own, rounding to float16 after each (chunks NumPy 2.1 and
+    2.4 choose differently), sum prod mean var std raise a ValueError, the others are NumPy's."""
+    a = nd_data((20, 30, 40), "special", 17, f)
+    for x in (a, np.asfortranarray(a), a.transpose(2, 0, 1), a[::2], a[:, :, ::-1], a[::-1]):
+        for axis in (None, 0, 1, 2):
+            k = nd_kernel(f, 3, axis)
+            if axis is None and f in ORDERED and x.size > 8192 and not one_stride(x):
+                with pytest.raises(ValueError, match="not contiguous in memory"):
+                    run(k, x)
+                continue
+            same_result(run_or_error(k, x), nd_expected(f, x, axis), f"{x.shape} {x.strides} axis={axis}",
+                        nan_bits=f in EXTREMES)
+
+
+def test_half_nd_whole_sum_in_memory_order():
+    """A whole float32 sum of a transposed view visits the values in memory order, not C order: data where
+    the two orders round differently to float16."""
+    k = nd_kernel("sum", 3, None)
+    seen = 0
+    for seed in range(40):
+        a = data(6 * 7 * 8, "cancel", seed).reshape(6, 7, 8)
+        for x in (a.transpose(1, 2, 0), np.asfortranarray(a), a[:, ::-1]):
+            bits16(run(k, x), np.sum(x))
+            c = np.float16(np.add.reduce(x.astype(np.float32).ravel()))
+            seen += c.view(np.uint16) != np.sum(x).view(np.uint16)
+    assert seen  # C order would have differed
