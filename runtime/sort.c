@@ -380,13 +380,20 @@ static inline INLINE unsigned lanes_with(int j)
         default: return _mm512_permutexvar_##E(_mm512_xor_si512(IOTA, _mm512_set1_##E(j)), v);                     \
         }                                                                                                          \
     }                                                                                                              \
+    /* of a and b, the one that is not lo (lo = MIN(a, b) is one of them, bit for                                  \
+     * bit): a ^ b ^ lo, one ternary-logic op that either port runs, where                                         \
+     * MAX would be a second min/max on the one port that runs those */                                            \
+    static inline INLINE AVX512 __m512i S##_other(__m512i a, __m512i b, __m512i lo)                                \
+    {                                                                                                              \
+        return _mm512_ternarylogic_##E(a, b, lo, 0x96);                                                           \
+    }                                                                                                              \
     /* one step of the bitonic network: lanes i and i ^ j compared, lane i keeps                                   \
      * the larger where bit j of i differs from bit k (ascending blocks of k) */                                   \
     static inline INLINE AVX512 __m512i S##_cx(__m512i v, int k, int j)                                            \
     {                                                                                                              \
         __m512i p = S##_swap(v, j);                                                                                \
         M hi = (M)(lanes_with(j) ^ lanes_with(k));                                                                 \
-        return _mm512_mask_blend_##E(hi, MIN(v, p), MAX(v, p));                              \
+        return _mm512_mask_ternarylogic_##E(MIN(v, p), hi, v, p, 0x96);                                            \
     }                                                                                                              \
     static inline INLINE AVX512 __m512i S##_sort1(__m512i v)                                                       \
     {                                                                                                              \
@@ -402,8 +409,9 @@ static inline INLINE unsigned lanes_with(int j)
         __m512i hi[NETR / 2];                                                                                      \
         UNROLL for (int i = 0; i < s; i++) {                                                                       \
             __m512i t = S##_swap(r[2 * s - 1 - i], W - 1);                                                         \
-            hi[i] = MAX(r[i], t);                                                                       \
-            r[i] = MIN(r[i], t);                                                                        \
+            __m512i lo = MIN(r[i], t);                                                                             \
+            hi[i] = S##_other(r[i], t, lo);                                                                        \
+            r[i] = lo;                                                                                             \
         }                                                                                                          \
         UNROLL for (int i = 0; i < s; i++)                                                                         \
             r[s + i] = hi[i];                                                                                      \
@@ -411,8 +419,8 @@ static inline INLINE unsigned lanes_with(int j)
             UNROLL for (int i = 0; i < 2 * s; i++)                                                                 \
                 if (!(i & (1 << ld))) {                                                                            \
                     __m512i a = r[i], b = r[i + (1 << ld)];                                                        \
-                    r[i] = MIN(a, b);                                                                   \
-                    r[i + (1 << ld)] = MAX(a, b);                                                       \
+                    r[i] = MIN(a, b);                                                                              \
+                    r[i + (1 << ld)] = S##_other(a, b, r[i]);                                                      \
                 }                                                                                                  \
         UNROLL for (int i = 0; i < 2 * s; i++)                                                                     \
             UNROLL for (int lj = __builtin_ctz(W) - 1; lj >= 0; lj--)                                              \
@@ -428,8 +436,8 @@ static inline INLINE unsigned lanes_with(int j)
                     UNROLL for (int i = 0; i < (1 << lk) + (n - j - (2 << lk) < 0 ? n - j - (2 << lk) : 0); i++)   \
                         if ((i + j) >> (lp + 1) == (i + j + (1 << lk)) >> (lp + 1)) {                              \
                             __m512i a = r[i + j], b = r[i + j + (1 << lk)];                                        \
-                            r[i + j] = MIN(a, b);                                                       \
-                            r[i + j + (1 << lk)] = MAX(a, b);                                           \
+                            r[i + j] = MIN(a, b);                                                          \
+                            r[i + j + (1 << lk)] = S##_other(a, b, r[i + j]);                              \
                         }                                                                                          \
     }                                                                                                              \
     /* r[0..W) transposed: off-diagonal blocks of d lanes swapped, d = W/2..1 */                                   \
