@@ -350,7 +350,7 @@ static bool radix_sort(void *v, int64_t n, int bytes, int kind)
  * order for them is unspecified). Other CPUs keep the radix sort and the
  * introsort, and so does a clang build: clang 19 takes minutes over the
  * fully unrolled networks (gcc 12 seconds). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_SORT_SCALAR)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f")))
 #define UNROLL _Pragma("GCC unroll 64")
