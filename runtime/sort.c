@@ -16,8 +16,9 @@
  * path).
  *
  * np.sort of 4- and 8-byte numbers runs a vectorised quicksort with sorting
- * networks where the CPU has AVX-512 (below); elsewhere arrays of 256 or
- * more of them are radix-sorted (1.5-2x faster than comparisons), and so
+ * networks where the CPU has AVX-512 (below), reading the source array
+ * where it is when the target is another (rt_sort_copy); elsewhere arrays
+ * of 256 or more of them are radix-sorted (1.5-2x faster than comparisons), and so
  * are float16 arrays that long; the rest, and every other dtype, use an
  * introsort (quicksort with median-of-three, insertion sort for short
  * ranges, heapsort when the recursion gets deep), so no input is quadratic;
@@ -338,18 +339,28 @@ static bool radix_sort(void *v, int64_t n, int bytes, int kind)
  * the canonical quiet NaN, as NumPy's sort writes it), unsigned ints have
  * the sign bit flipped; the mapping is done as vectors are loaded and
  * stored, not in passes of its own. The keys are quicksorted: the pivot is
- * the median of W samples; a split moves the range to a scratch copy (or
- * back), each vector's keys below the pivot compressed to the front and the
- * others to the back (out of place, so loads never wait on the counts); a
- * range of 32 registers or fewer is sorted in registers (padded with the
- * largest key): its columns by Batcher's odd-even merge sort on whole
- * registers, each W x W block transposed, then runs merged by bitonic
- * merges. A pivot that is the range's smallest key splits off its copies
- * in a second pass, so duplicates cannot stall it; past 2 log2 n levels the
- * range goes to the introsort above. -0.0 sorts before 0.0 (NumPy's own
- * order for them is unspecified). Other CPUs keep the radix sort and the
- * introsort, and so does a clang build: clang 19 takes minutes over the
- * fully unrolled networks (gcc 12 seconds). */
+ * the median of 2W samples; a split moves the range to a scratch copy (or
+ * back), out of place, so loads never wait on the counts. The first split
+ * may read another array (rt_sort_copy: np.sort(x) into out reads x, and
+ * no copy of x is made). With 8 lanes a split permutes each vector once,
+ * its keys below the pivot first (the lane order from a 256-entry table),
+ * and stores it whole at both ends; with 16 lanes the two sides are
+ * compressed apart. A range of 32 registers or fewer is sorted in
+ * registers (padded with the largest key): its columns by Batcher's
+ * odd-even merge sort on whole registers, each W x W block transposed, then
+ * runs merged by bitonic merges. Every compare-exchange takes the smaller
+ * with a min and the larger as a ^ b ^ min (a ternary-logic op): the
+ * CPU runs integer min/max on one port only, logic ops on two, so a
+ * second min/max would halve the networks' speed. A pivot that is the
+ * range's smallest key splits off its copies in a second pass, so
+ * duplicates cannot stall it; past 2 log2 n levels the range goes to the
+ * introsort above (no input is quadratic). -0.0 sorts before 0.0 and every
+ * value comes out bit for bit (NumPy's own order for the zeros is
+ * unspecified, and its float networks can change their signs). Other CPUs
+ * keep the radix sort and the introsort, and so does a clang build: clang
+ * 19 takes minutes over the fully unrolled networks (gcc 12 seconds).
+ * RT_SORT_SCALAR leaves this part out, so tests/c/test_sort.c tests those
+ * paths on any CPU. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_SORT_SCALAR)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f")))
