@@ -348,7 +348,8 @@ static bool radix_sort(void *v, int64_t n, int bytes, int kind)
  * compressed apart. A range of 32 registers or fewer is sorted in
  * registers (padded with the largest key): its columns by Batcher's
  * odd-even merge sort on whole registers, each W x W block transposed, then
- * runs merged by bitonic merges. Every compare-exchange takes the smaller
+ * runs merged by bitonic merges (their steps within registers done on two
+ * registers at once, after two-source shuffles). Every compare-exchange takes the smaller
  * with a min and the larger as a ^ b ^ min (a ternary-logic op): the
  * CPU runs integer min/max on one port only, logic ops on two, so a
  * second min/max would halve the networks' speed. A pivot that is the
@@ -461,6 +462,38 @@ static const uint64_t lower_first[256] = {
                 v = S##_cx(v, 1 << lk, 1 << lj);                                                                   \
         return v;                                                                                                  \
     }                                                                                                              \
+    /* The last steps of a merge (lanes W/2, ..., 2, 1 apart, the larger to                                        \
+     * the higher lane) in the two registers *a and *b at once: two-source                                         \
+     * shuffles put the lanes to compare in the same lanes of two registers                                        \
+     * (a's and b's side by side), so each step is one min and one logic op                                        \
+     * for both registers where in-register steps take a shuffle, a min and                                        \
+     * a logic op each; one permutation per register puts the lanes back. */                                       \
+    static inline INLINE AVX512 void S##_clean2(__m512i *a, __m512i *b)                                            \
+    {                                                                                                              \
+        __m512i p = _mm512_shuffle_i64x2(*a, *b, 0x44), q = _mm512_shuffle_i64x2(*a, *b, 0xee);                    \
+        __m512i l = MIN(p, q), h = S##_other(p, q, l);                                                             \
+        p = _mm512_shuffle_i64x2(l, h, 0x88);                                                                      \
+        q = _mm512_shuffle_i64x2(l, h, 0xdd);                                                                      \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        p = _mm512_unpacklo_epi64(l, h);                                                                           \
+        q = _mm512_unpackhi_epi64(l, h);                                                                           \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        if (W == 8) {                                                                                              \
+            *a = _mm512_permutex2var_epi64(l, _mm512_set_epi64(13, 5, 12, 4, 9, 1, 8, 0), h);                      \
+            *b = _mm512_permutex2var_epi64(l, _mm512_set_epi64(15, 7, 14, 6, 11, 3, 10, 2), h);                    \
+            return;                                                                                                \
+        }                                                                                                          \
+        p = _mm512_castps_si512(_mm512_shuffle_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(h), 0x88));          \
+        q = _mm512_castps_si512(_mm512_shuffle_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(h), 0xdd));          \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        *a = _mm512_permutex2var_epi32(l, _mm512_set_epi32(27, 11, 25, 9, 26, 10, 24, 8, 19, 3, 17, 1, 18, 2, 16, 0),\
+                h);                                                                                                \
+        *b = _mm512_permutex2var_epi32(l, _mm512_set_epi32(31, 15, 29, 13, 30, 14, 28, 12, 23, 7, 21, 5, 22, 6, 20, 4),\
+                h);                                                                                                \
+    }                                                                                                              \
     /* r[0..2s): the sorted runs r[0..s) and r[s..2s) merged (Batcher: the                                         \
      * first against the second reversed, then half-cleaners down to lanes) */                                     \
     static inline INLINE AVX512 void S##_merge(__m512i *r, int s)                                                  \
@@ -481,9 +514,8 @@ static const uint64_t lower_first[256] = {
                     r[i] = MIN(a, b);                                                                              \
                     r[i + (1 << ld)] = S##_other(a, b, r[i]);                                                      \
                 }                                                                                                  \
-        UNROLL for (int i = 0; i < 2 * s; i++)                                                                     \
-            UNROLL for (int lj = __builtin_ctz(W) - 1; lj >= 0; lj--)                                              \
-                r[i] = S##_cx(r[i], 2 * W, 1 << lj);                                                               \
+        UNROLL for (int i = 0; i < 2 * s; i += 2)                                                                  \
+            S##_clean2(&r[i], &r[i + 1]);                                                                          \
     }                                                                                                              \
     /* r[0..n) with every lane (column) sorted across the registers: Batcher's                                     \
      * odd-even merge sort, whole registers compared, no lane moves */                                             \
