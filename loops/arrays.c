@@ -711,18 +711,39 @@ static ug_status store_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, co
     return UG_OK;
 }
 
-/* out[...] = np.sort(x), both 1-d of one dtype: where out is contiguous, x
- * is stored into out (the general store: broadcasting check, overlap) and
+/* out[...] = np.sort(x), both 1-d of one dtype: where out is contiguous and
+ * x is a contiguous array of out's length, rt_sort_copy reads x and writes
+ * out (its first split reads x: no copy pass); where only out is, x is
+ * stored into out (the general store: broadcasting check, overlap) and
  * sorted there, with no temporary; elsewhere the general store of the
- * sorted copy. The same sort either way (runtime/sort.c), so the same bits. */
+ * sorted copy. The same sort each way (runtime/sort.c), so the same bits. */
 static ug_status sort_into(loops_gen *g, const loops_arr *dst, ug_dtype ddt, const kernel_node *value)
 {
     LLVMValueRef contig = LLVMBuildICmp(g->B, LLVMIntEQ, dst->stride[0], i64c(g, (long long)ug_dtype_size(ddt)), "");
     LLVMBasicBlockRef here = loops_block(g, "sort.inplace"), copy = loops_block(g, "sort.copy"),
                       end = loops_block(g, "sort.end");
-    LLVMBuildCondBr(g->B, contig, here, copy);
+    const kernel_node *x = value->kids[0];
+    loops_arr src;
+    if (x->kind == N_NAME && x->ty.ndim == 1 && loops_arr_eval(g, x, &src)) { /* read where it is, if contiguous */
+        LLVMBasicBlockRef fused = loops_block(g, "sort.from");
+        LLVMValueRef size = i64c(g, (long long)ug_dtype_size(ddt));
+        LLVMValueRef ok = LLVMBuildAnd(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, src.stride[0], size, ""),
+                                       LLVMBuildICmp(g->B, LLVMIntEQ, src.shape[0], dst->shape[0], ""), "");
+        LLVMBuildCondBr(g->B, LLVMBuildAnd(g->B, contig, ok, ""), fused, here);
+        LLVMPositionBuilderAtEnd(g->B, fused);
+        LLVMTypeRef ps[4] = {g->ptr, g->ptr, g->i64, g->i32};
+        LLVMValueRef args[4] = {src.base, dst->base, dst->shape[0], LLVMConstInt(g->i32, (unsigned long long)ddt, 0)};
+        loops_rt_call(g, "rt_sort_copy", g->vd, ps, args, 4, false);
+        LLVMBuildBr(g->B, end);
+        LLVMBasicBlockRef test = loops_block(g, "sort.contig");
+        LLVMPositionBuilderAtEnd(g->B, here);
+        LLVMBuildCondBr(g->B, contig, test, copy);
+        here = test;
+    } else {
+        LLVMBuildCondBr(g->B, contig, here, copy);
+    }
     LLVMPositionBuilderAtEnd(g->B, here);
-    ug_status st = store_into(g, dst, ddt, value->kids[0], 0, UG_DTYPE_NONE, NULL);
+    ug_status st = store_into(g, dst, ddt, x, 0, UG_DTYPE_NONE, NULL);
     if (st != UG_OK)
         return st;
     loops_emit_sort(g, dst->base, dst->shape[0], ddt);

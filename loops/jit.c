@@ -136,6 +136,7 @@ static ug_status bind_runtime(ug_error *err)
         {"rt_print_end", (void *)rt_print_end},
         {"par_kernel_thread_id", (void *)par_kernel_thread_id},
         {"rt_sort", (void *)rt_sort},
+        {"rt_sort_copy", (void *)rt_sort_copy},
         {"rt_warn", (void *)rt_warn},
         {"rt_partition", (void *)rt_partition},
         {"rt_argsort", (void *)rt_argsort},

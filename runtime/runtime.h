@@ -66,6 +66,9 @@ void rt_broadcast_error(const int64_t *shapes, int32_t sn, int32_t dn, const cha
 
 /* Sort the contiguous array v[0..n-1] of dtype dt in place. */
 void rt_sort(void *v, int64_t n, int32_t dt);
+/* dst[0..n-1] = src[0..n-1] (contiguous, dtype dt) sorted; src and dst the
+ * same, apart or overlapping (then through a copy). */
+void rt_sort_copy(const void *src, void *dst, int64_t n, int32_t dt);
 /* Partition v[0..n-1] so that v[k] for each k of kth[0..nk-1] (each in
  * 0..n-1; the array is reordered as scratch) holds what a sorted v would,
  * smaller elements before it and larger after. */

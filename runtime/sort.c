@@ -16,8 +16,9 @@
  * path).
  *
  * np.sort of 4- and 8-byte numbers runs a vectorised quicksort with sorting
- * networks where the CPU has AVX-512 (below); elsewhere arrays of 256 or
- * more of them are radix-sorted (1.5-2x faster than comparisons), and so
+ * networks where the CPU has AVX-512 (below), reading the source array
+ * where it is when the target is another (rt_sort_copy); elsewhere arrays
+ * of 256 or more of them are radix-sorted (1.5-2x faster than comparisons), and so
  * are float16 arrays that long; the rest, and every other dtype, use an
  * introsort (quicksort with median-of-three, insertion sort for short
  * ranges, heapsort when the recursion gets deep), so no input is quadratic;
@@ -338,19 +339,30 @@ static bool radix_sort(void *v, int64_t n, int bytes, int kind)
  * the canonical quiet NaN, as NumPy's sort writes it), unsigned ints have
  * the sign bit flipped; the mapping is done as vectors are loaded and
  * stored, not in passes of its own. The keys are quicksorted: the pivot is
- * the median of W samples; a split moves the range to a scratch copy (or
- * back), each vector's keys below the pivot compressed to the front and the
- * others to the back (out of place, so loads never wait on the counts); a
- * range of 32 registers or fewer is sorted in registers (padded with the
- * largest key): its columns by Batcher's odd-even merge sort on whole
- * registers, each W x W block transposed, then runs merged by bitonic
- * merges. A pivot that is the range's smallest key splits off its copies
- * in a second pass, so duplicates cannot stall it; past 2 log2 n levels the
- * range goes to the introsort above. -0.0 sorts before 0.0 (NumPy's own
- * order for them is unspecified). Other CPUs keep the radix sort and the
- * introsort, and so does a clang build: clang 19 takes minutes over the
- * fully unrolled networks (gcc 12 seconds). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * the median of 2W samples; a split moves the range to a scratch copy (or
+ * back), out of place, so loads never wait on the counts. The first split
+ * may read another array (rt_sort_copy: np.sort(x) into out reads x, and
+ * no copy of x is made). With 8 lanes a split permutes each vector once,
+ * its keys below the pivot first (the lane order from a 256-entry table),
+ * and stores it whole at both ends; with 16 lanes the two sides are
+ * compressed apart. A range of 32 registers or fewer is sorted in
+ * registers (padded with the largest key): its columns by Batcher's
+ * odd-even merge sort on whole registers, each W x W block transposed, then
+ * runs merged by bitonic merges (their steps within registers done on two
+ * registers at once, after two-source shuffles). Every compare-exchange takes the smaller
+ * with a min and the larger as a ^ b ^ min (a ternary-logic op): the
+ * CPU runs integer min/max on one port only, logic ops on two, so a
+ * second min/max would halve the networks' speed. A pivot that is the
+ * range's smallest key splits off its copies in a second pass, so
+ * duplicates cannot stall it; past 2 log2 n levels the range goes to the
+ * introsort above (no input is quadratic). -0.0 sorts before 0.0 and every
+ * value comes out bit for bit (NumPy's own order for the zeros is
+ * unspecified, and its float networks can change their signs). Other CPUs
+ * keep the radix sort and the introsort, and so does a clang build: clang
+ * 19 takes minutes over the fully unrolled networks (gcc 12 seconds).
+ * RT_SORT_SCALAR leaves this part out, so tests/c/test_sort.c tests those
+ * paths on any CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_SORT_SCALAR)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f")))
 #define UNROLL _Pragma("GCC unroll 64")
@@ -361,6 +373,54 @@ static inline INLINE unsigned lanes_with(int j)
 {
     return j == 1 ? 0xaaaa : j == 2 ? 0xcccc : j == 4 ? 0xf0f0 : j == 8 ? 0xff00 : 0;
 }
+
+/* for each 8-lane mask m: the lanes of m in order, then the others, one
+ * byte each (lane k of the permutation in byte k) */
+static const uint64_t lower_first[256] = {
+    0x0706050403020100, 0x0706050403020100, 0x0706050403020001, 0x0706050403020100, 0x0706050403010002, 0x0706050403010200,
+    0x0706050403000201, 0x0706050403020100, 0x0706050402010003, 0x0706050402010300, 0x0706050402000301, 0x0706050402030100,
+    0x0706050401000302, 0x0706050401030200, 0x0706050400030201, 0x0706050403020100, 0x0706050302010004, 0x0706050302010400,
+    0x0706050302000401, 0x0706050302040100, 0x0706050301000402, 0x0706050301040200, 0x0706050300040201, 0x0706050304020100,
+    0x0706050201000403, 0x0706050201040300, 0x0706050200040301, 0x0706050204030100, 0x0706050100040302, 0x0706050104030200,
+    0x0706050004030201, 0x0706050403020100, 0x0706040302010005, 0x0706040302010500, 0x0706040302000501, 0x0706040302050100,
+    0x0706040301000502, 0x0706040301050200, 0x0706040300050201, 0x0706040305020100, 0x0706040201000503, 0x0706040201050300,
+    0x0706040200050301, 0x0706040205030100, 0x0706040100050302, 0x0706040105030200, 0x0706040005030201, 0x0706040503020100,
+    0x0706030201000504, 0x0706030201050400, 0x0706030200050401, 0x0706030205040100, 0x0706030100050402, 0x0706030105040200,
+    0x0706030005040201, 0x0706030504020100, 0x0706020100050403, 0x0706020105040300, 0x0706020005040301, 0x0706020504030100,
+    0x0706010005040302, 0x0706010504030200, 0x0706000504030201, 0x0706050403020100, 0x0705040302010006, 0x0705040302010600,
+    0x0705040302000601, 0x0705040302060100, 0x0705040301000602, 0x0705040301060200, 0x0705040300060201, 0x0705040306020100,
+    0x0705040201000603, 0x0705040201060300, 0x0705040200060301, 0x0705040206030100, 0x0705040100060302, 0x0705040106030200,
+    0x0705040006030201, 0x0705040603020100, 0x0705030201000604, 0x0705030201060400, 0x0705030200060401, 0x0705030206040100,
+    0x0705030100060402, 0x0705030106040200, 0x0705030006040201, 0x0705030604020100, 0x0705020100060403, 0x0705020106040300,
+    0x0705020006040301, 0x0705020604030100, 0x0705010006040302, 0x0705010604030200, 0x0705000604030201, 0x0705060403020100,
+    0x0704030201000605, 0x0704030201060500, 0x0704030200060501, 0x0704030206050100, 0x0704030100060502, 0x0704030106050200,
+    0x0704030006050201, 0x0704030605020100, 0x0704020100060503, 0x0704020106050300, 0x0704020006050301, 0x0704020605030100,
+    0x0704010006050302, 0x0704010605030200, 0x0704000605030201, 0x0704060503020100, 0x0703020100060504, 0x0703020106050400,
+    0x0703020006050401, 0x0703020605040100, 0x0703010006050402, 0x0703010605040200, 0x0703000605040201, 0x0703060504020100,
+    0x0702010006050403, 0x0702010605040300, 0x0702000605040301, 0x0702060504030100, 0x0701000605040302, 0x0701060504030200,
+    0x0700060504030201, 0x0706050403020100, 0x0605040302010007, 0x0605040302010700, 0x0605040302000701, 0x0605040302070100,
+    0x0605040301000702, 0x0605040301070200, 0x0605040300070201, 0x0605040307020100, 0x0605040201000703, 0x0605040201070300,
+    0x0605040200070301, 0x0605040207030100, 0x0605040100070302, 0x0605040107030200, 0x0605040007030201, 0x0605040703020100,
+    0x0605030201000704, 0x0605030201070400, 0x0605030200070401, 0x0605030207040100, 0x0605030100070402, 0x0605030107040200,
+    0x0605030007040201, 0x0605030704020100, 0x0605020100070403, 0x0605020107040300, 0x0605020007040301, 0x0605020704030100,
+    0x0605010007040302, 0x0605010704030200, 0x0605000704030201, 0x0605070403020100, 0x0604030201000705, 0x0604030201070500,
+    0x0604030200070501, 0x0604030207050100, 0x0604030100070502, 0x0604030107050200, 0x0604030007050201, 0x0604030705020100,
+    0x0604020100070503, 0x0604020107050300, 0x0604020007050301, 0x0604020705030100, 0x0604010007050302, 0x0604010705030200,
+    0x0604000705030201, 0x0604070503020100, 0x0603020100070504, 0x0603020107050400, 0x0603020007050401, 0x0603020705040100,
+    0x0603010007050402, 0x0603010705040200, 0x0603000705040201, 0x0603070504020100, 0x0602010007050403, 0x0602010705040300,
+    0x0602000705040301, 0x0602070504030100, 0x0601000705040302, 0x0601070504030200, 0x0600070504030201, 0x0607050403020100,
+    0x0504030201000706, 0x0504030201070600, 0x0504030200070601, 0x0504030207060100, 0x0504030100070602, 0x0504030107060200,
+    0x0504030007060201, 0x0504030706020100, 0x0504020100070603, 0x0504020107060300, 0x0504020007060301, 0x0504020706030100,
+    0x0504010007060302, 0x0504010706030200, 0x0504000706030201, 0x0504070603020100, 0x0503020100070604, 0x0503020107060400,
+    0x0503020007060401, 0x0503020706040100, 0x0503010007060402, 0x0503010706040200, 0x0503000706040201, 0x0503070604020100,
+    0x0502010007060403, 0x0502010706040300, 0x0502000706040301, 0x0502070604030100, 0x0501000706040302, 0x0501070604030200,
+    0x0500070604030201, 0x0507060403020100, 0x0403020100070605, 0x0403020107060500, 0x0403020007060501, 0x0403020706050100,
+    0x0403010007060502, 0x0403010706050200, 0x0403000706050201, 0x0403070605020100, 0x0402010007060503, 0x0402010706050300,
+    0x0402000706050301, 0x0402070605030100, 0x0401000706050302, 0x0401070605030200, 0x0400070605030201, 0x0407060503020100,
+    0x0302010007060504, 0x0302010706050400, 0x0302000706050401, 0x0302070605040100, 0x0301000706050402, 0x0301070605040200,
+    0x0300070605040201, 0x0307060504020100, 0x0201000706050403, 0x0201070605040300, 0x0200070605040301, 0x0207060504030100,
+    0x0100070605040302, 0x0107060504030200, 0x0007060504030201, 0x0706050403020100
+};
 
 #define DEFINE_VSORT(S, T, W, M, E, TMAX, IOTA, NETR, FALLBACK, MIN, MAX, LT, LE)                                 \
     /* the lanes of the first c (0..W) */                                                                          \
@@ -380,13 +440,20 @@ static inline INLINE unsigned lanes_with(int j)
         default: return _mm512_permutexvar_##E(_mm512_xor_si512(IOTA, _mm512_set1_##E(j)), v);                     \
         }                                                                                                          \
     }                                                                                                              \
+    /* of a and b, the one that is not lo (lo = MIN(a, b) is one of them, bit for                                  \
+     * bit): a ^ b ^ lo, one ternary-logic op that either port runs, where                                         \
+     * MAX would be a second min/max on the one port that runs those */                                            \
+    static inline INLINE AVX512 __m512i S##_other(__m512i a, __m512i b, __m512i lo)                                \
+    {                                                                                                              \
+        return _mm512_ternarylogic_##E(a, b, lo, 0x96);                                                           \
+    }                                                                                                              \
     /* one step of the bitonic network: lanes i and i ^ j compared, lane i keeps                                   \
      * the larger where bit j of i differs from bit k (ascending blocks of k) */                                   \
     static inline INLINE AVX512 __m512i S##_cx(__m512i v, int k, int j)                                            \
     {                                                                                                              \
         __m512i p = S##_swap(v, j);                                                                                \
         M hi = (M)(lanes_with(j) ^ lanes_with(k));                                                                 \
-        return _mm512_mask_blend_##E(hi, MIN(v, p), MAX(v, p));                              \
+        return _mm512_mask_ternarylogic_##E(MIN(v, p), hi, v, p, 0x96);                                            \
     }                                                                                                              \
     static inline INLINE AVX512 __m512i S##_sort1(__m512i v)                                                       \
     {                                                                                                              \
@@ -395,6 +462,38 @@ static inline INLINE unsigned lanes_with(int j)
                 v = S##_cx(v, 1 << lk, 1 << lj);                                                                   \
         return v;                                                                                                  \
     }                                                                                                              \
+    /* The last steps of a merge (lanes W/2, ..., 2, 1 apart, the larger to                                        \
+     * the higher lane) in the two registers *a and *b at once: two-source                                         \
+     * shuffles put the lanes to compare in the same lanes of two registers                                        \
+     * (a's and b's side by side), so each step is one min and one logic op                                        \
+     * for both registers where in-register steps take a shuffle, a min and                                        \
+     * a logic op each; one permutation per register puts the lanes back. */                                       \
+    static inline INLINE AVX512 void S##_clean2(__m512i *a, __m512i *b)                                            \
+    {                                                                                                              \
+        __m512i p = _mm512_shuffle_i64x2(*a, *b, 0x44), q = _mm512_shuffle_i64x2(*a, *b, 0xee);                    \
+        __m512i l = MIN(p, q), h = S##_other(p, q, l);                                                             \
+        p = _mm512_shuffle_i64x2(l, h, 0x88);                                                                      \
+        q = _mm512_shuffle_i64x2(l, h, 0xdd);                                                                      \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        p = _mm512_unpacklo_epi64(l, h);                                                                           \
+        q = _mm512_unpackhi_epi64(l, h);                                                                           \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        if (W == 8) {                                                                                              \
+            *a = _mm512_permutex2var_epi64(l, _mm512_set_epi64(13, 5, 12, 4, 9, 1, 8, 0), h);                      \
+            *b = _mm512_permutex2var_epi64(l, _mm512_set_epi64(15, 7, 14, 6, 11, 3, 10, 2), h);                    \
+            return;                                                                                                \
+        }                                                                                                          \
+        p = _mm512_castps_si512(_mm512_shuffle_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(h), 0x88));          \
+        q = _mm512_castps_si512(_mm512_shuffle_ps(_mm512_castsi512_ps(l), _mm512_castsi512_ps(h), 0xdd));          \
+        l = MIN(p, q);                                                                                             \
+        h = S##_other(p, q, l);                                                                                    \
+        *a = _mm512_permutex2var_epi32(l, _mm512_set_epi32(27, 11, 25, 9, 26, 10, 24, 8, 19, 3, 17, 1, 18, 2, 16, 0),\
+                h);                                                                                                \
+        *b = _mm512_permutex2var_epi32(l, _mm512_set_epi32(31, 15, 29, 13, 30, 14, 28, 12, 23, 7, 21, 5, 22, 6, 20, 4),\
+                h);                                                                                                \
+    }                                                                                                              \
     /* r[0..2s): the sorted runs r[0..s) and r[s..2s) merged (Batcher: the                                         \
      * first against the second reversed, then half-cleaners down to lanes) */                                     \
     static inline INLINE AVX512 void S##_merge(__m512i *r, int s)                                                  \
@@ -402,8 +501,9 @@ static inline INLINE unsigned lanes_with(int j)
         __m512i hi[NETR / 2];                                                                                      \
         UNROLL for (int i = 0; i < s; i++) {                                                                       \
             __m512i t = S##_swap(r[2 * s - 1 - i], W - 1);                                                         \
-            hi[i] = MAX(r[i], t);                                                                       \
-            r[i] = MIN(r[i], t);                                                                        \
+            __m512i lo = MIN(r[i], t);                                                                             \
+            hi[i] = S##_other(r[i], t, lo);                                                                        \
+            r[i] = lo;                                                                                             \
         }                                                                                                          \
         UNROLL for (int i = 0; i < s; i++)                                                                         \
             r[s + i] = hi[i];                                                                                      \
@@ -411,12 +511,11 @@ static inline INLINE unsigned lanes_with(int j)
             UNROLL for (int i = 0; i < 2 * s; i++)                                                                 \
                 if (!(i & (1 << ld))) {                                                                            \
                     __m512i a = r[i], b = r[i + (1 << ld)];                                                        \
-                    r[i] = MIN(a, b);                                                                   \
-                    r[i + (1 << ld)] = MAX(a, b);                                                       \
+                    r[i] = MIN(a, b);                                                                              \
+                    r[i + (1 << ld)] = S##_other(a, b, r[i]);                                                      \
                 }                                                                                                  \
-        UNROLL for (int i = 0; i < 2 * s; i++)                                                                     \
-            UNROLL for (int lj = __builtin_ctz(W) - 1; lj >= 0; lj--)                                              \
-                r[i] = S##_cx(r[i], 2 * W, 1 << lj);                                                               \
+        UNROLL for (int i = 0; i < 2 * s; i += 2)                                                                  \
+            S##_clean2(&r[i], &r[i + 1]);                                                                          \
     }                                                                                                              \
     /* r[0..n) with every lane (column) sorted across the registers: Batcher's                                     \
      * odd-even merge sort, whole registers compared, no lane moves */                                             \
@@ -428,8 +527,8 @@ static inline INLINE unsigned lanes_with(int j)
                     UNROLL for (int i = 0; i < (1 << lk) + (n - j - (2 << lk) < 0 ? n - j - (2 << lk) : 0); i++)   \
                         if ((i + j) >> (lp + 1) == (i + j + (1 << lk)) >> (lp + 1)) {                              \
                             __m512i a = r[i + j], b = r[i + j + (1 << lk)];                                        \
-                            r[i + j] = MIN(a, b);                                                       \
-                            r[i + j + (1 << lk)] = MAX(a, b);                                           \
+                            r[i + j] = MIN(a, b);                                                          \
+                            r[i + j + (1 << lk)] = S##_other(a, b, r[i + j]);                              \
                         }                                                                                          \
     }                                                                                                              \
     /* r[0..W) transposed: off-diagonal blocks of d lanes swapped, d = W/2..1 */                                   \
@@ -554,27 +653,44 @@ static inline INLINE unsigned lanes_with(int j)
     /* src[0..n) (numbers of kind lk) split into dst as keys: those below p                                        \
      * (at or below, le) first; returns their count. Out of place, so no load                                      \
      * waits for the counts of the one before (in place, the side to read                                          \
-     * next would). Each vector's lower keys are compressed and stored whole                                       \
-     * at the front end (the spare lanes fall in the gap between the ends,                                         \
-     * never narrower than a vector, and are overwritten later), its others                                        \
-     * compressed and stored masked before the back end. */                                                        \
+     * next would). The first (partial) vector's lower keys are compressed                                         \
+     * and stored whole at the front end (the spare lanes fall in the gap                                          \
+     * between the ends, never narrower than a vector, and are overwritten                                         \
+     * later), its others compressed and stored masked before the back end.                                        \
+     * Each full vector after it the same, but with 8 lanes one permutation                                        \
+     * (from a table) puts the lower keys first and the others last, and the                                       \
+     * vector is stored whole at both ends: the gap is then a multiple of W                                        \
+     * lanes, so each store's extra lanes land in it (the last vector's two                                        \
+     * stores are the same store). */                                                                              \
     static inline INLINE AVX512 int64_t S##_part(const T *src, T *dst, int64_t n, __m512i p, bool le, int lk)      \
     {                                                                                                              \
-        int64_t ls = 0, rs = n, i = n % W;                                                                         \
-        M valid = S##_first(i ? i : W);                                                                            \
+        int64_t ls = 0, rs = n, i = n % W ? n % W : W;                                                             \
+        M valid = S##_first(i);                                                                                    \
         __m512i x = S##_key(_mm512_maskz_loadu_##E(valid, src), lk);                                               \
-        for (i = i ? i : W;; i += W) {                                                                             \
-            M l = (le ? LE(x, p) : LT(x, p)) & valid, r = (M)(~l & valid);                           \
-            int cl = __builtin_popcount(l), cr = __builtin_popcount(r);                                            \
-            _mm512_storeu_si512(dst + ls, _mm512_maskz_compress_##E(l, x));                                        \
-            _mm512_mask_storeu_##E(dst + rs - cr, (M)((1u << cr) - 1), _mm512_maskz_compress_##E(r, x));           \
-            ls += cl;                                                                                              \
-            rs -= cr;                                                                                              \
-            if (i == n)                                                                                            \
-                return ls;                                                                                         \
+        M l = (le ? LE(x, p) : LT(x, p)) & valid, r = (M)(~l & valid);                                             \
+        int cr = __builtin_popcount(r);                                                                            \
+        _mm512_storeu_si512(dst + ls, _mm512_maskz_compress_##E(l, x));                                            \
+        _mm512_mask_storeu_##E(dst + rs - cr, (M)((1u << cr) - 1), _mm512_maskz_compress_##E(r, x));               \
+        ls += __builtin_popcount(l);                                                                               \
+        rs -= cr;                                                                                                  \
+        for (; i < n; i += W) {                                                                                    \
             x = S##_key(_mm512_loadu_si512(src + i), lk);                                                          \
-            valid = (M)-1;                                                                                         \
+            l = le ? LE(x, p) : LT(x, p);                                                                          \
+            int cl = __builtin_popcount(l);                                                                        \
+            if (W == 8) {                                                                                          \
+                __m128i ix = _mm_loadl_epi64((const __m128i *)&lower_first[(uint8_t)l]);                           \
+                __m512i y = _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(ix), x);                                 \
+                _mm512_storeu_si512(dst + ls, y);                                                                  \
+                _mm512_storeu_si512(dst + rs - W, y);                                                              \
+            } else {                                                                                               \
+                M hi = (M)((1u << (W - cl)) - 1);                                                                  \
+                _mm512_storeu_si512(dst + ls, _mm512_maskz_compress_##E(l, x));                                    \
+                _mm512_mask_storeu_##E(dst + rs - (W - cl), hi, _mm512_maskz_compress_##E((M)~l, x));              \
+            }                                                                                                      \
+            ls += cl;                                                                                              \
+            rs -= W - cl;                                                                                          \
         }                                                                                                          \
+        return ls;                                                                                                 \
     }                                                                                                              \
     static AVX512 int64_t S##_split(const T *src, T *dst, int64_t n, __m512i p, int lk)                            \
     {                                                                                                              \
@@ -591,14 +707,17 @@ static inline INLINE unsigned lanes_with(int j)
     /* v[0..n) (numbers of kind sk) sorted, t[0..n) scratch: each split moves                                      \
      * the keys across, so they are in t when in_t, and the sorted numbers                                         \
      * end in v. lk: what the numbers are now (the kind, until the first                                           \
-     * split makes them keys: 1). */                                                                               \
-    static AVX512 void S##_qsort(T *v, T *t, int64_t n, int depth, bool in_t, int lk, int sk)                      \
+     * split makes them keys: 1). x: where the numbers are at first when                                           \
+     * not in v (apart from v and t; then in_t is false), so the first split                                       \
+     * reads them there and no copy into v is made. */                                                             \
+    static AVX512 void S##_qsort(const T *x, T *v, T *t, int64_t n, int depth, bool in_t, int lk, int sk)          \
     {                                                                                                              \
         while (n > NETR * W) {                                                                                     \
-            T *src = in_t ? t : v, *dst = in_t ? v : t;                                                            \
+            const T *src = x ? x : in_t ? t : v;                                                                   \
+            T *dst = in_t ? v : t;                                                                                 \
             if (depth-- == 0) { /* degenerate input: the introsort sorts the keys */                               \
-                if (in_t)                                                                                          \
-                    memcpy(v, t, (size_t)n * sizeof *v);                                                           \
+                if (src != v)                                                                                      \
+                    memcpy(v, src, (size_t)n * sizeof *v);                                                         \
                 S##_convert(v, n, lk, 1);                                                                          \
                 FALLBACK(v, n);                                                                                    \
                 S##_convert(v, n, sk, 0);                                                                          \
@@ -608,16 +727,19 @@ static inline INLINE unsigned lanes_with(int j)
             __m512i p = _mm512_set1_##E(pk);                                                                       \
             int64_t m = S##_split(src, dst, n, p, lk);                                                             \
             lk = 1;                                                                                                \
+            x = NULL;                                                                                              \
             if (m == 0) { /* p is the smallest: its copies are done */                                             \
-                m = S##_split_le(dst, src, n, p);                                                                  \
-                T x = S##_unkey1(pk, sk);                                                                          \
+                T *back = in_t ? t : v; /* split back where the keys came from (v if from x) */                    \
+                m = S##_split_le(dst, back, n, p);                                                                 \
+                in_t = back == t;                                                                                  \
+                T y = S##_unkey1(pk, sk);                                                                          \
                 for (int64_t i = 0; i < m; i++)                                                                    \
-                    memcpy(&v[i], &x, sizeof x);                                                                   \
+                    memcpy(&v[i], &y, sizeof y);                                                                   \
             } else if (m < n - m) { /* recurse into the smaller part */                                            \
-                S##_qsort(v, t, m, depth, !in_t, 1, sk);                                                           \
+                S##_qsort(NULL, v, t, m, depth, !in_t, 1, sk);                                                     \
                 in_t = !in_t;                                                                                      \
             } else {                                                                                               \
-                S##_qsort(v + m, t + m, n - m, depth, !in_t, 1, sk);                                               \
+                S##_qsort(NULL, v + m, t + m, n - m, depth, !in_t, 1, sk);                                         \
                 in_t = !in_t;                                                                                      \
                 n = m;                                                                                             \
                 continue;                                                                                          \
@@ -626,7 +748,7 @@ static inline INLINE unsigned lanes_with(int j)
             t += m;                                                                                                \
             n -= m;                                                                                                \
         }                                                                                                          \
-        S##_net(in_t ? t : v, v, n, lk, sk);                                                                       \
+        S##_net(x ? x : in_t ? t : v, v, n, lk, sk);                                                               \
     }
 
 #define FLOAT_NAN(x) _mm512_cmp_pd_mask(_mm512_castsi512_pd(x), _mm512_castsi512_pd(x), _CMP_UNORD_Q)
@@ -645,9 +767,10 @@ DEFINE_VSORT(v32, int32_t, 16, __mmask16, epi32, INT32_MAX,
 #undef FLOAT_QNAN
 
 /* v[0..n) of `bytes`-byte numbers of the given kind (as radix_sort's)
- * sorted by the vector quicksort; false (nothing done) when the CPU lacks
+ * sorted by the vector quicksort, read from `from` when not NULL (apart
+ * from v: then v is only written); false (nothing done) when the CPU lacks
  * AVX-512F or there is no memory for the scratch copy. */
-static bool vsort(void *v, int64_t n, int bytes, int kind)
+static bool vsort(const void *from, void *v, int64_t n, int bytes, int kind)
 {
     if (!__builtin_cpu_supports("avx512f"))
         return false;
@@ -657,17 +780,17 @@ static bool vsort(void *v, int64_t n, int bytes, int kind)
         return false;
     int depth = 2 * (64 - __builtin_clzll((unsigned long long)n | 1));
     if (bytes == 8)
-        v64_qsort(v, t, n, depth, false, kind, kind);
+        v64_qsort(from, v, t, n, depth, false, kind, kind);
     else
-        v32_qsort(v, t, n, depth, false, kind, kind);
+        v32_qsort(from, v, t, n, depth, false, kind, kind);
     if (t != stack)
         free(t);
     return true;
 }
 #else
-static bool vsort(void *v, int64_t n, int bytes, int kind)
+static bool vsort(const void *from, void *v, int64_t n, int bytes, int kind)
 {
-    (void)v, (void)n, (void)bytes, (void)kind;
+    (void)from, (void)v, (void)n, (void)bytes, (void)kind;
     return false;
 }
 #endif
@@ -676,7 +799,7 @@ static bool vsort(void *v, int64_t n, int bytes, int kind)
 
 static void f32_sort(float *v, int64_t n)
 {
-    if (vsort(v, n, 4, 2))
+    if (vsort(NULL, v, n, 4, 2))
         return;
     int64_t m = nan_to_end_float(v, n);
     if (m < RADIX_MIN || !radix_sort(v, m, 4, 2))
@@ -685,7 +808,7 @@ static void f32_sort(float *v, int64_t n)
 
 static void f64_sort(double *v, int64_t n)
 {
-    if (vsort(v, n, 8, 2))
+    if (vsort(NULL, v, n, 8, 2))
         return;
     int64_t m = nan_to_end_double(v, n);
     if (m < RADIX_MIN || !radix_sort(v, m, 8, 2))
@@ -752,7 +875,7 @@ CPLX_UNIQUE(s_c128, c128_t, LT_C128)
 #define RADIX_INT(T, NAME, BYTES, KIND)                                                                              \
     static void T##_radix_sort(NAME *v, int64_t n)                                                                   \
     {                                                                                                                \
-        if (!vsort(v, n, BYTES, KIND) && (n < RADIX_MIN || !radix_sort(v, n, BYTES, KIND)))                                                         \
+        if (!vsort(NULL, v, n, BYTES, KIND) && (n < RADIX_MIN || !radix_sort(v, n, BYTES, KIND)))                                                         \
             s_##T##_sort(v, n);                                                                                      \
     }
 RADIX_INT(i32, int32_t, 4, 1)
@@ -815,6 +938,34 @@ static void f64_partition(double *v, int64_t n, const int64_t *kth, int64_t nk)
 #define OP_UNIQUE(N, v, n, out) (*(out) = N##_unique((void *)(v), n))
 
 void rt_sort(void *v, int64_t n, int32_t dt) { DISPATCH(dt, OP_SORT, v, n) }
+
+/* The dtypes vsort takes: their size and kind (as radix_sort's); 0 for the rest. */
+static int vsort_kind(int32_t dt, int *bytes)
+{
+    switch ((ug_dtype)dt) {
+    case UG_INT32: *bytes = 4; return 1;
+    case UG_UINT32: *bytes = 4; return 0;
+    case UG_FLOAT32: *bytes = 4; return 2;
+    case UG_INT64: *bytes = 8; return 1;
+    case UG_UINT64: *bytes = 8; return 0;
+    case UG_FLOAT64: *bytes = 8; return 2;
+    default: *bytes = 0; return 0;
+    }
+}
+
+void rt_sort_copy(const void *src, void *dst, int64_t n, int32_t dt)
+{
+    int bytes, kind = vsort_kind(dt, &bytes);
+    if (n <= 0)
+        return;
+    size_t size = (size_t)n * (bytes ? (size_t)bytes : ug_dtype_size((ug_dtype)dt));
+    bool apart = (const char *)src + size <= (const char *)dst || (const char *)dst + size <= (const char *)src;
+    if (bytes && apart && vsort(src, dst, n, bytes, kind))
+        return;
+    if (src != dst)
+        memmove(dst, src, size);
+    rt_sort(dst, n, dt);
+}
 
 static int cmp_i64(const void *a, const void *b)
 {

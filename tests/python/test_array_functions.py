@@ -583,8 +583,10 @@ def test_long_sorts_match_numpy(dtype, rng):
 
 SORT_DTYPES = ["float64", "float32", "int64", "int32", "uint64", "uint32"]
 # lengths around the vector widths (8 and 16 lanes), the in-register network
-# sizes (up to 256 and 512 elements) and past them (quicksort splits)
-SORT_LENGTHS = st.integers(0, 40) | st.sampled_from([63, 64, 65, 127, 128, 129, 255, 256, 257, 300, 511, 512, 513, 700])
+# sizes (up to 256 and 512 elements) and past them (quicksort splits, the
+# first reading the source array, later ones the scratch copy)
+SORT_LENGTHS = st.integers(0, 40) | st.sampled_from([63, 64, 65, 127, 128, 129, 255, 256, 257, 300, 511, 512, 513, 700,
+                                                     1000, 1025, 2049])
 
 
 def sort_elements(dtype, few):
@@ -721,6 +723,8 @@ def test_sort_stored_into_a_slice_in_place_and_not():
         "itself": "def k(a, out):\n    out[:] = a\n    out[:] = np.sort(out)\n",
         "reversed": "def k(a, out):\n    out[::-1] = np.sort(a)\n",
         "expression": "def k(a, out):\n    out[:] = np.sort(a * -2.0)\n",
+        "named view": "def k(a, out):\n    b = a[::-1]\n    out[:] = np.sort(b)\n",
+        "broadcast": "def k(a, out):\n    b = a[:1]\n    out[:] = np.sort(b)\n",
     }
     rng = np.random.default_rng(5)
     x = rng.normal(size=(40, 33))
@@ -734,6 +738,8 @@ def test_sort_stored_into_a_slice_in_place_and_not():
         "itself": np.sort(x, -1),
         "reversed": np.sort(x, -1)[:, ::-1],
         "expression": np.sort(x * -2.0, -1),
+        "named view": np.sort(x, -1),
+        "broadcast": np.repeat(x[:, :1], x.shape[1], 1),
     }
     want["strided"][:, ::2] = half
     for name, text in src.items():
