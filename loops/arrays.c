@@ -184,11 +184,11 @@ bool loops_shape_eval(loops_gen *g, const kernel_node *n, LLVMValueRef *vals, in
  * numbagg's group kernels' `out[:] = 0.0` was half of their compile time.
  * The runtime fills a contiguous line with vector stores (memset when the
  * element's bytes are all alike). */
-/* Fills and copies go to the runtime in a loop that reads its core sizes
- * and strides at run time; a core-shape variant (constants: LLVM unrolls
- * and vectorises the loops for the real strides, compile time matters less
- * there) keeps them as loops. */
-static bool by_runtime(const loops_gen *g) { return !g->req->core_sizes; }
+/* Fills and copies go to the runtime in a loop that reads its core strides
+ * at run time; a variant (constant core strides: LLVM vectorises the loops
+ * for the real strides, compile time matters less there) keeps them as
+ * loops. */
+static bool by_runtime(const loops_gen *g) { return !g->req->core_steps; }
 
 typedef struct fill_ctx {
     const loops_arr *dst;

@@ -477,7 +477,7 @@ static ug_status compile_entered(const loops_request *r, void **obj, size_t *siz
 {
     ug_error local;
     assert(r && r->tk && r->layout && r->dtypes && r->symbol);
-    assert((r->core_sizes == NULL) == (r->core_steps == NULL)); /* loops.h: both NULL or both set */
+    assert(!r->core_sizes || r->core_steps); /* loops.h: sizes only with steps */
     *obj = NULL;
     *size = 0;
     if (!err)

@@ -310,58 +310,64 @@ static void load_core(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueRef step
         for (int d = 0; d < L->op_ncore[op] && d < UG_MAXDIMS; d++, s++) {
             LLVMValueRef di = LLVMConstInt(g->i64, 1 + (unsigned)L->op_dims[op][d], 0);
             LLVMValueRef si = LLVMConstInt(g->i64, (unsigned)s, 0);
-            if (g->req->core_sizes && g->req->core_steps) { /* a variant for one core shape */
-                core[op][0][d] = LLVMConstInt(g->i64, (unsigned long long)g->req->core_sizes[L->op_dims[op][d]], 1);
-                core[op][1][d] = LLVMConstInt(g->i64, (unsigned long long)g->req->core_steps[s - a->nops], 1);
-                continue;
-            }
-            core[op][0][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, dims, &di, 1, ""), "core.n");
-            core[op][1][d] = LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, steps, &si, 1, ""), "core.s");
+            /* A variant: its core sizes (a core-shape variant) and its core
+             * steps (both kinds) are constants. */
+            core[op][0][d] = g->req->core_sizes
+                ? LLVMConstInt(g->i64, (unsigned long long)g->req->core_sizes[L->op_dims[op][d]], 1)
+                : LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, dims, &di, 1, ""), "core.n");
+            core[op][1][d] = g->req->core_steps
+                ? LLVMConstInt(g->i64, (unsigned long long)g->req->core_steps[s - a->nops], 1)
+                : LLVMBuildLoad2(g->B, g->i64, LLVMBuildGEP2(g->B, g->i64, steps, &si, 1, ""), "core.s");
         }
 }
 
 /* Byte extent [lo, hi) of operand op over the whole call, relative to its
- * base, in a core-shape variant (core sizes and steps are constants; the
- * outer step is not). False if the operand has no elements. */
-static bool variant_extent(loops_gen *g, abi *a, int op, LLVMValueRef *lo, LLVMValueRef *hi)
+ * base, in a variant (core steps are constants; core sizes are constants in
+ * a core-shape variant, loaded in a step variant; the outer step is not).
+ * *empty: whether the operand has no elements (some core size <= 0). */
+static void variant_extent(loops_gen *g, abi *a, int op, LLVMValueRef (*core)[2][UG_MAXDIMS], LLVMValueRef *lo,
+                           LLVMValueRef *hi, LLVMValueRef *empty)
 {
     const layout_sig *L = g->req->layout;
     int s = a->nops;
     for (int o = 0; o < op; o++)
         s += L->op_ncore[o];
-    int64_t clo = 0, chi = (int64_t)ug_dtype_size(g->req->dtypes[op]);
+    LLVMValueRef zero = LLVMConstInt(g->i64, 0, 0), one = LLVMConstInt(g->i64, 1, 0);
+    LLVMValueRef clo = zero, chi = LLVMConstInt(g->i64, ug_dtype_size(g->req->dtypes[op]), 0);
+    *empty = LLVMConstInt(g->i1, 0, 0);
     for (int d = 0; d < L->op_ncore[op]; d++) {
-        int64_t n = g->req->core_sizes[L->op_dims[op][d]], st = g->req->core_steps[s - a->nops + d];
-        if (n <= 0)
-            return false;
-        clo += st < 0 ? (n - 1) * st : 0;
-        chi += st > 0 ? (n - 1) * st : 0;
+        LLVMValueRef n = core[op][0][d];
+        int64_t st = g->req->core_steps[s - a->nops + d];
+        *empty = LLVMBuildOr(g->B, *empty, LLVMBuildICmp(g->B, LLVMIntSLE, n, zero, ""), "empty");
+        LLVMValueRef span = LLVMBuildMul(g->B, LLVMBuildSub(g->B, n, one, ""),
+                                         LLVMConstInt(g->i64, (unsigned long long)st, 1), "");
+        if (st < 0)
+            clo = LLVMBuildAdd(g->B, clo, span, "");
+        else
+            chi = LLVMBuildAdd(g->B, chi, span, "");
     }
-    LLVMValueRef zero = LLVMConstInt(g->i64, 0, 0);
-    LLVMValueRef span = LLVMBuildMul(g->B, LLVMBuildSub(g->B, a->n, LLVMConstInt(g->i64, 1, 0), ""), a->step[op], "");
+    LLVMValueRef span = LLVMBuildMul(g->B, LLVMBuildSub(g->B, a->n, one, ""), a->step[op], "");
     LLVMValueRef neg = LLVMBuildICmp(g->B, LLVMIntSLT, span, zero, "");
     LLVMValueRef base = LLVMBuildPtrToInt(g->B, a->base[op], g->i64, "");
-    *lo = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, span, zero, ""),
-                                                LLVMConstInt(g->i64, (unsigned long long)clo, 1), ""), "ext.lo");
-    *hi = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, zero, span, ""),
-                                                LLVMConstInt(g->i64, (unsigned long long)chi, 1), ""), "ext.hi");
-    return true;
+    *lo = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, span, zero, ""), clo, ""), "ext.lo");
+    *hi = LLVMBuildAdd(g->B, base, LLVMBuildAdd(g->B, LLVMBuildSelect(g->B, neg, zero, span, ""), chi, ""), "ext.hi");
 }
 
 /* Whether no output's memory over the whole call meets another array
  * operand's (scalar () inputs are loaded as values, so they do not count). */
-static LLVMValueRef variant_disjoint(loops_gen *g, abi *a, bool *array_op)
+static LLVMValueRef variant_disjoint(loops_gen *g, abi *a, LLVMValueRef (*core)[2][UG_MAXDIMS], bool *array_op)
 {
-    LLVMValueRef lo[UG_MAXARGS], hi[UG_MAXARGS], ok = LLVMConstInt(g->i1, 1, 0);
-    bool live[UG_MAXARGS];
+    LLVMValueRef lo[UG_MAXARGS], hi[UG_MAXARGS], empty[UG_MAXARGS], ok = LLVMConstInt(g->i1, 1, 0);
     for (int k = 0; k < a->nops; k++)
-        live[k] = array_op[k] && variant_extent(g, a, k, &lo[k], &hi[k]);
+        if (array_op[k])
+            variant_extent(g, a, k, core, &lo[k], &hi[k], &empty[k]);
     for (int o = a->nin; o < a->nops; o++)
         for (int k = 0; k < o; k++) { /* each pair with an output once */
-            if (!live[o] || !live[k])
+            if (!array_op[o] || !array_op[k])
                 continue;
             LLVMValueRef apart = LLVMBuildOr(g->B, LLVMBuildICmp(g->B, LLVMIntULE, hi[o], lo[k], ""),
                                              LLVMBuildICmp(g->B, LLVMIntULE, hi[k], lo[o], ""), "");
+            apart = LLVMBuildOr(g->B, apart, LLVMBuildOr(g->B, empty[o], empty[k], ""), "");
             ok = LLVMBuildAnd(g->B, ok, apart, "disjoint");
         }
     return ok;
@@ -394,7 +400,7 @@ static void gufunc_loop(loops_gen *g, abi *a, LLVMValueRef (*core)[2][UG_MAXDIMS
     LLVMBuildBr(g->B, a->exit);
 }
 
-/* Gufuncs: one outer loop. A core-shape variant (compiled for large calls
+/* Gufuncs: one outer loop. A variant (core-shape or step; compiled for large calls
  * only, so the second copy of the body costs compile time where it pays)
  * first checks that no output overlaps another operand anywhere in the
  * call, and then runs a copy whose array arguments are noalias; overlapping
@@ -409,13 +415,13 @@ static ug_status gufunc_path(loops_gen *g, abi *a, LLVMValueRef dims, LLVMValueR
         return base_err_set(g->err, UG_ENOMEM, "out of memory generating a gufunc loop");
     }
     load_core(g, a, dims, steps, core);
-    if (g->req->core_sizes && g->req->core_steps) {
+    if (g->req->core_steps) {
         const kernel_func *k = g->req->tk->kernel;
         bool array_op[UG_MAXARGS];
         for (int op = 0; op < a->nops; op++)
             array_op[op] = op < k->nparams && k->params[op].ty.kind == KT_ARRAY;
         LLVMBasicBlockRef apart = LLVMAppendBasicBlockInContext(g->C, a->fn, "disjoint");
-        branch_if(g, a, variant_disjoint(g, a, array_op), apart, "overlap");
+        branch_if(g, a, variant_disjoint(g, a, core, array_op), apart, "overlap");
         gufunc_loop(g, a, core, args, false);
         LLVMPositionBuilderAtEnd(g->B, apart);
         gufunc_loop(g, a, core, args, true);

@@ -59,13 +59,16 @@ typedef struct loops_request {
     int boundscheck;          /* check every array index */
     ug_math math;             /* ug_options.math: libmvec (UG_MATH_FAST) or scalar libm calls */
     int opt_level;            /* 0..3 */
-    /* Gufuncs only, both NULL or both set: a variant for one shape of the
-     * core. core_sizes[d] is the size of layout dimension d (layout->ndims
-     * of them); core_steps lists every core step in the ABI's order
+    /* Gufuncs only. Both set: a variant for one shape of the core;
+     * core_steps alone: a step variant (any core sizes, these strides).
+     * core_sizes[d] is the size of layout dimension d (layout->ndims of
+     * them); core_steps lists every core step in the ABI's order
      * (steps[nops..]). The loop then assumes those values instead of reading
      * them from dimensions[] and steps[]: the caller calls it only with
-     * exactly these (ufunc.c checks). Constant trip counts and strides let
-     * LLVM unroll and vectorise small cores (4x4 matmul). */
+     * exactly these (variant.c checks). Constant trip counts and strides let
+     * LLVM unroll and vectorise small cores (4x4 matmul); constant strides
+     * alone let it use vector loads where the strides say contiguous (a
+     * loop over byte strides known only at run time gets gathers). */
     const int64_t *core_sizes;
     const int64_t *core_steps;
     const loops_target *target; /* NULL: the host (loops_host_*) */

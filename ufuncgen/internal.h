@@ -39,13 +39,13 @@ struct cache *drv_ctx_cache(ug_context *ctx);
 
 /* ---- make.c: the driver's side of a ufunc made from source ---- */
 
-#define SPEC_MAX 4      /* variants per loop */
+#define SPEC_MAX 6      /* variants per loop */
 #define SPEC_MAX_KEY 64 /* core sizes + core steps of a variant key */
-#define SPEC_SEEN 8     /* core shapes remembered from a first large call */
+#define SPEC_SEEN 8     /* keys (core shapes, steps) remembered from a first large call */
 
 typedef struct spec_variant {
     int nkey;
-    intptr_t key[SPEC_MAX_KEY]; /* core sizes (layout dims), then core steps */
+    intptr_t key[SPEC_MAX_KEY]; /* core sizes (layout dims; a step variant: all -1), then core steps */
     ug_loop_fn fn;
     loops_code *code;
     par_loop par;               /* its parallel driver state */
@@ -70,7 +70,7 @@ typedef struct drv_loop_jit {
     atomic_int nspec;           /* published variants */
     atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
     spec_variant spec[SPEC_MAX];
-    uint64_t seen[SPEC_SEEN];   /* hashes of core shapes seen once in large calls (ring) */
+    uint64_t seen[SPEC_SEEN];   /* hashes of keys seen once in large calls (ring) */
     unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
     /* made in the background (make.c): */
     drv_job job;                /* compiling or loading fn (pool.c) */

@@ -1,12 +1,21 @@
-/* variant.c — core-shape variants of gufunc loops (the policy and the loop
- * functions that pick a variant per call). A gufunc's loop reads its core sizes
- * and core strides at run time, so a 4x4 matmul kernel runs loops of
- * unknown trip count over unknown strides. A large call (SPEC_MIN_OUTER
- * outer iterations, or SPEC_MIN_WORK of work: spec_worth) gets a variant
- * of the loop with that call's core sizes and core steps as constants,
- * which LLVM unrolls and vectorises; later calls with the same core shape
- * use it whatever their size. Up to SPEC_MAX variants per loop. A core
- * shape is compiled for at its second large call (a script that makes one
+/* variant.c — variants of gufunc loops (the policy and the loop functions
+ * that pick a variant per call). A gufunc's loop reads its core sizes and
+ * core strides at run time, so a 4x4 matmul kernel runs loops of unknown
+ * trip count over unknown strides, and a reduction over a contiguous core
+ * loads its elements with gathers (LLVM vectorises a loop over a byte
+ * stride it does not know). Two kinds of variant, compiled for large calls:
+ * - a core-shape variant: a call with SPEC_MIN_OUTER outer iterations, or
+ *   SPEC_MIN_WORK of work (spec_worth), gets a variant of the loop with that
+ *   call's core sizes and core steps as constants, which LLVM unrolls and
+ *   vectorises; later calls with the same core shape use it whatever their
+ *   size;
+ * - a step variant: a call with STEP_MIN_WORK of work that no core-shape
+ *   variant serves gets a variant with only its core steps as constants,
+ *   which serves every core size (numbagg's moving windows and reductions
+ *   over 1e6-element lines, or a 1000x1000 stack: contiguous loads instead
+ *   of gathers).
+ * Up to SPEC_MAX variants per loop, of both kinds. A key (core shape, or
+ * steps) is compiled for at its second large call (a script that makes one
  * large call does not wait 10-40 ms for a variant it uses once); its first
  * large call takes the variant from the disk cache if it is there.
  * A variant computes exactly what the generic loop computes (no fast-math:
@@ -22,6 +31,8 @@
 
 #define SPEC_MIN_OUTER 65536
 #define SPEC_MIN_WORK (INT64_C(1) << 22) /* outer iterations x core sizes: as 65536 4x4x4 matmuls */
+#define STEP_MIN_WORK (INT64_C(1) << 19) /* a call of half a million elements: 0.1-1 ms */
+#define STEP_SIZE (-1)                   /* a step variant's core sizes in its key: any */
 
 int drv_variant_key_len(const ug_ufunc *u)
 {
@@ -41,13 +52,25 @@ static void spec_key(const core_loop *rec, const intptr_t *dims, const intptr_t 
     memcpy(key + nd, steps + nops, sizeof *key * (size_t)(rec->jit->nkey - nd));
 }
 
-/* "dd->d@4,4,4:32,8,...": the variant's name in the cache and its symbol. */
+/* The step variant's key for a core-shape key: its sizes replaced by STEP_SIZE. */
+static void step_key(const core_loop *rec, const intptr_t *key, intptr_t *skey)
+{
+    int nd = rec->u->layout->ndims;
+    memcpy(skey, key, sizeof *key * (size_t)rec->jit->nkey);
+    for (int d = 0; d < nd; d++)
+        skey[d] = STEP_SIZE;
+}
+
+/* "dd->d@4,4,4:32,8,..." ("dd->d@*,*,*:32,8,..." for a step variant): the
+ * variant's name in the cache and its symbol. */
 static void spec_sig(const core_loop *rec, const intptr_t *key, char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "%s@", rec->sig);
     for (int i = 0; i < rec->jit->nkey && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i == 0 ? "" : i == rec->u->layout->ndims ? ":" : ",",
-                              (long long)key[i]);
+        n += i < rec->u->layout->ndims && key[i] == STEP_SIZE
+                 ? (size_t)snprintf(out + n, cap - n, "%s*", i == 0 ? "" : ",")
+                 : (size_t)snprintf(out + n, cap - n, "%s%lld",
+                                    i == 0 ? "" : i == rec->u->layout->ndims ? ":" : ",", (long long)key[i]);
 }
 
 /* The variant for key into v: from the cache, else (unless cached_only)
@@ -75,7 +98,8 @@ static ug_status spec_compile(core_loop *rec, const intptr_t *key, bool cached_o
         kernel_typed *tk = NULL;
         st = drv_infer(u, rec->types, rec->boxed, false, &tk, err);
         if (st == UG_OK)
-            st = drv_compile(u, tk, rec->types, symbol, sizes, steps, NULL, &obj, &size, err);
+            st = drv_compile(u, tk, rec->types, symbol, nd > 0 && key[0] == STEP_SIZE ? NULL : sizes, steps, NULL,
+                             &obj, &size, err);
         kernel_typed_free(tk);
         if (st == UG_OK && c)
             cache_put(c, u->name, &u->src->kkey, sig, obj, size);
@@ -101,7 +125,19 @@ static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
     return work >= SPEC_MIN_WORK;
 }
 
-/* Whether this core shape was seen in an earlier large call; remembers it. */
+/* Whether a call pays for a step variant: outer count times every core
+ * dimension's size at least STEP_MIN_WORK. */
+static bool step_worth(const ug_ufunc *u, const intptr_t *dims)
+{
+    int64_t work = dims[0];
+    for (int d = 0; d < u->layout->ndims && work > 0 && work < STEP_MIN_WORK; d++) {
+        int64_t n = dims[1 + d];
+        work = n >= STEP_MIN_WORK ? STEP_MIN_WORK : n > 1 ? work * n : work; /* both < 2**19: no overflow */
+    }
+    return work >= STEP_MIN_WORK;
+}
+
+/* Whether this key (core shape, or steps) was seen in an earlier large call; remembers it. */
 static bool spec_seen(core_loop *rec, const intptr_t *key)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the key's bytes: a collision only compiles early */
@@ -149,33 +185,54 @@ static spec_variant *spec_make(core_loop *rec, const intptr_t *key, int n)
     return NULL;
 }
 
-/* The variant for this call's core shape: an existing one, or a new one if
- * the call is large enough; NULL: use the generic loop. */
+/* The published variant with key k, or NULL. */
+static spec_variant *spec_lookup(core_loop *rec, const intptr_t *k, int n)
+{
+    size_t kb = sizeof *k * (size_t)rec->jit->nkey;
+    for (int i = 0; i < n; i++)
+        if (!memcmp(rec->jit->spec[i].key, k, kb))
+            return &rec->jit->spec[i];
+    return NULL;
+}
+
+/* The existing variant for key k, else a new one (see spec_make); NULL: none. */
+static spec_variant *spec_get(core_loop *rec, const intptr_t *k)
+{
+    spec_variant *found = NULL;
+    loops_enter(); /* no fork while smu is held (loops.h) */
+    pthread_mutex_lock(&rec->jit->smu);
+    int n = atomic_load_explicit(&rec->jit->nspec, memory_order_relaxed);
+    found = spec_lookup(rec, k, n); /* made by another thread meanwhile? */
+    if (!found && n < SPEC_MAX && !atomic_load(&rec->jit->spec_done))
+        found = spec_make(rec, k, n);
+    pthread_mutex_unlock(&rec->jit->smu);
+    loops_leave();
+    return found;
+}
+
+/* The variant for this call: the core-shape variant of its core shape, else
+ * the step variant of its steps, existing or new if the call is large
+ * enough; NULL: use the generic loop. */
 static spec_variant *spec_find(core_loop *rec, const intptr_t *dims, const intptr_t *steps)
 {
     if (!rec->jit->nkey)
         return NULL;
-    intptr_t key[SPEC_MAX_KEY];
+    intptr_t key[SPEC_MAX_KEY], skey[SPEC_MAX_KEY];
     spec_key(rec, dims, steps, key);
-    size_t kb = sizeof *key * (size_t)rec->jit->nkey;
     int n = atomic_load_explicit(&rec->jit->nspec, memory_order_acquire);
-    for (int i = 0; i < n; i++)
-        if (!memcmp(rec->jit->spec[i].key, key, kb))
-            return &rec->jit->spec[i];
-    if (!spec_worth(rec->u, dims) || atomic_load_explicit(&rec->jit->spec_done, memory_order_relaxed))
-        return NULL;
-    spec_variant *found = NULL;
-    loops_enter(); /* no fork while smu is held (loops.h) */
-    pthread_mutex_lock(&rec->jit->smu);
-    n = atomic_load_explicit(&rec->jit->nspec, memory_order_relaxed);
-    for (int i = 0; i < n && !found; i++) /* made by another thread meanwhile? */
-        if (!memcmp(rec->jit->spec[i].key, key, kb))
-            found = &rec->jit->spec[i];
-    if (!found && n < SPEC_MAX && !atomic_load(&rec->jit->spec_done))
-        found = spec_make(rec, key, n);
-    pthread_mutex_unlock(&rec->jit->smu);
-    loops_leave();
-    return found;
+    spec_variant *v = spec_lookup(rec, key, n);
+    if (v)
+        return v;
+    step_key(rec, key, skey);
+    v = spec_lookup(rec, skey, n);
+    if (atomic_load_explicit(&rec->jit->spec_done, memory_order_relaxed))
+        return v;
+    spec_variant *shaped = spec_worth(rec->u, dims) ? spec_get(rec, key) : NULL;
+    if (shaped)
+        return shaped;
+    if (!v && step_worth(rec->u, dims))
+        v = spec_get(rec, skey);
+    return v;
 }
 
 void drv_variant_loop(char **args, const intptr_t *dims, const intptr_t *steps, void *data)

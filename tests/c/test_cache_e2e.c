@@ -289,6 +289,49 @@ START_TEST(large_work_makes_one_variant)
 }
 END_TEST
 
+/* Calls of half a million elements or more that no core-shape variant
+ * serves (variant.c) make one step variant per set of core strides, at the
+ * second such call: it then serves every core size with those strides; a
+ * call with other strides makes its own. Values right throughout. */
+static long call_running_strided(ug_ufunc *f, const double *a, double *out, int n, int every, int c)
+{
+    ug_operand ops[2];
+    int64_t st = (int64_t)sizeof *a * every;
+    ug_operand_init(&ops[0], (void *)a, UG_FLOAT64, 1, (int64_t[]){n}, &st);
+    ug_operand_init(&ops[1], out, UG_FLOAT64, 1, (int64_t[]){n}, &st);
+    long before = loops_compile_count();
+    ug_error err;
+    ck_assert_msg(ug_call(f, ops, 2, &err) == UG_OK, "%s", err.msg);
+    long made = loops_compile_count() - before;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        sum = sum * 0.5 + a[(long)i * every];
+        ck_assert_msg(out[(long)i * every] == sum / 3.0, "call %d (n = %d, every %d): out[%d] wrong", c, n, every, i);
+    }
+    return made;
+}
+
+START_TEST(large_lines_make_step_variants)
+{
+    enum { BIG = 600000, BIGGER = 700000, SMALL = 1000 };
+    double *a = malloc(sizeof *a * 2 * BIGGER), *out = malloc(sizeof *out * 2 * BIGGER);
+    for (long i = 0; i < 2L * BIGGER; i++)
+        a[i] = (double)((i * 7919) % 1013) / 17.0 - 29.0;
+    ug_context *ctx = ug_context_new(NULL);
+    ug_ufunc *f = running_ufunc(ctx, 0);
+    static const int sizes[] = {BIG, SMALL, BIG, BIGGER, SMALL, BIG, BIG, BIGGER};
+    static const int every[] = {1, 1, 1, 1, 1, 2, 2, 2};
+    static const long compiles[] = {0, 0, 1, 0, 0, 0, 1, 0};
+    for (int c = 0; c < 8; c++)
+        ck_assert_msg(call_running_strided(f, a, out, sizes[c], every[c], c) == compiles[c], "call %d (n = %d, every %d)",
+                      c, sizes[c], every[c]);
+    ug_ufunc_free(f);
+    ug_context_free(ctx);
+    free(a);
+    free(out);
+}
+END_TEST
+
 START_TEST(new_process_compiles_nothing)
 {
     fresh_dir();
@@ -437,6 +480,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, new_process_compiles_nothing);
     tcase_add_test(tc, corrupt_objects_are_recompiled);
     tcase_add_test(tc, large_work_makes_one_variant);
+    tcase_add_test(tc, large_lines_make_step_variants);
     tcase_add_test(tc, concurrent_processes_share_the_cache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

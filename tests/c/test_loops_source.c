@@ -776,6 +776,74 @@ START_TEST(source_fills_and_copies_by_runtime)
 }
 END_TEST
 
+/* A step variant (core steps constant, core sizes read at run time;
+ * variant.c makes one for large calls): a NaN count over a contiguous core
+ * loads vectors where the generic loop gathers, and counts right for every
+ * core size, empty cores included. A running kernel in the same kind of
+ * variant checks its outputs against its inputs with the run-time sizes
+ * (overlapping calls take the plain loop): right in place, shifted both
+ * ways and apart, for two core sizes. */
+START_TEST(source_gufunc_step_variant)
+{
+    ug_dtype dts[2] = {UG_FLOAT64, UG_INT64};
+    int nd[2] = {1, 0};
+    static const int64_t csteps[1] = {8};
+    static const char count_src[] = "def k(a, out):\n    c = 0\n    for x in a:\n        if not np.isnan(x):\n"
+                                    "            c += 1\n    out[0] = c\n";
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_of(count_src, "(n)->()", dts, nd, &fn);
+    ck_assert_msg(strstr(opt, "masked.gather"), "the generic loop no longer gathers: this test's premise changed");
+    variant_steps = csteps;
+    opt = optimised_ir_of(count_src, "(n)->()", dts, nd, &fn);
+    variant_steps = NULL;
+    ck_assert_msg(!strstr(opt, "masked.gather") && strstr(opt, "load <"), "the step variant does not load vectors");
+    enum { S = 3, N = 45 };
+    double a[S * N];
+    for (int i = 0; i < S * N; i++)
+        a[i] = i % 5 == 2 || i % 11 == 0 ? NAN : i * 0.5;
+    for (int n = 0; n <= N; n++) {
+        int64_t out[S] = {-1, -1, -1};
+        char *args[2] = {(char *)a, (char *)out};
+        intptr_t dims[2] = {S, n}, steps[3] = {n * 8, 8, 8};
+        fn(args, dims, steps, NULL);
+        for (int r = 0; r < S; r++) {
+            int64_t want = 0;
+            for (int i = 0; i < n; i++)
+                want += !isnan(a[r * n + i]);
+            ck_assert_msg(out[r] == want, "n %d row %d: %lld want %lld", n, r, (long long)out[r], (long long)want);
+        }
+    }
+    ug_dtype dd[2] = {UG_FLOAT64, UG_FLOAT64};
+    int nd2[2] = {1, 1};
+    static const int64_t rsteps[2] = {8, 8};
+    variant_steps = rsteps;
+    fn = build_src("def k(a, out):\n    for i in range(len(a)):\n        out[i] = a[0] + a[i]\n", "(n)->(n)", 1, 1, dd,
+                   nd2, 0);
+    variant_steps = NULL;
+    enum { R = 200, LEN = R * 8 + 16 };
+    double *mem = malloc(sizeof *mem * (LEN + R * 8)), *ref = malloc(sizeof *ref * (LEN + R * 8));
+    for (int m = 4; m <= 7; m += 3) {
+        const int offs[][2] = {{0, 0}, {0, m}, {m, 0}, {0, 2}, {0, R * m + m}};
+        for (size_t c = 0; c < sizeof offs / sizeof offs[0]; c++) {
+            for (int i = 0; i < LEN + R * 8; i++)
+                mem[i] = ref[i] = (double)(i % 97) - 40.0;
+            int ia = offs[c][0], io = offs[c][1];
+            for (int st = 0; st < R; st++) /* the serial order */
+                for (int i = 0; i < m; i++)
+                    ref[io + st * m + i] = ref[ia + st * m] + ref[ia + st * m + i];
+            char *args[2] = {(char *)(mem + ia), (char *)(mem + io)};
+            intptr_t dims[2] = {R, m}, steps[4] = {m * 8, m * 8, 8, 8};
+            fn(args, dims, steps, NULL);
+            for (int i = 0; i < LEN + R * 8; i++)
+                ck_assert_msg(mem[i] == ref[i], "n %d offsets %d,%d: element %d is %g, want %g", m, ia, io, i, mem[i],
+                              ref[i]);
+        }
+    }
+    free(mem);
+    free(ref);
+}
+END_TEST
+
 /* An expression stored into an argument's line (run-time stride, 8-byte
  * elements) is a plain loop: no vector body for a one-byte stride
  * (arrays.c store_loop_id); the values for unit and wider strides. */
@@ -1168,6 +1236,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_strided_many_operands_and_mixed_sizes);
     tcase_add_test(tc, source_scalar_body_strided);
     tcase_add_test(tc, source_gufunc_variant_overlap);
+    tcase_add_test(tc, source_gufunc_step_variant);
     tcase_add_test(tc, source_gufunc_negative_index_and_boundscheck);
     suite_add_tcase(s, tc);
     return s;
