@@ -235,3 +235,41 @@ def test_index_arithmetic_wraps_negative_like_python(boundscheck):
     for w in (0, 1, 3, 9):
         want = np.array([a[i - w] + a[i - w - 1] * 2.0 if i >= w else a[i - w] for i in range(10)])
         np.testing.assert_array_equal(f(a, w), want)
+
+
+def test_large_lines_through_step_variants(rng):
+    """Calls of 2**19 elements or more run, from their second call with the
+    same core strides, a loop compiled for those strides (any core size):
+    contiguous, reversed, strided and transposed lines, in place, each three
+    times, equal the kernel's values in NumPy (the running count and sum)."""
+    @ufuncgen.guvectorize(["void(float64[:], float64[:], int64[:])"], "(n)->(n),()", cache=False)
+    def running(a, out, count):
+        s = 0.0
+        c = 0
+        for i in range(a.shape[0]):
+            if not np.isnan(a[i]):
+                s += a[i]
+                c += 1
+            out[i] = s
+        count[0] = c
+
+    base = rng.standard_normal(1_400_000)
+    base[rng.random(base.size) < 0.1] = np.nan
+
+    def want(x):
+        z = np.where(np.isnan(x), 0.0, x)
+        return np.cumsum(z, axis=-1), (~np.isnan(x)).sum(axis=-1)
+
+    views = [base[:600_000], base[:700_000], base[::-1][:650_000], base[::2], base[:1_200_000].reshape(1000, 1200).T]
+    for x in views:
+        for _ in range(3):
+            out, count = running(x)
+            w_out, w_count = want(x)
+            np.testing.assert_allclose(out, w_out, rtol=1e-9, atol=1e-9)
+            np.testing.assert_array_equal(count, w_count)
+    x = base[:600_000].copy()  # in place: out is a
+    for _ in range(3):
+        y = x.copy()
+        w_out, w_count = want(y)
+        running(y, out=(y, np.empty((), np.int64)))
+        np.testing.assert_allclose(y, w_out, rtol=1e-9, atol=1e-9)
