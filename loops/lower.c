@@ -789,7 +789,18 @@ static ug_status block_stmts(loops_gen *g, const kernel_node *n)
  * numbagg's nansum, nanmean, nanvar, nanstd, move_std, ffill and bfill ran
  * 0.50-0.74x Numba's speed (random NaNs mispredict), unweighted 0.88-1.01x.
  * Measured side by side on an Intel (Emerald Rapids) machine, 1e6 float64,
- * 10% NaN. Vectorised loops predicate either way. */
+ * 10% NaN. Vectorised loops predicate either way.
+ * On AMD's Zen cores (LLVM's znver CPUs: 3-cycle multiply and add, so the
+ * select costs the chain less) the same weights made move_exp_nanmean
+ * 0.90x Numba's speed (which selects there) against 0.96x without them,
+ * the other moving kernels alike either way (Zen 4, same data): there the
+ * test gets no weights and LLVM chooses, as for Numba. */
+static bool nan_weights_pay(const loops_gen *g)
+{
+    const char *cpu = g->req->target ? g->req->target->cpu : loops_host_cpu();
+    return !cpu || strncmp(cpu, "znver", 5) != 0;
+}
+
 static void nan_unlikely(loops_gen *g, LLVMValueRef br)
 {
     const char *bw = "branch_weights";
@@ -821,7 +832,7 @@ static ug_status cond_branch_w(loops_gen *g, const kernel_node *c, LLVMBasicBloc
     if (!v)
         return g->err->code;
     LLVMValueRef br = LLVMBuildCondBr(g->B, loops_emit_truth(g, v, (ug_dtype)c->ty.dt), yes, no);
-    if (nan_rare && c->kind == N_CALL && c->builtin == B_ISNAN)
+    if (nan_rare && c->kind == N_CALL && c->builtin == B_ISNAN && nan_weights_pay(g))
         nan_unlikely(g, br);
     return UG_OK;
 }

@@ -873,8 +873,8 @@ END_TEST
 
 /* An `if not isnan(x):` that updates what the loop body changed before it
  * (`s *= 0.5`) carries weights saying a NaN is rare (lower.c), so the
- * guarded update stays a branch; results as the kernel says for NaN at
- * every position. */
+ * guarded update stays a branch, except on AMD's Zen cores (no weights:
+ * LLVM chooses); results as the kernel says for NaN at every position. */
 START_TEST(source_nan_test_weighted)
 {
     static const char src[] = "def k(a, out):\n    s = 0.0\n    for i in range(a.shape[0]):\n"
@@ -884,7 +884,9 @@ START_TEST(source_nan_test_weighted)
     int nd[2] = {1, 1};
     ug_loop_fn fn;
     const char *opt = optimised_ir_of(src, "(n)->(n)", dts, nd, &fn);
-    ck_assert_msg(strstr(opt, "branch_weights"), "the NaN test carries no branch weights");
+    bool zen = !strncmp(loops_host_cpu(), "znver", 5);
+    ck_assert_msg(!strstr(opt, "branch_weights") == zen, "host %s: the NaN test %s branch weights", loops_host_cpu(),
+                  zen ? "carries" : "carries no");
     enum { N = 23 };
     double a[N], out[N];
     for (int i = 0; i < N; i++)
