@@ -110,31 +110,24 @@ static ug_status spec_compile(core_loop *rec, const intptr_t *key, bool cached_o
     return st;
 }
 
-/* Whether a call pays for a variant: many outer iterations, or much work
- * (the outer count times every core dimension's size, as a 500x500 pdist
- * over 8 coordinates or 10K series of 1000: few items, each large). */
-static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
+/* Whether the call's work (the outer count times every core dimension's
+ * size) is at least min (<= 2**22). */
+static bool work_at_least(const ug_ufunc *u, const intptr_t *dims, int64_t min)
 {
-    if (dims[0] >= SPEC_MIN_OUTER)
-        return true;
     int64_t work = dims[0];
-    for (int d = 0; d < u->layout->ndims && work > 0 && work < SPEC_MIN_WORK; d++) {
+    for (int d = 0; d < u->layout->ndims && work > 0 && work < min; d++) {
         int64_t n = dims[1 + d];
-        work = n >= SPEC_MIN_WORK ? SPEC_MIN_WORK : n > 1 ? work * n : work; /* both < 2**22: no overflow */
+        work = n >= min ? min : n > 1 ? work * n : work; /* both < 2**22: no overflow */
     }
-    return work >= SPEC_MIN_WORK;
+    return work >= min;
 }
 
-/* Whether a call pays for a step variant: outer count times every core
- * dimension's size at least STEP_MIN_WORK. */
-static bool step_worth(const ug_ufunc *u, const intptr_t *dims)
+/* Whether a call pays for a core-shape variant: many outer iterations, or
+ * much work (as a 500x500 pdist over 8 coordinates or 10K series of 1000:
+ * few items, each large). */
+static bool spec_worth(const ug_ufunc *u, const intptr_t *dims)
 {
-    int64_t work = dims[0];
-    for (int d = 0; d < u->layout->ndims && work > 0 && work < STEP_MIN_WORK; d++) {
-        int64_t n = dims[1 + d];
-        work = n >= STEP_MIN_WORK ? STEP_MIN_WORK : n > 1 ? work * n : work; /* both < 2**19: no overflow */
-    }
-    return work >= STEP_MIN_WORK;
+    return dims[0] >= SPEC_MIN_OUTER || work_at_least(u, dims, SPEC_MIN_WORK);
 }
 
 /* Whether this key (core shape, or steps) was seen in an earlier large call; remembers it. */
@@ -230,7 +223,7 @@ static spec_variant *spec_find(core_loop *rec, const intptr_t *dims, const intpt
     spec_variant *shaped = spec_worth(rec->u, dims) ? spec_get(rec, key) : NULL;
     if (shaped)
         return shaped;
-    if (!v && step_worth(rec->u, dims))
+    if (!v && work_at_least(rec->u, dims, STEP_MIN_WORK))
         v = spec_get(rec, skey);
     return v;
 }
