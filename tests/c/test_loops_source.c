@@ -1006,6 +1006,60 @@ START_TEST(source_guard_off_recurrence)
 }
 END_TEST
 
+/* Whether this process keeps FP status flags (valgrind does not: then a
+ * test skips its flag check); leaves them all clear. */
+static bool fp_flags_kept(void)
+{
+    feclearexcept(FE_ALL_EXCEPT);
+    volatile double big = 1e300, r = big * big;
+    (void)r;
+    bool kept = fetestexcept(FE_OVERFLOW) != 0;
+    feclearexcept(FE_ALL_EXCEPT);
+    return kept;
+}
+
+/* A division speculated under an integer compare, `s / c if c >= m else
+ * np.nan` (numbagg's move_mean), is guarded with an integer compare of its
+ * own: the select's compare keeps one use, so code generation may branch
+ * around the division (LLVM does for an expensive arm; Numba's loop
+ * branches there) rather than divide on every element and blend twice. No
+ * division by zero is raised where c == 0, and values are the plain loop's. */
+START_TEST(source_guard_int_compare_of_its_own)
+{
+    static const char src[] = "def k(a, m, out):\n    s = 0.0\n    c = 0\n    for i in range(len(a)):\n"
+                              "        if not np.isnan(a[i]):\n            s += a[i]\n            c += 1\n"
+                              "        out[i] = s / c if c >= m else np.nan\n";
+    ug_dtype dts[3] = {UG_FLOAT64, UG_INT64, UG_FLOAT64};
+    int nd[3] = {1, 0, 1};
+    ug_loop_fn fn;
+    const char *opt = optimised_ir_nin(src, "(n),()->(n)", 2, dts, nd, &fn);
+    const char *g = strstr(opt, "%ug.guard.c = icmp ");
+    ck_assert_msg(g, "the division's guard has no integer compare of its own:\n%s", opt);
+    ck_assert_msg(!strstr(opt, "ug.guard.not"), "the guard negates the select's own compare");
+    enum { N = 41 };
+    double a[N], out[N];
+    for (int i = 0; i < N; i++)
+        a[i] = i % 4 == 0 ? NAN : (double)(i - 11) * 0.625; /* a[0] NaN: c == 0 there, 0 / 0 unless guarded */
+    for (int64_t m = 1; m <= 4; m += 3) { /* m = 4: c < m on the first elements */
+        char *args[3] = {(char *)a, (char *)&m, (char *)out};
+        intptr_t dims[2] = {1, N}, steps[5] = {0, 0, 0, 8, 8};
+        bool flags = fp_flags_kept();
+        fn(args, dims, steps, NULL);
+        ck_assert_msg(!flags || !fetestexcept(FE_DIVBYZERO | FE_INVALID), "a flag raised where c < m");
+        double s = 0.0;
+        int64_t c = 0;
+        for (int i = 0; i < N; i++) {
+            if (!isnan(a[i])) {
+                s += a[i];
+                c++;
+            }
+            double want = c >= m ? s / (double)c : NAN;
+            ck_assert_msg(memcmp(&out[i], &want, 8) == 0, "m %ld out[%d] = %.17g want %.17g", (long)m, i, out[i], want);
+        }
+    }
+}
+END_TEST
+
 /* A float64 running sum stored into float32 as `s if c >= m else np.nan`:
  * guard.c narrows after the select (select in float64, one narrowing),
  * so the narrowing needs no guard; a sum beyond float32's range in the
@@ -1028,11 +1082,7 @@ START_TEST(source_narrow_after_select)
     int64_t m = 9; /* the sums up to 9e38 (past FLT_MAX) land in NaN lanes, then fall back to 0 */
     char *args[3] = {(char *)a, (char *)&m, (char *)out};
     intptr_t dims[2] = {1, N}, steps[5] = {0, 0, 0, 4, 4};
-    feclearexcept(FE_ALL_EXCEPT);
-    volatile double big = 1e300, r = big * big; /* valgrind keeps no FP status flags: then skip the check */
-    (void)r;
-    bool flags = fetestexcept(FE_OVERFLOW) != 0;
-    feclearexcept(FE_ALL_EXCEPT);
+    bool flags = fp_flags_kept();
     fn(args, dims, steps, NULL);
     ck_assert_msg(!flags || !fetestexcept(FE_OVERFLOW), "overflow raised in lanes the source does not narrow");
     double s = 0.0;
@@ -1226,6 +1276,7 @@ static Suite *suite(void)
     tcase_add_test(tc, source_fills_and_copies_by_runtime);
     tcase_add_test(tc, source_expression_store_not_vectorised_for_byte_stride);
     tcase_add_test(tc, source_guard_off_recurrence);
+    tcase_add_test(tc, source_guard_int_compare_of_its_own);
     tcase_add_test(tc, source_singular_value_norms);
     tcase_add_test(tc, source_complex_reductions);
     tcase_add_test(tc, source_complex_argmax_nan);
