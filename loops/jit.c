@@ -1,6 +1,10 @@
-/* jit.c — object bytes → machine code in the process-wide ORC LLJIT.
+/* jit.c — object bytes → machine code: link.c's own linker, else the
+ * process-wide ORC LLJIT.
  *
- * One LLJIT per process, created on first use under a mutex. Symbols resolve
+ * link.c takes the objects compile.c emits (a few µs each, no LLJIT at
+ * all: a warm start that only loads cached loops never creates one); an
+ * object it declines goes to ORC. Both resolve external symbols alike
+ * (loops_resolve). One LLJIT per process, created on first use under a mutex. Symbols resolve
  * in this order: our objects, the runtime functions (bound as absolute
  * symbols, so the host needs no -rdynamic), the process (libm), then
  * libmvec.so.1 through a path generator (so vector math resolves even when
@@ -18,7 +22,9 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +35,8 @@
 
 struct loops_code {
     char *symbol;
-    LLVMOrcResourceTrackerRef rt;
+    loops_linked linked;           /* link.c's pages, or */
+    LLVMOrcResourceTrackerRef rt;  /* ORC's tracker */
     ug_loop_fn fn;
     int refs;
     loops_code *next;
@@ -39,6 +46,7 @@ static pthread_mutex_t jit_mu = PTHREAD_MUTEX_INITIALIZER;
 static LLVMOrcLLJITRef jit;
 static loops_code *loaded; /* list of loaded symbols */
 static _Thread_local char session_msg[512];
+static atomic_long orc_count;
 
 /* ---------------------------------------------------------------- fork */
 
@@ -117,33 +125,57 @@ static ug_status jit_err(ug_error *err, LLVMErrorRef e, const char *what, const 
     return UG_EJIT;
 }
 
+/* The runtime functions generated code calls, bound by name. */
+static const struct {
+    const char *name;
+    void *addr;
+} rt[] = {
+    {"rt_index_error", (void *)rt_index_error},
+    {"rt_fpe", (void *)rt_fpe},
+    {"rt_cpow", (void *)rt_cpow},
+    {"rt_cpowf", (void *)rt_cpowf},
+    {"rt_strided", (void *)rt_strided},
+    {"rt_raise", (void *)rt_raise},
+    {"rt_alloc", (void *)rt_alloc},
+    {"rt_free_frame", (void *)rt_free_frame},
+    {"rt_fill", (void *)rt_fill},
+    {"rt_copy", (void *)rt_copy},
+    {"rt_broadcast_error", (void *)rt_broadcast_error},
+    {"rt_print_str", (void *)rt_print_str},
+    {"rt_print_num", (void *)rt_print_num},
+    {"rt_print_end", (void *)rt_print_end},
+    {"par_kernel_thread_id", (void *)par_kernel_thread_id},
+    {"rt_sort", (void *)rt_sort},
+    {"rt_sort_copy", (void *)rt_sort_copy},
+    {"rt_warn", (void *)rt_warn},
+    {"rt_partition", (void *)rt_partition},
+    {"rt_argsort", (void *)rt_argsort},
+    {"rt_unique", (void *)rt_unique},
+    {"rt_svd_norm", (void *)rt_svd_norm},
+};
+enum { NRT = sizeof rt / sizeof rt[0] };
+
+static void *libmvec;
+static pthread_once_t libmvec_once = PTHREAD_ONCE_INIT;
+static void open_libmvec(void) { libmvec = dlopen("libmvec.so.1", RTLD_LAZY | RTLD_LOCAL); }
+
+void *loops_resolve(const char *name)
+{
+    for (int k = 0; k < NRT; k++)
+        if (!strcmp(rt[k].name, name))
+            return rt[k].addr;
+    void *a = dlsym(RTLD_DEFAULT, name);
+    if (!a) {
+        pthread_once(&libmvec_once, open_libmvec);
+        a = libmvec ? dlsym(libmvec, name) : NULL;
+    }
+    return a;
+}
+
+long loops_orc_count(void) { return atomic_load(&orc_count); }
+
 static ug_status bind_runtime(ug_error *err)
 {
-    static const struct { const char *name; void *addr; } rt[] = {
-        {"rt_index_error", (void *)rt_index_error},
-        {"rt_fpe", (void *)rt_fpe},
-        {"rt_cpow", (void *)rt_cpow},
-        {"rt_cpowf", (void *)rt_cpowf},
-        {"rt_strided", (void *)rt_strided},
-        {"rt_raise", (void *)rt_raise},
-        {"rt_alloc", (void *)rt_alloc},
-        {"rt_free_frame", (void *)rt_free_frame},
-        {"rt_fill", (void *)rt_fill},
-        {"rt_copy", (void *)rt_copy},
-        {"rt_broadcast_error", (void *)rt_broadcast_error},
-        {"rt_print_str", (void *)rt_print_str},
-        {"rt_print_num", (void *)rt_print_num},
-        {"rt_print_end", (void *)rt_print_end},
-        {"par_kernel_thread_id", (void *)par_kernel_thread_id},
-        {"rt_sort", (void *)rt_sort},
-        {"rt_sort_copy", (void *)rt_sort_copy},
-        {"rt_warn", (void *)rt_warn},
-        {"rt_partition", (void *)rt_partition},
-        {"rt_argsort", (void *)rt_argsort},
-        {"rt_unique", (void *)rt_unique},
-        {"rt_svd_norm", (void *)rt_svd_norm},
-    };
-    enum { NRT = sizeof rt / sizeof rt[0] };
     LLVMOrcCSymbolMapPair pairs[NRT];
     for (int k = 0; k < NRT; k++) {
         pairs[k].Name = LLVMOrcLLJITMangleAndIntern(jit, rt[k].name);
@@ -236,11 +268,25 @@ static void drop_tracker(loops_code *c)
     c->rt = NULL;
 }
 
+/* link.c first; ORC for what it declines (caller holds jit_mu). */
+static ug_status link_or_jit(const void *obj, size_t size, const char *symbol, loops_code *c, ug_error *err)
+{
+    char why[160];
+    void *fn;
+    if (loops_link(obj, size, symbol, loops_resolve, &c->linked, &fn, why, sizeof why)) {
+        c->fn = (ug_loop_fn)(uintptr_t)fn;
+        return UG_OK;
+    }
+    if (base_env_dump("time"))
+        fprintf(stderr, "ufuncgen: %s goes to ORC: %s\n", symbol, why);
+    atomic_fetch_add(&orc_count, 1);
+    ug_status st = jit_init(err);
+    return st ? st : add_object(obj, size, symbol, c, err);
+}
+
 static ug_status load_locked(const void *obj, size_t size, const char *symbol, loops_code **code, ug_error *err)
 {
-    ug_status st = jit_init(err);
-    if (st)
-        return st;
+    ug_status st;
     loops_code *c = find_loaded(symbol);
     if (c) {
         c->refs++;
@@ -252,7 +298,7 @@ static ug_status load_locked(const void *obj, size_t size, const char *symbol, l
         return base_err_set(err, UG_ENOMEM, "out of memory loading '%s'", symbol);
     }
     session_msg[0] = 0;
-    if ((st = add_object(obj, size, symbol, c, err))) {
+    if ((st = link_or_jit(obj, size, symbol, c, err))) {
         drop_tracker(c);
         free(c->symbol);
         free(c);
@@ -295,6 +341,7 @@ void loops_unload(loops_code *code)
         if (*pp)
             *pp = code->next;
         drop_tracker(code);
+        loops_unlink(&code->linked);
         free(code->symbol);
         free(code);
     }

@@ -22,7 +22,9 @@
  *               arm of a blend needs (safe operands in the other lanes)  loops_guard_speculated
  *   compile.c   drives the stages: lower → inner loop → verify →
  *               optimise → guard → object bytes                          loops_compile
- *   jit.c       object bytes → ORC LLJIT → function pointer             loops_load
+ *   jit.c       object bytes → function pointer: link.c, else ORC LLJIT  loops_load
+ *   link.c      object bytes → machine code without ORC (x86-64 ELF, the
+ *               relocations compile.c emits; declines anything else)    loops_link
  *   ir.c        IR helpers the lowering files share (attributes, allocas)
  *   host.c      host facts: CPU, features, triple, LLVM version, the
  *               per-thread TargetMachine (compiling and cache keys)    loops_host_*
@@ -95,6 +97,23 @@ ug_status loops_load(const void *obj, size_t size, const char *symbol, loops_cod
                      ug_loop_fn *fn /* OUT */, ug_error *err);
 /* Drop one reference; the last one removes the code from the JIT. Accepts NULL. */
 void loops_unload(loops_code *code);
+/* Where loops_load finds external symbols, in ORC's order too: the runtime
+ * functions (rt_*), the process (libm), libmvec.so.1. NULL: not found. */
+void *loops_resolve(const char *name);
+/* Objects loaded through ORC in this process (those link.c declined). */
+long loops_orc_count(void);
+
+/* Link a relocatable object into fresh pages of its own without ORC
+ * (link.c): true with *fn = symbol's address and *out the pages, which
+ * loops_unlink frees; false (nothing mapped, the reason in why) for an
+ * object it does not take, malformed ones included: then ORC decides. */
+typedef struct loops_linked {
+    void *base;
+    size_t len;
+} loops_linked;
+bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolve)(const char *name),
+                loops_linked *out /* OUT */, void **fn /* OUT */, char *why, size_t nwhy);
+void loops_unlink(loops_linked *l); /* accepts NULL and unlinked */
 
 /* Fork safety (jit.c). fork() copies only the calling thread, so a lock
  * another thread holds at that instant (ours, or one of LLVM's) stays held

@@ -1,8 +1,11 @@
-/* test_loops_jit.c — white-box suite of loops/: compile.c, host.c and jit.c:
- * corrupt objects, shared and unloaded code, host facts, optimisation levels
- * and fast-math, concurrent compiles and loads, UFUNCGEN_DUMP output.
+/* test_loops_jit.c — white-box suite of loops/: compile.c, host.c, jit.c and
+ * link.c: corrupt objects, shared and unloaded code, host facts, optimisation
+ * levels and fast-math, concurrent compiles and loads, UFUNCGEN_DUMP output,
+ * objects linked without ORC and those it leaves to ORC.
  */
 #include <llvm/Config/llvm-config.h> /* the LLVM this build compiled against */
+
+#include <llvm-c/Comdat.h>
 
 #include "tests/c/loops_support.h"
 
@@ -178,8 +181,152 @@ START_TEST(dump_ir_and_asm)
 }
 END_TEST
 
-/* The flags of the optimised module's strided descriptor (@ug.desc, read
- * from UFUNCGEN_DUMP=ir): which way strided calls of kernel e run. */
+/* ---------------------------------------------------------------- link.c */
+
+/* The objects compile.c emits load without ORC: a loop calling libmvec and
+ * rt_strided, and a gufunc with a sorted local copy (rt_sort*, rt_alloc),
+ * give their values and no ORC load happens. */
+START_TEST(link_takes_compiled_objects)
+{
+    long orc = loops_orc_count();
+    enum { N = 301 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (i - 150) * 0.1;
+    ug_dtype dd[2] = {UG_FLOAT64, UG_FLOAT64};
+    run_f64(build_src("def sig(x):\n    return 1.0 / (1.0 + exp(-x))\n", NULL, 1, 1, dd, NULL, 0), x, y, UG_FLOAT64, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fabs(y[i] - 1.0 / (1.0 + exp(-x[i]))) <= 4 * DBL_EPSILON, "x=%g: %.17g", x[i], y[i]);
+    int nd[2] = {1, 0};
+    ug_loop_fn g = build_src("def k(a, out):\n    s = np.sort(a * -1.0)\n    out[0] = s[0] * 1000.0 + s[s.shape[0] - 1]\n",
+                             "(n)->()", 1, 1, dd, nd, 0);
+    double a[2][5] = {{3, -1, 4, 1, 5}, {-9, 2, 6, 5, 3}}, out[2];
+    char *args[2] = {(char *)a, (char *)out};
+    intptr_t dims[2] = {2, 5}, steps[3] = {5 * 8, 8, 8};
+    g(args, dims, steps, NULL);
+    ck_assert_double_eq(out[0], -5.0 * 1000.0 + 1.0);
+    ck_assert_double_eq(out[1], -6.0 * 1000.0 + 9.0);
+    ck_assert_int_eq(loops_orc_count(), orc);
+}
+END_TEST
+
+/* A hand-made object: f(x) = x * 3 in a COMDAT group (link.c declines
+ * groups), or calling a function nobody defines. */
+static void *object_of(bool comdat, const char *callee, const char *name, size_t *size)
+{
+    LLVMContextRef C = LLVMContextCreate();
+    LLVMModuleRef M = LLVMModuleCreateWithNameInContext(name, C);
+    ug_error err = {0};
+    LLVMTargetMachineRef tm = loops_host_tm(&err);
+    ck_assert_msg(tm, "%s", err.msg);
+    LLVMSetTarget(M, loops_host_triple());
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(M, td);
+    LLVMDisposeTargetData(td);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ft = LLVMFunctionType(i64, &i64, 1, 0);
+    LLVMValueRef f = LLVMAddFunction(M, name, ft);
+    if (comdat)
+        LLVMSetComdat(f, LLVMGetOrInsertComdat(M, name));
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, f, "entry"));
+    LLVMValueRef v = LLVMBuildMul(B, LLVMGetParam(f, 0), LLVMConstInt(i64, 3, 0), "");
+    if (callee)
+        v = LLVMBuildCall2(B, ft, LLVMAddFunction(M, callee, ft), &v, 1, "");
+    LLVMBuildRet(B, v);
+    LLVMDisposeBuilder(B);
+    LLVMMemoryBufferRef buf;
+    char *msg = NULL;
+    ck_assert_msg(!LLVMTargetMachineEmitToMemoryBuffer(tm, M, LLVMObjectFile, &msg, &buf), "%s", msg);
+    *size = LLVMGetBufferSize(buf);
+    void *obj = memcpy(malloc(*size), LLVMGetBufferStart(buf), *size);
+    LLVMDisposeMemoryBuffer(buf);
+    LLVMDisposeModule(M);
+    LLVMContextDispose(C);
+    return obj;
+}
+
+/* What link.c declines goes to ORC: a COMDAT group loads and runs there;
+ * a missing symbol is ORC's error, naming the symbol. */
+START_TEST(link_declines_to_orc)
+{
+    size_t size;
+    void *obj = object_of(true, NULL, "ug_link_comdat", &size);
+    loops_linked lk;
+    void *fn;
+    char why[160] = "";
+    ck_assert(!loops_link(obj, size, "ug_link_comdat", loops_resolve, &lk, &fn, why, sizeof why));
+    ck_assert_msg(strstr(why, "group"), "%s", why);
+    ck_assert_ptr_null(lk.base);
+    long orc = loops_orc_count();
+    loops_code *c;
+    ug_loop_fn lf;
+    ug_error err = {0};
+    ck_assert_msg(loops_load(obj, size, "ug_link_comdat", &c, &lf, &err) == UG_OK, "%s", err.msg);
+    ck_assert_int_eq(loops_orc_count(), orc + 1);
+    ck_assert_int_eq(((int64_t(*)(int64_t))(uintptr_t)lf)(14), 42);
+    loops_unload(c);
+    free(obj);
+
+    obj = object_of(false, "ug_link_no_such_fn", "ug_link_missing", &size);
+    ck_assert(!loops_link(obj, size, "ug_link_missing", loops_resolve, &lk, &fn, why, sizeof why));
+    ck_assert_msg(strstr(why, "'ug_link_no_such_fn' is not found"), "%s", why);
+    ck_assert_int_eq(loops_load(obj, size, "ug_link_missing", &c, &lf, &err), UG_EJIT);
+    ck_assert_msg(strstr(err.msg, "ug_link_no_such_fn"), "%s", err.msg);
+    free(obj);
+
+    obj = object_of(false, "rt_fpe", "ug_link_rt", &size); /* a runtime symbol resolves (not called) */
+    ck_assert_msg(loops_link(obj, size, "ug_link_rt", loops_resolve, &lk, &fn, why, sizeof why), "%s", why);
+    ck_assert_ptr_nonnull(fn);
+    loops_unlink(&lk);
+    ck_assert_ptr_null(lk.base);
+    loops_unlink(NULL);
+    free(obj);
+}
+END_TEST
+
+/* A damaged object never crashes the linker: every byte changed three ways,
+ * every truncation, misaligned; it declines or links (then is unlinked,
+ * never run). */
+START_TEST(link_survives_damaged_objects)
+{
+    void *obj;
+    size_t size;
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    build_ex(sigmoid_kernel(UG_FLOAT64), scalar_layout(1, 1), dts, 0, &obj, &size);
+    unsigned char *m = malloc(size + 8);
+    loops_linked lk;
+    void *fn;
+    char why[160];
+    int declined = 0;
+    for (size_t i = 0; i < size; i++)
+        for (int w = 0; w < 3; w++) {
+            memcpy(m, obj, size);
+            m[i] = w == 0 ? m[i] ^ 0xff : w == 1 ? 0 : m[i] + 1;
+            if (loops_link(m, size, "ug_nothing", loops_resolve, &lk, &fn, why, sizeof why))
+                loops_unlink(&lk);
+            else
+                declined++;
+        }
+    ck_assert_int_eq(declined, (int)size * 3); /* no such symbol: all decline, after whatever got parsed */
+    for (size_t n = 0; n < size; n++) {
+        memcpy(m, obj, n);
+        ck_assert(!loops_link(m, n, "x", loops_resolve, &lk, &fn, why, sizeof why) || (loops_unlink(&lk), 1));
+    }
+    memcpy(m + 1, obj, size); /* misaligned: read from an aligned copy */
+    char sym[64];
+    snprintf(sym, sizeof sym, "test_loop_%d", symno - 1);
+    ck_assert_msg(loops_link(m + 1, size, sym, loops_resolve, &lk, &fn, why, sizeof why), "%s", why);
+    double x = 0.0, y = -1.0;
+    char *args[2] = {(char *)&x, (char *)&y};
+    intptr_t d = 1, st[2] = {8, 8};
+    ((ug_loop_fn)(uintptr_t)fn)(args, &d, st, NULL);
+    ck_assert_double_eq(y, 0.5);
+    loops_unlink(&lk);
+    free(m);
+    free(obj);
+}
+END_TEST
+
 
 static Suite *suite(void)
 {
@@ -191,6 +338,9 @@ static Suite *suite(void)
     tcase_add_test(tc, unload_and_reload);
     tcase_add_test(tc, concurrent_compile_and_load);
     tcase_add_test(tc, dump_ir_and_asm);
+    tcase_add_test(tc, link_takes_compiled_objects);
+    tcase_add_test(tc, link_declines_to_orc);
+    tcase_add_test(tc, link_survives_damaged_objects);
     suite_add_tcase(s, tc);
     return s;
 }
