@@ -18,6 +18,7 @@
  * use: a corrupt object declines, it never crashes.
  */
 #include <elf.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "loops/loops.h"
@@ -46,8 +48,12 @@ typedef struct linker {
     uintptr_t *ext;          /* per symbol: resolved external address */
     int32_t *slot;           /* per symbol: GOT slot index, or -1 */
     unsigned nslot;
-    unsigned char *base;
-    size_t len, rx_len, ro_len;
+    const char *shstr;       /* section names */
+    size_t nshstr;
+    unsigned char *base;     /* where the code runs (the arena's executable view, or own pages) */
+    ptrdiff_t wdelta;        /* base + wdelta: where it is written */
+    size_t len, rx_len, ro_len, align;
+    bool writable;           /* has writable data (not the arena's) */
     char *why;
     size_t nwhy;
 } linker;
@@ -85,6 +91,12 @@ static bool read_tables(linker *l)
         return decline(l, "bad section table");
     l->sh = (const Elf64_Shdr *)(l->obj + eh->e_shoff);
     l->nsh = eh->e_shnum;
+    if (eh->e_shstrndx >= l->nsh || l->sh[eh->e_shstrndx].sh_type != SHT_STRTAB ||
+        !in_obj(l, l->sh[eh->e_shstrndx].sh_offset, l->sh[eh->e_shstrndx].sh_size) ||
+        !l->sh[eh->e_shstrndx].sh_size || l->obj[l->sh[eh->e_shstrndx].sh_offset + l->sh[eh->e_shstrndx].sh_size - 1])
+        return decline(l, "bad section name table");
+    l->shstr = (const char *)(l->obj + l->sh[eh->e_shstrndx].sh_offset);
+    l->nshstr = l->sh[eh->e_shstrndx].sh_size;
     for (unsigned i = 0; i < l->nsh; i++) {
         const Elf64_Shdr *s = &l->sh[i];
         if (s->sh_type != SHT_NOBITS && !in_obj(l, s->sh_offset, s->sh_size))
@@ -118,24 +130,33 @@ static const char *sym_name(const linker *l, const Elf64_Sym *s)
 static size_t align_up(size_t n, size_t a) { return a ? (n + a - 1) & ~(a - 1) : n; }
 
 /* Which pages a loaded section goes to: 0 code (read+execute), 1 read-only
- * data (sealed after relocation, with the GOT), 2 writable data. */
-static int page_class(const Elf64_Shdr *s)
+ * data (sealed after relocation, with the GOT; .data.rel.ro is writable only
+ * for its relocations), 2 writable data. */
+static int page_class(const linker *l, const Elf64_Shdr *s)
 {
-    return (s->sh_flags & SHF_EXECINSTR) ? 0 : (s->sh_flags & SHF_WRITE) ? 2 : 1;
+    if (s->sh_flags & SHF_EXECINSTR)
+        return 0;
+    const char *name = s->sh_name < l->nshstr ? l->shstr + s->sh_name : "";
+    return !(s->sh_flags & SHF_WRITE) || (s->sh_type == SHT_PROGBITS && !strncmp(name, ".data.rel.ro", 12)) ? 1 : 2;
 }
 
 /* Offsets of the loaded sections: code and the stubs, then read-only data
- * and the GOT, then writable data, each class on pages of its own. */
-static bool plan(linker *l, size_t nstub, size_t *stub_at, size_t *got_at)
+ * and the GOT, then writable data; each class on pages of its own when
+ * page > 1 (own pages), packed when 1 (the arena). */
+static bool plan(linker *l, size_t page, size_t nstub, size_t *stub_at, size_t *got_at)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), at = 0;
+    size_t at = 0;
+    l->align = 16;
     for (int cls = 0; cls < 3; cls++) {
         for (unsigned i = 0; i < l->nsh; i++) {
             const Elf64_Shdr *s = &l->sh[i];
-            if (!is_loaded(s) || page_class(s) != cls)
+            if (!is_loaded(s) || page_class(l, s) != cls)
                 continue;
             if (s->sh_size > ((size_t)1 << 30))
                 return decline(l, "section %u is too large", i);
+            l->writable |= cls == 2;
+            if (s->sh_addralign > l->align)
+                l->align = s->sh_addralign;
             at = align_up(at, s->sh_addralign);
             l->addr[i] = at; /* an offset until mapped */
             at += s->sh_size;
@@ -220,10 +241,11 @@ static bool count_externals(linker *l, void *(*resolve)(const char *name), size_
 static bool fits32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 /* Apply one relocation at p (inside its section, checked by the caller). */
-static bool relocate(linker *l, const Elf64_Rela *r, unsigned char *p, size_t stub_at, size_t got_at)
+static bool relocate(linker *l, const Elf64_Rela *r, uintptr_t P, size_t stub_at, size_t got_at)
 {
     unsigned k = (unsigned)ELF64_R_SYM(r->r_info), type = (unsigned)ELF64_R_TYPE(r->r_info);
-    uintptr_t S = 0, P = (uintptr_t)p;
+    unsigned char *p = (unsigned char *)(P + (uintptr_t)l->wdelta); /* where P is written */
+    uintptr_t S = 0;
     if (!sym_addr(l, k, &S))
         return false;
     bool ext = l->sym[k].st_shndx == SHN_UNDEF;
@@ -277,7 +299,7 @@ static bool relocate_all(linker *l, size_t stub_at, size_t got_at)
             size_t w = type == R_X86_64_64 || type == R_X86_64_PC64 ? 8 : type == R_X86_64_NONE ? 0 : 4;
             if (r[j].r_offset > l->sh[t].sh_size || w > l->sh[t].sh_size - r[j].r_offset)
                 return decline(l, "relocation %zu of section %u lies outside its section", j, i);
-            if (!relocate(l, &r[j], (unsigned char *)l->addr[t] + r[j].r_offset, stub_at, got_at))
+            if (!relocate(l, &r[j], l->addr[t] + (uintptr_t)r[j].r_offset, stub_at, got_at))
                 return false;
         }
     }
@@ -292,8 +314,10 @@ static void fill_got_and_stubs(linker *l, size_t stub_at, size_t got_at)
             continue;
         unsigned char *got = l->base + got_at + (size_t)l->slot[k] * 8;
         unsigned char *stub = l->base + stub_at + (size_t)l->slot[k] * STUB;
+        int32_t rel = (int32_t)((intptr_t)got - (intptr_t)(stub + 6)); /* both where they run */
+        got += l->wdelta;
+        stub += l->wdelta;
         memcpy(got, &l->ext[k], 8);
-        int32_t rel = (int32_t)((intptr_t)got - (intptr_t)(stub + 6));
         stub[0] = 0xff;
         stub[1] = 0x25;
         memcpy(stub + 2, &rel, 4);
@@ -318,20 +342,31 @@ static bool find_symbol(linker *l, const char *symbol, void **fn)
     return decline(l, "no function '%s' in the object", symbol);
 }
 
-static bool map_and_link(linker *l, const char *symbol, size_t stub_at, size_t got_at, void **fn)
+/* Copy the sections to base (written at base + wdelta), then link. */
+static bool place_and_link(linker *l, const char *symbol, size_t stub_at, size_t got_at, void **fn)
 {
-    void *m = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return decline(l, "mmap of %zu bytes failed", l->len);
-    l->base = m;
     for (unsigned i = 0; i < l->nsh; i++)
         if (is_loaded(&l->sh[i])) {
             l->addr[i] += (uintptr_t)l->base;
             if (l->sh[i].sh_type != SHT_NOBITS)
-                memcpy((void *)l->addr[i], l->obj + l->sh[i].sh_offset, l->sh[i].sh_size);
+                memcpy((void *)(l->addr[i] + (uintptr_t)l->wdelta), l->obj + l->sh[i].sh_offset, l->sh[i].sh_size);
         }
     fill_got_and_stubs(l, stub_at, got_at);
-    if (!relocate_all(l, stub_at, got_at) || !find_symbol(l, symbol, fn))
+    return relocate_all(l, stub_at, got_at) && find_symbol(l, symbol, fn);
+}
+
+/* Own pages: read+write to link, then sealed by class (objects with
+ * writable data, or when the arena cannot be had). */
+static bool link_own_pages(linker *l, const char *symbol, size_t nstub, void **fn)
+{
+    size_t stub_at, got_at;
+    if (!plan(l, (size_t)sysconf(_SC_PAGESIZE), nstub, &stub_at, &got_at))
+        return false;
+    void *m = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return decline(l, "mmap of %zu bytes failed", l->len);
+    l->base = m;
+    if (!place_and_link(l, symbol, stub_at, got_at, fn))
         return false;
     if ((l->rx_len && mprotect(l->base, l->rx_len, PROT_READ | PROT_EXEC)) ||
         (l->ro_len && mprotect(l->base + l->rx_len, l->ro_len, PROT_READ)))
@@ -339,13 +374,126 @@ static bool map_and_link(linker *l, const char *symbol, size_t stub_at, size_t g
     return true;
 }
 
+/* ---------------------------------------------------------------- the arena
+ * Most loops are a few hundred bytes: a mapping (and two mprotects and the
+ * page faults) each would cost more than the linking. So code and
+ * read-only data go to chunks of a memfd mapped twice, read+write and
+ * read+execute: loops are written through the one view and run from the
+ * other, packed, never writable where they run. Space is not reused: a
+ * chunk is unmapped when its last loop is unlinked and it is full. A
+ * forked child leaves the current chunk to its parent (the mapping is
+ * shared) and starts one of its own. */
+typedef struct arena_chunk {
+    unsigned char *rx, *rw;
+    size_t size, used;
+    long refs;
+    struct arena_chunk *next;
+} arena_chunk;
+
+enum { CHUNK = 1 << 20 };
+static pthread_mutex_t arena_mu = PTHREAD_MUTEX_INITIALIZER;
+static arena_chunk *chunks, *current;
+static bool arena_broken; /* memfd or the double mapping refused: own pages from then on */
+
+static void arena_child(void) { current = NULL; pthread_mutex_init(&arena_mu, NULL); }
+__attribute__((constructor)) static void arena_fork_handler(void) { pthread_atfork(NULL, NULL, arena_child); }
+
+static arena_chunk *new_chunk(size_t need)
+{
+    size_t size = need > CHUNK ? align_up(need, (size_t)sysconf(_SC_PAGESIZE)) : CHUNK;
+    arena_chunk *c = calloc(1, sizeof *c);
+    int fd = c ? memfd_create("ufuncgen-code", MFD_CLOEXEC) : -1;
+    if (fd < 0 || ftruncate(fd, (off_t)size)) {
+        if (fd >= 0)
+            close(fd);
+        free(c);
+        return NULL;
+    }
+    void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *rx = rw == MAP_FAILED ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    close(fd);
+    if (rx == MAP_FAILED) {
+        if (rw != MAP_FAILED)
+            munmap(rw, size);
+        free(c);
+        return NULL;
+    }
+    *c = (arena_chunk){.rx = rx, .rw = rw, .size = size, .next = chunks};
+    return chunks = c;
+}
+
+static void free_chunk(arena_chunk *c)
+{
+    arena_chunk **pp = &chunks;
+    while (*pp != c)
+        pp = &(*pp)->next;
+    *pp = c->next;
+    munmap(c->rx, c->size);
+    munmap(c->rw, c->size);
+    free(c);
+}
+
+/* Room for l->len bytes at l->align in the current chunk (or a new one);
+ * caller holds arena_mu. */
+static arena_chunk *arena_alloc(linker *l)
+{
+    arena_chunk *c = current;
+    if (!c || align_up(c->used, l->align) + l->len > c->size) {
+        arena_chunk *n = arena_broken ? NULL : new_chunk(l->len);
+        if (!n) {
+            arena_broken = true;
+            return NULL;
+        }
+        if (c && c->refs == 0)
+            free_chunk(c);
+        current = c = n;
+    }
+    size_t at = align_up(c->used, l->align);
+    c->used = at + l->len;
+    c->refs++;
+    l->base = c->rx + at;
+    l->wdelta = c->rw - c->rx;
+    return c;
+}
+
+static void arena_release(arena_chunk *c)
+{
+    pthread_mutex_lock(&arena_mu);
+    if (--c->refs == 0 && c != current)
+        free_chunk(c);
+    pthread_mutex_unlock(&arena_mu);
+}
+
+/* Link into the arena; false with *fallback when it cannot be had. */
+static bool link_arena(linker *l, const char *symbol, size_t nstub, void **fn, arena_chunk **chunk, bool *fallback)
+{
+    size_t stub_at, got_at;
+    *chunk = NULL;
+    if (!plan(l, 1, nstub, &stub_at, &got_at))
+        return false;
+    if (l->writable || l->align > 4096) {
+        *fallback = true;
+        return false;
+    }
+    pthread_mutex_lock(&arena_mu);
+    arena_chunk *c = arena_alloc(l);
+    bool ok = c && place_and_link(l, symbol, stub_at, got_at, fn);
+    pthread_mutex_unlock(&arena_mu);
+    *fallback = !c;
+    if (c && !ok) {
+        memset(l->base + l->wdelta, 0xcc, l->len); /* nothing half-linked stays behind */
+        arena_release(c);
+    }
+    *chunk = ok ? c : NULL;
+    return ok;
+}
+
 bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolve)(const char *name),
                 loops_linked *out, void **fn, char *why, size_t nwhy)
 {
     linker l = {.obj = obj, .size = size, .why = why, .nwhy = nwhy};
     *fn = NULL;
-    out->base = NULL;
-    out->len = 0;
+    *out = (loops_linked){0};
     void *copy = NULL;
     if (obj && ((uintptr_t)obj & 7)) { /* ELF's tables are read in place: they need their alignment */
         if (!(copy = malloc(size)))
@@ -353,7 +501,7 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
         l.obj = memcpy(copy, obj, size);
     }
     bool ok = obj ? read_tables(&l) : decline(&l, "no object");
-    size_t nstub = 0, stub_at = 0, got_at = 0;
+    size_t nstub = 0;
     if (ok) {
         l.addr = calloc(l.nsh, sizeof *l.addr);
         l.ext = calloc(l.nsym, sizeof *l.ext);
@@ -362,14 +510,21 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
     }
     if (ok) {
         memset(l.slot, 0xff, l.nsym * sizeof *l.slot); /* -1: no slot */
-        ok = count_externals(&l, resolve, &nstub) && plan(&l, nstub, &stub_at, &got_at) &&
-             map_and_link(&l, symbol, stub_at, got_at, fn);
+        ok = count_externals(&l, resolve, &nstub);
+    }
+    bool fallback = false;
+    arena_chunk *chunk = NULL;
+    if (ok && !(ok = link_arena(&l, symbol, nstub, fn, &chunk, &fallback)) && fallback) {
+        memset(l.addr, 0, l.nsh * sizeof *l.addr);
+        l.base = NULL;
+        l.wdelta = 0;
+        ok = link_own_pages(&l, symbol, nstub, fn);
     }
     if (ok) {
-        out->base = l.base;
-        out->len = l.len;
-    } else if (l.base) {
-        munmap(l.base, l.len);
+        *out = chunk ? (loops_linked){.chunk = chunk} : (loops_linked){.base = l.base, .len = l.len};
+    } else {
+        if (l.base && !chunk && !l.wdelta && fallback)
+            munmap(l.base, l.len);
         *fn = NULL;
     }
     free(l.addr);
@@ -385,8 +540,7 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
                 loops_linked *out, void **fn, char *why, size_t nwhy)
 {
     (void)obj, (void)size, (void)symbol, (void)resolve;
-    out->base = NULL;
-    out->len = 0;
+    *out = (loops_linked){0};
     *fn = NULL;
     snprintf(why, nwhy, "only x86-64 ELF objects are linked without ORC");
     return false;
@@ -396,10 +550,13 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
 
 void loops_unlink(loops_linked *l)
 {
-    if (l && l->base)
+    if (!l)
+        return;
+#if defined(__x86_64__) && defined(__ELF__)
+    if (l->chunk)
+        arena_release(l->chunk);
+#endif
+    if (l->base)
         munmap(l->base, l->len);
-    if (l) {
-        l->base = NULL;
-        l->len = 0;
-    }
+    *l = (loops_linked){0};
 }

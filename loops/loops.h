@@ -104,11 +104,12 @@ void *loops_resolve(const char *name);
 long loops_orc_count(void);
 
 /* Link a relocatable object into fresh pages of its own without ORC
- * (link.c): true with *fn = symbol's address and *out the pages, which
- * loops_unlink frees; false (nothing mapped, the reason in why) for an
+ * (link.c): true with *fn = symbol's address and *out where it lives,
+ * which loops_unlink frees; false (nothing mapped, the reason in why) for an
  * object it does not take, malformed ones included: then ORC decides. */
 typedef struct loops_linked {
-    void *base;
+    struct arena_chunk *chunk; /* packed with other loops (link.c's arena), or */
+    void *base;                /* pages of its own */
     size_t len;
 } loops_linked;
 bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolve)(const char *name),

@@ -6,6 +6,7 @@
 #include <llvm/Config/llvm-config.h> /* the LLVM this build compiled against */
 
 #include <llvm-c/Comdat.h>
+#include <sys/wait.h>
 
 #include "tests/c/loops_support.h"
 
@@ -328,6 +329,69 @@ START_TEST(link_survives_damaged_objects)
 END_TEST
 
 
+/* Small loops pack into one chunk of the arena; a forked child links into
+ * a chunk of its own, so a loop the parent links after the fork is not
+ * overwritten by the child's (the chunk's pages are shared). */
+static double call1(void *fn, double x)
+{
+    double y = -1.0;
+    char *args[2] = {(char *)&x, (char *)&y};
+    intptr_t d = 1, st[2] = {8, 8};
+    ((ug_loop_fn)(uintptr_t)fn)(args, &d, st, NULL);
+    return y;
+}
+
+START_TEST(link_packs_loops_and_forks)
+{
+    void *sig, *lin;
+    size_t nsig, nlin;
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    build_ex(sigmoid_kernel(UG_FLOAT64), scalar_layout(1, 1), dts, 0, &sig, &nsig);
+    char ssig[64], slin[64];
+    snprintf(ssig, sizeof ssig, "test_loop_%d", symno - 1);
+    kernel_argtype at[2] = {{UG_FLOAT64, 0}, {UG_FLOAT64, 0}};
+    build_ex(typed_src("def k(x):\n    return x * 2.0 + 1.0\n", false, 1, 1, at), scalar_layout(1, 1), dts, 0, &lin,
+             &nlin);
+    snprintf(slin, sizeof slin, "test_loop_%d", symno - 1);
+    loops_linked a, b, c;
+    void *fa, *fb, *fc;
+    char why[160];
+    ck_assert_msg(loops_link(sig, nsig, ssig, loops_resolve, &a, &fa, why, sizeof why), "%s", why);
+    ck_assert_msg(loops_link(lin, nlin, slin, loops_resolve, &b, &fb, why, sizeof why), "%s", why);
+    ck_assert_ptr_nonnull(a.chunk);
+    ck_assert_ptr_eq(a.chunk, b.chunk);
+    ck_assert_ptr_null(a.base);
+    ck_assert(labs((char *)fa - (char *)fb) < 8192);
+    ck_assert_double_eq(call1(fa, 0.0), 0.5);
+    ck_assert_double_eq(call1(fb, 3.0), 7.0);
+    int go[2], done[2];
+    ck_assert(pipe(go) == 0 && pipe(done) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    char byte = 0;
+    if (pid == 0) { /* the child links the linear loop once the parent has linked the sigmoid */
+        int ok = read(go[0], &byte, 1) == 1 && loops_link(lin, nlin, slin, loops_resolve, &c, &fc, why, sizeof why) &&
+                 call1(fc, 1.0) == 3.0 && call1(fa, 0.0) == 0.5 && write(done[1], &byte, 1) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_msg(loops_link(sig, nsig, ssig, loops_resolve, &c, &fc, why, sizeof why), "%s", why);
+    ck_assert(write(go[1], &byte, 1) == 1);
+    ck_assert(read(done[0], &byte, 1) == 1);
+    int status;
+    ck_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_double_eq(call1(fc, 0.0), 0.5); /* still the sigmoid */
+    ck_assert_double_eq(call1(fb, 3.0), 7.0);
+    loops_unlink(&a);
+    loops_unlink(&b);
+    loops_unlink(&c);
+    ck_assert_ptr_null(a.chunk);
+    close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+    free(sig);
+    free(lin);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_jit");
@@ -341,6 +405,7 @@ static Suite *suite(void)
     tcase_add_test(tc, link_takes_compiled_objects);
     tcase_add_test(tc, link_declines_to_orc);
     tcase_add_test(tc, link_survives_damaged_objects);
+    tcase_add_test(tc, link_packs_loops_and_forks);
     suite_add_tcase(s, tc);
     return s;
 }
