@@ -146,7 +146,7 @@ static int page_class(const linker *l, const Elf64_Shdr *s)
 static bool plan(linker *l, size_t page, size_t nstub, size_t *stub_at, size_t *got_at)
 {
     size_t at = 0;
-    l->align = 16;
+    l->align = 64; /* a cache line: loops keep the code alignment they had on pages of their own */
     for (int cls = 0; cls < 3; cls++) {
         for (unsigned i = 0; i < l->nsh; i++) {
             const Elf64_Shdr *s = &l->sh[i];
