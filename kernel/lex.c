@@ -27,6 +27,8 @@ typedef struct lexer {
     size_t n, i;         /* length, cursor */
     int line;
     size_t line_start;   /* offset of the current line's first byte */
+    size_t col_line, col_off; /* pos_at's last answer: line start, offset ... */
+    int col;                  /* ... and its column (tokens come in order: no rescan of the line) */
     int depth;           /* bracket nesting */
     int indent[MAX_INDENT], altindent[MAX_INDENT], nindent;
     kernel_token *toks;
@@ -36,13 +38,17 @@ typedef struct lexer {
     ug_error *err;
 } lexer;
 
-static kernel_pos pos_at(const lexer *L, size_t off, size_t len)
+static kernel_pos pos_at(lexer *L, size_t off, size_t len)
 {
-    int col = 1;
-    for (size_t k = L->line_start; k < off; k++)
+    if (L->col_line != L->line_start || L->col_off > off || !L->col) {
+        L->col_line = L->col_off = L->line_start;
+        L->col = 1;
+    }
+    for (size_t k = L->col_off; k < off; k++) /* columns count characters, not UTF-8 bytes */
         if (((unsigned char)L->s[k] & 0xC0) != 0x80)
-            col++;
-    return (kernel_pos){L->line, col, (int)off, len ? (int)len : 1};
+            L->col++;
+    L->col_off = off;
+    return (kernel_pos){L->line, L->col, (int)off, len ? (int)len : 1};
 }
 
 /* Errors name the function being read, as the parser's do (NULL before any). */
@@ -105,6 +111,16 @@ static const struct {
     {"~", TK_TILDE},     {"<", TK_LT},         {">", TK_GT},         {"=", TK_ASSIGN},
 };
 
+/* ops' first index per first byte (longest spellings come first), -1: none. */
+static signed char op_first[256];
+
+__attribute__((constructor)) static void index_ops(void)
+{
+    memset(op_first, -1, sizeof op_first);
+    for (int k = (int)(sizeof ops / sizeof *ops) - 1; k >= 0; k--)
+        op_first[(unsigned char)ops[k].op[0]] = (signed char)k;
+}
+
 static bool at_line_start(const lexer *L, int k)
 {
     return k < 0 || L->toks[k].kind == TK_NEWLINE || L->toks[k].kind == TK_INDENT || L->toks[k].kind == TK_DEDENT;
@@ -139,8 +155,10 @@ static ug_status lex_name(lexer *L)
     size_t len = L->i - b;
     int kind = TK_NAME;
     for (size_t k = 0; k < sizeof keywords / sizeof *keywords; k++)
-        if (strlen(keywords[k].word) == len && memcmp(keywords[k].word, L->s + b, len) == 0)
+        if (keywords[k].word[0] == L->s[b] && !strncmp(keywords[k].word, L->s + b, len) && !keywords[k].word[len]) {
             kind = keywords[k].kind;
+            break;
+        }
     if (!push(L, kind, b, len))
         return UG_ENOMEM;
     note_function(L, kind, b, len);
@@ -308,7 +326,10 @@ static bool string_start(const lexer *L)
 
 static ug_status lex_operator(lexer *L)
 {
-    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
+    int first = op_first[(unsigned char)L->s[L->i]];
+    for (size_t k = first < 0 ? sizeof ops / sizeof *ops : (size_t)first; k < sizeof ops / sizeof *ops; k++) {
+        if (ops[k].op[0] != L->s[L->i])
+            continue;
         size_t len = strlen(ops[k].op);
         if (L->i + len > L->n || memcmp(L->s + L->i, ops[k].op, len) != 0)
             continue;

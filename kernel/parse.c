@@ -222,7 +222,8 @@ static const char *py_keyword(kernel_token *t)
     if (t->kind != TK_NAME)
         return NULL;
     for (size_t k = 0; k < sizeof py_keywords / sizeof *py_keywords; k++)
-        if ((size_t)t->pos.len == strlen(py_keywords[k]) && memcmp(t->text, py_keywords[k], (size_t)t->pos.len) == 0)
+        if (py_keywords[k][0] == t->text[0] && !strncmp(py_keywords[k], t->text, (size_t)t->pos.len) &&
+            !py_keywords[k][t->pos.len])
             return py_keywords[k];
     return NULL;
 }
