@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._source import KernelSource, from_function
+from ._source import KernelSource, from_function, split_lines
 
 _MISSING = object()
 _KNOWN_MODULES = {"numpy", "math", "numba", "ufuncgen", "cmath", "builtins"}
@@ -84,21 +84,24 @@ _LOAD_GLOBAL, _LOAD_NAME, _EXTENDED_ARG = (dis.opmap[n] for n in ("LOAD_GLOBAL",
 def _global_loads(top) -> list:
     """free_names for code with no closure, read straight from the bytecode
     (dis.get_instructions builds an object per instruction: most of a warm
-    import's time). CPython >= 3.11: LOAD_GLOBAL's argument is namei << 1."""
-    seen: dict = {}
-    for code in _code_objects(top):
-        co, names, ext = code.co_code, code.co_names, 0
-        for i in range(0, len(co), 2):
-            op, arg = co[i], co[i + 1] | ext
-            if op == _EXTENDED_ARG:
-                ext = arg << 8
-                continue
-            ext = 0
-            if op == _LOAD_GLOBAL:
-                seen.setdefault(names[arg >> 1], None)
-            elif op == _LOAD_NAME:
-                seen.setdefault(names[arg], None)
-    return list(seen)
+    import's time): bytes.find jumps from one LOAD_GLOBAL / LOAD_NAME to the
+    next, EXTENDED_ARG prefixes are read backwards. CPython >= 3.11:
+    LOAD_GLOBAL's argument is namei << 1."""
+    found = []  # (code object, instruction, name): sorted, the order of first use
+    for ci, code in enumerate(_code_objects(top)):
+        co, names = code.co_code, code.co_names
+        ops = co[0::2]
+        for op, shift in ((_LOAD_GLOBAL, 1), (_LOAD_NAME, 0)):
+            i = ops.find(op)
+            while i >= 0:
+                arg, j, s = co[2 * i + 1], i - 1, 8
+                while j >= 0 and ops[j] == _EXTENDED_ARG:
+                    arg |= co[2 * j + 1] << s
+                    j, s = j - 1, s + 8
+                found.append((ci, i, names[arg >> shift]))
+                i = ops.find(op, i + 1)
+    found.sort()
+    return list(dict.fromkeys(n for _c, _i, n in found))
 
 
 def free_names(func) -> list:
@@ -272,7 +275,7 @@ class _Walk:
             tree = ast.parse(src.text)
         except SyntaxError:
             return src
-        lines = src.text.splitlines(keepends=True)
+        lines = split_lines(src.text)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names):
                 continue

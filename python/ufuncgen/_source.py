@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import operator
 import re
 import textwrap
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ class KernelSource:
     firstlineno: int       # line of text's first line in filename (1-based)
     name: str | None       # the function's name (None for strings / lambdas)
     indent: int = 0        # columns removed from each line by dedenting
+
+
+_AFTER_NL = re.compile(r"(?<=\n)")
+
+
+def split_lines(text: str) -> list:
+    """text's lines as Python numbers them (ast's lineno): broken at "\n"
+    only, each keeping it. str.splitlines also breaks at form feeds and other
+    separators, which would shift every later line."""
+    return _AFTER_NL.split(text)
 
 
 def is_source(obj) -> bool:
@@ -88,7 +99,7 @@ def from_string(src: str) -> KernelSource:
     if tree is not None:
         defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         if defs and defs[0].decorator_list:
-            lines = text.splitlines(keepends=True)
+            lines = split_lines(text)
             first = defs[0].lineno - 1
             return KernelSource("".join(lines[first:]), "<kernel>", first + 1, None)
     return KernelSource(text, "<kernel>", 1, None)
@@ -112,7 +123,7 @@ def _code_lines(func):
     while todo:  # nested code (a lambda or def inside) ends inside the function too
         c = todo.pop()
         todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
-        last = max([last] + [ln for _a, _b, ln in c.co_lines() if ln is not None])
+        last = max(last, max(filter(None, map(_third, c.co_lines())), default=last))
     if not lines or first < 1 or last > len(lines) or last == first:
         return None
     # The last statement starts on line `last`; its continuation lines are
@@ -123,6 +134,35 @@ def _code_lines(func):
     while lines[last - 1].lstrip().startswith("#"):  # a comment after the body is not the function's
         last -= 1
     return lines[first - 1:last], first, filename
+
+
+_third = operator.itemgetter(2)
+
+
+def _dedent(text: str) -> str:
+    """textwrap.dedent(text), without its two regex passes when the first
+    line is not indented (a module-level def: no margin to remove) and no
+    line is blank but for spaces or tabs (nothing to blank out)."""
+    if text[:1] not in (" ", "\t") and text[:1] != "\n" and " \n" not in text and "\t\n" not in text \
+            and not text.endswith((" ", "\t")):
+        return text
+    return textwrap.dedent(text)
+
+
+def _def_line(text: str, name: str):
+    """Offset of the one line of text that is ``def name(`` (the test
+    from_function used to run on every line), or None for none or several."""
+    found, pos = None, text.find("def ")
+    while pos >= 0:
+        if pos == 0 or text[pos - 1] == "\n":
+            end = text.find("\n", pos)
+            rest = text[pos + 4:end if end >= 0 else len(text)].lstrip()
+            if rest.startswith(name) and rest[len(name):].lstrip().startswith("("):
+                if found is not None:
+                    return None
+                found = pos
+        pos = text.find("def ", pos + 1)
+    return found
 
 
 def _from_inspect(func) -> KernelSource:
@@ -142,19 +182,15 @@ def from_function(func, fast=True) -> KernelSource:
             f"cannot read the source of {func!r} ({e}); pass the kernel as a string: "
             "ufuncgen.vectorize(signatures)(source) or ufuncgen.vectorize(source, signatures)"
         ) from None
-    text = textwrap.dedent("".join(lines))
+    text = _dedent("".join(lines))
     indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
     lnum = max(lnum, 1)
     if func.__name__ == "<lambda>":
         return _lambda_source(text, filename, lnum)
     if fast is not None:  # the def line by its name: no parse of the whole text
-        src_lines = text.splitlines(keepends=True)
-        name = func.__name__
-        at = [i for i, ln in enumerate(src_lines)
-              if ln.startswith("def ") and ln[4:].lstrip().startswith(name)
-              and ln[4:].lstrip()[len(name):].lstrip().startswith("(")]
-        if len(at) == 1:
-            return KernelSource("".join(src_lines[at[0]:]), filename, lnum + at[0], func.__name__, indent)
+        at = _def_line(text, func.__name__)
+        if at is not None:
+            return KernelSource(text[at:], filename, lnum + text.count("\n", 0, at), func.__name__, indent)
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -163,7 +199,7 @@ def from_function(func, fast=True) -> KernelSource:
         return KernelSource(text, filename, lnum, func.__name__)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
-            src_lines = text.splitlines(keepends=True)
+            src_lines = split_lines(text)
             body = "".join(src_lines[node.lineno - 1 : node.end_lineno])
             return KernelSource(body, filename, lnum + node.lineno - 1, func.__name__, indent)
     return KernelSource(text, filename, lnum, func.__name__, indent)

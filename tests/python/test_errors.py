@@ -342,3 +342,69 @@ def test_num_threads_out_of_range_names_the_option(n):
     with pytest.raises(ValueError, match=str(n)):
         ufuncgen.set_num_threads(n)
     ufuncgen.set_num_threads(0)
+
+
+def _import_file(tmp_path, monkeypatch, name, text):
+    import importlib
+    (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return importlib.import_module(name)
+
+
+def test_kernel_text_and_error_lines_read_from_files(tmp_path, monkeypatch):
+    """How a kernel's text is cut out of its file: blank lines holding only
+    spaces, a form feed (a line break to str.splitlines, not to the line
+    table), a def nested in a function (indented), and a kernel naming 300
+    module constants (LOAD_GLOBAL with an EXTENDED_ARG prefix). Values are
+    the Python function's; an error points at its line in the file."""
+    consts = "".join(f"K{i} = {i}.5\n" for i in range(300))
+    text = (
+        "import ufuncgen\n" + consts +
+        "@ufuncgen.vectorize(['f8(f8)'])\n"
+        "def spaced(x):\n"
+        "    y = x * 2.0\n"
+        "    \n"
+        "\t\n"
+        "    return y + K299\n"
+        "@ufuncgen.vectorize(['f8(f8)'])\n"
+        "\x0c\n"
+        "def after_feed(x):\n"
+        "    return x - K1\n"
+        "def outer():\n"
+        "    @ufuncgen.vectorize(['f8(f8)'])\n"
+        "    def nested(x):\n"
+        "        return x * K2\n"
+        "    return nested\n"
+        "@ufuncgen.vectorize(['f8(f8)'])\n"
+        "def many(x):\n"
+        "    return x + " + " + ".join(f"K{i}" for i in range(0, 300, 7)) + " + K299\n"
+        "def bad_after_feed():\n"
+        "    @ufuncgen.vectorize(['f8(f8)'])\n"
+        "    \x0c\n"
+        "    def bad(x):\n"
+        "        with x:\n"
+        "            pass\n"
+        "        return x\n"
+    )
+    m = _import_file(tmp_path, monkeypatch, "ug_text_forms", text)
+    x = np.array([0.0, 1.5, -2.0])
+    np.testing.assert_array_equal(m.spaced(x), x * 2.0 + 299.5)
+    np.testing.assert_array_equal(m.after_feed(x), x - 1.5)
+    np.testing.assert_array_equal(m.outer()(x), x * 2.5)
+    want = x + sum(i + 0.5 for i in range(0, 300, 7)) + 299.5
+    np.testing.assert_allclose(m.many(x), want, rtol=1e-15)
+    with pytest.raises(SyntaxError) as ei:
+        m.bad_after_feed()
+    lines = text.split("\n")  # the file's lines as Python numbers them (a form feed breaks none)
+    assert lines[ei.value.lineno - 1].strip() == "with x:"
+    assert ei.value.filename.endswith("ug_text_forms.py")
+
+
+def test_string_kernel_with_a_form_feed_keeps_its_line_numbers():
+    src = "@vectorize\n\x0c\ndef k(x):\n    y = x +\n    return y\n"
+    with pytest.raises(SyntaxError) as ei:
+        ufuncgen.vectorize(src, ["f8(f8)"])
+    assert ei.value.lineno == 4  # Python's numbering: the form feed breaks no line
+    assert ei.value.text.strip() == "y = x +"
+    f = ufuncgen.vectorize("@vectorize\n\x0c\ndef k(x):\n    return x * 3.0\n", ["f8(f8)"])
+    np.testing.assert_array_equal(f(np.arange(3.0)), np.arange(3.0) * 3.0)
