@@ -622,8 +622,9 @@ def _decorate(uf, py_func):
         uf.__wrapped__ = py_func
     uf.py_func = py_func
     uf.ufunc = uf
+    w = Wrapper(uf)
     for name in ("add", "disable_compile", "inspect_llvm", "inspect_asm", "inspect_types"):
-        setattr(uf, name, getattr(Wrapper(uf), name))
+        setattr(uf, name, getattr(w, name))
     _refresh(uf)
 
 
