@@ -40,6 +40,8 @@ typedef struct lexer {
 
 static kernel_pos pos_at(lexer *L, size_t off, size_t len)
 {
+    if (off < L->line_start) /* a token that began on an earlier line (a string): column 1, as before */
+        return (kernel_pos){L->line, 1, (int)off, len ? (int)len : 1};
     if (L->col_line != L->line_start || L->col_off > off || !L->col) {
         L->col_line = L->col_off = L->line_start;
         L->col = 1;

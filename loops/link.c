@@ -379,14 +379,16 @@ static bool link_own_pages(linker *l, const char *symbol, size_t nstub, void **f
  * page faults) each would cost more than the linking. So code and
  * read-only data go to chunks of a memfd mapped twice, read+write and
  * read+execute: loops are written through the one view and run from the
- * other, packed, never writable where they run. Space is not reused: a
- * chunk is unmapped when its last loop is unlinked and it is full. A
- * forked child leaves the current chunk to its parent (the mapping is
- * shared) and starts one of its own. */
+ * other, packed, never writable where they run. A chunk is unmapped when
+ * its last loop is unlinked and it is full; the current one, emptied, is
+ * written again from its start. The mapping is shared with a forked
+ * child, so a fork marks every chunk as never to be rewritten, and the
+ * child leaves the current chunk to its parent and starts one of its own. */
 typedef struct arena_chunk {
     unsigned char *rx, *rw;
     size_t size, used;
     long refs;
+    bool shared; /* existed at a fork: another process may run its code, so it is never rewritten */
     struct arena_chunk *next;
 } arena_chunk;
 
@@ -395,8 +397,20 @@ static pthread_mutex_t arena_mu = PTHREAD_MUTEX_INITIALIZER;
 static arena_chunk *chunks, *current;
 static bool arena_broken; /* memfd or the double mapping refused: own pages from then on */
 
-static void arena_child(void) { current = NULL; pthread_mutex_init(&arena_mu, NULL); }
-__attribute__((constructor)) static void arena_fork_handler(void) { pthread_atfork(NULL, NULL, arena_child); }
+static void arena_shared(void)
+{
+    for (arena_chunk *c = chunks; c; c = c->next)
+        c->shared = true;
+}
+
+static void arena_child(void)
+{
+    arena_shared();
+    current = NULL;
+    pthread_mutex_init(&arena_mu, NULL);
+}
+
+__attribute__((constructor)) static void arena_fork_handler(void) { pthread_atfork(NULL, arena_shared, arena_child); }
 
 static arena_chunk *new_chunk(size_t need)
 {
@@ -461,6 +475,8 @@ static void arena_release(arena_chunk *c)
     pthread_mutex_lock(&arena_mu);
     if (--c->refs == 0 && c != current)
         free_chunk(c);
+    else if (c->refs == 0 && !c->shared)
+        c->used = 0; /* the current chunk emptied: its space is written again (create/free cycles stay flat) */
     pthread_mutex_unlock(&arena_mu);
 }
 

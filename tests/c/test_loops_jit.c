@@ -341,18 +341,24 @@ static double call1(void *fn, double x)
     return y;
 }
 
+/* The objects (and symbols) of two loops: the sigmoid, and 2x + 1. */
+static void two_objects(void **sig, size_t *nsig, char ssig[64], void **lin, size_t *nlin, char slin[64])
+{
+    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
+    build_ex(sigmoid_kernel(UG_FLOAT64), scalar_layout(1, 1), dts, 0, sig, nsig);
+    snprintf(ssig, 64, "test_loop_%d", symno - 1);
+    kernel_argtype at[2] = {{UG_FLOAT64, 0}, {UG_FLOAT64, 0}};
+    build_ex(typed_src("def k(x):\n    return x * 2.0 + 1.0\n", false, 1, 1, at), scalar_layout(1, 1), dts, 0, lin,
+             nlin);
+    snprintf(slin, 64, "test_loop_%d", symno - 1);
+}
+
 START_TEST(link_packs_loops_and_forks)
 {
     void *sig, *lin;
     size_t nsig, nlin;
-    ug_dtype dts[2] = {UG_FLOAT64, UG_FLOAT64};
-    build_ex(sigmoid_kernel(UG_FLOAT64), scalar_layout(1, 1), dts, 0, &sig, &nsig);
     char ssig[64], slin[64];
-    snprintf(ssig, sizeof ssig, "test_loop_%d", symno - 1);
-    kernel_argtype at[2] = {{UG_FLOAT64, 0}, {UG_FLOAT64, 0}};
-    build_ex(typed_src("def k(x):\n    return x * 2.0 + 1.0\n", false, 1, 1, at), scalar_layout(1, 1), dts, 0, &lin,
-             &nlin);
-    snprintf(slin, sizeof slin, "test_loop_%d", symno - 1);
+    two_objects(&sig, &nsig, ssig, &lin, &nlin, slin);
     loops_linked a, b, c;
     void *fa, *fb, *fc;
     char why[160];
@@ -392,6 +398,58 @@ START_TEST(link_packs_loops_and_forks)
 }
 END_TEST
 
+/* An emptied current chunk is written again from its start (create/free
+ * cycles keep resident memory flat), with the new code; after a fork the
+ * chunk may be the other process's code too, so it is not rewritten. Run
+ * in a child, whose first link starts a chunk of its own (this process's
+ * holds the loops build_ex loaded): the exit code says which check failed. */
+static int reuse_until_fork(void *sig, size_t nsig, const char *ssig, void *lin, size_t nlin, const char *slin)
+{
+    loops_linked a, b;
+    void *fa, *f2, *fb;
+    char why[160];
+    if (!loops_link(sig, nsig, ssig, loops_resolve, &a, &fa, why, sizeof why) || call1(fa, 0.0) != 0.5)
+        return 1;
+    loops_unlink(&a);
+    if (!loops_link(sig, nsig, ssig, loops_resolve, &a, &f2, why, sizeof why) || f2 != fa)
+        return 2; /* the same place again */
+    loops_unlink(&a);
+    if (!loops_link(lin, nlin, slin, loops_resolve, &b, &fb, why, sizeof why) || call1(fb, 3.0) != 7.0)
+        return 3; /* other code written over it runs as itself */
+    loops_unlink(&b);
+    if (!loops_link(sig, nsig, ssig, loops_resolve, &a, &f2, why, sizeof why) || f2 != fa || call1(f2, 0.0) != 0.5)
+        return 4;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(call1(f2, 0.0) == 0.5 ? 0 : 1);
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+        return 5;
+    loops_unlink(&a);
+    if (!loops_link(sig, nsig, ssig, loops_resolve, &a, &f2, why, sizeof why))
+        return 6;
+    return f2 == fa ? 7 : call1(f2, 0.0) != 0.5 ? 8 : 0; /* shared with the child: not rewritten */
+}
+
+START_TEST(link_reuses_emptied_chunk_until_fork)
+{
+    void *sig, *lin;
+    size_t nsig, nlin;
+    char ssig[64], slin[64];
+    two_objects(&sig, &nsig, ssig, &lin, &nlin, slin);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0)
+        _exit(reuse_until_fork(sig, nsig, ssig, lin, nlin, slin));
+    int status;
+    ck_assert(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    ck_assert_msg(WEXITSTATUS(status) == 0, "check %d failed", WEXITSTATUS(status));
+    free(sig);
+    free(lin);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("loops_jit");
@@ -406,6 +464,7 @@ static Suite *suite(void)
     tcase_add_test(tc, link_declines_to_orc);
     tcase_add_test(tc, link_survives_damaged_objects);
     tcase_add_test(tc, link_packs_loops_and_forks);
+    tcase_add_test(tc, link_reuses_emptied_chunk_until_fork);
     suite_add_tcase(s, tc);
     return s;
 }
