@@ -143,7 +143,7 @@ static int page_class(const linker *l, const Elf64_Shdr *s)
 /* Offsets of the loaded sections: code and the stubs, then read-only data
  * and the GOT, then writable data; each class on pages of its own when
  * page > 1 (own pages), packed when 1 (the arena). */
-static bool plan(linker *l, size_t page, size_t nstub, size_t *stub_at, size_t *got_at)
+static bool plan(linker *l, size_t page, size_t *stub_at, size_t *got_at)
 {
     size_t at = 0;
     l->align = 64; /* a cache line: loops keep the code alignment they had on pages of their own */
@@ -163,7 +163,7 @@ static bool plan(linker *l, size_t page, size_t nstub, size_t *stub_at, size_t *
         }
         if (cls == 0) {
             *stub_at = at = align_up(at, STUB);
-            at += nstub * STUB;
+            at += (size_t)l->nslot * STUB;
             l->rx_len = at = align_up(at, page);
         } else if (cls == 1) {
             *got_at = at = align_up(at, 8);
@@ -205,11 +205,10 @@ static bool reloc_section(const linker *l, unsigned i, const Elf64_Rela **r, siz
 }
 
 /* Every relocation's symbol index is in range; each external symbol a
- * relocation names is resolved once and gets a GOT slot (called ones a
- * stub too). Returns the number of stubs in *nstub. */
-static bool count_externals(linker *l, void *(*resolve)(const char *name), size_t *nstub)
+ * relocation names is resolved once and gets a GOT slot and a stub
+ * (l->nslot of each). */
+static bool count_externals(linker *l, void *(*resolve)(const char *name))
 {
-    *nstub = 0;
     for (unsigned i = 0; i < l->nsh; i++) {
         const Elf64_Rela *r;
         size_t n;
@@ -234,7 +233,6 @@ static bool count_externals(linker *l, void *(*resolve)(const char *name), size_
             l->slot[k] = (int32_t)l->nslot++;
         }
     }
-    *nstub = l->nslot;
     return true;
 }
 
@@ -357,21 +355,22 @@ static bool place_and_link(linker *l, const char *symbol, size_t stub_at, size_t
 
 /* Own pages: read+write to link, then sealed by class (objects with
  * writable data, or when the arena cannot be had). */
-static bool link_own_pages(linker *l, const char *symbol, size_t nstub, void **fn)
+static bool link_own_pages(linker *l, const char *symbol, void **fn)
 {
     size_t stub_at, got_at;
-    if (!plan(l, (size_t)sysconf(_SC_PAGESIZE), nstub, &stub_at, &got_at))
+    if (!plan(l, (size_t)sysconf(_SC_PAGESIZE), &stub_at, &got_at))
         return false;
     void *m = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return decline(l, "mmap of %zu bytes failed", l->len);
     l->base = m;
-    if (!place_and_link(l, symbol, stub_at, got_at, fn))
-        return false;
-    if ((l->rx_len && mprotect(l->base, l->rx_len, PROT_READ | PROT_EXEC)) ||
-        (l->ro_len && mprotect(l->base + l->rx_len, l->ro_len, PROT_READ)))
-        return decline(l, "mprotect failed");
-    return true;
+    bool ok = place_and_link(l, symbol, stub_at, got_at, fn);
+    if (ok && ((l->rx_len && mprotect(l->base, l->rx_len, PROT_READ | PROT_EXEC)) ||
+               (l->ro_len && mprotect(l->base + l->rx_len, l->ro_len, PROT_READ))))
+        ok = decline(l, "mprotect failed");
+    if (!ok)
+        munmap(m, l->len);
+    return ok;
 }
 
 /* ---------------------------------------------------------------- the arena
@@ -480,28 +479,27 @@ static void arena_release(arena_chunk *c)
     pthread_mutex_unlock(&arena_mu);
 }
 
-/* Link into the arena; false with *fallback when it cannot be had. */
-static bool link_arena(linker *l, const char *symbol, size_t nstub, void **fn, arena_chunk **chunk, bool *fallback)
+/* Link into the arena: its chunk, else NULL with *fallback when the
+ * object has writable data or the arena cannot be had (own pages then).
+ * A failed link's space is never handed out: nothing can reach it. */
+static arena_chunk *link_arena(linker *l, const char *symbol, void **fn, bool *fallback)
 {
     size_t stub_at, got_at;
-    *chunk = NULL;
-    if (!plan(l, 1, nstub, &stub_at, &got_at))
-        return false;
-    if (l->writable || l->align > 4096) {
+    *fallback = false;
+    if (!plan(l, 1, &stub_at, &got_at))
+        return NULL;
+    if (l->writable) {
         *fallback = true;
-        return false;
+        return NULL;
     }
     pthread_mutex_lock(&arena_mu);
     arena_chunk *c = arena_alloc(l);
     bool ok = c && place_and_link(l, symbol, stub_at, got_at, fn);
     pthread_mutex_unlock(&arena_mu);
     *fallback = !c;
-    if (c && !ok) {
-        memset(l->base + l->wdelta, 0xcc, l->len); /* nothing half-linked stays behind */
+    if (c && !ok)
         arena_release(c);
-    }
-    *chunk = ok ? c : NULL;
-    return ok;
+    return ok ? c : NULL;
 }
 
 bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolve)(const char *name),
@@ -517,7 +515,6 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
         l.obj = memcpy(copy, obj, size);
     }
     bool ok = obj ? read_tables(&l) : decline(&l, "no object");
-    size_t nstub = 0;
     if (ok) {
         l.addr = calloc(l.nsh, sizeof *l.addr);
         l.ext = calloc(l.nsym, sizeof *l.ext);
@@ -526,23 +523,25 @@ bool loops_link(const void *obj, size_t size, const char *symbol, void *(*resolv
     }
     if (ok) {
         memset(l.slot, 0xff, l.nsym * sizeof *l.slot); /* -1: no slot */
-        ok = count_externals(&l, resolve, &nstub);
+        ok = count_externals(&l, resolve);
     }
     bool fallback = false;
-    arena_chunk *chunk = NULL;
-    if (ok && !(ok = link_arena(&l, symbol, nstub, fn, &chunk, &fallback)) && fallback) {
+    arena_chunk *chunk = ok ? link_arena(&l, symbol, fn, &fallback) : NULL;
+    if (chunk) {
+        out->chunk = chunk;
+    } else if (fallback) { /* plan again, on pages of its own */
         memset(l.addr, 0, l.nsh * sizeof *l.addr);
         l.base = NULL;
         l.wdelta = 0;
-        ok = link_own_pages(&l, symbol, nstub, fn);
-    }
-    if (ok) {
-        *out = chunk ? (loops_linked){.chunk = chunk} : (loops_linked){.base = l.base, .len = l.len};
+        if ((ok = link_own_pages(&l, symbol, fn))) {
+            out->base = l.base;
+            out->len = l.len;
+        }
     } else {
-        if (l.base && !chunk && !l.wdelta && fallback)
-            munmap(l.base, l.len);
-        *fn = NULL;
+        ok = false;
     }
+    if (!ok)
+        *fn = NULL;
     free(l.addr);
     free(l.ext);
     free(l.slot);

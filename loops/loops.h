@@ -103,8 +103,8 @@ void *loops_resolve(const char *name);
 /* Objects loaded through ORC in this process (those link.c declined). */
 long loops_orc_count(void);
 
-/* Link a relocatable object into fresh pages of its own without ORC
- * (link.c): true with *fn = symbol's address and *out where it lives,
+/* Link a relocatable object without ORC (link.c), into the shared code
+ * arena or pages of its own: true with *fn = symbol's address and *out where it lives,
  * which loops_unlink frees; false (nothing mapped, the reason in why) for an
  * object it does not take, malformed ones included: then ORC decides. */
 typedef struct loops_linked {

@@ -105,6 +105,9 @@ def from_string(src: str) -> KernelSource:
     return KernelSource(text, "<kernel>", 1, None)
 
 
+_third = operator.itemgetter(2)
+
+
 def _code_lines(func):
     """The lines of a def function, decorators included, and the first one's
     number, read from its file by the code object's line table (the text
@@ -136,14 +139,11 @@ def _code_lines(func):
     return lines[first - 1:last], first, filename
 
 
-_third = operator.itemgetter(2)
-
-
 def _dedent(text: str) -> str:
     """textwrap.dedent(text), without its two regex passes when the first
     line is not indented (a module-level def: no margin to remove) and no
     line is blank but for spaces or tabs (nothing to blank out)."""
-    if text[:1] not in (" ", "\t") and text[:1] != "\n" and " \n" not in text and "\t\n" not in text \
+    if text[:1] not in (" ", "\t", "\n") and " \n" not in text and "\t\n" not in text \
             and not text.endswith((" ", "\t")):
         return text
     return textwrap.dedent(text)

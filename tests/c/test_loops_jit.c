@@ -211,9 +211,12 @@ START_TEST(link_takes_compiled_objects)
 }
 END_TEST
 
-/* A hand-made object: f(x) = x * 3 in a COMDAT group (link.c declines
- * groups), or calling a function nobody defines. */
-static void *object_of(bool comdat, const char *callee, const char *name, size_t *size)
+/* A hand-made object: f(x) = x * 3, plain, in a COMDAT group (link.c
+ * declines groups) or added to a counter in writable data (pages of its
+ * own, not the arena), then passed to callee if given. */
+typedef enum { OBJ_PLAIN, OBJ_COMDAT, OBJ_COUNTER } obj_kind;
+
+static void *object_of(obj_kind kind, const char *callee, const char *name, size_t *size)
 {
     LLVMContextRef C = LLVMContextCreate();
     LLVMModuleRef M = LLVMModuleCreateWithNameInContext(name, C);
@@ -226,11 +229,18 @@ static void *object_of(bool comdat, const char *callee, const char *name, size_t
     LLVMDisposeTargetData(td);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ft = LLVMFunctionType(i64, &i64, 1, 0);
     LLVMValueRef f = LLVMAddFunction(M, name, ft);
-    if (comdat)
+    if (kind == OBJ_COMDAT)
         LLVMSetComdat(f, LLVMGetOrInsertComdat(M, name));
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, f, "entry"));
     LLVMValueRef v = LLVMBuildMul(B, LLVMGetParam(f, 0), LLVMConstInt(i64, 3, 0), "");
+    if (kind == OBJ_COUNTER) {
+        LLVMValueRef g = LLVMAddGlobal(M, i64, "ug_link_count");
+        LLVMSetInitializer(g, LLVMConstInt(i64, 0, 0));
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+        v = LLVMBuildAdd(B, LLVMBuildLoad2(B, i64, g, ""), v, "");
+        LLVMBuildStore(B, v, g);
+    }
     if (callee)
         v = LLVMBuildCall2(B, ft, LLVMAddFunction(M, callee, ft), &v, 1, "");
     LLVMBuildRet(B, v);
@@ -247,11 +257,13 @@ static void *object_of(bool comdat, const char *callee, const char *name, size_t
 }
 
 /* What link.c declines goes to ORC: a COMDAT group loads and runs there;
- * a missing symbol is ORC's error, naming the symbol. */
+ * a missing symbol is ORC's error, naming the symbol. A runtime symbol
+ * resolves; writable data takes pages of its own (not the arena) and
+ * keeps its value between calls. */
 START_TEST(link_declines_to_orc)
 {
     size_t size;
-    void *obj = object_of(true, NULL, "ug_link_comdat", &size);
+    void *obj = object_of(OBJ_COMDAT, NULL, "ug_link_comdat", &size);
     loops_linked lk;
     void *fn;
     char why[160] = "";
@@ -268,19 +280,29 @@ START_TEST(link_declines_to_orc)
     loops_unload(c);
     free(obj);
 
-    obj = object_of(false, "ug_link_no_such_fn", "ug_link_missing", &size);
+    obj = object_of(OBJ_PLAIN, "ug_link_no_such_fn", "ug_link_missing", &size);
     ck_assert(!loops_link(obj, size, "ug_link_missing", loops_resolve, &lk, &fn, why, sizeof why));
     ck_assert_msg(strstr(why, "'ug_link_no_such_fn' is not found"), "%s", why);
     ck_assert_int_eq(loops_load(obj, size, "ug_link_missing", &c, &lf, &err), UG_EJIT);
     ck_assert_msg(strstr(err.msg, "ug_link_no_such_fn"), "%s", err.msg);
     free(obj);
 
-    obj = object_of(false, "rt_fpe", "ug_link_rt", &size); /* a runtime symbol resolves (not called) */
+    obj = object_of(OBJ_PLAIN, "rt_fpe", "ug_link_rt", &size); /* a runtime symbol resolves (not called) */
     ck_assert_msg(loops_link(obj, size, "ug_link_rt", loops_resolve, &lk, &fn, why, sizeof why), "%s", why);
     ck_assert_ptr_nonnull(fn);
     loops_unlink(&lk);
     ck_assert_ptr_null(lk.base);
     loops_unlink(NULL);
+    free(obj);
+
+    obj = object_of(OBJ_COUNTER, NULL, "ug_link_counter", &size); /* writable data: pages of its own */
+    ck_assert_msg(loops_link(obj, size, "ug_link_counter", loops_resolve, &lk, &fn, why, sizeof why), "%s", why);
+    ck_assert_ptr_null(lk.chunk);
+    ck_assert_ptr_nonnull(lk.base);
+    int64_t (*count)(int64_t) = (int64_t(*)(int64_t))(uintptr_t)fn;
+    ck_assert_int_eq(count(1), 3);
+    ck_assert_int_eq(count(2), 9);
+    loops_unlink(&lk);
     free(obj);
 }
 END_TEST
