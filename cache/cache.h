@@ -41,14 +41,14 @@ void cache_hash_final(cache_hasher *h, cache_key *out);
 void cache_key_hex(const cache_key *k, char out[65]);
 
 /* What a compiled object depends on besides the kernel: ufuncgen's version,
- * LLVM's version, the host CPU name and its features. */
+ * LLVM's version, and the host CPU as code generation sees it. */
 typedef struct cache_host {
     const char *ug_version;
     unsigned llvm_major, llvm_minor, llvm_patch;
-    const char *cpu;      /* LLVMGetHostCPUName */
-    const char *features; /* LLVMGetHostCPUFeatures */
+    const unsigned char *cpu_id; /* loops_host_id: equal exactly when LLVM's CPU name and features are */
+    size_t cpu_id_len;
 } cache_host;
-/* The running host (computed once; the strings live until exit). */
+/* The running host (computed once; the bytes live until exit). */
 void cache_host_info(cache_host *out);
 /* Add every field of *host to h (tests vary the fields one at a time). */
 void cache_hash_host_parts(cache_hasher *h, const cache_host *host);

@@ -6,7 +6,7 @@
  * little-endian length before the bytes. So "ab","c" and "a","bc" differ, a
  * NULL string differs from "", and the integer 5 differs from eight bytes
  * that happen to spell it. The host part (ufuncgen's and LLVM's versions,
- * CPU name and features) is hashed once per process into a digest that
+ * the CPU's identity) is hashed once per process into a digest that
  * cache_hash_host adds, so keys stay cheap to build.
  */
 #include <assert.h>
@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include <llvm-c/Core.h>
-#include <llvm-c/TargetMachine.h>
 #include <llvm-c/blake3.h>
 
 #include "cache/cache.h"
@@ -90,19 +89,17 @@ void cache_hash_host_parts(cache_hasher *h, const cache_host *host)
      * or wrong calls; also when it makes faster code from the same request
      * (v5: split loops, fission.c), or other code (v6: guarded speculated FP
      * operations, guard.c), so older objects are remade. */
-    cache_hash_str(h, "ufuncgen host v7");
+    cache_hash_str(h, "ufuncgen host v8"); /* v8: the CPU as loops_host_id, not LLVM's strings */
     cache_hash_str(h, host->ug_version);
     cache_hash_int(h, host->llvm_major);
     cache_hash_int(h, host->llvm_minor);
     cache_hash_int(h, host->llvm_patch);
-    cache_hash_str(h, host->cpu);
-    cache_hash_str(h, host->features);
+    cache_hash_bytes(h, host->cpu_id, host->cpu_id_len);
 }
 
 /* ---- the running host, computed once ---- */
 
 static pthread_once_t host_once = PTHREAD_ONCE_INIT;
-static const char *host_cpu, *host_features;
 static cache_host host;
 static cache_key host_digest;
 
@@ -110,10 +107,7 @@ static void host_init(void)
 {
     host.ug_version = UG_VERSION_STRING;
     LLVMGetVersion(&host.llvm_major, &host.llvm_minor, &host.llvm_patch);
-    host_cpu = loops_host_cpu(); /* the facts code is generated for (loops/host.c) */
-    host_features = loops_host_features();
-    host.cpu = host_cpu ? host_cpu : "";
-    host.features = host_features ? host_features : "";
+    host.cpu_id_len = loops_host_id(&host.cpu_id); /* what code is generated for (loops/host.c), without LLVM */
     cache_hasher h;
     cache_hash_init(&h);
     cache_hash_host_parts(&h, &host);

@@ -1,9 +1,10 @@
 /* host.c — the one provider of host facts: the CPU name and feature string
- * code is generated for (compile.c) and that cache keys name (cache/key.c),
- * the target triple, LLVM's version, and each thread's host TargetMachine;
+ * code is generated for (compile.c), the CPU identity cache keys name
+ * (cache/key.c: loops_host_id, the inputs of that name and string), the
+ * target triple, LLVM's version, and each thread's host TargetMachine;
  * also the CPU levels of ahead-of-time builds (loops_level_target).
- * If compiling and keying asked LLVM separately and the answers ever
- * differed, the cache would serve code built for another CPU.
+ * If compiling and keying looked at the host separately and the answers
+ * ever differed, the cache would serve code built for another CPU.
  *
  * LLVM's strings are kept for the process lifetime. A TargetMachine is made
  * once per thread (about a millisecond; one is not safe to use from two
@@ -13,8 +14,13 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "base/base.h"
 #include "loops/gen.h"
@@ -62,6 +68,87 @@ const char *loops_llvm_version(void)
 {
     pthread_once(&host_once, host_init);
     return llvm_version;
+}
+
+/* ---- the host's identity for cache keys ----
+ *
+ * On x86-64, LLVM's host name and features (sys::getHostCPUName,
+ * getHostCPUFeatures, LLVM 19-23) are a function of the CPUID leaves below
+ * and of XCR0: the same registers give LLVM the same answers, so keys built
+ * from them name the code LLVM generates here. Asking LLVM instead costs a
+ * warm start 0.4 ms (target initialisation, some 60 CPUID instructions, each
+ * a trap under a hypervisor, and a string map of 200 features) that it
+ * otherwise never needs; these 12 leaves cost about 40 us there. Only the
+ * registers LLVM reads are kept: not the APIC ID, core counts or address
+ * sizes, which differ between cores or machines of one CPU and would only
+ * split the cache. Elsewhere the identity is LLVM's name and features. */
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static unsigned char id_regs[4 * 6 * 16], *host_id = id_regs; /* 6 words per leaf */
+static size_t host_id_len;
+
+#if defined(__x86_64__)
+static void id_put(uint32_t v)
+{
+    for (int i = 0; i < 4 && host_id_len < sizeof id_regs; i++)
+        id_regs[host_id_len++] = (unsigned char)(v >> (8 * i));
+}
+
+/* Leaf `leaf`, subleaf `sub`, when max >= leaf (else zeros, as LLVM then
+ * reads nothing): the registers selected by mask (1 eax, 2 ebx, 4 ecx, 8 edx),
+ * each preceded by the leaf so absent and zero leaves differ. */
+static void id_leaf(uint32_t max, uint32_t leaf, uint32_t sub, unsigned mask, uint32_t r[4])
+{
+    r[0] = r[1] = r[2] = r[3] = 0;
+    if (max >= leaf)
+        __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+    id_put(leaf);
+    id_put(sub);
+    for (int i = 0; i < 4; i++)
+        id_put(mask >> i & 1 ? r[i] : 0);
+}
+#endif
+
+static void id_init(void)
+{
+#if defined(__x86_64__)
+    uint32_t r[4], max, ext, sub7 = 0;
+    id_leaf(0, 0, 0, 15, r); /* highest leaf, vendor */
+    max = r[0];
+    id_leaf(max, 1, 0, 13, r); /* family, model, stepping; features (ebx: APIC ID, counts) */
+    uint32_t osxsave = r[2] >> 27 & 1, lo = 0, hi = 0;
+    if (osxsave)
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0)); /* XCR0: the OS saves AVX/AVX-512/AMX state */
+    id_put(lo);
+    id_put(hi);
+    id_leaf(max, 7, 0, 15, r);
+    sub7 = max >= 7 ? r[0] : 0;
+    id_leaf(sub7 >= 1 ? max : 0, 7, 1, 15, r);
+    id_leaf(max, 0xd, 1, 1, r);  /* xsaveopt, xsavec, xsaves (ebx: a size) */
+    id_leaf(max, 0x14, 0, 2, r); /* ptwrite */
+    id_leaf(max, 0x19, 0, 2, r); /* widekl */
+    id_leaf(max, 0x1e, 1, 1, r); /* AMX extensions */
+    id_leaf(max, 0x24, 0, 2, r); /* AVX10 version and vector lengths */
+    id_leaf(0x80000000, 0x80000000, 0, 1, r);
+    ext = r[0];
+    id_leaf(ext, 0x80000001, 0, 13, r); /* ebx: brand and package */
+    id_leaf(ext, 0x80000008, 0, 2, r);  /* clzero, rdpru, wbnoinvd (eax: address sizes, ecx: cores) */
+#else
+    const char *cpu = loops_host_cpu(), *f = loops_host_features();
+    size_t n = strlen(cpu) + 1 + strlen(f);
+    char *id = malloc(n + 1); /* kept for the process lifetime, as LLVM's strings */
+    if (id) {
+        snprintf(id, n + 1, "%s,%s", cpu, f);
+        host_id = (unsigned char *)id;
+        host_id_len = n;
+    }
+#endif
+}
+
+size_t loops_host_id(const unsigned char **bytes)
+{
+    pthread_once(&id_once, id_init);
+    *bytes = host_id;
+    return host_id_len;
 }
 
 /* The x86-64 micro-architecture levels (psABI), as LLVM spells their features. */

@@ -135,6 +135,11 @@ const char *loops_host_cpu(void);
 const char *loops_host_features(void);
 const char *loops_host_triple(void);
 const char *loops_llvm_version(void);
+/* The host CPU's identity for cache keys: bytes (static storage, computed
+ * once) that are equal exactly when LLVM's CPU name and features above
+ * would be, read without asking LLVM (on x86-64 the CPUID registers those
+ * derive from; elsewhere the name and features). Returns the length. */
+size_t loops_host_id(const unsigned char **bytes /* OUT */);
 /* The CPU level names ahead-of-time builds accept ("host", "x86-64-v2",
  * "x86-64-v3", "x86-64-v4") as a target: *t filled (static strings), true;
  * false for an unknown name. */
