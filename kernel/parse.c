@@ -1463,7 +1463,11 @@ ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *
     }
     m->src = *src;
     parser P = {.m = m, .err = err};
-    ug_status st = kernel_lex(m->arena, src, &P.toks, &P.ntoks, err);
+    /* Tokens die with the parse: an arena of their own, not the module's
+     * (they were two thirds of a small kernel's memory, 12 kB a module,
+     * freshly touched pages at every ufunc's creation). */
+    kernel_arena *toks = kernel_arena_new();
+    ug_status st = toks ? kernel_lex(toks, src, &P.toks, &P.ntoks, err) : base_err_set(err, UG_ENOMEM, "out of memory");
     while (st == UG_OK && !P.failed && !at(&P, TK_EOF))
         toplevel(&P);
     if (st == UG_OK && !P.failed && m->nfuncs == 0) /* at the first line (constants only) or the end */
@@ -1473,6 +1477,7 @@ ug_status kernel_parse(const kernel_source *src, kernel_module **out, ug_error *
         check_height(&P, m->funcs[k]);
     if (st == UG_OK && P.failed)
         st = err ? err->code : UG_ESYNTAX;
+    kernel_arena_free(toks);
     if (st != UG_OK) {
         kernel_module_free(m);
         return st;

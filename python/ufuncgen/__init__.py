@@ -368,16 +368,18 @@ def _relocated(e):
 # ------------------------------------------------------------------ building
 
 def _make_ufunc(spec: dict, sigs):
+    # Positional, in _ufuncgen.make's order: keywords cost the call a lookup
+    # (and a string object) per parameter, 5 us a kernel at start-up.
     return _ufuncgen.make(
-        spec["source"], spec["layout"], sigs,
-        name=spec["name"], kernel=spec["kernel"], doc=spec.get("doc"),
-        target=_target_code(spec["target"]), cache=int(bool(spec["cache"])),
-        fastmath=int(spec["fastmath"]), boundscheck=int(bool(spec["boundscheck"])),
-        identity=_identity_code(spec["identity"]), num_threads=int(spec["num_threads"]),
-        writable_args=tuple(spec["writable_args"]), locals=spec.get("locals"),
-        math=_math_code(spec.get("math", "fast")),
-        background=int(spec.get("background", True)), defer={None: 0, True: 1, False: -1}[spec.get("lazy")],
+        spec["source"], spec["layout"], sigs, spec["name"], spec["kernel"], spec.get("doc"),
+        _target_code(spec["target"]), int(bool(spec["cache"])), int(spec["fastmath"]),
+        int(bool(spec["boundscheck"])), _identity_code(spec["identity"]), int(spec["num_threads"]),
+        tuple(spec["writable_args"]), spec.get("locals"), _math_code(spec.get("math", "fast")),
+        int(spec.get("background", True)), _DEFER[spec.get("lazy")],
     )
+
+
+_DEFER = {None: 0, True: 1, False: -1}
 
 
 def _add_input_types(uf, spec, names):
