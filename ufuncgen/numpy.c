@@ -867,6 +867,15 @@ PyObject *ug_numpy_ufunc(ug_ufunc *f)
         ((PyUFuncObject *)uf)->op_flags[k] = NPY_ITER_READWRITE | NPY_ITER_UPDATEIFCOPY | NPY_ITER_ALIGNED |
                                              NPY_ITER_ALLOCATE | NPY_ITER_NO_BROADCAST | NPY_ITER_NO_SUBTYPE |
                                              NPY_ITER_OVERLAP_ASSUME_ELEMENTWISE;
+    /* NumPy's constructor leaves the ufunc untracked by the garbage
+     * collector (np.frompyfunc tracks its own). From NumPy 2.2 a ufunc has
+     * a __dict__ that its traverse visits, and the Python layer keeps
+     * objects there that refer back to the ufunc (Numba's `uf.ufunc is uf`,
+     * the bound add/inspect methods): untracked, every such ufunc was kept
+     * alive by its own attributes, 16 kB each, for good. Tracked, the cycle
+     * is collected as any other. The type is a GC type in every NumPy 2. */
+    if (PyType_IS_GC(Py_TYPE(uf)) && !PyObject_GC_IsTracked(uf))
+        PyObject_GC_Track(uf);
     return uf;
 fail:
     Py_XDECREF(uf);

@@ -554,6 +554,31 @@ def test_wrapper_attributes():
         assert combine.ufunc is combine
 
 
+@pytest.mark.skipif(not NUMPY_ATTRS, reason="ufuncs take attributes from NumPy 2.2")
+def test_ufunc_with_its_attributes_is_collected():
+    """uf.ufunc is uf and the bound uf.add refer back to the ufunc: a cycle
+    through its __dict__, which the garbage collector only breaks when it
+    tracks the ufunc (NumPy's constructor does not). Untracked, every ufunc
+    made by a decorator stayed alive for good (16 kB each)."""
+    import gc
+
+    freed = []
+
+    class Marker:
+        def __del__(self):
+            freed.append(1)
+
+    def make(i):
+        uf = ufuncgen.vectorize(["f8(f8)"])(f"def k{i}(x):\n    return x + {i}.0\n")
+        assert uf.ufunc is uf and uf(1.0) == 1.0 + i
+        uf.marker = Marker()
+
+    for i in range(20):
+        make(i)
+    gc.collect()
+    assert len(freed) == 20
+
+
 def test_add_and_disable_compile_as_numba_dufunc():
     @ufuncgen.vectorize
     def f(x, y):
