@@ -170,6 +170,8 @@ def normalize(sig, gufunc: bool):
     """One signature as the C parser's string, or, for a vectorize signature
     without return type ("(int64, int64)", a tuple of types), the tuple of
     input dtype names (the return type is then inferred)."""
+    if type(sig) is str:  # the usual case first: no attribute probing
+        return _normalize_str(sig, gufunc)
     if _is_signature_object(sig):
         args = ", ".join(type_string(a) for a in sig.args)
         return f"{type_string(sig.return_type)}({args})"
@@ -181,6 +183,10 @@ def normalize(sig, gufunc: bool):
     if not isinstance(sig, str):
         raise TypeError(f"a signature is a str, a type signature such as float64(float64) or a tuple of "
                         f"argument types, not {type(sig).__name__}: {sig!r}")
+    return _normalize_str(sig, gufunc)
+
+
+def _normalize_str(sig: str, gufunc: bool):
     s = sig.strip()
     if "->" in s:
         return sig
