@@ -54,7 +54,8 @@ typedef struct core_loop {
                                    wait for it (fixed at creation; NumPy keeps the pointers) */
     atomic_int ready;           /* 1: fn and par published; 2: making it failed (st, err) */
     ug_status st;               /* the failure */
-    ug_error err;
+    ug_error *err;              /* its message (malloc'd when it failed; a loop record is made per
+                                   signature, and an inline ug_error was 2 kB of each) */
     struct drv_loop_jit *jit;   /* the driver's side of a loop made from source */
 } core_loop;
 

@@ -97,9 +97,12 @@ ug_status core_loop_ready(core_loop *rec, ug_error *err)
     }
     if (r == 1)
         return UG_OK;
-    if (err)
-        *err = rec->err;
-    return rec->st ? rec->st : UG_EJIT;
+    ug_status st = rec->st ? rec->st : UG_EJIT;
+    if (err && rec->err)
+        *err = *rec->err;
+    else if (err)
+        base_err_set(err, st, "making the loop for %s failed (out of memory keeping its message)", rec->sig);
+    return st;
 }
 
 UG_API void ug_ufunc_free(ug_ufunc *u)
@@ -109,8 +112,10 @@ UG_API void ug_ufunc_free(ug_ufunc *u)
     if (u->mk)
         u->mk->release(u);
     int n = atomic_load(&u->nloops);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        free(u->loops[i]->err);
         free(u->loops[i]);
+    }
     layout_free(u->layout);
     free(u->name);
     free(u->doc);

@@ -69,7 +69,8 @@ typedef struct drv_loop_jit {
     pthread_mutex_t smu;        /* serialises making variants */
     atomic_int nspec;           /* published variants */
     atomic_int spec_done;       /* 1: no more variants (SPEC_MAX made, or one failed) */
-    spec_variant spec[SPEC_MAX];
+    spec_variant *spec;         /* SPEC_MAX of them, allocated with the first (3.5 kB a loop record
+                                   otherwise, for the few loops that ever make one) */
     uint64_t seen[SPEC_SEEN];   /* hashes of keys seen once in large calls (ring) */
     unsigned nseen;             /* shapes remembered so far (wraps: seen[] is a ring) */
     /* made in the background (make.c): */

@@ -189,7 +189,8 @@ static void loop_job(drv_job *j)
     ug_status st = load_loop(rec->u, tk, rec, &err);
     if (st != UG_OK) {
         rec->st = st;
-        rec->err = err;
+        if ((rec->err = malloc(sizeof *rec->err)))
+            *rec->err = err;
         atomic_store_explicit(&rec->ready, 2, memory_order_release);
         return;
     }

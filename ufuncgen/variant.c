@@ -160,6 +160,10 @@ static spec_variant *spec_publish(core_loop *rec, spec_variant *v, int n)
  * first large call, compiled at its second. NULL: not (yet) made. */
 static spec_variant *spec_make(core_loop *rec, const intptr_t *key, int n)
 {
+    if (!rec->jit->spec && !(rec->jit->spec = calloc(SPEC_MAX, sizeof *rec->jit->spec))) {
+        atomic_store(&rec->jit->spec_done, 1); /* out of memory: the generic loop */
+        return NULL;
+    }
     spec_variant *v = &rec->jit->spec[n];
     memcpy(v->key, key, sizeof *key * (size_t)rec->jit->nkey);
     v->nkey = rec->jit->nkey;
@@ -247,4 +251,6 @@ void drv_variants_free(core_loop *rec)
     int n = atomic_load(&rec->jit->nspec);
     for (int i = 0; i < n; i++)
         loops_unload(rec->jit->spec[i].code);
+    free(rec->jit->spec);
+    rec->jit->spec = NULL;
 }
