@@ -78,14 +78,17 @@ typedef struct drv_loop_jit {
     kernel_typed *tk;           /* typed at creation for the job (it frees it) */
     int slot;                   /* the cache's slot for sig from the index read at creation;
                                    -1: not cached; -2: not looked up */
+    bool queued;                /* its job went to the compile pool at creation */
 } drv_loop_jit;
 
 /* A ufunc's kernel source side (ug_ufunc.src). */
 typedef struct drv_ufunc_src {
     char *text, *kernel_name, *locals; /* owned copies (opts.kernel, opts.locals point here) */
     kernel_source ksrc;
-    kernel_module *mod;
+    kernel_module *mod;         /* the parsed kernel: dropped after creation when no loop is being
+                                   typed or compiled, parsed again by the next drv_infer (drv_kernel) */
     const kernel_func *kfunc;
+    pthread_mutex_t pmu;        /* guards mod and kfunc after creation */
     cache_key kkey;
     pthread_mutex_t mu;         /* serialises lazy compilation */
 } drv_ufunc_src;

@@ -97,9 +97,31 @@ static void arg_types(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, 
     }
 }
 
+/* The parsed kernel, parsed again if creation dropped it (drop_idle_module).
+ * Once there it stays until the ufunc is freed: typed loops refer to it. */
+static ug_status drv_kernel(const ug_ufunc *u, ug_error *err)
+{
+    drv_ufunc_src *s = u->src;
+    ug_status st = UG_OK;
+    loops_enter(); /* no fork while pmu is held (loops.h) */
+    pthread_mutex_lock(&s->pmu);
+    if (!s->mod && (st = kernel_parse(&s->ksrc, &s->mod, err)) == UG_OK &&
+        !(s->kfunc = kernel_find(s->mod, u->opts.kernel, err))) {
+        kernel_module_free(s->mod); /* parsed once already: only out of memory gets here */
+        s->mod = NULL;
+        st = err && err->code ? err->code : base_err_set(err, UG_ENOMEM, "out of memory");
+    }
+    pthread_mutex_unlock(&s->pmu);
+    loops_leave();
+    return st;
+}
+
 ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
                     ug_error *err)
 {
+    ug_status st0 = drv_kernel(u, err);
+    if (st0 != UG_OK)
+        return st0;
     kernel_argtype args[UG_MAXARGS];
     arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
@@ -321,8 +343,10 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
      * loaded by whoever waits for it first: creation when it waits, else
      * the loop's first call, so a warm start is parsing, one index read per
      * kernel, and the loops' registration (no thread hand-off). */
-    if (mode == MAKE_QUEUE && jit->slot < 0)
+    if (mode == MAKE_QUEUE && jit->slot < 0) {
+        jit->queued = true;
         drv_job_submit(&jit->job);
+    }
     return UG_OK;
 }
 
@@ -513,6 +537,7 @@ static void src_free(drv_ufunc_src *s)
         return;
     kernel_module_free(s->mod);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->pmu);
     free(s->text);
     free(s->kernel_name);
     free(s->locals);
@@ -545,6 +570,7 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->pmu, NULL);
     u->mk = &maker;
     u->src = s;
     s->text = strdup(src);
@@ -558,6 +584,30 @@ static ug_ufunc *ufunc_alloc(ug_context *ctx, const char *src, const ug_options 
     }
     s->ksrc = (kernel_source){s->text, strlen(s->text)};
     return u;
+}
+
+/* After creation the parsed kernel is needed only to type a loop: a lazy
+ * signature, a core-shape variant, a cached object that does not load.
+ * Parsing it again then (drv_kernel) costs microseconds beside the
+ * milliseconds of the compile that follows. So a ufunc none of whose loops
+ * holds a typed kernel or waits on the compile pool for one drops its tree:
+ * a warm start's ufuncs keep none (5-30 kB each, fresh memory every
+ * creation touched), and the next one's parse reuses the memory. */
+static void drop_idle_module(ug_ufunc *u)
+{
+    int n = ug_ufunc_nloops(u);
+    for (int i = 0; i < n; i++) {
+        const core_loop *rec = u->loops[i];
+        if (rec->jit->tk || (rec->jit->queued && !atomic_load_explicit(&rec->ready, memory_order_acquire)))
+            return; /* typed now, or being typed and compiled by the pool: refers to the tree */
+    }
+    loops_enter();
+    pthread_mutex_lock(&u->src->pmu);
+    kernel_module_free(u->src->mod);
+    u->src->mod = NULL;
+    u->src->kfunc = NULL;
+    pthread_mutex_unlock(&u->src->pmu);
+    loops_leave();
 }
 
 /* Creation is not entered (loops.h): it waits for the compile pool, whose
@@ -599,6 +649,7 @@ static ug_status create(ug_context *ctx, const char *src, const char *layout, co
         ug_ufunc_free(u);
         return st;
     }
+    drop_idle_module(u);
     *out = u;
     return UG_OK;
 }
