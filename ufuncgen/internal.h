@@ -78,7 +78,6 @@ typedef struct drv_loop_jit {
     kernel_typed *tk;           /* typed at creation for the job (it frees it) */
     int slot;                   /* the cache's slot for sig from the index read at creation;
                                    -1: not cached; -2: not looked up */
-    bool queued;                /* its job went to the compile pool at creation */
 } drv_loop_jit;
 
 /* A ufunc's kernel source side (ug_ufunc.src). */
@@ -112,6 +111,8 @@ void drv_loop_symbol(const ug_ufunc *u, const char *sig, char out[48]);
 void drv_job_init(drv_job *j, void (*fn)(drv_job *j), void *arg);
 /* Queue j on the pool (started at the first job, one thread per core). */
 void drv_job_submit(drv_job *j);
+/* Whether j is queued or running (not idle, not done). Not entered, as wait. */
+bool drv_job_busy(drv_job *j);
 /* Return once j has run: run it on this thread if nobody has started it
  * (also a job never submitted), else wait for it. Never call it entered
  * (loops_enter): the pool's lock is never taken entered. */

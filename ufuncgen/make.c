@@ -97,8 +97,9 @@ static void arg_types(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, 
     }
 }
 
-/* The parsed kernel, parsed again if creation dropped it (drop_idle_module).
- * Once there it stays until the ufunc is freed: typed loops refer to it. */
+/* The parsed kernel (s->mod, s->kfunc): parsed at creation, and again if
+ * creation dropped it (drop_idle_module). Once there it stays until the
+ * ufunc is freed: typed loops refer to it. */
 static ug_status drv_kernel(const ug_ufunc *u, ug_error *err)
 {
     drv_ufunc_src *s = u->src;
@@ -107,9 +108,9 @@ static ug_status drv_kernel(const ug_ufunc *u, ug_error *err)
     pthread_mutex_lock(&s->pmu);
     if (!s->mod && (st = kernel_parse(&s->ksrc, &s->mod, err)) == UG_OK &&
         !(s->kfunc = kernel_find(s->mod, u->opts.kernel, err))) {
-        kernel_module_free(s->mod); /* parsed once already: only out of memory gets here */
+        kernel_module_free(s->mod);
         s->mod = NULL;
-        st = err && err->code ? err->code : base_err_set(err, UG_ENOMEM, "out of memory");
+        st = err && err->code ? err->code : base_err_set(err, UG_ENAME, "no kernel found in the source");
     }
     pthread_mutex_unlock(&s->pmu);
     loops_leave();
@@ -119,14 +120,14 @@ static ug_status drv_kernel(const ug_ufunc *u, ug_error *err)
 ug_status drv_infer(const ug_ufunc *u, const ug_dtype *types, uint64_t boxed, bool infer_out, kernel_typed **tk,
                     ug_error *err)
 {
-    ug_status st0 = drv_kernel(u, err);
-    if (st0 != UG_OK)
-        return st0;
+    ug_status st = drv_kernel(u, err);
+    if (st != UG_OK)
+        return st;
     kernel_argtype args[UG_MAXARGS];
     arg_types(u, types, boxed, args);
     kernel_infer_opts o = {.gufunc = u->gufunc, .nin = u->nin, .nout = u->nout, .args = args,
                            .infer_output = infer_out, .locals = u->opts.locals};
-    ug_status st = kernel_infer(u->src->mod, u->src->kfunc, &o, tk, err);
+    st = kernel_infer(u->src->mod, u->src->kfunc, &o, tk, err);
     if (st == UG_OK && base_env_dump("types"))
         kernel_dump_typed(stderr, *tk);
     return st;
@@ -343,10 +344,8 @@ static ug_status add_loop(ug_ufunc *u, const ug_dtype *in_types, uint64_t boxed,
      * loaded by whoever waits for it first: creation when it waits, else
      * the loop's first call, so a warm start is parsing, one index read per
      * kernel, and the loops' registration (no thread hand-off). */
-    if (mode == MAKE_QUEUE && jit->slot < 0) {
-        jit->queued = true;
+    if (mode == MAKE_QUEUE && jit->slot < 0)
         drv_job_submit(&jit->job);
-    }
     return UG_OK;
 }
 
@@ -367,13 +366,11 @@ static ug_status check_arity(ug_ufunc *u, ug_error *err)
 
 static ug_status setup_kernel(ug_ufunc *u, const char *layout, ug_error *err)
 {
-    ug_status st = kernel_parse(&u->src->ksrc, &u->src->mod, err);
+    ug_status st = drv_kernel(u, err);
     if (st)
         return st;
     if (base_env_dump("ast"))
         kernel_dump_module(stderr, u->src->mod);
-    if (!(u->src->kfunc = kernel_find(u->src->mod, u->opts.kernel, err)))
-        return err && err->code ? err->code : base_err_set(err, UG_ENAME, "no kernel found in the source");
     if (u->gufunc) {
         if ((st = layout_parse(layout, &u->layout, err)))
             return st;
@@ -597,9 +594,9 @@ static void drop_idle_module(ug_ufunc *u)
 {
     int n = ug_ufunc_nloops(u);
     for (int i = 0; i < n; i++) {
-        const core_loop *rec = u->loops[i];
-        if (rec->jit->tk || (rec->jit->queued && !atomic_load_explicit(&rec->ready, memory_order_acquire)))
-            return; /* typed now, or being typed and compiled by the pool: refers to the tree */
+        core_loop *rec = u->loops[i];
+        if (rec->jit->tk || drv_job_busy(&rec->jit->job))
+            return; /* typed now, or being compiled by the pool: refers to the tree */
     }
     loops_enter();
     pthread_mutex_lock(&u->src->pmu);

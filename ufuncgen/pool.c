@@ -197,6 +197,14 @@ void drv_job_submit(drv_job *j)
     pthread_mutex_unlock(&mu);
 }
 
+bool drv_job_busy(drv_job *j)
+{
+    pthread_mutex_lock(&mu);
+    bool busy = j->state == JOB_QUEUED || j->state == JOB_RUNNING;
+    pthread_mutex_unlock(&mu);
+    return busy;
+}
+
 void drv_job_wait(drv_job *j)
 {
     pthread_once(&once, init);
